@@ -1,0 +1,1 @@
+"""Lineage: ids and edges, define.xml, trace queries, the run manifest."""

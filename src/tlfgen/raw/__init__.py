@@ -1,0 +1,1 @@
+"""Raw stage: readers of raw EDC exports, raw findings and reconciliation counts."""

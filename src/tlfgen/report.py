@@ -1,0 +1,35 @@
+"""Run summary for the terminal: records in/out per stage, findings, outputs (rich tables)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tlfgen.pipeline import StageResult
+from tlfgen.spec.study import ResolvedStudy
+
+
+def print_summary(console, results: list[StageResult], study: ResolvedStudy) -> None:
+    from rich.table import Table
+
+    for result in results:
+        table = Table(title=f"{result.stage.upper()} stage", title_justify="left")
+        table.add_column("dataset / file")
+        table.add_column("rows in", justify="right")
+        table.add_column("rows out", justify="right")
+        table.add_column("rejected", justify="right")
+        table.add_column("reasons")
+        for count in result.counts:
+            reasons = "; ".join(f"{k}: {v}" for k, v in sorted(count.rejected.items()))
+            table.add_row(count.name, str(count.rows_in), str(count.rows_out), str(count.rows_rejected), reasons)
+        if result.counts:
+            console.print(table)
+        by_sev = Counter(f.severity for f in result.findings)
+        if result.findings:
+            console.print(
+                f"{result.stage}: findings " + ", ".join(f"{by_sev[s]} {s.lower()}" for s in ("ERROR", "WARNING", "NOTE") if by_sev[s]),
+                markup=False,
+            )
+        for note in result.notes:
+            console.print(f"{result.stage}: {note}", markup=False)
+        if result.outputs:
+            console.print(f"{result.stage}: {len(result.outputs)} output(s) written", markup=False)

@@ -1,0 +1,1 @@
+"""SDTM stage: the mapping engine from raw forms to SDTM domains by YAML specs."""

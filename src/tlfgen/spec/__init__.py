@@ -1,0 +1,1 @@
+"""Spec layer: pydantic models of every YAML spec, the loader with file:line positions, safe expressions."""

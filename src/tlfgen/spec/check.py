@@ -1,0 +1,62 @@
+"""Spec layer: ``tlfgen check`` — load and resolve every spec and template without touching data."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from tlfgen.errors import ErrorList, SpecError, SpecErrors
+from tlfgen.spec.study import ResolvedStudy
+
+#: stage -> "module:function(study) -> loaded specs"; each loader resolves references and
+#: raises SpecError (or SpecErrors) on the first pass that fails.
+SPEC_LOADERS: tuple[tuple[str, str], ...] = (
+    ("ct", "tlfgen.spec.ct:load_codelists"),
+    ("sdtm", "tlfgen.spec.sdtm:load_sdtm_specs"),
+    ("adam", "tlfgen.spec.adam:load_adam_specs"),
+    ("tlf", "tlfgen.spec.tlf:load_tlf_specs"),
+)
+
+
+@dataclass(frozen=True)
+class CheckedStage:
+    stage: str
+    items: int  # specs (or codelists, templates) checked
+
+
+def loader(stage: str):
+    for name, target in SPEC_LOADERS:
+        if name == stage:
+            module_name, func = target.split(":")
+            return getattr(importlib.import_module(module_name), func)
+    raise KeyError(stage)
+
+
+def load_stage_specs(study: ResolvedStudy, stage: str) -> Any:
+    """Load (once per study object) the specs of one stage."""
+    if stage not in study.cache:
+        study.cache[stage] = loader(stage)(study)
+    return study.cache[stage]
+
+
+def check_all(study: ResolvedStudy) -> list[CheckedStage]:
+    """Load every stage's specs; collect the errors of all stages, then raise them together."""
+    checked: list[CheckedStage] = []
+    errors = ErrorList()
+    for stage, target in SPEC_LOADERS:
+        try:
+            loaded = load_stage_specs(study, stage)
+        except ModuleNotFoundError as exc:
+            if exc.name != target.split(":")[0]:
+                raise
+            continue  # that stage's spec module is not part of this build
+        except SpecErrors as exc:
+            errors.errors.extend(exc.errors)
+            continue
+        except SpecError as exc:
+            errors.add(exc)
+            continue
+        checked.append(CheckedStage(stage, len(loaded) if hasattr(loaded, "__len__") else 1))
+    errors.raise_if_any()
+    return checked

@@ -1,0 +1,170 @@
+"""Spec layer: the study spec (``specs/study.yaml``) and the resolved study folder.
+
+The study spec holds the study's identity, arms, data cutoff, folder paths
+and visit schedule. ``load_study`` resolves it against the study folder:
+every path must stay inside that folder unless given on the command line.
+Stage specs (SDTM, ADaM, TLF, CT) are loaded by their own spec modules from
+the ``ResolvedStudy``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from tlfgen.errors import Location, SpecError
+from tlfgen.spec.base import SpecSource, StrictModel, load_yaml, resolve_inside, validate_model
+
+STUDY_SPEC = Path("specs") / "study.yaml"
+
+
+class Arm(StrictModel):
+    armcd: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,19}$")
+    arm: str
+    trtn: int
+    description: str = ""
+
+
+class Paths(StrictModel):
+    raw: str = "raw"
+    sdtm: str = "sdtm"
+    adam: str = "adam"
+    outputs: str = "outputs"
+    specs: str = "specs"
+
+
+class VisitRule(StrictModel):
+    """Maps raw FOLDER values to VISIT, VISITNUM and EPOCH.
+
+    ``folder`` is either a literal ("SCRN") or a pattern with ``{n}`` ("C{n}D1");
+    with a pattern, VISITNUM = ``visitnum`` + n * ``step`` and ``{n}`` in
+    ``visit`` is replaced by n.
+    """
+
+    folder: str
+    visit: str
+    visitnum: float
+    step: float = 0
+    epoch: str
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return re.compile("^" + re.escape(self.folder).replace(r"\{n\}", r"(?P<n>\d+)") + "$")
+
+    def match(self, folder: str) -> tuple[str, float, str] | None:
+        m = self.regex.match(folder.strip().upper())
+        if not m:
+            return None
+        if "n" in m.groupdict():
+            n = int(m.group("n"))
+            return self.visit.replace("{n}", str(n)), self.visitnum + n * self.step, self.epoch
+        return self.visit, self.visitnum, self.epoch
+
+
+class StudyInfo(StrictModel):
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    name: str
+    description: str
+    protocol: str
+    country: str = "CHN"
+    cutoff: date
+    arms: list[Arm] = Field(min_length=1)
+    paths: Paths = Paths()
+
+    @field_validator("arms")
+    @classmethod
+    def _unique_arms(cls, arms: list[Arm]) -> list[Arm]:
+        seen: set[str] = set()
+        for arm in arms:
+            if arm.armcd in seen:
+                raise ValueError(f"arm code {arm.armcd} is listed twice")
+            seen.add(arm.armcd)
+        return arms
+
+
+class StudySpec(StrictModel):
+    study: StudyInfo
+    visits: list[VisitRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_visits(self) -> "StudySpec":
+        folders = [v.folder for v in self.visits]
+        dup = sorted({f for f in folders if folders.count(f) > 1})
+        if dup:
+            raise ValueError(f"visit folder {dup[0]} is listed twice")
+        return self
+
+
+@dataclass
+class ResolvedStudy:
+    """The study folder with its study spec loaded and its paths resolved."""
+
+    root: Path
+    spec: StudySpec
+    source: SpecSource
+    raw_dir: Path
+    sdtm_dir: Path
+    adam_dir: Path
+    outputs_dir: Path
+    specs_dir: Path
+    #: stage specs loaded on demand, keyed by stage name
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def studyid(self) -> str:
+        return self.spec.study.id
+
+    @property
+    def cutoff(self) -> date:
+        return self.spec.study.cutoff
+
+    def visit_of(self, folder: str) -> tuple[str, float, str] | None:
+        for rule in self.spec.visits:
+            found = rule.match(folder)
+            if found:
+                return found
+        return None
+
+    def spec_files(self, subdir: str, pattern: str = "*.yaml") -> list[Path]:
+        folder = self.specs_dir / subdir
+        return sorted(folder.glob(pattern)) if folder.is_dir() else []
+
+    def display(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+def load_study(root: Path, *, overrides: dict[str, Path] | None = None) -> ResolvedStudy:
+    """Load ``specs/study.yaml`` under ``root``; ``overrides`` are paths given on the command line."""
+    root = Path(root)
+    if not root.is_dir():
+        raise SpecError(f"study folder {root} does not exist", location=Location(str(root)))
+    spec_path = root / STUDY_SPEC
+    if not spec_path.is_file():
+        raise SpecError(
+            "no study spec found", location=Location(str(spec_path)),
+            hint="run tlfgen in a study folder holding specs/study.yaml, or pass --study DIR",
+        )
+    doc = load_yaml(spec_path, root=root)
+    spec = validate_model(StudySpec, doc)
+    overrides = overrides or {}
+    paths = spec.study.paths
+
+    def place(name: str) -> Path:
+        if name in overrides:
+            return Path(overrides[name]).resolve()
+        return resolve_inside(root, getattr(paths, name), what=name,
+                              location=doc.source.location(("study", "paths", name)))
+
+    return ResolvedStudy(
+        root=root.resolve(), spec=spec, source=doc.source,
+        raw_dir=place("raw"), sdtm_dir=place("sdtm"), adam_dir=place("adam"),
+        outputs_dir=place("outputs"), specs_dir=place("specs"),
+    )

@@ -1,0 +1,1 @@
+"""Statistics: thin wrappers over statsmodels, scipy and lifelines with named methods."""

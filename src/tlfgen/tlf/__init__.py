@@ -1,0 +1,1 @@
+"""TLF stage: table model, Jinja text, DOCX/XLSX writers, tables, listings and figures."""

@@ -1,0 +1,64 @@
+"""The command line: exit codes and one-line errors without tracebacks."""
+
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tlfgen.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def make_study(tmp_path: Path, study_yaml: str | None = None) -> Path:
+    (tmp_path / "specs").mkdir()
+    text = study_yaml if study_yaml is not None else (ROOT / "specs" / "study.yaml").read_text()
+    (tmp_path / "specs" / "study.yaml").write_text(text)
+    return tmp_path
+
+
+def test_help_lists_the_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("run", "sdtm", "adam", "tlf", "check", "simulate", "trace"):
+        assert command in result.output
+
+
+def test_missing_study_spec_is_a_usage_error(tmp_path):
+    result = runner.invoke(app, ["--study", str(tmp_path), "check"])
+    assert result.exit_code == 2
+    assert "error: " in result.output and "no study spec found" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_key_in_study_spec_exits_2_with_file_line(tmp_path):
+    text = (ROOT / "specs" / "study.yaml").read_text().replace("  cutoff: 2025-04-12", "  cutof: 2025-04-12")
+    study = make_study(tmp_path, text)
+    result = runner.invoke(app, ["--study", str(study), "check"])
+    assert result.exit_code == 2
+    out = " ".join(result.output.split())
+    assert "specs/study.yaml:11:3: unknown key 'cutof' (at study.cutof)" in out
+    assert "hint: did you mean 'cutoff'?" in out
+    assert "missing required key 'cutoff' (at study.cutoff)" in out
+
+
+def test_yaml_syntax_error_exits_2(tmp_path):
+    study = make_study(tmp_path, "study:\n  id: [X\n")
+    result = runner.invoke(app, ["--study", str(study), "check"])
+    assert result.exit_code == 2
+    assert "specs/study.yaml:3:1: YAML error:" in result.output
+
+
+def test_paths_outside_the_study_are_refused(tmp_path):
+    text = (ROOT / "specs" / "study.yaml").read_text().replace("    raw: raw", "    raw: ../../etc")
+    study = make_study(tmp_path, text)
+    result = runner.invoke(app, ["--study", str(study), "check"])
+    assert result.exit_code == 2
+    assert "raw path '../../etc' points outside the study folder" in " ".join(result.output.split())
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = runner.invoke(app, ["--debug", "--study", str(tmp_path), "check"])
+    assert result.exit_code != 0
+    assert result.exception is not None

@@ -1,0 +1,85 @@
+"""The safe expression language: exact results on valid expressions, refusals on the rest."""
+
+import pandas as pd
+import pytest
+
+from tlfgen.errors import ExpressionError
+from tlfgen.spec.expr import parse_expression
+
+
+@pytest.fixture()
+def data() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "AVALC": ["CR", "PR", "SD", None, "pd "],
+            "ADT": pd.to_datetime(["2021-01-01", "2021-02-01", None, "2021-03-01", "2021-04-01"]),
+            "TRTSDT": pd.to_datetime(["2020-12-01"] * 5),
+            "AVAL": [1.0, 2.0, 3.0, None, 4.0],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("AVALC in ('CR', 'PR') and ADT >= TRTSDT", [True, True, False, False, False]),
+        ("AVALC not in ('CR', 'PR')", [False, False, True, False, True]),
+        ("is_missing(AVALC) or ADT > '2021-02-15'", [False, False, False, True, True]),
+        ("AVALC is None", [False, False, False, True, False]),
+        ("AVALC is not null", [True, True, True, False, True]),
+        ("upper(strip(AVALC)) == 'PD'", [False, False, False, False, True]),
+        ("1 < AVAL <= 3", [False, True, True, False, False]),
+        ("AVAL * 2 - 1 > 4", [False, False, True, False, True]),
+        ("days_between(TRTSDT, ADT) >= 62", [False, True, False, True, True]),
+        ("not (AVAL > 2)", [True, True, False, True, False]),
+        ("startswith(AVALC, 'C') or contains(AVALC, 'S')", [True, False, True, False, False]),
+        ("ADT >= date('2021-03-01')", [False, False, False, True, True]),
+    ],
+)
+def test_valid_expressions_give_exact_masks(data, text, expected):
+    assert parse_expression(text).mask(data).tolist() == expected
+
+
+def test_columns_are_collected_without_function_names():
+    expr = parse_expression("is_missing(AVALC) or upper(SEX) == 'M' and AGE >= 65")
+    assert expr.columns == frozenset({"AVALC", "SEX", "AGE"})
+
+
+def test_missing_column_names_the_closest_one(data):
+    with pytest.raises(ExpressionError) as info:
+        parse_expression("AVALCC == 'CR'").mask(data)
+    assert "uses column AVALCC which the data does not have" in str(info.value)
+    assert "did you mean AVALC or AVAL?" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("__import__('os')", "calls '__import__', which is not an allowed function"),
+        ("AVALC.upper()", "calls 'AVALC.upper', which is not an allowed function"),
+        ("AVALC.__class__", "uses attribute access, which is not allowed in specs"),
+        ("AVALC[0]", "uses subscripts, which is not allowed in specs"),
+        ("(lambda: 1)()", "calls 'lambda: 1', which is not an allowed function"),
+        ("lambda: 1", "uses lambdas, which is not allowed in specs"),
+        ("[x for x in AVALC]", "uses comprehensions, which is not allowed in specs"),
+        ("open('/etc/passwd')", "calls 'open', which is not an allowed function"),
+        ("upper(x=AVALC)", "keyword arguments are not allowed"),
+        ("AVALC in AVAL", "'in' needs a literal list"),
+        ("__builtins__", "uses the name '__builtins__', which is not allowed"),
+        ("AVALC ==", "is not valid"),
+        ("f'{AVALC}'", "uses f-strings, which is not allowed in specs"),
+        ("{'a': 1}", "uses dict literals, which is not allowed in specs"),
+        ("AVALC if AVAL else ADT", "uses conditional expressions"),
+        ("upper(AVALC, AVAL)", "upper() takes 1 argument(s), got 2"),
+        ("", "expression is empty"),
+    ],
+)
+def test_refused_expressions(text, fragment):
+    with pytest.raises(ExpressionError) as info:
+        parse_expression(text)
+    assert fragment in str(info.value)
+
+
+def test_expression_too_long_is_refused():
+    with pytest.raises(ExpressionError, match="more than 2000"):
+        parse_expression("A == 1 or " * 300 + "A == 1")
