@@ -85,6 +85,9 @@ def _run(stages: list[str]) -> None:
             results = run_stages(study, stages, on_stage)
             if task["id"] is not None:
                 progress.update(task["id"], completed=1)
+        from tlfgen.lineage.manifest import write_manifest
+
+        manifest = write_manifest(study)
     except TlfgenError as exc:
         _fail(exc)
         return
@@ -94,6 +97,7 @@ def _run(stages: list[str]) -> None:
     from tlfgen.report import print_summary
 
     print_summary(console, results, study)
+    console.print(f"manifest: {study.display(manifest)}", markup=False)
     errors = sum(r.errors for r in results)
     raise typer.Exit(1 if errors else 0)
 
@@ -190,6 +194,29 @@ def trace(
         _fail(exc)
         return
     raise typer.Exit(code)
+
+
+@app.command()
+def verify() -> None:
+    """Re-hash specs, raw inputs and outputs; report what changed since the last run."""
+    console = _console()
+    try:
+        from tlfgen.lineage.manifest import verify_manifest
+
+        report = verify_manifest(_load_study())
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+        return
+    for label, items in (("changed", report.changed), ("missing", report.missing), ("added", report.added)):
+        for item in items:
+            console.print(f"{label}: {item}", markup=False)
+    if report.ok:
+        console.print(f"verified {report.checked} file(s): nothing changed since the run", markup=False)
+        return
+    console.print(
+        f"{len(report.changed)} changed, {len(report.missing)} missing, {len(report.added)} added "
+        f"since the run", markup=False)
+    raise typer.Exit(1)
 
 
 def main() -> None:

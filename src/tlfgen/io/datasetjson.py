@@ -1,0 +1,223 @@
+"""I/O layer: CDISC Dataset-JSON v1.1 writer (and a small reader for tests).
+
+Follows the Dataset-JSON 1.1 specification (CDISC, 2024-12-05): top-level
+attributes in the documented order (datasetJSONCreationDateTime,
+datasetJSONVersion, fileOID, dbLastModifiedDateTime, originator, sourceSystem
+{name, version}, studyOID, metaDataVersionOID, metaDataRef, itemGroupOID,
+records, name, label, columns, rows) and column attributes in the documented
+order (itemOID, name, label, dataType, targetDataType, length, displayFormat,
+keySequence). Optional attributes are left out when not given.
+
+Type mapping from ``VariableMetadata.data_type``:
+
+============  ============  ==============  =====================================
+metadata      dataType      targetDataType  JSON value
+============  ============  ==============  =====================================
+text          string                        string ("" stays "", missing -> null)
+integer       integer                       integer
+float         float                         number
+date (text)   date                          ISO 8601 string as stored (SDTM --DTC)
+date (num.)   date          integer         "YYYY-MM-DD" (ADaM numeric SAS date)
+datetime      datetime      integer if num. "YYYY-MM-DDThh:mm:ss"
+duration...   string                        string
+============  ============  ==============  =====================================
+
+Deterministic: the creation time is ``fixed_timestamp(created)``
+(``SOURCE_DATE_EPOCH`` or 1970-01-01T00:00:00), keys are in a fixed order,
+NaN/NaT/None become null, and the file is written atomically.
+OIDs match the define.xml builder: ``IG.<DATASET>``, ``IT.<DATASET>.<VARIABLE>``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tlfgen.errors import DataError
+from tlfgen.io.atomic import atomic_write_bytes, fixed_timestamp
+from tlfgen.io.metadata import DatasetMetadata, VariableMetadata
+from tlfgen.io.xpt import SAS_EPOCH, compute_text_length
+
+DATASET_JSON_VERSION = "1.1.0"
+_DATA_TYPES = {"text": "string", "integer": "integer", "float": "float", "date": "date",
+               "datetime": "datetime", "durationDatetime": "string"}
+
+
+def item_group_oid(dataset: str) -> str:
+    return f"IG.{dataset}"
+
+
+def item_oid(dataset: str, variable: str) -> str:
+    return f"IT.{dataset}.{variable}"
+
+
+def _is_missing(value: object) -> bool:
+    if value is None or value is pd.NaT or value is pd.NA:
+        return True
+    return isinstance(value, (float, np.floating)) and math.isnan(value)
+
+
+def _is_numeric_temporal(var: VariableMetadata, series: pd.Series) -> bool:
+    if var.data_type not in ("date", "datetime"):
+        return False
+    if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return True
+    return any(isinstance(v, (date, datetime)) for v in series if not _is_missing(v))
+
+
+def _temporal_text(value: object, data_type: str) -> str:
+    """ISO 8601 text for a pandas/py date or a SAS number (days or seconds since 1960)."""
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        unit = "D" if data_type == "date" else "s"
+        value = SAS_EPOCH + pd.to_timedelta(float(value), unit=unit)
+    stamp = pd.Timestamp(value)
+    return stamp.strftime("%Y-%m-%d") if data_type == "date" else stamp.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _cell(value: object, var: VariableMetadata, numeric_temporal: bool) -> Any:
+    if _is_missing(value):
+        return None
+    if numeric_temporal:
+        return _temporal_text(value, var.data_type)
+    if var.data_type == "integer":
+        number = float(value)  # type: ignore[arg-type]
+        if not number.is_integer():
+            raise DataError(f"integer variable {var.name} holds {value!r}", column=var.name,
+                            hint="round it in the derivation or declare the variable float")
+        return int(number)
+    if var.data_type == "float":
+        number = float(value)  # type: ignore[arg-type]
+        if math.isinf(number):
+            raise DataError(f"float variable {var.name} holds {value!r}; JSON has no infinity",
+                            column=var.name, hint="set it to missing in the derivation")
+        return number
+    if isinstance(value, (np.generic,)):
+        return value.item()
+    return value if isinstance(value, str) else str(value)
+
+
+def _column(meta: DatasetMetadata, var: VariableMetadata, series: pd.Series, numeric_temporal: bool) -> dict[str, Any]:
+    column: dict[str, Any] = {
+        "itemOID": item_oid(meta.name, var.name),
+        "name": var.name,
+        "label": var.label,
+        "dataType": _DATA_TYPES.get(var.data_type, "string"),
+    }
+    if numeric_temporal:
+        column["targetDataType"] = "integer"
+    if var.data_type in ("text", "durationDatetime") or (
+        var.data_type in ("date", "datetime") and not numeric_temporal
+    ):
+        column["length"] = var.length if var.length is not None else compute_text_length(series)
+    if var.display_format:
+        column["displayFormat"] = var.display_format
+    elif numeric_temporal:
+        column["displayFormat"] = "DATE9." if var.data_type == "date" else "DATETIME20."
+    if var.name in meta.keys:
+        column["keySequence"] = meta.keys.index(var.name) + 1
+    return column
+
+
+def _iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def build_dataset_json(
+    df: pd.DataFrame,
+    meta: DatasetMetadata,
+    *,
+    study_oid: str,
+    metadata_version_oid: str,
+    created: datetime | None = None,
+    db_last_modified: datetime | None = None,
+    originator: str = "tlfgen",
+    source_system: tuple[str, str] | None = None,
+    file_oid: str | None = None,
+    metadata_ref: str | None = None,
+) -> dict[str, Any]:
+    """Return the Dataset-JSON 1.1 document as an ordered dict (no I/O)."""
+    missing = [v.name for v in meta.variables if v.name not in df.columns]
+    extra = [c for c in df.columns if c not in {v.name for v in meta.variables}]
+    if missing or extra:
+        raise DataError(
+            f"dataset {meta.name}: data and metadata disagree; in metadata only: {missing}, "
+            f"in data only: {extra}",
+            hint="make the spec and the derived columns list the same variables",
+        )
+    when = fixed_timestamp(created)
+    doc: dict[str, Any] = {
+        "datasetJSONCreationDateTime": _iso(when),
+        "datasetJSONVersion": DATASET_JSON_VERSION,
+        "fileOID": file_oid or f"{study_oid}.{meta.name}",
+    }
+    if db_last_modified is not None:
+        doc["dbLastModifiedDateTime"] = _iso(fixed_timestamp(db_last_modified))
+    doc["originator"] = originator
+    if source_system is not None:
+        doc["sourceSystem"] = {"name": source_system[0], "version": source_system[1]}
+    doc["studyOID"] = study_oid
+    doc["metaDataVersionOID"] = metadata_version_oid
+    if metadata_ref is not None:
+        doc["metaDataRef"] = metadata_ref
+    doc["itemGroupOID"] = item_group_oid(meta.name)
+    doc["records"] = int(len(df))
+    doc["name"] = meta.name
+    doc["label"] = meta.label
+    flags = {v.name: _is_numeric_temporal(v, df[v.name]) for v in meta.variables}
+    doc["columns"] = [_column(meta, v, df[v.name], flags[v.name]) for v in meta.variables]
+    columns = [(v, df[v.name].tolist(), flags[v.name]) for v in meta.variables]
+    rows = []
+    for index in range(len(df)):
+        try:
+            rows.append([_cell(values[index], var, flag) for var, values, flag in columns])
+        except DataError as exc:
+            raise DataError(exc.message, row=index + 1, column=exc.column, hint=exc.hint) from exc
+    doc["rows"] = rows
+    return doc
+
+
+def write_dataset_json(
+    df: pd.DataFrame,
+    meta: DatasetMetadata,
+    path: str | os.PathLike[str],
+    *,
+    study_oid: str,
+    metadata_version_oid: str,
+    created: datetime | None = None,
+    db_last_modified: datetime | None = None,
+    originator: str = "tlfgen",
+    source_system: tuple[str, str] | None = None,
+    file_oid: str | None = None,
+    metadata_ref: str | None = None,
+) -> Path:
+    """Write ``df`` as Dataset-JSON 1.1 to ``path`` atomically (UTF-8, compact rows)."""
+    try:
+        doc = build_dataset_json(
+            df, meta, study_oid=study_oid, metadata_version_oid=metadata_version_oid,
+            created=created, db_last_modified=db_last_modified, originator=originator,
+            source_system=source_system, file_oid=file_oid, metadata_ref=metadata_ref,
+        )
+    except DataError as exc:
+        raise DataError(exc.message, file=path, row=exc.row, column=exc.column, hint=exc.hint) from exc
+    text = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_dataset_json(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read a Dataset-JSON file: rows as an object-dtype DataFrame holding the JSON values
+    unchanged (null -> None), and the document without its rows."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"cannot read Dataset-JSON: {exc}", file=path) from exc
+    names = [c["name"] for c in doc["columns"]]
+    frame = pd.DataFrame(doc.get("rows", []), columns=names, dtype=object)
+    header = {k: v for k, v in doc.items() if k != "rows"}
+    return frame, header

@@ -1,0 +1,451 @@
+"""I/O layer: SAS transport (XPT) version 5 writer, reader and v5 conformance checks.
+
+Used by the SDTM and ADaM stages to write ``<dataset>.xpt``. The writer reads
+only ``DatasetMetadata`` (io/metadata.py), never specs.
+
+How the file is produced (pyreadstat 1.3 ``write_xport``, file_format_version=5):
+
+* character variable length = the longest value in bytes (pyreadstat sizes each
+  character column from its data; an all-empty column gets length 1). When the
+  metadata declares a longer ``length`` the values are right-padded with spaces
+  up to it, which SAS and pyreadstat strip again on reading.
+* numeric variables are 8-byte IBM floats. ``date``/``datetime`` variables held
+  as pandas datetime64 (ADaM) become SAS days / seconds since 1960-01-01 with
+  display format ``DATE9.`` / ``DATETIME20.`` unless the metadata sets one;
+  ``date`` variables held as ISO 8601 text (SDTM --DTC) stay character.
+* pyreadstat stamps the wall-clock time into the library and member headers
+  (four 16-byte ``ddMMMyy:hh:mm:ss`` fields). ``write_xpt`` overwrites them with
+  ``fixed_timestamp()`` (``SOURCE_DATE_EPOCH`` or 1970-01-01), so the same data
+  always gives the same bytes.
+* the file is written to a temporary file beside the target and renamed over it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+
+from tlfgen.errors import DataError
+from tlfgen.io.atomic import atomic_output, fixed_timestamp
+from tlfgen.io.metadata import DatasetMetadata, VariableMetadata
+
+NAME_RE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
+MAX_NAME = 8
+MAX_LABEL = 40
+MAX_TEXT_BYTES = 200
+SAS_EPOCH = pd.Timestamp("1960-01-01")
+NUMERIC_TYPES = ("integer", "float")
+TEMPORAL_TYPES = ("date", "datetime")
+DEFAULT_FORMATS = {"date": "DATE9.", "datetime": "DATETIME20."}
+
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_STAMP_RE = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d\Z")
+
+
+@dataclass(frozen=True)
+class XptViolation:
+    """One XPT v5 problem: where it is, what is wrong and how to resolve it."""
+
+    dataset: str
+    variable: str | None
+    rule: str
+    message: str
+    resolution: str
+    row: int | None = None  # 1-based record number of the first offending record
+    usubjid: str | None = None
+    records: int = 0  # how many records break the rule (0: not a data rule)
+
+    def __str__(self) -> str:
+        where = self.dataset if self.variable is None else f"{self.dataset}.{self.variable}"
+        if self.row is not None:
+            where += f" record {self.row}"
+            if self.usubjid is not None:
+                where += f" (USUBJID {self.usubjid})"
+        text = f"{where}: {self.message}"
+        if self.records > 1:
+            text += f" ({self.records} records)"
+        return f"{text}; resolve: {self.resolution}"
+
+
+# ---------------------------------------------------------------- checks
+
+
+def _check_name(dataset: str, variable: str | None, name: str) -> list[XptViolation]:
+    kind = "dataset" if variable is None else "variable"
+    found: list[XptViolation] = []
+    if len(name) > MAX_NAME:
+        found.append(XptViolation(
+            dataset, variable, f"{kind}-name-length",
+            f"{kind} name {name!r} is {len(name)} characters; XPT v5 allows at most {MAX_NAME}",
+            f"rename the {kind} in the spec to {MAX_NAME} characters or fewer",
+        ))
+    if not NAME_RE.match(name):
+        suggestion = re.sub(r"[^A-Z0-9_]", "", name.upper()) or "X"
+        found.append(XptViolation(
+            dataset, variable, f"{kind}-name-chars",
+            f"{kind} name {name!r} must be upper-case letters, digits and '_', starting with a letter",
+            f"rename the {kind} in the spec (e.g. {suggestion!r})",
+        ))
+    return found
+
+
+def _first_non_ascii(text: str) -> tuple[int, str] | None:
+    for pos, char in enumerate(text, start=1):
+        if ord(char) > 127:
+            return pos, char
+    return None
+
+
+def _check_label(dataset: str, variable: str | None, label: str) -> list[XptViolation]:
+    kind = "dataset label" if variable is None else "label"
+    rule = "dataset-label" if variable is None else "variable-label"
+    found: list[XptViolation] = []
+    if len(label) > MAX_LABEL:
+        found.append(XptViolation(
+            dataset, variable, f"{rule}-length",
+            f"{kind} {label!r} is {len(label)} characters; XPT v5 allows at most {MAX_LABEL}",
+            f"shorten the {kind} in the spec to {MAX_LABEL} characters or fewer",
+        ))
+    bad = _first_non_ascii(label)
+    if bad is not None:
+        pos, char = bad
+        found.append(XptViolation(
+            dataset, variable, f"{rule}-ascii",
+            f"{kind} {label!r} has non-ASCII character {char!r} (U+{ord(char):04X}) at position {pos}",
+            f"rewrite the {kind} in the spec using ASCII characters only",
+        ))
+    return found
+
+
+def _usubjid_at(df: pd.DataFrame, index: int) -> str | None:
+    if "USUBJID" not in df.columns:
+        return None
+    value = df["USUBJID"].iloc[index]
+    return None if _is_missing(value) else str(value)
+
+
+def _is_missing(value: object) -> bool:
+    if value is None or value is pd.NaT or value is pd.NA:
+        return True
+    return isinstance(value, float) and np.isnan(value)
+
+
+def _data_violation(
+    meta: DatasetMetadata, df: pd.DataFrame, var: str, rule: str, positions: list[int],
+    message: str, resolution: str,
+) -> XptViolation:
+    first = positions[0]
+    return XptViolation(
+        meta.name, var, rule, message, resolution,
+        row=first + 1, usubjid=_usubjid_at(df, first), records=len(positions),
+    )
+
+
+def _split_advice(meta: DatasetMetadata, name: str) -> str:
+    if meta.standard.upper().startswith("ADAM"):
+        stem = name[:7]
+        return f"split into {name}, {stem}1, {stem}2 ... of at most {MAX_TEXT_BYTES} characters each"
+    return "split into SUPPQUAL (QNAM, QNAM1 ...) per SDTMIG 4.5.3"
+
+
+def _is_text_column(var: VariableMetadata, series: pd.Series) -> bool:
+    """True when the variable is written as character (text, ISO dates, durations)."""
+    if var.data_type in NUMERIC_TYPES:
+        return False
+    if var.data_type in TEMPORAL_TYPES:
+        if pd.api.types.is_datetime64_any_dtype(series) or _is_numeric_dtype(series):
+            return False
+        values = [v for v in series if not _is_missing(v)]
+        return not any(isinstance(v, (date, datetime)) for v in values)
+    return True
+
+
+def _is_numeric_dtype(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _check_text_values(meta: DatasetMetadata, df: pd.DataFrame, var: VariableMetadata) -> list[XptViolation]:
+    series = df[var.name]
+    if _is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return [XptViolation(
+            meta.name, var.name, "text-dtype",
+            f"declared {var.data_type} but the column holds {series.dtype} values",
+            "convert the column to text in the derivation or declare integer/float in the spec",
+        )]
+    not_text: list[int] = []
+    too_long: list[int] = []
+    over_length: list[int] = []
+    non_ascii: list[tuple[int, int, str]] = []
+    for index, value in enumerate(series):
+        if _is_missing(value):
+            continue
+        if not isinstance(value, str):
+            not_text.append(index)
+            continue
+        size = len(value.encode("utf-8"))
+        if size > MAX_TEXT_BYTES:
+            too_long.append(index)
+        if var.length is not None and size > var.length:
+            over_length.append(index)
+        bad = _first_non_ascii(value)
+        if bad is not None:
+            non_ascii.append((index, *bad))
+    found: list[XptViolation] = []
+    if not_text:
+        value = series.iloc[not_text[0]]
+        found.append(_data_violation(
+            meta, df, var.name, "text-value", not_text,
+            f"declared {var.data_type} but holds {value!r} ({type(value).__name__})",
+            "convert the value to text in the derivation",
+        ))
+    if too_long:
+        size = len(series.iloc[too_long[0]].encode("utf-8"))
+        found.append(_data_violation(
+            meta, df, var.name, "value-length", too_long,
+            f"value is {size} bytes; XPT v5 character values hold at most {MAX_TEXT_BYTES}",
+            _split_advice(meta, var.name),
+        ))
+    if over_length and var.length is not None and var.length < MAX_TEXT_BYTES:
+        size = len(series.iloc[over_length[0]].encode("utf-8"))
+        found.append(_data_violation(
+            meta, df, var.name, "declared-length", over_length,
+            f"value is {size} bytes, longer than the declared length {var.length}",
+            "raise length in the spec or leave it empty to size it from the data",
+        ))
+    if non_ascii:
+        index, pos, char = non_ascii[0]
+        found.append(_data_violation(
+            meta, df, var.name, "value-ascii", [i for i, _, _ in non_ascii],
+            f"value has non-ASCII character {char!r} (U+{ord(char):04X}) at position {pos}",
+            "transliterate in the spec or map through a codelist",
+        ))
+    return found
+
+
+def _check_numeric_values(meta: DatasetMetadata, df: pd.DataFrame, var: VariableMetadata) -> list[XptViolation]:
+    series = df[var.name]
+    if pd.api.types.is_datetime64_any_dtype(series):
+        if var.data_type in TEMPORAL_TYPES:
+            return []
+        return [XptViolation(
+            meta.name, var.name, "numeric-dtype",
+            f"declared {var.data_type} but the column holds dates ({series.dtype})",
+            "declare the variable date/datetime in the spec or convert it in the derivation",
+        )]
+    if _is_numeric_dtype(series):
+        return []
+    bad: list[int] = []
+    for index, value in enumerate(series):
+        if _is_missing(value):
+            continue
+        ok_number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+            value, (bool, np.bool_)
+        )
+        ok_date = var.data_type in TEMPORAL_TYPES and isinstance(value, (date, datetime))
+        if not (ok_number or ok_date):
+            bad.append(index)
+    if not bad:
+        return []
+    value = series.iloc[bad[0]]
+    return [_data_violation(
+        meta, df, var.name, "numeric-value", bad,
+        f"declared {var.data_type} but holds {value!r} ({type(value).__name__})",
+        "convert the column to numbers in the derivation or declare it text in the spec",
+    )]
+
+
+def check_xpt_v5(df: pd.DataFrame, meta: DatasetMetadata) -> list[XptViolation]:
+    """Return every XPT v5 violation of ``df`` under ``meta`` (empty list: writable)."""
+    found = _check_name(meta.name, None, meta.name) + _check_label(meta.name, None, meta.label)
+    declared = [v.name for v in meta.variables]
+    for column in df.columns:
+        if column not in declared:
+            found.append(XptViolation(
+                meta.name, str(column), "column-undeclared",
+                f"column {column!r} is in the data but not in the dataset metadata",
+                "add the variable to the spec or drop the column before writing",
+            ))
+    for var in meta.variables:
+        found += _check_name(meta.name, var.name, var.name) + _check_label(meta.name, var.name, var.label)
+        if var.name not in df.columns:
+            found.append(XptViolation(
+                meta.name, var.name, "variable-missing",
+                f"variable {var.name!r} is in the metadata but not in the data",
+                "derive the variable or remove it from the spec",
+            ))
+            continue
+        if _is_text_column(var, df[var.name]):
+            found += _check_text_values(meta, df, var)
+        else:
+            found += _check_numeric_values(meta, df, var)
+    return found
+
+
+# ---------------------------------------------------------------- conversion
+
+
+def compute_sas_dates(series: pd.Series, data_type: str) -> pd.Series:
+    """Dates to SAS numbers: days (``date``) or seconds (``datetime``) since 1960-01-01."""
+    if _is_numeric_dtype(series):
+        return series.astype("float64")
+    stamps = pd.to_datetime(series)
+    if data_type == "date":
+        return ((stamps.dt.normalize() - SAS_EPOCH).dt.days).astype("float64")
+    return ((stamps - SAS_EPOCH).dt.total_seconds()).astype("float64")
+
+
+def compute_text_length(series: pd.Series) -> int:
+    """Longest value in bytes (UTF-8), at least 1: the XPT length pyreadstat writes."""
+    sizes = [len(v.encode("utf-8")) for v in series if isinstance(v, str)]
+    return max(sizes, default=0) or 1
+
+
+def complete_metadata(meta: DatasetMetadata, df: pd.DataFrame) -> DatasetMetadata:
+    """Copy of ``meta`` with what the data decides filled in, as ``write_xpt`` writes it.
+
+    ``length=None`` becomes the longest value in bytes (character variables)
+    or 8 (numeric); a date/datetime held as numbers or datetime64 without a
+    display format gets ``DATE9.`` / ``DATETIME20.``. Call it before building
+    define.xml so ItemDef Length and DisplayFormat match the XPT.
+    """
+    variables = []
+    for var in meta.variables:
+        if var.name in df.columns:
+            is_text = _is_text_column(var, df[var.name])
+            if var.length is None:
+                length = compute_text_length(df[var.name]) if is_text else 8
+                var = dataclasses.replace(var, length=length)
+            if not is_text and var.data_type in TEMPORAL_TYPES and not var.display_format:
+                var = dataclasses.replace(var, display_format=DEFAULT_FORMATS[var.data_type])
+        variables.append(var)
+    return dataclasses.replace(meta, variables=tuple(variables))
+
+
+def _prepare_frame(df: pd.DataFrame, meta: DatasetMetadata) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Columns in metadata order, converted to what XPT stores; plus display formats."""
+    columns: dict[str, pd.Series] = {}
+    formats: dict[str, str] = {}
+    for var in meta.variables:
+        series = df[var.name].reset_index(drop=True)
+        if _is_text_column(var, series):
+            text = series.map(lambda v: "" if _is_missing(v) else v).astype(object)
+            if var.length is not None and var.length > compute_text_length(text):
+                text = text.map(lambda v, n=var.length: v.ljust(n))
+            columns[var.name] = text
+        elif var.data_type in TEMPORAL_TYPES:
+            columns[var.name] = compute_sas_dates(series, var.data_type)
+            formats[var.name] = var.display_format or DEFAULT_FORMATS[var.data_type]
+        else:
+            columns[var.name] = pd.to_numeric(series).astype("float64")
+        if var.display_format and var.name not in formats:
+            formats[var.name] = var.display_format
+    return pd.DataFrame(columns), formats
+
+
+def _sas_stamp(when: datetime) -> bytes:
+    text = f"{when.day:02d}{_MONTHS[when.month - 1]}{when.year % 100:02d}:{when:%H:%M:%S}"
+    return text.encode("ascii")
+
+
+def stamp_xpt_header(data: bytes, when: datetime) -> bytes:
+    """Replace the created/modified stamps of a one-member v5 XPT file with ``when``.
+
+    Layout (80-byte records): record 1 library header, record 2 bytes 64-79
+    created, record 3 bytes 0-15 modified; record 4 member header, record 5
+    descriptor header, record 6 bytes 64-79 created, record 7 bytes 0-15 modified.
+    """
+    stamp = _sas_stamp(when)
+    checks = {0: b"HEADER RECORD*******LIBRARY HEADER RECORD", 240: b"HEADER RECORD*******MEMBER  HEADER RECORD",
+              320: b"HEADER RECORD*******DSCRPTR HEADER RECORD"}
+    for offset, expected in checks.items():
+        if data[offset:offset + len(expected)] != expected:
+            raise DataError(f"unexpected XPT header layout at byte {offset}; cannot fix the timestamp")
+    out = bytearray(data)
+    for offset in (80 + 64, 160, 400 + 64, 480):
+        if not _STAMP_RE.match(bytes(out[offset:offset + 16])):
+            raise DataError(f"no SAS timestamp at XPT byte {offset}; cannot fix the timestamp")
+        out[offset:offset + 16] = stamp
+    return bytes(out)
+
+
+def write_xpt(
+    df: pd.DataFrame, meta: DatasetMetadata, path: str | os.PathLike[str], *, created: datetime | None = None
+) -> Path:
+    """Check ``df`` against XPT v5 rules, then write it atomically to ``path``.
+
+    Raises DataError listing every violation. The header timestamps are
+    ``fixed_timestamp(created)``. Returns the path written.
+    """
+    target = Path(path)
+    violations = check_xpt_v5(df, meta)
+    if violations:
+        lines = "\n".join(f"  - {v}" for v in violations)
+        raise DataError(
+            f"{len(violations)} XPT v5 violation(s) in dataset {meta.name}:\n{lines}",
+            file=target,
+            hint="fix the spec or the derivation as each line says; nothing was written",
+        )
+    frame, formats = _prepare_frame(df, meta)
+    labels = {var.name: var.label for var in meta.variables}
+    when = fixed_timestamp(created)
+    with atomic_output(target) as tmp:
+        pyreadstat.write_xport(
+            frame, str(tmp), file_label=meta.label, column_labels=labels,
+            table_name=meta.name, file_format_version=5, variable_format=formats or None,
+        )
+        tmp.write_bytes(stamp_xpt_header(tmp.read_bytes(), when))
+    return target
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _format_with_dot(fmt: str | None) -> str | None:
+    if not fmt:
+        return None
+    return fmt if "." in fmt else f"{fmt}."
+
+
+def read_xpt(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, DatasetMetadata]:
+    """Read an XPT file back: data plus the metadata the file itself carries.
+
+    Character columns come back as str ('' for missing); numeric columns as
+    float64 (XPT has no integer type, so data_type is "float"); numeric columns
+    with a DATE/DATETIME format as datetime64 with data_type "date"/"datetime".
+    ``structure`` and ``class_`` are empty: XPT does not store them.
+    """
+    try:
+        df, info = pyreadstat.read_xport(str(path), disable_datetime_conversion=True)
+    except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
+        raise DataError(f"cannot read XPT file: {exc}", file=path) from exc
+    variables = []
+    for name in info.column_names:
+        fmt = _format_with_dot(info.original_variable_types.get(name))
+        is_text = info.readstat_variable_types[name] == "string"
+        data_type = "text" if is_text else "float"
+        if not is_text and fmt and fmt.startswith("DATETIME"):
+            data_type = "datetime"
+            df[name] = SAS_EPOCH + pd.to_timedelta(df[name], unit="s")
+        elif not is_text and fmt and (fmt.startswith("DATE") or fmt.startswith("E8601DA")):
+            data_type = "date"
+            df[name] = SAS_EPOCH + pd.to_timedelta(df[name], unit="D")
+        variables.append(VariableMetadata(
+            name=name,
+            label=info.column_names_to_labels.get(name) or "",
+            data_type=data_type,
+            length=int(info.variable_storage_width[name]),
+            display_format=fmt,
+        ))
+    meta = DatasetMetadata(
+        name=info.table_name or "", label=info.file_label or "", structure="", class_="",
+        variables=tuple(variables),
+    )
+    return df, meta

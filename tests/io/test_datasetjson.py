@@ -1,0 +1,148 @@
+"""Tests for tlfgen.io.datasetjson: Dataset-JSON 1.1 structure, types, determinism."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tlfgen.errors import DataError
+from tlfgen.io.datasetjson import build_dataset_json, read_dataset_json, write_dataset_json
+from tlfgen.io.metadata import DatasetMetadata, VariableMetadata
+
+ADTTE = DatasetMetadata(
+    name="ADTTE",
+    label="Time-to-Event Analysis Dataset",
+    structure="One record per subject per parameter",
+    class_="BASIC DATA STRUCTURE",
+    keys=("USUBJID", "PARAMCD"),
+    standard="ADaMIG 1.3",
+    variables=(
+        VariableMetadata("USUBJID", "Unique Subject Identifier", "text"),
+        VariableMetadata("PARAMCD", "Parameter Code", "text", length=8),
+        VariableMetadata("AVAL", "Analysis Value", "float"),
+        VariableMetadata("CNSR", "Censor", "integer"),
+        VariableMetadata("ADT", "Analysis Date", "date", display_format="DATE9."),
+        VariableMetadata("EVNTDESC", "Event or Censoring Description", "text"),
+    ),
+)
+
+
+def _adtte() -> pd.DataFrame:
+    return pd.DataFrame({
+        "USUBJID": ["S-01001", "S-01002"],
+        "PARAMCD": ["PFS", "OS"],
+        "AVAL": [183.0, np.nan],
+        "CNSR": [0.0, 1.0],
+        "ADT": pd.to_datetime(["2021-02-01", None]),
+        "EVNTDESC": ["PROGRESSIVE DISEASE", ""],
+    })
+
+
+def _doc(**kwargs: object) -> dict[str, object]:
+    return build_dataset_json(_adtte(), ADTTE, study_oid="ST.NCT04471480",
+                              metadata_version_oid="MDV.NCT04471480", **kwargs)  # type: ignore[arg-type]
+
+
+def test_top_level_keys_in_specified_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    doc = _doc(source_system=("tlfgen", "0.1.0"), db_last_modified=datetime(1969, 12, 31),
+               metadata_ref="define.xml")
+    assert list(doc) == [
+        "datasetJSONCreationDateTime", "datasetJSONVersion", "fileOID", "dbLastModifiedDateTime",
+        "originator", "sourceSystem", "studyOID", "metaDataVersionOID", "metaDataRef",
+        "itemGroupOID", "records", "name", "label", "columns", "rows",
+    ]
+    assert {k: doc[k] for k in list(doc)[:13]} == {
+        "datasetJSONCreationDateTime": "1970-01-01T00:00:00",
+        "datasetJSONVersion": "1.1.0",
+        "fileOID": "ST.NCT04471480.ADTTE",
+        "dbLastModifiedDateTime": "1969-12-31T00:00:00",
+        "originator": "tlfgen",
+        "sourceSystem": {"name": "tlfgen", "version": "0.1.0"},
+        "studyOID": "ST.NCT04471480",
+        "metaDataVersionOID": "MDV.NCT04471480",
+        "metaDataRef": "define.xml",
+        "itemGroupOID": "IG.ADTTE",
+        "records": 2,
+        "name": "ADTTE",
+        "label": "Time-to-Event Analysis Dataset",
+    }
+
+
+def test_optional_keys_left_out() -> None:
+    doc = _doc()
+    assert "dbLastModifiedDateTime" not in doc and "sourceSystem" not in doc and "metaDataRef" not in doc
+
+
+def test_columns_metadata() -> None:
+    assert _doc()["columns"] == [
+        {"itemOID": "IT.ADTTE.USUBJID", "name": "USUBJID", "label": "Unique Subject Identifier",
+         "dataType": "string", "length": 7, "keySequence": 1},
+        {"itemOID": "IT.ADTTE.PARAMCD", "name": "PARAMCD", "label": "Parameter Code",
+         "dataType": "string", "length": 8, "keySequence": 2},
+        {"itemOID": "IT.ADTTE.AVAL", "name": "AVAL", "label": "Analysis Value", "dataType": "float"},
+        {"itemOID": "IT.ADTTE.CNSR", "name": "CNSR", "label": "Censor", "dataType": "integer"},
+        {"itemOID": "IT.ADTTE.ADT", "name": "ADT", "label": "Analysis Date", "dataType": "date",
+         "targetDataType": "integer", "displayFormat": "DATE9."},
+        {"itemOID": "IT.ADTTE.EVNTDESC", "name": "EVNTDESC", "label": "Event or Censoring Description",
+         "dataType": "string", "length": 19},
+    ]
+
+
+def test_rows_nan_to_null_and_types() -> None:
+    assert _doc()["rows"] == [
+        ["S-01001", "PFS", 183.0, 0, "2021-02-01", "PROGRESSIVE DISEASE"],
+        ["S-01002", "OS", None, 1, None, ""],
+    ]
+
+
+def test_sdtm_iso_date_text_kept() -> None:
+    meta = DatasetMetadata("AE", "Adverse Events", "One record per event", "EVENTS", variables=(
+        VariableMetadata("AESTDTC", "Start Date/Time of Adverse Event", "date"),))
+    doc = build_dataset_json(pd.DataFrame({"AESTDTC": ["2020-08", None]}), meta,
+                             study_oid="S", metadata_version_oid="M")
+    assert doc["columns"] == [{"itemOID": "IT.AE.AESTDTC", "name": "AESTDTC",
+                               "label": "Start Date/Time of Adverse Event", "dataType": "date", "length": 7}]
+    assert doc["rows"] == [["2020-08"], [None]]
+
+
+def test_non_integer_value_in_integer_column_names_row(tmp_path: Path) -> None:
+    df = _adtte().assign(CNSR=[0.0, 0.5])
+    with pytest.raises(DataError) as info:
+        write_dataset_json(df, ADTTE, tmp_path / "adtte.json", study_oid="S", metadata_version_oid="M")
+    assert str(info.value) == (
+        f"{tmp_path / 'adtte.json'}, row 2, column CNSR: integer variable CNSR holds 0.5\n"
+        "  hint: round it in the derivation or declare the variable float"
+    )
+
+
+def test_metadata_and_data_disagree() -> None:
+    with pytest.raises(DataError, match=r"in metadata only: \['EVNTDESC'\], in data only: \[\]"):
+        build_dataset_json(_adtte().drop(columns=["EVNTDESC"]), ADTTE, study_oid="S", metadata_version_oid="M")
+
+
+def test_write_is_deterministic_and_reads_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    kwargs = {"study_oid": "ST.X", "metadata_version_oid": "MDV.X"}
+    a = write_dataset_json(_adtte(), ADTTE, tmp_path / "a.json", **kwargs).read_bytes()
+    b = write_dataset_json(_adtte(), ADTTE, tmp_path / "b.json", **kwargs).read_bytes()
+    assert a == b
+    assert a.startswith(b'{"datasetJSONCreationDateTime":"2023-11-14T22:13:20","datasetJSONVersion":"1.1.0"')
+    assert "NaN" not in a.decode()
+    frame, header = read_dataset_json(tmp_path / "a.json")
+    assert header["records"] == 2
+    assert frame.to_dict("list") == {
+        "USUBJID": ["S-01001", "S-01002"], "PARAMCD": ["PFS", "OS"], "AVAL": [183.0, None],
+        "CNSR": [0, 1], "ADT": ["2021-02-01", None], "EVNTDESC": ["PROGRESSIVE DISEASE", ""],
+    }
+    json.loads(a)  # valid JSON
+
+
+def test_created_argument_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert _doc(created=datetime(2024, 1, 2, 3, 4, 5))["datasetJSONCreationDateTime"] == "2024-01-02T03:04:05"
