@@ -26,7 +26,7 @@ def test_misspelled_derivation_names_the_closest():
     with pytest.raises(SpecError) as info:
         registry.get_derivation("derive_var_test_merg")
     assert "unknown derivation 'derive_var_test_merg'" in str(info.value)
-    assert "did you mean 'derive_var_test_merge'?" in str(info.value)
+    assert "hint: did you mean 'derive_var_test_merge'" in str(info.value)
 
 
 def test_unknown_and_missing_arguments():
