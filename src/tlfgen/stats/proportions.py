@@ -1,0 +1,98 @@
+"""Statistics layer: binomial proportions and differences of proportions with CIs.
+
+Thin wrappers over ``statsmodels.stats.proportion``; tlfgen names the method and
+its SAS equivalent. Estimates and limits are proportions (0-1); multiply by 100
+for percentages (``formatting.fmt_ci`` does not rescale).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from tlfgen.errors import DataError
+from tlfgen.stats._checks import check_choice, check_conf
+
+CI_METHODS = {
+    # tlfgen name: (statsmodels name, label)
+    "clopper-pearson": ("beta", "Clopper-Pearson exact (SAS PROC FREQ BINOMIAL(EXACT); R binom.test)"),
+    "wilson": ("wilson", "Wilson score (SAS PROC FREQ BINOMIAL(WILSON); R prop.test correct=FALSE)"),
+    "wald": ("normal", "Wald asymptotic (SAS PROC FREQ BINOMIAL default ASE limits)"),
+    "agresti-coull": ("agresti_coull", "Agresti-Coull (SAS PROC FREQ BINOMIAL(AGRESTICOULL))"),
+    "jeffreys": ("jeffreys", "Jeffreys (SAS PROC FREQ BINOMIAL(JEFFREYS))"),
+}
+DIFF_METHODS = {
+    "newcombe": ("newcomb", "Newcombe hybrid score, no continuity correction "
+                 "(SAS PROC FREQ RISKDIFF(CL=NEWCOMBE))"),
+    "wald": ("wald", "Wald asymptotic (SAS PROC FREQ RISKDIFF(CL=WALD))"),
+}
+
+
+@dataclass(frozen=True)
+class ProportionCI:
+    """A proportion x/n with its confidence interval (all on the 0-1 scale)."""
+
+    x: int
+    n: int
+    estimate: float
+    lower: float
+    upper: float
+    method: str
+    method_label: str
+    conf: float = 0.95
+
+
+@dataclass(frozen=True)
+class DiffCI:
+    """Difference of two proportions x1/n1 - x2/n2 with its confidence interval."""
+
+    estimate: float
+    lower: float
+    upper: float
+    method: str
+    method_label: str
+    conf: float = 0.95
+
+
+def _check_count(x: int, n: int, name: str) -> tuple[int, int]:
+    if isinstance(x, bool) or isinstance(n, bool) or int(x) != x or int(n) != n:
+        raise DataError(f"{name}: counts must be whole numbers, got x={x!r}, n={n!r}", column=name)
+    if n <= 0 or x < 0 or x > n:
+        raise DataError(f"{name}: need 0 <= x <= n and n > 0, got x={x}, n={n}", column=name)
+    return int(x), int(n)
+
+
+def ci_proportion(x: int, n: int, *, method: str = "clopper-pearson", conf: float = 0.95) -> ProportionCI:
+    """Binomial proportion x/n with a two-sided CI.
+
+    Methods: clopper-pearson (exact), wilson, wald, agresti-coull, jeffreys.
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    x, n = _check_count(x, n, "proportion")
+    check_choice(method, tuple(CI_METHODS), "method")
+    conf = check_conf(conf)
+    sm_name, label = CI_METHODS[method]
+    lower, upper = proportion_confint(x, n, alpha=1.0 - conf, method=sm_name)
+    lower, upper = max(float(lower), 0.0), min(float(upper), 1.0)  # Wald limits truncated to [0, 1] as SAS does
+    return ProportionCI(x, n, x / n, lower, upper, method, label, conf)
+
+
+def diff_proportions(
+    x1: int, n1: int, x2: int, n2: int, *, method: str = "newcombe", conf: float = 0.95
+) -> DiffCI:
+    """Difference x1/n1 - x2/n2 with a two-sided CI (Newcombe hybrid score or Wald)."""
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    x1, n1 = _check_count(x1, n1, "group 1")
+    x2, n2 = _check_count(x2, n2, "group 2")
+    check_choice(method, tuple(DIFF_METHODS), "method")
+    conf = check_conf(conf)
+    sm_name, label = DIFF_METHODS[method]
+    lower, upper = confint_proportions_2indep(
+        x1, n1, x2, n2, method=sm_name, compare="diff", alpha=1.0 - conf
+    )
+    lower, upper = float(lower), float(upper)
+    if math.isnan(lower) or math.isnan(upper):
+        raise DataError(f"difference CI not estimable for {x1}/{n1} vs {x2}/{n2} with {method}")
+    return DiffCI(x1 / n1 - x2 / n2, lower, upper, method, label, conf)

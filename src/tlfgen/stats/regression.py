@@ -1,0 +1,168 @@
+"""Statistics layer: regression models (logistic odds ratios; Cox re-exported from survival).
+
+Logistic regression is statsmodels ``Logit`` (maximum likelihood) with Wald
+confidence intervals and p-values, as SAS PROC LOGISTIC prints them in its
+"Odds Ratio Estimates" (Wald CL) and "Analysis of Maximum Likelihood Estimates"
+tables. Categorical covariates are 0/1 dummies against a reference level, the
+same coding as ``survival.cox_model``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tlfgen.errors import DataError
+from tlfgen.stats._checks import check_conf
+from tlfgen.stats.survival import CoxModelResult, HazardRatio, _design, cox_hr, cox_model
+
+__all__ = [
+    "CoxModelResult",
+    "HazardRatio",
+    "LogisticModelResult",
+    "OddsRatio",
+    "cox_hr",
+    "cox_model",
+    "logistic_model",
+    "logistic_or",
+]
+
+LOGISTIC_LABEL = (
+    "logistic regression, maximum likelihood, Wald CI and p "
+    "(SAS PROC LOGISTIC Wald CL; R glm(family=binomial) with confint.default)"
+)
+
+
+@dataclass(frozen=True)
+class LogisticModelResult:
+    """A fitted logistic model: one row per term (coef, se, or, lower, upper, p); no intercept row."""
+
+    terms: pd.DataFrame
+    n: int
+    n_events: int
+    method: str
+    method_label: str
+    conf: float = 0.95
+
+
+@dataclass(frozen=True)
+class OddsRatio:
+    """The odds ratio of one term (treatment vs reference) with its Wald CI and p."""
+
+    odds_ratio: float
+    lower: float
+    upper: float
+    p: float
+    method: str
+    method_label: str
+    conf: float = 0.95
+
+
+def logistic_model(
+    df: pd.DataFrame,
+    outcome_col: str,
+    covariates: Sequence[str],
+    *,
+    conf: float = 0.95,
+    references: dict[str, Any] | None = None,
+) -> LogisticModelResult:
+    """Fit a logistic regression of a 0/1 outcome on ``covariates`` (with an intercept)."""
+    import statsmodels.api as sm
+    from scipy.stats import norm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+    conf = check_conf(conf)
+    if outcome_col not in df.columns:
+        raise DataError(f"outcome column {outcome_col!r} is not in the data", column=outcome_col)
+    y = df[outcome_col]
+    if y.isna().any() or not set(pd.unique(y)) <= {0, 1}:
+        raise DataError(
+            f"outcome {outcome_col!r} must be coded 0/1 without missing values",
+            column=outcome_col,
+            hint="derive a 0/1 responder flag first (e.g. 1 if AVALC == 'Y')",
+        )
+    if not covariates:
+        raise DataError("logistic_model needs at least one covariate", column="covariates")
+    design = _design(df, covariates, dict(references or {}))
+    exog = sm.add_constant(design.to_numpy(), has_constant="add")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
+        try:
+            fit = sm.Logit(y.astype(float).to_numpy(), exog).fit(disp=0)
+        except (PerfectSeparationWarning, ConvergenceWarning, np.linalg.LinAlgError) as exc:
+            raise DataError(
+                f"logistic model for {outcome_col!r} on {list(covariates)} cannot be estimated: {exc}",
+                column=outcome_col,
+                hint="check for a covariate level with all or no responders (separation); "
+                "use an exact or Firth method instead",
+            ) from exc
+    z = float(norm.ppf(1 - (1 - conf) / 2))
+    coef = np.asarray(fit.params, dtype=float)[1:]
+    se = np.asarray(fit.bse, dtype=float)[1:]
+    terms = pd.DataFrame(
+        {
+            "term": list(design.columns),
+            "coef": coef,
+            "se": se,
+            "or": np.exp(coef),
+            "lower": np.exp(coef - z * se),
+            "upper": np.exp(coef + z * se),
+            "p": 2 * norm.sf(np.abs(coef / se)),
+        }
+    )
+    return LogisticModelResult(
+        terms=terms,
+        n=len(df),
+        n_events=int(y.sum()),
+        method="logistic-wald",
+        method_label=LOGISTIC_LABEL,
+        conf=conf,
+    )
+
+
+def logistic_or(
+    df: pd.DataFrame,
+    outcome_col: str,
+    covariates: Sequence[str],
+    *,
+    treatment_col: str,
+    treatment: Any | None = None,
+    reference: Any | None = None,
+    conf: float = 0.95,
+) -> OddsRatio:
+    """Odds ratio of ``treatment_col`` from a model of treatment + ``covariates``.
+
+    Empty ``covariates`` gives the univariable OR. A numeric ``treatment_col``
+    gives the OR per unit (code 1 = treatment); otherwise pass the levels.
+    """
+    others = [c for c in covariates if c != treatment_col]
+    refs: dict[str, Any] = {}
+    term = treatment_col
+    if treatment is not None or reference is not None:
+        if treatment is None or reference is None:
+            raise DataError("give both treatment and reference levels, or neither", column=treatment_col)
+        refs[treatment_col] = reference
+        term = f"{treatment_col}={treatment}"
+    fit = logistic_model(df, outcome_col, [treatment_col, *others], conf=conf, references=refs)
+    table = fit.terms.set_index("term")
+    if term not in table.index:
+        raise DataError(
+            f"term {term!r} not in the model; terms are {list(table.index)}", column=treatment_col
+        )
+    row = table.loc[term]
+    kind = "univariable" if not others else f"multivariable (adjusted for {', '.join(others)})"
+    return OddsRatio(
+        odds_ratio=float(row["or"]),
+        lower=float(row["lower"]),
+        upper=float(row["upper"]),
+        p=float(row["p"]),
+        method=fit.method,
+        method_label=f"{kind} {fit.method_label}",
+        conf=conf,
+    )

@@ -1,0 +1,570 @@
+"""Statistics layer: survival analysis (Kaplan-Meier, log-rank, hazard ratios, Cox).
+
+Thin wrappers over lifelines (unstratified log-rank) and statsmodels
+(``PHReg`` Cox models); the Kaplan-Meier product-limit table is computed with
+numpy for speed and checked against lifelines ``KaplanMeierFitter`` in the tests. tlfgen chooses and names the method; every
+result carries ``method`` (machine name) and ``method_label`` (footnote text
+with the SAS / R / SPSS / Prism equivalent).
+
+Conventions
+-----------
+* ``event`` is 1 for an event, 0 for censored (ADaM ``CNSR`` is the opposite).
+* Functions are unit-agnostic: pass months or days, results come back in the same unit.
+* KM median = smallest event time t with S(t) <= 0.5 (SAS PROC LIFETEST and R
+  survfit). When S(t) equals 0.5 exactly (within 1e-9) on a plateau, the
+  median is the midpoint between t and the next event time, as both SAS and
+  R do; if there is no later event time, t itself is returned.
+* Greenwood variance: Var S(t) = S(t)^2 * sum_{t_j <= t} d_j / (n_j (n_j - d_j)).
+  Where S(t) = 0 the standard error is reported as 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tlfgen.errors import DataError
+from tlfgen.stats._checks import (
+    as_labels,
+    as_time_event,
+    check_choice,
+    check_conf,
+    z_value,
+)
+
+MEDIAN_METHODS = ("symmetric", "loglog", "log", "linear")
+MEDIAN_LABELS = {
+    "symmetric": "median +/- 1.96 x SE(median), SE from the Greenwood variance and a "
+    "kernel density estimate at the median (SPSS KM; Klein & Moeschberger)",
+    "loglog": "Brookmeyer-Crowley with log-log transform (SAS PROC LIFETEST CONFTYPE=LOGLOG, "
+    "the SAS default; R survfit conf.type='log-log')",
+    "log": "Brookmeyer-Crowley with log transform (R survfit default conf.type='log'; "
+    "SAS CONFTYPE=LOG)",
+    "linear": "Brookmeyer-Crowley, untransformed (SAS CONFTYPE=LINEAR; R conf.type='plain')",
+}
+HR_LABELS = {
+    "logrank": "log-rank hazard ratio (O/E ratio), CI exp(ln HR +/- z sqrt(1/E1 + 1/E2)) "
+    "(GraphPad Prism 'logrank' method)",
+    "mantel-haenszel": "Mantel-Haenszel hazard ratio exp((O-E)/V), CI exp((O-E)/V +/- z/sqrt(V)) "
+    "(GraphPad Prism 'Mantel-Haenszel' method)",
+}
+COX_LABELS = {
+    "breslow": "Cox proportional hazards, Breslow ties, Wald CI and p "
+    "(SAS PROC PHREG default TIES=BRESLOW)",
+    "efron": "Cox proportional hazards, Efron ties, Wald CI and p "
+    "(R coxph default; SAS TIES=EFRON)",
+}
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class MedianCI:
+    """KM median with its confidence interval (NaN where not estimable)."""
+
+    median: float
+    lower: float
+    upper: float
+    method: str
+    method_label: str
+    conf: float = 0.95
+    se: float = math.nan  # SE of the median (symmetric method only)
+
+
+@dataclass(frozen=True)
+class LogrankResult:
+    """Log-rank test: chi-square, degrees of freedom, p-value."""
+
+    chisq: float
+    df: int
+    p: float
+    method: str
+    method_label: str
+    observed: dict[str, float] = field(default_factory=dict)
+    expected: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HazardRatio:
+    """A hazard ratio treatment vs reference with its CI and p-value."""
+
+    hr: float
+    lower: float
+    upper: float
+    p: float
+    method: str
+    method_label: str
+    conf: float = 0.95
+    observed: dict[str, float] = field(default_factory=dict)
+    expected: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CoxModelResult:
+    """A fitted Cox model: one row per term (coef, se, hr, lower, upper, p)."""
+
+    terms: pd.DataFrame
+    n: int
+    n_events: int
+    ties: str
+    method: str
+    method_label: str
+    conf: float = 0.95
+
+
+# --------------------------------------------------------------------------- KM
+
+
+def km_estimate(time: Any, event: Any) -> pd.DataFrame:
+    """Kaplan-Meier table at each distinct observed time.
+
+    Columns: time, n_at_risk, n_event, n_censor, survival, std_err (Greenwood).
+
+    The product-limit arithmetic is done here with numpy rather than through
+    lifelines ``KaplanMeierFitter``: the fitter costs ~14 ms per call, and the
+    simulation calibrator calls this thousands of times. The test suite checks
+    the table against ``KaplanMeierFitter`` and against R's survfit output.
+    """
+    t, e = as_time_event(time, event)
+    times, inverse = np.unique(t, return_inverse=True)
+    n_removed = np.bincount(inverse, minlength=times.size)
+    d = np.bincount(inverse, weights=e, minlength=times.size)
+    n = t.size - np.concatenate(([0], np.cumsum(n_removed)[:-1]))
+    surv = np.cumprod(1.0 - d / n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(d > 0, d / (n * (n - d)), 0.0)
+        se = np.where(surv > 0, surv * np.sqrt(np.cumsum(terms)), 0.0)
+    return pd.DataFrame(
+        {
+            "time": times,
+            "n_at_risk": n.astype(int),
+            "n_event": d.astype(int),
+            "n_censor": (n_removed - d).astype(int),
+            "survival": surv,
+            "std_err": se,
+        }
+    )
+
+
+def _event_rows(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The KM table restricted to event times, as plain arrays (fast to index)."""
+    mask = table["n_event"].to_numpy() > 0
+    return {col: table[col].to_numpy()[mask] for col in ("time", "survival", "std_err")}
+
+
+def _first_time_at_or_below(times: np.ndarray, values: np.ndarray, level: float) -> float:
+    """Smallest time whose value <= level, with the SAS/R midpoint rule at equality."""
+    hit = np.flatnonzero(values <= level + _EPS)
+    if hit.size == 0:
+        return math.nan
+    k = int(hit[0])
+    if abs(values[k] - level) <= _EPS and k + 1 < times.size:
+        return float((times[k] + times[k + 1]) / 2.0)
+    return float(times[k])
+
+
+def _bands(surv: np.ndarray, se: np.ndarray, z: float, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise CI for S(t) on the chosen transform scale (lower, upper)."""
+    lo = np.empty_like(surv)
+    hi = np.empty_like(surv)
+    for i, (s, sd) in enumerate(zip(surv, se, strict=True)):
+        if s <= 0.0:  # undefined on the log scales; R prints NA, so never "crosses"
+            lo[i] = hi[i] = math.nan
+        elif s >= 1.0 or sd == 0.0:
+            lo[i] = hi[i] = s
+        elif method == "linear":
+            lo[i], hi[i] = max(s - z * sd, 0.0), min(s + z * sd, 1.0)
+        elif method == "log":
+            w = z * sd / s
+            lo[i], hi[i] = s * math.exp(-w), min(s * math.exp(w), 1.0)
+        else:  # loglog: g = log(-log S), se_g = se / (S |log S|)
+            w = z * sd / (s * abs(math.log(s)))
+            lo[i], hi[i] = s ** math.exp(w), s ** math.exp(-w)
+    return lo, hi
+
+
+def km_median(time: Any, event: Any) -> float:
+    """KM median (SAS/R convention, see module docstring); NaN if S never reaches 0.5."""
+    ev = _event_rows(km_estimate(time, event))
+    return _first_time_at_or_below(ev["time"], ev["survival"], 0.5)
+
+
+def _survival_at(times: np.ndarray, surv: np.ndarray, t: float) -> float:
+    idx = np.searchsorted(times, t, side="right") - 1
+    return 1.0 if idx < 0 else float(surv[idx])
+
+
+def _symmetric_se(ev: dict[str, np.ndarray], median: float, p: float = 0.5, eps: float = 0.05) -> float:
+    """SE of the KM quantile via a uniform-kernel density estimate (Klein & Moeschberger).
+
+    f_hat = (S(u) - S(l)) / (l - u) with u the largest event time with
+    S(u) >= 1 - p + eps and l the smallest event time with S(l) <= 1 - p - eps;
+    SE = sqrt(Var S(t_med)) / f_hat. If no event time has S >= 1 - p + eps
+    the time origin (S = 1) is used for u.
+    """
+    times, surv, se = ev["time"], ev["survival"], ev["std_err"]
+    upper_idx = np.flatnonzero(surv >= 1.0 - p + eps - _EPS)
+    lower_idx = np.flatnonzero(surv <= 1.0 - p - eps + _EPS)
+    if lower_idx.size == 0:
+        return math.nan
+    u_time, u_surv = (times[upper_idx[-1]], surv[upper_idx[-1]]) if upper_idx.size else (0.0, 1.0)
+    l_time, l_surv = times[lower_idx[0]], surv[lower_idx[0]]
+    if l_time <= u_time:
+        return math.nan
+    density = (u_surv - l_surv) / (l_time - u_time)
+    med_idx = int(np.searchsorted(times, median, side="right") - 1)
+    return float(se[med_idx] / density)
+
+
+def km_median_ci(
+    time: Any, event: Any, *, method: str = "symmetric", conf: float = 0.95
+) -> MedianCI:
+    """KM median survival time with a confidence interval.
+
+    Methods:
+    * ``symmetric``: median +/- z * SE(median) as SPSS's KM procedure prints it.
+      SE(median) = sqrt(Greenwood Var S(t_med)) / f_hat, f_hat the uniform-kernel
+      density estimate from the 55th and 45th percentile event times (Klein &
+      Moeschberger, Survival Analysis 2nd ed., sec. 4.5 practical note 3; the
+      SPSS Statistical Algorithms "KM" chapter uses the 55th/45th percentiles,
+      as quoted on stats.stackexchange question "Kaplan-Meier: survfit
+      confidence interval of the median"). z = normal quantile (1.959964 at 95%).
+    * ``loglog`` / ``log`` / ``linear``: Brookmeyer-Crowley: lower limit = first
+      event time at which the lower pointwise band of S is <= 0.5, upper limit =
+      first event time at which the upper band is <= 0.5 (R survfit rule; NaN if
+      the band never reaches 0.5, R prints NA).
+    """
+    check_choice(method, MEDIAN_METHODS, "method")
+    check_conf(conf)
+    z = z_value(conf)
+    ev = _event_rows(km_estimate(time, event))
+    times, surv = ev["time"], ev["survival"]
+    median = _first_time_at_or_below(times, surv, 0.5) if times.size else math.nan
+    label = MEDIAN_LABELS[method]
+    if math.isnan(median):
+        return MedianCI(median, math.nan, math.nan, method, label, conf)
+    if method == "symmetric":
+        se = _symmetric_se(ev, median)
+        return MedianCI(median, median - z * se, median + z * se, method, label, conf, se)
+    lo_band, hi_band = _bands(surv, ev["std_err"], z, method)
+    lower = _first_time_at_or_below(times, lo_band, 0.5)
+    upper = _first_time_at_or_below(times, hi_band, 0.5)
+    return MedianCI(median, lower, upper, method, label, conf)
+
+
+def km_at(
+    time: Any,
+    event: Any,
+    timepoints: Sequence[float],
+    *,
+    method: str = "loglog",
+    conf: float = 0.95,
+) -> pd.DataFrame:
+    """KM survival at given timepoints with Greenwood SE and a pointwise CI.
+
+    ``method`` is the CI transform: loglog (SAS default), log (R default), linear.
+    Columns: timepoint, n_at_risk (subjects with time >= timepoint), survival,
+    std_err, lower, upper. Beyond the last observed time the estimates are NaN.
+    """
+    check_choice(method, ("loglog", "log", "linear"), "method")
+    z = z_value(conf)
+    t, e = as_time_event(time, event)
+    ev = _event_rows(km_estimate(t, e))
+    times, surv, se = ev["time"], ev["survival"], ev["std_err"]
+    rows = []
+    for tp in (float(x) for x in timepoints):
+        n_risk = int((t >= tp).sum())
+        if tp > t.max():
+            rows.append((tp, n_risk, math.nan, math.nan, math.nan, math.nan))
+            continue
+        idx = int(np.searchsorted(times, tp, side="right") - 1)
+        s, sd = (1.0, 0.0) if idx < 0 else (float(surv[idx]), float(se[idx]))
+        lo, hi = _bands(np.array([s]), np.array([sd]), z, method)
+        rows.append((tp, n_risk, s, sd, float(lo[0]), float(hi[0])))
+    return pd.DataFrame(
+        rows, columns=["timepoint", "n_at_risk", "survival", "std_err", "lower", "upper"]
+    )
+
+
+# ---------------------------------------------------------------- log-rank core
+
+
+def _oev(
+    time: np.ndarray, event: np.ndarray, group: np.ndarray, levels: Sequence[Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Observed, expected (vectors over levels) and covariance matrix V for one stratum."""
+    k = len(levels)
+    obs = np.zeros(k)
+    exp_ = np.zeros(k)
+    var = np.zeros((k, k))
+    codes = np.array([levels.index(g) for g in group])
+    for t in np.unique(time[event == 1]):
+        at_risk = time >= t
+        n_j = np.bincount(codes[at_risk], minlength=k).astype(float)
+        d_j = np.bincount(codes[(time == t) & (event == 1)], minlength=k).astype(float)
+        n, d = n_j.sum(), d_j.sum()
+        obs += d_j
+        exp_ += d * n_j / n
+        if n > 1:
+            frac = n_j / n
+            var += d * (n - d) / (n - 1) * (np.diag(frac) - np.outer(frac, frac))
+    return obs, exp_, var
+
+
+def _logrank_components(
+    time: Any, event: Any, group: Any, strata: Any | None, levels: Sequence[Any] | None = None
+) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray]:
+    t, e = as_time_event(time, event)
+    g = as_labels(group, "group", t.size)
+    lv = list(levels) if levels is not None else sorted(set(g.tolist()), key=str)
+    if len(lv) < 2:
+        raise DataError(f"log-rank needs at least 2 groups, found {lv}", column="group")
+    s = as_labels(strata, "strata", t.size) if strata is not None else np.zeros(t.size, dtype=object)
+    obs, exp_, var = np.zeros(len(lv)), np.zeros(len(lv)), np.zeros((len(lv), len(lv)))
+    for stratum in sorted(set(s.tolist()), key=str):
+        mask = s == stratum
+        o, ex, v = _oev(t[mask], e[mask], g[mask], lv)
+        obs, exp_, var = obs + o, exp_ + ex, var + v
+    return lv, obs, exp_, var
+
+
+def logrank_test(time: Any, event: Any, group: Any, *, strata: Any | None = None) -> LogrankResult:
+    """Log-rank test across groups (SAS PROC LIFETEST STRATA / R survdiff).
+
+    Unstratified: lifelines ``multivariate_logrank_test``. Stratified (``strata``
+    given): O - E and the variance are summed over strata before the quadratic
+    form (SAS ``STRATA x / GROUP=arm``; R ``survdiff(... + strata(s))``); lifelines
+    has no stratified log-rank, so that sum is computed here.
+    """
+    from scipy.stats import chi2
+
+    levels, obs, exp_, var = _logrank_components(time, event, group, strata)
+    df = len(levels) - 1
+    if strata is None:
+        from lifelines.statistics import multivariate_logrank_test
+
+        t, e = as_time_event(time, event)
+        res = multivariate_logrank_test(t, np.asarray(group, dtype=object).astype(str), e)
+        stat = float(res.test_statistic)
+        label = "log-rank test (SAS PROC LIFETEST; R survdiff)"
+        method = "logrank"
+    else:
+        diff = (obs - exp_)[:-1]
+        stat = float(diff @ np.linalg.pinv(var[:-1, :-1]) @ diff)
+        label = "stratified log-rank test (SAS PROC LIFETEST STRATA/GROUP=; R survdiff + strata())"
+        method = "logrank-stratified"
+    names = [str(v) for v in levels]
+    return LogrankResult(
+        chisq=stat,
+        df=df,
+        p=float(chi2.sf(stat, df)),
+        method=method,
+        method_label=label,
+        observed=dict(zip(names, obs.tolist(), strict=True)),
+        expected=dict(zip(names, exp_.tolist(), strict=True)),
+    )
+
+
+def logrank_hr(
+    time: Any,
+    event: Any,
+    group: Any,
+    *,
+    treatment: Any,
+    reference: Any,
+    conf: float = 0.95,
+    method: str = "logrank",
+    strata: Any | None = None,
+) -> HazardRatio:
+    """Hazard ratio treatment vs reference from log-rank O and E (GraphPad Prism).
+
+    * ``logrank``: HR = (O_t/E_t) / (O_r/E_r); CI exp(ln HR +/- z sqrt(1/E_t + 1/E_r)).
+    * ``mantel-haenszel``: HR = exp((O_t - E_t)/V); CI exp((O_t - E_t)/V +/- z/sqrt(V)).
+    p is the log-rank chi-square p-value (stratified if ``strata`` given).
+    Only the two named groups may be present in ``group``.
+    """
+    from scipy.stats import chi2
+
+    check_choice(method, tuple(HR_LABELS), "method")
+    z = z_value(conf)
+    present = set(as_labels(group, "group", len(np.asarray(group, dtype=object))).tolist())
+    unknown = present - {treatment, reference}
+    if unknown or treatment not in present or reference not in present:
+        raise DataError(
+            f"group must contain exactly {treatment!r} and {reference!r}; found {sorted(map(str, present))}",
+            column="group",
+            hint="subset the data to the two arms being compared",
+        )
+    _, obs, exp_, var = _logrank_components(time, event, group, strata, [treatment, reference])
+    o_t, o_r = obs
+    e_t, e_r = exp_
+    v = float(var[0, 0])
+    chisq = (o_t - e_t) ** 2 / v if v > 0 else math.nan
+    p = float(chi2.sf(chisq, 1)) if v > 0 else math.nan
+    if method == "logrank":
+        hr = (o_t / e_t) / (o_r / e_r)
+        half = z * math.sqrt(1.0 / e_t + 1.0 / e_r)
+        log_hr = math.log(hr) if hr > 0 else -math.inf
+        lower, upper = math.exp(log_hr - half), math.exp(log_hr + half)
+    else:
+        log_hr = (o_t - e_t) / v
+        half = z / math.sqrt(v)
+        hr, lower, upper = math.exp(log_hr), math.exp(log_hr - half), math.exp(log_hr + half)
+    names = [str(treatment), str(reference)]
+    return HazardRatio(
+        hr=float(hr),
+        lower=float(lower),
+        upper=float(upper),
+        p=p,
+        method=method,
+        method_label=HR_LABELS[method],
+        conf=conf,
+        observed=dict(zip(names, [float(o_t), float(o_r)], strict=True)),
+        expected=dict(zip(names, [float(e_t), float(e_r)], strict=True)),
+    )
+
+
+# ------------------------------------------------------------------------- Cox
+
+
+def _design(
+    df: pd.DataFrame, covariates: Sequence[str], references: dict[str, Any]
+) -> pd.DataFrame:
+    """Numeric design matrix: numeric columns as-is, others as 0/1 dummies vs a reference."""
+    parts = []
+    for col in covariates:
+        if col not in df.columns:
+            raise DataError(f"covariate {col!r} is not a column of the data", column=col)
+        series = df[col]
+        if series.isna().any():
+            raise DataError(
+                f"covariate {col!r} has {int(series.isna().sum())} missing value(s)", column=col
+            )
+        if pd.api.types.is_numeric_dtype(series) and col not in references:
+            parts.append(series.astype(float).rename(col))
+            continue
+        levels = sorted(series.unique().tolist(), key=str)
+        ref = references.get(col, levels[0])
+        if ref not in levels:
+            raise DataError(f"reference {ref!r} is not a level of {col!r}: {levels}", column=col)
+        for level in levels:
+            if level != ref:
+                parts.append((series == level).astype(float).rename(f"{col}={level}"))
+    return pd.concat(parts, axis=1)
+
+
+def cox_model(
+    df: pd.DataFrame,
+    duration_col: str,
+    event_col: str,
+    covariates: Sequence[str],
+    *,
+    ties: str = "breslow",
+    conf: float = 0.95,
+    references: dict[str, Any] | None = None,
+    strata_col: str | None = None,
+) -> CoxModelResult:
+    """Fit a Cox model with statsmodels ``PHReg``; one row per term.
+
+    Non-numeric covariates (and any named in ``references``) become 0/1
+    dummies against the reference level (default: first level in sorted
+    order); term names are ``COL=LEVEL``. CIs and p-values are Wald, as SAS
+    PROC PHREG's parameter estimates table prints them.
+    """
+    import statsmodels.api as sm
+    from scipy.stats import norm
+
+    check_choice(ties, tuple(COX_LABELS), "ties")
+    check_conf(conf)
+    for col in (duration_col, event_col):
+        if col not in df.columns:
+            raise DataError(f"column {col!r} is not in the data", column=col)
+    time, event = as_time_event(df[duration_col], df[event_col])
+    if not covariates:
+        raise DataError("cox_model needs at least one covariate", column="covariates")
+    design = _design(df, covariates, dict(references or {}))
+    strata = None if strata_col is None else as_labels(df[strata_col], strata_col, len(df))
+    model = sm.PHReg(time, design.to_numpy(), status=event, ties=ties, strata=strata)
+    fit = model.fit(disp=False)
+    z = float(norm.ppf(1 - (1 - conf) / 2))
+    coef = np.asarray(fit.params, dtype=float)
+    se = np.asarray(fit.bse, dtype=float)
+    terms = pd.DataFrame(
+        {
+            "term": list(design.columns),
+            "coef": coef,
+            "se": se,
+            "hr": np.exp(coef),
+            "lower": np.exp(coef - z * se),
+            "upper": np.exp(coef + z * se),
+            "p": 2 * norm.sf(np.abs(coef / se)),
+        }
+    )
+    return CoxModelResult(
+        terms=terms,
+        n=int(time.size),
+        n_events=int(event.sum()),
+        ties=ties,
+        method=f"cox-{ties}",
+        method_label=COX_LABELS[ties],
+        conf=conf,
+    )
+
+
+def cox_hr(
+    df: pd.DataFrame,
+    duration_col: str,
+    event_col: str,
+    covariates: Sequence[str],
+    *,
+    treatment_col: str,
+    ties: str = "breslow",
+    treatment: Any | None = None,
+    reference: Any | None = None,
+    conf: float = 0.95,
+) -> HazardRatio:
+    """Treatment hazard ratio from a Cox model of treatment + ``covariates``.
+
+    ``covariates`` are the adjustment terms (empty for a univariable model; a
+    repeat of ``treatment_col`` is ignored). A numeric ``treatment_col`` gives the
+    HR per unit (code it 1 = treatment, 0 = reference); otherwise pass
+    ``treatment`` and ``reference`` levels.
+    """
+    others = [c for c in covariates if c != treatment_col]
+    refs: dict[str, Any] = {}
+    term = treatment_col
+    if treatment is not None or reference is not None:
+        if treatment is None or reference is None:
+            raise DataError("give both treatment and reference levels, or neither", column=treatment_col)
+        present = set(df[treatment_col].unique().tolist()) if treatment_col in df.columns else set()
+        if present - {treatment, reference} or {treatment, reference} - present:
+            raise DataError(
+                f"{treatment_col} must contain exactly {treatment!r} and {reference!r}; "
+                f"found {sorted(map(str, present))}",
+                column=treatment_col,
+            )
+        refs[treatment_col] = reference
+        term = f"{treatment_col}={treatment}"
+    elif treatment_col in df.columns and not pd.api.types.is_numeric_dtype(df[treatment_col]):
+        raise DataError(
+            f"{treatment_col} is not numeric: pass treatment= and reference= levels",
+            column=treatment_col,
+        )
+    fit = cox_model(
+        df, duration_col, event_col, [treatment_col, *others], ties=ties, conf=conf, references=refs
+    )
+    row = fit.terms.set_index("term").loc[term]
+    kind = "univariable" if not others else f"multivariable (adjusted for {', '.join(others)})"
+    return HazardRatio(
+        hr=float(row["hr"]),
+        lower=float(row["lower"]),
+        upper=float(row["upper"]),
+        p=float(row["p"]),
+        method=fit.method,
+        method_label=f"{kind} {fit.method_label}",
+        conf=conf,
+    )

@@ -1,0 +1,68 @@
+"""Tests for tlfgen.stats.regression (logistic odds ratios; Cox re-exports)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from tlfgen.errors import DataError
+from tlfgen.stats import survival
+from tlfgen.stats.regression import cox_hr, logistic_model, logistic_or
+
+
+def orr_frame() -> pd.DataFrame:
+    # The paper's ORR: TCAC 27/30, TCC 13/30 responders.
+    return pd.DataFrame(
+        {
+            "arm": ["TCAC"] * 30 + ["TCC"] * 30,
+            "orr": [1] * 27 + [0] * 3 + [1] * 13 + [0] * 17,
+            "ecog": ([0, 1] * 15) + ([1, 0, 0] * 10),
+        }
+    )
+
+
+# 1. Univariable OR equals the cross-product ratio with the Woolf (Wald) SE, by hand:
+#    OR = (27*17)/(3*13) = 459/39 = 11.769231; SE(ln OR) = sqrt(1/27 + 1/3 + 1/13 + 1/17) = 0.711419.
+def test_univariable_or_matches_2x2_hand_values():
+    res = logistic_or(orr_frame(), "orr", [], treatment_col="arm", treatment="TCAC", reference="TCC")
+    log_or = math.log(459 / 39)
+    se = math.sqrt(1 / 27 + 1 / 3 + 1 / 13 + 1 / 17)
+    assert res.odds_ratio == pytest.approx(459 / 39, rel=1e-6)
+    assert res.lower == pytest.approx(math.exp(log_or - 1.959964 * se), rel=1e-5)
+    assert res.upper == pytest.approx(math.exp(log_or + 1.959964 * se), rel=1e-5)
+    assert res.p == pytest.approx(2 * norm.sf(log_or / se), rel=1e-5)
+    assert round(res.odds_ratio, 2) == 11.77
+    assert res.method_label.startswith("univariable logistic regression")
+
+
+# 2. Multivariable model: term names, reference coding and the adjusted label.
+def test_multivariable_terms_and_reference():
+    fit = logistic_model(orr_frame(), "orr", ["arm", "ecog"], references={"arm": "TCC"})
+    assert fit.terms["term"].tolist() == ["arm=TCAC", "ecog"]
+    assert (fit.n, fit.n_events) == (60, 40)
+    adjusted = logistic_or(
+        orr_frame(), "orr", ["ecog"], treatment_col="arm", treatment="TCAC", reference="TCC"
+    )
+    assert adjusted.odds_ratio == pytest.approx(float(fit.terms["or"].iloc[0]))
+    assert "adjusted for ecog" in adjusted.method_label
+
+
+# 3. Bad outcomes and separation raise DataError.
+def test_outcome_must_be_01():
+    df = orr_frame().assign(orr=lambda d: d["orr"] * 2)
+    with pytest.raises(DataError, match="must be coded 0/1"):
+        logistic_model(df, "orr", ["arm"])
+
+
+def test_perfect_separation_is_reported():
+    df = pd.DataFrame({"arm": [1] * 5 + [0] * 5, "y": [1] * 5 + [0] * 5})
+    with pytest.raises(DataError, match="cannot be estimated"):
+        logistic_model(df, "y", ["arm"])
+
+
+# 4. Cox functions are the survival module's, re-exported.
+def test_cox_reexported():
+    assert cox_hr is survival.cox_hr

@@ -1,0 +1,272 @@
+"""Tests for tlfgen.stats.survival against published R output for the `aml` data.
+
+Reference values (R survival package, data `aml`, weeks), as printed by R:
+* summary(survfit(Surv(time, status) ~ x, aml)), Maintained stratum:
+  time 9 13 18 23 31 34 48; survival 0.909 0.818 0.716 0.614 0.491 0.368 0.184;
+  std.err 0.0867 0.1163 0.1397 0.1526 0.1642 0.1627 0.1535;
+  lower 95% CI (log) 0.7541 0.6192 0.4884 0.3769 0.2549 0.1549 0.0359.
+* print(survfit(...)): median 31 (0.95LCL 18, 0.95UCL NA) Maintained,
+  23 (8, NA) Nonmaintained.
+* survdiff(Surv(time, status) ~ x, aml): Observed 7 / 11, Expected 10.69 / 7.31,
+  Chisq= 3.4 on 1 df, p= 0.0653 (survival 3.8-3; older versions print p= 0.07).
+* coxph(Surv(time, status) ~ x, aml) (Efron): coef 0.9155, exp(coef) 2.4981,
+  se(coef) 0.5119, z 1.788, p 0.0737.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tlfgen.errors import DataError
+from tlfgen.stats.survival import (
+    cox_hr,
+    cox_model,
+    km_at,
+    km_estimate,
+    km_median,
+    km_median_ci,
+    logrank_hr,
+    logrank_test,
+)
+
+MAINT_T = [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161]
+MAINT_E = [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0]
+NONM_T = [5, 5, 8, 8, 12, 16, 23, 27, 30, 33, 43, 45]
+NONM_E = [1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1]
+AML_T = MAINT_T + NONM_T
+AML_E = MAINT_E + NONM_E
+AML_X = ["Maintained"] * 11 + ["Nonmaintained"] * 12
+
+
+def aml_frame() -> pd.DataFrame:
+    return pd.DataFrame({"time": AML_T, "status": AML_E, "x": AML_X})
+
+
+# 1. KM table matches R summary(survfit) for the Maintained group.
+def test_km_estimate_matches_r_summary():
+    table = km_estimate(MAINT_T, MAINT_E)
+    events = table[table["n_event"] > 0]
+    assert events["time"].tolist() == [9, 13, 18, 23, 31, 34, 48]
+    assert events["n_at_risk"].tolist() == [11, 10, 8, 7, 5, 4, 2]
+    assert np.round(events["survival"], 3).tolist() == [0.909, 0.818, 0.716, 0.614, 0.491, 0.368, 0.184]
+    assert np.round(events["std_err"], 4).tolist() == [
+        0.0867, 0.1163, 0.1397, 0.1526, 0.1642, 0.1627, 0.1535,
+    ]
+    assert table["n_censor"].sum() == 4
+    assert len(table) == 10  # distinct observed times
+
+
+# 2. Accepts numpy arrays and pandas Series as well as lists.
+def test_km_estimate_accepts_array_likes():
+    a = km_estimate(np.array(MAINT_T), pd.Series(MAINT_E))
+    b = km_estimate(MAINT_T, MAINT_E)
+    pd.testing.assert_frame_equal(a, b)
+
+
+# 3. Medians and R's default (log) Brookmeyer-Crowley CIs.
+@pytest.mark.parametrize(
+    ("times", "events", "expected"),
+    [(MAINT_T, MAINT_E, (31.0, 18.0)), (NONM_T, NONM_E, (23.0, 8.0))],
+)
+def test_km_median_ci_log_matches_r(times, events, expected):
+    res = km_median_ci(times, events, method="log")
+    assert (res.median, res.lower) == expected
+    assert math.isnan(res.upper)  # R prints NA
+    assert res.method == "log"
+    assert "R survfit default" in res.method_label
+
+
+# 4. Other transforms on aml (values from the rule: first event time where the band <= 0.5).
+def test_km_median_ci_loglog_and_linear():
+    loglog = km_median_ci(NONM_T, NONM_E, method="loglog")
+    assert (loglog.median, loglog.lower, loglog.upper) == (23.0, 5.0, 33.0)
+    linear = km_median_ci(MAINT_T, MAINT_E, method="linear")
+    assert (linear.median, linear.lower, linear.upper) == (31.0, 18.0, 48.0)
+    assert "CONFTYPE=LOGLOG" in loglog.method_label
+
+
+# 5. Symmetric (SPSS) CI, worked by hand.
+def test_km_median_ci_symmetric_hand_example():
+    # Times 1..9, all events, n = 9: S(k) = 1 - k/9.
+    # Median: first S <= 0.5 is S(5) = 4/9 -> 5.
+    # Greenwood (no censoring) Var S(5) = S(1-S)/n = (4/9)(5/9)/9 = 20/729.
+    # u = largest event time with S >= 0.55: t=4 (S=5/9); l = smallest with S <= 0.45: t=5 (4/9).
+    # f_hat = (5/9 - 4/9)/(5 - 4) = 1/9; SE = sqrt(20/729) * 9 = sqrt(20)/3 = 1.490712.
+    # CI = 5 -/+ 1.959964 * 1.490712 = 5 -/+ 2.921742 -> (2.078258, 7.921742).
+    res = km_median_ci(range(1, 10), [1] * 9, method="symmetric")
+    assert res.median == 5.0
+    assert res.se == pytest.approx(math.sqrt(20) / 3, abs=1e-9)
+    assert round(res.lower, 6) == 2.078258
+    assert round(res.upper, 6) == 7.921742
+    assert "SPSS" in res.method_label
+
+
+# 6. Median on an exact 0.5 plateau is the midpoint to the next event time (SAS/R).
+def test_km_median_midpoint_rule():
+    # Times 1..10, all events: S(5) = 0.5 exactly, next event at 6 -> median 5.5.
+    assert km_median(range(1, 11), [1] * 10) == 5.5
+    # Symmetric SE at that median uses Var S(5) = 0.5*0.5/10 = 0.025, u=4 (0.6), l=6 (0.4):
+    # f_hat = 0.2/2 = 0.1 -> SE = sqrt(0.025)/0.1 = 1.581139.
+    res = km_median_ci(range(1, 11), [1] * 10)
+    assert round(res.se, 6) == 1.581139
+
+
+# 7. Median not reached -> NaN median and CI.
+def test_km_median_not_reached():
+    res = km_median_ci([1, 2, 3, 4], [1, 0, 0, 0], method="loglog")
+    assert math.isnan(res.median) and math.isnan(res.lower) and math.isnan(res.upper)
+
+
+# 8. Survival at timepoints, with R's log-transform CI.
+def test_km_at_matches_r_log_ci():
+    out = km_at(MAINT_T, MAINT_E, [0, 10, 31, 200], method="log")
+    assert out["n_at_risk"].tolist() == [11, 10, 5, 0]
+    assert out["survival"].round(3).tolist()[:3] == [1.0, 0.909, 0.491]
+    assert out["lower"].round(4).tolist()[1:3] == [0.7541, 0.2549]
+    assert out["upper"].round(3).tolist()[1:3] == [1.0, 0.946]
+    assert math.isnan(out["survival"].iloc[3])
+
+
+# 9. Log-rank test matches R survdiff.
+def test_logrank_test_matches_r_survdiff():
+    res = logrank_test(AML_T, AML_E, AML_X)
+    assert round(res.chisq, 1) == 3.4
+    assert res.df == 1
+    assert round(res.p, 4) == 0.0653
+    assert res.observed == {"Maintained": 7.0, "Nonmaintained": 11.0}
+    assert round(res.expected["Maintained"], 2) == 10.69
+    assert round(res.expected["Nonmaintained"], 2) == 7.31
+
+
+# 10. Stratified log-rank, worked by hand; a single stratum equals the unstratified test.
+def test_logrank_test_stratified_hand_example():
+    # Two strata, each: T dies at 1, R dies at 2.
+    # Per stratum at t=1: n=2 (1 T, 1 R), d=1 -> E_T = 0.5, V = 1*1/1 * 0.5*0.5 = 0.25; t=2: only R.
+    # Stratified: O-E = 2*(1-0.5) = 1, V = 0.5 -> chisq = 1/0.5 = 2.
+    # Pooled: t=1: n=4, d=2 -> E_T = 1, V = 2*2/3 * 0.25 = 1/3; O-E = 1 -> chisq = 3.
+    time, event = [1, 2, 1, 2], [1, 1, 1, 1]
+    group, strata = ["T", "R", "T", "R"], ["A", "A", "B", "B"]
+    assert logrank_test(time, event, group, strata=strata).chisq == pytest.approx(2.0)
+    assert logrank_test(time, event, group).chisq == pytest.approx(3.0)
+    single = logrank_test(AML_T, AML_E, AML_X, strata=["s"] * 23)
+    assert single.chisq == pytest.approx(logrank_test(AML_T, AML_E, AML_X).chisq, rel=1e-10)
+    assert single.method == "logrank-stratified"
+
+
+# 11. Log-rank (O/E) hazard ratio as Prism computes it, from R's O and E.
+def test_logrank_hr_oe_ratio():
+    res = logrank_hr(AML_T, AML_E, AML_X, treatment="Maintained", reference="Nonmaintained")
+    e_t, e_r = res.expected["Maintained"], res.expected["Nonmaintained"]
+    # From R's rounded O/E: (7/10.69)/(11/7.31) = 0.4352.
+    assert round(res.hr, 4) == 0.4352
+    half = 1.959964 * math.sqrt(1 / e_t + 1 / e_r)
+    assert res.lower == pytest.approx(res.hr * math.exp(-half), rel=1e-6)
+    assert res.upper == pytest.approx(res.hr * math.exp(half), rel=1e-6)
+    assert round(res.p, 4) == 0.0653
+    assert res.method == "logrank"
+
+
+# 12. Mantel-Haenszel hazard ratio: exp((O-E)/V), worked from the hand example.
+def test_logrank_hr_mantel_haenszel_hand_example():
+    # Pooled hand example above: O-E = 1, V = 1/3 -> HR = exp(3) = 20.0855;
+    # CI exp(3 -/+ 1.959964*sqrt(3)).
+    res = logrank_hr(
+        [1, 2, 1, 2], [1, 1, 1, 1], ["T", "R", "T", "R"],
+        treatment="T", reference="R", method="mantel-haenszel",
+    )
+    assert res.hr == pytest.approx(math.exp(3.0))
+    assert res.lower == pytest.approx(math.exp(3.0 - 1.959964 * math.sqrt(3.0)), rel=1e-6)
+    assert res.upper == pytest.approx(math.exp(3.0 + 1.959964 * math.sqrt(3.0)), rel=1e-6)
+
+
+# 13. A group outside treatment/reference is rejected.
+def test_logrank_hr_rejects_third_group():
+    with pytest.raises(DataError, match="exactly 'A' and 'B'"):
+        logrank_hr([1, 2, 3], [1, 1, 1], ["A", "B", "C"], treatment="A", reference="B")
+
+
+# 14. Cox (Efron) matches R coxph; Breslow is the default and differs slightly.
+def test_cox_hr_efron_matches_r_coxph():
+    res = cox_hr(
+        aml_frame(), "time", "status", [], treatment_col="x",
+        treatment="Nonmaintained", reference="Maintained", ties="efron",
+    )
+    assert round(math.log(res.hr), 4) == 0.9155
+    assert round(res.hr, 4) == 2.4981
+    assert round(res.p, 4) == 0.0737
+    assert res.method == "cox-efron"
+    assert res.method_label.startswith("univariable")
+    table = cox_model(aml_frame(), "time", "status", ["x"], ties="efron").terms
+    assert table["term"].tolist() == ["x=Nonmaintained"]
+    assert round(float(table["se"].iloc[0]), 4) == 0.5119
+
+
+def test_cox_model_breslow_default():
+    fit = cox_model(aml_frame(), "time", "status", ["x"])
+    assert fit.ties == "breslow" and "TIES=BRESLOW" in fit.method_label
+    assert (fit.n, fit.n_events) == (23, 18)
+    # Regression value (statsmodels PHReg, Breslow); no published reference at hand.
+    assert round(float(fit.terms["coef"].iloc[0]), 4) == 0.9042
+
+
+# 15. Multivariable Efron model agrees with lifelines CoxPHFitter (an independent implementation).
+def test_cox_model_multivariable_agrees_with_lifelines():
+    from lifelines import CoxPHFitter
+
+    df = aml_frame()
+    df["arm"] = (df["x"] == "Nonmaintained").astype(float)
+    df["z"] = [0.3, 1.2, -0.5, 0.8, 0.0, 1.5, -1.1, 0.4, 0.9, -0.2, 0.6,
+               1.1, -0.7, 0.2, 0.5, -0.4, 1.3, 0.1, -0.9, 0.7, 0.3, -0.6, 1.0]
+    ours = cox_model(df, "time", "status", ["arm", "z"], ties="efron").terms.set_index("term")
+    ref = CoxPHFitter().fit(df[["time", "status", "arm", "z"]], "time", "status")
+    for term in ("arm", "z"):
+        assert ours.loc[term, "coef"] == pytest.approx(ref.params_[term], abs=1e-5)
+        assert ours.loc[term, "se"] == pytest.approx(ref.standard_errors_[term], abs=1e-5)
+    hr = cox_hr(df, "time", "status", ["z"], treatment_col="arm", ties="efron")
+    assert hr.hr == pytest.approx(math.exp(ref.params_["arm"]), rel=1e-5)
+    assert "adjusted for z" in hr.method_label
+
+
+# 16. Bad input raises DataError naming the problem.
+@pytest.mark.parametrize(
+    ("time", "event", "message"),
+    [
+        ([1, 2], [1], "time has 2 values but event has 1"),
+        ([1, -2], [1, 1], "time must be >= 0"),
+        ([1, 2], [1, 2], "event must be 0"),
+        ([1, float("nan")], [1, 1], "missing or infinite"),
+        ([], [], "no observations"),
+    ],
+)
+def test_bad_input_raises_data_error(time, event, message):
+    with pytest.raises(DataError, match=message):
+        km_median_ci(time, event)
+
+
+def test_unknown_method_and_string_treatment_without_levels():
+    with pytest.raises(DataError, match="unknown method 'bogus'"):
+        km_median_ci(MAINT_T, MAINT_E, method="bogus")
+    with pytest.raises(DataError, match="pass treatment= and reference="):
+        cox_hr(aml_frame(), "time", "status", [], treatment_col="x")
+
+
+# 17. The numpy KM table equals lifelines KaplanMeierFitter (ties, censoring at event times).
+def test_km_estimate_agrees_with_lifelines():
+    from lifelines import KaplanMeierFitter
+
+    rng = np.random.default_rng(20240501)
+    time = np.round(rng.exponential(10.0, 80))  # rounding creates many ties
+    event = rng.integers(0, 2, 80)
+    ours = km_estimate(time, event)
+    fitter = KaplanMeierFitter().fit(time, event_observed=event)
+    table = fitter.event_table[fitter.event_table["removed"] > 0]
+    assert ours["time"].tolist() == table.index.tolist()
+    assert ours["n_at_risk"].tolist() == table["at_risk"].tolist()
+    assert ours["n_event"].tolist() == table["observed"].tolist()
+    assert ours["n_censor"].tolist() == table["censored"].tolist()
+    expected = fitter.survival_function_.iloc[:, 0].reindex(table.index).to_numpy()
+    np.testing.assert_allclose(ours["survival"].to_numpy(), expected, rtol=1e-12)
