@@ -1,0 +1,461 @@
+"""ADaM stage: generic derivations usable by any ADaM spec (admiral style).
+
+Each function takes the dataset being built (and ``sources``: the input
+datasets by name) and returns a new DataFrame. Verb prefixes: ``create_*``
+builds the dataset, ``derive_var_*`` adds one variable, ``derive_vars_*``
+several, ``compute_*`` maps vectors to a vector. Dates are imputed by
+``compute_dt`` (see ``derive_vars_dt``). Lineage: the ``_SRC`` column holds, per
+record, the SDTM ``(domain, seq)`` pairs used (docs/adam_engine.md section 4).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from tlfgen.errors import DerivationError
+from tlfgen.registry import derivation
+from tlfgen.spec.expr import parse_expression
+
+SRC = "_SRC"
+_ORDER = re.compile(r"^desc\((\w+)\)$")
+_DTC = re.compile(r"^(\d{4}|-)?(?:-(\d{2}|-)?(?:-(\d{2}|-)?)?)?(?:T.*)?$")
+
+
+# ---------------------------------------------------------------- helpers
+
+def expr_columns(text: str | None) -> list[str]:
+    """The columns an expression reads (sorted); [] for no expression."""
+    return sorted(parse_expression(text).columns) if text else []
+
+
+def check_vars(data: pd.DataFrame, names: Sequence[str], *, dataset: str | None = None) -> None:
+    """Raise DerivationError naming the first variable ``data`` lacks."""
+    for name in names:
+        if name not in data.columns:
+            raise DerivationError(f"variable {name} is missing", dataset=dataset, variable=name,
+                                  hint="derive it in an earlier step or check the input data")
+
+
+def get_source(sources: Mapping[str, pd.DataFrame], source: str) -> pd.DataFrame:
+    try:
+        return sources[source]
+    except KeyError:
+        raise DerivationError(f"input {source} is not available", dataset=source,
+                              hint="list it under inputs in the spec") from None
+
+
+def order_columns(order: Sequence[str] | None) -> tuple[list[str], list[bool]]:
+    """``["ADT", "desc(AVAL)"]`` -> (["ADT", "AVAL"], [True, False])."""
+    cols, asc = [], []
+    for item in order or ():
+        m = _ORDER.match(item)
+        cols.append(m.group(1) if m else item)
+        asc.append(not m)
+    return cols, asc
+
+
+def new_vars_map(new_vars: Sequence[str] | Mapping[str, str]) -> dict[str, str]:
+    """``[A, B]`` -> {A: A, B: B}; ``{NEW: OLD}`` stays."""
+    return dict(new_vars) if isinstance(new_vars, Mapping) else {v: v for v in new_vars}
+
+
+def record_sources(data: pd.DataFrame, default_domain: str) -> list[list[tuple[str, Any]]]:
+    """One ``[(domain, seq)]`` per row, from DOMAIN and --SEQ when the data has them."""
+    domain = str(data["DOMAIN"].iloc[0]) if "DOMAIN" in data.columns and len(data) else default_domain
+    seq_col = f"{domain}SEQ"
+    if seq_col in data.columns:
+        return [[(domain, None if pd.isna(s) else int(s))] for s in data[seq_col]]
+    return [[(domain, None)] for _ in range(len(data))]
+
+
+def append_src(dataset: pd.DataFrame, new: Sequence[Sequence[tuple[str, Any]]]) -> pd.DataFrame:
+    """Append provenance pairs to ``_SRC`` row by row (never replaces); returns a new frame."""
+    out = dataset.copy()
+    old = out[SRC] if SRC in out.columns else pd.Series([[] for _ in range(len(out))], index=out.index)
+    merged = []
+    for before, extra in zip(old, new):
+        cell = list(before) if isinstance(before, list) else []
+        cell.extend(p for p in extra if p not in cell)
+        merged.append(cell)
+    out[SRC] = pd.Series(merged, index=out.index, dtype=object)
+    return out
+
+
+def _source_domain(source: str) -> str:
+    return source.split(".")[-1]
+
+
+# ---------------------------------------------------------------- create
+
+def _create_requires(args: Mapping[str, Any]) -> list[str]:
+    src = args["source"]
+    return [f"{src}.{v}" for v in list(new_vars_map(args["keep"]).values()) + expr_columns(args.get("filter"))]
+
+
+@derivation(requires=_create_requires, produces=lambda a: list(new_vars_map(a["keep"])),
+            context=("dataset", "sources"))
+def create_dataset(dataset: pd.DataFrame | None, *, sources: Mapping[str, pd.DataFrame], source: str,
+                   keep: Sequence[str] | Mapping[str, str], filter: str | None = None) -> pd.DataFrame:
+    """Create the dataset from one input: the records passing ``filter``, the ``keep`` variables.
+
+    ``keep`` is a list of names or a mapping NEW: OLD. Starts the ``_SRC`` lineage column.
+    """
+    data = get_source(sources, source)
+    if filter:
+        data = data[parse_expression(filter).mask(data)]
+    names = new_vars_map(keep)
+    check_vars(data, list(names.values()), dataset=source)
+    out = pd.DataFrame({new: data[old].to_numpy() for new, old in names.items()})
+    out[SRC] = pd.Series(record_sources(data, _source_domain(source)), dtype=object)
+    return out
+
+
+# ---------------------------------------------------------------- merges
+
+def _merged_requires(args: Mapping[str, Any]) -> list[str]:
+    src = args["source"]
+    by = list(args.get("by_vars") or ["USUBJID"])
+    own = list(args.get("dataset_vars") or [])
+    join_cols = [c for c in expr_columns(args.get("join_filter")) if c not in own]
+    src_cols = (by + list(new_vars_map(args["new_vars"]).values()) + expr_columns(args.get("filter"))
+                + order_columns(args.get("order"))[0] + join_cols)
+    return by + own + [f"{src}.{c}" for c in dict.fromkeys(src_cols)]
+
+
+@derivation(requires=_merged_requires, produces=lambda a: list(new_vars_map(a["new_vars"])),
+            context=("dataset", "sources"))
+def derive_vars_merged(dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFrame], source: str,
+                       new_vars: Sequence[str] | Mapping[str, str], by_vars: Sequence[str] = ("USUBJID",),
+                       filter: str | None = None, dataset_vars: Sequence[str] = (),
+                       join_filter: str | None = None, order: Sequence[str] | None = None,
+                       mode: str | None = None) -> pd.DataFrame:
+    """Add variables from another dataset, matched on ``by_vars``.
+
+    ``filter`` selects source records; ``join_filter`` is evaluated on the joined
+    records and may read the dataset's ``dataset_vars`` (e.g. ``date(QSDTC) <= TRTSDT``);
+    with ``order`` and ``mode`` (first/last) one record per by group is kept, otherwise
+    more than one match is an error naming the by values.
+    """
+    by = list(by_vars)
+    names = new_vars_map(new_vars)
+    data = get_source(sources, source)
+    if filter:
+        data = data[parse_expression(filter).mask(data)]
+    cols, asc = order_columns(order)
+    check_vars(data, by + list(names.values()) + cols, dataset=source)
+    add = data.copy()
+    add["_SRCPAIRS"] = (record_sources(add, _source_domain(source)) if source.startswith("sdtm.")
+                        else [[] for _ in range(len(add))]) if len(add) else []
+    if join_filter:
+        own = dataset[by + list(dataset_vars)].drop_duplicates()
+        joined = add.merge(own, on=by, how="inner", suffixes=("", "_DS"))
+        add = joined[parse_expression(join_filter).mask(joined)]
+    if mode is not None:
+        if mode not in ("first", "last"):
+            raise DerivationError(f"mode must be 'first' or 'last', not '{mode}'")
+        add = add.sort_values(by + cols, ascending=[True] * len(by) + asc, kind="mergesort", na_position="first")
+        add = add.drop_duplicates(by, keep=mode)
+    dup = add[add.duplicated(by, keep=False)]
+    if len(dup):
+        first = dup.iloc[0]
+        raise DerivationError(
+            f"{len(dup)} records of {source} match one record ({', '.join(f'{b}={first[b]}' for b in by)})",
+            dataset=source, usubjid=str(first["USUBJID"]) if "USUBJID" in by else None,
+            hint="add a filter, or order and mode (first/last) to select one record",
+        )
+    right = pd.DataFrame({b: add[b].to_numpy() for b in by})
+    for new, old in names.items():
+        right[new] = add[old].to_numpy()
+    right["_SRCPAIRS"] = add["_SRCPAIRS"].to_numpy()
+    base = dataset.drop(columns=[n for n in names if n in dataset.columns])
+    out = base.merge(right, on=by, how="left", sort=False)
+    pairs = [p if isinstance(p, list) else [] for p in out.pop("_SRCPAIRS")]
+    return append_src(out, pairs) if SRC in dataset.columns else out
+
+
+@derivation(requires=lambda a: list(a.get("by_vars") or ["USUBJID"])
+            + [f"{a['source']}.{c}" for c in list(a.get("by_vars") or ["USUBJID"]) + expr_columns(a.get("filter"))],
+            produces=("{new_var}",), context=("dataset", "sources"))
+def derive_var_merged_exist_flag(dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFrame], source: str,
+                                 new_var: str, filter: str | None = None, by_vars: Sequence[str] = ("USUBJID",),
+                                 true_value: str = "Y", false_value: str | None = "N") -> pd.DataFrame:
+    """Flag records for which ``source`` has at least one record (passing ``filter``) with the same by values."""
+    by = list(by_vars)
+    data = get_source(sources, source)
+    if filter:
+        data = data[parse_expression(filter).mask(data)]
+    check_vars(data, by, dataset=source)
+    keys = set(map(tuple, data[by].astype(str).to_numpy()))
+    hit = [tuple(row) in keys for row in dataset[by].astype(str).to_numpy()]
+    out = dataset.copy()
+    out[new_var] = pd.Series([true_value if h else false_value for h in hit], index=out.index, dtype=object)
+    return out
+
+
+@derivation(requires=lambda a: list(a.get("by_vars") or ["USUBJID"])
+            + [f"{a['source']}.{c}" for c in list(a.get("by_vars") or ["USUBJID"])
+               + [a["key_var"], a["value_var"]] + expr_columns(a.get("filter"))],
+            produces=lambda a: list(a["key_values"].values()), context=("dataset", "sources"))
+def derive_vars_transposed(dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFrame], source: str,
+                           key_var: str, value_var: str, key_values: Mapping[str, str],
+                           by_vars: Sequence[str] = ("USUBJID",), filter: str | None = None) -> pd.DataFrame:
+    """Add one variable per key value: ``key_values`` maps e.g. SCTESTCD STAGE -> new variable STAGE."""
+    out = dataset
+    for key, new_var in key_values.items():
+        cond = f"{key_var} == {key!r}" + (f" and ({filter})" if filter else "")
+        out = derive_vars_merged(out, sources=sources, source=source, new_vars={new_var: value_var},
+                                 by_vars=by_vars, filter=cond)
+    return out
+
+
+@derivation(requires=lambda a: ["USUBJID", a.get("idvar", "AESEQ")]
+            + [f"{a['source']}.{c}" for c in ("USUBJID", "IDVARVAL", "QNAM", "QVAL")],
+            produces=lambda a: list(new_vars_map(a["qnams"])), context=("dataset", "sources"))
+def derive_vars_suppqual(dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFrame], source: str,
+                         qnams: Sequence[str] | Mapping[str, str], idvar: str = "AESEQ") -> pd.DataFrame:
+    """Add supplemental qualifiers (SUPP-- QNAM/QVAL) as variables, matched on USUBJID and IDVARVAL = ``idvar``."""
+    supp = get_source(sources, source)
+    out = dataset.copy()
+    out["_IDVARVAL"] = pd.to_numeric(out[idvar], errors="coerce").map(
+        lambda v: "" if pd.isna(v) else str(int(v)))
+    supp = supp.assign(_IDVARVAL=supp["IDVARVAL"].astype(str).str.strip().str.replace(r"\.0$", "", regex=True))
+    for new, qnam in new_vars_map(qnams).items():
+        part = supp[supp["QNAM"] == qnam][["USUBJID", "_IDVARVAL", "QVAL"]].drop_duplicates(["USUBJID", "_IDVARVAL"])
+        out = out.drop(columns=[new], errors="ignore").merge(
+            part.rename(columns={"QVAL": new}), on=["USUBJID", "_IDVARVAL"], how="left")
+    return out.drop(columns=["_IDVARVAL"])
+
+
+# ---------------------------------------------------------------- dates
+
+def parse_dtc(value: Any) -> tuple[int | None, int | None, int | None]:
+    """ISO 8601 (possibly partial) text -> (year, month, day); missing parts are None."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or pd.isna(value):
+        return None, None, None
+    m = _DTC.match(str(value).strip())
+    if not m or not str(value).strip():
+        return None, None, None
+    parts = [int(g) if g and g != "-" else None for g in m.groups()]
+    year, month, day = parts
+    if month is None:
+        day = None
+    return year, month, day
+
+
+def compute_dt(dtc: pd.Series, *, highest_imputation: str = "n", date_imputation: str = "first",
+               min_dates: Sequence[pd.Series] = (), max_dates: Sequence[pd.Series] = ()
+               ) -> tuple[pd.Series, pd.Series]:
+    """Impute (partial) ISO dates; returns (dates as datetime64, imputation flag D/M/None).
+
+    ``highest_imputation``: "n" none, "D" day only, "M" month and day. ``date_imputation``:
+    "first" (01, January) or "last" (end of month, December). ``min_dates``: the imputed
+    date is not before any of these when it lies in the range the partial date allows
+    (e.g. an AE start in the month of the first dose is not before the first dose);
+    ``max_dates`` likewise, not after.
+    """
+    if highest_imputation not in ("n", "D", "M"):
+        raise DerivationError(f"highest_imputation must be n, D or M, not '{highest_imputation}'")
+    if date_imputation not in ("first", "last"):
+        raise DerivationError(f"date_imputation must be first or last, not '{date_imputation}'")
+    mins = [pd.to_datetime(s).reset_index(drop=True) for s in min_dates]
+    maxs = [pd.to_datetime(s).reset_index(drop=True) for s in max_dates]
+    dates: list[Any] = []
+    flags: list[Any] = []
+    for i, value in enumerate(dtc.reset_index(drop=True)):
+        year, month, day = parse_dtc(value)
+        flag = None
+        if year is None or (month is None and highest_imputation != "M") or (day is None and highest_imputation == "n"):
+            dates.append(pd.NaT)
+            flags.append(None)
+            continue
+        if month is None:
+            flag, lo, hi = "M", pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31)
+        elif day is None:
+            last = calendar.monthrange(year, month)[1]
+            flag, lo, hi = "D", pd.Timestamp(year, month, 1), pd.Timestamp(year, month, last)
+        else:
+            try:
+                lo = hi = pd.Timestamp(year, month, day)
+            except ValueError:
+                dates.append(pd.NaT)
+                flags.append(None)
+                continue
+        date = lo if date_imputation == "first" else hi
+        if flag is not None:
+            for bound in mins:
+                b = bound.iloc[i]
+                if pd.notna(b) and lo <= b <= hi and date < b:
+                    date = b.normalize()
+            for bound in maxs:
+                b = bound.iloc[i]
+                if pd.notna(b) and lo <= b <= hi and date > b:
+                    date = b.normalize()
+        dates.append(date)
+        flags.append(flag)
+    return (pd.Series(pd.to_datetime(pd.Series(dates, dtype="datetime64[ns]")).to_numpy(), index=dtc.index),
+            pd.Series(flags, index=dtc.index, dtype=object))
+
+
+@derivation(requires=lambda a: [a["dtc"], *(a.get("min_dates") or []), *(a.get("max_dates") or [])],
+            produces=("{new_var}", "{flag_var}"))
+def derive_vars_dt(dataset: pd.DataFrame, *, dtc: str, new_var: str, flag_var: str | None = None,
+                   highest_imputation: str = "n", date_imputation: str = "first",
+                   min_dates: Sequence[str] = (), max_dates: Sequence[str] = ()) -> pd.DataFrame:
+    """Add a date (and its imputation flag) from an ISO 8601 text variable; see ``compute_dt``."""
+    check_vars(dataset, [dtc, *min_dates, *max_dates])
+    dates, flags = compute_dt(dataset[dtc], highest_imputation=highest_imputation,
+                              date_imputation=date_imputation,
+                              min_dates=[dataset[v] for v in min_dates],
+                              max_dates=[dataset[v] for v in max_dates])
+    out = dataset.copy()
+    out[new_var] = dates
+    if flag_var:
+        out[flag_var] = flags
+    return out
+
+
+def _event_requires(args: Mapping[str, Any]) -> list[str]:
+    out = list(args.get("by_vars") or ["USUBJID"])
+    for ev in args["events"]:
+        src = ev.get("source")
+        cols = [ev["date"], *expr_columns(ev.get("condition"))]
+        out += [f"{src}.{c}" for c in ["USUBJID", *cols]] if src else cols
+    return out + [b for b in (args.get("upper_bound"), args.get("lower_bound")) if b]
+
+
+@derivation(requires=_event_requires, produces=("{new_var}",), context=("dataset", "sources"))
+def derive_var_extreme_dt(dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFrame], new_var: str,
+                          events: Sequence[Mapping[str, Any]], mode: str = "last",
+                          upper_bound: str | None = None, lower_bound: str | None = None) -> pd.DataFrame:
+    """The first or last date over several events, per subject.
+
+    Each event: ``{source: sdtm.DS, date: DSSTDTC, condition: "..."}``; without ``source``
+    the date is a variable of the dataset itself. Only complete ISO dates count. Dates
+    after the subject's ``upper_bound`` (e.g. DCUTDT) are ignored, likewise before
+    ``lower_bound``.
+    """
+    if mode not in ("first", "last"):
+        raise DerivationError(f"mode must be 'first' or 'last', not '{mode}'", variable=new_var)
+    frames = []
+    for ev in events:
+        src = ev.get("source")
+        data = get_source(sources, src) if src else dataset
+        if ev.get("condition"):
+            data = data[parse_expression(ev["condition"]).mask(data)]
+        check_vars(data, ["USUBJID", ev["date"]], dataset=src)
+        values = data[ev["date"]]
+        if not pd.api.types.is_datetime64_any_dtype(values):
+            text = values.astype("string").str.strip()
+            values = pd.to_datetime(text.where(text.str.len() >= 10).str[:10], format="%Y-%m-%d", errors="coerce")
+        frames.append(pd.DataFrame({"USUBJID": data["USUBJID"].to_numpy(), "_DT": values.to_numpy()}))
+    every = pd.concat(frames, ignore_index=True).dropna(subset=["_DT"])
+    bounds = dataset[["USUBJID"] + [b for b in (upper_bound, lower_bound) if b]].drop_duplicates("USUBJID")
+    every = every.merge(bounds, on="USUBJID", how="inner")
+    if upper_bound:
+        every = every[~(every["_DT"] > every[upper_bound])]
+    if lower_bound:
+        every = every[~(every["_DT"] < every[lower_bound])]
+    agg = every.groupby("USUBJID")["_DT"].agg("max" if mode == "last" else "min")
+    out = dataset.copy()
+    out[new_var] = pd.to_datetime(out["USUBJID"].map(agg)).astype("datetime64[ns]")
+    return out
+
+
+# ---------------------------------------------------------------- flags and groups
+
+@derivation(requires=lambda a: expr_columns(a["condition"]), produces=("{new_var}",))
+def derive_var_flag(dataset: pd.DataFrame, *, new_var: str, condition: str, true_value: str = "Y",
+                    false_value: str | None = "N") -> pd.DataFrame:
+    """A flag from a condition: ``true_value`` where it holds, ``false_value`` elsewhere."""
+    mask = parse_expression(condition).mask(dataset)
+    out = dataset.copy()
+    out[new_var] = pd.Series(np.where(mask, true_value, None), index=out.index, dtype=object)
+    out.loc[~mask, new_var] = false_value
+    return out
+
+
+def _cat_requires(args: Mapping[str, Any]) -> list[str]:
+    return sorted({c for cat in args["cats"] for c in expr_columns(cat["condition"])})
+
+
+@derivation(requires=_cat_requires, produces=("{new_var}", "{new_varn}"))
+def derive_var_cat(dataset: pd.DataFrame, *, new_var: str, cats: Sequence[Mapping[str, Any]],
+                   default: str | None = None, new_varn: str | None = None) -> pd.DataFrame:
+    """A grouping: ``cats`` is a list of ``{condition, value[, code]}``; the first that holds wins.
+
+    Records no condition matches get ``default``. ``new_varn`` receives the ``code``s.
+    """
+    values = pd.Series([None] * len(dataset), index=dataset.index, dtype=object)
+    codes = pd.Series(np.nan, index=dataset.index, dtype=float)
+    done = pd.Series(False, index=dataset.index)
+    for cat in cats:
+        hit = parse_expression(str(cat["condition"])).mask(dataset) & ~done
+        values[hit] = cat["value"]
+        if "code" in cat:
+            codes[hit] = float(cat["code"])
+        done |= hit
+    values[~done] = default
+    out = dataset.copy()
+    out[new_var] = values
+    if new_varn:
+        out[new_varn] = codes
+    return out
+
+
+@derivation(requires=("{source_var}",), produces=("{new_var}",))
+def derive_var_map(dataset: pd.DataFrame, *, source_var: str, new_var: str, values: Mapping[str, Any] | None = None,
+                   default: Any = None, keep_unmapped: bool = True) -> pd.DataFrame:
+    """Recode a variable: ``values`` maps old -> new (compared after strip/upper); others kept or ``default``."""
+    check_vars(dataset, [source_var])
+    lookup = {str(k).strip().upper(): v for k, v in (values or {}).items()}
+
+    def recode(v: Any) -> Any:
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            return default if not keep_unmapped else None
+        key = str(v).strip().upper()
+        if key in lookup:
+            return lookup[key]
+        return v if keep_unmapped else default
+
+    out = dataset.copy()
+    out[new_var] = pd.Series([recode(v) for v in dataset[source_var]], index=dataset.index, dtype=object)
+    return out
+
+
+@derivation(requires=("{source_var}",), produces=("{new_var}",))
+def derive_var_numeric(dataset: pd.DataFrame, *, source_var: str, new_var: str) -> pd.DataFrame:
+    """A numeric copy of a variable (text that is not a number becomes missing)."""
+    check_vars(dataset, [source_var])
+    out = dataset.copy()
+    out[new_var] = pd.to_numeric(dataset[source_var].astype("string").str.strip(), errors="coerce").astype(float)
+    return out
+
+
+@derivation(requires=lambda a: [*a["by_vars"], *order_columns(a["order"])[0], *expr_columns(a.get("filter"))],
+            produces=("{new_var}",))
+def derive_var_extreme_flag(dataset: pd.DataFrame, *, by_vars: Sequence[str], order: Sequence[str], new_var: str,
+                            mode: str = "first", filter: str | None = None, true_value: str = "Y",
+                            false_value: str | None = None) -> pd.DataFrame:
+    """Flag the first (or last) record per ``by_vars`` by ``order`` among those passing ``filter``.
+
+    ``order`` items are names or ``desc(NAME)``; e.g. the worst grade per subject and term:
+    ``order: [desc(ATOXGRN), ASTDT, AESEQ], mode: first``.
+    """
+    if mode not in ("first", "last"):
+        raise DerivationError(f"mode must be 'first' or 'last', not '{mode}'", variable=new_var)
+    cols, asc = order_columns(order)
+    check_vars(dataset, [*by_vars, *cols])
+    cand = dataset[parse_expression(filter).mask(dataset)] if filter else dataset
+    cand = cand.sort_values([*by_vars, *cols], ascending=[True] * len(by_vars) + asc,
+                            kind="mergesort", na_position="last")
+    chosen = cand.drop_duplicates(list(by_vars), keep=mode).index
+    out = dataset.copy()
+    chosen_set = set(chosen)
+    out[new_var] = pd.Series([true_value if i in chosen_set else false_value for i in out.index],
+                             index=out.index, dtype=object)
+    return out

@@ -1,0 +1,289 @@
+"""ADaM stage: the engine that runs one resolved ADaM spec on its input datasets.
+
+``build_dataset`` runs the steps in order (docs/adam_engine.md), then
+``finalize_dataset`` checks declared variables and types, keeps and orders
+the declared variables, drops records of subjects not in ADSL (finding),
+refuses duplicate keys and sorts. ``compute_lineage`` turns the ``_SRC``
+column (or SRCDOM/SRCSEQ) into per-record lineage. No file I/O here except
+``read_sdtm``; writing is in ``run.py``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from tlfgen.errors import DataError, DerivationError, ExpressionError
+from tlfgen.io.metadata import DatasetMetadata, MethodMetadata, ValueLevelMetadata, VariableMetadata
+from tlfgen.pipeline import Finding
+from tlfgen.spec.adam import ResolvedAdamSpec, ResolvedStep
+from tlfgen.spec.base import closest
+
+SRC = "_SRC"
+FINDINGS = "findings"
+ENGINE_CONTEXT = ("dataset", "sources", "study")
+
+
+@dataclass
+class BuiltDataset:
+    name: str
+    data: pd.DataFrame
+    metadata: DatasetMetadata
+    lineage: list[dict[str, Any]]
+    findings: list[Finding] = field(default_factory=list)
+    rows_in: int = 0  # records the steps produced, before subjects not in ADSL were dropped
+
+
+# ---------------------------------------------------------------- inputs
+
+def read_sdtm(folder: Path, domain: str) -> pd.DataFrame:
+    """Read ``<folder>/<domain>.xpt``: text stays text (ISO dates too); empty text is missing."""
+    from tlfgen.io.xpt import read_xpt
+
+    for name in (f"{domain.lower()}.xpt", f"{domain.upper()}.xpt"):
+        path = folder / name
+        if path.is_file():
+            df, _ = read_xpt(path)
+            for col in df.columns:
+                if df[col].dtype == object:
+                    df[col] = df[col].map(lambda v: np.nan if isinstance(v, str) and not v.strip() else v)
+            return df
+    raise DataError(f"SDTM dataset {domain} not found", file=folder / f"{domain.lower()}.xpt",
+                    hint="run `tlfgen sdtm` first, or remove it from the ADaM spec's inputs")
+
+
+# ---------------------------------------------------------------- steps
+
+def check_step_inputs(ds: ResolvedAdamSpec, step: ResolvedStep, dataset: pd.DataFrame | None,
+                      sources: Mapping[str, pd.DataFrame]) -> None:
+    """Every variable a step requires must exist in the data before it runs."""
+    for req in step.requires:
+        parts = req.split(".")
+        if len(parts) == 3:
+            frame = sources.get(f"{parts[0]}.{parts[1]}")
+            where, var = f"{parts[0]}.{parts[1]}", parts[2]
+        else:
+            frame, where, var = dataset, ds.name, req
+        if frame is None or var in frame.columns:
+            continue
+        near = closest(var, frame.columns)
+        raise DerivationError(
+            f"step '{step.spec.id}' ({step.spec.derive}) needs {where}.{var}, which the data does not have",
+            dataset=ds.name, variable=var, location=step.location,
+            hint=("did you mean " + " or ".join(near) + "? " if near else "")
+            + f"check the {where} dataset or the spec",
+        )
+
+
+def run_step(ds: ResolvedAdamSpec, step: ResolvedStep, dataset: pd.DataFrame | None,
+             sources: Mapping[str, pd.DataFrame], study: Any) -> pd.DataFrame:
+    check_step_inputs(ds, step, dataset, sources)
+    func = step.derivation.func
+    context = {"dataset": dataset, "sources": sources, "study": study}
+    params = inspect.signature(func).parameters
+    call = {k: v for k, v in context.items() if k in params and k not in step.derivation.parameters}
+    try:
+        result = func(**call, **step.spec.args)
+    except DerivationError as exc:
+        exc.location = exc.location or step.location
+        exc.dataset = exc.dataset if exc.dataset and "." in exc.dataset else ds.name
+        raise
+    except ExpressionError as exc:
+        if exc.location is None or exc.location.file is None:
+            exc.location = step.location
+        raise
+    except (KeyError, ValueError, TypeError) as exc:
+        raise DerivationError(
+            f"step '{step.spec.id}' ({step.spec.derive}) failed: {type(exc).__name__}: {exc}",
+            dataset=ds.name, location=step.location,
+            hint="check the step's arguments and the input data",
+        ) from exc
+    if not isinstance(result, pd.DataFrame):
+        raise DerivationError(f"step '{step.spec.id}' ({step.spec.derive}) returned {type(result).__name__}, "
+                              "not a DataFrame", dataset=ds.name, location=step.location)
+    missing = [v for v in step.produces if v not in result.columns]
+    if missing:
+        raise DerivationError(f"step '{step.spec.id}' ({step.spec.derive}) did not produce {missing[0]}",
+                              dataset=ds.name, variable=missing[0], location=step.location)
+    return result.reset_index(drop=True)
+
+
+def build_dataset(ds: ResolvedAdamSpec, sources: Mapping[str, pd.DataFrame], study: Any
+                  ) -> tuple[pd.DataFrame, list[Finding]]:
+    """Run every step of ``ds`` (already in dependency order); returns the raw result and findings.
+
+    A step may report findings in ``result.attrs["findings"]``; the engine takes them
+    after each step (and clears them, so the next step starts empty).
+    """
+    data: pd.DataFrame | None = None
+    findings: list[Finding] = []
+    for step in ds.steps:
+        data = run_step(ds, step, data, sources, study)
+        findings.extend(data.attrs.pop(FINDINGS, []) or [])
+    assert data is not None  # the spec model requires at least one step
+    return data, findings
+
+
+# ---------------------------------------------------------------- finalize
+
+def coerce_type(series: pd.Series, var_type: str) -> pd.Series | None:
+    """The column in its declared type, or None when it holds something else."""
+    values = series.dropna()
+    if var_type == "text":
+        if all(isinstance(v, str) for v in values):
+            return series.astype(object).where(series.notna(), None)
+        return None
+    if var_type in ("integer", "float"):
+        if pd.api.types.is_bool_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+            return None
+        if len(values) and not pd.api.types.is_numeric_dtype(values):
+            return None
+        num = pd.to_numeric(series, errors="coerce").astype(float)
+        if var_type == "integer" and not np.all(np.equal(np.mod(num.dropna(), 1), 0)):
+            return None
+        return num
+    if var_type in ("date", "datetime"):
+        if pd.api.types.is_datetime64_any_dtype(series):
+            return series.astype("datetime64[ns]")
+        if len(values) == 0:
+            return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
+        return None
+    return series  # pragma: no cover - the spec model restricts types
+
+
+def _describe(series: pd.Series) -> str:
+    values = series.dropna()
+    sample = repr(values.iloc[0]) if len(values) else "nothing"
+    return f"{series.dtype} (e.g. {sample})"
+
+
+def finalize_dataset(ds: ResolvedAdamSpec, data: pd.DataFrame,
+                     adsl_subjects: set[str] | None) -> tuple[pd.DataFrame, list[Finding]]:
+    """Check types, keep declared variables in order, drop non-ADSL subjects, check keys, sort."""
+    findings: list[Finding] = []
+    out = {}
+    for var in ds.spec.variables:
+        loc = ds.variable_location(var.name)
+        if var.name not in data.columns:  # pragma: no cover - run_step checks produces
+            raise DerivationError("declared variable was not derived", dataset=ds.name, variable=var.name,
+                                  location=loc)
+        coerced = coerce_type(data[var.name], var.type)
+        if coerced is None:
+            raise DerivationError(
+                f"declared type is {var.type} but the derivation produced {_describe(data[var.name])}",
+                dataset=ds.name, variable=var.name, location=loc,
+                hint="fix the derivation or the declared type",
+            )
+        out[var.name] = coerced.reset_index(drop=True)
+    result = pd.DataFrame(out)
+    if SRC in data.columns:
+        result[SRC] = data[SRC].reset_index(drop=True)
+    if adsl_subjects is not None and "USUBJID" in result.columns:
+        stray = ~result["USUBJID"].isin(adsl_subjects)
+        for usubjid in sorted(set(result.loc[stray, "USUBJID"])):
+            findings.append(Finding(
+                "ERROR", "ADAM-SUBJ-NOT-IN-ADSL",
+                f"{int((result['USUBJID'] == usubjid).sum())} {ds.name} record(s) of a subject not in ADSL; dropped",
+                file=f"adam/{ds.name.lower()}.xpt", usubjid=str(usubjid), domain=ds.name, column="USUBJID",
+                action="dropped",
+            ))
+        result = result[~stray]
+    keys = list(ds.spec.keys)
+    dup = result[result.duplicated(keys, keep=False)]
+    if len(dup):
+        first = dup.iloc[0]
+        raise DerivationError(
+            f"{len(dup)} records share the keys " + ", ".join(f"{k}={first[k]}" for k in keys),
+            dataset=ds.name, usubjid=str(first["USUBJID"]) if "USUBJID" in keys else None,
+            location=ds.source.location(("keys",)),
+            hint="add a key variable to the spec, or fix the step that creates the duplicates",
+        )
+    result = result.sort_values(keys, kind="mergesort", na_position="first").reset_index(drop=True)
+    return result, findings
+
+
+# ---------------------------------------------------------------- lineage and metadata
+
+def _json_value(value: Any) -> Any:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def compute_lineage(ds: ResolvedAdamSpec, data: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per record: its key values and the SDTM records used, grouped by domain (seq sorted)."""
+    records = []
+    keys = list(ds.spec.keys)
+    for i in range(len(data)):
+        pairs: list[tuple[str, Any]] = []
+        if SRC in data.columns and isinstance(data[SRC].iloc[i], list):
+            pairs.extend(tuple(p) for p in data[SRC].iloc[i])
+        if "SRCDOM" in data.columns and isinstance(data["SRCDOM"].iloc[i], str):
+            seq = data["SRCSEQ"].iloc[i] if "SRCSEQ" in data.columns else None
+            pairs.append((data["SRCDOM"].iloc[i], None if pd.isna(seq) else int(seq)))
+        by_domain: dict[str, set[int]] = {}
+        for domain, seq in pairs:
+            by_domain.setdefault(str(domain), set())
+            if seq is not None and not pd.isna(seq):
+                by_domain[str(domain)].add(int(seq))
+        records.append({
+            "key": {k: _json_value(data[k].iloc[i]) for k in keys},
+            "sources": [{"domain": d, "seq": sorted(s)} for d, s in sorted(by_domain.items())],
+        })
+    return records
+
+
+def _method(ds: str, name: str, text: str | None, where: str = "") -> MethodMetadata | None:
+    if not text:
+        return None
+    oid = f"MT.{ds}.{name}" + (f".{where}" if where else "")
+    return MethodMetadata(oid=oid, name=f"Algorithm for {ds}.{name}" + (f" ({where})" if where else ""),
+                          description=text)
+
+
+def build_metadata(ds: ResolvedAdamSpec) -> DatasetMetadata:
+    """The neutral metadata the writers read, from the spec."""
+    spec = ds.spec
+    variables = tuple(
+        VariableMetadata(
+            name=v.name, label=v.label, data_type=v.type, length=v.length, origin=v.origin,
+            source=v.source, method=_method(spec.dataset, v.name, v.method), comment=v.comment,
+            mandatory=v.name in spec.keys, display_format="DATE9." if v.type == "date" else None,
+            spec_file=ds.source.display, spec_line=ds.variable_location(v.name).line,
+        ) for v in spec.variables
+    )
+    value_level = tuple(
+        ValueLevelMetadata(
+            variable=vl.variable, where_variable=next(iter(vl.where)), where_value=next(iter(vl.where.values())),
+            label=vl.label, data_type=vl.type, origin=vl.origin,
+            method=_method(spec.dataset, vl.variable, vl.method, next(iter(vl.where.values()))),
+        ) for vl in spec.value_level
+    )
+    return DatasetMetadata(
+        name=spec.dataset, label=spec.label, structure=spec.structure, class_=spec.class_,
+        keys=tuple(spec.keys), variables=variables, value_level=value_level, standard="ADaMIG 1.3",
+        spec_file=ds.source.display,
+    )
+
+
+def run_dataset(ds: ResolvedAdamSpec, sources: Mapping[str, pd.DataFrame], study: Any) -> BuiltDataset:
+    """Build, finalize and describe one ADaM dataset (no files written)."""
+    raw, step_findings = build_dataset(ds, sources, study)
+    adsl = sources.get("adam.ADSL") if ds.name != "ADSL" else None
+    subjects = set(adsl["USUBJID"]) if adsl is not None and "USUBJID" in adsl.columns else None
+    data, findings = finalize_dataset(ds, raw, subjects)
+    findings = step_findings + findings
+    lineage = compute_lineage(ds, data)
+    data = data.drop(columns=[SRC], errors="ignore")
+    return BuiltDataset(ds.name, data, build_metadata(ds), lineage, findings, rows_in=len(raw))

@@ -1,0 +1,8 @@
+"""ADaM stage: imports every derivation module so the registry sees its functions.
+
+``tlfgen.registry.load_builtin_derivations`` imports this module.
+"""
+
+from __future__ import annotations
+
+from tlfgen.adam import adae, adsl, common, recist, recist_adrs, recist_bor, tte  # noqa: F401 - registers derivations

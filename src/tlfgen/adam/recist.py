@@ -1,0 +1,333 @@
+"""ADaM stage: RECIST 1.1 overall response recomputed from tumour measurements (TU/TR).
+
+Pure functions first, over plain DataFrames (no YAML, no files):
+
+- ``compute_target_response`` / ``compute_nontarget_response`` /
+  ``compute_overall_response``: the RECIST 1.1 tables for one assessment;
+- ``create_lesion_measurements``: SDTM TU + TR -> one row per lesion per assessment;
+- ``derive_recist_assessments``: per subject and assessment the sum of target
+  diameters, % change from baseline and from nadir, target / non-target / new
+  lesion responses and the overall response;
+- ``compute_recist_mismatches``: every disagreement with the investigator's
+  RS OVRLRESP as a ``Finding`` (rule ``RECIST-MISMATCH``).
+
+The registered ADRS steps that use them (``derive_vars_recist_check``,
+``derive_param_best_pchg`` ...) are thin wrappers in ``recist_adrs.py``; the
+best-overall-response logic is in ``recist_bor.py``.
+
+Rules (RECIST 1.1, Eisenhauer 2009): baseline = the last assessment on or before
+the start date (first dose); target CR: every non-nodal target 0 mm and every
+nodal target < 10 mm (short axis); PD: sum >= 120% of the nadir (smallest sum so
+far, baseline included) and >= 5 mm above it; PR: sum <= 70% of baseline; NE when
+a baseline target is not measured (unless the measured ones already show PD);
+non-target: any unequivocal progression PD, any not assessed NE, all absent CR,
+else NON-CR/NON-PD; a new lesion is PD.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from tlfgen.adam.tte import compute_iso_date  # noqa: F401 - the shared date helper, also used here
+from tlfgen.errors import DerivationError
+from tlfgen.pipeline import Finding
+
+TARGET, NONTARGET, NEW = "TARGET", "NON-TARGET", "NEW"
+NONCR_NONPD = "NON-CR/NON-PD"
+_EPS = 1e-9
+
+#: columns of the lesion-measurement frame used by the pure functions
+LESION_COLUMNS = ("USUBJID", "LNKID", "ROLE", "NODAL", "VISITNUM", "VISIT", "DATE", "DIAM", "STATE", "SEQ")
+
+
+# --------------------------------------------------------------------------- RECIST tables
+def compute_target_response(
+    diams: Mapping[str, float | None], nodal: Mapping[str, bool], *, baseline_sum: float | None,
+    nadir_sum: float | None, pd_pct: float = 20.0, pd_abs_mm: float = 5.0, pr_pct: float = 30.0,
+    node_normal_mm: float = 10.0,
+) -> str:
+    """Target-lesion response for one assessment.
+
+    ``diams`` maps every baseline target lesion to its diameter at the assessment
+    (None or NaN when not measured). Returns CR, PR, SD, PD, NE, or NA when there
+    are no target lesions at baseline.
+    """
+    if not diams or baseline_sum is None or baseline_sum <= 0:
+        return "NA" if not diams else "NE"
+    measured = {k: float(v) for k, v in diams.items() if v is not None and not _isnan(v)}
+    total = sum(measured.values())
+    nadir = baseline_sum if nadir_sum is None else nadir_sum
+    progressed = total - nadir >= pd_pct / 100.0 * nadir - _EPS and total - nadir >= pd_abs_mm - _EPS
+    if len(measured) < len(diams):
+        return "PD" if progressed else "NE"
+    if all((v < node_normal_mm) if nodal.get(k, False) else (v == 0) for k, v in measured.items()):
+        return "CR"
+    if progressed:
+        return "PD"
+    if total - baseline_sum <= -pr_pct / 100.0 * baseline_sum + _EPS:
+        return "PR"
+    return "SD"
+
+
+def compute_nontarget_response(states: Mapping[str, str | None]) -> str:
+    """Non-target response from each baseline non-target lesion's state.
+
+    States (normalised by ``compute_lesion_state``): ABSENT, PRESENT, PD, NE.
+    Returns NA (no non-target lesions), PD, NE, CR or NON-CR/NON-PD.
+    """
+    if not states:
+        return "NA"
+    values = [compute_lesion_state(s) for s in states.values()]
+    if "PD" in values:
+        return "PD"
+    if "NE" in values:
+        return "NE"
+    if all(v == "ABSENT" for v in values):
+        return "CR"
+    return NONCR_NONPD
+
+
+def compute_lesion_state(value: Any) -> str:
+    """Normalise a TR tumour-state text: ABSENT, PRESENT, PD (unequivocal progression) or NE."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "NE"
+    text = " ".join(str(value).upper().split())
+    if text in ("", "NE", "NOT EVALUABLE", "NOT ASSESSED", "NOT DONE", "UNKNOWN"):
+        return "NE"
+    if text in ("ABSENT", "CR", "DISAPPEARED"):
+        return "ABSENT"
+    if "UNEQUIVOCAL" in text or text in ("PD", "PROGRESSION"):
+        return "PD"
+    return "PRESENT"
+
+
+def compute_overall_response(target: str, nontarget: str, new_lesion: bool) -> str:
+    """RECIST 1.1 overall response (tables 1 and 2 of the guideline)."""
+    if new_lesion or target == "PD" or nontarget == "PD":
+        return "PD"
+    if target == "NA":  # non-target disease only (table 2)
+        return {"CR": "CR", NONCR_NONPD: NONCR_NONPD}.get(nontarget, "NE")
+    if target == "NE":
+        return "NE"
+    if target == "CR":
+        return "CR" if nontarget in ("CR", "NA") else "PR"
+    if target == "PR":
+        return "PR"
+    return "SD"  # target SD, non-target non-PD or not all evaluated
+
+
+def _isnan(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------- SDTM -> lesions
+def create_lesion_measurements(
+    tu: pd.DataFrame, tr: pd.DataFrame, *, role_var: str = "TUORRES",
+    diameter_testcds: Iterable[str] = ("DIAMETER", "LDIAM", "SAXIS"),
+    state_testcds: Iterable[str] = ("TUMSTATE",), nodal_testcds: Iterable[str] = ("SAXIS",),
+    nodal: pd.Series | None = None,
+) -> pd.DataFrame:
+    """One row per subject, lesion and assessment from SDTM TU (identification) and TR (results).
+
+    ``nodal`` is an optional boolean Series aligned to ``tu`` (True for lymph nodes).
+    TR rows without a TU lesion are a ``DerivationError`` naming USUBJID and TRLNKID.
+    New lesions recorded in TU only (no TR row) count at the TU visit/date.
+    """
+    _require(tu, ("USUBJID", "TULNKID", role_var), "TU")
+    _require(tr, ("USUBJID", "TRLNKID", "TRTESTCD", "TRDTC"), "TR")
+    tu = tu.copy()
+    tu["_ROLE"] = tu[role_var].astype("string").str.strip().str.upper()
+    tu["_NODAL"] = False if nodal is None else nodal.reindex(tu.index).fillna(False).astype(bool)
+    lesions = tu.drop_duplicates(["USUBJID", "TULNKID"]).set_index(["USUBJID", "TULNKID"])
+    tr = tr.copy()
+    key = list(zip(tr["USUBJID"], tr["TRLNKID"]))
+    unknown = [k for k in key if k not in lesions.index]
+    if unknown:
+        raise DerivationError(
+            f"TR lesion {unknown[0][1]} has no TU record", dataset="TR", variable="TRLNKID",
+            usubjid=str(unknown[0][0]), hint="every TR.TRLNKID must match a TU.TULNKID of the subject",
+        )
+    testcd = tr["TRTESTCD"].astype("string").str.upper()
+    diam_codes, state_codes = {c.upper() for c in diameter_testcds}, {c.upper() for c in state_testcds}
+    num = pd.to_numeric(tr["TRSTRESN"], errors="coerce") if "TRSTRESN" in tr else pd.Series(np.nan, index=tr.index)
+    txt = tr["TRSTRESC"] if "TRSTRESC" in tr else pd.Series(pd.NA, index=tr.index, dtype="string")
+    frame = pd.DataFrame({
+        "USUBJID": tr["USUBJID"].astype(str).values,
+        "LNKID": tr["TRLNKID"].astype(str).values,
+        "ROLE": [lesions.at[k, "_ROLE"] for k in key],
+        "NODAL": [bool(lesions.at[k, "_NODAL"]) or t in {c.upper() for c in nodal_testcds}
+                  for k, t in zip(key, testcd)],
+        "VISITNUM": pd.to_numeric(tr["VISITNUM"], errors="coerce").values if "VISITNUM" in tr else np.nan,
+        "VISIT": tr["VISIT"].values if "VISIT" in tr else None,
+        "DATE": compute_iso_date(tr["TRDTC"]).values,
+        "DIAM": num.where(testcd.isin(diam_codes).fillna(False)).values,
+        "STATE": txt.where(testcd.isin(state_codes).fillna(False)).values,
+        "SEQ": pd.to_numeric(tr["TRSEQ"], errors="coerce").values if "TRSEQ" in tr else np.nan,
+    })
+    # a lesion may have several tests at one visit: keep one row (diameter and state together)
+    frame = (frame.groupby(["USUBJID", "LNKID", "DATE"], dropna=False, sort=True)
+             .agg(ROLE=("ROLE", "first"), NODAL=("NODAL", "max"), VISITNUM=("VISITNUM", "first"),
+                  VISIT=("VISIT", "first"), DIAM=("DIAM", "max"), STATE=("STATE", "first"), SEQ=("SEQ", "min"))
+             .reset_index())
+    new_only = tu[(tu["_ROLE"] == NEW) & ~tu.set_index(["USUBJID", "TULNKID"]).index.isin(
+        list(zip(frame["USUBJID"], frame["LNKID"])))]
+    if len(new_only) and "TUDTC" in new_only:
+        extra = pd.DataFrame({
+            "USUBJID": new_only["USUBJID"].astype(str).values, "LNKID": new_only["TULNKID"].astype(str).values,
+            "ROLE": NEW, "NODAL": False,
+            "VISITNUM": pd.to_numeric(new_only["VISITNUM"], errors="coerce").values if "VISITNUM" in new_only else np.nan,
+            "VISIT": new_only["VISIT"].values if "VISIT" in new_only else None,
+            "DATE": compute_iso_date(new_only["TUDTC"]).values, "DIAM": np.nan, "STATE": "PRESENT", "SEQ": np.nan,
+        })
+        frame = pd.concat([frame, extra], ignore_index=True)
+    return frame[list(LESION_COLUMNS)].sort_values(["USUBJID", "DATE", "LNKID"], kind="stable").reset_index(drop=True)
+
+
+def _require(data: pd.DataFrame, columns: Iterable[str], name: str) -> None:
+    for column in columns:
+        if column not in data.columns:
+            raise DerivationError(f"column {column} is missing", dataset=name, variable=column,
+                                  hint=f"the RECIST derivation reads {name}.{column}")
+
+
+# --------------------------------------------------------------------------- per assessment
+ASSESSMENT_COLUMNS = ("USUBJID", "ADT", "VISITNUM", "VISIT", "BASEFL", "SUMDIAM", "BASESUM", "NADIR",
+                      "PCHGBL", "PCHGNAD", "TRGRESP", "NTRGRESP", "NEWLIND", "OVRLRESP", "TRSEQS")
+
+
+def derive_recist_assessments(
+    lesions: pd.DataFrame, start_dates: Mapping[str, Any] | None = None, **thresholds: float,
+) -> pd.DataFrame:
+    """RECIST 1.1 per subject and assessment from a lesion-measurement frame.
+
+    ``lesions`` has the columns of ``LESION_COLUMNS``. An assessment is one
+    subject-date. Baseline: the last assessment on or before the subject's start
+    date (``start_dates``: USUBJID -> date); without a start date, the first one.
+    A subject without a baseline assessment gets NE throughout (no % change).
+    ``thresholds``: ``pd_pct``, ``pd_abs_mm``, ``pr_pct``, ``node_normal_mm``.
+    Returns one row per assessment (baseline included, BASEFL "Y") with the
+    columns of ``ASSESSMENT_COLUMNS``; ``TRSEQS`` lists the TR --SEQ used.
+    """
+    missing = [c for c in LESION_COLUMNS if c not in lesions.columns]
+    if missing:
+        raise DerivationError(f"lesion frame lacks column(s) {', '.join(missing)}", dataset="TR",
+                              hint="build it with create_lesion_measurements")
+    starts = dict(start_dates or {})
+    rows: list[dict[str, Any]] = []
+    for usubjid, subj in lesions.sort_values(["USUBJID", "DATE", "LNKID"], kind="stable").groupby(
+            "USUBJID", sort=True):
+        rows.extend(_subject_assessments(str(usubjid), subj, starts.get(usubjid), thresholds))
+    return pd.DataFrame(rows, columns=list(ASSESSMENT_COLUMNS))
+
+
+def _subject_assessments(usubjid: str, subj: pd.DataFrame, start: Any,
+                         thresholds: Mapping[str, float]) -> list[dict[str, Any]]:
+    subj = subj[subj["DATE"].notna()]
+    dates = sorted(subj["DATE"].unique())
+    if not dates:
+        return []
+    start = pd.Timestamp(start) if start is not None and not _isnan(start) else None
+    pre = [d for d in dates if start is not None and d <= start]
+    base_date = pre[-1] if pre else (dates[0] if start is None else None)
+    targets: dict[str, bool] = {}
+    nontargets: list[str] = []
+    base_sum: float | None = None
+    if base_date is not None:
+        base = subj[subj["DATE"] == base_date]
+        tgt = base[base["ROLE"] == TARGET]
+        targets = {str(r.LNKID): bool(r.NODAL) for r in tgt.itertuples()}
+        nontargets = sorted(str(x) for x in base.loc[base["ROLE"] == NONTARGET, "LNKID"])
+        base_sum = float(tgt["DIAM"].sum()) if len(tgt) and tgt["DIAM"].notna().all() else None
+    nadir = base_sum
+    rows: list[dict[str, Any]] = []
+    for when in dates:
+        visit = subj[subj["DATE"] == when]
+        is_base = when == base_date
+        if base_date is not None and when < base_date:
+            continue  # an earlier screening scan is not the baseline and not a response
+        by_id = visit.set_index("LNKID")
+        diams = {k: (by_id.at[k, "DIAM"] if k in by_id.index else None) for k in targets}
+        measured = [float(v) for v in diams.values() if v is not None and not _isnan(v)]
+        total = float(sum(measured)) if len(measured) == len(targets) and targets else None
+        row: dict[str, Any] = {
+            "USUBJID": usubjid, "ADT": when, "VISITNUM": visit["VISITNUM"].iloc[0], "VISIT": visit["VISIT"].iloc[0],
+            "BASEFL": "Y" if is_base else None, "SUMDIAM": total, "BASESUM": base_sum,
+            "NADIR": nadir, "PCHGBL": None, "PCHGNAD": None,
+            "TRSEQS": sorted(int(s) for s in visit["SEQ"].dropna()),
+        }
+        if is_base:
+            row.update(TRGRESP=None, NTRGRESP=None, NEWLIND=None, OVRLRESP=None)
+            rows.append(row)
+            continue
+        if base_date is None:
+            trg, ntrg = "NE", "NE"
+        else:
+            trg = compute_target_response(diams, targets, baseline_sum=base_sum, nadir_sum=nadir, **thresholds)
+            states = {k: (by_id.at[k, "STATE"] if k in by_id.index else None) for k in nontargets}
+            ntrg = compute_nontarget_response(states)
+        new = visit[visit["ROLE"] == NEW]
+        new_flag = bool(len(new) and any(compute_lesion_state(s) != "ABSENT" for s in new["STATE"].fillna("PRESENT")))
+        row.update(TRGRESP=trg, NTRGRESP=ntrg, NEWLIND="Y" if new_flag else "N",
+                   OVRLRESP=compute_overall_response(trg, ntrg, new_flag))
+        if total is not None and base_sum:
+            row["PCHGBL"] = round((total - base_sum) / base_sum * 100.0, 10)
+            if nadir:
+                row["PCHGNAD"] = round((total - nadir) / nadir * 100.0, 10)
+            nadir = total if nadir is None else min(nadir, total)
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------- the check
+def compute_recist_mismatches(
+    recomputed: pd.DataFrame, investigator: pd.DataFrame, *, dataset: str = "ADRS",
+) -> list[Finding]:
+    """Compare recomputed overall responses with the investigator's, one finding per disagreement.
+
+    ``recomputed``: output of ``derive_recist_assessments``. ``investigator``:
+    columns USUBJID, ADT (datetime), AVALC, optional SRCSEQ. Assessments are
+    matched on USUBJID and date; a post-baseline assessment present on one side
+    only is a disagreement too. NON-CR/NON-PD and SD are not interchangeable.
+    """
+    post = recomputed[recomputed["BASEFL"].ne("Y") & recomputed["OVRLRESP"].notna()]
+    calc = {(r.USUBJID, pd.Timestamp(r.ADT)): r for r in post.itertuples(index=False)}
+    inv = {(r.USUBJID, pd.Timestamp(r.ADT)): r for r in investigator.itertuples(index=False)
+           if not _isnan(r.ADT)}
+    findings: list[Finding] = []
+    for key in sorted(set(calc) | set(inv)):
+        c, i = calc.get(key), inv.get(key)
+        c_val = c.OVRLRESP if c is not None else None
+        i_val = _clean(i.AVALC) if i is not None else None
+        if c_val == i_val:
+            continue
+        day = key[1].strftime("%Y-%m-%d")
+        detail = ""
+        if c is not None and c.PCHGBL is not None and not _isnan(c.PCHGBL):
+            detail = (f" (sum of diameters {c.SUMDIAM:g} mm, {c.PCHGBL:+.1f}% from baseline"
+                      + (f", {c.PCHGNAD:+.1f}% from nadir" if c.PCHGNAD is not None and not _isnan(c.PCHGNAD) else "")
+                      + f"; target {c.TRGRESP}, non-target {c.NTRGRESP}, new lesion {c.NEWLIND})")
+        elif c is not None:
+            detail = f" (target {c.TRGRESP}, non-target {c.NTRGRESP}, new lesion {c.NEWLIND})"
+        seq = getattr(i, "SRCSEQ", None) if i is not None else None
+        findings.append(Finding(
+            severity="WARNING", rule="RECIST-MISMATCH",
+            message=(f"assessment {day}: investigator overall response {i_val or '(none)'} but RECIST 1.1 "
+                     f"from TU/TR gives {c_val or '(no measurements)'}{detail}"
+                     + (f"; RS record RSSEQ={int(seq)}" if seq is not None and not _isnan(seq) else "")),
+            file="RS", column="RSSTRESC", value=f"RS={i_val or ''}; RECIST={c_val or ''}; date={day}",
+            usubjid=str(key[0]), domain=dataset, action="kept investigator response",
+        ))
+    return findings
+
+
+def _clean(value: Any) -> str | None:
+    if value is None or _isnan(value):
+        return None
+    return " ".join(str(value).upper().split())

@@ -1,0 +1,221 @@
+"""Tests for tlfgen.adam.common: generic ADaM derivations (numbered cases, exact values)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tlfgen.adam.common import (
+    compute_dt,
+    create_dataset,
+    derive_var_cat,
+    derive_var_extreme_dt,
+    derive_var_extreme_flag,
+    derive_var_flag,
+    derive_var_map,
+    derive_var_merged_exist_flag,
+    derive_var_numeric,
+    derive_vars_dt,
+    derive_vars_merged,
+    derive_vars_suppqual,
+    derive_vars_transposed,
+    parse_dtc,
+)
+from tlfgen.errors import DerivationError
+
+NaN = float("nan")
+
+
+def ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text)
+
+
+def dm() -> pd.DataFrame:
+    return pd.DataFrame({"USUBJID": ["S-1", "S-2", "S-3"], "DOMAIN": "DM", "AGE": [50.0, 65.0, 70.0]})
+
+
+# ---- create_dataset
+
+def test_create_dataset_01_keeps_filters_and_starts_lineage():
+    ae = pd.DataFrame({"DOMAIN": "AE", "USUBJID": ["S-1", "S-1", "S-2"], "AESEQ": [1.0, 2.0, 1.0],
+                       "AETERM": ["A", "B", "C"]})
+    out = create_dataset(None, sources={"sdtm.AE": ae}, source="sdtm.AE", keep=["USUBJID", "AESEQ", "AETERM"],
+                         filter="AETERM != 'B'")
+    assert out["AETERM"].tolist() == ["A", "C"]
+    assert out["_SRC"].tolist() == [[("AE", 1)], [("AE", 1)]]
+
+
+def test_create_dataset_02_renames_with_mapping():
+    out = create_dataset(None, sources={"sdtm.DM": dm()}, source="sdtm.DM", keep={"ID": "USUBJID"})
+    assert list(out.columns) == ["ID", "_SRC"]
+    assert out["_SRC"].tolist() == [[("DM", None)]] * 3
+
+
+# ---- derive_vars_merged
+
+def test_derive_vars_merged_01_first_by_order_with_filter():
+    ex = pd.DataFrame({"DOMAIN": "EX", "USUBJID": ["S-1", "S-1", "S-2"], "EXSEQ": [1.0, 2.0, 1.0],
+                       "EXSTDTC": ["2021-02-01", "2021-01-05", "2021-03-01"], "EXDOSE": [10.0, 10.0, 0.0]})
+    out = derive_vars_merged(dm(), sources={"sdtm.EX": ex}, source="sdtm.EX", new_vars={"TRTSDTC": "EXSTDTC"},
+                             filter="EXDOSE > 0", order=["EXSTDTC"], mode="first")
+    assert out["TRTSDTC"].iloc[0] == "2021-01-05"
+    assert out["TRTSDTC"].isna().tolist() == [False, True, True]
+
+
+def test_derive_vars_merged_02_last_with_desc_order():
+    qs = pd.DataFrame({"USUBJID": ["S-1", "S-1"], "QSDTC": ["2021-01-01", "2021-01-10"], "QSSTRESN": [0.0, 1.0]})
+    out = derive_vars_merged(dm(), sources={"sdtm.QS": qs}, source="sdtm.QS", new_vars={"X": "QSSTRESN"},
+                             order=["desc(QSDTC)"], mode="last")
+    assert out["X"].iloc[0] == 0.0
+
+
+def test_derive_vars_merged_03_join_filter_reads_dataset_vars():
+    base = dm().assign(TRTSDT=[ts("2021-01-05"), ts("2021-01-05"), pd.NaT])
+    qs = pd.DataFrame({"DOMAIN": "QS", "USUBJID": ["S-1", "S-1", "S-1", "S-2"], "QSSEQ": [1.0, 2.0, 3.0, 1.0],
+                       "QSDTC": ["2021-01-01", "2021-01-05", "2021-01-26", "2021-01-06"],
+                       "QSSTRESN": [0.0, 1.0, 2.0, 1.0]})
+    out = derive_vars_merged(base.assign(_SRC=[[]] * 3), sources={"sdtm.QS": qs}, source="sdtm.QS",
+                             new_vars={"ECOGBL": "QSSTRESN"}, dataset_vars=["TRTSDT"],
+                             join_filter="date(QSDTC) <= TRTSDT", order=["QSDTC"], mode="last")
+    assert out["ECOGBL"].tolist()[0] == 1.0
+    assert out["ECOGBL"].isna().tolist() == [False, True, True]
+    assert out["_SRC"].tolist() == [[("QS", 2)], [], []]
+
+
+def test_derive_vars_merged_04_several_matches_without_mode_is_an_error():
+    qs = pd.DataFrame({"USUBJID": ["S-1", "S-1"], "QSSTRESN": [0.0, 1.0]})
+    with pytest.raises(DerivationError) as err:
+        derive_vars_merged(dm(), sources={"sdtm.QS": qs}, source="sdtm.QS", new_vars=["QSSTRESN"])
+    assert str(err.value).startswith("sdtm.QS: USUBJID=S-1: 2 records of sdtm.QS match one record (USUBJID=S-1)")
+
+
+def test_derive_var_merged_exist_flag_01():
+    pr = pd.DataFrame({"USUBJID": ["S-2", "S-3"], "PRTRT": ["SURGERY", "BIOPSY"]})
+    out = derive_var_merged_exist_flag(dm(), sources={"sdtm.PR": pr}, source="sdtm.PR", new_var="SURGFL",
+                                       filter="PRTRT == 'SURGERY'")
+    assert out["SURGFL"].tolist() == ["N", "Y", "N"]
+
+
+def test_derive_vars_transposed_01():
+    sc = pd.DataFrame({"USUBJID": ["S-1", "S-1", "S-2"], "SCTESTCD": ["STAGE", "TUMLOC", "STAGE"],
+                       "SCSTRESC": ["III", "CERVICAL", "IV"]})
+    out = derive_vars_transposed(dm(), sources={"sdtm.SC": sc}, source="sdtm.SC", key_var="SCTESTCD",
+                                 value_var="SCSTRESC", key_values={"STAGE": "STAGE", "TUMLOC": "TUMLOC"})
+    assert out["STAGE"].tolist()[:2] == ["III", "IV"] and pd.isna(out["STAGE"].iloc[2])
+    assert out["TUMLOC"].tolist()[0] == "CERVICAL" and out["TUMLOC"].isna().sum() == 2
+
+
+def test_derive_vars_suppqual_01():
+    ae = pd.DataFrame({"USUBJID": ["S-1", "S-1"], "AESEQ": [1.0, 2.0]})
+    supp = pd.DataFrame({"USUBJID": ["S-1", "S-1"], "IDVAR": "AESEQ", "IDVARVAL": ["2", "1"],
+                         "QNAM": ["AERELCAM", "AERELCAM"], "QVAL": ["RELATED", "NOT RELATED"]})
+    out = derive_vars_suppqual(ae, sources={"sdtm.SUPPAE": supp}, source="sdtm.SUPPAE",
+                               qnams={"ARELCAM": "AERELCAM"})
+    assert out["ARELCAM"].tolist() == ["NOT RELATED", "RELATED"]
+
+
+# ---- dates
+
+@pytest.mark.parametrize("text, expected", [
+    ("2021-03-04", (2021, 3, 4)), ("2021-03", (2021, 3, None)), ("2021", (2021, None, None)),
+    ("2021---04", (2021, None, None)), ("2021-03-04T10:00", (2021, 3, 4)), ("", (None, None, None)),
+    (None, (None, None, None)), ("garbage", (None, None, None)),
+])
+def test_parse_dtc_01(text, expected):
+    assert parse_dtc(text) == expected
+
+
+def test_compute_dt_01_first_with_min_date_in_same_month():
+    dtc = pd.Series(["2021-01", "2021-02", "2021", "2021-01-03", None, "2021-01"])
+    trt = pd.Series([ts("2021-01-15")] * 5 + [pd.NaT])
+    dates, flags = compute_dt(dtc, highest_imputation="M", date_imputation="first", min_dates=[trt])
+    assert dates.tolist()[:4] == [ts("2021-01-15"), ts("2021-02-01"), ts("2021-01-15"), ts("2021-01-03")]
+    assert pd.isna(dates.iloc[4]) and dates.iloc[5] == ts("2021-01-01")
+    assert flags.tolist() == ["D", "D", "M", None, None, "D"]
+
+
+def test_compute_dt_02_last_and_max_dates():
+    dtc = pd.Series(["2020-02", "2021", "2021-06"])
+    cap = pd.Series([pd.NaT, pd.NaT, ts("2021-06-10")])
+    dates, flags = compute_dt(dtc, highest_imputation="M", date_imputation="last", max_dates=[cap])
+    assert dates.tolist() == [ts("2020-02-29"), ts("2021-12-31"), ts("2021-06-10")]
+    assert flags.tolist() == ["D", "M", "D"]
+
+
+def test_compute_dt_03_no_imputation_leaves_partials_missing():
+    dates, flags = compute_dt(pd.Series(["2021-06", "2021-06-02", "2021-02-30"]))
+    assert dates.isna().tolist() == [True, False, True]
+    assert flags.tolist() == [None, None, None]
+
+
+def test_compute_dt_04_day_only_does_not_impute_month():
+    dates, _ = compute_dt(pd.Series(["2021", "2021-05"]), highest_imputation="D")
+    assert dates.isna().tolist() == [True, False]
+
+
+def test_derive_vars_dt_01():
+    data = pd.DataFrame({"AESTDTC": ["2021-01", "2021-01-20"], "TRTSDT": [ts("2021-01-10")] * 2})
+    out = derive_vars_dt(data, dtc="AESTDTC", new_var="ASTDT", flag_var="ASTDTF", highest_imputation="M",
+                         min_dates=["TRTSDT"])
+    assert out["ASTDT"].tolist() == [ts("2021-01-10"), ts("2021-01-20")]
+    assert out["ASTDTF"].tolist() == ["D", None]
+    assert str(out["ASTDT"].dtype) == "datetime64[ns]"
+
+
+def test_derive_var_extreme_dt_01_last_of_events_capped():
+    base = dm().assign(TRTEDT=[ts("2021-01-01"), ts("2021-02-01"), pd.NaT],
+                       DCUTDT=[ts("2021-06-30")] * 3)
+    ds = pd.DataFrame({"USUBJID": ["S-1", "S-1", "S-2"], "DSDECOD": ["ALIVE", "ALIVE", "DEATH"],
+                       "DSSTDTC": ["2021-05-01", "2021-07-01", "2021-03-01"]})
+    ae = pd.DataFrame({"USUBJID": ["S-2", "S-3"], "AEENDTC": ["2021-02-10", "2021-04"]})
+    out = derive_var_extreme_dt(base, sources={"sdtm.DS": ds, "sdtm.AE": ae}, new_var="LSTALVDT", events=[
+        {"source": "sdtm.DS", "date": "DSSTDTC", "condition": "DSDECOD == 'ALIVE'"},
+        {"source": "sdtm.AE", "date": "AEENDTC"},
+        {"date": "TRTEDT"},
+    ], upper_bound="DCUTDT")
+    assert out["LSTALVDT"].tolist()[:2] == [ts("2021-05-01"), ts("2021-02-10")]
+    assert pd.isna(out["LSTALVDT"].iloc[2])
+
+
+# ---- flags, groups, maps
+
+def test_derive_var_flag_01():
+    out = derive_var_flag(dm(), new_var="OLDFL", condition="AGE >= 65", false_value=None)
+    assert out["OLDFL"].tolist() == [None, "Y", "Y"]
+
+
+def test_derive_var_cat_01_first_matching_category_with_codes():
+    data = pd.DataFrame({"CPS": [0.5, 1.0, 9.9, 10.0, NaN]})
+    out = derive_var_cat(data, new_var="GR", new_varn="GRN", default="Not evaluable", cats=[
+        {"condition": "CPS < 1", "value": "<1", "code": 1},
+        {"condition": "CPS >= 1 and CPS < 10", "value": "1-9", "code": 2},
+        {"condition": "CPS >= 10", "value": ">=10", "code": 3},
+    ])
+    assert out["GR"].tolist() == ["<1", "1-9", "1-9", ">=10", "Not evaluable"]
+    assert out["GRN"].tolist()[:4] == [1.0, 2.0, 2.0, 3.0] and pd.isna(out["GRN"].iloc[4])
+
+
+def test_derive_var_map_01_strip_upper_and_unmapped():
+    data = pd.DataFrame({"X": [" yes", "No", "maybe", None]})
+    out = derive_var_map(data, source_var="X", new_var="Y", values={"YES": "Y", "NO": "N"})
+    assert out["Y"].tolist() == ["Y", "N", "maybe", None]
+    out = derive_var_map(data, source_var="X", new_var="Y", values={"YES": "Y"}, keep_unmapped=False,
+                         default="U")
+    assert out["Y"].tolist() == ["Y", "U", "U", "U"]
+
+
+def test_derive_var_numeric_01():
+    out = derive_var_numeric(pd.DataFrame({"G": ["3", " 1", "NE", None]}), source_var="G", new_var="GN")
+    assert out["GN"].tolist()[:2] == [3.0, 1.0] and out["GN"].isna().tolist() == [False, False, True, True]
+
+
+def test_derive_var_extreme_flag_01_worst_grade_first_date():
+    data = pd.DataFrame({"USUBJID": ["S-1"] * 4 + ["S-2"], "PT": ["A", "A", "A", "B", "A"],
+                         "GRN": [1.0, 3.0, 3.0, 2.0, 1.0], "ASTDT": pd.to_datetime(
+                             ["2021-01-01", "2021-02-01", "2021-01-15", "2021-01-01", "2021-01-01"]),
+                         "REL": ["Y", "Y", "Y", "N", "Y"]})
+    out = derive_var_extreme_flag(data, by_vars=["USUBJID", "PT"], order=["desc(GRN)", "ASTDT"],
+                                  new_var="FL", filter="REL == 'Y'")
+    assert out["FL"].tolist() == [None, None, "Y", None, "Y"]
+    out = derive_var_extreme_flag(data, by_vars=["USUBJID"], order=["ASTDT", "GRN"], new_var="FL", mode="last")
+    assert out["FL"].tolist() == [None, "Y", None, None, "Y"]
