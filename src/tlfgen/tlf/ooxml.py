@@ -1,0 +1,41 @@
+"""TLF stage: make Office Open XML packages (DOCX, XLSX) byte-reproducible.
+
+python-docx and openpyxl stamp the wall clock into zip entry headers and into
+``docProps/core.xml``. ``normalise_package`` rewrites a saved package with
+fixed entry times (in a fixed order) and the run timestamp in the core
+properties, so the same inputs always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import datetime, timezone
+
+_CORE = "docProps/core.xml"
+_STAMP_RE = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def run_timestamp() -> datetime:
+    """The run date/time printed in footers: ``SOURCE_DATE_EPOCH`` or 1970-01-01 (io.atomic's rule)."""
+    from tlfgen.io.atomic import fixed_timestamp
+
+    return fixed_timestamp()
+
+
+def normalise_package(data: bytes, when: datetime) -> bytes:
+    """Rewrite a zip package with fixed entry dates and ``when`` as created/modified time."""
+    stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    date_time = max((when.year, when.month, when.day, when.hour, when.minute, when.second), (1980, 1, 1, 0, 0, 0))
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
+        for info in src.infolist():
+            blob = src.read(info.filename)
+            if info.filename == _CORE:
+                blob = _STAMP_RE.sub(lambda m: m.group(1) + stamp + m.group(3), blob)
+            entry = zipfile.ZipInfo(info.filename, date_time=date_time)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            dst.writestr(entry, blob)
+    return out.getvalue()

@@ -1,0 +1,115 @@
+"""TLF stage runner: ADaM XPT -> table models -> DOCX, XLSX and ARD files.
+
+``run_tlf(study)`` loads the TLF specs (which compiles the templates), reads
+the ADaM datasets the specs need (``adam/<name>.xpt``), builds every table and
+listing, and writes:
+
+- ``outputs/tables/<ID>.docx`` and ``<ID>.xlsx`` per output;
+- ``outputs/tables/combined.docx`` (with a table of contents) and
+  ``outputs/tables/combined.xlsx`` (one sheet per output);
+- ``outputs/ard/<ID>.csv`` per table (analysis results dataset).
+
+``build_outputs`` (specs + in-memory datasets -> tables) does no I/O, so tests
+and the trace feature can call it with DataFrames.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+
+from tlfgen.errors import DataError
+from tlfgen.pipeline import DatasetCount, StageResult
+from tlfgen.spec.study import ResolvedStudy
+from tlfgen.spec.tlf import ListingSpec, TableSpec, TlfSpecs
+from tlfgen.tlf.model import Table
+
+COMBINED = "combined"
+
+
+def needed_datasets(specs: TlfSpecs) -> list[str]:
+    names = {"ADSL"}
+    for out in specs.outputs:
+        spec = out.spec
+        names.add(spec.population.dataset)
+        if isinstance(spec, ListingSpec):
+            names.add(spec.dataset)
+            names.update(c.source for c in spec.columns if c.source)
+        else:
+            names.update(b.dataset for b in spec.blocks)
+    return sorted(names)
+
+
+def read_adam(adam_dir: Path, names: list[str]) -> dict[str, pd.DataFrame]:
+    from tlfgen.io.xpt import read_xpt
+
+    datasets = {}
+    for name in names:
+        path = adam_dir / f"{name.lower()}.xpt"
+        if not path.is_file():
+            raise DataError(f"ADaM dataset {name} not found", file=path, hint="run `tlfgen run --stage adam` first")
+        datasets[name], _ = read_xpt(path)
+    return datasets
+
+
+def build_outputs(study: ResolvedStudy, specs: TlfSpecs, datasets: Mapping[str, pd.DataFrame]) -> list[Table]:
+    from tlfgen.tlf.listings import create_listing
+    from tlfgen.tlf.tables import create_table
+
+    tables = []
+    for out in specs.outputs:
+        if isinstance(out.spec, TableSpec):
+            tables.append(create_table(out, study, datasets, specs.templates))
+        else:
+            tables.append(create_listing(out, study, datasets, specs.templates))
+    return tables
+
+
+def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
+                  figures: list | None = None) -> list[Path]:
+    from tlfgen.io.atomic import atomic_write_bytes, atomic_write_text
+    from tlfgen.tlf.ard import create_ard_csv
+    from tlfgen.tlf.docx_writer import create_docx
+    from tlfgen.tlf.ooxml import run_timestamp
+    from tlfgen.tlf.xlsx_writer import create_xlsx
+
+    run_at = run_timestamp()
+    folder = study.outputs_dir / "tables"
+    ard_folder = study.outputs_dir / "ard"
+    folder.mkdir(parents=True, exist_ok=True)
+    ard_folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    formats = {out.id: out.spec.formats for out in specs.outputs}
+    for table in tables:
+        if "docx" in formats[table.id]:
+            written.append(atomic_write_bytes(folder / f"{table.id}.docx", create_docx([table], run_at)))
+        if "xlsx" in formats[table.id]:
+            written.append(atomic_write_bytes(folder / f"{table.id}.xlsx", create_xlsx([table], run_at)))
+        if table.kind == "table":
+            written.append(atomic_write_text(ard_folder / f"{table.id}.csv", create_ard_csv(table)))
+    if tables:
+        written.append(atomic_write_bytes(folder / f"{COMBINED}.docx",
+                                          create_docx(tables, run_at, toc=True, figures=figures or ())))
+        written.append(atomic_write_bytes(folder / f"{COMBINED}.xlsx", create_xlsx(tables, run_at)))
+    return [Path(p) for p in written]
+
+
+def run_tlf(study: ResolvedStudy) -> StageResult:
+    from tlfgen.spec.check import load_stage_specs
+
+    specs: TlfSpecs = load_stage_specs(study, "tlf")
+    datasets = read_adam(study.adam_dir, needed_datasets(specs))
+    tables = build_outputs(study, specs, datasets)
+    from tlfgen.tlf.figures.run import run_figures
+
+    # one computation, two displays: the KM annotations take Table 2's analysis results
+    table2 = next((t for t in tables if t.id == "T2"), None)
+    figures = run_figures(study, analyses=table2)
+    outputs = write_outputs(study, specs, tables, figures)
+    outputs += [p for f in figures for p in (f.png, f.svg) if p is not None]
+    counts = [DatasetCount(name, rows_in=len(df), rows_out=len(df)) for name, df in sorted(datasets.items())]
+    notes = [f"{t.id}: {len([r for r in t.rows if r.kind == 'data'])} rows, {len(t.analyses)} analyses"
+             for t in tables] + [f"{f.id}: figure ({f.kind})" for f in figures]
+    return StageResult(stage="tlf", counts=counts, outputs=outputs, notes=notes)

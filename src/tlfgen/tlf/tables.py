@@ -1,0 +1,272 @@
+"""TLF stage: build a ``Table`` from a table spec and the ADaM datasets.
+
+Three layouts, chosen by the blocks of the spec:
+
+- by group (Table 1, Table 2): one column per arm, an optional total and an
+  optional comparison column (p-values, HRs, differences); blocks from ``blocks.py``;
+- adverse events by term (Table 3): per arm "Any grade" and "Grade >= 3" columns;
+- regression (logistic for ORR, Cox for PFS): univariable and multivariable
+  estimate (95% CI) and p columns, one row per term.
+
+Titles and footnotes come from the output's template (``text.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import pandas as pd
+
+from tlfgen.errors import DataError
+from tlfgen.spec.study import ResolvedStudy
+from tlfgen.spec.tlf import AeBlock, LoadedOutput, RegressionBlock, TableSpec
+from tlfgen.tlf import estimates
+from tlfgen.tlf.blocks import (
+    BUILDERS, CMP, TOTAL, BlockContext, Group, _num, count_cell, fmt, fmt_p, header_row, norm, require,
+    row_of, select_records,
+)
+from tlfgen.tlf.model import Analysis, Cell, Column, Row, Table
+from tlfgen.tlf.text import TemplateSet
+
+
+def create_groups(out: LoadedOutput, study: ResolvedStudy, adsl: pd.DataFrame, *, total: bool,
+                  by: str) -> tuple[Group, ...]:
+    """Population subjects per arm (study arm order), then the total group if asked."""
+    require(adsl, "ADSL", "USUBJID", by)
+    pop = adsl[out.filters["population"].mask(adsl)] if "population" in out.filters else adsl
+    arm_of = {float(a.trtn): a.armcd for a in study.spec.study.arms}
+    codes = pd.to_numeric(pop[by], errors="coerce")
+    unknown = pop.loc[~codes.isin(list(arm_of)), "USUBJID"]
+    if not unknown.empty:
+        raise DataError(f"{by} of USUBJID {unknown.iloc[0]} is not an arm number of the study "
+                        f"({', '.join(f'{int(k)}={v}' for k, v in arm_of.items())})",
+                        file="adam/adsl.xpt", column=by, hint=f"check {by} or the arms in specs/study.yaml")
+    groups = [Group(arm.armcd, arm.armcd, tuple(sorted(pop.loc[codes == float(arm.trtn), "USUBJID"])))
+              for arm in study.spec.study.arms]
+    if total:
+        groups.append(Group(TOTAL, "", tuple(sorted(pop["USUBJID"]))))
+    return tuple(groups)
+
+
+def _header(templates: TemplateSet, label: str, n: int) -> str:
+    return templates.cell("column_header", label=label, n=str(n))
+
+
+def create_table(out: LoadedOutput, study: ResolvedStudy, datasets: Mapping[str, pd.DataFrame],
+                 templates: TemplateSet) -> Table:
+    spec = out.spec
+    assert isinstance(spec, TableSpec)
+    if spec.population.dataset not in datasets:
+        raise DataError(f"dataset {spec.population.dataset} (population of {spec.id}) was not found",
+                        file=f"adam/{spec.population.dataset.lower()}.xpt", hint="run the ADaM stage first")
+    groups = create_groups(out, study, datasets[spec.population.dataset], total=spec.columns.total,
+                           by=spec.columns.by)
+    if spec.columns.total:
+        groups = groups[:-1] + (Group(TOTAL, spec.columns.total_label, groups[-1].subjects),)
+    kinds = {type(b) for b in spec.blocks}
+    if AeBlock in kinds:
+        columns = tuple(
+            Column(f"{g.key}.{part}", label, len(g.subjects), spanner=_header(templates, g.label, len(g.subjects)),
+                   kind="total" if g.key == TOTAL else "group")
+            for g in groups
+            for part, label in (("ANY", "Any grade"), ("HIGH", f"Grade \u2265{spec.blocks[0].high_grade}"))
+        )
+    elif RegressionBlock in kinds:
+        columns = (
+            Column("UNI.EST", "Estimate (95% CI)", spanner="Univariable", kind="comparison"),
+            Column("UNI.P", "p-value", spanner="Univariable", kind="comparison"),
+            Column("MULTI.EST", "Estimate (95% CI)", spanner="Multivariable", kind="comparison"),
+            Column("MULTI.P", "p-value", spanner="Multivariable", kind="comparison"),
+        )
+    else:
+        columns = tuple(
+            Column(g.key, g.label, len(g.subjects), _header(templates, g.label, len(g.subjects)),
+                   kind="total" if g.key == TOTAL else "group")
+            for g in groups
+        )
+        if spec.columns.comparison:
+            columns += (Column(CMP, spec.columns.comparison, header=spec.columns.comparison, kind="comparison"),)
+    ctx = BlockContext(
+        output_id=spec.id, groups=groups, columns=columns, datasets=datasets, templates=templates,
+        precision=spec.precision, population_text=spec.population.filter, filters=out.filters,
+        treatment=spec.columns.treatment, reference=spec.columns.reference,
+    )
+    rows: list[Row] = []
+    analyses: list[Analysis] = []
+    for block in spec.blocks:
+        builder = BLOCK_BUILDERS.get(type(block))
+        if builder is None:
+            raise DataError(f"{out.display}: block {block.id} ({block.kind}) cannot be mixed with this table layout")
+        block_rows, block_analyses = builder(block, ctx)
+        rows += block_rows
+        analyses += block_analyses
+    context = _template_context(out, study, groups, analyses, spec)
+    title, footnotes = templates.output_text(out.template, context)
+    return Table(
+        id=spec.id, kind="table", title=title, stub_header=spec.stub_header, columns=columns, rows=tuple(rows),
+        footnotes=footnotes, spec_path=out.display, cutoff=study.cutoff.isoformat(), analyses=tuple(analyses),
+    )
+
+
+def _template_context(out: LoadedOutput, study: ResolvedStudy, groups: tuple[Group, ...],
+                      analyses: list[Analysis], spec: Any) -> dict[str, Any]:
+    methods: dict[str, dict[str, str]] = {}
+    for item in analyses:
+        block = item.id.split(".")[1]
+        methods.setdefault(block, {}).setdefault(item.role or "main", item.method)
+    return {
+        "output_id": spec.id,
+        "study_id": study.studyid,
+        "cutoff": study.cutoff.isoformat(),
+        "population": spec.population.label,
+        "population_filter": spec.population.filter,
+        "arms": {g.key: {"label": g.label, "n": len(g.subjects)} for g in groups},
+        "treatment": getattr(spec.columns, "treatment", None) if hasattr(spec, "columns") else None,
+        "reference": getattr(spec.columns, "reference", None) if hasattr(spec, "columns") else None,
+        "methods": methods,
+        "blocks": {b.id: b.model_dump() for b in getattr(spec, "blocks", [])},
+    }
+
+
+# -- adverse events by preferred term -----------------------------------------------------------
+
+
+def create_ae_rows(block: AeBlock, ctx: BlockContext) -> tuple[list[Row], list[Analysis]]:
+    """Subjects with at least one record per term (any grade) and with worst grade >= high_grade."""
+    data = select_records(ctx, block.dataset, block.id, block.label)
+    require(data, block.dataset, block.term, block.grade)
+    terms_text = data[block.term].astype(str).str.strip()
+    if block.term_case == "sentence":
+        terms_text = terms_text.str[:1].str.upper() + terms_text.str[1:].str.lower()
+    data = data.assign(_TERM=terms_text,
+                       _GRADE=pd.to_numeric(data[block.grade], errors="coerce"))
+    worst = data.groupby(["USUBJID", "_TERM"], sort=True)["_GRADE"].max().reset_index()
+    any_worst = data.groupby("USUBJID", sort=True)["_GRADE"].max()
+    total_subjects = set().union(*(g.subjects for g in ctx.groups))
+    freq = worst[worst["USUBJID"].isin(total_subjects)].groupby("_TERM")["USUBJID"].nunique()
+    if block.sort == "frequency":
+        terms = sorted(freq.index, key=lambda t: (-int(freq[t]), t))
+    else:
+        terms = sorted(freq.index)
+    terms = [t for t in terms if int(freq[t]) >= block.min_subjects]
+    rows, analyses = [], []
+
+    def make_row(label: str, per_subject: pd.Series, key: str) -> Row:
+        cells: dict[str, Cell] = {}
+        for g in ctx.groups:
+            mine = per_subject[per_subject.index.isin(g.subjects)]
+            for part, chosen in (("ANY", mine), ("HIGH", mine[mine >= block.high_grade])):
+                aid = ctx.analysis_id(block.id, key, g.key, part)
+                cells[f"{g.key}.{part}"] = count_cell(ctx, aid, list(chosen.index), len(g.subjects))
+                what = "any grade" if part == "ANY" else f"worst grade >= {block.high_grade}"
+                analyses.append(Analysis(aid, f"{label}: subjects with {what}", block.dataset, ctx.population_text,
+                                         ctx.filters[block.id].text if block.id in ctx.filters else "",
+                                         "count of subjects, once per term at worst grade", g.key, "count"))
+        return row_of(ctx, label, cells, block.id, indent=0 if key == "ANY" else 1)
+
+    rows.append(make_row(block.any_label, any_worst, "ANY"))
+    for term in terms:
+        per_subject = worst[worst["_TERM"] == term].set_index("USUBJID")["_GRADE"]
+        rows.append(make_row(term, per_subject, term))
+    return rows, analyses
+
+
+# -- regression -------------------------------------------------------------------------------
+
+
+def _regression_frame(block: RegressionBlock, ctx: BlockContext) -> tuple[pd.DataFrame, list[str]]:
+    adsl = ctx.datasets["ADSL"]
+    subjects = [s for g in ctx.groups if g.key in (ctx.treatment, ctx.reference) for s in g.subjects]
+    frame = adsl[adsl["USUBJID"].isin(subjects)].set_index("USUBJID").reindex(subjects)
+    out = pd.DataFrame(index=frame.index)
+    out["TRT"] = [ctx.treatment if s in ctx.group(ctx.treatment or "").subjects else ctx.reference
+                  for s in frame.index]
+    for cov in block.covariates:
+        require(frame.reset_index(), "ADSL", cov.variable)
+        out[cov.variable] = frame[cov.variable].map(lambda v: "" if norm(v) is None else str(norm(v)))
+    data = select_records(ctx, block.dataset, block.id, block.label)
+    if block.model == "logistic":
+        hits = set(data.loc[ctx.filters[f"{block.id}.responder"].mask(data), "USUBJID"])
+        out["Y"] = [1.0 if s in hits else 0.0 for s in out.index]
+        outcome = ["Y"]
+    else:
+        data = data[data["PARAMCD"].astype(str).str.strip() == block.param].set_index("USUBJID")
+        out = out[out.index.isin(data.index)]
+        out["TIME"] = pd.to_numeric(data[block.time], errors="coerce").reindex(out.index)
+        out["EVENT"] = 1.0 - pd.to_numeric(data[block.censor], errors="coerce").reindex(out.index)
+        outcome = ["TIME", "EVENT"]
+    for cov in block.covariates:  # values outside the listed levels count as missing
+        if cov.levels:
+            out.loc[~out[cov.variable].isin([str(norm(lv.value)) for lv in cov.levels]), cov.variable] = ""
+    return out, outcome
+
+
+def _complete(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Complete cases for the model's covariates (TRT is never missing)."""
+    covariates = [c for c in columns if c != "TRT"]
+    if not covariates:
+        return frame
+    return frame[(frame[covariates] != "").all(axis=1)]
+
+
+def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[list[Row], list[Analysis]]:
+    full, outcome = _regression_frame(block, ctx)
+    all_terms = ["TRT", *[c.variable for c in block.covariates]]
+    frame = _complete(full, all_terms)
+    refs: dict[str, Any] = {"TRT": ctx.reference}
+    for cov in block.covariates:
+        refs[cov.variable] = str(norm(cov.reference)) if cov.reference is not None else sorted(
+            frame[cov.variable].unique().tolist())[0]
+    multi, multi_label = estimates.fit_terms(block.model, frame, outcome, all_terms, refs, block.ties)
+    uni: dict[str, Any] = {}
+    uni_label = multi_label
+    uni_n: dict[str, tuple[str, ...]] = {}
+    for name in all_terms:
+        data = _complete(full, [name])
+        uni_n[name] = tuple(sorted(data.index))
+        uni[name], uni_label = estimates.fit_terms(block.model, data, outcome, [name], refs, block.ties)
+    pr = ctx.precision
+    kind = "OR" if block.model == "logistic" else "HR"
+    rows: list[Row] = [header_row(block.label, block.id)]
+    analyses = [
+        Analysis(ctx.analysis_id(block.id, "UNI"), f"{block.label}: univariable models (subjects with the factor known)", block.dataset,
+                 ctx.population_text, "", uni_label, "", "univariable"),
+        Analysis(ctx.analysis_id(block.id, "MULTI"), f"{block.label}: multivariable model ({len(frame)} subjects)", block.dataset,
+                 ctx.population_text, "", multi_label, "", "multivariable"),
+    ]
+    subjects = tuple(sorted(frame.index))
+
+    def cells_for(term: str, fit: pd.DataFrame, part: str, subjects: tuple[str, ...]) -> dict[str, Cell]:
+        aid = ctx.analysis_id(block.id, part)
+        hit = fit[fit["term"] == term]
+        if hit.empty:
+            return {}
+        r = hit.iloc[0]
+        est = Cell(ctx.templates.cell("est_ci", est=fmt(r["est"], pr.ratio), lower=fmt(r["lower"], pr.ratio),
+                                      upper=fmt(r["upper"], pr.ratio)), aid,
+                   ((kind.lower(), _num(r["est"])), ("lower", _num(r["lower"])), ("upper", _num(r["upper"]))),
+                   subjects)
+        p = Cell(ctx.templates.cell("p_value", p=fmt_p(r["p"], pr.p_style)), aid, (("p", _num(r["p"])),))
+        return {f"{part}.EST": est, f"{part}.P": p}
+
+    def add(label: str, term: str, source: str, indent: int) -> None:
+        cells = {**cells_for(term, uni[source], "UNI", uni_n[source]), **cells_for(term, multi, "MULTI", subjects)}
+        rows.append(row_of(ctx, label, cells, block.id, indent))
+
+    add(f"{block.treatment_label}: {ctx.treatment} vs {ctx.reference}", f"TRT={ctx.treatment}", "TRT", 1)
+    for cov in block.covariates:
+        rows.append(Row(cov.label, (), 1, "header", block.id))
+        labels = {str(norm(lv.value)): lv.text for lv in cov.levels}
+        present = sorted(frame[cov.variable].unique().tolist())
+        order = [str(norm(lv.value)) for lv in cov.levels if str(norm(lv.value)) in present] or present
+        ref = refs[cov.variable]
+        for level in order:
+            if level == ref:
+                rows.append(row_of(ctx, f"{labels.get(level, level)} (reference)", {}, block.id, 2))
+            else:
+                add(f"{labels.get(level, level)} vs {labels.get(ref, ref)}", f"{cov.variable}={level}",
+                    cov.variable, 2)
+    return rows, analyses
+
+
+BLOCK_BUILDERS = {**BUILDERS, AeBlock: create_ae_rows, RegressionBlock: create_regression_rows}

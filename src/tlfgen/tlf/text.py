@@ -1,0 +1,155 @@
+"""TLF stage: the sandboxed Jinja environment that owns the wording of outputs.
+
+Templates live in ``specs/templates/*.j2``:
+
+- ``cells.j2`` holds one macro per cell format (``n_pct(n, pct)`` -> ``27 (90.0)``,
+  ``ci(lower, upper)`` -> ``73.5, 97.9`` ...). Python rounds the numbers (half up,
+  ``tlfgen.stats.formatting``) and passes the rounded text; the macro assembles it.
+- ``<output>.j2`` (one per output, e.g. ``T2.j2``) sets ``title`` and ``footnotes``
+  with ``{% set title %}...{% endset %}`` blocks; footnotes are one per line.
+
+The environment is ``jinja2.sandbox.SandboxedEnvironment`` with ``StrictUndefined``:
+a template reaching for Python internals (``''.__class__``) or an unknown name
+fails with a ``SpecError`` naming the template file and line.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from tlfgen.errors import Location, SpecError
+
+CELLS_TEMPLATE = "cells.j2"
+#: macros every cells.j2 must define, with the arguments Python passes
+REQUIRED_MACROS: dict[str, tuple[str, ...]] = {
+    "n_pct": ("n", "pct"),
+    "ci": ("lower", "upper"),
+    "est_ci": ("est", "lower", "upper"),
+    "mean_sd": ("mean", "sd"),
+    "median_range": ("median", "min", "max"),
+    "column_header": ("label", "n"),
+    "p_value": ("p",),
+}
+
+
+class TemplateSet:
+    """The compiled templates of one study folder."""
+
+    def __init__(self, folder: Path, *, display_prefix: str = "specs/templates") -> None:
+        self.folder = Path(folder)
+        self.display_prefix = display_prefix
+        self.env = SandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(str(self.folder)),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self._templates: dict[str, jinja2.Template] = {}
+        self._cells: Any = None
+
+    # -- loading -----------------------------------------------------------------
+    def display(self, name: str) -> str:
+        return f"{self.display_prefix}/{name}"
+
+    def names(self) -> list[str]:
+        return sorted(p.name for p in self.folder.glob("*.j2")) if self.folder.is_dir() else []
+
+    def template(self, name: str) -> jinja2.Template:
+        if name not in self._templates:
+            try:
+                self._templates[name] = self.env.get_template(name)
+            except jinja2.TemplateNotFound as exc:
+                raise SpecError(
+                    f"template {name} not found", location=Location(self.display(name)),
+                    hint=f"create {self.display(name)} or name an existing template in the spec",
+                ) from exc
+            except jinja2.TemplateSyntaxError as exc:
+                raise SpecError(
+                    f"template syntax error: {exc.message}", location=Location(self.display(name), exc.lineno),
+                ) from None
+        return self._templates[name]
+
+    def compile_all(self) -> list[str]:
+        """Compile every template and check cells.j2 defines the cell macros; returns the names."""
+        names = self.names()
+        for name in names:
+            self.template(name)
+        self.cells()
+        return names
+
+    # -- rendering -----------------------------------------------------------------
+    def cells(self) -> Any:
+        """The module of cells.j2 (its macros), checked once."""
+        if self._cells is None:
+            module = self._run(CELLS_TEMPLATE, lambda t: t.make_module({}))
+            for macro, args in REQUIRED_MACROS.items():
+                found = getattr(module, macro, None)
+                if found is None or not callable(found):
+                    raise SpecError(
+                        f"template does not define the macro {macro}({', '.join(args)})",
+                        location=Location(self.display(CELLS_TEMPLATE)),
+                        hint="cells.j2 must define: " + ", ".join(f"{m}({', '.join(a)})" for m, a in REQUIRED_MACROS.items()),
+                    )
+            self._cells = module
+        return self._cells
+
+    def cell(self, macro: str, **parts: str) -> str:
+        """Render one cell format macro from cells.j2 with already-rounded parts."""
+        fn = getattr(self.cells(), macro)
+        return self._guard(CELLS_TEMPLATE, lambda: str(fn(**parts)).strip())
+
+    def output_text(self, name: str, context: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Title lines and footnote lines set by an output template."""
+        module = self._run(name, lambda t: t.make_module(context))
+        title = _lines(getattr(module, "title", ""))
+        footnotes = _lines(getattr(module, "footnotes", ""))
+        if not title:
+            raise SpecError(
+                "template sets no title", location=Location(self.display(name)),
+                hint="add {% set title %}Table ...{% endset %}",
+            )
+        return title, footnotes
+
+    def render_string(self, name: str, context: dict[str, Any]) -> str:
+        return self._run(name, lambda t: t.render(context))
+
+    def _run(self, name: str, action: Any) -> Any:
+        template = self.template(name)
+        return self._guard(name, lambda: action(template))
+
+    def _guard(self, name: str, action: Any) -> Any:
+        try:
+            return action()
+        except jinja2.TemplateError as exc:
+            line = _template_line(sys.exc_info()[2], self.folder / name, self._templates.get(name))
+            what = "refused by the sandbox" if isinstance(exc, jinja2.sandbox.SecurityError) else "failed"
+            raise SpecError(
+                f"template {what}: {exc}", location=Location(self.display(name), line),
+                hint="templates may use the variables tlfgen passes and Jinja filters only",
+            ) from None
+
+
+def _lines(value: Any) -> tuple[str, ...]:
+    text = str(value)
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _template_line(tb: TracebackType | None, path: Path, template: jinja2.Template | None) -> int | None:
+    """The template line of the last traceback frame inside the template file."""
+    target = str(path)
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == target:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    if line is None or template is None:
+        return None
+    return template.get_corresponding_lineno(line)

@@ -1,0 +1,63 @@
+"""Tests of tlfgen.tlf.figures.swimmer: lanes and event markers as drawn (months = (days + 1) / 30.4375)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tlfgen.errors import DataError
+from tlfgen.spec.expr import parse_expression
+from tlfgen.tlf.figures.spec import SwimmerFigure
+from tlfgen.tlf.figures.swimmer import as_dates, create_swimmer_figure
+
+FAS = parse_expression("FASFL == 'Y'")
+M = 30.4375
+
+
+def sw_spec(**kw) -> SwimmerFigure:
+    return SwimmerFigure(**{"id": "F6", "kind": "swimmer", "title": "Swimmer", **kw})
+
+
+def draw(fig_adam, arms):
+    return create_swimmer_figure(sw_spec(), fig_adam["ADSL"], fig_adam["ADRS"], fig_adam["ADTTE"], arms,
+                                 population=FAS)
+
+
+# 1. lanes grouped by arm, longest time on study first; S08 (no first dose) left out
+def test_lane_order(fig_adam, arms):
+    drawn = draw(fig_adam, arms)
+    assert drawn.data["order"] == ["S01", "S04", "S03", "S02", "S06", "S07", "S05"]
+    assert drawn.data["left_out"] == ["S08"]
+
+
+# 2. treatment bar to TRTEDT, lane to the later of last alive and death
+def test_lane_lengths(fig_adam, arms):
+    lanes = draw(fig_adam, arms).data["lanes"]
+    assert lanes["S01"]["treatment_end"] == pytest.approx(182 / M)  # 2020-01-01 .. 2020-06-30
+    assert lanes["S01"]["study_end"] == pytest.approx(376 / M)  # .. 2021-01-10
+    assert lanes["S03"]["study_end"] == pytest.approx(219 / M)  # death 2020-08-20
+
+
+# 3. markers: first response, progression (not death), surgery, death, ongoing
+def test_markers(fig_adam, arms):
+    markers = draw(fig_adam, arms).data["markers"]
+    assert markers["response"] == [("S01", pytest.approx(43 / M)), ("S02", pytest.approx(61 / M)),
+                                   ("S06", pytest.approx(42 / M))]
+    assert markers["progression"] == [("S01", pytest.approx(61 / M)), ("S06", pytest.approx(85 / M)),
+                                      ("S05", pytest.approx(31 / M))]
+    assert markers["surgery"] == [("S02", pytest.approx(105 / M))]
+    assert markers["death"] == [("S03", pytest.approx(219 / M)), ("S06", pytest.approx(265 / M))]
+    assert markers["ongoing"] == [("S04", pytest.approx(306 / M))]
+
+
+# 4. dates from XPT as SAS day numbers are read as dates
+def test_as_dates_from_sas_days():
+    out = as_dates(pd.Series([0.0, 21915.0, None]), "ADSL", "TRTSDT")
+    assert out.tolist()[:2] == [pd.Timestamp("1960-01-01"), pd.Timestamp("2020-01-01")]
+    assert pd.isna(out.iloc[2])
+
+
+# 5. text that is not a date is a DataError naming dataset and column
+def test_bad_date_text():
+    with pytest.raises(DataError, match="ADSL.DTHDT has a value that is not a date: 'soon'"):
+        as_dates(pd.Series(["2020-01-01", "soon"]), "ADSL", "DTHDT")

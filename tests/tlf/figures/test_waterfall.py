@@ -1,0 +1,64 @@
+"""Tests of tlfgen.tlf.figures.waterfall: bar heights, order, colours and reference lines as drawn."""
+
+from __future__ import annotations
+
+import pytest
+from matplotlib.colors import to_rgba
+
+from tlfgen.errors import DataError
+from tlfgen.spec.expr import parse_expression
+from tlfgen.tlf.figures.spec import WaterfallFigure
+from tlfgen.tlf.figures.style import RESPONSE_STYLES
+from tlfgen.tlf.figures.waterfall import create_waterfall_figure
+
+FAS = parse_expression("FASFL == 'Y'")
+
+
+def wf_spec(**kw) -> WaterfallFigure:
+    return WaterfallFigure(**{"id": "F5", "kind": "waterfall", "title": "Waterfall", **kw})
+
+
+# 1. bar heights (read from the Rectangle patches) equal ADRS BESTPCHG AVAL, sorted per arm, largest first
+def test_bar_heights_equal_adrs(fig_adam, arms):
+    drawn = create_waterfall_figure(wf_spec(), fig_adam["ADSL"], fig_adam["ADRS"], arms, population=FAS)
+    assert [(b["USUBJID"], b["height"]) for b in drawn.data["bars"]] == [
+        ("S03", 10.0), ("S02", -35.5), ("S01", -60.0),
+        ("S05", 25.0), ("S07", 0.0), ("S06", -40.0), ("S08", -100.0),
+    ]
+
+
+# 2. subjects without BESTPCHG (S04) are left out and listed; S09 (not FAS) is not drawn
+def test_left_out(fig_adam, arms):
+    drawn = create_waterfall_figure(wf_spec(), fig_adam["ADSL"], fig_adam["ADRS"], arms, population=FAS)
+    assert drawn.data["left_out"] == ["S04"]
+    assert "S09" not in [b["USUBJID"] for b in drawn.data["bars"]]
+
+
+# 3. colour and hatch follow the best overall response
+def test_bar_colour_by_bor(fig_adam, arms):
+    drawn = create_waterfall_figure(wf_spec(), fig_adam["ADSL"], fig_adam["ADRS"], arms, population=FAS)
+    bars = {b["USUBJID"]: b for b in drawn.data["bars"]}
+    assert bars["S08"]["facecolor"] == to_rgba(RESPONSE_STYLES["CR"][0])
+    assert bars["S05"]["facecolor"] == to_rgba(RESPONSE_STYLES["PD"][0])
+    assert (bars["S01"]["hatch"], bars["S03"]["hatch"]) == (RESPONSE_STYLES["PR"][1], RESPONSE_STYLES["SD"][1])
+
+
+# 4. reference lines at -30% and +20%
+def test_reference_lines(fig_adam, arms):
+    drawn = create_waterfall_figure(wf_spec(), fig_adam["ADSL"], fig_adam["ADRS"], arms, population=FAS)
+    assert drawn.data["reference_lines"] == [-30.0, 20.0]
+
+
+# 5. one panel per arm, or a single panel
+def test_panels(fig_adam, arms):
+    two = create_waterfall_figure(wf_spec(), fig_adam["ADSL"], fig_adam["ADRS"], arms, population=FAS)
+    one = create_waterfall_figure(wf_spec(by_arm=False), fig_adam["ADSL"], fig_adam["ADRS"], arms, population=FAS)
+    assert (len(two.figure.axes), len(one.figure.axes)) == (2, 1)
+    assert [b["USUBJID"] for b in one.data["bars"]][:3] == ["S03", "S02", "S01"]
+
+
+# 6. no BESTPCHG at all is a DataError
+def test_no_values(fig_adam, arms):
+    adrs = fig_adam["ADRS"][fig_adam["ADRS"]["PARAMCD"] != "BESTPCHG"]
+    with pytest.raises(DataError, match="no ADRS PARAMCD BESTPCHG values"):
+        create_waterfall_figure(wf_spec(), fig_adam["ADSL"], adrs, arms, population=FAS)

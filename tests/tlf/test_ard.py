@@ -1,0 +1,34 @@
+"""Tests of tlf/ard.py: the analysis results dataset CSV."""
+
+from __future__ import annotations
+
+from tlfgen.tlf.ard import create_ard_csv
+from tlfgen.tlf.model import Analysis, Cell, Column, Row, Table
+
+
+def test_01_one_line_per_statistic_in_table_order() -> None:
+    table = Table(
+        id="T9", kind="table", title=("T",), stub_header="",
+        columns=(Column("A", "A", 2), Column("CMP", "p")),
+        rows=(Row("ORR", (Cell("1 (50.0)", "T9.ORR.A", (("n", 1), ("denominator", 2), ("pct", 50.0)), ("S-1",)),
+                          Cell("0.370", "T9.ORR.TEST", (("p", 0.37012345678912345),)))),
+              Row("Header", (), kind="header")),
+        analyses=(Analysis("T9.ORR.A", "ORR", method="Clopper-Pearson"), Analysis("T9.ORR.TEST", "test", method="chisq")),
+    )
+    assert create_ard_csv(table) == (
+        "output_id,analysis_id,group,row,statistic,value,formatted,method,subjects\n"
+        "T9,T9.ORR.A,A,ORR,n,1,1 (50.0),Clopper-Pearson,S-1\n"
+        "T9,T9.ORR.A,A,ORR,denominator,2,1 (50.0),Clopper-Pearson,S-1\n"
+        "T9,T9.ORR.A,A,ORR,pct,50,1 (50.0),Clopper-Pearson,S-1\n"
+        "T9,T9.ORR.TEST,CMP,ORR,p,0.370123456789,0.370,chisq,\n"
+    )
+
+
+def test_02_suffixed_ids_inherit_the_method_and_empty_cells_are_skipped() -> None:
+    table = Table(
+        id="T9", kind="table", title=("T",), stub_header="", columns=(Column("A", "A"), Column("B", "B")),
+        rows=(Row("Median", (Cell("NE", "T9.PFS.A.MEDIAN", (("median", float("nan")),)), Cell(""))),),
+        analyses=(Analysis("T9.PFS.A", "PFS", method="KM"),),
+    )
+    assert create_ard_csv(table).splitlines()[1] == "T9,T9.PFS.A.MEDIAN,A,Median,median,,NE,KM,"
+    assert len(create_ard_csv(table).splitlines()) == 2

@@ -1,0 +1,94 @@
+"""Tests of tlf/docx_writer.py: DOCX written from a small Table model, read back with python-docx."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.oxml.ns import qn
+
+from tlfgen.tlf.docx_writer import create_docx
+from tlfgen.tlf.model import Cell, Column, Row, Table
+from tlfgen.tlf.ooxml import run_timestamp
+
+
+def _table(**kw) -> Table:
+    base = dict(
+        id="T9", kind="table", title=("Table 9. Response", "Full analysis set"), stub_header="Characteristic",
+        columns=(Column("A", "A", 30, "A\n(N=30)"), Column("B", "B", 30, "B\n(N=30)")),
+        rows=(Row("ORR, n (%)", (Cell("27 (90.0)", "T9.ORR.A"), Cell("13 (43.3)", "T9.ORR.B")), 0),
+              Row("95% CI", (Cell("73.5, 97.9"), Cell("=1+1")), 1)),
+        footnotes=("CI: Clopper-Pearson.",), spec_path="specs/tlf/T9.yaml", cutoff="2025-04-12",
+    )
+    base.update(kw)
+    return Table(**base)
+
+
+def _read(data: bytes):
+    return Document(io.BytesIO(data))
+
+
+def test_01_cells_title_and_footnotes(monkeypatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    doc = _read(create_docx([_table()], run_timestamp()))
+    assert [p.text for p in doc.paragraphs[:2]] == ["Table 9. Response", "Full analysis set"]
+    grid = doc.tables[0]
+    assert [c.text for c in grid.rows[0].cells] == ["Characteristic", "A\n(N=30)", "B\n(N=30)"]
+    assert [c.text for c in grid.rows[1].cells] == ["ORR, n (%)", "27 (90.0)", "13 (43.3)"]
+    assert [c.text for c in grid.rows[2].cells] == ["95% CI", "73.5, 97.9", "=1+1"]
+    assert doc.paragraphs[-1].text == "CI: Clopper-Pearson."
+
+
+def test_02_landscape_and_repeated_header_row(monkeypatch) -> None:
+    doc = _read(create_docx([_table()], run_timestamp()))
+    section = doc.sections[0]
+    assert section.orientation == WD_ORIENT.LANDSCAPE and section.page_width > section.page_height
+    rows = doc.tables[0].rows
+    flags = [r._tr.trPr is not None and r._tr.trPr.find(qn("w:tblHeader")) is not None for r in rows]
+    assert flags == [True, False, False]
+
+
+def test_03_footer_has_spec_cutoff_run_time_and_page_fields(monkeypatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    doc = _read(create_docx([_table()], run_timestamp()))
+    footer = doc.sections[0].footer
+    assert footer.paragraphs[0].text == (
+        "Source: specs/tlf/T9.yaml    Data cutoff: 2025-04-12    Run: 2023-11-14 22:13 UTC")
+    instr = [e.text.strip() for e in footer._element.iter(qn("w:instrText"))]
+    assert instr == ["PAGE", "NUMPAGES"]
+    assert footer.paragraphs[1].text == "Page 1 of 1"
+
+
+def test_04_spanner_header_makes_two_repeated_rows() -> None:
+    cols = (Column("A.ANY", "Any grade", 30, spanner="A\n(N=30)"), Column("A.HIGH", "Grade \u22653", 30, spanner="A\n(N=30)"))
+    table = _table(columns=cols, rows=(Row("Rash", (Cell("1 (3.3)"), Cell("0 (0.0)"))),))
+    grid = _read(create_docx([table], run_timestamp())).tables[0]
+    assert [c.text for c in grid.rows[0].cells] == ["Characteristic", "A\n(N=30)", "A\n(N=30)"]
+    assert [c.text for c in grid.rows[1].cells] == ["Characteristic", "Any grade", "Grade \u22653"]
+    assert [r._tr.trPr.find(qn("w:tblHeader")) is not None for r in grid.rows[:2]] == [True, True]
+
+
+def test_05_combined_document_has_toc_and_one_section_per_output() -> None:
+    data = create_docx([_table(), _table(id="T8", title=("Table 8. Other",))], run_timestamp(), toc=True)
+    doc = _read(data)
+    instr = [e.text.strip() for e in doc.element.body.iter(qn("w:instrText"))]
+    assert instr == ['TOC \\o "1-1" \\h \\z \\u']
+    assert doc.settings.element.find(qn("w:updateFields")) is not None
+    assert [p.text for p in doc.paragraphs if p.style.name == "Heading 1"] == [
+        "Table of contents", "Table 9. Response", "Table 8. Other"]
+    assert len(doc.sections) == 3 and len(doc.tables) == 2
+
+
+def test_06_same_inputs_same_bytes(monkeypatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert create_docx([_table()], run_timestamp()) == create_docx([_table()], run_timestamp())
+
+
+def test_07_header_row_line_break_is_a_real_break() -> None:
+    doc = _read(create_docx([_table()], run_timestamp()))
+    cell = doc.tables[0].rows[0].cells[1]
+    assert len(cell._tc.findall(".//" + qn("w:br"))) == 1
+    with pytest.raises(IndexError):
+        doc.tables[1]

@@ -1,0 +1,83 @@
+"""Tests of tlf/xlsx_writer.py: XLSX written from a small Table model, read back with openpyxl."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import load_workbook
+
+from tlfgen.tlf.model import Cell, Column, Row, Table
+from tlfgen.tlf.ooxml import run_timestamp
+from tlfgen.tlf.xlsx_writer import create_xlsx, sheet_name
+
+
+def _table(**kw) -> Table:
+    base = dict(
+        id="T9", kind="table", title=("Table 9. Response", "Full analysis set"), stub_header="Characteristic",
+        columns=(Column("A", "A", 30, "A\n(N=30)"), Column("B", "B", 30, "B\n(N=30)")),
+        rows=(Row("n", (Cell("30"), Cell("0.370")), 1),
+              Row("ORR, n (%)", (Cell("27 (90.0)", "T9.ORR.A"), Cell("-1")), 0),
+              Row("95% CI", (Cell("73.5, 97.9"), Cell("=1+1")), 1),
+              Row("p", (Cell("< 0.001"), Cell("007")), 1)),
+        footnotes=("CI: Clopper-Pearson.",), spec_path="specs/tlf/T9.yaml", cutoff="2025-04-12",
+    )
+    base.update(kw)
+    return Table(**base)
+
+
+def _sheet(data: bytes, name: str = "T9"):
+    return load_workbook(io.BytesIO(data))[name]
+
+
+def test_01_titles_headers_cells_and_footnotes() -> None:
+    ws = _sheet(create_xlsx([_table()], run_timestamp()))
+    assert [ws["A1"].value, ws["A2"].value] == ["Table 9. Response", "Full analysis set"]
+    assert [c.value for c in ws[4]] == ["Characteristic", "A\n(N=30)", "B\n(N=30)"]
+    assert [c.value for c in ws[6]] == ["ORR, n (%)", "27 (90.0)", -1]
+    assert [c.value for c in ws[7]] == ["  95% CI", "73.5, 97.9", "=1+1"]
+    assert ws["A10"].value == "CI: Clopper-Pearson."
+
+
+def test_02_numbers_are_numbers_formatted_as_displayed() -> None:
+    ws = _sheet(create_xlsx([_table()], run_timestamp()))
+    assert (ws["B5"].value, ws["B5"].number_format) == (30, "0")
+    assert (ws["C5"].value, ws["C5"].number_format) == (0.37, "0.000")
+    assert (ws["C8"].value, ws["C8"].data_type) == ("007", "s")  # a leading zero is text, not a number
+
+
+def test_03_text_never_becomes_a_formula() -> None:
+    ws = _sheet(create_xlsx([_table()], run_timestamp()))
+    assert (ws["C7"].value, ws["C7"].data_type) == ("=1+1", "s")
+
+
+def test_04_frozen_header_and_print_titles() -> None:
+    ws = _sheet(create_xlsx([_table()], run_timestamp()))
+    assert ws.freeze_panes == "B5"
+    assert ws.print_title_rows == "$4:$4"
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.oddFooter.right.text == "Page &P of &N"
+    assert ws.oddFooter.left.text.startswith("Source: specs/tlf/T9.yaml  Data cutoff: 2025-04-12  Run: ")
+
+
+def test_05_spanners_are_merged_and_two_header_rows_frozen() -> None:
+    cols = (Column("A.ANY", "Any grade", 30, spanner="A\n(N=30)"), Column("A.HIGH", "Grade 3+", 30, spanner="A\n(N=30)"))
+    table = _table(columns=cols, rows=(Row("Rash", (Cell("1 (3.3)"), Cell("0 (0.0)"))),))
+    ws = _sheet(create_xlsx([table], run_timestamp()))
+    assert sorted(str(r) for r in ws.merged_cells.ranges) == ["A4:A5", "B4:C4"]
+    assert [c.value for c in ws[5]][1:] == ["Any grade", "Grade 3+"]
+    assert ws.freeze_panes == "B6"
+
+
+def test_06_listing_page_breaks() -> None:
+    rows = tuple(Row(f"S-{i:03d}", (Cell("TCAC"), Cell(str(i)))) for i in range(12))
+    ws = _sheet(create_xlsx([_table(kind="listing", rows=rows, rows_per_page=5)], run_timestamp()))
+    assert [b.id for b in ws.row_breaks.brk] == [9, 14]
+
+
+def test_07_combined_workbook_one_sheet_per_output_and_stable_bytes(monkeypatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    tables = [_table(), _table(id="L1/x")]
+    data = create_xlsx(tables, run_timestamp())
+    assert load_workbook(io.BytesIO(data)).sheetnames == ["T9", "L1_x"]
+    assert data == create_xlsx(tables, run_timestamp())
+    assert sheet_name("A" * 40) == "A" * 31
