@@ -92,6 +92,11 @@ def test_categorical_test_rxc_rule_and_forced_choices():
     table2 = [[1, 4, 5], [9, 16, 25]]
     res = categorical_test(table2, rule="cochran-rxc")
     assert res.method == "fisher" and "33% of cells < 5" in res.reason
+    # Columns 8, 13, 13, 13, 13 and rows 30, 30 -> expected 4 in 2 of 10 cells (20%, not > 20%):
+    # chi-square under cochran-rxc, Fisher under the default rule (a cell < 5).
+    table3 = [[3, 7, 6, 7, 7], [5, 6, 7, 6, 6]]
+    assert categorical_test(table3, rule="cochran-rxc").method == "chisq"
+    assert categorical_test(table3).method == "fisher"
     assert categorical_test(ORR_TABLE, rule="fisher").method == "fisher"
     assert categorical_test([[3, 1], [1, 3]], rule="chisq").method == "chisq"
     with pytest.raises(DataError, match="unknown rule"):

@@ -87,7 +87,10 @@ def chisq_test(table: Any, *, correction: bool = False) -> TestResult:
         raise DataError(f"Yates' correction applies to 2x2 tables only, got {arr.shape}")
     res = chi2_contingency(arr, correction=correction)
     if correction:
-        label = "chi-square test with Yates' continuity correction (SAS PROC FREQ Continuity Adj. Chi-Square; R chisq.test default)"
+        label = (
+            "chi-square test with Yates' continuity correction "
+            "(SAS PROC FREQ Continuity Adj. Chi-Square; R chisq.test default)"
+        )
         method = "chisq-yates"
     else:
         label = "Pearson chi-square test (SAS PROC FREQ CHISQ; R chisq.test correct=FALSE)"

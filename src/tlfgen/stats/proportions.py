@@ -74,7 +74,8 @@ def ci_proportion(x: int, n: int, *, method: str = "clopper-pearson", conf: floa
     conf = check_conf(conf)
     sm_name, label = CI_METHODS[method]
     lower, upper = proportion_confint(x, n, alpha=1.0 - conf, method=sm_name)
-    lower, upper = max(float(lower), 0.0), min(float(upper), 1.0)  # Wald limits truncated to [0, 1] as SAS does
+    # Wald limits are truncated to [0, 1], as SAS does.
+    lower, upper = max(float(lower), 0.0), min(float(upper), 1.0)
     return ProportionCI(x, n, x / n, lower, upper, method, label, conf)
 
 

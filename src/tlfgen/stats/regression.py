@@ -19,7 +19,8 @@ import pandas as pd
 
 from tlfgen.errors import DataError
 from tlfgen.stats._checks import check_conf
-from tlfgen.stats.survival import CoxModelResult, HazardRatio, _design, cox_hr, cox_model
+from tlfgen.stats.cox import build_design, cox_hr, cox_model
+from tlfgen.stats.results import CoxModelResult, HazardRatio
 
 __all__ = [
     "CoxModelResult",
@@ -88,7 +89,7 @@ def logistic_model(
         )
     if not covariates:
         raise DataError("logistic_model needs at least one covariate", column="covariates")
-    design = _design(df, covariates, dict(references or {}))
+    design = build_design(df, covariates, dict(references or {}))
     exog = sm.add_constant(design.to_numpy(), has_constant="add")
     with warnings.catch_warnings():
         warnings.simplefilter("error", PerfectSeparationWarning)

@@ -1,8 +1,9 @@
 """Statistics layer: survival analysis (Kaplan-Meier, log-rank, hazard ratios, Cox).
 
-Thin wrappers over lifelines (unstratified log-rank) and statsmodels
-(``PHReg`` Cox models); the Kaplan-Meier product-limit table is computed with
-numpy for speed and checked against lifelines ``KaplanMeierFitter`` in the tests. tlfgen chooses and names the method; every
+Thin wrappers over lifelines (unstratified log-rank). Cox models live in
+``tlfgen.stats.cox`` and are re-exported here. The Kaplan-Meier product-limit
+table is computed with numpy for speed and checked against lifelines
+``KaplanMeierFitter`` in the tests. tlfgen chooses and names the method; every
 result carries ``method`` (machine name) and ``method_label`` (footnote text
 with the SAS / R / SPSS / Prism equivalent).
 
@@ -22,20 +23,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tlfgen.errors import DataError
-from tlfgen.stats._checks import (
-    as_labels,
-    as_time_event,
-    check_choice,
-    check_conf,
-    z_value,
-)
+from tlfgen.stats._checks import as_labels, as_time_event, check_choice, check_conf, z_value
+from tlfgen.stats.cox import cox_hr, cox_model  # re-exported: the survival API includes Cox
+from tlfgen.stats.results import CoxModelResult, HazardRatio, LogrankResult, MedianCI
 
 MEDIAN_METHODS = ("symmetric", "loglog", "log", "linear")
 MEDIAN_LABELS = {
@@ -53,67 +49,7 @@ HR_LABELS = {
     "mantel-haenszel": "Mantel-Haenszel hazard ratio exp((O-E)/V), CI exp((O-E)/V +/- z/sqrt(V)) "
     "(GraphPad Prism 'Mantel-Haenszel' method)",
 }
-COX_LABELS = {
-    "breslow": "Cox proportional hazards, Breslow ties, Wald CI and p "
-    "(SAS PROC PHREG default TIES=BRESLOW)",
-    "efron": "Cox proportional hazards, Efron ties, Wald CI and p "
-    "(R coxph default; SAS TIES=EFRON)",
-}
 _EPS = 1e-9
-
-
-@dataclass(frozen=True)
-class MedianCI:
-    """KM median with its confidence interval (NaN where not estimable)."""
-
-    median: float
-    lower: float
-    upper: float
-    method: str
-    method_label: str
-    conf: float = 0.95
-    se: float = math.nan  # SE of the median (symmetric method only)
-
-
-@dataclass(frozen=True)
-class LogrankResult:
-    """Log-rank test: chi-square, degrees of freedom, p-value."""
-
-    chisq: float
-    df: int
-    p: float
-    method: str
-    method_label: str
-    observed: dict[str, float] = field(default_factory=dict)
-    expected: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class HazardRatio:
-    """A hazard ratio treatment vs reference with its CI and p-value."""
-
-    hr: float
-    lower: float
-    upper: float
-    p: float
-    method: str
-    method_label: str
-    conf: float = 0.95
-    observed: dict[str, float] = field(default_factory=dict)
-    expected: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CoxModelResult:
-    """A fitted Cox model: one row per term (coef, se, hr, lower, upper, p)."""
-
-    terms: pd.DataFrame
-    n: int
-    n_events: int
-    ties: str
-    method: str
-    method_label: str
-    conf: float = 0.95
 
 
 # --------------------------------------------------------------------------- KM
@@ -403,13 +339,19 @@ def logrank_hr(
     o_t, o_r = obs
     e_t, e_r = exp_
     v = float(var[0, 0])
-    chisq = (o_t - e_t) ** 2 / v if v > 0 else math.nan
-    p = float(chi2.sf(chisq, 1)) if v > 0 else math.nan
+    if v <= 0 or min(o_t, o_r, e_t, e_r) <= 0:
+        raise DataError(
+            f"hazard ratio not estimable: observed events {treatment!r}={o_t:g}, "
+            f"{reference!r}={o_r:g}; expected {e_t:.3g}, {e_r:.3g}",
+            column="event",
+            hint="each arm needs at least one event; report the HR as not estimable",
+        )
+    chisq = (o_t - e_t) ** 2 / v
+    p = float(chi2.sf(chisq, 1))
     if method == "logrank":
         hr = (o_t / e_t) / (o_r / e_r)
         half = z * math.sqrt(1.0 / e_t + 1.0 / e_r)
-        log_hr = math.log(hr) if hr > 0 else -math.inf
-        lower, upper = math.exp(log_hr - half), math.exp(log_hr + half)
+        lower, upper = hr * math.exp(-half), hr * math.exp(half)
     else:
         log_hr = (o_t - e_t) / v
         half = z / math.sqrt(v)
@@ -427,144 +369,17 @@ def logrank_hr(
         expected=dict(zip(names, [float(e_t), float(e_r)], strict=True)),
     )
 
-
-# ------------------------------------------------------------------------- Cox
-
-
-def _design(
-    df: pd.DataFrame, covariates: Sequence[str], references: dict[str, Any]
-) -> pd.DataFrame:
-    """Numeric design matrix: numeric columns as-is, others as 0/1 dummies vs a reference."""
-    parts = []
-    for col in covariates:
-        if col not in df.columns:
-            raise DataError(f"covariate {col!r} is not a column of the data", column=col)
-        series = df[col]
-        if series.isna().any():
-            raise DataError(
-                f"covariate {col!r} has {int(series.isna().sum())} missing value(s)", column=col
-            )
-        if pd.api.types.is_numeric_dtype(series) and col not in references:
-            parts.append(series.astype(float).rename(col))
-            continue
-        levels = sorted(series.unique().tolist(), key=str)
-        ref = references.get(col, levels[0])
-        if ref not in levels:
-            raise DataError(f"reference {ref!r} is not a level of {col!r}: {levels}", column=col)
-        for level in levels:
-            if level != ref:
-                parts.append((series == level).astype(float).rename(f"{col}={level}"))
-    return pd.concat(parts, axis=1)
-
-
-def cox_model(
-    df: pd.DataFrame,
-    duration_col: str,
-    event_col: str,
-    covariates: Sequence[str],
-    *,
-    ties: str = "breslow",
-    conf: float = 0.95,
-    references: dict[str, Any] | None = None,
-    strata_col: str | None = None,
-) -> CoxModelResult:
-    """Fit a Cox model with statsmodels ``PHReg``; one row per term.
-
-    Non-numeric covariates (and any named in ``references``) become 0/1
-    dummies against the reference level (default: first level in sorted
-    order); term names are ``COL=LEVEL``. CIs and p-values are Wald, as SAS
-    PROC PHREG's parameter estimates table prints them.
-    """
-    import statsmodels.api as sm
-    from scipy.stats import norm
-
-    check_choice(ties, tuple(COX_LABELS), "ties")
-    check_conf(conf)
-    for col in (duration_col, event_col):
-        if col not in df.columns:
-            raise DataError(f"column {col!r} is not in the data", column=col)
-    time, event = as_time_event(df[duration_col], df[event_col])
-    if not covariates:
-        raise DataError("cox_model needs at least one covariate", column="covariates")
-    design = _design(df, covariates, dict(references or {}))
-    strata = None if strata_col is None else as_labels(df[strata_col], strata_col, len(df))
-    model = sm.PHReg(time, design.to_numpy(), status=event, ties=ties, strata=strata)
-    fit = model.fit(disp=False)
-    z = float(norm.ppf(1 - (1 - conf) / 2))
-    coef = np.asarray(fit.params, dtype=float)
-    se = np.asarray(fit.bse, dtype=float)
-    terms = pd.DataFrame(
-        {
-            "term": list(design.columns),
-            "coef": coef,
-            "se": se,
-            "hr": np.exp(coef),
-            "lower": np.exp(coef - z * se),
-            "upper": np.exp(coef + z * se),
-            "p": 2 * norm.sf(np.abs(coef / se)),
-        }
-    )
-    return CoxModelResult(
-        terms=terms,
-        n=int(time.size),
-        n_events=int(event.sum()),
-        ties=ties,
-        method=f"cox-{ties}",
-        method_label=COX_LABELS[ties],
-        conf=conf,
-    )
-
-
-def cox_hr(
-    df: pd.DataFrame,
-    duration_col: str,
-    event_col: str,
-    covariates: Sequence[str],
-    *,
-    treatment_col: str,
-    ties: str = "breslow",
-    treatment: Any | None = None,
-    reference: Any | None = None,
-    conf: float = 0.95,
-) -> HazardRatio:
-    """Treatment hazard ratio from a Cox model of treatment + ``covariates``.
-
-    ``covariates`` are the adjustment terms (empty for a univariable model; a
-    repeat of ``treatment_col`` is ignored). A numeric ``treatment_col`` gives the
-    HR per unit (code it 1 = treatment, 0 = reference); otherwise pass
-    ``treatment`` and ``reference`` levels.
-    """
-    others = [c for c in covariates if c != treatment_col]
-    refs: dict[str, Any] = {}
-    term = treatment_col
-    if treatment is not None or reference is not None:
-        if treatment is None or reference is None:
-            raise DataError("give both treatment and reference levels, or neither", column=treatment_col)
-        present = set(df[treatment_col].unique().tolist()) if treatment_col in df.columns else set()
-        if present - {treatment, reference} or {treatment, reference} - present:
-            raise DataError(
-                f"{treatment_col} must contain exactly {treatment!r} and {reference!r}; "
-                f"found {sorted(map(str, present))}",
-                column=treatment_col,
-            )
-        refs[treatment_col] = reference
-        term = f"{treatment_col}={treatment}"
-    elif treatment_col in df.columns and not pd.api.types.is_numeric_dtype(df[treatment_col]):
-        raise DataError(
-            f"{treatment_col} is not numeric: pass treatment= and reference= levels",
-            column=treatment_col,
-        )
-    fit = cox_model(
-        df, duration_col, event_col, [treatment_col, *others], ties=ties, conf=conf, references=refs
-    )
-    row = fit.terms.set_index("term").loc[term]
-    kind = "univariable" if not others else f"multivariable (adjusted for {', '.join(others)})"
-    return HazardRatio(
-        hr=float(row["hr"]),
-        lower=float(row["lower"]),
-        upper=float(row["upper"]),
-        p=float(row["p"]),
-        method=fit.method,
-        method_label=f"{kind} {fit.method_label}",
-        conf=conf,
-    )
+__all__ = [
+    "CoxModelResult",
+    "HazardRatio",
+    "LogrankResult",
+    "MedianCI",
+    "cox_hr",
+    "cox_model",
+    "km_at",
+    "km_estimate",
+    "km_median",
+    "km_median_ci",
+    "logrank_hr",
+    "logrank_test",
+]
