@@ -14,8 +14,13 @@ target of the paper is met: KM medians and symmetric (median +/- 1.96 SE)
 CIs for PFS, OS and DOR, log-rank (O/E) hazard ratios and p-values, the Cox
 (Breslow) hazard ratio for PFS, and the follow-up median and range.
 
-The small statistics below are a fast objective for the search only; the
-committed result is checked with ``tlfgen.stats.survival`` in the tests.
+The small statistics below are a fast objective for the search only (same
+formulas as ``tlfgen.stats.survival``: Collett/SPSS SE of the median with
+eps 0.05, Prism O/E hazard ratio, Breslow Cox); the committed result is checked
+with ``tlfgen.stats.survival`` itself in tests/simulate/test_truth.py. Every
+target is met within its tolerance except the DOR hazard-ratio upper limit
+(0.94 against 0.91; out of reach, see ``TARGETS``). Either run overwrites the
+JSON: ``--refine`` polishes the committed skeleton instead of starting afresh.
 """
 
 from __future__ import annotations
@@ -245,6 +250,8 @@ def clamp_subject(s: dict) -> dict:
         s["os"] = s["pfs"]
     elif role == "PDALIVE":
         s["os"] = min(max(s["os"], 965, s["pfs"] + 14), 1397)
+    elif s["arm"] == "TCAC" and bor == "PD":  # early death, before the first surgery (day 92):
+        s["os"] = min(max(s["os"], s["pfs"] + 14, 58), 91)  # else OS S(t) hits 0.5 exactly
     else:
         s["os"] = min(max(s["os"], s["pfs"] + 14), 1650)
     return s
@@ -412,15 +419,32 @@ def print_metrics(subjects: list[dict]) -> None:
     print("PFS_P", m["PFS_P"], "AMBIGUOUS", m["AMBIGUOUS"], "loss", compute_loss(m))
 
 
-def main(seed: int = 1, iterations: int = 60000) -> None:
-    """Search from scratch, refine at low temperature, report and write ``calibration_30x2.json``."""
-    best, loss = search(seed, iterations)
-    for round_ in range(4):
-        best, loss = search(seed + 100 + round_, iterations, best, t0=0.5 if round_ else 2.0)
+def read_skeleton(path: Path = CALIBRATION_PATH) -> list[dict]:
+    """The committed skeleton back in search form (to check or refine it)."""
+    rows = json.loads(path.read_text())["subjects"]
+    return [{"arm": r["arm"], "role": r["role"], "bor": r["bor"], "resp": r["resp_day"],
+             "pfs": r["pfs_day"], "os": r["os_day"]} for r in rows]
+
+
+def main(seed: int = 1, iterations: int = 60000, refine: bool = False) -> None:
+    """Search (from scratch, or refining the committed skeleton), report, write the JSON.
+
+    The committed file came from a chain of runs: a search from scratch
+    (seed 4), then low-temperature refinements after each tightening of the
+    bounds (surgery by day 128; the early TCAC death before day 92).
+    """
+    if refine:
+        best, loss = search(seed, iterations, [clamp_subject(s) for s in read_skeleton()], t0=1.0)
+    else:
+        best, loss = search(seed, iterations)
+        for round_ in range(4):
+            best, loss = search(seed + 100 + round_, iterations, best, t0=0.5 if round_ else 2.0)
     print_metrics(best)
     write_calibration(best, seed)
     print("wrote", CALIBRATION_PATH)
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(refine="--refine" in sys.argv)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def load_calibration(path: Path) -> list[dict]:
     try:
         rows = json.loads(path.read_text())["subjects"]
     except (OSError, ValueError, KeyError) as exc:
-        raise DataError(f"{path}: cannot read the calibration ({exc})",
+        raise DataError(f"cannot read the calibrated skeleton ({exc})", file=path,
                         hint="run python -m tlfgen.simulate.calibrate to regenerate it") from exc
     return [dict(r, enrol=date.fromisoformat(r["enrol"]), trt_start=date.fromisoformat(r["trt_start"]))
             for r in rows]
@@ -101,7 +102,7 @@ def jitter_skeleton(sk: dict, rng: random.Random) -> dict:
     role, bor, resp = sk["role"], sk["bor"], sk["resp_day"]
     f = rng.uniform(0.7, 1.4)
     if role == "SURG":
-        sk["pfs_day"] = sk["os_day"] = rng.randint(92 if resp == 43 else 131, 190)
+        sk["pfs_day"] = sk["os_day"] = rng.randint(92, 128)
         return sk
     if role in ("ONTRT", "CENS"):
         sk["os_day"] = sk["pfs_day"] = 10**5  # alive without progression: set by the cutoff
@@ -213,11 +214,10 @@ def create_subject(sk: dict, plan: dict, rng: random.Random) -> SubjectTruth:
         eos_date=eos_date, eos_reason=eos,
         subsequent_therapy=subsequent, aes=aes,
     )
-    expected = derive_expected(subject, base_sum, CUTOFF)
     if subject.bor != sk["bor"]:
-        raise DataError(f"subject {sk['subjid']}: assessments give BOR {subject.bor}, skeleton says {sk['bor']}")
-    object.__setattr__(subject, "expected", expected)
-    return subject
+        raise DataError(f"{CALIBRATION_PATH.name}: subject {sk['subjid']}: assessments give BOR {subject.bor}, "
+                        f"the skeleton says {sk['bor']}", hint="regenerate the calibration")
+    return replace(subject, expected=derive_expected(subject, base_sum, CUTOFF))
 
 
 def create_baseline(sk: dict, rng: random.Random) -> dict:
