@@ -1,0 +1,84 @@
+"""Raw stage: record-level checks run before mapping (unknown subjects, duplicates).
+
+Each check returns findings and rejects the offending rows from the form, so
+the reconciliation counts them as rejected with the check's reason.
+Value-level checks (dates, codelists, numbers) run while mapping (``tlfgen.sdtm``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tlfgen.pipeline import Finding
+from tlfgen.raw.reader import ROW, RawForm
+
+
+def known_subjects(forms: dict[str, RawForm], subject_forms: tuple[str, ...]) -> set[str]:
+    """SUBJIDs that appear on a subject-level form (demographics, consent)."""
+    known: set[str] = set()
+    for name in subject_forms:
+        if name in forms:
+            known.update(s for s in forms[name].data["SUBJID"].tolist() if s)
+    return known
+
+
+def check_unknown_subjects(form: RawForm, known: set[str], studyid: str) -> list[Finding]:
+    """Reject rows whose SUBJID is blank or on no subject-level form."""
+    data = form.data
+    bad = ~data["SUBJID"].isin(known)
+    findings = [
+        Finding("ERROR", "RAW-UNKNOWN-SUBJECT",
+                f"SUBJID '{subj}' is not on dm.csv or ic.csv" if subj else "SUBJID is blank",
+                file=form.file, row=int(row), column="SUBJID", value=subj,
+                usubjid=f"{studyid}-{subj}" if subj else None, action="rejected")
+        for subj, row in zip(data.loc[bad, "SUBJID"], data.loc[bad, ROW])
+    ]
+    form.reject(bad, "unknown subject")
+    return findings
+
+
+def check_duplicates(form: RawForm, keys: list[str], fields: list[str], studyid: str) -> list[Finding]:
+    """Reject exact duplicate records (same values apart from RECPOS), then duplicate keys (first kept)."""
+    findings: list[Finding] = []
+    data = form.data
+    content = [c for c in fields if c != "RECPOS"]
+    if len(data) and content:
+        dup = data.duplicated(subset=content, keep="first")
+        if dup.any():
+            first = data.groupby(content, sort=False, dropna=False)[ROW].transform("first")
+            for row, original, subj in zip(data.loc[dup, ROW], first[dup], data.loc[dup, "SUBJID"]):
+                findings.append(Finding(
+                    "WARNING", "RAW-DUPLICATE-RECORD",
+                    f"row {row} repeats row {original} (same values in every field but RECPOS)",
+                    file=form.file, row=int(row), usubjid=f"{studyid}-{subj}",
+                    action="rejected (duplicate)"))
+            form.reject(dup, "duplicate record")
+    data = form.data
+    if len(data) and keys:
+        dup = data.duplicated(subset=keys, keep="first")
+        if dup.any():
+            for _, rec in data.loc[dup].iterrows():
+                key = ", ".join(f"{k}={rec[k]}" for k in keys)
+                findings.append(Finding(
+                    "ERROR", "RAW-DUPLICATE-KEY", f"key ({key}) is already used by an earlier row",
+                    file=form.file, row=int(rec[ROW]), column=",".join(keys),
+                    usubjid=f"{studyid}-{rec['SUBJID']}", action="rejected (first row kept)"))
+            form.reject(dup, "duplicate key")
+    return findings
+
+
+def check_studyid(form: RawForm, studyid: str) -> list[Finding]:
+    """A STUDYID other than the study's is a WARNING (the study's id is used)."""
+    data = form.data
+    bad = data["STUDYID"].str.strip().str.upper() != studyid.upper()
+    if not bad.any():
+        return []
+    rows = data.loc[bad, ROW]
+    values = data.loc[bad, "STUDYID"]
+    return [Finding("WARNING", "RAW-STUDYID", f"STUDYID '{value}' is not {studyid}", file=form.file,
+                    row=int(row), column="STUDYID", value=value, action=f"set to {studyid}")
+            for value, row in zip(values.head(20), rows.head(20))]
+
+
+def blank_mask(series: pd.Series) -> pd.Series:
+    return series.isna() | (series.astype(str).str.strip() == "")

@@ -1,0 +1,142 @@
+"""SDTM stage: record checks while mapping: required values, date plausibility, text limits.
+
+Findings name the raw file and row of the record (its base form). Text over
+200 bytes is split (SDTM convention: first 200 in the variable, the rest in
+SUPP-- as VAR1, VAR2 ...); non-ASCII text is transliterated for XPT v5.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pandas as pd
+
+from tlfgen.sdtm.context import FORM, MappingContext
+from tlfgen.sdtm.iso8601 import iso_to_date
+from tlfgen.sdtm.values import compute_unique_map
+from tlfgen.spec.sdtm import ResolvedDomain
+
+MAX_TEXT_BYTES = 200
+
+
+def report_by_form(mask: pd.Series, data: pd.DataFrame, ctx: MappingContext, rd: ResolvedDomain, var: str, *,
+                   values: pd.Series | None, **kwargs) -> None:
+    """``ctx.report`` for a frame that stacks several forms: one call per base form, naming the
+    raw column that ``var`` comes from in that form."""
+    if not mask.any():
+        return
+    for form in sorted(data.loc[mask, FORM].unique()):
+        part = mask & (data[FORM] == form)
+        ctx.report(part, data, form=form, values=values, column=source_column(rd, var, form), **kwargs)
+
+
+def source_column(rd: ResolvedDomain, var: str, form: str) -> str:
+    """The raw column ``var`` is read from in rows of ``form`` (the variable name when derived)."""
+    for src in rd.spec.sources:
+        rule = src.values.get(var)
+        if src.form == form and rule is not None and rule.source:
+            return rule.source.split(".", 1)[1]
+    for v in rd.spec.variables:
+        if v.name == var and v.source:
+            return v.source.split(".", 1)[1]
+    return var
+
+
+def _blank(series: pd.Series) -> pd.Series:
+    return series.isna() | (series.astype(str).str.strip() == "")
+
+
+def check_required(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext) -> None:
+    """A blank required variable is an ERROR naming the raw row (not when its column is missing)."""
+    for var in rd.spec.variables:
+        if not var.required:
+            continue
+        mask = _blank(data[var.name])
+        if var.source:
+            form, col = var.source.split(".", 1)
+            if form in ctx.forms and col in ctx.forms[form].missing_columns:
+                continue
+        report_by_form(mask, data, ctx, rd, var.name, values=None, severity="ERROR", rule="REQUIRED-MISSING",
+                       domain=rd.name, action="kept blank",
+                       message=f"{rd.name}.{var.name} is required but blank")
+
+
+def _date_vars(rd: ResolvedDomain) -> list[str]:
+    names = []
+    for var in rd.spec.variables:
+        overrides = [s.values.get(var.name) for s in rd.spec.sources]
+        if var.format == "edc_date" or any(o is not None and o.format == "edc_date" for o in overrides):
+            names.append(var.name)
+    return names
+
+
+def check_dates(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext) -> None:
+    """Dates after the cutoff (WARNING), before birth (ERROR), end before start (WARNING); all kept."""
+    cutoff = pd.Timestamp(ctx.study.cutoff)
+    birth = iso_to_date(ctx.reference_of(data["USUBJID"], "BRTHDTC")) if "USUBJID" in data else None
+    names = _date_vars(rd)
+    for name in names:
+        text = data[name].fillna("").astype(str)
+        when = iso_to_date(text)
+        after = (when > cutoff) | ((text.str.len().isin([4, 7])) & (text > cutoff.strftime("%Y-%m-%d")[: 7]))
+        report_by_form(after.fillna(False), data, ctx, rd, name, values=text, severity="WARNING", rule="DATE-AFTER-CUTOFF",
+                       domain=rd.name, action="kept",
+                       message=f"{name} {{value}} is after the data cutoff {cutoff.date()}")
+        if birth is not None and not name.startswith("BRTH"):
+            early = (when < birth).fillna(False)
+            report_by_form(early, data, ctx, rd, name, values=text, severity="ERROR", rule="DATE-BEFORE-BIRTH",
+                           domain=rd.name, action="kept",
+                           message=f"{name} {{value}} is before the subject's birth date")
+    for start in [n for n in names if n.endswith("STDTC")]:
+        end = start[:-5] + "ENDTC"
+        if end in names:
+            s, e = iso_to_date(data[start].fillna("").astype(str)), iso_to_date(data[end].fillna("").astype(str))
+            report_by_form((e < s).fillna(False), data, ctx, rd, end, values=data[end], severity="WARNING",
+                           rule="DATE-END-BEFORE-START", domain=rd.name,
+                           action="kept", message=f"{end} {{value}} is before {start}")
+
+
+def compute_ascii(text: str) -> str:
+    """ASCII transliteration: accents dropped (é -> e), anything else -> '?'."""
+    plain = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    return plain.encode("ascii", "replace").decode("ascii")
+
+
+def split_text(text: str, limit: int = MAX_TEXT_BYTES) -> list[str]:
+    """Split ASCII text into parts of at most ``limit`` bytes, at a space when one is near."""
+    parts = []
+    while len(text) > limit:
+        cut = text.rfind(" ", limit // 2, limit + 1)
+        cut = cut if cut > 0 else limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    parts.append(text)
+    return parts
+
+
+def check_text(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext) -> dict[str, pd.Series]:
+    """Transliterate non-ASCII text (WARNING) and split text over 200 bytes (NOTE).
+
+    Returns, per variable, the overflow parts (a list per record) to go to SUPP--.
+    """
+    overflow: dict[str, pd.Series] = {}
+    for var in [v for v in rd.spec.variables if v.type == "text"]:
+        text = data[var.name].fillna("").astype(str)
+        non_ascii = compute_unique_map(text, lambda v: not v.isascii()).astype(bool)
+        if non_ascii.any():
+            report_by_form(non_ascii, data, ctx, rd, var.name, values=text, severity="WARNING", rule="TEXT-NON-ASCII",
+                           domain=rd.name, action="transliterated to ASCII",
+                           message=f"{var.name} '{{value}}' has non-ASCII characters")
+            text = text.where(~non_ascii, text[non_ascii].map(compute_ascii))
+        long = compute_unique_map(text, len).astype("int64") > MAX_TEXT_BYTES
+        if long.any():
+            parts = text[long].map(split_text)
+            report_by_form(long, data, ctx, rd, var.name, values=text.str.len(), severity="NOTE", rule="TEXT-SPLIT",
+                           domain=rd.name,
+                           action=f"first 200 in {var.name}, rest in SUPP{rd.name}",
+                           message=f"{var.name} is {{value}} bytes, more than 200")
+            text = text.where(~long, parts.map(lambda p: p[0]))
+            overflow[var.name] = parts.map(lambda p: p[1:])
+        data[var.name] = text.where(data[var.name].notna(), data[var.name])
+    return overflow

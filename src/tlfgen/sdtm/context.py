@@ -1,0 +1,76 @@
+"""SDTM stage: the mapping context shared by the engine and the derivations.
+
+Holds the study, the resolved specs, the raw forms read, the reference dates
+of DM once built, row usage for reconciliation and the findings collected.
+Derivations receive it as ``ctx`` and only read from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from tlfgen.pipeline import Finding
+from tlfgen.raw.reader import RawForm
+from tlfgen.raw.reconcile import FileUsage
+from tlfgen.spec.sdtm import SdtmSpecs
+from tlfgen.spec.study import ResolvedStudy
+
+#: working-frame helper columns (never written)
+FORM = "__form"  # base form of the record
+ROW = "__row"  # data row number in the base form's file
+BLOCK = "__block"  # index of the stacked source
+REC = "__rec"  # record id before de-duplication (lineage)
+
+
+def row_col(form: str) -> str:
+    """Column holding the raw row number of ``form`` (base or merged) in the working frame."""
+    return f"__row@{form}"
+
+
+@dataclass
+class MappingContext:
+    study: ResolvedStudy
+    specs: SdtmSpecs
+    forms: dict[str, RawForm]
+    usage: dict[str, FileUsage] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    #: one row per USUBJID: RFSTDTC, RFENDTC, BRTHDTC (set once DM is built)
+    reference: pd.DataFrame | None = None
+    #: values computed once per run (e.g. parsed dates of a raw field), keyed by the computing function
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def studyid(self) -> str:
+        return self.study.studyid
+
+    def file_of(self, form: str) -> str:
+        return self.forms[form].file
+
+    def add(self, findings: list[Finding]) -> None:
+        self.findings.extend(findings)
+
+    def report(self, mask: pd.Series, frame: pd.DataFrame, *, severity: str, rule: str, form: str,
+               column: str | None, values: pd.Series | None, message: str, domain: str,
+               action: str) -> None:
+        """One finding per row of ``frame`` where ``mask``; ``message`` may use {value}."""
+        if not mask.any():
+            return
+        file = self.file_of(form) if form in self.forms else form
+        rows = frame.loc[mask, row_col(form)] if row_col(form) in frame else frame.loc[mask, ROW]
+        subj = frame.loc[mask, "SUBJID"] if "SUBJID" in frame else pd.Series("", index=rows.index)
+        vals = values[mask] if values is not None else pd.Series("", index=rows.index)
+        for row, s, v in zip(rows, subj, vals):
+            self.findings.append(Finding(
+                severity, rule, message.format(value=v), file=file,
+                row=int(row) if pd.notna(row) else None, column=column,
+                value=None if v is None else str(v), usubjid=f"{self.studyid}-{s}" if s else None,
+                domain=domain, action=action))
+
+    def reference_of(self, usubjid: pd.Series, var: str) -> pd.Series:
+        """A DM reference variable (RFSTDTC ...) for each USUBJID; blank before DM is built."""
+        if self.reference is None or var not in self.reference:
+            return pd.Series("", index=usubjid.index, dtype=object)
+        lookup = self.reference.set_index("USUBJID")[var]
+        return usubjid.map(lookup).fillna("")

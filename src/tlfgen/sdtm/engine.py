@@ -1,0 +1,215 @@
+"""SDTM stage: the mapping engine: one domain spec + raw forms -> one SDTM domain.
+
+Order of work for a domain (all vectorised over the records):
+
+1. each stacked source: its form's rows, the source filter, forms merged on keys;
+2. pass 1: every ``source``/``assign`` rule (with the block's overrides) -> values
+   with findings (dates, codelists, numbers);
+3. pass 2: every ``derive`` rule in spec order (VISIT, EPOCH, --DY, AGE ...);
+4. required values, date plausibility (cutoff, birth, end before start);
+5. ``distinct`` collapses records (lineage keeps every raw row), then --SEQ;
+6. text checks (ASCII, 200 bytes -> SUPP--), SUPP-- records, lineage records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from tlfgen.pipeline import DatasetCount
+from tlfgen.raw.reconcile import FileUsage
+from tlfgen.registry import get_derivation
+from tlfgen.sdtm.checks import check_dates, check_required, check_text
+from tlfgen.sdtm.context import BLOCK, FORM, REC, ROW, MappingContext, row_col
+from tlfgen.sdtm.supp import create_supp
+from tlfgen.sdtm.values import evaluate_value
+from tlfgen.spec.sdtm import ResolvedDomain, SourceSpec
+
+SEQ_DERIVATION = "compute_seq"
+
+
+@dataclass
+class DomainResult:
+    name: str
+    data: pd.DataFrame
+    supp: pd.DataFrame | None = None
+    lineage: dict = field(default_factory=dict)
+    count: DatasetCount | None = None
+
+
+def supp_col(qnam: str) -> str:
+    return f"__supp.{qnam}"
+
+
+def create_block(index: int, src: SourceSpec, rd: ResolvedDomain, ctx: MappingContext) -> pd.DataFrame:
+    """Rows of one stacked source: filtered, with the merged forms joined on their keys."""
+    form = ctx.forms[src.form]
+    data = form.data
+    usage = ctx.usage.setdefault(form.file, FileUsage())
+    if index in rd.filters:
+        keep = rd.filters[index].evaluate(data).astype(bool)
+        usage.skip(data.loc[~keep, ROW], f"{rd.name} source filter '{src.filter}'")
+        data = data.loc[keep]
+    frame = data.drop(columns=["__line"]).copy()
+    frame[FORM] = src.form
+    frame[BLOCK] = index
+    frame[row_col(src.form)] = frame[ROW]
+    usage.use(rd.name, frame[ROW])
+    for merge in rd.spec.sources:
+        if merge.join != "merge":
+            continue
+        other = ctx.forms[merge.form]
+        fields = [c for c in other.data.columns if c not in ctx.specs.leading and not c.startswith("__")]
+        right = other.data[merge.by + fields + [ROW]].drop_duplicates(merge.by, keep="first")
+        right = right.rename(columns={ROW: row_col(merge.form)})
+        right = right.rename(columns={c: f"{c}@{merge.form}" for c in fields if c in frame})
+        frame = frame.merge(right, on=merge.by, how="left", validate="many_to_one")
+        used = frame[row_col(merge.form)].dropna()
+        ctx.usage.setdefault(other.file, FileUsage()).use(rd.name, used)
+    return frame.reset_index(drop=True)
+
+
+def evaluate_block(frame: pd.DataFrame, src: SourceSpec, rd: ResolvedDomain, ctx: MappingContext) -> pd.DataFrame:
+    """Pass 1 for one block: source/assign values of every variable and supplemental qualifier."""
+    values: dict[str, pd.Series] = {}
+    for var in rd.spec.variables:
+        rule = src.values.get(var.name, var if var.derive is None else None)
+        if rule is None:
+            values[var.name] = pd.Series(None, index=frame.index, dtype=object)
+            continue
+        values[var.name] = evaluate_value(frame, rule, ctx, domain=rd.name, var=var.name, var_type=var.type)
+    for supp in rd.spec.supp:
+        rule = src.values.get(supp.qnam, supp if supp.derive is None else None)
+        if rule is None:
+            values[supp_col(supp.qnam)] = pd.Series(None, index=frame.index, dtype=object)
+            continue
+        values[supp_col(supp.qnam)] = evaluate_value(frame, rule, ctx, domain=rd.name, var=supp.qnam)
+    raw = frame.drop(columns=[c for c in frame.columns if c in values])
+    return pd.concat([raw, pd.DataFrame(values, index=frame.index)], axis=1)
+
+
+def apply_derivations(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext) -> pd.DataFrame:
+    """Pass 2: ``derive`` rules in spec order; rows a block already set keep their value."""
+    for var in [*rd.spec.variables, *rd.spec.supp]:
+        if var.derive is None or var.derive.name == SEQ_DERIVATION:
+            continue
+        name = var.name if hasattr(var, "name") else supp_col(var.qnam)
+        func = get_derivation(var.derive.name).func
+        result = func(data, ctx, **var.derive.args)
+        current = data[name]
+        data[name] = result.where(current.isna(), current) if current.notna().any() else result
+    return data
+
+
+def collapse_distinct(data: pd.DataFrame, rd: ResolvedDomain) -> pd.DataFrame:
+    """Keep the first record per ``distinct`` key (in --SEQ order); ``REC`` groups the raw rows."""
+    if not rd.spec.distinct:
+        data[REC] = np.arange(len(data))
+        return data
+    order = list(rd.spec.order) or _seq_order(rd)
+    keys = {f"__o{i}": data[c].where(data[c].astype(str) != "") for i, c in enumerate(order)}
+    data = data.assign(**keys).sort_values([*rd.spec.distinct, *keys, BLOCK, ROW], kind="mergesort",
+                                           na_position="last").drop(columns=list(keys))
+    data[REC] = data.groupby(rd.spec.distinct, sort=False, dropna=False).ngroup()
+    return data
+
+
+def _seq_order(rd: ResolvedDomain) -> list[str]:
+    for var in rd.spec.variables:
+        if var.derive is not None and var.derive.name == SEQ_DERIVATION:
+            return list(var.derive.args.get("order", []))
+    return []
+
+
+def build_domain(rd: ResolvedDomain, ctx: MappingContext) -> DomainResult:
+    """Map one domain from the raw forms in the context."""
+    if rd.spec.records:
+        return build_design_domain(rd, ctx)
+    blocks = []
+    for i, src in enumerate(rd.spec.sources):
+        if src.join == "stack":
+            frame = create_block(i, src, rd, ctx)
+            blocks.append(evaluate_block(frame, src, rd, ctx))
+    data = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame()
+    rows_in = len(data)
+    data = apply_derivations(data, rd, ctx)
+    check_required(data, rd, ctx)
+    check_dates(data, rd, ctx)
+    data = collapse_distinct(data, rd)
+    lineage_rows = data[[REC, FORM, ROW, *[c for c in data.columns if c.startswith("__row@")]]].copy()
+    data = data.drop_duplicates(REC, keep="first").reset_index(drop=True)
+    seq_var = next((v.name for v in rd.spec.variables if v.derive and v.derive.name == SEQ_DERIVATION), None)
+    if seq_var:
+        data[seq_var] = get_derivation(SEQ_DERIVATION).func(data, ctx, **next(
+            v.derive.args for v in rd.spec.variables if v.name == seq_var))
+    sort_by = ["USUBJID", seq_var] if seq_var else [k for k in rd.spec.keys if k in data]
+    data = data.sort_values(sort_by + [BLOCK, ROW], kind="mergesort").reset_index(drop=True)
+    overflow = check_text(data, rd, ctx)
+    data = finalise_types(data, rd)
+    supp = create_supp(data, rd, ctx, overflow, seq_var)
+    lineage = create_lineage(data, lineage_rows, rd, ctx, seq_var)
+    out = data[[v.name for v in rd.spec.variables]]
+    count = DatasetCount(name=rd.name, rows_in=rows_in, rows_out=len(out),
+                         rejected={"collapsed (distinct)": rows_in - len(out)} if rows_in > len(out) else {})
+    return DomainResult(rd.name, out, supp, lineage, count)
+
+
+def finalise_types(data: pd.DataFrame, rd: ResolvedDomain) -> pd.DataFrame:
+    """Text -> str with '' for missing; integer/float -> float64 (XPT numbers are doubles)."""
+    for var in rd.spec.variables:
+        col = data[var.name]
+        if var.type == "text":
+            data[var.name] = col.astype(object).where(col.notna(), "").astype(str).astype(object)
+        else:
+            num = pd.to_numeric(col, errors="coerce").astype("float64")
+            data[var.name] = num.round(0) if var.type == "integer" else num
+    return data
+
+
+def create_lineage(data: pd.DataFrame, rows: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext,
+                   seq_var: str | None) -> dict:
+    """Per SDTM record: its key (USUBJID and --SEQ) and the raw rows it came from.
+
+    ``{"key": [...], "files": [...], "records": [[key values..., [[file index, row], ...]], ...]}``,
+    records in dataset order; built with array operations (no per-row pandas calls).
+    """
+    parts = []
+    for col in [c for c in rows.columns if c.startswith("__row@")]:
+        part = rows[[REC, col]].dropna()
+        parts.append(pd.DataFrame({"rec": part[REC].to_numpy(), "file": ctx.forms[col.split("@", 1)[1]].file,
+                                   "row": part[col].astype("int64").to_numpy()}))
+    src = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"rec": [], "file": [], "row": []})
+    files = sorted(src["file"].unique().tolist())
+    src["f"] = src["file"].map({f: i for i, f in enumerate(files)})
+    src = src.drop_duplicates(["rec", "f", "row"]).sort_values(["rec", "f", "row"], kind="mergesort")
+    recs = src["rec"].to_numpy()
+    pairs = list(zip(src["f"].astype(int).tolist(), src["row"].astype(int).tolist()))
+    bounds = np.flatnonzero(np.diff(recs)) + 1 if len(recs) else np.array([], dtype=int)
+    starts = np.concatenate([[0], bounds]) if len(recs) else np.array([], dtype=int)
+    ends = np.concatenate([bounds, [len(recs)]]) if len(recs) else np.array([], dtype=int)
+    by_rec = {int(recs[a]): [list(p) for p in pairs[a:b]] for a, b in zip(starts, ends)}
+    key = [c for c in ("USUBJID", seq_var) if c and c in data]
+    columns = [data[c].tolist() if data[c].dtype == object else data[c].astype("int64").tolist() for c in key]
+    records = [[*keys, by_rec.get(rec, [])] for rec, *keys in zip(data[REC].tolist(), *columns)]
+    return {"key": key, "files": files, "records": records}
+
+
+def build_design_domain(rd: ResolvedDomain, ctx: MappingContext) -> DomainResult:
+    """Trial design domains: records given in the spec; other variables by assign/derive rules."""
+    data = pd.DataFrame([dict(r) for r in rd.spec.records])
+    for var in rd.spec.variables:
+        given = data[var.name] if var.name in data else pd.Series(None, index=data.index, dtype=object)
+        if var.assign is not None:
+            default = pd.Series(var.assign, index=data.index, dtype=object)
+        elif var.derive is not None:
+            default = get_derivation(var.derive.name).func(data, ctx, **var.derive.args)
+        else:
+            default = pd.Series(None, index=data.index, dtype=object)
+        data[var.name] = given.where(given.notna(), default)
+    data = finalise_types(data, rd)
+    out = data[[v.name for v in rd.spec.variables]].reset_index(drop=True)
+    lineage = {"key": ["record"], "files": [rd.display],
+               "records": [[i + 1, [[0, rd.line("records", i)]]] for i in range(len(out))]}
+    return DomainResult(rd.name, out, None, lineage, DatasetCount(rd.name, len(out), len(out)))

@@ -1,0 +1,61 @@
+"""SDTM stage: SUPP-- (supplemental qualifier) records.
+
+From the spec's ``supp`` list (one QNAM per non-standard variable) and from
+text split at 200 bytes (QNAM = VAR1, VAR2 ...). One record per non-blank
+value; IDVAR is the domain's --SEQ (blank for DM, which is one record per
+subject).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tlfgen.sdtm.context import MappingContext
+from tlfgen.spec.sdtm import ResolvedDomain
+
+SUPP_COLUMNS = ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL")
+
+
+def _records(data: pd.DataFrame, values: pd.Series, *, domain: str, seq_var: str | None, qnam: str,
+             qlabel: str, qorig: str, qeval: str) -> pd.DataFrame:
+    text = values.fillna("").astype(str).str.strip()
+    keep = text != ""
+    part = data.loc[keep]
+    return pd.DataFrame({
+        "STUDYID": part["STUDYID"].astype(str),
+        "RDOMAIN": domain,
+        "USUBJID": part["USUBJID"].astype(str),
+        "IDVAR": seq_var or "",
+        "IDVARVAL": part[seq_var].map(lambda v: f"{int(v)}") if seq_var else "",
+        "QNAM": qnam,
+        "QLABEL": qlabel,
+        "QVAL": text[keep],
+        "QORIG": qorig,
+        "QEVAL": qeval,
+    })
+
+
+def create_supp(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext, overflow: dict[str, pd.Series],
+                seq_var: str | None) -> pd.DataFrame | None:
+    """The SUPP-- dataset of one domain, or None when it has no records."""
+    frames = []
+    for supp in rd.spec.supp:
+        frames.append(_records(data, data[f"__supp.{supp.qnam}"], domain=rd.name, seq_var=seq_var,
+                               qnam=supp.qnam, qlabel=supp.qlabel, qorig=supp.qorig, qeval=supp.qeval))
+    for var, parts in sorted(overflow.items()):
+        label = next(v.label for v in rd.spec.variables if v.name == var)
+        width = int(parts.map(len).max()) if len(parts) else 0
+        for n in range(width):
+            piece = parts.map(lambda p, n=n: p[n] if n < len(p) else "")
+            values = pd.Series("", index=data.index, dtype=object)
+            values[piece.index] = piece
+            frames.append(_records(data, values, domain=rd.name, seq_var=seq_var, qnam=f"{var[:7]}{n + 1}",
+                                   qlabel=f"{label[:36]} {n + 1}", qorig="CRF", qeval=""))
+    if not frames:
+        return None
+    supp = pd.concat(frames, ignore_index=True)
+    if supp.empty:
+        return None
+    order = supp["IDVARVAL"].map(lambda v: int(v) if v else 0)
+    supp = supp.assign(__o=order).sort_values(["USUBJID", "__o", "QNAM"], kind="mergesort")
+    return supp.drop(columns="__o").reset_index(drop=True)[list(SUPP_COLUMNS)]

@@ -1,0 +1,123 @@
+"""SDTM stage: identifiers and timing derivations (USUBJID, VISIT, VISITNUM, EPOCH, --DY, --SEQ).
+
+Each is a registered ``compute_*`` function: it takes the domain's working
+frame and the mapping context and returns one Series aligned to the frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tlfgen.registry import derivation
+from tlfgen.sdtm.context import BLOCK, ROW, MappingContext
+from tlfgen.sdtm.iso8601 import iso_to_date
+
+CTX = ("dataset", "ctx")
+
+
+@derivation(requires=("SUBJID",), produces=(), context=CTX)
+def compute_usubjid(dataset: pd.DataFrame, ctx: MappingContext) -> pd.Series:
+    """USUBJID = STUDYID-SUBJID."""
+    return (ctx.studyid + "-" + dataset["SUBJID"].astype(str)).astype(object)
+
+
+@derivation(context=CTX)
+def compute_studyid(dataset: pd.DataFrame, ctx: MappingContext) -> pd.Series:
+    """STUDYID from the study spec."""
+    return pd.Series(ctx.studyid, index=dataset.index, dtype=object)
+
+
+def _visits(dataset: pd.DataFrame, ctx: MappingContext, part: int) -> pd.Series:
+    folders = dataset["FOLDER"].fillna("").astype(str)
+    table = {f: ctx.study.visit_of(f) for f in folders.unique()}
+    for folder, found in table.items():
+        if found is None and part == 0:
+            mask = folders == folder
+            form = dataset.loc[mask, "__form"].iloc[0] if "__form" in dataset else ""
+            ctx.report(mask, dataset, severity="WARNING", rule="VISIT-UNKNOWN", form=form, column="FOLDER",
+                       values=folders, message="folder '{value}' is not in the study's visit schedule",
+                       domain=None, action="VISIT left blank")
+    values = folders.map({f: (v[part] if v else None) for f, v in table.items()})
+    return values.astype("float64") if part == 1 else values.fillna("").astype(object)
+
+
+@derivation(requires=("FOLDER",), context=CTX)
+def compute_visit(dataset: pd.DataFrame, ctx: MappingContext) -> pd.Series:
+    """VISIT from the raw FOLDER by the study's visit schedule."""
+    return _visits(dataset, ctx, 0)
+
+
+@derivation(requires=("FOLDER",), context=CTX)
+def compute_visitnum(dataset: pd.DataFrame, ctx: MappingContext) -> pd.Series:
+    """VISITNUM from the raw FOLDER by the study's visit schedule."""
+    return _visits(dataset, ctx, 1)
+
+
+@derivation(requires=("USUBJID",), context=CTX)
+def compute_epoch(dataset: pd.DataFrame, ctx: MappingContext, dtc: str | None = None) -> pd.Series:
+    """EPOCH: from the visit schedule, or (with ``dtc``) from the date against RFSTDTC/RFENDTC.
+
+    By date: before first dose SCREENING, up to last dose TREATMENT, after it FOLLOW-UP;
+    partial or blank dates give a blank EPOCH.
+    """
+    if dtc is None:
+        folders = dataset["FOLDER"].fillna("").astype(str)
+        table = {f: ctx.study.visit_of(f) for f in folders.unique()}
+        return folders.map({f: (v[2] if v else "") for f, v in table.items()}).astype(object)
+    when = iso_to_date(dataset[dtc].fillna("").astype(str))
+    start = iso_to_date(ctx.reference_of(dataset["USUBJID"], "RFSTDTC"))
+    end = iso_to_date(ctx.reference_of(dataset["USUBJID"], "RFENDTC"))
+    epoch = np.select(
+        [when.isna() | start.isna(), when < start, end.isna() | (when <= end)],
+        ["", "SCREENING", "TREATMENT"], default="FOLLOW-UP")
+    return pd.Series(epoch, index=dataset.index, dtype=object)
+
+
+def compute_dy(dates: pd.Series, reference: pd.Series) -> pd.Series:
+    """Study day: date - reference + 1 on or after the reference, date - reference before it (no day 0)."""
+    d, r = iso_to_date(dates), iso_to_date(reference)
+    diff = (d - r).dt.days
+    day = diff.where(diff < 0, diff + 1)
+    return day.astype("Float64").astype("float64")
+
+
+@derivation(requires=("USUBJID", "{dtc}"), context=CTX)
+def compute_study_day(dataset: pd.DataFrame, ctx: MappingContext, dtc: str) -> pd.Series:
+    """--DY from a --DTC and DM.RFSTDTC; blank when either is partial or missing."""
+    return compute_dy(dataset[dtc].fillna("").astype(str), ctx.reference_of(dataset["USUBJID"], "RFSTDTC"))
+
+
+@derivation(requires=("USUBJID", "{order}"), context=CTX)
+def compute_seq(dataset: pd.DataFrame, ctx: MappingContext, order: list[str] | None = None) -> pd.Series:
+    """--SEQ: 1..n per USUBJID in the order of ``order`` then source block and raw row (deterministic)."""
+    by = ["USUBJID", *(order or [])]
+    extra = [c for c in (BLOCK, ROW) if c in dataset]
+    ordered = dataset.sort_values(by + extra, kind="mergesort")
+    seq = ordered.groupby("USUBJID", sort=False).cumcount() + 1
+    return seq.reindex(dataset.index).astype("float64")
+
+
+@derivation(requires=("{var}",), context=CTX)
+def compute_group_max(dataset: pd.DataFrame, ctx: MappingContext, var: str, by: list[str]) -> pd.Series:
+    """The largest value of ``var`` within each ``by`` group (ISO text compares as dates)."""
+    frame = dataset[by].assign(__v=dataset[var].fillna("").astype(str))
+    last = frame.sort_values("__v", kind="mergesort").drop_duplicates(by, keep="last")
+    merged = frame[by].merge(last, on=by, how="left", validate="many_to_one")
+    return pd.Series(merged["__v"].to_numpy(), index=dataset.index, dtype=object)
+
+
+@derivation(requires=("USUBJID", "{dtc}", "{result}"), context=CTX)
+def compute_baseline_flag(dataset: pd.DataFrame, ctx: MappingContext, dtc: str, result: str,
+                          by: list[str] | None = None) -> pd.Series:
+    """--BLFL = 'Y' on the last record with a result on or before RFSTDTC, per USUBJID and ``by``."""
+    when = iso_to_date(dataset[dtc].fillna("").astype(str))
+    start = iso_to_date(ctx.reference_of(dataset["USUBJID"], "RFSTDTC"))
+    has = dataset[result].notna() & (dataset[result].astype(str).str.strip() != "")
+    ok = has & when.notna() & start.notna() & (when <= start)
+    keys = ["USUBJID", *(by or [])]
+    cand = dataset.loc[ok, keys].assign(__when=when[ok], __row=dataset.loc[ok, ROW] if ROW in dataset else 0)
+    last = cand.sort_values(keys + ["__when", "__row"], kind="mergesort").groupby(keys, sort=False).tail(1).index
+    flag = pd.Series("", index=dataset.index, dtype=object)
+    flag[last] = "Y"
+    return flag

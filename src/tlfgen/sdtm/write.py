@@ -1,0 +1,54 @@
+"""SDTM stage: writing the domains (XPT v5, Dataset-JSON 1.1), define.xml and lineage sidecars.
+
+Uses the io writers only (they check XPT v5 and write atomically); the bytes
+depend on the data alone (fixed timestamps, sorted keys).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tlfgen.io.atomic import atomic_write_text
+from tlfgen.io.datasetjson import write_dataset_json
+from tlfgen.io.metadata import DatasetMetadata, StudyMetadata
+from tlfgen.io.xpt import complete_metadata, write_xpt
+from tlfgen.lineage.define import metadata_version_oid, study_oid, write_define_xml
+from tlfgen.sdtm.engine import DomainResult
+
+LINEAGE_VERSION = 1
+
+
+def write_dataset(df, meta: DatasetMetadata, folder: Path, studyid: str) -> tuple[DatasetMetadata, list[Path]]:
+    """Write ``<name>.xpt`` and ``<name>.json``; return the completed metadata and the paths."""
+    meta = complete_metadata(meta, df)
+    name = meta.name.lower()
+    xpt = write_xpt(df, meta, folder / f"{name}.xpt")
+    js = write_dataset_json(df, meta, folder / f"{name}.json", study_oid=study_oid(studyid),
+                            metadata_version_oid=metadata_version_oid(studyid))
+    return meta, [xpt, js]
+
+
+def write_lineage(result: DomainResult, folder: Path) -> Path:
+    """``lineage/<domain>.json``: per record its key and the raw rows it came from.
+
+    Format (version 1): ``{"version", "domain", "key": ["USUBJID", "AESEQ"], "files": ["raw/ae.csv"],
+    "records": [["NCT04471480-01001", 1, [[0, 17]]], ...]}``: each record lists its key values, then
+    ``[file index, data row]`` pairs (row 1 is the line after the header). Trial design domains
+    point at the spec file and line instead. ``read_lineage`` turns it back into a lookup.
+    """
+    doc = {"version": LINEAGE_VERSION, "domain": result.name, **result.lineage}
+    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=True) + "\n"
+    return atomic_write_text(folder / "lineage" / f"{result.name.lower()}.json", text)
+
+
+def read_lineage(path: Path) -> dict[tuple, list[tuple[str, int]]]:
+    """A lineage file as ``{key values: [(file, row), ...]}``."""
+    doc = json.loads(Path(path).read_text())
+    files = doc["files"]
+    width = len(doc["key"])
+    return {tuple(rec[:width]): [(files[f], r) for f, r in rec[width]] for rec in doc["records"]}
+
+
+def write_define(study_meta: StudyMetadata, folder: Path) -> Path:
+    return write_define_xml(study_meta, folder / "define.xml")

@@ -1,0 +1,45 @@
+"""End-to-end fixture: the whole pipeline on a copy of the embedded study, run once per session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyreadstat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGETS = Path(__file__).resolve().parents[1] / "data" / "paper_results.yaml"
+STAGES = ("sdtm", "adam", "tlf")
+
+
+@pytest.fixture(scope="session")
+def targets() -> dict:
+    return yaml.safe_load(TARGETS.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def embedded_run(tmp_path_factory):
+    """Copy specs/ and raw/ to a temporary study folder and run every stage on it."""
+    from tlfgen.pipeline import run_stages
+    from tlfgen.spec.study import load_study
+
+    root = tmp_path_factory.mktemp("embedded")
+    shutil.copytree(ROOT / "specs", root / "specs")
+    shutil.copytree(ROOT / "raw", root / "raw")
+    study = load_study(root)
+    results = run_stages(study, STAGES)
+    return study, {r.stage: r for r in results}
+
+
+def read_adam(study, name: str) -> pd.DataFrame:
+    df, _ = pyreadstat.read_xport(str(study.adam_dir / f"{name.lower()}.xpt"))
+    return df
+
+
+@pytest.fixture(scope="session")
+def adam(embedded_run) -> dict[str, pd.DataFrame]:
+    study, _ = embedded_run
+    return {name: read_adam(study, name) for name in ("ADSL", "ADRS", "ADTTE", "ADAE")}

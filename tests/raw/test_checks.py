@@ -1,0 +1,42 @@
+"""Record checks before mapping (tlfgen.raw.checks) and reconciliation (tlfgen.raw.reconcile)."""
+
+import pandas as pd
+
+from tlfgen.raw.checks import check_duplicates, check_unknown_subjects
+from tlfgen.raw.reader import RawForm
+from tlfgen.raw.reconcile import FileUsage, reconcile
+
+
+def form(rows):
+    data = pd.DataFrame(rows, columns=["SUBJID", "FOLDER", "RECPOS", "AETERM"], dtype=object)
+    data["__row"] = range(1, len(data) + 1)
+    return RawForm("ae", "raw/ae.csv", data, len(data))
+
+
+def test_unknown_subject_is_rejected():
+    f = form([["01001", "LOG", "1", "Rash"], ["01999", "LOG", "1", "Rash"]])
+    [finding] = check_unknown_subjects(f, {"01001"}, "S")
+    assert finding.message == "SUBJID '01999' is not on dm.csv or ic.csv"
+    assert (finding.row, finding.usubjid, finding.action) == (2, "S-01999", "rejected")
+    assert f.rejected == {2: "unknown subject"}
+    assert f.data["SUBJID"].tolist() == ["01001"]
+
+
+def test_duplicate_record_then_duplicate_key():
+    f = form([["01001", "LOG", "1", "Rash"], ["01001", "LOG", "1", "Rash"], ["01001", "LOG", "1", "Cough"]])
+    findings = check_duplicates(f, ["SUBJID", "FOLDER", "RECPOS"], ["SUBJID", "FOLDER", "RECPOS", "AETERM"], "S")
+    assert [x.message for x in findings] == [
+        "row 2 repeats row 1 (same values in every field but RECPOS)",
+        "key (SUBJID=01001, FOLDER=LOG, RECPOS=1) is already used by an earlier row"]
+    assert f.rejected == {2: "duplicate record", 3: "duplicate key"}
+
+
+def test_reconciliation_adds_up():
+    f = form([["01001", "LOG", "1", "Rash"], ["01999", "LOG", "2", "Rash"], ["01001", "LOG", "3", "Cough"]])
+    check_unknown_subjects(f, {"01001"}, "S")
+    usage = FileUsage()
+    usage.use("AE", [1])
+    usage.skip([3], "AE source filter 'x'")
+    count = reconcile(f, usage)
+    assert (count.rows_in, count.rows_out) == (3, 1)
+    assert count.rejected == {"not mapped: AE source filter 'x'": 1, "rejected: unknown subject": 1}

@@ -1,0 +1,62 @@
+"""Raw CSV reader (tlfgen.raw.reader): text only, exact rows, encoding, ragged rows, empty files."""
+
+import pytest
+
+from tlfgen.errors import DataError
+from tlfgen.raw.reader import read_raw_form
+
+LEAD = ["STUDYID", "SITEID", "SUBJID", "FOLDER", "RECPOS"]
+
+
+def read(tmp_path, data: bytes, columns=("MHTERM", "MHSTDAT")):
+    path = tmp_path / "mh.csv"
+    path.write_bytes(data)
+    return read_raw_form(path, name="mh", columns=list(columns), leading=LEAD, display="raw/mh.csv")
+
+
+def test_values_stay_text_with_row_and_line_numbers(tmp_path):
+    form = read(tmp_path, b'STUDYID,SITEID,SUBJID,FOLDER,RECPOS,MHTERM,MHSTDAT\n'
+                          b'S,01,01001,LOG,1,"two\nlines",01 JAN 2020\nS,01,01002,LOG,1,NA,\n')
+    assert form.rows_read == 2
+    assert form.data["SUBJID"].tolist() == ["01001", "01002"]
+    assert form.data["MHTERM"].tolist() == ["two\nlines", "NA"]  # "NA" is not missing
+    assert form.data["__row"].tolist() == [1, 2]
+    assert form.data["__line"].tolist() == [2, 4]
+    assert form.findings == []
+
+
+def test_latin1_line_is_decoded_and_reported(tmp_path):
+    form = read(tmp_path, "STUDYID,SITEID,SUBJID,FOLDER,RECPOS,MHTERM,MHSTDAT\n"
+                          "S,01,01001,LOG,1,Ulc\u00e8re,\n".encode("latin-1"))
+    assert form.data["MHTERM"].tolist() == ["Ulc\u00e8re"]
+    [finding] = form.findings
+    assert (finding.severity, finding.rule, finding.file, finding.row) == ("WARNING", "RAW-ENCODING", "raw/mh.csv", 1)
+    assert finding.message == "line 2 is not UTF-8 (byte 0xE8); read as Windows-1252/Latin-1"
+
+
+def test_empty_file_is_an_error_finding(tmp_path):
+    form = read(tmp_path, b"")
+    assert form.rows_read == 0 and len(form.data) == 0
+    assert [(f.severity, f.rule, f.message) for f in form.findings] == [
+        ("ERROR", "RAW-FILE-EMPTY", "file is empty (no header row)")]
+
+
+def test_ragged_row_is_rejected(tmp_path):
+    form = read(tmp_path, b"STUDYID,SITEID,SUBJID,FOLDER,RECPOS,MHTERM,MHSTDAT\nS,01,01001,LOG,1,X\n"
+                          b"S,01,01002,LOG,1,Y,\n")
+    assert form.rows_read == 2
+    assert form.rejected == {1: "ragged row"}
+    assert form.findings[0].message == "line 2 has 6 fields, the header has 7"
+
+
+def test_missing_declared_column_is_a_finding_and_reads_blank(tmp_path):
+    form = read(tmp_path, b"STUDYID,SITEID,SUBJID,FOLDER,RECPOS,MHTERM\nS,01,01001,LOG,1,X\n")
+    assert form.missing_columns == ("MHSTDAT",)
+    assert form.data["MHSTDAT"].tolist() == [""]
+    assert form.findings[0].message == "declared column MHSTDAT is missing from the file; its values are blank"
+
+
+def test_missing_leading_column_is_a_data_error(tmp_path):
+    with pytest.raises(DataError) as err:
+        read(tmp_path, b"STUDYID,SITEID,FOLDER,RECPOS,MHTERM,MHSTDAT\nS,01,LOG,1,X,\n")
+    assert str(err.value).startswith("raw/mh.csv, row 0, column SUBJID: required column SUBJID is missing")
