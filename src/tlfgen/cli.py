@@ -61,7 +61,13 @@ def _load_study():
     return load_study(_STATE["study"])
 
 
-def _run(stages: list[str]) -> None:
+_ALLOW = typer.Option(
+    False, "--allow-data-errors",
+    help="Exit 0 even when the raw data has error findings (they are still reported in "
+         "outputs/qc/findings.xlsx and the summary).")
+
+
+def _run(stages: list[str], allow_data_errors: bool = False) -> None:
     from tlfgen.errors import TlfgenError
 
     console = _console()
@@ -99,31 +105,34 @@ def _run(stages: list[str]) -> None:
     print_summary(console, results, study)
     console.print(f"manifest: {study.display(manifest)}", markup=False)
     errors = sum(r.errors for r in results)
-    raise typer.Exit(1 if errors else 0)
+    if errors:
+        console.print(f"{errors} error finding(s) in the data: see {study.display(study.outputs_dir / 'qc' / 'findings.xlsx')}"
+                      + (" (exit 0: --allow-data-errors)" if allow_data_errors else ""), markup=False)
+    raise typer.Exit(1 if errors and not allow_data_errors else 0)
 
 
 @app.command()
-def run() -> None:
+def run(allow_data_errors: bool = _ALLOW) -> None:
     """Run the whole pipeline: raw -> SDTM -> ADaM -> TLFs."""
-    _run(["sdtm", "adam", "tlf"])
+    _run(["sdtm", "adam", "tlf"], allow_data_errors)
 
 
 @app.command()
-def sdtm() -> None:
+def sdtm(allow_data_errors: bool = _ALLOW) -> None:
     """Map raw EDC exports to SDTM domains, with the findings report."""
-    _run(["sdtm"])
+    _run(["sdtm"], allow_data_errors)
 
 
 @app.command()
-def adam() -> None:
+def adam(allow_data_errors: bool = _ALLOW) -> None:
     """Derive ADaM datasets from SDTM."""
-    _run(["adam"])
+    _run(["adam"], allow_data_errors)
 
 
 @app.command()
-def tlf() -> None:
+def tlf(allow_data_errors: bool = _ALLOW) -> None:
     """Generate tables, listings and figures from ADaM."""
-    _run(["tlf"])
+    _run(["tlf"], allow_data_errors)
 
 
 @app.command()
