@@ -1,27 +1,21 @@
 """Embedded study: KM annotations print the Table 2 cells (one computation, two displays).
 
-Runs only when the ADaM stage has written adam/*.xpt in the repository's study folder.
+Runs on the study the session fixture ``embedded_run`` builds from the committed raw/.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[3]
-pytestmark = pytest.mark.skipif(not (ROOT / "adam" / "adtte.xpt").is_file(), reason="run the ADaM stage first")
 
 
 @pytest.fixture(scope="module")
-def embedded():
+def embedded(embedded_run):
     from tlfgen.spec.check import load_stage_specs
-    from tlfgen.spec.study import load_study
     from tlfgen.tlf import run as tlf_run
     from tlfgen.tlf.figures.run import build_figures, needed_datasets, read_adam
     from tlfgen.tlf.figures.spec import load_figure_specs
 
-    study = load_study(ROOT)
+    study, _ = embedded_run
     specs = load_stage_specs(study, "tlf")
     tables = tlf_run.build_outputs(study, specs, tlf_run.read_adam(study.adam_dir, tlf_run.needed_datasets(specs)))
     t2 = next(t for t in tables if t.id == "T2")
@@ -54,3 +48,13 @@ def test_pfs_at_risk_at_zero(embedded):
     _, figures = embedded
     at_risk = figures["F1"].data["at_risk"]
     assert (at_risk["TCAC"][0], at_risk["TCC"][0]) == ((0.0, 30), (0.0, 30))
+
+
+# 3. the PFS annotation shows the paper's figures (medians within 0.01 month: 7.29 prints for 7.30)
+def test_pfs_annotation_shows_the_papers_figures(embedded):
+    _, figures = embedded
+    lines = figures["F1"].data["annotation"]
+    assert lines[0].startswith("TCAC: median 16.03 (")
+    assert lines[1].startswith("TCC: median 7.29 (")
+    assert lines[2] == "HR TCAC vs TCC: 0.35 (0.19, 0.65)"
+    assert lines[3] == "Log-rank p < 0.001"
