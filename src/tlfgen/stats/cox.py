@@ -16,7 +16,7 @@ import pandas as pd
 
 from tlfgen.errors import DataError
 from tlfgen.stats._checks import as_labels, as_time_event, check_choice, check_conf
-from tlfgen.stats.results import CoxModelResult, HazardRatio
+from tlfgen.stats.results import CoxModelResult, HazardRatio, wald_terms
 
 COX_LABELS = {
     "breslow": "Cox proportional hazards, Breslow ties, Wald CI and p "
@@ -85,20 +85,7 @@ def cox_model(
     strata = None if strata_col is None else as_labels(df[strata_col], strata_col, len(df))
     model = sm.PHReg(time, design.to_numpy(), status=event, ties=ties, strata=strata)
     fit = model.fit(disp=False)
-    z = float(norm.ppf(1 - (1 - conf) / 2))
-    coef = np.asarray(fit.params, dtype=float)
-    se = np.asarray(fit.bse, dtype=float)
-    terms = pd.DataFrame(
-        {
-            "term": list(design.columns),
-            "coef": coef,
-            "se": se,
-            "hr": np.exp(coef),
-            "lower": np.exp(coef - z * se),
-            "upper": np.exp(coef + z * se),
-            "p": 2 * norm.sf(np.abs(coef / se)),
-        }
-    )
+    terms = wald_terms(design.columns, fit.params, fit.bse, conf=conf, ratio="hr")
     return CoxModelResult(
         terms=terms,
         n=int(time.size),

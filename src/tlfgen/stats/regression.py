@@ -20,7 +20,7 @@ import pandas as pd
 from tlfgen.errors import DataError
 from tlfgen.stats._checks import check_conf
 from tlfgen.stats.cox import build_design, cox_hr, cox_model
-from tlfgen.stats.results import CoxModelResult, HazardRatio
+from tlfgen.stats.results import CoxModelResult, HazardRatio, wald_terms
 
 __all__ = [
     "CoxModelResult",
@@ -103,20 +103,7 @@ def logistic_model(
                 hint="check for a covariate level with all or no responders (separation); "
                 "use an exact or Firth method instead",
             ) from exc
-    z = float(norm.ppf(1 - (1 - conf) / 2))
-    coef = np.asarray(fit.params, dtype=float)[1:]
-    se = np.asarray(fit.bse, dtype=float)[1:]
-    terms = pd.DataFrame(
-        {
-            "term": list(design.columns),
-            "coef": coef,
-            "se": se,
-            "or": np.exp(coef),
-            "lower": np.exp(coef - z * se),
-            "upper": np.exp(coef + z * se),
-            "p": 2 * norm.sf(np.abs(coef / se)),
-        }
-    )
+    terms = wald_terms(design.columns, np.asarray(fit.params)[1:], np.asarray(fit.bse)[1:], conf=conf, ratio="or")
     return LogisticModelResult(
         terms=terms,
         n=len(df),

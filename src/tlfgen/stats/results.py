@@ -64,3 +64,28 @@ class CoxModelResult:
     method: str
     method_label: str
     conf: float = 0.95
+
+
+def wald_terms(names, coef, se, *, conf: float, ratio: str):
+    """Coefficient table with exponentiated estimates and Wald CIs and p-values.
+
+    ``ratio`` names the exponentiated column ("hr" for Cox, "or" for logistic).
+    """
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import norm
+
+    z = float(norm.ppf(1 - (1 - conf) / 2))
+    coef = np.asarray(coef, dtype=float)
+    se = np.asarray(se, dtype=float)
+    return pd.DataFrame(
+        {
+            "term": list(names),
+            "coef": coef,
+            "se": se,
+            ratio: np.exp(coef),
+            "lower": np.exp(coef - z * se),
+            "upper": np.exp(coef + z * se),
+            "p": 2 * norm.sf(np.abs(coef / se)),
+        }
+    )

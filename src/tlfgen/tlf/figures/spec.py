@@ -19,9 +19,9 @@ from pydantic import Field
 from tlfgen.errors import ErrorList, SpecError, SpecErrors
 from tlfgen.spec.base import SpecSource, StrictModel, YamlDoc, load_yaml, validate_model
 from tlfgen.spec.expr import Expression, parse_expression
+from tlfgen.spec.tlf import ID_PATTERN, Level
 
 FIGURES_SPEC = Path("tlf") / "figures.yaml"
-ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,39}$"
 
 
 class FigurePopulation(StrictModel):
@@ -29,15 +29,6 @@ class FigurePopulation(StrictModel):
 
     filter: str | None = "FASFL == 'Y'"
     label: str = "Full analysis set"
-
-
-class Level(StrictModel):
-    value: str | int | float
-    label: str | None = None
-
-    @property
-    def text(self) -> str:
-        return self.label if self.label is not None else str(self.value)
 
 
 class _FigureBase(StrictModel):
