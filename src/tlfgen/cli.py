@@ -114,7 +114,7 @@ def _run(stages: list[str], allow_data_errors: bool = False) -> None:
 @app.command()
 def run(allow_data_errors: bool = _ALLOW) -> None:
     """Run the whole pipeline: raw -> SDTM -> ADaM -> TLFs."""
-    _run(["sdtm", "adam", "tlf"], allow_data_errors)
+    _run(["sdtm", "adam", "tlf", "lineage"], allow_data_errors)
 
 
 @app.command()
@@ -131,8 +131,8 @@ def adam(allow_data_errors: bool = _ALLOW) -> None:
 
 @app.command()
 def tlf(allow_data_errors: bool = _ALLOW) -> None:
-    """Generate tables, listings and figures from ADaM."""
-    _run(["tlf"], allow_data_errors)
+    """Generate tables, listings and figures from ADaM, and the lineage artifacts."""
+    _run(["tlf", "lineage"], allow_data_errors)
 
 
 @app.command()

@@ -68,6 +68,7 @@ STAGES: dict[str, str] = {
     "sdtm": "tlfgen.sdtm.run:run_sdtm",
     "adam": "tlfgen.adam.run:run_adam",
     "tlf": "tlfgen.tlf.run:run_tlf",
+    "lineage": "tlfgen.lineage.run:run_lineage",
 }
 
 

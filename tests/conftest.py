@@ -1,4 +1,7 @@
-"""End-to-end fixture: the whole pipeline on a copy of the embedded study, run once per session."""
+"""Shared fixtures: the whole pipeline on a copy of the embedded study, run once per test session.
+
+Used by tests/e2e (paper targets, round trip, figures, CLI) and tests/lineage (trace).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,9 @@ import pyreadstat
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-TARGETS = Path(__file__).resolve().parents[1] / "data" / "paper_results.yaml"
-STAGES = ("sdtm", "adam", "tlf")
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = Path(__file__).resolve().parent / "data" / "paper_results.yaml"
+STAGES = ("sdtm", "adam", "tlf", "lineage")
 
 
 @pytest.fixture(scope="session")

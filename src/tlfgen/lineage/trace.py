@@ -1,0 +1,521 @@
+"""Lineage layer: ``tlfgen trace`` — from a printed number or a variable back to raw rows and spec rules.
+
+Three questions, each answered as plain data (``trace_cell``, ``trace_value``,
+``trace_variable`` return dicts; ``--json`` prints them) and as rich tables:
+
+- a table cell (``trace T2 --row ORR --col TCAC``): the analysis, population,
+  subset and method; the subjects counted, recounted from the ADaM data with the
+  block's own filters (the check that the cell's n is right); per subject the
+  ADaM records used, the SDTM records behind them and their raw rows (file:line);
+  and the spec rule (file:line) of every derivation on the path;
+- a derived value (``trace ADTTE.AVAL --subject <USUBJID> --param PFS``): the
+  record, the rule that applied (for time to event: the event or censoring entry
+  of ``derive_param_tte`` whose EVNTDESC / CNSDTDSC the record carries) and the
+  records it came from;
+- a variable (``trace ADSL.TRTSDT``): its upstream chain down to raw columns.
+
+Rows are named by their id (``<block>.<LABEL AS ID>``, see ``graph.row_ids``),
+by their block id (the block's first row: ``ORR``) or by their label, case-insensitively.
+Tables are rebuilt in memory from ``adam/*.xpt`` (``tlfgen.tlf.tables.create_table``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from tlfgen.errors import DataError, UsageError
+from tlfgen.lineage.graph import (
+    RecordIndex, VariableGraph, _block_variables, adam_record_id, analysis_of, build_variable_graph, row_ids,
+    safe_id,
+)
+from tlfgen.spec.base import closest
+from tlfgen.spec.study import ResolvedStudy
+
+ADAM_SHOW = ("PARAMCD", "AVALC", "AVAL", "ADT", "STARTDT", "CNSR", "EVNTDESC", "CNSDTDSC", "AVISIT", "ANL01FL",
+             "AEDECOD", "ATOXGRN", "TRTEMFL", "AREL", "TRTSDT", "SURGDT", "DTHDT")
+SDTM_SHOW = ("TESTCD", "STRESC", "TERM", "DECOD", "TRT", "TOXGR", "DTC", "STDTC")
+
+
+def _value(value: Any) -> Any:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _unknown(what: str, name: str, valid: list[str]) -> UsageError:
+    near = closest(name, valid) or closest(name.upper(), [v.upper() for v in valid])
+    hint = ("closest: " + ", ".join(near) + "; " if near else "") + "valid: " + ", ".join(valid[:30])
+    return UsageError(f"unknown {what} '{name}'", hint=hint + (" ..." if len(valid) > 30 else ""))
+
+
+@dataclass
+class TraceContext:
+    """Loads what a trace needs, once: specs, ADaM/SDTM data, lineage files, the variable graph."""
+
+    study: ResolvedStudy
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def specs(self, stage: str) -> Any:
+        from tlfgen.spec.check import load_stage_specs
+
+        return load_stage_specs(self.study, stage)
+
+    def adam(self, name: str) -> pd.DataFrame:
+        key = f"adam.{name}"
+        if key not in self._cache:
+            from tlfgen.tlf.run import read_adam
+
+            self._cache[key] = read_adam(self.study.adam_dir, [name])[name]
+        return self._cache[key]
+
+    def sdtm(self, domain: str) -> pd.DataFrame | None:
+        key = f"sdtm.{domain}"
+        if key not in self._cache:
+            from tlfgen.io.xpt import read_xpt
+
+            path = self.study.sdtm_dir / f"{domain.lower()}.xpt"
+            self._cache[key] = read_xpt(path)[0] if path.is_file() else None
+        return self._cache[key]
+
+    @property
+    def records(self) -> RecordIndex:
+        if "records" not in self._cache:
+            self._cache["records"] = RecordIndex.load(self.study)
+        return self._cache["records"]
+
+    @property
+    def graph(self) -> VariableGraph:
+        if "graph" not in self._cache:
+            self._cache["graph"] = build_variable_graph(self.study)
+        return self._cache["graph"]
+
+    def output(self, name: str) -> Any:
+        outs = {o.id.upper(): o for o in self.specs("tlf").outputs}
+        if name.upper() not in outs:
+            raise _unknown("output", name, sorted(o.id for o in outs.values()))
+        return outs[name.upper()]
+
+    def table(self, out: Any) -> Any:
+        key = f"table.{out.id}"
+        if key not in self._cache:
+            from tlfgen.tlf.run import needed_datasets
+            from tlfgen.tlf.tables import create_table
+
+            if out.spec.type != "table":
+                raise UsageError(f"{out.id} is a listing; trace traces table cells and variables",
+                                 hint="trace a listed variable instead, e.g. ADAE.ATOXGRN --subject <USUBJID>")
+            specs = self.specs("tlf")
+            names = [n for n in needed_datasets(specs) if n in {out.spec.population.dataset, "ADSL",
+                                                                 *(b.dataset for b in out.spec.blocks)}]
+            datasets = {n: self.adam(n) for n in names}
+            self._cache[key] = create_table(out, self.study, datasets, specs.templates)
+        return self._cache[key]
+
+    def adam_lineage(self, dataset: str) -> list[dict[str, Any]]:
+        """Lineage records aligned with the rows of ``adam(dataset)`` (both in output order)."""
+        records = self.records.adam.get(dataset, [])
+        data = self.adam(dataset)
+        if len(records) != len(data) or (len(data) and records[0]["key"].get("USUBJID") != data["USUBJID"].iloc[0]):
+            raise DataError(f"adam/lineage/{dataset.lower()}.json does not match adam/{dataset.lower()}.xpt",
+                            file=f"adam/lineage/{dataset.lower()}.json", hint="run the ADaM stage again")
+        return records
+
+    # ------------------------------------------------------------ records
+
+    def sdtm_record(self, rid: str) -> dict[str, Any]:
+        domain, _, rest = rid[len("sdtm."):].partition(":")
+        usubjid, _, seq = rest.partition(":")
+        values: dict[str, Any] = {}
+        data = self.sdtm(domain)
+        position = self._sdtm_positions(domain).get((usubjid, float(seq))) if seq else None
+        if data is not None and position is not None:
+            row = data.iloc[position]
+            for suffix in SDTM_SHOW:
+                col = f"{domain}{suffix}"
+                if col in row.index and _value(row[col]) not in (None, ""):
+                    values[col] = _value(row[col])
+            if "VISIT" in row.index and row["VISIT"]:
+                values["VISIT"] = row["VISIT"]
+        return {"id": rid, "domain": domain, "seq": int(seq) if seq else None, "values": values,
+                "raw": self.records.raw_of(rid)}
+
+    def _sdtm_positions(self, domain: str) -> dict[tuple[str, float], int]:
+        key = f"sdtm.{domain}.positions"
+        if key not in self._cache:
+            data = self.sdtm(domain)
+            seq = f"{domain}SEQ"
+            self._cache[key] = ({} if data is None or seq not in data else
+                                {(u, float(q)): i for i, (u, q) in enumerate(zip(data["USUBJID"], data[seq]))})
+        return self._cache[key]
+
+    def adam_record(self, dataset: str, position: int, domains: set[str] | None = None) -> dict[str, Any]:
+        """One ADaM record with the SDTM records (and their raw rows) behind it.
+
+        ``domains`` limits the SDTM records of a predecessor ADSL record to the domains the
+        traced variable depends on (an ADSL record is built from every subject-level domain).
+        """
+        data = self.adam(dataset)
+        lineage = self.adam_lineage(dataset)[position]
+        row = data.iloc[position]
+        values = {c: _value(row[c]) for c in ADAM_SHOW if c in row.index and _value(row[c]) not in (None, "")}
+        out = {"id": adam_record_id(dataset, lineage["key"]), "dataset": dataset, "values": values,
+               "sdtm": [], "adam": []}
+        for src in self.records.adam_sources(dataset, lineage):
+            if src.startswith("adam."):
+                parent = src[len("adam."):].split(":")[0]
+                hits = [i for i, rec in enumerate(self.adam_lineage(parent))
+                        if rec["key"].get("USUBJID") == lineage["key"].get("USUBJID")]
+                out["adam"] += [self.adam_record(parent, i, domains) for i in hits]
+            elif domains is None or dataset not in ("ADSL",) or src.split(":")[0][5:] in domains:
+                out["sdtm"].append(self.sdtm_record(src))
+        return out
+
+    def sdtm_domains_above(self, nodes: list[str]) -> set[str]:
+        found = set()
+        for node in nodes:
+            for parent, _, _ in self.graph.upstream_edges(node):
+                if parent.startswith("sdtm."):
+                    found.add(parent.split(".")[1])
+        return found
+
+
+# ---------------------------------------------------------------- cells
+
+
+def find_row(table: Any, name: str) -> tuple[Any, str]:
+    """A data row by id, block id (the block's first row), label or label-as-id (case-insensitive)."""
+    rows = row_ids(table)
+    wanted = name.strip().upper()
+    tests = (("id", lambda r, rid: rid.upper() == wanted),
+             ("block", lambda r, rid: r.block_id.upper() == wanted),
+             ("label", lambda r, rid: r.label.strip().upper() == wanted),
+             ("label", lambda r, rid: safe_id(r.label) == safe_id(name)))
+    for kind, test in tests:
+        hits = [(r, rid) for r, rid in rows if test(r, rid)]
+        if kind == "block":
+            hits = hits[:1]
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            raise UsageError(f"row '{name}' of {table.id} is ambiguous",
+                             hint="give a row id: " + ", ".join(rid for _, rid in hits))
+    blocks = list(dict.fromkeys(r.block_id for r, _ in rows if r.block_id))
+    raise _unknown(f"row of {table.id}", name, blocks + [rid for _, rid in rows])
+
+
+def find_column(table: Any, name: str) -> Any:
+    for column in table.columns:
+        if column.key.upper() == name.strip().upper():
+            return column
+    hits = [c for c in table.columns if c.label.strip().upper() == name.strip().upper()]
+    if len(hits) == 1:
+        return hits[0]
+    raise _unknown(f"column of {table.id}", name, [c.key for c in table.columns])
+
+
+def _group_subjects(ctx: TraceContext, out: Any, column: Any) -> list[str]:
+    spec = out.spec
+    adsl = ctx.adam(spec.population.dataset)
+    pop = adsl[out.filters["population"].mask(adsl)] if "population" in out.filters else adsl
+    arms = {a.armcd: a.trtn for a in ctx.study.spec.study.arms}
+    key = column.key.split(".")[0]
+    codes = pd.to_numeric(pop[spec.columns.by], errors="coerce")
+    if key in arms:
+        pop = pop[codes == float(arms[key])]
+    elif column.kind == "comparison":
+        pair = [float(arms[a]) for a in (spec.columns.treatment, spec.columns.reference) if a in arms]
+        pop = pop[codes.isin(pair)]
+    return sorted(pop["USUBJID"].astype(str))
+
+
+def select_cell_records(ctx: TraceContext, out: Any, table: Any, row: Any, column: Any,
+                        cell: Any) -> tuple[pd.DataFrame, bool]:
+    """The ADaM records a cell used, and whether the cell counts subjects (recount = their USUBJIDs)."""
+    from tlfgen.tlf.blocks import norm
+
+    block = next(b for b in out.spec.blocks if b.id == row.block_id)
+    data = ctx.adam(block.dataset).reset_index(drop=True)
+    data = data[data["USUBJID"].isin(_group_subjects(ctx, out, column))]
+    if block.id in out.filters:
+        data = data[out.filters[block.id].mask(data)]
+    if getattr(block, "param", None) and "PARAMCD" in data:
+        data = data[data["PARAMCD"].astype(str).str.strip() == block.param]
+    counted = any(name == "n" for name, _ in cell.values) and bool(cell.subjects or cell.value("n") == 0)
+    kind = block.kind
+    first = row.label == block.label
+    if kind == "categorical":
+        level = next((lv for lv in block.levels if lv.text == row.label), None)
+        if level is not None:
+            data = data[data[block.variable].map(norm) == norm(level.value)]
+    elif kind == "rate" and first:
+        data = data[out.filters[f"{block.id}.responder"].mask(data)]
+    elif kind == "tte" and cell.analysis_id.endswith(".EVENTS"):
+        data = data[pd.to_numeric(data[block.censor], errors="coerce") == 0]
+    elif kind == "ae_by_term":
+        terms = data[block.term].astype(str).str.strip()
+        if block.term_case == "sentence":
+            terms = terms.str[:1].str.upper() + terms.str[1:].str.lower()
+        if row.label != block.any_label:
+            data = data[terms == row.label]
+        if column.key.endswith(".HIGH"):
+            grade = pd.to_numeric(data[block.grade], errors="coerce")
+            worst = grade.groupby(data["USUBJID"]).transform("max")
+            data = data[(worst >= block.high_grade) & (grade == worst)]
+    elif kind == "continuous":
+        data = data[data[block.variable].notna()]
+    elif kind == "regression" and cell.subjects:
+        data = data[data["USUBJID"].isin(cell.subjects)]
+    return data, counted and kind != "regression"
+
+
+def _rules(ctx: TraceContext, nodes: list[str]) -> list[dict[str, Any]]:
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for node in nodes:
+        for parent, child, rule in ctx.graph.upstream_edges(node):
+            grouped.setdefault((child, rule.get("name", ""), rule.get("spec", "")), []).append(parent)
+    return [{"variable": child, "rule": name, "spec": spec, "from": sorted(set(parents))}
+            for (child, name, spec), parents in sorted(grouped.items(), key=lambda kv: (kv[0][2], kv[0][0]))]
+
+
+def trace_cell(ctx: TraceContext, target: str, row_name: str, col_name: str) -> dict[str, Any]:
+    out = ctx.output(target)
+    table = ctx.table(out)
+    row, rid = find_row(table, row_name)
+    column = find_column(table, col_name)
+    cell = row.cells[list(table.columns).index(column)]
+    item = analysis_of(table, cell.analysis_id) if cell.analysis_id else None
+    if item is None:
+        raise UsageError(f"cell {table.id} [{rid}, {column.key}] is empty (no analysis)",
+                         hint="columns with values in this row: " + ", ".join(
+                             c.key for c, x in zip(table.columns, row.cells) if x.analysis_id))
+    data, counted = select_cell_records(ctx, out, table, row, column, cell)
+    positions = {u: list(g) for u, g in data.groupby("USUBJID").groups.items()}
+    subjects = list(cell.subjects) or sorted(positions)
+    block = next(b for b in out.spec.blocks if b.id == row.block_id)
+    nodes = []
+    for ds, var in _block_variables(block, out):
+        node = f"adam.{ds}.{var}"
+        param_node = f"{node}[{block.param}]" if getattr(block, "param", None) else ""
+        nodes.append(param_node if param_node in ctx.graph.nodes else node)
+    domains = ctx.sdtm_domains_above(nodes)
+    recount = sorted(positions) if counted else None
+    return {
+        "kind": "cell", "output": table.id, "spec": out.display,
+        "row": {"id": rid, "label": row.label, "block": row.block_id},
+        "column": {"key": column.key, "label": column.label, "N": column.n},
+        "text": cell.text, "values": {k: _value(v) for k, v in cell.values},
+        "analysis": {"id": item.id, "cell_analysis_id": cell.analysis_id, "description": item.description,
+                     "dataset": item.dataset, "population": item.population, "subset": item.subset,
+                     "method": item.method, "group": item.group},
+        "n": len(cell.subjects) if counted else None,
+        "recount": None if recount is None else {"n": len(recount), "matches": recount == sorted(cell.subjects)},
+        "subjects": [{"usubjid": s, "records": [ctx.adam_record(block.dataset, int(p), domains)
+                                                 for p in positions.get(s, [])]} for s in subjects],
+        "rules": _rules(ctx, nodes),
+    }
+
+
+# ---------------------------------------------------------------- derived values and variables
+
+
+def resolve_variable(ctx: TraceContext, target: str, param: str | None = None) -> str:
+    """A node id of the variable graph for ``ADSL.TRTSDT``, ``adam.ADSL.TRTSDT``, ``RS.RSSTRESC`` ..."""
+    text = target.strip()
+    lowered = text.split(".", 1)[0].lower()
+    bare = text.split(".", 1)[1] if lowered in ("adam", "sdtm", "raw") else text
+    candidates = [text] if lowered in ("adam", "sdtm", "raw") else []
+    candidates += [f"adam.{bare.upper()}", f"sdtm.{bare.upper()}", f"raw.{bare}"]
+    if param:
+        candidates = [f"{c}[{param.upper()}]" for c in candidates] + candidates
+    for node in candidates:
+        if node in ctx.graph.nodes:
+            return node
+    valid = sorted(n.split(".", 1)[1] for n in ctx.graph.nodes if n.startswith(("adam.", "sdtm.")) and "[" not in n)
+    raise _unknown("variable", target, valid)
+
+
+def trace_variable(ctx: TraceContext, target: str, param: str | None = None) -> dict[str, Any]:
+    node = resolve_variable(ctx, target, param)
+    edges = ctx.graph.upstream_edges(node)
+    return {"kind": "variable", "variable": node, "metadata": ctx.graph.nodes[node],
+            "chain": [{"from": p, "to": c, **rule} for p, c, rule in edges],
+            "raw_columns": sorted({p for p, _, _ in edges if p.startswith("raw.")})}
+
+
+def _tte_rule(ctx: TraceContext, dataset: str, record: pd.Series) -> dict[str, Any] | None:
+    """The derive_param_tte entry (event or censoring) that produced this record."""
+    ds = ctx.specs("adam")[dataset]
+    for step in ds.steps:
+        args = step.spec.args
+        if step.spec.derive != "derive_param_tte" or args.get("paramcd") != record.get("PARAMCD"):
+            continue
+        event = _value(record.get("CNSR")) == 0
+        key, desc = ("events", "evntdesc") if event else ("censors", "cnsdtdsc")
+        wanted = record.get("EVNTDESC") if event else record.get("CNSDTDSC")
+        for j, entry in enumerate(args.get(key, [])):
+            if str(entry.get(desc, "")).strip().upper() == str(wanted).strip().upper():
+                loc = ds.source.location(("steps", step.index, "args", key, j, desc))  # the line naming it
+                return {"step": step.spec.id, "derivation": step.spec.derive, "kind": key[:-1],
+                        "description": wanted, "entry": dict(entry), "spec": f"{loc.file}:{loc.line}"}
+        loc = ds.source.location(("steps", step.index))
+        return {"step": step.spec.id, "derivation": step.spec.derive, "kind": "unmatched",
+                "description": wanted, "spec": f"{loc.file}:{loc.line}"}
+    return None
+
+
+def trace_value(ctx: TraceContext, target: str, subject: str, param: str | None) -> dict[str, Any]:
+    node = resolve_variable(ctx, target, param)
+    if not node.startswith("adam."):
+        raise UsageError(f"{target}: --subject traces ADaM values", hint="e.g. ADTTE.AVAL --subject <USUBJID> --param PFS")
+    dataset, var = node[len("adam."):].split("[")[0].split(".")
+    data = ctx.adam(dataset).reset_index(drop=True)
+    subjects = sorted(data["USUBJID"].astype(str).unique())
+    match = [s for s in subjects if s.upper() == subject.strip().upper() or s.upper().endswith("-" + subject.upper())]
+    if not match:
+        raise _unknown(f"subject in {dataset}", subject, subjects)
+    mask = data["USUBJID"] == match[0]
+    if param:
+        if "PARAMCD" not in data:
+            raise UsageError(f"{dataset} has no PARAMCD; leave out --param")
+        params = sorted(data["PARAMCD"].astype(str).unique())
+        if param.upper() not in params:
+            raise _unknown(f"PARAMCD of {dataset}", param, params)
+        mask &= data["PARAMCD"] == param.upper()
+    if not mask.any():
+        raise DataError(f"{dataset} has no record for {match[0]}" + (f" and PARAMCD {param.upper()}" if param else ""))
+    domains = ctx.sdtm_domains_above([node])
+    records = []
+    for pos in data.index[mask]:
+        row = data.loc[pos]
+        rec = ctx.adam_record(dataset, int(pos), domains)
+        rec["value"] = _value(row[var]) if var in row.index else None
+        tte = _tte_rule(ctx, dataset, row) if "CNSR" in row.index else None
+        if tte is not None:
+            date_var = tte.get("entry", {}).get("date")
+            if date_var and str(tte.get("entry", {}).get("dataset", "")).startswith("adam.ADSL"):
+                above = ctx.sdtm_domains_above([f"adam.ADSL.{date_var}"])
+                for parent in rec["adam"]:
+                    parent["sdtm"] = [s for s in parent["sdtm"] if s["domain"] in above]
+            rec["rule"] = tte
+        records.append(rec)
+    return {"kind": "value", "variable": node, "subject": match[0], "param": param.upper() if param else None,
+            "metadata": ctx.graph.nodes.get(node, {}), "records": records, "rules": _rules(ctx, [node])}
+
+
+# ---------------------------------------------------------------- terminal
+
+
+def _raw_text(raw: list[dict[str, Any]]) -> str:
+    return ", ".join(r["id"] for r in raw) or "-"
+
+
+def _adam_label(rec: dict[str, Any]) -> str:
+    v = rec["values"]
+    shown = [str(v[k]) for k in ("PARAMCD", "AVALC", "ADT", "AEDECOD", "ATOXGRN") if k in v]
+    return f"{rec['dataset']} " + " ".join(shown) if shown else rec["id"]
+
+
+def _sdtm_label(rec: dict[str, Any]) -> str:
+    head = f"{rec['domain']} {rec['seq']}" if rec["seq"] is not None else rec["domain"]
+    return f"{head}: " + " ".join(str(v) for v in rec["values"].values()) if rec["values"] else head
+
+
+def _record_lines(rec: dict[str, Any], indent: str = "") -> list[tuple[str, str, str]]:
+    """(ADaM record, SDTM record, raw rows) lines; the ADaM label only on its first line."""
+    lines = []
+    for s in rec["sdtm"]:
+        lines.append(("" if lines else indent + _adam_label(rec), _sdtm_label(s), _raw_text(s["raw"])))
+    for parent in rec["adam"]:
+        lines += _record_lines(parent, indent + "> ")
+    return lines or [(indent + _adam_label(rec), "-", "-")]
+
+
+def render(result: dict[str, Any], console: Any) -> None:
+    from rich.table import Table as RichTable
+
+    def kv(title: str, pairs: list[tuple[str, Any]]) -> None:
+        grid = RichTable(title=title, show_header=False, title_justify="left")
+        grid.add_column(style="bold")
+        grid.add_column()
+        for k, v in pairs:
+            if v not in (None, ""):
+                grid.add_row(k, str(v))
+        console.print(grid)
+
+    def records_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> None:
+        table = RichTable(title=title, title_justify="left")
+        for h in headers:
+            table.add_column(h, overflow="fold")
+        for r in rows:
+            table.add_row(*r)
+        console.print(table)
+
+    if result["kind"] == "cell":
+        a = result["analysis"]
+        rc = result["recount"]
+        kv(f"{result['output']} [{result['row']['id']}, {result['column']['key']}]: {result['text']}", [
+            ("row", result["row"]["label"]), ("column", result["column"]["label"]), ("analysis", a["id"]),
+            ("description", a["description"]), ("population", a["population"]),
+            ("subset", f"{a['dataset']}: {a['subset']}" if a["subset"] else a["dataset"]), ("method", a["method"]),
+            ("subjects counted", result["n"]),
+            ("recount from ADaM", None if rc is None else f"{rc['n']} ({'matches' if rc['matches'] else 'DIFFERS'})"),
+            ("spec", result["spec"])])
+        rows = []
+        for subj in result["subjects"]:
+            lines = [line for rec in subj["records"] for line in _record_lines(rec)] or [("-", "-", "-")]
+            rows += [("" if i else subj["usubjid"], *line) for i, line in enumerate(lines)]
+        records_table(f"Subjects ({len(result['subjects'])}) and records", rows,
+                      ("USUBJID", "ADaM record", "SDTM record", "raw rows (file:line)"))
+    elif result["kind"] == "value":
+        for rec in result["records"]:
+            rule = rec.get("rule") or {}
+            kv(f"{result['variable']} for {result['subject']}: {rec['value']}", [
+                *[(k, v) for k, v in rec["values"].items()], ("record", rec["id"]),
+                ("rule", f"{rule.get('kind')}: {rule.get('description')} (step {rule.get('step')}, "
+                         f"{rule.get('derivation')})" if rule else None),
+                ("rule spec", rule.get("spec")), ("method", result["metadata"].get("method"))])
+            records_table("Records used", [(a, s, r) for a, s, r in _record_lines(rec)],
+                          ("ADaM record", "SDTM record", "raw rows (file:line)"))
+    else:
+        meta = result["metadata"]
+        kv(result["variable"], [(k, meta.get(k)) for k in ("label", "origin", "method", "source", "spec")])
+        records_table("Upstream chain", [(e["to"], e["from"], e.get("name", ""), e.get("spec", ""))
+                                         for e in result["chain"]], ("variable", "from", "rule", "spec"))
+        console.print("raw columns: " + ", ".join(result["raw_columns"]), markup=False)
+    if result.get("rules"):
+        records_table("Spec rules on the path", [(r["variable"], r["rule"], r["spec"], ", ".join(r["from"]))
+                                                 for r in result["rules"]], ("variable", "rule", "spec", "from"))
+
+
+def run_trace(study: ResolvedStudy, target: str, *, row: str | None, col: str | None, subject: str | None,
+              param: str | None, as_json: bool, console: Any) -> int:
+    """The ``tlfgen trace`` command: 0 when traced; errors raise (exit 2 for unknown names)."""
+    ctx = TraceContext(study)
+    outputs = {o.id.upper() for o in ctx.specs("tlf").outputs}
+    if target.strip().upper() in outputs:
+        if not row or not col:
+            table = ctx.table(ctx.output(target))
+            raise UsageError(f"tracing a cell of {table.id} needs --row and --col",
+                             hint="rows: " + ", ".join(rid for _, rid in row_ids(table))
+                             + "; columns: " + ", ".join(c.key for c in table.columns))
+        result = trace_cell(ctx, target, row, col)
+    elif "." in target:
+        result = trace_value(ctx, target, subject, param) if subject else trace_variable(ctx, target, param)
+    else:
+        raise _unknown("output or variable", target, sorted(outputs) + ["<DATASET>.<VARIABLE>"])
+    if as_json:
+        console.print(json.dumps(result, indent=1, sort_keys=True, default=str), markup=False, highlight=False,
+                      emoji=False, soft_wrap=True)
+    else:
+        render(result, console)
+    return 0
