@@ -4,7 +4,7 @@ import shutil
 
 import pyreadstat
 import pytest
-from conftest import DOMAINS_ALL, ROOT
+from sdtm_helpers import DOMAINS_ALL, ROOT
 
 from tlfgen.io.xpt import check_xpt_v5
 from tlfgen.sdtm.metadata import create_domain_metadata

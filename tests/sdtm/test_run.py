@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pyreadstat
 import pytest
-from conftest import RAW, S, make_study
+from sdtm_helpers import RAW, S, make_study
 
 from tlfgen.io.xpt import check_xpt_v5
 from tlfgen.sdtm.metadata import create_domain_metadata

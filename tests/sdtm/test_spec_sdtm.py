@@ -1,7 +1,7 @@
 """SDTM and CT spec loading and resolution (tlfgen.spec.sdtm, tlfgen.spec.ct): errors name file:line."""
 
 import pytest
-from conftest import make_study
+from sdtm_helpers import make_study
 
 from tlfgen.errors import SpecError
 from tlfgen.spec.check import load_stage_specs
