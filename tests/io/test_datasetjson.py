@@ -146,3 +146,19 @@ def test_write_is_deterministic_and_reads_back(tmp_path: Path, monkeypatch: pyte
 def test_created_argument_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     assert _doc(created=datetime(2024, 1, 2, 3, 4, 5))["datasetJSONCreationDateTime"] == "2024-01-02T03:04:05"
+
+
+def test_column_wise_rows_match_cell_by_cell() -> None:
+    from tlfgen.io.datasetjson import _cell, create_column_values
+    ints = VariableMetadata(name="N", label="n", data_type="integer")
+    floats = VariableMetadata(name="F", label="f", data_type="float")
+    text = VariableMetadata(name="T", label="t", data_type="text")
+    cases = [(ints, pd.Series([1.0, np.nan, -0.0, 3e15])), (ints, pd.Series([4, 5], dtype="int64")),
+             (floats, pd.Series([0.1, np.nan, -2.0])), (text, pd.Series(["a", "", "b"], dtype=object)),
+             (text, pd.Series(["a", None, np.nan, 3], dtype=object))]
+    for var, series in cases:
+        expected = [_cell(v, var, False) for v in series.tolist()]
+        got = create_column_values(var, series, False)
+        assert got == expected and [type(v) for v in got] == [type(v) for v in expected]
+    assert create_column_values(ints, pd.Series([1.5]), False) is None
+    assert create_column_values(floats, pd.Series([np.inf]), False) is None

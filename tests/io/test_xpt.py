@@ -348,3 +348,50 @@ def test_nullable_int_categorical_and_filtered_index(tmp_path: Path) -> None:
     assert back["AGE"].tolist()[0] == 61.0 and np.isnan(back["AGE"].iloc[1])
     assert back["SEX"].tolist() == ["M", ""]
     assert back_meta.variable("SEX").length == 2
+
+
+# ---------------------------------------------------------------- column-wise checks and fast writer
+
+
+def test_check_counts_mixed_values_column_wise() -> None:
+    from tlfgen.io.xpt import check_xpt_v5 as check
+    df = _ae(USUBJID=[f"S{i}" for i in range(6)], AESEQ=list(range(6)), AESTDTC=[""] * 6,
+             AETERM=["ok", None, 5, "Na\u00efve", float("nan"), "caf\u00e9"])
+    found = [v for v in check(df, AE_META) if v.variable == "AETERM"]
+    assert [(v.rule, v.row, v.records) for v in found] == [("text-value", 3, 1), ("value-ascii", 4, 2)]
+    assert "value has non-ASCII character '\u00ef' (U+00EF) at position 3" in str(found[1])
+
+
+def test_compute_text_length_counts_utf8_bytes() -> None:
+    from tlfgen.io.xpt import compute_text_length
+    assert compute_text_length(pd.Series(["ab", "\u00e9\u00e9", None, 7], dtype=object)) == 4
+    assert compute_text_length(pd.Series(["", None], dtype=object)) == 1
+
+
+def test_compute_ibm_doubles_known_values() -> None:
+    from tlfgen.io.xpt import compute_ibm_doubles
+    out = compute_ibm_doubles(np.array([1.0, -2.5, 0.0, np.nan, 0.1]))
+    assert [out[i:i + 1].tobytes().hex() for i in range(5)] == [
+        "4110000000000000", "c128000000000000", "0000000000000000", "2e00000000000000", "401999999999999a"]
+    assert compute_ibm_doubles(np.array([-0.0])) is None
+    assert compute_ibm_doubles(np.array([np.inf])) is None
+    assert compute_ibm_doubles(np.array([7.2e75])) is None
+
+
+def test_fast_writer_matches_pyreadstat_bytes(tmp_path: Path) -> None:
+    from tlfgen.io.xpt import create_xpt_bytes
+    rng = np.random.default_rng(7)
+    for n in (1, 3, 80, 81):
+        numbers = rng.normal(0, 1e5, n)
+        numbers[::3] = np.nan
+        frame = pd.DataFrame({"A": pd.Series([("x" * int(k))[:12] for k in rng.integers(0, 13, n)], dtype=object),
+                              "B": numbers, "C": pd.Series([""] * n, dtype=object)})
+        meta = DatasetMetadata(name="XX", label="Test", structure="", class_="", variables=tuple(
+            VariableMetadata(name=c, label=f"Label {c}", data_type="text") for c in "ABC"))
+        fast = create_xpt_bytes(frame, meta, {"B": "DATE9."}, tmp_path / "a.xpt")
+        pyreadstat.write_xport(frame, str(tmp_path / "b.xpt"), file_label="Test",
+                               column_labels={c: f"Label {c}" for c in "ABC"}, table_name="XX",
+                               file_format_version=5, variable_format={"B": "DATE9."})
+        slow = (tmp_path / "b.xpt").read_bytes()
+        assert len(fast) == len(slow)
+        assert [fast[a:b] == slow[a:b] for a, b in [(0, 144), (176, 464), (496, len(slow))]] == [True] * 3, n

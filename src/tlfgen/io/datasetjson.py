@@ -44,6 +44,7 @@ from tlfgen.errors import DataError
 from tlfgen.io.atomic import atomic_write_bytes, fixed_timestamp
 from tlfgen.io.metadata import DatasetMetadata, VariableMetadata
 from tlfgen.io.xpt import SAS_EPOCH, compute_text_length
+from tlfgen.io.xpt import _has_date_values, _values_of  # noqa: PLC2701 (shared column helpers)
 
 DATASET_JSON_VERSION = "1.1.0"
 _DATA_TYPES = {"text": "string", "integer": "integer", "float": "float", "date": "date",
@@ -69,7 +70,7 @@ def _is_numeric_temporal(var: VariableMetadata, series: pd.Series) -> bool:
         return False
     if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_numeric_dtype(series):
         return True
-    return any(isinstance(v, (date, datetime)) for v in series if not _is_missing(v))
+    return _has_date_values(_values_of(series))
 
 
 def _temporal_text(value: object, data_type: str) -> str:
@@ -101,6 +102,46 @@ def _cell(value: object, var: VariableMetadata, numeric_temporal: bool) -> Any:
     if isinstance(value, (np.generic,)):
         return value.item()
     return value if isinstance(value, str) else str(value)
+
+
+def _numbers(var: VariableMetadata, series: pd.Series) -> list | None:
+    """JSON values of a float64/int64 integer or float column (NaN -> None); None when a value
+    needs the cell-by-cell path (infinity, a fraction in an integer column, an unusual dtype)."""
+    if series.dtype not in (np.float64, np.int64):
+        return None
+    numbers = series.to_numpy(dtype=np.float64)
+    missing = np.isnan(numbers)
+    if np.isinf(numbers).any():
+        return None
+    if var.data_type == "integer":
+        present = numbers[~missing]
+        if (present != np.floor(present)).any() or (np.abs(present) >= 2.0**63).any():
+            return None
+        values = np.where(missing, 0.0, numbers).astype(np.int64).tolist()
+    else:
+        values = numbers.tolist()
+    for index in np.flatnonzero(missing).tolist():
+        values[index] = None
+    return values
+
+
+def create_column_values(var: VariableMetadata, series: pd.Series, numeric_temporal: bool) -> list | None:
+    """The JSON values of one column, as ``_cell`` gives them, converted column-wise.
+
+    None when a value raises in ``_cell``: the caller then goes row by row, so the error
+    names the first offending row and column exactly as before.
+    """
+    if not numeric_temporal and var.data_type in ("integer", "float"):
+        values = _numbers(var, series)
+        if values is not None:
+            return values
+    values = _values_of(series)
+    if not numeric_temporal and var.data_type not in ("integer", "float") and set(map(type, values)) <= {str}:
+        return values  # plain str values are written unchanged
+    try:
+        return [_cell(value, var, numeric_temporal) for value in values]
+    except DataError:
+        return None
 
 
 def _column(meta: DatasetMetadata, var: VariableMetadata, series: pd.Series, numeric_temporal: bool) -> dict[str, Any]:
@@ -172,6 +213,13 @@ def build_dataset_json(
     doc["label"] = meta.label
     flags = {v.name: _is_numeric_temporal(v, df[v.name]) for v in meta.variables}
     doc["columns"] = [_column(meta, v, df[v.name], flags[v.name]) for v in meta.variables]
+    converted = [create_column_values(v, df[v.name], flags[v.name]) for v in meta.variables]
+    if not converted:
+        doc["rows"] = [[] for _ in range(len(df))]
+        return doc
+    if all(values is not None for values in converted):
+        doc["rows"] = list(map(list, zip(*converted)))  # type: ignore[arg-type]
+        return doc
     columns = [(v, df[v.name].tolist(), flags[v.name]) for v in meta.variables]
     rows = []
     for index in range(len(df)):

@@ -48,6 +48,8 @@ DEFAULT_FORMATS = {"date": "DATE9.", "datetime": "DATETIME20."}
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _STAMP_RE = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d\Z")
+_OBS_HEADER = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!" + b"0" * 30 + b"  "
+_IBM_MISSING = 0x2E << 56  # SAS missing '.': 0x2E then seven zero bytes
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,49 @@ def _is_missing(value: object) -> bool:
     return isinstance(value, float) and np.isnan(value)
 
 
+def _values_of(series: pd.Series) -> list:
+    """The values ``for v in series`` yields, as a list (one C-level copy for object columns)."""
+    return series.tolist() if series.dtype == object else list(series)
+
+
+def _all_text(values: list) -> bool:
+    """True when every value is a str (so none is missing): checked once per distinct type."""
+    return all(issubclass(t, str) for t in set(map(type, values)))
+
+
+def _has_date_values(values: list) -> bool:
+    """True when a non-missing value is a date/datetime (pd.NaT is a datetime but missing)."""
+    nat = type(pd.NaT)
+    return any(t is not nat and issubclass(t, (date, datetime)) for t in set(map(type, values)))
+
+
+def _split_text(values: list) -> tuple[list[int], list[int] | None, list[str]]:
+    """(positions of non-missing non-text values, positions of the texts or None for all, the texts)."""
+    if _all_text(values):
+        return [], None, values
+    not_text: list[int] = []
+    positions: list[int] = []
+    for index, value in enumerate(values):
+        if _is_missing(value):
+            continue
+        (positions if isinstance(value, str) else not_text).append(index)
+    return not_text, positions, [values[i] for i in positions]
+
+
+def compute_text_sizes(texts: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+    """UTF-8 byte size of each text, and the mask of the non-ASCII ones (None: all ASCII).
+
+    ASCII text has one byte per character, so only non-ASCII values are encoded.
+    """
+    sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    if "".join(texts).isascii():
+        return sizes, None
+    wide = ~np.fromiter(map(str.isascii, texts), dtype=bool, count=len(texts))
+    for index in np.flatnonzero(wide).tolist():
+        sizes[index] = len(texts[index].encode("utf-8"))
+    return sizes, wide
+
+
 def _data_violation(
     meta: DatasetMetadata, df: pd.DataFrame, var: str, rule: str, positions: list[int],
     message: str, resolution: str,
@@ -163,8 +208,7 @@ def _is_text_column(var: VariableMetadata, series: pd.Series) -> bool:
     if var.data_type in TEMPORAL_TYPES:
         if pd.api.types.is_datetime64_any_dtype(series) or _is_numeric_dtype(series):
             return False
-        values = [v for v in series if not _is_missing(v)]
-        return not any(isinstance(v, (date, datetime)) for v in values)
+        return not _has_date_values(_values_of(series))
     return True
 
 
@@ -180,24 +224,12 @@ def _check_text_values(meta: DatasetMetadata, df: pd.DataFrame, var: VariableMet
             f"declared {var.data_type} but the column holds {series.dtype} values",
             "convert the column to text in the derivation or declare integer/float in the spec",
         )]
-    not_text: list[int] = []
-    too_long: list[int] = []
-    over_length: list[int] = []
-    non_ascii: list[tuple[int, int, str]] = []
-    for index, value in enumerate(series):
-        if _is_missing(value):
-            continue
-        if not isinstance(value, str):
-            not_text.append(index)
-            continue
-        size = len(value.encode("utf-8"))
-        if size > MAX_TEXT_BYTES:
-            too_long.append(index)
-        if var.length is not None and size > var.length:
-            over_length.append(index)
-        bad = _first_non_ascii(value)
-        if bad is not None:
-            non_ascii.append((index, *bad))
+    not_text, positions, texts = _split_text(_values_of(series))
+    sizes, wide = compute_text_sizes(texts)
+    where = np.arange(len(texts)) if positions is None else np.asarray(positions, dtype=np.int64)
+    too_long = where[sizes > MAX_TEXT_BYTES].tolist()
+    over_length = where[sizes > var.length].tolist() if var.length is not None else []
+    non_ascii = where[wide].tolist() if wide is not None else []
     found: list[XptViolation] = []
     if not_text:
         value = series.iloc[not_text[0]]
@@ -221,9 +253,9 @@ def _check_text_values(meta: DatasetMetadata, df: pd.DataFrame, var: VariableMet
             "raise length in the spec or leave it empty to size it from the data",
         ))
     if non_ascii:
-        index, pos, char = non_ascii[0]
+        pos, char = _first_non_ascii(series.iloc[non_ascii[0]])  # type: ignore[misc]
         found.append(_data_violation(
-            meta, df, var.name, "value-ascii", [i for i, _, _ in non_ascii],
+            meta, df, var.name, "value-ascii", non_ascii,
             f"value has non-ASCII character {char!r} (U+{ord(char):04X}) at position {pos}",
             "transliterate in the spec or map through a codelist",
         ))
@@ -304,8 +336,14 @@ def compute_sas_dates(series: pd.Series, data_type: str) -> pd.Series:
 
 def compute_text_length(series: pd.Series) -> int:
     """Longest value in bytes (UTF-8), at least 1: the XPT length pyreadstat writes."""
-    sizes = [len(v.encode("utf-8")) for v in series if isinstance(v, str)]
-    return max(sizes, default=0) or 1
+    return _max_text_size(_values_of(series))
+
+
+def _max_text_size(values: list) -> int:
+    texts = _split_text(values)[2]
+    if not texts:
+        return 1
+    return int(compute_text_sizes(texts)[0].max()) or 1
 
 
 def complete_metadata(meta: DatasetMetadata, df: pd.DataFrame) -> DatasetMetadata:
@@ -336,10 +374,12 @@ def _prepare_frame(df: pd.DataFrame, meta: DatasetMetadata) -> tuple[pd.DataFram
     for var in meta.variables:
         series = df[var.name].reset_index(drop=True)
         if _is_text_column(var, series):
-            text = series.map(lambda v: "" if _is_missing(v) else v).astype(object)
-            if var.length is not None and var.length > compute_text_length(text):
-                text = text.map(lambda v, n=var.length: v.ljust(n))
-            columns[var.name] = text
+            values = _values_of(series)
+            if not _all_text(values):
+                values = ["" if _is_missing(v) else v for v in values]
+            if var.length is not None and var.length > _max_text_size(values):
+                values = [v.ljust(var.length) for v in values]
+            columns[var.name] = pd.Series(values, dtype=object)
         elif var.data_type in TEMPORAL_TYPES:
             columns[var.name] = compute_sas_dates(series, var.data_type)
             formats[var.name] = var.display_format or DEFAULT_FORMATS[var.data_type]
@@ -376,6 +416,94 @@ def stamp_xpt_header(data: bytes, when: datetime) -> bytes:
     return bytes(out)
 
 
+def compute_ibm_doubles(numbers: np.ndarray) -> np.ndarray | None:
+    """IEEE doubles as big-endian IBM 370 doubles (XPT numbers), NaN -> SAS missing '.'.
+
+    IEEE -> IBM is exact in the IBM range (53-bit mantissa into 56 bits), so this equals
+    readstat's conversion; None for a value it may treat otherwise (infinite, -0.0,
+    at the edges of the IBM exponent range): the caller then lets pyreadstat write the file.
+    """
+    x = np.asarray(numbers, dtype=np.float64)
+    missing = np.isnan(x)
+    if np.isinf(x).any():
+        return None
+    size = np.abs(np.where(missing, 0.0, x))
+    zero = size == 0.0
+    if (zero & ~missing & np.signbit(x)).any():
+        return None
+    mant, exp = np.frexp(size)  # size = mant * 2**exp, 0.5 <= mant < 1
+    hexp = -((-exp) // 4)  # IBM: size = frac * 16**hexp, 1/16 <= frac < 1
+    if (~zero & ((hexp + 64 < 1) | (hexp + 64 > 126))).any():  # readstat clamps near the limits
+        return None
+    frac = (mant * 2.0**53).astype(np.uint64) << (3 - (4 * hexp - exp)).astype(np.uint64)
+    word = frac | ((hexp + 64).astype(np.uint64) << np.uint64(56)) | (np.signbit(x).astype(np.uint64) << np.uint64(63))
+    word = np.where(zero, np.uint64(0), word)
+    return np.where(missing, np.uint64(_IBM_MISSING), word).astype(">u8")
+
+
+def _encode_rows(frame: pd.DataFrame) -> tuple[bytes, dict[str, int]] | None:
+    """The observation records of ``frame`` (ASCII text, float64 numbers) and the text widths;
+    None when a column is anything else (pyreadstat then writes the whole file)."""
+    fields: list[tuple[str, np.ndarray]] = []
+    widths: dict[str, int] = {}
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == np.float64:
+            ibm = compute_ibm_doubles(column.to_numpy())
+            if ibm is None:
+                return None
+            fields.append((name, ibm))
+            continue
+        texts = _values_of(column) if column.dtype == object else None
+        if texts is None or not set(map(type, texts)) <= {str}:
+            return None
+        joined = "".join(texts)
+        if not joined.isascii() or "\x00" in joined:
+            return None
+        widths[name] = max(map(len, texts), default=0) or 1
+        cells = np.array(texts, dtype=f"S{widths[name]}")
+        pad = cells.view(np.uint8)
+        pad[pad == 0] = 0x20  # blank-padded like readstat (no NUL in the text, checked above)
+        fields.append((name, cells))
+    records = np.empty(len(frame), dtype=[(f"f{i}", a.dtype) for i, (_, a) in enumerate(fields)])
+    for i, (_, values) in enumerate(fields):
+        records[f"f{i}"] = values
+    data = records.tobytes()
+    return data + b" " * (-len(data) % 80), widths
+
+
+def create_xpt_bytes(frame: pd.DataFrame, meta: DatasetMetadata, formats: dict[str, str], scratch: Path) -> bytes:
+    """The XPT v5 file of a prepared frame (before the header stamps).
+
+    pyreadstat writes the headers (from a one-record frame with the same widths); the
+    observations are encoded column-wise here. The per-cell pyreadstat path is kept for
+    empty frames and for values the fast encoder does not handle.
+    """
+    labels = {var.name: var.label for var in meta.variables}
+
+    def written(data: pd.DataFrame) -> bytes:
+        pyreadstat.write_xport(
+            data, str(scratch), file_label=meta.label, column_labels=labels,
+            table_name=meta.name, file_format_version=5, variable_format=formats or None,
+        )
+        return scratch.read_bytes()
+
+    encoded = _encode_rows(frame) if len(frame) else None
+    if encoded is None:
+        return written(frame)
+    rows, widths = encoded
+    template = pd.DataFrame({
+        name: pd.Series(["x" * widths[name]], dtype=object) if name in widths else pd.Series([0.0])
+        for name in frame.columns
+    })
+    head = written(template)
+    cut = head.find(_OBS_HEADER) + len(_OBS_HEADER)
+    row_size = sum(widths.values()) + 8 * (len(frame.columns) - len(widths))
+    if cut < len(_OBS_HEADER) or len(head) - cut != row_size + (-row_size % 80):
+        return written(frame)
+    return head[:cut] + rows
+
+
 def write_xpt(
     df: pd.DataFrame, meta: DatasetMetadata, path: str | os.PathLike[str], *, created: datetime | None = None
 ) -> Path:
@@ -394,14 +522,9 @@ def write_xpt(
             hint="fix the spec or the derivation as each line says; nothing was written",
         )
     frame, formats = _prepare_frame(df, meta)
-    labels = {var.name: var.label for var in meta.variables}
     when = fixed_timestamp(created)
     with atomic_output(target) as tmp:
-        pyreadstat.write_xport(
-            frame, str(tmp), file_label=meta.label, column_labels=labels,
-            table_name=meta.name, file_format_version=5, variable_format=formats or None,
-        )
-        tmp.write_bytes(stamp_xpt_header(tmp.read_bytes(), when))
+        tmp.write_bytes(stamp_xpt_header(create_xpt_bytes(frame, meta, formats, tmp), when))
     return target
 
 

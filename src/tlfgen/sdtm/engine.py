@@ -185,14 +185,19 @@ def create_lineage(data: pd.DataFrame, rows: pd.DataFrame, rd: ResolvedDomain, c
     src["f"] = src["file"].map({f: i for i, f in enumerate(files)})
     src = src.drop_duplicates(["rec", "f", "row"]).sort_values(["rec", "f", "row"], kind="mergesort")
     recs = src["rec"].to_numpy()
-    pairs = list(zip(src["f"].astype(int).tolist(), src["row"].astype(int).tolist()))
+    pairs = [[f, r] for f, r in zip(src["f"].astype(int).tolist(), src["row"].astype(int).tolist())]
     bounds = np.flatnonzero(np.diff(recs)) + 1 if len(recs) else np.array([], dtype=int)
-    starts = np.concatenate([[0], bounds]) if len(recs) else np.array([], dtype=int)
-    ends = np.concatenate([bounds, [len(recs)]]) if len(recs) else np.array([], dtype=int)
-    by_rec = {int(recs[a]): [list(p) for p in pairs[a:b]] for a, b in zip(starts, ends)}
+    if len(bounds) + 1 == len(recs):  # one raw row per record (the common case)
+        by_rec = dict(zip(recs.astype("int64").tolist(), ([p] for p in pairs)))
+    else:
+        starts = np.concatenate([[0], bounds]) if len(recs) else np.array([], dtype=int)
+        ends = np.concatenate([bounds, [len(recs)]]) if len(recs) else np.array([], dtype=int)
+        by_rec = {rec: pairs[a:b] for rec, a, b in zip(recs[starts].astype("int64").tolist(), starts.tolist(),
+                                                       ends.tolist())}
     key = [c for c in ("USUBJID", seq_var) if c and c in data]
     columns = [data[c].tolist() if data[c].dtype == object else data[c].astype("int64").tolist() for c in key]
-    records = [[*keys, by_rec.get(rec, [])] for rec, *keys in zip(data[REC].tolist(), *columns)]
+    get = by_rec.get
+    records = [[*keys, get(rec, [])] for rec, *keys in zip(data[REC].tolist(), *columns)]
     return {"key": key, "files": files, "records": records}
 
 
