@@ -28,6 +28,10 @@ from tlfgen.errors import DataError
 from tlfgen.pipeline import Finding
 
 ROW = "__row"
+#: Longest raw value read, in characters (Excel's cell limit: the findings report must show it).
+MAX_FIELD_CHARS = 32_767
+# values up to MAX_FIELD_CHARS and beyond must reach the length check, not stop the csv module
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 LINE = "__line"
 
 
@@ -98,20 +102,78 @@ def read_raw_form(path: Path, *, name: str, columns: list[str], leading: list[st
         header, records, rows, lines, rejected, row = fast
         return _finish(name, display, header, records, rows, lines, rejected, row, declared, columns,
                        leading, findings)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip().upper() for h in next(reader)]
+    header, records, rows, lines, rejected, row = _read_exact(text, display, findings)
+    return _finish(name, display, header, records, rows, lines, rejected, row, declared, columns, leading, findings)
+
+
+class _Lines:
+    """The physical lines of a text, handed to ``csv.reader`` one at a time; ``pos`` is the next one."""
+
+    def __init__(self, lines: list[str], pos: int) -> None:
+        self.lines, self.pos = lines, pos
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        if self.pos >= len(self.lines):
+            raise StopIteration
+        self.pos += 1
+        return self.lines[self.pos - 1]
+
+
+def _physical_lines(text: str) -> list[str]:
+    """Lines split at "\n" only (control characters inside values are not line ends)."""
+    parts = text.split("\n")
+    lines = [p + "\n" for p in parts[:-1]]
+    return lines + [parts[-1]] if parts[-1] else lines
+
+
+def _read_exact(text: str, display: str, findings: list[Finding]):
+    """The csv-module path: ragged rows, blank lines, quoted line breaks and broken quotes.
+
+    A record that cannot be parsed (a quote not closed, text after a closing quote), or that
+    swallows the lines after it (a quote opened and closed rows later), rejects its *first*
+    line only; reading resumes on the next line, so no later row is lost.
+    """
+    lines = _physical_lines(text)
+    src = _Lines(lines, 0)
+    try:
+        header = [h.strip().upper() for h in next(csv.reader(src, strict=True))]
+    except csv.Error as exc:
+        raise DataError(f"the header line cannot be parsed ({exc})", file=display, row=0,
+                        hint="the first line must be the column names, comma separated") from None
     width = len(header)
     records: list[list[str]] = []
     rows: list[int] = []
-    lines: list[int] = []
+    line_numbers: list[int] = []
     rejected: dict[int, str] = {}
-    last_line = reader.line_num
     row = 0
-    for values in reader:
-        start, last_line = last_line + 1, reader.line_num
-        if not values:
+    reader = csv.reader(src, strict=True)
+    while src.pos < len(lines):
+        first = src.pos  # 0-based index of the record's first line
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            values, problem = None, f"cannot be parsed ({exc})"
+        else:
+            problem = _swallowed(values, width, src.pos - first)
+        if values == []:
             continue  # a blank line is not a record
         row += 1
+        start = first + 1
+        if problem is not None:
+            rejected[row] = "malformed quotes"
+            findings.append(Finding(
+                "ERROR", "RAW-MALFORMED-QUOTES",
+                f"line {start} {problem}: a quoted value is not closed, or has text after its closing "
+                f"quote; the line is rejected and reading resumes on line {start + 1}",
+                file=display, row=row, value=lines[first].rstrip("\r\n")[:80], action="rejected"))
+            src.pos = first + 1
+            reader = csv.reader(src, strict=True)
+            continue
         if len(values) != width:
             rejected[row] = "ragged row"
             findings.append(Finding(
@@ -122,17 +184,35 @@ def read_raw_form(path: Path, *, name: str, columns: list[str], leading: list[st
             continue
         records.append(values)
         rows.append(row)
-        lines.append(start)
-    return _finish(name, display, header, records, rows, lines, rejected, row, declared, columns, leading, findings)
+        line_numbers.append(start)
+    return header, records, rows, line_numbers, rejected, row
+
+
+def _swallowed(values: list[str], width: int, spans: int) -> str | None:
+    """Why a record that spans several lines looks like a quote that swallowed later rows (or None)."""
+    if spans <= 1:
+        return None
+    if len(values) != width:
+        return f"starts a record that runs over {spans} lines and has {len(values)} fields, not {width}"
+    lead = values[0]
+    if lead and any(f"\n{lead}," in v for v in values):
+        return f"starts a record that runs over {spans} lines and holds later rows of the file"
+    return None
 
 
 def _read_fast(text: str):
-    """pandas' C parser for the common case: no ragged rows, no blank lines, no line breaks in values.
+    """pandas' C parser for the common case: no ragged rows, no blank lines, no line breaks in values,
+    no broken quotes (pandas would silently glue ``"LOG"X`` into ``LOGX``).
 
     Returns None when any of those is present, so the exact (csv module) path handles the file.
     """
+    if "\x00" in text:
+        return None  # pandas' C parser ends a value at NUL (the rest would be lost silently)
     physical = text.count("\n") + (0 if text.endswith("\n") else 1)
-    widths = [len(r) for r in csv.reader(io.StringIO(text, newline=""))]
+    try:
+        widths = [len(r) for r in csv.reader(io.StringIO(text, newline=""), strict=True)]
+    except csv.Error:
+        return None  # broken quotes: the exact path rejects the line and says why
     if len(widths) != physical or len(set(widths)) != 1:
         return None  # ragged rows, blank lines or line breaks inside values: exact path
     try:
@@ -149,6 +229,27 @@ def _read_fast(text: str):
     n = len(frame)
     rows = list(range(1, n + 1))
     return header, frame, rows, [r + 1 for r in rows], {}, n
+
+
+def _reject_long_values(data: pd.DataFrame, columns: list[str], display: str, rejected: dict[int, str],
+                        findings: list[Finding]) -> pd.DataFrame:
+    """Rows holding a value over ``MAX_FIELD_CHARS`` characters are rejected (ERROR per value)."""
+    bad = pd.Series(False, index=data.index)
+    for col in columns:
+        values = data[col].tolist()
+        if set(map(type, values)) <= {str} and max(map(len, values), default=0) <= MAX_FIELD_CHARS:
+            continue  # the common case: all text, none too long (no per-value pandas work)
+        lengths = data[col].str.len()
+        over = lengths > MAX_FIELD_CHARS
+        for row, length, value in zip(data.loc[over, ROW], lengths[over], data.loc[over, col]):
+            findings.append(Finding(
+                "ERROR", "RAW-VALUE-TOO-LONG",
+                f"{col} holds {int(length)} characters, more than the {MAX_FIELD_CHARS} a value may have",
+                file=display, row=int(row), column=col, value=value[:80] + "...", action="rejected"))
+        bad |= over.fillna(False).astype(bool)
+    for row in data.loc[bad, ROW]:
+        rejected.setdefault(int(row), "value too long")
+    return data.loc[~bad].reset_index(drop=True) if bad.any() else data
 
 
 def _finish(name, display, header, records, rows, lines, rejected, row, declared, columns, leading, findings):
@@ -176,6 +277,7 @@ def _finish(name, display, header, records, rows, lines, rejected, row, declared
         findings.append(Finding("NOTE", "RAW-COLUMN-EXTRA", f"column {col} is not declared in forms.yaml; ignored",
                                 file=display, column=col, action="ignored"))
     data = data[declared + [ROW, LINE]].copy()
+    data = _reject_long_values(data, declared, display, rejected, findings)
     for col in leading:
         data[col] = data[col].str.strip()
     if row == 0:

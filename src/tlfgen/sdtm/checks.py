@@ -7,6 +7,7 @@ SUPP-- as VAR1, VAR2 ...); non-ASCII text is transliterated for XPT v5.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pandas as pd
@@ -17,6 +18,13 @@ from tlfgen.sdtm.values import compute_unique_map
 from tlfgen.spec.sdtm import ResolvedDomain
 
 MAX_TEXT_BYTES = 200
+#: C0 control characters and DEL: not text, and XML (define.xml, Dataset-JSON readers, XLSX) refuses most
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def compute_without_control(text: str) -> str:
+    """Control characters replaced by spaces, runs of spaces collapsed."""
+    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def report_by_form(mask: pd.Series, data: pd.DataFrame, ctx: MappingContext, rd: ResolvedDomain, var: str, *,
@@ -116,13 +124,20 @@ def split_text(text: str, limit: int = MAX_TEXT_BYTES) -> list[str]:
 
 
 def check_text(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext) -> dict[str, pd.Series]:
-    """Transliterate non-ASCII text (WARNING) and split text over 200 bytes (NOTE).
+    """Replace control characters (WARNING), transliterate non-ASCII text (WARNING) and split
+    text over 200 bytes (NOTE).
 
     Returns, per variable, the overflow parts (a list per record) to go to SUPP--.
     """
     overflow: dict[str, pd.Series] = {}
     for var in [v for v in rd.spec.variables if v.type == "text"]:
         text = data[var.name].fillna("").astype(str)
+        control = compute_unique_map(text, lambda v: _CONTROL.search(v) is not None).astype(bool)
+        if control.any():
+            report_by_form(control, data, ctx, rd, var.name, values=text, severity="WARNING",
+                           rule="TEXT-CONTROL-CHAR", domain=rd.name, action="replaced by spaces",
+                           message=f"{var.name} '{{value}}' has control characters")
+            text = text.where(~control, text[control].map(compute_without_control))
         non_ascii = compute_unique_map(text, lambda v: not v.isascii()).astype(bool)
         if non_ascii.any():
             report_by_form(non_ascii, data, ctx, rd, var.name, values=text, severity="WARNING", rule="TEXT-NON-ASCII",

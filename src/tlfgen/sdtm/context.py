@@ -24,6 +24,15 @@ BLOCK = "__block"  # index of the stacked source
 REC = "__rec"  # record id before de-duplication (lineage)
 
 
+#: longest value quoted inside a finding's message (the value column holds it whole)
+MESSAGE_VALUE_CHARS = 200
+
+
+def _short(value) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= MESSAGE_VALUE_CHARS else text[:MESSAGE_VALUE_CHARS] + "..."
+
+
 def row_col(form: str) -> str:
     """Column holding the raw row number of ``form`` (base or merged) in the working frame."""
     return f"__row@{form}"
@@ -63,7 +72,7 @@ class MappingContext:
         vals = values[mask] if values is not None else pd.Series("", index=rows.index)
         for row, s, v in zip(rows, subj, vals):
             self.findings.append(Finding(
-                severity, rule, message.format(value=v), file=file,
+                severity, rule, message.format(value=_short(v)), file=file,
                 row=int(row) if pd.notna(row) else None, column=column,
                 value=None if v is None else str(v), usubjid=f"{self.studyid}-{s}" if s else None,
                 domain=domain, action=action))

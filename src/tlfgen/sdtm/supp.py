@@ -37,7 +37,11 @@ def _records(data: pd.DataFrame, values: pd.Series, *, domain: str, seq_var: str
 
 def create_supp(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext, overflow: dict[str, pd.Series],
                 seq_var: str | None) -> pd.DataFrame | None:
-    """The SUPP-- dataset of one domain, or None when it has no records."""
+    """The SUPP-- dataset of one domain; None when the spec declares no qualifier and no text overflowed.
+
+    A declared SUPP-- with no records is an empty dataset, still written: ADaM specs read it
+    (a study without conversion surgery still has SUPPPR, with zero records).
+    """
     frames = []
     for supp in rd.spec.supp:
         frames.append(_records(data, data[f"__supp.{supp.qnam}"], domain=rd.name, seq_var=seq_var,
@@ -49,13 +53,17 @@ def create_supp(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext, ove
             piece = parts.map(lambda p, n=n: p[n] if n < len(p) else "")
             values = pd.Series("", index=data.index, dtype=object)
             values[piece.index] = piece
-            frames.append(_records(data, values, domain=rd.name, seq_var=seq_var, qnam=f"{var[:7]}{n + 1}",
-                                   qlabel=f"{label[:36]} {n + 1}", qorig="CRF", qeval=""))
+            suffix = str(n + 1)  # QNAM stays within 8 characters, QLABEL within 40, however many parts
+            frames.append(_records(data, values, domain=rd.name, seq_var=seq_var,
+                                   qnam=var[:8 - len(suffix)] + suffix,
+                                   qlabel=f"{label[:39 - len(suffix)]} {suffix}", qorig="CRF", qeval=""))
     if not frames:
         return None
     supp = pd.concat(frames, ignore_index=True)
     if supp.empty:
-        return None
+        if not rd.spec.supp:
+            return None
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in SUPP_COLUMNS})
     order = supp["IDVARVAL"].map(lambda v: int(v) if v else 0)
     supp = supp.assign(__o=order).sort_values(["USUBJID", "__o", "QNAM"], kind="mergesort")
     return supp.drop(columns="__o").reset_index(drop=True)[list(SUPP_COLUMNS)]

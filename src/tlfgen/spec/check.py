@@ -40,6 +40,15 @@ def load_stage_specs(study: ResolvedStudy, stage: str) -> Any:
     return study.cache[stage]
 
 
+def _add_new(errors: ErrorList, found: list[SpecError]) -> None:
+    """Add errors not already reported (two stages may load the same file, e.g. specs/ct)."""
+    seen = {str(e) for e in errors.errors}
+    for err in found:
+        if str(err) not in seen:
+            seen.add(str(err))
+            errors.add(err)
+
+
 def check_all(study: ResolvedStudy) -> list[CheckedStage]:
     """Load every stage's specs; collect the errors of all stages, then raise them together."""
     checked: list[CheckedStage] = []
@@ -52,10 +61,10 @@ def check_all(study: ResolvedStudy) -> list[CheckedStage]:
                 raise
             continue  # that stage's spec module is not part of this build
         except SpecErrors as exc:
-            errors.errors.extend(exc.errors)
+            _add_new(errors, exc.errors)
             continue
         except SpecError as exc:
-            errors.add(exc)
+            _add_new(errors, [exc])
             continue
         checked.append(CheckedStage(stage, len(loaded) if hasattr(loaded, "__len__") else 1))
     errors.raise_if_any()

@@ -297,7 +297,13 @@ class _Evaluator:
         return result
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
-        return _BIN_OPS[type(node.op)](self.visit(node.left), self.visit(node.right))
+        left, right = self.visit(node.left), self.visit(node.right)
+        if isinstance(node.op, (ast.Mult, ast.Div)) and (_is_text(left) or _is_text(right)):
+            # 'x' * 10**10 would build a 10 GB string; '12' * 2 would silently give '1212'
+            raise ExpressionError(
+                f"expression '{self.expr.text}': '{'*' if isinstance(node.op, ast.Mult) else '/'}' needs numbers, "
+                f"not text", location=self.expr.location)
+        return _BIN_OPS[type(node.op)](left, right)
 
     def visit_Call(self, node: ast.Call) -> Any:
         fn = FUNCTIONS[node.func.id][0]  # type: ignore[union-attr]
@@ -312,6 +318,12 @@ class _Evaluator:
             result &= _compare(op, left, right, index)
             left = right
         return result
+
+
+def _is_text(value: Any) -> bool:
+    if isinstance(value, str):
+        return True
+    return isinstance(value, pd.Series) and (value.dtype == object or pd.api.types.is_string_dtype(value))
 
 
 def _as_bool(value: Any, index: pd.Index) -> pd.Series:

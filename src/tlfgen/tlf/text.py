@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from tlfgen.errors import Location, SpecError
@@ -82,8 +83,28 @@ class TemplateSet:
         names = self.names()
         for name in names:
             self.template(name)
+            self.check_internals(name)
         self.cells()
         return names
+
+    def check_internals(self, name: str) -> None:
+        """Refuse, before any rendering, a template naming a private attribute (``x.__class__``,
+        ``x['_y']``, ``x|attr('__globals__')``): the sandbox would refuse it at render time, but
+        ``tlfgen check`` should say so without data."""
+        source = (self.folder / name).read_text(encoding="utf-8")
+        tree = self.env.parse(source, name=name)
+        found = [(node.lineno, attr) for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter))
+                 for attr in [_private_name(node)] if attr is not None]
+        if found:
+            line = min(n for n, _ in found)
+            # a chain x.a.b is found outside-in: list it in reading order
+            names = list(dict.fromkeys(a for n, a in reversed(found) if n == line))
+            raise SpecError(
+                "template reaches for Python internals (" + ", ".join(f"'{a}'" for a in names)
+                + "), which is not allowed",
+                location=Location(self.display(name), line),
+                hint="templates may use the variables tlfgen passes and Jinja filters only",
+            )
 
     # -- rendering -----------------------------------------------------------------
     def cells(self) -> Any:
@@ -135,6 +156,19 @@ class TemplateSet:
                 f"template {what}: {exc}", location=Location(self.display(name), line),
                 hint="templates may use the variables tlfgen passes and Jinja filters only",
             ) from None
+
+
+def _private_name(node: Any) -> str | None:
+    """The attribute name a Getattr/Getitem/attr-filter node uses when it starts with '_'."""
+    if isinstance(node, nodes.Getattr):
+        name = node.attr
+    elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        name = node.arg.value
+    elif isinstance(node, nodes.Filter) and node.name == "attr" and node.args and isinstance(node.args[0], nodes.Const):
+        name = node.args[0].value
+    else:
+        return None
+    return name if isinstance(name, str) and name.startswith("_") else None
 
 
 def _lines(value: Any) -> tuple[str, ...]:
