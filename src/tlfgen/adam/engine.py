@@ -11,9 +11,11 @@ column (or SRCDOM/SRCSEQ) into per-record lineage. No file I/O here except
 from __future__ import annotations
 
 import inspect
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,9 @@ from tlfgen.spec.base import closest
 SRC = "_SRC"
 FINDINGS = "findings"
 ENGINE_CONTEXT = ("dataset", "sources", "study")
+_T = TypeVar("_T")
+#: results shared by the steps of one ``build_dataset`` call (None outside one)
+_STEP_CACHE: ContextVar[dict[tuple, tuple[tuple, Any]] | None] = ContextVar("tlfgen_adam_step_cache", default=None)
 
 
 @dataclass
@@ -37,6 +42,37 @@ class BuiltDataset:
     lineage: list[dict[str, Any]]
     findings: list[Finding] = field(default_factory=list)
     rows_in: int = 0  # records the steps produced, before subjects not in ADSL were dropped
+
+
+# ---------------------------------------------------------------- shared results
+
+@contextmanager
+def step_cache() -> Iterator[None]:
+    """Scope in which ``compute_cached`` keeps results (the engine opens one per dataset)."""
+    token = _STEP_CACHE.set({})
+    try:
+        yield
+    finally:
+        _STEP_CACHE.reset(token)
+
+
+def compute_cached(name: str, inputs: tuple[Any, ...], params: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
+    """``compute()``, computed once per ``step_cache`` scope for the same input objects and params.
+
+    ``inputs`` are compared by identity (the engine never mutates its sources), ``params``
+    by value. Outside a scope (unit tests, direct calls) it simply calls ``compute``. The
+    result is shared: callers must not mutate it.
+    """
+    cache = _STEP_CACHE.get()
+    if cache is None:
+        return compute()
+    key = (name, tuple(id(x) for x in inputs), params)
+    hit = cache.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], inputs)):
+        return hit[1]
+    value = compute()
+    cache[key] = (inputs, value)  # holding the inputs keeps their ids from being reused
+    return value
 
 
 # ---------------------------------------------------------------- inputs
@@ -122,9 +158,10 @@ def build_dataset(ds: ResolvedAdamSpec, sources: Mapping[str, pd.DataFrame], stu
     """
     data: pd.DataFrame | None = None
     findings: list[Finding] = []
-    for step in ds.steps:
-        data = run_step(ds, step, data, sources, study)
-        findings.extend(data.attrs.pop(FINDINGS, []) or [])
+    with step_cache():
+        for step in ds.steps:
+            data = run_step(ds, step, data, sources, study)
+            findings.extend(data.attrs.pop(FINDINGS, []) or [])
     assert data is not None  # the spec model requires at least one step
     return data, findings
 
@@ -225,20 +262,26 @@ def compute_lineage(ds: ResolvedAdamSpec, data: pd.DataFrame) -> list[dict[str, 
     """Per record: its key values and the SDTM records used, grouped by domain (seq sorted)."""
     records = []
     keys = list(ds.spec.keys)
-    for i in range(len(data)):
+    n = len(data)
+    # plain lists once (same boxed values as .iloc[i]): no pandas indexing per record
+    src = data[SRC].tolist() if SRC in data.columns else [None] * n
+    srcdom = data["SRCDOM"].tolist() if "SRCDOM" in data.columns else [None] * n
+    srcseq = data["SRCSEQ"].tolist() if "SRCSEQ" in data.columns else [None] * n
+    key_values = [[_json_value(v) for v in data[k].tolist()] for k in keys]
+    for i in range(n):
         pairs: list[tuple[str, Any]] = []
-        if SRC in data.columns and isinstance(data[SRC].iloc[i], list):
-            pairs.extend(tuple(p) for p in data[SRC].iloc[i])
-        if "SRCDOM" in data.columns and isinstance(data["SRCDOM"].iloc[i], str):
-            seq = data["SRCSEQ"].iloc[i] if "SRCSEQ" in data.columns else None
-            pairs.append((data["SRCDOM"].iloc[i], None if pd.isna(seq) else int(seq)))
+        if isinstance(src[i], list):
+            pairs.extend(tuple(p) for p in src[i])
+        if isinstance(srcdom[i], str):
+            seq = srcseq[i]
+            pairs.append((srcdom[i], None if pd.isna(seq) else int(seq)))
         by_domain: dict[str, set[int]] = {}
         for domain, seq in pairs:
             by_domain.setdefault(str(domain), set())
             if seq is not None and not pd.isna(seq):
                 by_domain[str(domain)].add(int(seq))
         records.append({
-            "key": {k: _json_value(data[k].iloc[i]) for k in keys},
+            "key": {k: values[i] for k, values in zip(keys, key_values)},
             "sources": [{"domain": d, "seq": sorted(s)} for d, s in sorted(by_domain.items())],
         })
     return records

@@ -121,6 +121,8 @@ def compute_overall_response(target: str, nontarget: str, new_lesion: bool) -> s
 
 
 def _isnan(value: Any) -> bool:
+    if isinstance(value, float):  # fast path (numpy floats too): NaN is the only value unequal to itself
+        return bool(value != value)
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
@@ -147,12 +149,15 @@ def create_lesion_measurements(
     tu["_NODAL"] = False if nodal is None else nodal.reindex(tu.index).fillna(False).astype(bool)
     lesions = tu.drop_duplicates(["USUBJID", "TULNKID"]).set_index(["USUBJID", "TULNKID"])
     tr = tr.copy()
-    key = list(zip(tr["USUBJID"], tr["TRLNKID"]))
-    unknown = [k for k in key if k not in lesions.index]
-    if unknown:
+    pos = lesions.index.get_indexer(pd.MultiIndex.from_arrays([tr["USUBJID"], tr["TRLNKID"]]))
+    for i in np.flatnonzero(pos < 0):
+        k = (tr["USUBJID"].iloc[i], tr["TRLNKID"].iloc[i])
+        if k in lesions.index:  # a key get_indexer does not match (missing values): look it up singly
+            pos[i] = lesions.index.get_loc(k)
+            continue
         raise DerivationError(
-            f"TR lesion {unknown[0][1]} has no TU record", dataset="TR", variable="TRLNKID",
-            usubjid=str(unknown[0][0]), hint="every TR.TRLNKID must match a TU.TULNKID of the subject",
+            f"TR lesion {k[1]} has no TU record", dataset="TR", variable="TRLNKID",
+            usubjid=str(k[0]), hint="every TR.TRLNKID must match a TU.TULNKID of the subject",
         )
     testcd = tr["TRTESTCD"].astype("string").str.upper()
     diam_codes, state_codes = {c.upper() for c in diameter_testcds}, {c.upper() for c in state_testcds}
@@ -161,9 +166,9 @@ def create_lesion_measurements(
     frame = pd.DataFrame({
         "USUBJID": tr["USUBJID"].astype(str).values,
         "LNKID": tr["TRLNKID"].astype(str).values,
-        "ROLE": [lesions.at[k, "_ROLE"] for k in key],
-        "NODAL": [bool(lesions.at[k, "_NODAL"]) or t in {c.upper() for c in nodal_testcds}
-                  for k, t in zip(key, testcd)],
+        "ROLE": lesions["_ROLE"].to_numpy(dtype=object)[pos],
+        "NODAL": (lesions["_NODAL"].to_numpy(dtype=bool)[pos]
+                  | np.asarray(testcd.isin({c.upper() for c in nodal_testcds}).fillna(False), dtype=bool)),
         "VISITNUM": pd.to_numeric(tr["VISITNUM"], errors="coerce").values if "VISITNUM" in tr else np.nan,
         "VISIT": tr["VISIT"].values if "VISIT" in tr else None,
         "DATE": compute_iso_date(tr["TRDTC"]).values,
@@ -177,7 +182,7 @@ def create_lesion_measurements(
                   VISIT=("VISIT", "first"), DIAM=("DIAM", "max"), STATE=("STATE", "first"), SEQ=("SEQ", "min"))
              .reset_index())
     new_only = tu[(tu["_ROLE"] == NEW) & ~tu.set_index(["USUBJID", "TULNKID"]).index.isin(
-        list(zip(frame["USUBJID"], frame["LNKID"])))]
+        pd.MultiIndex.from_arrays([frame["USUBJID"], frame["LNKID"]]))]
     if len(new_only) and "TUDTC" in new_only:
         extra = pd.DataFrame({
             "USUBJID": new_only["USUBJID"].astype(str).values, "LNKID": new_only["TULNKID"].astype(str).values,
@@ -220,68 +225,99 @@ def derive_recist_assessments(
         raise DerivationError(f"lesion frame lacks column(s) {', '.join(missing)}", dataset="TR",
                               hint="build it with create_lesion_measurements")
     starts = dict(start_dates or {})
-    rows: list[dict[str, Any]] = []
-    for usubjid, subj in lesions.sort_values(["USUBJID", "DATE", "LNKID"], kind="stable").groupby(
-            "USUBJID", sort=True):
-        rows.extend(_subject_assessments(str(usubjid), subj, starts.get(usubjid), thresholds))
+    data = lesions.sort_values(["USUBJID", "DATE", "LNKID"], kind="stable")
+    data = data[data["USUBJID"].notna().to_numpy() & data["DATE"].notna().to_numpy()]
+    table = _LesionTable(data)
+    rows: list[tuple[Any, ...]] = []
+    for lo, hi in _runs(table.usubjid, 0, len(data)):
+        usubjid = table.usubjid[lo]
+        rows.extend(_subject_assessments(str(usubjid), table, lo, hi, starts.get(usubjid), thresholds))
     return pd.DataFrame(rows, columns=list(ASSESSMENT_COLUMNS))
 
 
-def _subject_assessments(usubjid: str, subj: pd.DataFrame, start: Any,
-                         thresholds: Mapping[str, float]) -> list[dict[str, Any]]:
-    subj = subj[subj["DATE"].notna()]
-    dates = sorted(subj["DATE"].unique())
-    if not dates:
+class _LesionTable:
+    """The columns of a sorted lesion frame as plain Python lists (no pandas indexing in the loops)."""
+
+    def __init__(self, data: pd.DataFrame) -> None:
+        self.usubjid = data["USUBJID"].tolist()
+        self.date = list(data["DATE"].array)
+        self.lnkid = data["LNKID"].tolist()
+        self.is_target = np.asarray(data["ROLE"] == TARGET, dtype=bool).tolist()
+        self.is_nontarget = np.asarray(data["ROLE"] == NONTARGET, dtype=bool).tolist()
+        self.is_new = np.asarray(data["ROLE"] == NEW, dtype=bool).tolist()
+        self.nodal = data["NODAL"].tolist()
+        self.visitnum = data["VISITNUM"].tolist()
+        self.visit = data["VISIT"].tolist()
+        self.diam_series = data["DIAM"]
+        self.diam = data["DIAM"].tolist()
+        self.diam_ok = data["DIAM"].notna().to_numpy().tolist()
+        self.state = data["STATE"].tolist()
+        self.new_state = data["STATE"].fillna("PRESENT").tolist()
+        self.seq = data["SEQ"].tolist()
+        self.seq_ok = data["SEQ"].notna().to_numpy().tolist()
+
+
+def _runs(values: list[Any], lo: int, hi: int) -> Iterable[tuple[int, int]]:
+    """(start, end) of each run of equal consecutive values in ``values[lo:hi]``."""
+    start = lo
+    for i in range(lo + 1, hi):
+        if values[i] != values[i - 1]:
+            yield start, i
+            start = i
+    if hi > lo:
+        yield start, hi
+
+
+def _subject_assessments(usubjid: str, t: _LesionTable, lo: int, hi: int, start: Any,
+                         thresholds: Mapping[str, float]) -> list[tuple[Any, ...]]:
+    visits = list(_runs(t.date, lo, hi))  # one run per assessment date, in date order
+    if not visits:
         return []
     start = pd.Timestamp(start) if start is not None and not _isnan(start) else None
-    pre = [d for d in dates if start is not None and d <= start]
-    base_date = pre[-1] if pre else (dates[0] if start is None else None)
+    pre = [v for v in visits if start is not None and t.date[v[0]] <= start]
+    base = pre[-1] if pre else (visits[0] if start is None else None)
+    base_date = t.date[base[0]] if base is not None else None
     targets: dict[str, bool] = {}
     nontargets: list[str] = []
     base_sum: float | None = None
-    if base_date is not None:
-        base = subj[subj["DATE"] == base_date]
-        tgt = base[base["ROLE"] == TARGET]
-        targets = {str(r.LNKID): bool(r.NODAL) for r in tgt.itertuples()}
-        nontargets = sorted(str(x) for x in base.loc[base["ROLE"] == NONTARGET, "LNKID"])
-        base_sum = float(tgt["DIAM"].sum()) if len(tgt) and tgt["DIAM"].notna().all() else None
+    if base is not None:
+        tgt = [i for i in range(*base) if t.is_target[i]]
+        targets = {str(t.lnkid[i]): bool(t.nodal[i]) for i in tgt}
+        nontargets = sorted(str(t.lnkid[i]) for i in range(*base) if t.is_nontarget[i])
+        if tgt and all(t.diam_ok[i] for i in tgt):
+            base_sum = float(t.diam_series.iloc[tgt].sum())
     nadir = base_sum
-    rows: list[dict[str, Any]] = []
-    for when in dates:
-        visit = subj[subj["DATE"] == when]
+    rows: list[tuple[Any, ...]] = []
+    for v0, v1 in visits:
+        when = t.date[v0]
         is_base = when == base_date
         if base_date is not None and when < base_date:
             continue  # an earlier screening scan is not the baseline and not a response
-        by_id = visit.set_index("LNKID")
-        diams = {k: (by_id.at[k, "DIAM"] if k in by_id.index else None) for k in targets}
+        by_id = {t.lnkid[i]: i for i in range(v0, v1)}
+        diams = {k: (t.diam[by_id[k]] if k in by_id else None) for k in targets}
         measured = [float(v) for v in diams.values() if v is not None and not _isnan(v)]
         total = float(sum(measured)) if len(measured) == len(targets) and targets else None
-        row: dict[str, Any] = {
-            "USUBJID": usubjid, "ADT": when, "VISITNUM": visit["VISITNUM"].iloc[0], "VISIT": visit["VISIT"].iloc[0],
-            "BASEFL": "Y" if is_base else None, "SUMDIAM": total, "BASESUM": base_sum,
-            "NADIR": nadir, "PCHGBL": None, "PCHGNAD": None,
-            "TRSEQS": sorted(int(s) for s in visit["SEQ"].dropna()),
-        }
+        seqs = sorted(int(t.seq[i]) for i in range(v0, v1) if t.seq_ok[i])
+        pchgbl = pchgnad = None
         if is_base:
-            row.update(TRGRESP=None, NTRGRESP=None, NEWLIND=None, OVRLRESP=None)
-            rows.append(row)
-            continue
-        if base_date is None:
-            trg, ntrg = "NE", "NE"
+            trg = ntrg = new_ind = ovr = None
         else:
-            trg = compute_target_response(diams, targets, baseline_sum=base_sum, nadir_sum=nadir, **thresholds)
-            states = {k: (by_id.at[k, "STATE"] if k in by_id.index else None) for k in nontargets}
-            ntrg = compute_nontarget_response(states)
-        new = visit[visit["ROLE"] == NEW]
-        new_flag = bool(len(new) and any(compute_lesion_state(s) != "ABSENT" for s in new["STATE"].fillna("PRESENT")))
-        row.update(TRGRESP=trg, NTRGRESP=ntrg, NEWLIND="Y" if new_flag else "N",
-                   OVRLRESP=compute_overall_response(trg, ntrg, new_flag))
-        if total is not None and base_sum:
-            row["PCHGBL"] = round((total - base_sum) / base_sum * 100.0, 10)
+            if base_date is None:
+                trg, ntrg = "NE", "NE"
+            else:
+                trg = compute_target_response(diams, targets, baseline_sum=base_sum, nadir_sum=nadir, **thresholds)
+                ntrg = compute_nontarget_response(
+                    {k: (t.state[by_id[k]] if k in by_id else None) for k in nontargets})
+            new_flag = any(compute_lesion_state(t.new_state[i]) != "ABSENT" for i in range(v0, v1) if t.is_new[i])
+            new_ind, ovr = "Y" if new_flag else "N", compute_overall_response(trg, ntrg, new_flag)
+        row_nadir = nadir
+        if not is_base and total is not None and base_sum:
+            pchgbl = round((total - base_sum) / base_sum * 100.0, 10)
             if nadir:
-                row["PCHGNAD"] = round((total - nadir) / nadir * 100.0, 10)
+                pchgnad = round((total - nadir) / nadir * 100.0, 10)
             nadir = total if nadir is None else min(nadir, total)
-        rows.append(row)
+        rows.append((usubjid, when, t.visitnum[v0], t.visit[v0], "Y" if is_base else None, total, base_sum,
+                     row_nadir, pchgbl, pchgnad, trg, ntrg, new_ind, ovr, seqs))
     return rows
 
 

@@ -19,6 +19,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from tlfgen.adam.engine import compute_cached
 from tlfgen.adam.recist import (
     compute_iso_date,
     compute_recist_mismatches,
@@ -176,8 +177,11 @@ def _flag_worst_per_date(out: pd.DataFrame, ok: pd.Series, paramcd: str) -> tupl
     out["ANL01FL"] = None
     rank = out["AVALC"].map({v: i for i, v in enumerate(WORST_FIRST)}).fillna(len(WORST_FIRST))
     cand = out[ok].assign(_RANK=rank[ok]).sort_values(["USUBJID", "ADT", "_RANK", "SRCSEQ"], kind="stable")
-    for (usubjid, adt), group in cand.groupby(["USUBJID", "ADT"], sort=True):
-        out.loc[group.index[0], "ANL01FL"] = "Y"
+    keys = ["USUBJID", "ADT"]
+    cand = cand[cand["USUBJID"].notna().to_numpy() & cand["ADT"].notna().to_numpy()]  # as groupby(dropna=True)
+    out.loc[cand.index[~cand.duplicated(keys, keep="first").to_numpy()], "ANL01FL"] = "Y"  # first of each date
+    dups = cand[cand.duplicated(keys, keep=False).to_numpy()]
+    for (usubjid, adt), group in dups.groupby(keys, sort=True):
         if len(group) > 1:
             values = group["AVALC"].tolist()
             conflict = len(set(values)) > 1
@@ -206,6 +210,17 @@ def _starts(sources: Mapping[str, pd.DataFrame], adsl: str, start_var: str) -> d
     return {u: d for u, d in zip(frame["USUBJID"], dates) if pd.notna(d)}
 
 
+def _recomputed(sources: Mapping[str, pd.DataFrame], tu: str, tr: str, role_var: str,
+                nodal_condition: str | None, adsl: str, start_var: str) -> pd.DataFrame:
+    """RECIST 1.1 per assessment from TU/TR; computed once per dataset build for the same inputs (shared,
+    read-only)."""
+    return compute_cached(
+        "recist_assessments", (_get(sources, tu), _get(sources, tr), _get(sources, adsl)),
+        (tu, tr, role_var, nodal_condition, adsl, start_var),
+        lambda: derive_recist_assessments(_lesions(sources, tu, tr, role_var, nodal_condition),
+                                          _starts(sources, adsl, start_var)))
+
+
 def _tu_tr_requires(a: Mapping[str, Any]) -> list[str]:
     tu, tr = a.get("tu", "sdtm.TU"), a.get("tr", "sdtm.TR")
     return ([f"{tu}.{v}" for v in ("USUBJID", "TULNKID", a.get("role_var", "TUORRES"),
@@ -226,8 +241,7 @@ def derive_vars_recist_check(
     Every disagreement with the investigator's AVALC is a ``RECIST-MISMATCH``
     finding (kept in ``attrs["findings"]``); the investigator's value stays.
     """
-    recomputed = derive_recist_assessments(_lesions(sources, tu, tr, role_var, nodal_condition),
-                                           _starts(sources, adsl, start_var))
+    recomputed = _recomputed(sources, tu, tr, role_var, nodal_condition, adsl, start_var)
     rows = dataset["PARAMCD"] == paramcd
     inv = dataset.loc[rows, ["USUBJID", "ADT", "AVALC"] + (["SRCSEQ"] if "SRCSEQ" in dataset else [])]
     findings = compute_recist_mismatches(recomputed, inv)
@@ -319,8 +333,7 @@ def derive_param_best_pchg(
     ``window_condition`` (reads ADT, ``adsl_vars`` and ``date_sources``).
     Subjects without such an assessment (e.g. missing baseline) get no record.
     """
-    recomputed = derive_recist_assessments(_lesions(sources, tu, tr, role_var, nodal_condition),
-                                           _starts(sources, adsl, start_var))
+    recomputed = _recomputed(sources, tu, tr, role_var, nodal_condition, adsl, start_var)
     post = recomputed[recomputed["BASEFL"].ne("Y") & recomputed["PCHGBL"].notna()].copy()
     post["ADT"] = pd.to_datetime(post["ADT"])
     subj = _adsl_frame(sources, adsl, [start_var, *(adsl_vars or [])])

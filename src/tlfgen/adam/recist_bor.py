@@ -47,6 +47,23 @@ def _prepare(assessments: pd.DataFrame) -> pd.DataFrame:
     return data.sort_values(["USUBJID", "ADT", "SRCSEQ"], kind="stable")
 
 
+def _records_by_subject(data: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Per subject (str USUBJID) its records as dicts (AVALC, ADT, SRCSEQ), in ``data`` order.
+
+    ``data`` comes from ``_prepare`` (sorted by USUBJID); grouped in one pass, no per-group pandas.
+    """
+    data = data[data["USUBJID"].notna().to_numpy()]
+    records = data[["USUBJID", "AVALC", "ADT", "SRCSEQ"]].to_dict("records")
+    ids = data["USUBJID"].tolist()
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    start = 0
+    for i in range(1, len(ids) + 1):
+        if i == len(ids) or ids[i] != ids[start]:
+            grouped[str(ids[start])] = records[start:i]
+            start = i
+    return grouped
+
+
 def _until_first_pd(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for i, rec in enumerate(records):
         if rec["AVALC"] == "PD":
@@ -121,7 +138,7 @@ def compute_confirmed_bor(
     """
     _check_options(confirm_min_days, sd_min_days, ne_between_responses)
     data = _prepare(assessments)
-    grouped = {str(k): g.to_dict("records") for k, g in data.groupby("USUBJID", sort=True)}
+    grouped = _records_by_subject(data)
     everyone = sorted(set(subjects) if subjects is not None else set(grouped) | set(map(str, start_dates)))
     rows = []
     for usubjid in everyone:
@@ -151,7 +168,7 @@ def compute_unconfirmed_bor(
     """Best overall response without confirmation (first CR, else first PR, else SD/PD/NE as confirmed)."""
     _check_options(0, sd_min_days, "ignore")
     data = _prepare(assessments)
-    grouped = {str(k): g.to_dict("records") for k, g in data.groupby("USUBJID", sort=True)}
+    grouped = _records_by_subject(data)
     everyone = sorted(set(subjects) if subjects is not None else set(grouped) | set(map(str, start_dates)))
     rows = []
     for usubjid in everyone:
