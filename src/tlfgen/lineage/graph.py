@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from tlfgen.errors import DataError
+from tlfgen.lineage.jsondump import dumps_indented
 from tlfgen.spec.study import ResolvedStudy
 
 SCHEMA_VERSION = "1.0"
@@ -433,7 +434,8 @@ def build_lineage(study: ResolvedStudy, tables: Iterable[Any] = ()) -> dict[str,
 
 
 def dump_lineage(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    """``json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False)`` + newline, the same bytes, faster."""
+    return dumps_indented(doc) + "\n"
 
 
 def write_lineage(study: ResolvedStudy, doc: dict[str, Any]) -> Path:

@@ -1,6 +1,7 @@
 """Lineage layer: ``run_lineage(study)``, run after the TLF stage.
 
-Rebuilds the tables in memory from ``adam/*.xpt`` (no rendering) and writes
+Reuses the tables the TLF stage built in the same process (``study.cache``, while
+the ADaM files are unchanged) or rebuilds them from ``adam/*.xpt`` (no rendering), and writes
 ``outputs/lineage.json`` (variable and record lineage), ``outputs/ars/<output>.json``
 (analysis results metadata) and ``outputs/lineage.html`` (the searchable report).
 """
@@ -16,10 +17,12 @@ def run_lineage(study: ResolvedStudy) -> StageResult:
     from tlfgen.lineage.graph import build_lineage, write_lineage
     from tlfgen.lineage.html_report import write_html_report
     from tlfgen.spec.check import load_stage_specs
-    from tlfgen.tlf.run import build_outputs, needed_datasets, read_adam
+    from tlfgen.tlf.run import build_outputs, needed_datasets, read_adam, recall_tables
 
     specs = load_stage_specs(study, "tlf")
-    tables = build_outputs(study, specs, read_adam(study.adam_dir, needed_datasets(specs)))
+    tables = recall_tables(study, specs)
+    if tables is None:  # the lineage stage on its own: rebuild the tables (no rendering)
+        tables = build_outputs(study, specs, read_adam(study.adam_dir, needed_datasets(specs)))
     doc = build_lineage(study, tables)
     outputs = [write_lineage(study, doc)]
     outputs += write_ars(study, tables, specs)

@@ -27,6 +27,8 @@ from tlfgen.spec.tlf import ListingSpec, TableSpec, TlfSpecs
 from tlfgen.tlf.model import Table
 
 COMBINED = "combined"
+#: ``study.cache`` key of the tables built by ``run_tlf`` (reused by the lineage stage)
+TABLES_CACHE = "tlf.tables"
 
 
 def needed_datasets(specs: TlfSpecs) -> list[str]:
@@ -40,6 +42,36 @@ def needed_datasets(specs: TlfSpecs) -> list[str]:
         else:
             names.update(b.dataset for b in spec.blocks)
     return sorted(names)
+
+
+def adam_signature(adam_dir: Path, names: list[str]) -> tuple:
+    """(name, mtime, size) of the ADaM files ``names``: tells whether tables built from them are still current."""
+    out = []
+    for name in names:
+        path = Path(adam_dir) / f"{name.lower()}.xpt"
+        try:
+            stat = path.stat()
+        except OSError:
+            out.append((name, None, None))
+            continue
+        out.append((name, stat.st_mtime_ns, stat.st_size))
+    return tuple(out)
+
+
+def remember_tables(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table]) -> None:
+    """Keep the tables just built for the lineage stage of the same run (``study.cache``)."""
+    study.cache[TABLES_CACHE] = (adam_signature(study.adam_dir, needed_datasets(specs)), specs, tables)
+
+
+def recall_tables(study: ResolvedStudy, specs: TlfSpecs) -> list[Table] | None:
+    """The tables the TLF stage built in this process from the same specs and ADaM files, if any."""
+    cached = study.cache.get(TABLES_CACHE)
+    if cached is None:
+        return None
+    signature, cached_specs, tables = cached
+    if cached_specs is not specs or signature != adam_signature(study.adam_dir, needed_datasets(specs)):
+        return None
+    return tables
 
 
 def read_adam(adam_dir: Path, names: list[str]) -> dict[str, pd.DataFrame]:
@@ -102,11 +134,12 @@ def run_tlf(study: ResolvedStudy) -> StageResult:
     specs: TlfSpecs = load_stage_specs(study, "tlf")
     datasets = read_adam(study.adam_dir, needed_datasets(specs))
     tables = build_outputs(study, specs, datasets)
+    remember_tables(study, specs, tables)
     from tlfgen.tlf.figures.run import run_figures
 
     # one computation, two displays: the KM annotations take Table 2's analysis results
     table2 = next((t for t in tables if t.id == "T2"), None)
-    figures = run_figures(study, analyses=table2)
+    figures = run_figures(study, analyses=table2, datasets=datasets)
     outputs = write_outputs(study, specs, tables, figures)
     outputs += [p for f in figures for p in (f.png, f.svg) if p is not None]
     counts = [DatasetCount(name, rows_in=len(df), rows_out=len(df)) for name, df in sorted(datasets.items())]

@@ -11,6 +11,7 @@ does no I/O and is what the tests call with inline DataFrames.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -106,31 +107,54 @@ def footnotes_of(loaded: LoadedFigure, drawn: Drawn) -> tuple[str, ...]:
 
 def build_figures(figures: Sequence[LoadedFigure], datasets: Mapping[str, pd.DataFrame],
                   study_arms: Sequence[tuple[str, str]], *, out_dir: Path | None = None,
-                  analyses: Any = None) -> list[FigureResult]:
-    """Draw every figure; save PNG and SVG into ``out_dir`` when given. ``study_arms``: (armcd, label)."""
-    from tlfgen.tlf.figures.style import save_figure
+                  analyses: Any = None, pending: list[Future] | None = None) -> list[FigureResult]:
+    """Draw every figure; save PNG and SVG into ``out_dir`` when given. ``study_arms``: (armcd, label).
+
+    The PNG compression runs in worker threads (``tlf.background``) while the next figure is
+    drawn. Without ``pending`` every PNG is written before this returns; with it, the PNG
+    writes are appended to ``pending`` and the caller waits for them (``wait_all``) before
+    reading the files.
+    """
+    from tlfgen.tlf.background import background, wait_all
+    from tlfgen.tlf.figures.style import start_saving
 
     resolved = resolve_analyses(analyses)
-    results = []
+    results, writes = [], []
     for loaded in figures:
         drawn = draw_figure(loaded, datasets, figure_arms(loaded, study_arms), resolved)
         png = svg = None
         if out_dir is not None:
-            png, svg = save_figure(drawn.figure, Path(out_dir), loaded.id)
+            write_png, svg = start_saving(drawn.figure, Path(out_dir), loaded.id)
+            writes.append(background().submit(write_png))
+            png = Path(out_dir) / f"{loaded.id}.png"
         width, height = drawn.figure.get_size_inches()
         results.append(FigureResult(loaded.id, loaded.spec.kind, loaded.spec.title, footnotes_of(loaded, drawn),
                                     png, svg, dict(drawn.data), float(width), float(height)))
+        del drawn
+    if pending is None:
+        wait_all(writes)
+    else:
+        pending.extend(writes)
     return results
 
 
-def run_figures(study: Any, *, analyses: Any = None) -> list[FigureResult]:
-    """Draw every figure of ``specs/tlf/figures.yaml`` into ``outputs/figures/``."""
+def run_figures(study: Any, *, analyses: Any = None, datasets: Mapping[str, pd.DataFrame] | None = None,
+                pending: list[Future] | None = None) -> list[FigureResult]:
+    """Draw every figure of ``specs/tlf/figures.yaml`` into ``outputs/figures/``.
+
+    ``datasets``: ADaM datasets already read (by the table builders); only the missing ones are read.
+    ``pending``: as in ``build_figures`` (the PNG writes still running are appended to it).
+    """
     figures = load_figure_specs(study)
     if not figures:
         return []
-    datasets = read_adam(study.adam_dir, needed_datasets(figures))
+    known = dict(datasets or {})
+    names = needed_datasets(figures)
+    missing = [n for n in names if n not in known]
+    datasets = {**{n: known[n] for n in names if n in known}, **(read_adam(study.adam_dir, missing) if missing else {})}
     arms = [(a.armcd, a.arm) for a in study.spec.study.arms]
-    return build_figures(figures, datasets, arms, out_dir=study.outputs_dir / FIGURES_FOLDER, analyses=analyses)
+    return build_figures(figures, datasets, arms, out_dir=study.outputs_dir / FIGURES_FOLDER, analyses=analyses,
+                         pending=pending)
 
 
 def add_figure_to_docx(document: Any, figure: FigureResult, *, heading: bool = True) -> None:

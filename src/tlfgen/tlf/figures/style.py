@@ -15,7 +15,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import matplotlib
 
@@ -104,12 +104,45 @@ def create_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), dpi=100)
 
 
+class _RendererBuffer:
+    """A ``savefig(format="rgba")`` target that keeps the Agg renderer's pixels (a memoryview, no copy)."""
+
+    def __init__(self) -> None:
+        self.view: memoryview | None = None
+
+    def seek(self, *_: object) -> int:  # matplotlib takes anything with ``seek`` for a file handle
+        return 0
+
+    def write(self, data: memoryview) -> int:
+        self.view = data
+        return len(data)
+
+
+def draw_png(fig: Figure, dpi: int = DPI) -> Callable[[], bytes]:
+    """Rasterise ``fig`` at ``dpi`` now; return the function that compresses the pixels to PNG bytes.
+
+    The same drawing and the same ``imsave`` call as ``savefig(format="png")`` (so the same
+    bytes), split in two: the compression (Pillow, which releases the GIL) can run in a worker
+    thread while the next figure is drawn.
+    """
+    target = _RendererBuffer()
+    with figure_style():
+        fig.savefig(target, format="rgba", dpi=dpi)
+    view = target.view
+
+    def encode() -> bytes:
+        from matplotlib.image import imsave
+
+        buf = BytesIO()
+        imsave(buf, view, format="png", origin="upper", dpi=dpi, metadata=_PNG_METADATA)
+        return buf.getvalue()
+
+    return encode
+
+
 def render_png(fig: Figure, dpi: int = DPI) -> bytes:
     """PNG bytes at ``dpi`` without a software stamp."""
-    buf = BytesIO()
-    with figure_style():
-        fig.savefig(buf, format="png", dpi=dpi, metadata=_PNG_METADATA)
-    return buf.getvalue()
+    return draw_png(fig, dpi)()
 
 
 def render_svg(fig: Figure) -> bytes:
@@ -122,13 +155,31 @@ def render_svg(fig: Figure) -> bytes:
 
 def save_figure(fig: Figure, folder: Path, figure_id: str, *, dpi: int = DPI) -> tuple[Path, Path]:
     """Write ``<folder>/<id>.png`` and ``<id>.svg`` atomically; return both paths."""
+    write_png, svg_path = start_saving(fig, folder, figure_id, dpi=dpi)
+    return write_png(), svg_path
+
+
+def start_saving(fig: Figure, folder: Path, figure_id: str, *, dpi: int = DPI) -> tuple[Callable[[], Path], Path]:
+    """Rasterise ``fig`` and write ``<id>.svg`` now; return (the PNG writer, the SVG path).
+
+    The PNG writer (compress and write ``<id>.png``, returning its path) touches only the
+    pixels already drawn, so it may run in a worker thread while the next figure is drawn.
+    """
     from tlfgen.io.atomic import atomic_write_bytes
 
+    folder.mkdir(parents=True, exist_ok=True)
     try:
-        png, svg = render_png(fig, dpi), render_svg(fig)
+        encode = draw_png(fig, dpi)
+        svg = render_svg(fig)
     except (ValueError, RuntimeError, OSError) as exc:
         raise RenderError(f"figure {figure_id} could not be rendered: {exc}") from exc
-    folder.mkdir(parents=True, exist_ok=True)
-    png_path = Path(atomic_write_bytes(folder / f"{figure_id}.png", png))
     svg_path = Path(atomic_write_bytes(folder / f"{figure_id}.svg", svg))
-    return png_path, svg_path
+
+    def write_png() -> Path:
+        try:
+            png = encode()
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise RenderError(f"figure {figure_id} could not be rendered: {exc}") from exc
+        return Path(atomic_write_bytes(folder / f"{figure_id}.png", png))
+
+    return write_png, svg_path

@@ -1,0 +1,34 @@
+"""TLF stage: worker threads for the work that releases the GIL (PNG compression, file writes).
+
+Python code holds the GIL, but Pillow's PNG encoder, zlib and the file system calls
+(write, fsync) release it: on a multi-core machine they run while the main thread
+builds the next output. ``background()`` is the one shared pool; ``wait_all``
+collects the results of submitted jobs in submission order and re-raises the first
+error (a ``RenderError`` from a figure, an ``OSError`` from a write), so nothing
+fails silently. The bytes written do not depend on the order the jobs finish in.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Iterable
+
+WORKERS = 2
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def background() -> ThreadPoolExecutor:
+    """The shared worker pool (created on first use)."""
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="tlfgen-bg"))
+    return _POOL[0]
+
+
+def wait_all(futures: Iterable[Future]) -> list[Any]:
+    """The results of ``futures`` in order; every job is waited for before the first error is raised."""
+    futures = list(futures)
+    errors = [f.exception() for f in futures]
+    for error in errors:
+        if error is not None:
+            raise error
+    return [f.result() for f in futures]
