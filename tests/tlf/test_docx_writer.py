@@ -92,3 +92,14 @@ def test_07_header_row_line_break_is_a_real_break() -> None:
     assert len(cell._tc.findall(".//" + qn("w:br"))) == 1
     with pytest.raises(IndexError):
         doc.tables[1]
+
+
+def test_run_time_is_the_clock_unless_source_date_epoch(monkeypatch) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    stamp = run_timestamp()
+    assert before <= stamp <= datetime.now(timezone.utc) + timedelta(seconds=1)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert run_timestamp() == datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)

@@ -18,10 +18,19 @@ _STAMP_RE = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>
 
 
 def run_timestamp() -> datetime:
-    """The run date/time printed in footers: ``SOURCE_DATE_EPOCH`` or 1970-01-01 (io.atomic's rule)."""
+    """The run date/time printed in footers and package properties: ``SOURCE_DATE_EPOCH`` when set
+    (reproducible builds, io.atomic's rule), else the current UTC time to the second.
+
+    Datasets carry a fixed creation time (``fixed_timestamp``) so that they are byte-identical
+    run to run; a table tells its reader when it was produced.
+    """
+    import os
+
     from tlfgen.io.atomic import fixed_timestamp
 
-    return fixed_timestamp()
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        return fixed_timestamp()
+    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def normalise_package(data: bytes, when: datetime) -> bytes:
