@@ -73,10 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run {i}: {wall:.1f} s, peak {peak:.0f} MiB, exit {code}, {len(hashes)} files, "
               f"{'identical' if same else 'DIFFERENT'}", flush=True)
     peaks = [r[2] for r in rows]
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip() or "unknown"
     lines = [
         f"# Soak run: {args.runs} x `tlfgen run` on {args.subjects} simulated subjects",
         "",
-        f"Machine: {os.cpu_count()} CPUs; Python {sys.version.split()[0]}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        f"Machine: {os.cpu_count()} CPUs; Python {sys.version.split()[0]}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"tlfgen commit {commit}.",
         "",
         "| run | wall s | peak MiB | exit | files hashed | outputs equal run 1 |",
         "| ---: | ---: | ---: | ---: | ---: | --- |",
