@@ -162,3 +162,30 @@ def test_column_wise_rows_match_cell_by_cell() -> None:
         assert got == expected and [type(v) for v in got] == [type(v) for v in expected]
     assert create_column_values(ints, pd.Series([1.5]), False) is None
     assert create_column_values(floats, pd.Series([np.inf]), False) is None
+
+
+def test_rows_text_equals_json_dumps_of_the_rows() -> None:
+    from tlfgen.io.datasetjson import create_rows_text
+
+    columns = [["a", 'b"c', "d\\e", "f\x01g", "h\ni", "\u00e9\u2028", None, "x\x7f"],
+               [1.5, -0.0, None, 1e20, 0.1, 2.0, 3.0, 1e-05],
+               [1, 2, None, 4, 5, 6, 7, -8]]
+    rows = [list(r) for r in zip(*columns)]
+    assert create_rows_text(columns) == json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    assert create_rows_text([["a", "b"], [1, 2]]) == '[["a",1],["b",2]]'
+    assert create_rows_text([[], []]) == "[]"
+    assert create_rows_text([[True, False]]) is None  # other types: json.dumps writes the rows
+
+
+def test_written_file_equals_json_dumps_of_the_document(tmp_path: Path) -> None:
+    meta = DatasetMetadata(name="AE", label="Adverse Events", structure="", class_="", variables=(
+        VariableMetadata("USUBJID", "Unique Subject Identifier", "text"),
+        VariableMetadata("AESEQ", "Sequence Number", "integer"),
+        VariableMetadata("AETERM", "Reported Term", "text")))
+    df = pd.DataFrame({"USUBJID": ["S-1", "S-1", "S-2"], "AESEQ": [1.0, 2.0, np.nan],
+                       "AETERM": ['say "hi"', "caf\u00e9", ""]})
+    doc = build_dataset_json(df, meta, study_oid="S", metadata_version_oid="M")
+    path = write_dataset_json(df, meta, tmp_path / "ae.json", study_oid="S", metadata_version_oid="M")
+    expected = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+    assert path.read_bytes() == expected.encode("utf-8")
+    assert doc["rows"] == [["S-1", 1, 'say "hi"'], ["S-1", 2, "caf\u00e9"], ["S-2", None, ""]]

@@ -60,3 +60,27 @@ def test_missing_leading_column_is_a_data_error(tmp_path):
     with pytest.raises(DataError) as err:
         read(tmp_path, b"STUDYID,SITEID,FOLDER,RECPOS,MHTERM,MHSTDAT\nS,01,LOG,1,X,\n")
     assert str(err.value).startswith("raw/mh.csv, row 0, column SUBJID: required column SUBJID is missing")
+
+
+def test_field_counts_match_the_csv_module():
+    import csv
+    import io
+
+    from tlfgen.raw.reader import _field_counts
+
+    for text in ["A,B\n1,2\n", "A,B\n1,2", "A,B\n\n1,2\n", "A\n\n", "A,B\n1,2,3\n",
+                 'A,B\n"x,y",2\n', "A,B\r\n1,2\r\n", 'A,B\n"open,2\n']:
+        try:
+            expected = [len(r) for r in csv.reader(io.StringIO(text, newline=""), strict=True)]
+        except csv.Error:
+            expected = None
+        assert _field_counts(text) == expected, text
+    assert _field_counts("A,B\n1,2\n\n") == [2, 2, 0]
+
+
+def test_leading_columns_are_stripped(tmp_path):
+    path = tmp_path / "ae.csv"
+    path.write_text("STUDYID,SUBJID,AETERM\n S1 ,01001 , Headache \nS1, 01002,Rash\n")
+    form = read_raw_form(path, name="ae", columns=["AETERM"], leading=["STUDYID", "SUBJID"], display="raw/ae.csv")
+    assert form.data[["STUDYID", "SUBJID", "AETERM"]].values.tolist() == [
+        ["S1", "01001", " Headache "], ["S1", "01002", "Rash"]]

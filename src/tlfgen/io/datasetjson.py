@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ from tlfgen.io.xpt import SAS_EPOCH, compute_text_length
 from tlfgen.io.xpt import _has_date_values, _values_of  # noqa: PLC2701 (shared column helpers)
 
 DATASET_JSON_VERSION = "1.1.0"
+#: what json.dumps(ensure_ascii=False) escapes inside a string
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 _DATA_TYPES = {"text": "string", "integer": "integer", "float": "float", "date": "date",
                "datetime": "datetime", "durationDatetime": "string"}
 
@@ -184,6 +187,18 @@ def build_dataset_json(
     metadata_ref: str | None = None,
 ) -> dict[str, Any]:
     """Return the Dataset-JSON 1.1 document as an ordered dict (no I/O)."""
+    doc, converted = _build_document(
+        df, meta, study_oid=study_oid, metadata_version_oid=metadata_version_oid, created=created,
+        db_last_modified=db_last_modified, originator=originator, source_system=source_system,
+        file_oid=file_oid, metadata_ref=metadata_ref)
+    return _add_rows(doc, df, meta, converted)
+
+
+def _build_document(df: pd.DataFrame, meta: DatasetMetadata, *, study_oid: str, metadata_version_oid: str,
+                    created: datetime | None, db_last_modified: datetime | None, originator: str,
+                    source_system: tuple[str, str] | None, file_oid: str | None,
+                    metadata_ref: str | None) -> tuple[dict[str, Any], list]:
+    """The document without its rows, and the JSON values of each column (None: needs ``_cell``)."""
     missing = [v.name for v in meta.variables if v.name not in df.columns]
     extra = [c for c in df.columns if c not in {v.name for v in meta.variables}]
     if missing or extra:
@@ -214,6 +229,11 @@ def build_dataset_json(
     flags = {v.name: _is_numeric_temporal(v, df[v.name]) for v in meta.variables}
     doc["columns"] = [_column(meta, v, df[v.name], flags[v.name]) for v in meta.variables]
     converted = [create_column_values(v, df[v.name], flags[v.name]) for v in meta.variables]
+    return doc, converted
+
+
+def _add_rows(doc: dict[str, Any], df: pd.DataFrame, meta: DatasetMetadata, converted: list) -> dict[str, Any]:
+    flags = {v.name: _is_numeric_temporal(v, df[v.name]) for v in meta.variables}
     if not converted:
         doc["rows"] = [[] for _ in range(len(df))]
         return doc
@@ -247,15 +267,60 @@ def write_dataset_json(
 ) -> Path:
     """Write ``df`` as Dataset-JSON 1.1 to ``path`` atomically (UTF-8, compact rows)."""
     try:
-        doc = build_dataset_json(
+        doc, converted = _build_document(
             df, meta, study_oid=study_oid, metadata_version_oid=metadata_version_oid,
             created=created, db_last_modified=db_last_modified, originator=originator,
             source_system=source_system, file_oid=file_oid, metadata_ref=metadata_ref,
         )
+        rows = create_rows_text(converted) if converted and all(c is not None for c in converted) else None
+        if rows is None:
+            doc = _add_rows(doc, df, meta, converted)
     except DataError as exc:
         raise DataError(exc.message, file=path, row=exc.row, column=exc.column, hint=exc.hint) from exc
-    text = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    text = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    if rows is not None:  # the rows written as text, column by column: same bytes as json.dumps
+        text = text[:-1] + ',"rows":' + rows + "}"
+    return atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+
+
+def _json_cells(values: list) -> list[str] | None:
+    """The JSON text of each value (as ``json.dumps(ensure_ascii=False)`` writes it inside the
+    document); None for a column of other types (the caller lets ``json.dumps`` write the rows)."""
+    types = set(map(type, values))
+    null = "null"
+    if types <= {str, type(None)}:
+        uniques = set(values)
+        uniques.discard(None)  # type: ignore[arg-type]
+        if _NEEDS_ESCAPE.search("".join(uniques)) is None:  # nothing to escape: just the quotes
+            texts = {v: f'"{v}"' for v in uniques}
+        else:
+            texts = {v: json.dumps(v, ensure_ascii=False) for v in uniques}
+        texts[None] = null  # type: ignore[index]
+        return list(map(texts.__getitem__, values))
+    for kind in (float, int):
+        if types <= {kind, type(None)}:
+            if kind is float and not all(map(math.isfinite, (v for v in values if v is not None))):
+                return None  # NaN/infinity: json.dumps raises (allow_nan=False)
+            text = kind.__repr__
+            if type(None) not in types:
+                return list(map(text, values))
+            return [null if v is None else text(v) for v in values]
+    return None
+
+
+def create_rows_text(columns: list[list]) -> str | None:
+    """``json.dumps(rows, ensure_ascii=False, separators=(",", ":"))`` of the rows formed by
+    ``columns`` (one list of JSON values per column), built column-wise without the row lists;
+    None when a column holds values other than str, int, float and None."""
+    cells = []
+    for values in columns:
+        texts = _json_cells(values)
+        if texts is None:
+            return None
+        cells.append(texts)
+    if not cells or not cells[0]:
+        return None if not cells else "[]"
+    return "[[" + "],[".join(map(",".join, zip(*cells))) + "]]"
 
 
 def read_dataset_json(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -183,6 +183,41 @@ def compute_text_sizes(texts: list[str]) -> tuple[np.ndarray, np.ndarray | None]
     return sizes, wide
 
 
+@dataclass(frozen=True)
+class _TextProfile:
+    """One text column looked at once: its values, the texts among them and their UTF-8 sizes."""
+
+    values: list
+    not_text: list[int]  # positions of non-missing values that are not str
+    positions: list[int] | None  # positions of the texts (None: every value is a text)
+    texts: list[str]
+    sizes: np.ndarray
+    wide: np.ndarray | None  # non-ASCII mask (None: all ASCII)
+    nul: bool  # a text holds U+0000
+
+    @property
+    def max_size(self) -> int:
+        """The XPT length pyreadstat writes: longest value in bytes, at least 1."""
+        return int(self.sizes.max()) or 1 if len(self.sizes) else 1
+
+
+def _text_profile(series: pd.Series, profiles: dict | None = None) -> _TextProfile:
+    """The profile of a text column, computed once per write (``profiles`` keeps it by name)."""
+    if profiles is not None and series.name in profiles:
+        return profiles[series.name]
+    values = _values_of(series)
+    not_text, positions, texts = _split_text(values)
+    joined = "".join(texts)
+    if joined.isascii():
+        sizes, wide = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)), None
+    else:
+        sizes, wide = compute_text_sizes(texts)
+    profile = _TextProfile(values, not_text, positions, texts, sizes, wide, "\x00" in joined)
+    if profiles is not None and series.name is not None:
+        profiles[series.name] = profile
+    return profile
+
+
 def _data_violation(
     meta: DatasetMetadata, df: pd.DataFrame, var: str, rule: str, positions: list[int],
     message: str, resolution: str,
@@ -216,7 +251,8 @@ def _is_numeric_dtype(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
-def _check_text_values(meta: DatasetMetadata, df: pd.DataFrame, var: VariableMetadata) -> list[XptViolation]:
+def _check_text_values(meta: DatasetMetadata, df: pd.DataFrame, var: VariableMetadata,
+                       profiles: dict | None = None) -> list[XptViolation]:
     series = df[var.name]
     if _is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         return [XptViolation(
@@ -224,8 +260,9 @@ def _check_text_values(meta: DatasetMetadata, df: pd.DataFrame, var: VariableMet
             f"declared {var.data_type} but the column holds {series.dtype} values",
             "convert the column to text in the derivation or declare integer/float in the spec",
         )]
-    not_text, positions, texts = _split_text(_values_of(series))
-    sizes, wide = compute_text_sizes(texts)
+    profile = _text_profile(series, profiles)
+    not_text, positions, texts = profile.not_text, profile.positions, profile.texts
+    sizes, wide = profile.sizes, profile.wide
     where = np.arange(len(texts)) if positions is None else np.asarray(positions, dtype=np.int64)
     too_long = where[sizes > MAX_TEXT_BYTES].tolist()
     over_length = where[sizes > var.length].tolist() if var.length is not None else []
@@ -296,6 +333,10 @@ def _check_numeric_values(meta: DatasetMetadata, df: pd.DataFrame, var: Variable
 
 def check_xpt_v5(df: pd.DataFrame, meta: DatasetMetadata) -> list[XptViolation]:
     """Return every XPT v5 violation of ``df`` under ``meta`` (empty list: writable)."""
+    return _check_xpt_v5(df, meta, None)
+
+
+def _check_xpt_v5(df: pd.DataFrame, meta: DatasetMetadata, profiles: dict | None) -> list[XptViolation]:
     found = _check_name(meta.name, None, meta.name) + _check_label(meta.name, None, meta.label)
     declared = [v.name for v in meta.variables]
     for column in df.columns:
@@ -315,7 +356,7 @@ def check_xpt_v5(df: pd.DataFrame, meta: DatasetMetadata) -> list[XptViolation]:
             ))
             continue
         if _is_text_column(var, df[var.name]):
-            found += _check_text_values(meta, df, var)
+            found += _check_text_values(meta, df, var, profiles)
         else:
             found += _check_numeric_values(meta, df, var)
     return found
@@ -346,20 +387,21 @@ def _max_text_size(values: list) -> int:
     return int(compute_text_sizes(texts)[0].max()) or 1
 
 
-def complete_metadata(meta: DatasetMetadata, df: pd.DataFrame) -> DatasetMetadata:
+def complete_metadata(meta: DatasetMetadata, df: pd.DataFrame, *, profiles: dict | None = None) -> DatasetMetadata:
     """Copy of ``meta`` with what the data decides filled in, as ``write_xpt`` writes it.
 
     ``length=None`` becomes the longest value in bytes (character variables)
     or 8 (numeric); a date/datetime held as numbers or datetime64 without a
     display format gets ``DATE9.`` / ``DATETIME20.``. Call it before building
-    define.xml so ItemDef Length and DisplayFormat match the XPT.
+    define.xml so ItemDef Length and DisplayFormat match the XPT. ``profiles``:
+    see ``write_xpt``.
     """
     variables = []
     for var in meta.variables:
         if var.name in df.columns:
             is_text = _is_text_column(var, df[var.name])
             if var.length is None:
-                length = compute_text_length(df[var.name]) if is_text else 8
+                length = _text_profile(df[var.name], profiles).max_size if is_text else 8
                 var = dataclasses.replace(var, length=length)
             if not is_text and var.data_type in TEMPORAL_TYPES and not var.display_format:
                 var = dataclasses.replace(var, display_format=DEFAULT_FORMATS[var.data_type])
@@ -367,19 +409,26 @@ def complete_metadata(meta: DatasetMetadata, df: pd.DataFrame) -> DatasetMetadat
     return dataclasses.replace(meta, variables=tuple(variables))
 
 
-def _prepare_frame(df: pd.DataFrame, meta: DatasetMetadata) -> tuple[pd.DataFrame, dict[str, str]]:
+def _prepare_frame(df: pd.DataFrame, meta: DatasetMetadata,
+                   profiles: dict | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
     """Columns in metadata order, converted to what XPT stores; plus display formats."""
     columns: dict[str, pd.Series] = {}
     formats: dict[str, str] = {}
     for var in meta.variables:
         series = df[var.name].reset_index(drop=True)
         if _is_text_column(var, series):
-            values = _values_of(series)
-            if not _all_text(values):
+            profile = _text_profile(series, profiles)
+            values = profile.values
+            if profile.positions is not None:  # some values missing (or not text)
                 values = ["" if _is_missing(v) else v for v in values]
-            if var.length is not None and var.length > _max_text_size(values):
+            if var.length is not None and var.length > profile.max_size:
                 values = [v.ljust(var.length) for v in values]
-            columns[var.name] = pd.Series(values, dtype=object)
+            elif values is profile.values and series.dtype == object:
+                columns[var.name] = pd.Series(series.to_numpy(), dtype=object, name=var.name)
+                continue  # every value already a text of the right size: no copy into a new list
+            if profiles is not None:
+                profiles.pop(var.name, None)  # the written values differ from the profiled ones
+            columns[var.name] = pd.Series(values, dtype=object, name=var.name)
         elif var.data_type in TEMPORAL_TYPES:
             columns[var.name] = compute_sas_dates(series, var.data_type)
             formats[var.name] = var.display_format or DEFAULT_FORMATS[var.data_type]
@@ -441,9 +490,11 @@ def compute_ibm_doubles(numbers: np.ndarray) -> np.ndarray | None:
     return np.where(missing, np.uint64(_IBM_MISSING), word).astype(">u8")
 
 
-def _encode_rows(frame: pd.DataFrame) -> tuple[bytes, dict[str, int]] | None:
+def _encode_rows(frame: pd.DataFrame, profiles: dict | None = None) -> tuple[bytes, dict[str, int]] | None:
     """The observation records of ``frame`` (ASCII text, float64 numbers) and the text widths;
-    None when a column is anything else (pyreadstat then writes the whole file)."""
+    None when a column is anything else (pyreadstat then writes the whole file).
+
+    ``profiles`` holds the columns already looked at (the written values, unchanged)."""
     fields: list[tuple[str, np.ndarray]] = []
     widths: dict[str, int] = {}
     for name in frame.columns:
@@ -454,13 +505,20 @@ def _encode_rows(frame: pd.DataFrame) -> tuple[bytes, dict[str, int]] | None:
                 return None
             fields.append((name, ibm))
             continue
-        texts = _values_of(column) if column.dtype == object else None
-        if texts is None or not set(map(type, texts)) <= {str}:
-            return None
-        joined = "".join(texts)
-        if not joined.isascii() or "\x00" in joined:
-            return None
-        widths[name] = max(map(len, texts), default=0) or 1
+        profile = profiles.get(name) if profiles is not None else None
+        if profile is not None and profile.positions is None:
+            if profile.wide is not None or profile.nul:
+                return None
+            texts = profile.texts
+            widths[name] = profile.max_size
+        else:
+            texts = _values_of(column) if column.dtype == object else None
+            if texts is None or not set(map(type, texts)) <= {str}:
+                return None
+            joined = "".join(texts)
+            if not joined.isascii() or "\x00" in joined:
+                return None
+            widths[name] = max(map(len, texts), default=0) or 1
         cells = np.array(texts, dtype=f"S{widths[name]}")
         pad = cells.view(np.uint8)
         pad[pad == 0] = 0x20  # blank-padded like readstat (no NUL in the text, checked above)
@@ -472,7 +530,8 @@ def _encode_rows(frame: pd.DataFrame) -> tuple[bytes, dict[str, int]] | None:
     return data + b" " * (-len(data) % 80), widths
 
 
-def create_xpt_bytes(frame: pd.DataFrame, meta: DatasetMetadata, formats: dict[str, str], scratch: Path) -> bytes:
+def create_xpt_bytes(frame: pd.DataFrame, meta: DatasetMetadata, formats: dict[str, str], scratch: Path,
+                     profiles: dict | None = None) -> bytes:
     """The XPT v5 file of a prepared frame (before the header stamps).
 
     pyreadstat writes the headers (from a one-record frame with the same widths); the
@@ -488,7 +547,7 @@ def create_xpt_bytes(frame: pd.DataFrame, meta: DatasetMetadata, formats: dict[s
         )
         return scratch.read_bytes()
 
-    encoded = _encode_rows(frame) if len(frame) else None
+    encoded = _encode_rows(frame, profiles) if len(frame) else None
     if encoded is None:
         return written(frame)
     rows, widths = encoded
@@ -505,15 +564,19 @@ def create_xpt_bytes(frame: pd.DataFrame, meta: DatasetMetadata, formats: dict[s
 
 
 def write_xpt(
-    df: pd.DataFrame, meta: DatasetMetadata, path: str | os.PathLike[str], *, created: datetime | None = None
+    df: pd.DataFrame, meta: DatasetMetadata, path: str | os.PathLike[str], *, created: datetime | None = None,
+    profiles: dict | None = None,
 ) -> Path:
     """Check ``df`` against XPT v5 rules, then write it atomically to ``path``.
 
     Raises DataError listing every violation. The header timestamps are
-    ``fixed_timestamp(created)``. Returns the path written.
+    ``fixed_timestamp(created)``. Returns the path written. ``profiles``: pass the
+    same empty dict to ``complete_metadata`` and here so each text column of ``df``
+    is measured once (``df`` must not change in between).
     """
     target = Path(path)
-    violations = check_xpt_v5(df, meta)
+    profiles = {} if profiles is None else profiles  # each text column is looked at once
+    violations = _check_xpt_v5(df, meta, profiles)
     if violations:
         lines = "\n".join(f"  - {v}" for v in violations)
         raise DataError(
@@ -521,10 +584,10 @@ def write_xpt(
             file=target,
             hint="fix the spec or the derivation as each line says; nothing was written",
         )
-    frame, formats = _prepare_frame(df, meta)
+    frame, formats = _prepare_frame(df, meta, profiles)
     when = fixed_timestamp(created)
     with atomic_output(target) as tmp:
-        tmp.write_bytes(stamp_xpt_header(create_xpt_bytes(frame, meta, formats, tmp), when))
+        tmp.write_bytes(stamp_xpt_header(create_xpt_bytes(frame, meta, formats, tmp, profiles), when))
     return target
 
 

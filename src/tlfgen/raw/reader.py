@@ -22,6 +22,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tlfgen.errors import DataError
@@ -200,6 +201,23 @@ def _swallowed(values: list[str], width: int, spans: int) -> str | None:
     return None
 
 
+def _field_counts(text: str) -> list[int] | None:
+    """Fields per record as ``csv.reader`` (strict) counts them; None when it cannot parse the text.
+
+    Without quotes and carriage returns every line is one record and every comma a separator,
+    so the fields are counted per line without parsing (a blank line is a record of 0 fields).
+    """
+    if '"' not in text and "\r" not in text:
+        lines = text.split("\n")
+        if text.endswith("\n"):
+            lines.pop()
+        return [line.count(",") + 1 if line else 0 for line in lines]
+    try:
+        return [len(r) for r in csv.reader(io.StringIO(text, newline=""), strict=True)]
+    except csv.Error:
+        return None
+
+
 def _read_fast(text: str):
     """pandas' C parser for the common case: no ragged rows, no blank lines, no line breaks in values,
     no broken quotes (pandas would silently glue ``"LOG"X`` into ``LOGX``).
@@ -209,9 +227,8 @@ def _read_fast(text: str):
     if "\x00" in text:
         return None  # pandas' C parser ends a value at NUL (the rest would be lost silently)
     physical = text.count("\n") + (0 if text.endswith("\n") else 1)
-    try:
-        widths = [len(r) for r in csv.reader(io.StringIO(text, newline=""), strict=True)]
-    except csv.Error:
+    widths = _field_counts(text)
+    if widths is None:
         return None  # broken quotes: the exact path rejects the line and says why
     if len(widths) != physical or len(set(widths)) != 1:
         return None  # ragged rows, blank lines or line breaks inside values: exact path
@@ -252,9 +269,18 @@ def _reject_long_values(data: pd.DataFrame, columns: list[str], display: str, re
     return data.loc[~bad].reset_index(drop=True) if bad.any() else data
 
 
+def _strip(values: pd.Series) -> pd.Series:
+    """``values.str.strip()``, computed once per distinct value when every value is a str."""
+    if values.dtype != object or not set(map(type, values.tolist())) <= {str}:
+        return values.str.strip()
+    codes, uniques = pd.factorize(values)
+    stripped = np.array([u.strip() for u in uniques] or [""], dtype=object)
+    return pd.Series(stripped[codes], index=values.index, dtype=object, name=values.name)
+
+
 def _finish(name, display, header, records, rows, lines, rejected, row, declared, columns, leading, findings):
     if isinstance(records, pd.DataFrame):
-        data = records.astype(object)
+        data = records if (records.dtypes == object).all() else records.astype(object)
     else:
         data = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(
             {h: pd.Series(dtype=object) for h in header})
@@ -279,7 +305,7 @@ def _finish(name, display, header, records, rows, lines, rejected, row, declared
     data = data[declared + [ROW, LINE]].copy()
     data = _reject_long_values(data, declared, display, rejected, findings)
     for col in leading:
-        data[col] = data[col].str.strip()
+        data[col] = _strip(data[col])
     if row == 0:
         findings.append(Finding("NOTE", "RAW-FILE-NO-ROWS", "file has a header but no data rows", file=display))
     return RawForm(name, display, data.reset_index(drop=True), row, rejected, missing, findings)

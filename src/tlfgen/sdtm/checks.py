@@ -123,6 +123,18 @@ def split_text(text: str, limit: int = MAX_TEXT_BYTES) -> list[str]:
     return parts
 
 
+def is_plain_text(values: list) -> bool:
+    """True when every value is a str of ASCII without control characters, at most 200 long.
+
+    One C-level pass over the joined text: ``check_text`` then has nothing to do for the column.
+    """
+    if not set(map(type, values)) <= {str}:
+        return False
+    joined = "".join(values)
+    return (joined.isascii() and _CONTROL.search(joined) is None
+            and max(map(len, values), default=0) <= MAX_TEXT_BYTES)
+
+
 def check_text(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext) -> dict[str, pd.Series]:
     """Replace control characters (WARNING), transliterate non-ASCII text (WARNING) and split
     text over 200 bytes (NOTE).
@@ -131,6 +143,8 @@ def check_text(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext) -> d
     """
     overflow: dict[str, pd.Series] = {}
     for var in [v for v in rd.spec.variables if v.type == "text"]:
+        if is_plain_text(data[var.name].tolist()):
+            continue  # the common case: nothing to replace, transliterate or split
         text = data[var.name].fillna("").astype(str)
         control = compute_unique_map(text, lambda v: _CONTROL.search(v) is not None).astype(bool)
         if control.any():

@@ -23,6 +23,7 @@ from tlfgen.raw.reconcile import FileUsage
 from tlfgen.registry import get_derivation
 from tlfgen.sdtm.checks import check_dates, check_required, check_text
 from tlfgen.sdtm.context import BLOCK, FORM, REC, ROW, MappingContext, row_col
+from tlfgen.sdtm.lineage import create_lineage
 from tlfgen.sdtm.supp import create_supp
 from tlfgen.sdtm.values import evaluate_value
 from tlfgen.spec.sdtm import ResolvedDomain, SourceSpec
@@ -149,7 +150,7 @@ def build_domain(rd: ResolvedDomain, ctx: MappingContext) -> DomainResult:
     overflow = check_text(data, rd, ctx)
     data = finalise_types(data, rd)
     supp = create_supp(data, rd, ctx, overflow, seq_var)
-    lineage = create_lineage(data, lineage_rows, rd, ctx, seq_var)
+    lineage = create_lineage(data, lineage_rows, ctx, seq_var)
     out = data[[v.name for v in rd.spec.variables]]
     count = DatasetCount(name=rd.name, rows_in=rows_in, rows_out=len(out),
                          rejected={"collapsed (distinct)": rows_in - len(out)} if rows_in > len(out) else {})
@@ -161,44 +162,13 @@ def finalise_types(data: pd.DataFrame, rd: ResolvedDomain) -> pd.DataFrame:
     for var in rd.spec.variables:
         col = data[var.name]
         if var.type == "text":
+            if col.dtype == object and set(map(type, col.tolist())) <= {str}:
+                continue  # already text, nothing missing
             data[var.name] = col.astype(object).where(col.notna(), "").astype(str).astype(object)
         else:
             num = pd.to_numeric(col, errors="coerce").astype("float64")
             data[var.name] = num.round(0) if var.type == "integer" else num
     return data
-
-
-def create_lineage(data: pd.DataFrame, rows: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext,
-                   seq_var: str | None) -> dict:
-    """Per SDTM record: its key (USUBJID and --SEQ) and the raw rows it came from.
-
-    ``{"key": [...], "files": [...], "records": [[key values..., [[file index, row], ...]], ...]}``,
-    records in dataset order; built with array operations (no per-row pandas calls).
-    """
-    parts = []
-    for col in [c for c in rows.columns if c.startswith("__row@")]:
-        part = rows[[REC, col]].dropna()
-        parts.append(pd.DataFrame({"rec": part[REC].to_numpy(), "file": ctx.forms[col.split("@", 1)[1]].file,
-                                   "row": part[col].astype("int64").to_numpy()}))
-    src = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"rec": [], "file": [], "row": []})
-    files = sorted(src["file"].unique().tolist())
-    src["f"] = src["file"].map({f: i for i, f in enumerate(files)})
-    src = src.drop_duplicates(["rec", "f", "row"]).sort_values(["rec", "f", "row"], kind="mergesort")
-    recs = src["rec"].to_numpy()
-    pairs = [[f, r] for f, r in zip(src["f"].astype(int).tolist(), src["row"].astype(int).tolist())]
-    bounds = np.flatnonzero(np.diff(recs)) + 1 if len(recs) else np.array([], dtype=int)
-    if len(bounds) + 1 == len(recs):  # one raw row per record (the common case)
-        by_rec = dict(zip(recs.astype("int64").tolist(), ([p] for p in pairs)))
-    else:
-        starts = np.concatenate([[0], bounds]) if len(recs) else np.array([], dtype=int)
-        ends = np.concatenate([bounds, [len(recs)]]) if len(recs) else np.array([], dtype=int)
-        by_rec = {rec: pairs[a:b] for rec, a, b in zip(recs[starts].astype("int64").tolist(), starts.tolist(),
-                                                       ends.tolist())}
-    key = [c for c in ("USUBJID", seq_var) if c and c in data]
-    columns = [data[c].tolist() if data[c].dtype == object else data[c].astype("int64").tolist() for c in key]
-    get = by_rec.get
-    records = [[*keys, get(rec, [])] for rec, *keys in zip(data[REC].tolist(), *columns)]
-    return {"key": key, "files": files, "records": records}
 
 
 def build_design_domain(rd: ResolvedDomain, ctx: MappingContext) -> DomainResult:

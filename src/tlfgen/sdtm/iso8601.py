@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 MONTHS = {m: i for i, m in enumerate(
@@ -78,14 +79,22 @@ def compute_iso8601(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
     Each distinct text is parsed once (dates repeat a lot), so 300k rows take milliseconds.
     """
-    text = values.fillna("").astype(str)
-    parsed = {u: parse_edc_date(u) for u in text.unique()}
-    iso = text.map(lambda v: parsed[v][0])
-    status = text.map(lambda v: parsed[v][1])
-    return iso, status
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    parsed = [parse_edc_date(str(u)) for u in uniques] + [("", BLANK)]  # the last one: missing values
+    iso = np.array([p[0] for p in parsed], dtype=object)[codes]
+    status = np.array([p[1] for p in parsed], dtype=object)[codes]
+    return (pd.Series(iso, index=values.index, dtype=object, name=values.name),
+            pd.Series(status, index=values.index, dtype=object, name=values.name))
 
 
 def iso_to_date(iso: pd.Series) -> pd.Series:
-    """Complete ISO dates to datetime64; partial or blank -> NaT."""
-    full = iso.where(iso.str.len() == 10)
-    return pd.to_datetime(full, format="%Y-%m-%d", errors="coerce")
+    """Complete ISO dates to datetime64; partial or blank -> NaT.
+
+    Each distinct text is converted once (dates repeat a lot), then spread back over the rows.
+    """
+    codes, uniques = pd.factorize(iso, use_na_sentinel=True)
+    texts = pd.Series(uniques, dtype=object)
+    full = texts.where(texts.str.len() == 10) if len(texts) else texts
+    parsed = pd.to_datetime(full, format="%Y-%m-%d", errors="coerce").to_numpy(dtype="datetime64[ns]")
+    values = np.append(parsed, np.datetime64("NaT", "ns"))[codes]
+    return pd.Series(values, index=iso.index, dtype="datetime64[ns]", name=iso.name)

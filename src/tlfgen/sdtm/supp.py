@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tlfgen.sdtm.context import MappingContext
+from tlfgen.sdtm.values import compute_unique_map
 from tlfgen.spec.sdtm import ResolvedDomain
 
 SUPP_COLUMNS = ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL")
@@ -18,15 +19,16 @@ SUPP_COLUMNS = ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "Q
 
 def _records(data: pd.DataFrame, values: pd.Series, *, domain: str, seq_var: str | None, qnam: str,
              qlabel: str, qorig: str, qeval: str) -> pd.DataFrame:
-    text = values.fillna("").astype(str).str.strip()
+    text = compute_unique_map(values, lambda v: str(v).strip(), missing="") if values.dtype == object else \
+        values.fillna("").astype(str).str.strip()
     keep = text != ""
-    part = data.loc[keep]
+    part = data.loc[keep, ["STUDYID", "USUBJID", *([seq_var] if seq_var else [])]]
     return pd.DataFrame({
         "STUDYID": part["STUDYID"].astype(str),
         "RDOMAIN": domain,
         "USUBJID": part["USUBJID"].astype(str),
         "IDVAR": seq_var or "",
-        "IDVARVAL": part[seq_var].map(lambda v: f"{int(v)}") if seq_var else "",
+        "IDVARVAL": compute_unique_map(part[seq_var], lambda v: f"{int(v)}") if seq_var else "",
         "QNAM": qnam,
         "QLABEL": qlabel,
         "QVAL": text[keep],
@@ -64,6 +66,6 @@ def create_supp(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext, ove
         if not rd.spec.supp:
             return None
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SUPP_COLUMNS})
-    order = supp["IDVARVAL"].map(lambda v: int(v) if v else 0)
+    order = compute_unique_map(supp["IDVARVAL"], lambda v: int(v) if v else 0).astype("int64")
     supp = supp.assign(__o=order).sort_values(["USUBJID", "__o", "QNAM"], kind="mergesort")
     return supp.drop(columns="__o").reset_index(drop=True)[list(SUPP_COLUMNS)]

@@ -26,13 +26,16 @@ NOT_A_NUMBER = {"NE", "ND", "NA", "NOT EVALUABLE", "NOT DONE", "UNK"}
 
 def compute_clean_text(values: pd.Series) -> pd.Series:
     """Raw text with runs of spaces collapsed and outer spaces removed; missing -> ''."""
-    return compute_unique_map(values.fillna(""), lambda v: " ".join(str(v).split()))
+    return compute_unique_map(values, lambda v: " ".join(str(v).split()), missing="")
 
 
-def compute_unique_map(values: pd.Series, func) -> pd.Series:
-    """``values.map(func)`` computed once per distinct value (raw columns repeat a lot)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    mapped = np.array([func(u) for u in uniques], dtype=object)
+def compute_unique_map(values: pd.Series, func, missing=None) -> pd.Series:
+    """``values.map(func)`` computed once per distinct value (raw columns repeat a lot).
+
+    With ``missing`` given, a missing value (None, NaN) maps to it instead of through ``func``.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=missing is not None)
+    mapped = np.array([func(u) for u in uniques] + ([missing] if missing is not None else []), dtype=object)
     return pd.Series(mapped[codes] if len(codes) else np.array([], dtype=object), index=values.index, dtype=object)
 
 

@@ -15,15 +15,17 @@ from tlfgen.io.metadata import DatasetMetadata, StudyMetadata
 from tlfgen.io.xpt import complete_metadata, write_xpt
 from tlfgen.lineage.define import metadata_version_oid, study_oid, write_define_xml
 from tlfgen.sdtm.engine import DomainResult
+from tlfgen.sdtm.lineage import lineage_text
 
 LINEAGE_VERSION = 1
 
 
 def write_dataset(df, meta: DatasetMetadata, folder: Path, studyid: str) -> tuple[DatasetMetadata, list[Path]]:
     """Write ``<name>.xpt`` and ``<name>.json``; return the completed metadata and the paths."""
-    meta = complete_metadata(meta, df)
+    profiles: dict = {}  # each text column measured once for both
+    meta = complete_metadata(meta, df, profiles=profiles)
     name = meta.name.lower()
-    xpt = write_xpt(df, meta, folder / f"{name}.xpt")
+    xpt = write_xpt(df, meta, folder / f"{name}.xpt", profiles=profiles)
     js = write_dataset_json(df, meta, folder / f"{name}.json", study_oid=study_oid(studyid),
                             metadata_version_oid=metadata_version_oid(studyid))
     return meta, [xpt, js]
@@ -38,7 +40,7 @@ def write_lineage(result: DomainResult, folder: Path) -> Path:
     point at the spec file and line instead. ``read_lineage`` turns it back into a lookup.
     """
     doc = {"version": LINEAGE_VERSION, "domain": result.name, **result.lineage}
-    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=True) + "\n"
+    text = lineage_text(doc)
     return atomic_write_text(folder / "lineage" / f"{result.name.lower()}.json", text)
 
 
