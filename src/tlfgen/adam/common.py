@@ -69,7 +69,10 @@ def record_sources(data: pd.DataFrame, default_domain: str) -> list[list[tuple[s
     domain = str(data["DOMAIN"].iloc[0]) if "DOMAIN" in data.columns and len(data) else default_domain
     seq_col = f"{domain}SEQ"
     if seq_col in data.columns:
-        return [[(domain, None if pd.isna(s) else int(s))] for s in data[seq_col]]
+        seqs = data[seq_col]
+        if seqs.dtype == np.float64:  # plain floats: NaN is the only value unequal to itself
+            return [[(domain, None if s != s else int(s))] for s in seqs.tolist()]
+        return [[(domain, None if pd.isna(s) else int(s))] for s in seqs]
     return [[(domain, None)] for _ in range(len(data))]
 
 
@@ -78,9 +81,11 @@ def append_src(dataset: pd.DataFrame, new: Sequence[Sequence[tuple[str, Any]]]) 
     out = dataset.copy()
     old = out[SRC] if SRC in out.columns else pd.Series([[] for _ in range(len(out))], index=out.index)
     merged = []
-    for before, extra in zip(old, new):
+    for before, extra in zip(old.tolist(), new):
         cell = list(before) if isinstance(before, list) else []
-        cell.extend(p for p in extra if p not in cell)
+        for pair in extra:
+            if pair not in cell:
+                cell.append(pair)
         merged.append(cell)
     out[SRC] = pd.Series(merged, index=out.index, dtype=object)
     return out
@@ -247,6 +252,23 @@ def parse_dtc(value: Any) -> tuple[int | None, int | None, int | None]:
     return year, month, day
 
 
+def _dtc_range(value: Any, highest_imputation: str) -> tuple[str | None, pd.Timestamp, pd.Timestamp] | None:
+    """(imputation flag, first, last possible date) of an ISO date; None when it cannot be imputed."""
+    year, month, day = parse_dtc(value)
+    if year is None or (month is None and highest_imputation != "M") or (day is None and highest_imputation == "n"):
+        return None
+    if month is None:
+        return "M", pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31)
+    if day is None:
+        last = calendar.monthrange(year, month)[1]
+        return "D", pd.Timestamp(year, month, 1), pd.Timestamp(year, month, last)
+    try:
+        date = pd.Timestamp(year, month, day)
+    except ValueError:
+        return None
+    return None, date, date
+
+
 def compute_dt(dtc: pd.Series, *, highest_imputation: str = "n", date_imputation: str = "first",
                min_dates: Sequence[pd.Series] = (), max_dates: Sequence[pd.Series] = ()
                ) -> tuple[pd.Series, pd.Series]:
@@ -262,37 +284,30 @@ def compute_dt(dtc: pd.Series, *, highest_imputation: str = "n", date_imputation
         raise DerivationError(f"highest_imputation must be n, D or M, not '{highest_imputation}'")
     if date_imputation not in ("first", "last"):
         raise DerivationError(f"date_imputation must be first or last, not '{date_imputation}'")
-    mins = [pd.to_datetime(s).reset_index(drop=True) for s in min_dates]
-    maxs = [pd.to_datetime(s).reset_index(drop=True) for s in max_dates]
+    mins = [pd.to_datetime(s).tolist() for s in min_dates]
+    maxs = [pd.to_datetime(s).tolist() for s in max_dates]
+    ranges: dict[Any, tuple[str | None, pd.Timestamp, pd.Timestamp] | None] = {}  # per distinct text
     dates: list[Any] = []
     flags: list[Any] = []
-    for i, value in enumerate(dtc.reset_index(drop=True)):
-        year, month, day = parse_dtc(value)
-        flag = None
-        if year is None or (month is None and highest_imputation != "M") or (day is None and highest_imputation == "n"):
+    for i, value in enumerate(dtc.tolist()):
+        try:
+            found = ranges[value] if value in ranges else ranges.setdefault(
+                value, _dtc_range(value, highest_imputation))
+        except TypeError:  # an unhashable value
+            found = _dtc_range(value, highest_imputation)
+        if found is None:
             dates.append(pd.NaT)
             flags.append(None)
             continue
-        if month is None:
-            flag, lo, hi = "M", pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31)
-        elif day is None:
-            last = calendar.monthrange(year, month)[1]
-            flag, lo, hi = "D", pd.Timestamp(year, month, 1), pd.Timestamp(year, month, last)
-        else:
-            try:
-                lo = hi = pd.Timestamp(year, month, day)
-            except ValueError:
-                dates.append(pd.NaT)
-                flags.append(None)
-                continue
+        flag, lo, hi = found
         date = lo if date_imputation == "first" else hi
         if flag is not None:
             for bound in mins:
-                b = bound.iloc[i]
+                b = bound[i]
                 if pd.notna(b) and lo <= b <= hi and date < b:
                     date = b.normalize()
             for bound in maxs:
-                b = bound.iloc[i]
+                b = bound[i]
                 if pd.notna(b) and lo <= b <= hi and date > b:
                     date = b.normalize()
         dates.append(date)
@@ -317,6 +332,18 @@ def derive_vars_dt(dataset: pd.DataFrame, *, dtc: str, new_var: str, flag_var: s
     if flag_var:
         out[flag_var] = flags
     return out
+
+
+def _complete_dates(values: pd.Series) -> pd.Series:
+    """ISO 8601 text -> datetime64 of its first 10 characters; shorter (partial) or invalid text -> NaT.
+
+    Each distinct value is parsed once (dates repeat across records).
+    """
+    codes, uniques = pd.factorize(values)
+    text = pd.Series(uniques, dtype=values.dtype if len(uniques) else object).astype("string").str.strip()
+    parsed = pd.to_datetime(text.where(text.str.len() >= 10).str[:10], format="%Y-%m-%d", errors="coerce")
+    dates = np.append(np.asarray(parsed, dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+    return pd.Series(dates[codes], index=values.index, dtype="datetime64[ns]")
 
 
 def _event_requires(args: Mapping[str, Any]) -> list[str]:
@@ -350,8 +377,7 @@ def derive_var_extreme_dt(dataset: pd.DataFrame, *, sources: Mapping[str, pd.Dat
         check_vars(data, ["USUBJID", ev["date"]], dataset=src)
         values = data[ev["date"]]
         if not pd.api.types.is_datetime64_any_dtype(values):
-            text = values.astype("string").str.strip()
-            values = pd.to_datetime(text.where(text.str.len() >= 10).str[:10], format="%Y-%m-%d", errors="coerce")
+            values = _complete_dates(values)
         frames.append(pd.DataFrame({"USUBJID": data["USUBJID"].to_numpy(), "_DT": values.to_numpy()}))
     every = pd.concat(frames, ignore_index=True).dropna(subset=["_DT"])
     bounds = dataset[["USUBJID"] + [b for b in (upper_bound, lower_bound) if b]].drop_duplicates("USUBJID")

@@ -77,6 +77,30 @@ def compute_cached(name: str, inputs: tuple[Any, ...], params: tuple[Any, ...], 
 
 # ---------------------------------------------------------------- inputs
 
+def _blank_to_nan(value: Any) -> Any:
+    return np.nan if isinstance(value, str) and not value.strip() else value
+
+
+def compute_blank_as_missing(series: pd.Series) -> pd.Series:
+    """Text that is empty or only blanks becomes NaN (as ``series.map`` of that rule would return it).
+
+    Columns of plain strings are done once per distinct value; a column left with
+    nothing but NaN is float64, as ``map`` infers it. Anything else goes through ``map``.
+    """
+    values = series.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(values)
+    if (codes < 0).any() or not all(type(u) is str for u in uniques):
+        return series.map(_blank_to_nan)
+    blank = np.fromiter((not u.strip() for u in uniques), dtype=bool, count=len(uniques))
+    if not blank.any():
+        return series
+    if blank.all():
+        return pd.Series(np.nan, index=series.index, dtype=float, name=series.name)
+    out = values.copy()
+    out[blank[codes]] = np.nan
+    return pd.Series(out, index=series.index, dtype=object, name=series.name)
+
+
 def read_sdtm(folder: Path, domain: str) -> pd.DataFrame:
     """Read ``<folder>/<domain>.xpt``: text stays text (ISO dates too); empty text is missing."""
     from tlfgen.io.xpt import read_xpt
@@ -87,7 +111,7 @@ def read_sdtm(folder: Path, domain: str) -> pd.DataFrame:
             df, _ = read_xpt(path)
             for col in df.columns:
                 if df[col].dtype == object:
-                    df[col] = df[col].map(lambda v: np.nan if isinstance(v, str) and not v.strip() else v)
+                    df[col] = compute_blank_as_missing(df[col])
             return df
     raise DataError(f"SDTM dataset {domain} not found", file=folder / f"{domain.lower()}.xpt",
                     hint="run `tlfgen sdtm` first, or remove it from the ADaM spec's inputs")
@@ -172,7 +196,7 @@ def coerce_type(series: pd.Series, var_type: str) -> pd.Series | None:
     """The column in its declared type, or None when it holds something else."""
     values = series.dropna()
     if var_type == "text":
-        if all(isinstance(v, str) for v in values):
+        if len(values) == 0 or pd.api.types.infer_dtype(values, skipna=False) == "string":  # every value a str
             return series.astype(object).where(series.notna(), None)
         return None
     if var_type in ("integer", "float"):
@@ -258,6 +282,27 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _json_column(series: pd.Series) -> list[Any]:
+    """``_json_value`` of every value of a column (text and float columns without a call per value)."""
+    if series.dtype == np.float64:
+        return [None if v != v else (int(v) if v.is_integer() else v) for v in series.tolist()]
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind == "M":  # Timestamp.strftime, per distinct date
+        codes, uniques = pd.factorize(series)
+        text = [None] + [d.strftime("%Y-%m-%d") for d in uniques]
+        return [text[c + 1] for c in codes.tolist()]
+    values = series.tolist()
+    if series.dtype == object:
+        return [v if type(v) is str else _json_value(v) for v in values]
+    return [_json_value(v) for v in values]
+
+
+def _add_seq(seqs: set[int], seq: Any) -> None:
+    if type(seq) is int:
+        seqs.add(seq)
+    elif seq is not None and not pd.isna(seq):
+        seqs.add(int(seq))
+
+
 def compute_lineage(ds: ResolvedAdamSpec, data: pd.DataFrame) -> list[dict[str, Any]]:
     """Per record: its key values and the SDTM records used, grouped by domain (seq sorted)."""
     records = []
@@ -267,21 +312,17 @@ def compute_lineage(ds: ResolvedAdamSpec, data: pd.DataFrame) -> list[dict[str, 
     src = data[SRC].tolist() if SRC in data.columns else [None] * n
     srcdom = data["SRCDOM"].tolist() if "SRCDOM" in data.columns else [None] * n
     srcseq = data["SRCSEQ"].tolist() if "SRCSEQ" in data.columns else [None] * n
-    key_values = [[_json_value(v) for v in data[k].tolist()] for k in keys]
-    for i in range(n):
-        pairs: list[tuple[str, Any]] = []
-        if isinstance(src[i], list):
-            pairs.extend(tuple(p) for p in src[i])
-        if isinstance(srcdom[i], str):
-            seq = srcseq[i]
-            pairs.append((srcdom[i], None if pd.isna(seq) else int(seq)))
+    key_values = [_json_column(data[k]) for k in keys]
+    key_rows = zip(*key_values) if keys else ((),) * n
+    for cell, dom, seq, key_row in zip(src, srcdom, srcseq, key_rows):
         by_domain: dict[str, set[int]] = {}
-        for domain, seq in pairs:
-            by_domain.setdefault(str(domain), set())
-            if seq is not None and not pd.isna(seq):
-                by_domain[str(domain)].add(int(seq))
+        if isinstance(cell, list):
+            for domain, pair_seq in cell:
+                _add_seq(by_domain.setdefault(str(domain), set()), pair_seq)
+        if isinstance(dom, str):
+            _add_seq(by_domain.setdefault(dom, set()), None if pd.isna(seq) else int(seq))
         records.append({
-            "key": {k: values[i] for k, values in zip(keys, key_values)},
+            "key": dict(zip(keys, key_row)),
             "sources": [{"domain": d, "seq": sorted(s)} for d, s in sorted(by_domain.items())],
         })
     return records

@@ -248,7 +248,7 @@ class _LesionTable:
         self.nodal = data["NODAL"].tolist()
         self.visitnum = data["VISITNUM"].tolist()
         self.visit = data["VISIT"].tolist()
-        self.diam_series = data["DIAM"]
+        self.diam_array = data["DIAM"].to_numpy(dtype=float)
         self.diam = data["DIAM"].tolist()
         self.diam_ok = data["DIAM"].notna().to_numpy().tolist()
         self.state = data["STATE"].tolist()
@@ -285,7 +285,7 @@ def _subject_assessments(usubjid: str, t: _LesionTable, lo: int, hi: int, start:
         targets = {str(t.lnkid[i]): bool(t.nodal[i]) for i in tgt}
         nontargets = sorted(str(t.lnkid[i]) for i in range(*base) if t.is_nontarget[i])
         if tgt and all(t.diam_ok[i] for i in tgt):
-            base_sum = float(t.diam_series.iloc[tgt].sum())
+            base_sum = float(t.diam_array[tgt].sum())  # numpy's sum, as Series.sum adds them
     nadir = base_sum
     rows: list[tuple[Any, ...]] = []
     for v0, v1 in visits:
@@ -295,7 +295,8 @@ def _subject_assessments(usubjid: str, t: _LesionTable, lo: int, hi: int, start:
             continue  # an earlier screening scan is not the baseline and not a response
         by_id = {t.lnkid[i]: i for i in range(v0, v1)}
         diams = {k: (t.diam[by_id[k]] if k in by_id else None) for k in targets}
-        measured = [float(v) for v in diams.values() if v is not None and not _isnan(v)]
+        measured = [float(v) for v in diams.values()
+                    if v is not None and (v == v if type(v) is float else not _isnan(v))]
         total = float(sum(measured)) if len(measured) == len(targets) and targets else None
         seqs = sorted(int(t.seq[i]) for i in range(v0, v1) if t.seq_ok[i])
         pchgbl = pchgnad = None
@@ -333,17 +334,17 @@ def compute_recist_mismatches(
     only is a disagreement too. NON-CR/NON-PD and SD are not interchangeable.
     """
     post = recomputed[recomputed["BASEFL"].ne("Y") & recomputed["OVRLRESP"].notna()]
-    calc = {(r.USUBJID, pd.Timestamp(r.ADT)): r for r in post.itertuples(index=False)}
-    inv = {(r.USUBJID, pd.Timestamp(r.ADT)): r for r in investigator.itertuples(index=False)
-           if not _isnan(r.ADT)}
+    calc = {key: r for key, r in zip(_assessment_keys(post), post.itertuples(index=False)) if key[1] is not None}
+    inv = {key: r for key, r in zip(_assessment_keys(investigator), investigator.itertuples(index=False))
+           if key[1] is not None}
     findings: list[Finding] = []
-    for key in sorted(set(calc) | set(inv)):
+    for key in sorted(set(calc) | set(inv)):  # (USUBJID, date in ns): the order of (USUBJID, Timestamp)
         c, i = calc.get(key), inv.get(key)
         c_val = c.OVRLRESP if c is not None else None
         i_val = _clean(i.AVALC) if i is not None else None
         if c_val == i_val:
             continue
-        day = key[1].strftime("%Y-%m-%d")
+        day = pd.Timestamp(key[1]).strftime("%Y-%m-%d")
         detail = ""
         if c is not None and c.PCHGBL is not None and not _isnan(c.PCHGBL):
             detail = (f" (sum of diameters {c.SUMDIAM:g} mm, {c.PCHGBL:+.1f}% from baseline"
@@ -363,7 +364,17 @@ def compute_recist_mismatches(
     return findings
 
 
+def _assessment_keys(frame: pd.DataFrame) -> list[tuple[Any, int | None]]:
+    """(USUBJID, ADT as nanoseconds since 1970, None when missing) per row of ``frame``."""
+    adt = frame["ADT"]
+    if isinstance(adt.dtype, np.dtype) and adt.dtype.kind == "M":
+        missing = adt.isna().tolist()
+        ns = adt.to_numpy(dtype="datetime64[ns]").view("i8").tolist()
+        return [(u, None if m else n) for u, n, m in zip(frame["USUBJID"].tolist(), ns, missing)]
+    return [(u, None if _isnan(d) else pd.Timestamp(d).value) for u, d in zip(frame["USUBJID"], adt)]
+
+
 def _clean(value: Any) -> str | None:
-    if value is None or _isnan(value):
+    if value is None or (type(value) is not str and _isnan(value)):
         return None
     return " ".join(str(value).upper().split())

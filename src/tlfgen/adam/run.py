@@ -8,12 +8,12 @@ record, the SDTM records used); plus ``adam/define.xml`` for all datasets.
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from tlfgen.adam.engine import BuiltDataset, read_sdtm, run_dataset
+from tlfgen.adam.lineage_json import dumps_lineage
 from tlfgen.io.atomic import atomic_write_text
 from tlfgen.io.metadata import StudyMetadata
 from tlfgen.pipeline import DatasetCount, StageResult
@@ -26,7 +26,7 @@ LINEAGE_VERSION = 1
 def write_lineage(built: BuiltDataset, path: Path) -> Path:
     doc = {"version": LINEAGE_VERSION, "dataset": built.name, "keys": list(built.metadata.keys),
            "records": built.lineage}
-    return atomic_write_text(path, json.dumps(doc, indent=1, sort_keys=False, ensure_ascii=False) + "\n")
+    return atomic_write_text(path, dumps_lineage(doc) + "\n")
 
 
 def write_dataset(study: ResolvedStudy, built: BuiltDataset) -> tuple[list[Path], object]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from tlfgen.errors import DerivationError, SpecError
@@ -71,10 +72,14 @@ def compute_iso_date(values: pd.Series) -> pd.Series:
     """ISO 8601 text (or datetimes) -> datetime64; partial or invalid dates become NaT."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.normalize()
-    text = values.astype("string").str.strip().str.slice(0, 10)
+    # each distinct value once (dates repeat across records), then spread back; missing -> NaT
+    codes, uniques = pd.factorize(values)
+    text = pd.Series(uniques, dtype=values.dtype if len(uniques) else object).astype("string").str.strip()
+    text = text.str.slice(0, 10)
     full = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
-    out = pd.to_datetime(text.where(full), format="%Y-%m-%d", errors="coerce")
-    return pd.Series(out, index=values.index, dtype="datetime64[ns]")
+    parsed = pd.to_datetime(text.where(full), format="%Y-%m-%d", errors="coerce")
+    dates = np.append(np.asarray(parsed, dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+    return pd.Series(dates[codes], index=values.index, dtype="datetime64[ns]")
 
 
 def create_date_source(entry: Mapping[str, Any], *, kind: str, position: int = 0) -> DateSource:
@@ -141,8 +146,8 @@ def compute_source_dates(data: pd.DataFrame, source: DateSource, *, by: str = "U
 
 def _candidates(dates: pd.DataFrame) -> dict[str, tuple[pd.Timestamp, Any, pd.Timestamp]]:
     trigger = dates["TRIGGER"] if "TRIGGER" in dates else dates["DATE"]
-    return {r.USUBJID: (pd.Timestamp(r.DATE), r.SRCSEQ, pd.Timestamp(t))
-            for r, t in zip(dates.itertuples(index=False), trigger)}
+    when = pd.to_datetime(dates["DATE"]).tolist()  # Timestamps (NaT stays NaT), as pd.Timestamp(...) gives
+    return dict(zip(dates["USUBJID"].tolist(), zip(when, dates["SRCSEQ"].tolist(), pd.to_datetime(trigger).tolist())))
 
 
 def create_tte_records(
