@@ -76,3 +76,14 @@ def test_unknown_method():
         ci_proportion(3, 10, method="exact")
     with pytest.raises(DataError, match="unknown method"):
         diff_proportions(3, 10, 4, 10, method="score")
+
+
+# 7. Clopper-Pearson from scipy's beta quantiles equals statsmodels' method="beta" bit for bit.
+@pytest.mark.parametrize(("n", "conf"), [(1, 0.95), (7, 0.95), (30, 0.95), (30, 0.9), (250, 0.99)])
+def test_clopper_pearson_equals_statsmodels(n, conf):
+    from statsmodels.stats.proportion import proportion_confint
+
+    for x in range(n + 1):
+        res = ci_proportion(x, n, conf=conf)
+        lower, upper = proportion_confint(x, n, alpha=1.0 - conf, method="beta")
+        assert (res.lower, res.upper) == (max(float(lower), 0.0), min(float(upper), 1.0))

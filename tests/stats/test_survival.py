@@ -227,3 +227,34 @@ def test_km_estimate_agrees_with_lifelines():
     assert ours["n_censor"].tolist() == table["censored"].tolist()
     expected = fitter.survival_function_.iloc[:, 0].reindex(table.index).to_numpy()
     np.testing.assert_allclose(ours["survival"].to_numpy(), expected, rtol=1e-12)
+
+
+# 14. The log-rank sums (O, E, V) over arrays equal a loop over the event times, bit for bit.
+def test_logrank_components_equal_a_loop_over_event_times():
+    from tlfgen.stats.survival import _oev
+
+    def loop(time, event, group, levels):
+        k = len(levels)
+        obs, exp_, var = np.zeros(k), np.zeros(k), np.zeros((k, k))
+        codes = np.array([levels.index(g) for g in group])
+        for t in np.unique(time[event == 1]):
+            n_j = np.bincount(codes[time >= t], minlength=k).astype(float)
+            d_j = np.bincount(codes[(time == t) & (event == 1)], minlength=k).astype(float)
+            n, d = n_j.sum(), d_j.sum()
+            obs += d_j
+            exp_ += d * n_j / n
+            if n > 1:
+                frac = n_j / n
+                var += d * (n - d) / (n - 1) * (np.diag(frac) - np.outer(frac, frac))
+        return obs, exp_, var
+
+    rng = np.random.default_rng(3)
+    for size, k in ((1, 2), (2, 2), (40, 2), (300, 3)):
+        levels = ["A", "B", "C"][:k]
+        time = rng.integers(0, 30, size).astype(float)  # many tied times
+        event = (rng.random(size) < 0.7).astype(float)
+        group = np.array([levels[i] for i in rng.integers(0, k, size)], dtype=object)
+        for got, want in zip(_oev(time, event, group, levels), loop(time, event, group, levels)):
+            assert got.tobytes() == want.tobytes()
+    no_events = _oev(np.array([1.0, 2.0]), np.array([0.0, 0.0]), np.array(["A", "B"], dtype=object), ["A", "B"])
+    assert [a.tolist() for a in no_events] == [[0.0, 0.0], [0.0, 0.0], [[0.0, 0.0], [0.0, 0.0]]]

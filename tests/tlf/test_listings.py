@@ -72,3 +72,22 @@ def test_04_unknown_variable_is_a_data_error(study, adam, study_dir) -> None:
 ])
 def test_05_value_formatting(value, fmt, expected) -> None:
     assert format_listing_value(value, ListingColumn(variable="X", label="X", format=fmt)) == expected
+
+
+def test_06_cells_of_repeated_values_carry_their_own_subject(study, adam) -> None:
+    adam["ADAE"]["AEBODSYS"] = "SOC"
+    adam["ADAE"]["ASTDT"] = pd.Timestamp("2021-01-01")
+    adam["ADAE"]["AENDT"] = pd.NaT
+    adam["ADAE"]["AESER"] = "N"
+    adam["ADAE"].loc[0, "ATOXGRN"] = float("nan")
+    table = _listing(study, adam, "L1")
+    # same start date: records keep the sort by term, then input order (stable sort)
+    assert [(r.label, [c.text for c in r.cells]) for r in table.rows][:3] == [
+        ("S-002", ["TCAC", "Nausea", "SOC", "2021-01-01", "", "", "N", "Y", "Y"]),
+        ("S-002", ["TCAC", "Nausea", "SOC", "2021-01-01", "", "3", "N", "Y", "Y"]),
+        ("S-003", ["TCAC", "Hypertension", "SOC", "2021-01-01", "", "2", "N", "Y", "Y"])]
+    grade = [c.key for c in table.columns].index("ATOXGRN")
+    for row in table.rows:
+        assert {cell.subjects for cell in row.cells} == {(row.label,)}
+        cell = row.cells[grade]
+        assert cell.values == ((("ATOXGRN", float(cell.text)),) if cell.text else ())

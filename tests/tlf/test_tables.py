@@ -163,3 +163,19 @@ def test_13_logistic_regression_table(study, adam) -> None:
     # the univariable treatment model uses all 60 subjects, the multivariable one the 45 complete cases
     assert (len(t4.cell(row, "UNI.EST").subjects), len(t4.cell(row, "MULTI.EST").subjects)) == (60, 45)
     assert t4.analysis("T4.ORR.MULTI").method.startswith("logistic regression, maximum likelihood, Wald CI")
+
+
+def test_14_map_distinct_calls_once_per_distinct_value_and_keeps_types_apart() -> None:
+    from tlfgen.tlf.blocks import map_distinct
+
+    calls = []
+
+    def describe(value):
+        calls.append(value)
+        return f"{type(value).__name__}:{value}"
+
+    values = ["a", "a", 1, True, 1.0, 1, -0.0, 0.0, float("nan"), "a"]
+    assert map_distinct(describe, values) == [
+        "str:a", "str:a", "int:1", "bool:True", "float:1.0", "int:1", "float:-0.0", "float:0.0", "float:nan", "str:a"]
+    assert calls[:5] == ["a", 1, True, 1.0, -0.0]  # repeats of "a" and 1 are not formatted again
+    assert len(calls) == 7

@@ -70,8 +70,7 @@ def cox_model(
     order); term names are ``COL=LEVEL``. CIs and p-values are Wald, as SAS
     PROC PHREG's parameter estimates table prints them.
     """
-    import statsmodels.api as sm
-    from scipy.stats import norm
+    from statsmodels.duration.hazard_regression import PHReg  # not statsmodels.api: it imports all of statsmodels
 
     check_choice(ties, tuple(COX_LABELS), "ties")
     check_conf(conf)
@@ -83,7 +82,7 @@ def cox_model(
         raise DataError("cox_model needs at least one covariate", column="covariates")
     design = build_design(df, covariates, dict(references or {}))
     strata = None if strata_col is None else as_labels(df[strata_col], strata_col, len(df))
-    model = sm.PHReg(time, design.to_numpy(), status=event, ties=ties, strata=strata)
+    model = PHReg(time, design.to_numpy(), status=event, ties=ties, strata=strata)
     fit = model.fit(disp=False)
     terms = wald_terms(design.columns, fit.params, fit.bse, conf=conf, ratio="hr")
     return CoxModelResult(

@@ -1,7 +1,8 @@
 """Statistics layer: binomial proportions and differences of proportions with CIs.
 
-Thin wrappers over ``statsmodels.stats.proportion``; tlfgen names the method and
-its SAS equivalent. Estimates and limits are proportions (0-1); multiply by 100
+Thin wrappers over ``statsmodels.stats.proportion`` (Clopper-Pearson straight from
+scipy's beta quantiles, the same formula, so the common case does not import
+statsmodels); tlfgen names the method and its SAS equivalent. Estimates and limits are proportions (0-1); multiply by 100
 for percentages (``formatting.fmt_ci`` does not rescale).
 """
 
@@ -67,16 +68,30 @@ def ci_proportion(x: int, n: int, *, method: str = "clopper-pearson", conf: floa
 
     Methods: clopper-pearson (exact), wilson, wald, agresti-coull, jeffreys.
     """
-    from statsmodels.stats.proportion import proportion_confint
-
     x, n = _check_count(x, n, "proportion")
     check_choice(method, tuple(CI_METHODS), "method")
     conf = check_conf(conf)
     sm_name, label = CI_METHODS[method]
-    lower, upper = proportion_confint(x, n, alpha=1.0 - conf, method=sm_name)
+    if method == "clopper-pearson":
+        lower, upper = _clopper_pearson(x, n, 1.0 - conf)
+    else:
+        from statsmodels.stats.proportion import proportion_confint
+
+        lower, upper = proportion_confint(x, n, alpha=1.0 - conf, method=sm_name)
     # Wald limits are truncated to [0, 1], as SAS does.
     lower, upper = max(float(lower), 0.0), min(float(upper), 1.0)
     return ProportionCI(x, n, x / n, lower, upper, method, label, conf)
+
+
+def _clopper_pearson(x: int, n: int, alpha: float) -> tuple[float, float]:
+    """Exact limits from beta quantiles, as ``proportion_confint(method="beta")`` computes them
+    (without importing statsmodels): Beta(x, n - x + 1) lower, Beta(x + 1, n - x) upper."""
+    from scipy.stats import beta
+
+    half = alpha / 2.0
+    lower = 0.0 if x == 0 else float(beta.ppf(half, float(x), float(n) - float(x) + 1.0))
+    upper = 1.0 if x == n else float(beta.isf(half, float(x) + 1.0, float(n) - float(x)))
+    return lower, upper
 
 
 def diff_proportions(

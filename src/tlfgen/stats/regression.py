@@ -73,8 +73,8 @@ def logistic_model(
     references: dict[str, Any] | None = None,
 ) -> LogisticModelResult:
     """Fit a logistic regression of a 0/1 outcome on ``covariates`` (with an intercept)."""
-    import statsmodels.api as sm
-    from scipy.stats import norm
+    from statsmodels.discrete.discrete_model import Logit  # not statsmodels.api: it imports all of statsmodels
+    from statsmodels.tools.tools import add_constant
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
     conf = check_conf(conf)
@@ -90,12 +90,12 @@ def logistic_model(
     if not covariates:
         raise DataError("logistic_model needs at least one covariate", column="covariates")
     design = build_design(df, covariates, dict(references or {}))
-    exog = sm.add_constant(design.to_numpy(), has_constant="add")
+    exog = add_constant(design.to_numpy(), has_constant="add")
     with warnings.catch_warnings():
         warnings.simplefilter("error", PerfectSeparationWarning)
         warnings.simplefilter("error", ConvergenceWarning)
         try:
-            fit = sm.Logit(y.astype(float).to_numpy(), exog).fit(disp=0)
+            fit = Logit(y.astype(float).to_numpy(), exog).fit(disp=0)
         except (PerfectSeparationWarning, ConvergenceWarning, np.linalg.LinAlgError) as exc:
             raise DataError(
                 f"logistic model for {outcome_col!r} on {list(covariates)} cannot be estimated: {exc}",

@@ -232,23 +232,43 @@ def km_at(
 def _oev(
     time: np.ndarray, event: np.ndarray, group: np.ndarray, levels: Sequence[Any]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Observed, expected (vectors over levels) and covariance matrix V for one stratum."""
+    """Observed, expected (vectors over levels) and covariance matrix V for one stratum.
+
+    Per distinct event time t: n_j at risk and d_j events per level; E += d n_j / n and
+    V += d (n - d) / (n - 1) (diag(f) - f f') with f = n_j / n. The per-time terms are
+    computed as arrays and added up in time order (``_sum_in_order``), so the sums are
+    bit for bit those of a loop over the event times.
+    """
     k = len(levels)
-    obs = np.zeros(k)
-    exp_ = np.zeros(k)
-    var = np.zeros((k, k))
-    codes = np.array([levels.index(g) for g in group])
-    for t in np.unique(time[event == 1]):
-        at_risk = time >= t
-        n_j = np.bincount(codes[at_risk], minlength=k).astype(float)
-        d_j = np.bincount(codes[(time == t) & (event == 1)], minlength=k).astype(float)
-        n, d = n_j.sum(), d_j.sum()
-        obs += d_j
-        exp_ += d * n_j / n
-        if n > 1:
-            frac = n_j / n
-            var += d * (n - d) / (n - 1) * (np.diag(frac) - np.outer(frac, frac))
-    return obs, exp_, var
+    position = {level: i for i, level in enumerate(levels)}
+    codes = np.array([levels.index(g) if g not in position else position[g] for g in group], dtype=int)
+    times = np.unique(time[event == 1])
+    if times.size == 0:
+        return np.zeros(k), np.zeros(k), np.zeros((k, k))
+    n_j = np.empty((times.size, k))
+    d_j = np.empty((times.size, k))
+    for c in range(k):
+        mine = np.sort(time[codes == c])
+        n_j[:, c] = mine.size - np.searchsorted(mine, times, side="left")
+        failed = np.sort(time[(codes == c) & (event == 1)])
+        d_j[:, c] = np.searchsorted(failed, times, side="right") - np.searchsorted(failed, times, side="left")
+    n = n_j.sum(axis=1)  # whole numbers: exact in any order
+    d = d_j.sum(axis=1)
+    obs = _sum_in_order(d_j)
+    exp_ = _sum_in_order(d[:, None] * n_j / n[:, None])
+    several = n > 1
+    if not several.any():
+        return obs, exp_, np.zeros((k, k))
+    n_s, d_s = n[several], d[several]
+    frac = n_j[several] / n_s[:, None]
+    weight = d_s * (n_s - d_s) / (n_s - 1)
+    spread = frac[:, :, None] * np.eye(k)[None, :, :] - frac[:, :, None] * frac[:, None, :]
+    return obs, exp_, _sum_in_order(weight[:, None, None] * spread)
+
+
+def _sum_in_order(terms: np.ndarray) -> np.ndarray:
+    """0 + terms[0] + terms[1] + ... along the first axis, left to right (as a loop adds them)."""
+    return np.add.accumulate(np.concatenate([np.zeros((1, *terms.shape[1:])), terms]), axis=0)[-1]
 
 
 def _logrank_components(

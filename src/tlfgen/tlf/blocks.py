@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -133,6 +133,28 @@ def norm(value: Any) -> Any:
         return text.upper()
 
 
+def map_distinct(func: Callable[[Any], Any], values: Iterable[Any]) -> list[Any]:
+    """``[func(v) for v in values]``, calling ``func`` once per distinct value.
+
+    Values are told apart by type and value; float zeros (0.0 and -0.0 are equal but print
+    differently), NaNs (never equal) and unhashable values are passed to ``func`` each time.
+    """
+    done: dict[tuple[type, Any], Any] = {}
+    out = []
+    for value in values:
+        key = (type(value), value)
+        try:
+            out.append(done[key])
+        except KeyError:
+            result = func(value)
+            if not (isinstance(value, (float, np.floating)) and value == 0.0):
+                done[key] = result
+            out.append(result)
+        except TypeError:  # unhashable
+            out.append(func(value))
+    return out
+
+
 def count_cell(ctx: BlockContext, aid: str, subjects: list[str], denominator: int) -> Cell:
     n = len(subjects)
     pct = 100.0 * n / denominator if denominator else float("nan")
@@ -165,18 +187,24 @@ def _arm_pair(ctx: BlockContext) -> tuple[Group, Group]:
 def create_categorical_rows(block: CategoricalBlock, ctx: BlockContext) -> tuple[list[Row], list[Analysis]]:
     data = select_records(ctx, block.dataset, block.id, block.label)
     require(data, block.dataset, block.variable)
-    values = one_per_subject(data, block.dataset, f"block {block.id}")[block.variable].map(norm).to_dict()
+    column = one_per_subject(data, block.dataset, f"block {block.id}")[block.variable]
+    values = dict(zip(column.index, map_distinct(norm, column)))
     rows, analyses = [header_row(block.label, block.id)], []
     level_keys = [norm(level.value) for level in block.levels]
     counts: dict[str, list[int]] = {}
     labels = [(level.text, key) for level, key in zip(block.levels, level_keys)]
+    by_level: dict[str, dict[Any, list[str]]] = {}  # group -> normalised value -> subjects (group order)
+    for g in ctx.groups:
+        by_level[g.key] = {}
+        for s in g.subjects:
+            by_level[g.key].setdefault(values.get(s), []).append(s)
     missing = {g.key: [s for s in g.subjects if values.get(s) not in level_keys] for g in ctx.groups}
     if block.missing_label and any(missing.values()):
         labels.append((block.missing_label, "__missing__"))
     for text, key in labels:
         cells = {}
         for g in ctx.groups:
-            subjects = missing[g.key] if key == "__missing__" else [s for s in g.subjects if values.get(s) == key]
+            subjects = missing[g.key] if key == "__missing__" else by_level[g.key].get(key, [])
             aid = ctx.analysis_id(block.id, text, g.key)
             cells[g.key] = count_cell(ctx, aid, subjects, len(g.subjects))
             counts.setdefault(g.key, []).append(len(subjects))
@@ -298,8 +326,9 @@ def create_tte_rows(block: TteBlock, ctx: BlockContext) -> tuple[list[Row], list
     require(data.reset_index(), block.dataset, block.censor)
     pr = ctx.precision
     events, medians, analyses = {}, {}, []
+    present = set(data.index)
     for g in ctx.groups:
-        sub = data.reindex([s for s in g.subjects if s in data.index])
+        sub = data.reindex([s for s in g.subjects if s in present])
         aid = ctx.analysis_id(block.id, g.key)
         event_subjects = list(sub.index[sub[block.censor] == 0])
         events[g.key] = count_cell(ctx, aid + ".EVENTS", event_subjects, len(sub))
@@ -318,7 +347,7 @@ def create_tte_rows(block: TteBlock, ctx: BlockContext) -> tuple[list[Row], list
             row_of(ctx, "Median, months (95% CI)", medians, block.id)]
     if ctx.has_comparison:
         treat, ref = _arm_pair(ctx)
-        pair = data.reindex([s for g in (treat, ref) for s in g.subjects if s in data.index])
+        pair = data.reindex([s for g in (treat, ref) for s in g.subjects if s in present])
         group = np.where(pair.index.isin(treat.subjects), treat.key, ref.key)
         hr, lo, hi, name = estimates.hazard_ratio(pair[block.time], 1 - pair[block.censor], group,
                                                   treat.key, ref.key, block.hr)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ import pandas as pd
 from tlfgen.errors import DataError
 from tlfgen.spec.study import ResolvedStudy
 from tlfgen.spec.tlf import ListingColumn, ListingSpec, LoadedOutput
-from tlfgen.tlf.blocks import fmt
+from tlfgen.tlf.blocks import fmt, map_distinct
 from tlfgen.tlf.model import Analysis, Cell, Column, Row, Table
 from tlfgen.tlf.tables import create_groups
 from tlfgen.tlf.text import TemplateSet
@@ -87,24 +87,14 @@ def create_listing(out: LoadedOutput, study: ResolvedStudy, datasets: Mapping[st
     groups = create_groups(out, study, datasets["ADSL"], total=False, by=spec.arm)
     arm_of = {s: (i, g.key) for i, g in enumerate(groups) for s in g.subjects}
     data = _gather(spec, out, datasets, sorted(arm_of))
-    data["_ARMORD"] = data["USUBJID"].map(lambda s: arm_of[s][0])
+    data["_ARMORD"] = data["USUBJID"].map({s: order for s, (order, _) in arm_of.items()})
     keys = ["_ARMORD", *[k for k in spec.sort if k != "USUBJID"]]
     keys.insert(1, "USUBJID")
     data = data.sort_values(keys, kind="mergesort", na_position="last")
     aid = f"{spec.id}.LISTING"
     columns = (Column("ARM", "Treatment", kind="listing"),) + tuple(
         Column(c.variable, c.label, kind="listing") for c in spec.columns)
-    rows = []
-    for record in data.to_dict("records"):
-        usubjid = str(record["USUBJID"])
-        subj = (usubjid,)
-        cells = [Cell(arm_of[usubjid][1], aid, (), subj)]
-        for col in spec.columns:
-            value = record.get(col.variable)
-            raw = float(value) if col.format == "number" and _is_number(value) else None
-            cells.append(Cell(format_listing_value(value, col), aid, ((col.variable, raw),) if raw is not None else (),
-                              subj))
-        rows.append(Row(usubjid, tuple(cells)))
+    rows = _create_rows(data, spec.columns, aid, {s: key for s, (_, key) in arm_of.items()})
     if not rows:
         rows.append(Row(spec.empty_text, tuple(Cell("") for _ in columns)))
     pop = out.filters.get("population")
@@ -123,6 +113,33 @@ def create_listing(out: LoadedOutput, study: ResolvedStudy, datasets: Mapping[st
         footnotes=footnotes, spec_path=out.display, cutoff=study.cutoff.isoformat(), analyses=analyses,
         rows_per_page=spec.rows_per_page,
     )
+
+
+def _cell_content(column: ListingColumn) -> Callable[[Any], tuple[str, tuple]]:
+    """value -> (listing text, raw values of the cell) for one column."""
+    def content(value: Any) -> tuple[str, tuple]:
+        number = float(value) if column.format == "number" and _is_number(value) else None
+        return format_listing_value(value, column), ((column.variable, number),) if number is not None else ()
+
+    return content
+
+
+def _create_rows(data: pd.DataFrame, columns: list[ListingColumn], aid: str, arm_key: dict[str, str]) -> list[Row]:
+    """One row per record of ``data`` (already sorted), built column by column."""
+    usubjids = [str(s) for s in data["USUBJID"].tolist()]
+    subjects = [(s,) for s in usubjids]
+    by_column = [[Cell(arm_key[s], aid, (), subj) for s, subj in zip(usubjids, subjects)]]
+    for col in columns:
+        if col.variable not in data.columns:
+            contents = map_distinct(_cell_content(col), [None] * len(data))
+        elif col.format == "date" and pd.api.types.is_datetime64_dtype(data[col.variable]):
+            # ISO dates straight from the datetime column (what format_listing_value prints per value)
+            texts = data[col.variable].dt.strftime("%Y-%m-%d").tolist()
+            contents = [(text, ()) if isinstance(text, str) else ("", ()) for text in texts]
+        else:
+            contents = map_distinct(_cell_content(col), data[col.variable].astype(object).tolist())
+        by_column.append([Cell(text, aid, raw, subj) for (text, raw), subj in zip(contents, subjects)])
+    return [Row(label, cells) for label, cells in zip(usubjids, zip(*by_column))]
 
 
 def _is_number(value: Any) -> bool:

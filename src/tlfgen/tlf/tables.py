@@ -22,8 +22,8 @@ from tlfgen.spec.study import ResolvedStudy
 from tlfgen.spec.tlf import AeBlock, LoadedOutput, RegressionBlock, TableSpec
 from tlfgen.tlf import estimates
 from tlfgen.tlf.blocks import (
-    BUILDERS, CMP, TOTAL, BlockContext, Group, _num, count_cell, fmt, fmt_p, header_row, norm, require,
-    row_of, select_records,
+    BUILDERS, CMP, TOTAL, BlockContext, Group, _num, count_cell, fmt, fmt_p, header_row, map_distinct, norm,
+    require, row_of, select_records,
 )
 from tlfgen.tlf.model import Analysis, Cell, Column, Row, Table
 from tlfgen.tlf.text import TemplateSet
@@ -179,11 +179,12 @@ def _regression_frame(block: RegressionBlock, ctx: BlockContext) -> tuple[pd.Dat
     subjects = [s for g in ctx.groups if g.key in (ctx.treatment, ctx.reference) for s in g.subjects]
     frame = adsl[adsl["USUBJID"].isin(subjects)].set_index("USUBJID").reindex(subjects)
     out = pd.DataFrame(index=frame.index)
-    out["TRT"] = [ctx.treatment if s in ctx.group(ctx.treatment or "").subjects else ctx.reference
-                  for s in frame.index]
+    treated = set(ctx.group(ctx.treatment or "").subjects)
+    out["TRT"] = [ctx.treatment if s in treated else ctx.reference for s in frame.index]
     for cov in block.covariates:
-        require(frame.reset_index(), "ADSL", cov.variable)
-        out[cov.variable] = frame[cov.variable].map(lambda v: "" if norm(v) is None else str(norm(v)))
+        if cov.variable not in frame.columns:
+            require(frame.reset_index(), "ADSL", cov.variable)
+        out[cov.variable] = map_distinct(_level_text, frame[cov.variable])
     data = select_records(ctx, block.dataset, block.id, block.label)
     if block.model == "logistic":
         hits = set(data.loc[ctx.filters[f"{block.id}.responder"].mask(data), "USUBJID"])
@@ -199,6 +200,12 @@ def _regression_frame(block: RegressionBlock, ctx: BlockContext) -> tuple[pd.Dat
         if cov.levels:
             out.loc[~out[cov.variable].isin([str(norm(lv.value)) for lv in cov.levels]), cov.variable] = ""
     return out, outcome
+
+
+def _level_text(value: Any) -> str:
+    """A covariate value as model level text ("" when missing)."""
+    level = norm(value)
+    return "" if level is None else str(level)
 
 
 def _complete(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
