@@ -103,3 +103,24 @@ def test_run_time_is_the_clock_unless_source_date_epoch(monkeypatch) -> None:
     assert before <= stamp <= datetime.now(timezone.utc) + timedelta(seconds=1)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     assert run_timestamp() == datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)
+
+
+def test_08_cache_reuses_body_xml_and_gives_the_same_bytes(monkeypatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    tables = [_table(), _table(id="T8", title=("Table 8. Other",))]
+    cache: dict = {}
+    assert create_docx(tables[:1], run_timestamp(), cache=cache) == create_docx(tables[:1], run_timestamp())
+    assert len(cache) == 1
+    combined = create_docx(tables, run_timestamp(), toc=True, cache=cache)
+    assert combined == create_docx(tables, run_timestamp(), toc=True)
+    assert len(cache) == 2
+
+
+def test_09_markup_control_characters_indent_and_bold_in_body() -> None:
+    rows = (Row("Block", (), 0, kind="header"), Row("a<b>&c", (Cell("x\x07y"), Cell("")), 2))
+    grid = _read(create_docx([_table(rows=rows)], run_timestamp())).tables[0]
+    assert [c.text for c in grid.rows[1].cells] == ["Block", "", ""]
+    assert [c.text for c in grid.rows[2].cells] == ["a<b>&c", "x\\x07y", ""]
+    assert grid.rows[1].cells[0].paragraphs[0].runs[0].bold is True
+    assert grid.rows[2].cells[0].paragraphs[0].paragraph_format.left_indent == 400 * 635  # 200 twips per level
+    assert grid.rows[2].cells[1].paragraphs[0].alignment == 1  # centred

@@ -81,3 +81,44 @@ def test_07_combined_workbook_one_sheet_per_output_and_stable_bytes(monkeypatch)
     assert load_workbook(io.BytesIO(data)).sheetnames == ["T9", "L1_x"]
     assert data == create_xlsx(tables, run_timestamp())
     assert sheet_name("A" * 40) == "A" * 31
+
+
+def test_08_cache_reuses_sheet_xml_and_gives_the_same_bytes(monkeypatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    tables = [_table(), _table(id="L1", kind="listing")]
+    cache: dict = {}
+    assert create_xlsx(tables[:1], run_timestamp(), cache=cache) == create_xlsx(tables[:1], run_timestamp())
+    assert len(cache) == 1
+    assert create_xlsx(tables, run_timestamp(), cache=cache) == create_xlsx(tables, run_timestamp())
+    assert len(cache) == 2
+
+
+def test_09_cell_formats_bold_borders_alignment_and_quote_prefix() -> None:
+    ws = _sheet(create_xlsx([_table()], run_timestamp()))
+    assert [ws["A1"].font.b, ws["A4"].font.b, ws["A6"].font.b, ws["A5"].font.b] == [True, True, True, False]
+    assert (ws["B4"].border.top.style, ws["B4"].border.bottom.style, ws["B4"].alignment.wrap_text) == ("thin", "thin", True)
+    assert [ws[f"{c}8"].border.bottom.style for c in "ABC"] == ["thin"] * 3  # rule under the last body row
+    assert (ws["B6"].alignment.horizontal, ws["C7"].quotePrefix, ws["B6"].quotePrefix) == ("center", True, False)
+    assert (ws["A7"].value, ws["A10"].font.sz) == ("  95% CI", 8)  # indent kept (xml:space="preserve")
+
+
+def test_10_markup_and_control_characters_stay_text() -> None:
+    rows = (Row("a<b>&c", (Cell("x\x07y"), Cell("1\r2"))),)
+    ws = _sheet(create_xlsx([_table(rows=rows)], run_timestamp()))
+    assert [c.value for c in ws[5]] == ["a<b>&c", "x\\x07y", "1\r2"]
+
+
+def test_11_too_long_text_names_sheet_row_and_column() -> None:
+    import pytest
+
+    from tlfgen.errors import RenderError
+
+    rows = (Row("n", (Cell("1"), Cell("x" * 32768))),)
+    with pytest.raises(RenderError, match="sheet 'T9' row 5 column 3"):
+        create_xlsx([_table(rows=rows)], run_timestamp())
+
+
+def test_12_table_without_rows_rules_the_header() -> None:
+    ws = _sheet(create_xlsx([_table(rows=())], run_timestamp()))
+    assert (ws["B4"].value, ws["B4"].border.top, ws["B4"].border.bottom.style) == ("A\n(N=30)", None, "thin")
+    assert ws["A6"].value == "CI: Clopper-Pearson."

@@ -18,6 +18,11 @@ Two hazards with openpyxl 3.1:
 
 Excel cells hold at most 32,767 characters; longer text raises RenderError
 rather than being cut silently.
+
+Writers that generate the sheet XML themselves (the TLF XLSX writer streams
+hundreds of thousands of cells) use ``inline_text_xml``: the same cleaning and
+length check, returning the ``<is>`` inline-string element and whether the cell
+needs ``quotePrefix``. An inline string is always text, never a formula.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ def clean_cell_text(value: object) -> CellText:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return CellText("")
     text = value if isinstance(value, str) else str(value)
+    if ILLEGAL_CHARACTERS_RE.search(text) is None:
+        return CellText(text)
     replaced: list[str] = []
 
     def _escape(match: object) -> str:
@@ -67,18 +74,37 @@ def safe_cell_text(value: object) -> str:
     return clean_cell_text(value).text
 
 
+def check_length(text: str, where: str) -> None:
+    """RenderError naming ``where`` (sheet, row, column) when ``text`` is too long for an Excel cell."""
+    if len(text) > MAX_CELL_CHARS:
+        raise RenderError(
+            f"{where}: text is {len(text)} characters; an Excel cell holds at most {MAX_CELL_CHARS}",
+            hint="shorten the text or move it to a footnote",
+        )
+
+
+def inline_text_xml(value: object, where: str) -> tuple[str, bool]:
+    """``(<is><t>..</t></is>, quote_prefix)`` for ``value`` as a literal text cell ("" when empty).
+
+    ``quote_prefix`` is True for text starting with = + - @ (the cell style should set
+    ``quotePrefix``). ``where`` ("sheet 'T1' row 5 column 2") names the cell in errors.
+    """
+    text = clean_cell_text(value).text
+    if not text:
+        return "", False
+    check_length(text, where)
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    space = ' xml:space="preserve"' if text.strip() != text else ""
+    return f"<is><t{space}>{escaped}</t></is>", text.startswith(FORMULA_STARTS)
+
+
 def write_text_cell(ws: Worksheet, row: int, col: int, value: object) -> CellText:
     """Write ``value`` as a literal string cell at (row, col), never as a formula.
 
     Returns the ``CellText`` written; ``.replaced`` lists escaped characters.
     """
     cell_text = clean_cell_text(value)
-    if len(cell_text.text) > MAX_CELL_CHARS:
-        raise RenderError(
-            f"sheet {ws.title!r} row {row} column {col}: text is {len(cell_text.text)} characters; "
-            f"an Excel cell holds at most {MAX_CELL_CHARS}",
-            hint="shorten the text or move it to a footnote",
-        )
+    check_length(cell_text.text, f"sheet {ws.title!r} row {row} column {col}")
     cell = ws.cell(row=row, column=col)
     cell.value = cell_text.text
     cell.data_type = "s"

@@ -24,11 +24,12 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from lxml import etree
 
+from tlfgen.io.xlsx_safe import safe_cell_text
 from tlfgen.tlf.model import Table
-from tlfgen.tlf.ooxml import normalise_package
+from tlfgen.tlf.ooxml import read_entries, write_package
 
-W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _NS_DECL = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
+_ENTITIES = {"\r": "&#13;"}
 FONT = "Times New Roman"
 BODY_PT = 9
 
@@ -102,7 +103,7 @@ def _set_text(cell, text: str, *, bold: bool = False, align=None, indent: int = 
         run.bold = bold or None
 
 
-def _write_table(doc, table: Table) -> None:
+def _write_table(doc, table: Table, bodies: dict[bytes, bytes], cache: dict) -> None:
     spans = table.has_spanners
     n_cols = 1 + len(table.columns)
     header_rows = 2 if spans else 1
@@ -131,41 +132,63 @@ def _write_table(doc, table: Table) -> None:
             _set_text(top[1 + i], table.header_lines(column), bold=True, align=center)
     for row in grid.rows[:header_rows]:
         _mark_header(row)
-    # body: the rows as one XML string parsed once (python-docx's add_row() is slow for listings)
+    # body: the rows' XML generated as one string and put into word/document.xml after saving
+    # (python-docx's per-cell API and parsing the XML again are the slow parts for listings)
     template_tr = grid.add_row()._tr
-    tc_props = [etree.tostring(tc.find(qn("w:tcPr"))).decode() if tc.find(qn("w:tcPr")) is not None else ""
-                for tc in template_tr.findall(qn("w:tc"))]
+    tc_props = tuple(_strip_ns(etree.tostring(tc.find(qn("w:tcPr"))).decode()) if tc.find(qn("w:tcPr")) is not None
+                     else "" for tc in template_tr.findall(qn("w:tc")))
     grid._tbl.remove(template_tr)
-    parts = [f'<w:tbl xmlns:w="{W_NS}">']
+    key = (id(table), tc_props)
+    if key not in cache:
+        cache[key] = (table, create_body_xml(table, tc_props).encode("utf-8"))
+    marker = f"tlfgen-body-{len(bodies)}"
+    grid._tbl.append(etree.Comment(marker))
+    bodies[f"<!--{marker}-->".encode()] = cache[key][1]
+
+
+def create_body_xml(table: Table, tc_props: Sequence[str]) -> str:
+    """The ``w:tr`` elements of the table body (no namespace declarations: ``w:`` is the document's).
+
+    Cell XML is computed once per distinct (column, text, format); each row is kept together on a page.
+    """
+    memo: dict[tuple, str] = {}
+    center = '<w:pPr><w:jc w:val="center"/></w:pPr>'
+
+    def cell(i: int, text: str, ppr: str, bold: bool) -> str:
+        key = (i, text, ppr, bold)
+        found = memo.get(key)
+        if found is None:
+            content = ppr + (_run_xml(text, bold) if text else "")
+            found = f"<w:tc>{tc_props[i]}<w:p>{content}</w:p></w:tc>" if content else f"<w:tc>{tc_props[i]}<w:p/></w:tc>"
+            memo[key] = found
+        return found
+
+    parts = []
+    blank = [""] * len(table.columns)
     for row in table.rows:
-        texts = [row.label] + ([c.text for c in row.cells] if row.kind == "data" else [""] * len(table.columns))
+        ppr = f'<w:pPr><w:ind w:left="{200 * row.indent}"/></w:pPr>' if row.indent else ""
+        bold_label = row.kind == "header" or (row.indent == 0 and table.kind == "table")
         parts.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>")
-        for i, text in enumerate(texts):
-            ppr = ""
-            if i > 0:
-                ppr = '<w:pPr><w:jc w:val="center"/></w:pPr>'
-            elif row.indent:
-                ppr = f'<w:pPr><w:ind w:left="{200 * row.indent}"/></w:pPr>'
-            bold = row.kind == "header" or (i == 0 and row.indent == 0 and table.kind == "table")
-            parts.append(f"<w:tc>{_strip_ns(tc_props[i])}<w:p>{ppr}{_run_xml(text, bold) if text else ''}</w:p></w:tc>")
+        parts.append(cell(0, row.label, ppr, bold_label))
+        header = row.kind == "header"
+        texts = [c.text for c in row.cells] if row.kind == "data" else blank
+        parts.extend(cell(i, text, center, header) for i, text in enumerate(texts, start=1))
         parts.append("</w:tr>")
-    parts.append("</w:tbl>")
-    body = etree.fromstring("".join(parts).encode("utf-8"))
-    for tr in list(body):
-        grid._tbl.append(tr)
+    return "".join(parts)
 
 
 def _strip_ns(xml: str) -> str:
-    """A serialised element without its namespace declarations (the wrapper declares w:)."""
+    """A serialised element without its namespace declarations (the document declares w:)."""
     return _NS_DECL.sub("", xml)
 
 
 def _run_xml(text: str, bold: bool) -> str:
-    inner = "<w:br/>".join(f'<w:t xml:space="preserve">{escape(line)}</w:t>' for line in text.split("\n"))
+    text = safe_cell_text(text)  # XML 1.0 cannot hold most control characters: shown escaped (\x07)
+    inner = "<w:br/>".join(f'<w:t xml:space="preserve">{escape(line, _ENTITIES)}</w:t>' for line in text.split("\n"))
     return f"<w:r>{'<w:rPr><w:b/></w:rPr>' if bold else ''}{inner}</w:r>"
 
 
-def _write_output(doc, table: Table, *, heading: bool) -> None:
+def _write_output(doc, table: Table, bodies: dict[bytes, bytes], cache: dict, *, heading: bool) -> None:
     for k, line in enumerate(table.title):
         if heading and k == 0:
             para = doc.add_heading(line, level=1)
@@ -173,7 +196,7 @@ def _write_output(doc, table: Table, *, heading: bool) -> None:
             para = doc.add_paragraph()
             para.add_run(line).bold = True
         para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _write_table(doc, table)
+    _write_table(doc, table, bodies, cache)
     for note in table.footnotes:
         para = doc.add_paragraph()
         para.paragraph_format.space_after = Pt(0)
@@ -193,12 +216,17 @@ def _style(doc) -> None:
 
 
 def create_docx(tables: Sequence[Table], run_at: datetime, *, toc: bool = False,
-                figures: Sequence = ()) -> bytes:
+                figures: Sequence = (), cache: dict | None = None) -> bytes:
     """The DOCX bytes for one output (or, with ``toc``, the combined document).
+
+    ``cache`` (a dict the caller keeps while the same Table objects are alive) keeps each
+    table's body XML, so writing a table again (the combined document) is cheap.
 
     ``figures`` (``FigureResult`` objects) are placed after the tables, each in its own
     landscape section with the same footer (spec path, cutoff, run time, Page x of y).
     """
+    cache = {} if cache is None else cache
+    bodies: dict[bytes, bytes] = {}
     doc = Document()
     _style(doc)
     doc.core_properties.title = tables[0].title[0] if len(tables) == 1 and tables[0].title else "Tables and listings"
@@ -221,7 +249,7 @@ def create_docx(tables: Sequence[Table], run_at: datetime, *, toc: bool = False,
             section = doc.add_section(WD_SECTION.NEW_PAGE)
             _landscape(section)
         _footer(section, table, run_at)
-        _write_output(doc, table, heading=toc)
+        _write_output(doc, table, bodies, cache, heading=toc)
     if figures:
         from tlfgen.tlf.figures.run import add_figure_to_docx
 
@@ -234,4 +262,15 @@ def create_docx(tables: Sequence[Table], run_at: datetime, *, toc: bool = False,
             add_figure_to_docx(doc, figure, heading=toc)
     buffer = io.BytesIO()
     doc.save(buffer)
-    return normalise_package(buffer.getvalue(), run_at)
+    return write_package(_put_bodies(read_entries(buffer.getvalue()), bodies), run_at)
+
+
+def _put_bodies(entries: list[tuple[str, bytes]], bodies: dict[bytes, bytes]) -> list[tuple[str, bytes]]:
+    """Replace each table's body marker in ``word/document.xml`` by the body's rows."""
+    out = []
+    for name, blob in entries:
+        if name == "word/document.xml" and bodies:
+            pieces = re.split(rb"(<!--tlfgen-body-\d+-->)", blob)
+            blob = b"".join(bodies.get(piece, piece) for piece in pieces)
+        out.append((name, blob))
+    return out

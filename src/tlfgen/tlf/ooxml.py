@@ -1,9 +1,11 @@
 """TLF stage: make Office Open XML packages (DOCX, XLSX) byte-reproducible.
 
 python-docx and openpyxl stamp the wall clock into zip entry headers and into
-``docProps/core.xml``. ``normalise_package`` rewrites a saved package with
-fixed entry times (in a fixed order) and the run timestamp in the core
-properties, so the same inputs always give the same bytes.
+``docProps/core.xml``. ``write_package`` zips a package's entries (name, bytes)
+with fixed entry times (in the given order) and the run timestamp in the core
+properties, so the same inputs always give the same bytes; ``normalise_package``
+does the same to an already saved package. ``store_zip`` is the uncompressed
+zip the writers save into first (compressing once, at the end, is enough).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import io
 import re
 import zipfile
 from datetime import datetime, timezone
+from typing import Iterable
 
 _CORE = "docProps/core.xml"
 _STAMP_RE = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
@@ -33,17 +36,32 @@ def run_timestamp() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
+def store_zip(buffer: io.BytesIO) -> zipfile.ZipFile:
+    """A zip open for writing into ``buffer`` without compression (read back by ``read_entries``)."""
+    return zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED)
+
+
+def read_entries(data: bytes) -> list[tuple[str, bytes]]:
+    """The (name, bytes) entries of a zip package, in stored order."""
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        return [(info.filename, src.read(info.filename)) for info in src.infolist()]
+
+
 def normalise_package(data: bytes, when: datetime) -> bytes:
     """Rewrite a zip package with fixed entry dates and ``when`` as created/modified time."""
+    return write_package(read_entries(data), when)
+
+
+def write_package(entries: Iterable[tuple[str, bytes]], when: datetime) -> bytes:
+    """Zip ``entries`` (name, bytes) with fixed entry dates and ``when`` as created/modified time."""
     stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     date_time = max((when.year, when.month, when.day, when.hour, when.minute, when.second), (1980, 1, 1, 0, 0, 0))
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
-        for info in src.infolist():
-            blob = src.read(info.filename)
-            if info.filename == _CORE:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
+        for name, blob in entries:
+            if name == _CORE:
                 blob = _STAMP_RE.sub(lambda m: m.group(1) + stamp + m.group(3), blob)
-            entry = zipfile.ZipInfo(info.filename, date_time=date_time)
+            entry = zipfile.ZipInfo(name, date_time=date_time)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
             dst.writestr(entry, blob)

@@ -114,17 +114,23 @@ def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
     ard_folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     formats = {out.id: out.spec.formats for out in specs.outputs}
+    # each table's rendered body is made once and reused by the combined document/workbook
+    docx_cache: dict = {}
+    xlsx_cache: dict = {}
     for table in tables:
         if "docx" in formats[table.id]:
-            written.append(atomic_write_bytes(folder / f"{table.id}.docx", create_docx([table], run_at)))
+            written.append(atomic_write_bytes(folder / f"{table.id}.docx",
+                                              create_docx([table], run_at, cache=docx_cache)))
         if "xlsx" in formats[table.id]:
-            written.append(atomic_write_bytes(folder / f"{table.id}.xlsx", create_xlsx([table], run_at)))
+            written.append(atomic_write_bytes(folder / f"{table.id}.xlsx",
+                                              create_xlsx([table], run_at, cache=xlsx_cache)))
         if table.kind == "table":
             written.append(atomic_write_text(ard_folder / f"{table.id}.csv", create_ard_csv(table)))
     if tables:
         written.append(atomic_write_bytes(folder / f"{COMBINED}.docx",
-                                          create_docx(tables, run_at, toc=True, figures=figures or ())))
-        written.append(atomic_write_bytes(folder / f"{COMBINED}.xlsx", create_xlsx(tables, run_at)))
+                                          create_docx(tables, run_at, toc=True, figures=figures or (),
+                                                      cache=docx_cache)))
+        written.append(atomic_write_bytes(folder / f"{COMBINED}.xlsx", create_xlsx(tables, run_at, cache=xlsx_cache)))
     return [Path(p) for p in written]
 
 
