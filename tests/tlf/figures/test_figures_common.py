@@ -1,4 +1,4 @@
-"""Tests of tlfgen.tlf.figures.common: arm order, population selection, one record per subject."""
+"""Tests of tlfgen.tlf.figures.common: arm order, population selection, one record per subject, rectangles."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import pytest
 
 from tlfgen.errors import DataError
 from tlfgen.spec.expr import parse_expression
-from tlfgen.tlf.figures.common import Arm, order_arms, param_records, subject_arms, time_event
+from tlfgen.tlf.figures.common import (
+    Arm, create_rectangles, order_arms, param_records, read_rectangles, subject_arms, time_event,
+)
 
 
 # 1. treatment first, reference second, other arms after in study order
@@ -44,3 +46,11 @@ def test_time_event():
     assert (time.tolist(), event.tolist()) == ([1.0, 2.0], [1.0, 0.0])
     with pytest.raises(DataError, match="ADTTE.CNSR must be 0 or 1"):
         time_event(recs.assign(CNSR=[0.0, 2.0]), "ADTTE", "AVALM", "CNSR")
+
+
+# 6. rectangles are one patch of one compound path; their edges read back in drawing order
+def test_rectangles_round_trip():
+    patch = create_rectangles("r:x", [0.0, 1.5], [1.0, 2.5], [0.0, 0.0], [3.0, -2.0], facecolor="#000000")
+    assert patch.get_gid() == "r:x"
+    assert len(patch.get_path().vertices) == 10
+    assert read_rectangles(patch).tolist() == [[0.0, 1.0, 0.0, 3.0], [1.5, 2.5, 0.0, -2.0]]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from tlfgen.errors import DataError
 from tlfgen.spec.expr import parse_expression
 from tlfgen.tlf.figures.spec import SwimmerFigure
-from tlfgen.tlf.figures.swimmer import as_dates, create_swimmer_figure
+from tlfgen.tlf.figures.style import render_png, render_svg
+from tlfgen.tlf.figures.swimmer import MAX_HEIGHT, as_dates, create_swimmer_figure
 
 FAS = parse_expression("FASFL == 'Y'")
 M = 30.4375
@@ -61,3 +63,46 @@ def test_as_dates_from_sas_days():
 def test_bad_date_text():
     with pytest.raises(DataError, match="ADSL.DTHDT has a value that is not a date: 'soon'"):
         as_dates(pd.Series(["2020-01-01", "soon"]), "ADSL", "DTHDT")
+
+
+def many_subjects(n: int) -> dict[str, pd.DataFrame]:
+    """``n`` treated subjects alternating between the arms, lane i ending 30 + i days after the treatment end."""
+    ids = [f"M{i:04d}" for i in range(n)]
+    start = pd.Timestamp("2020-01-01")
+    adsl = pd.DataFrame({
+        "USUBJID": ids, "TRT01P": ["TCAC", "TCC"] * (n // 2), "FASFL": "Y", "EOTSTT": "DISCONTINUED",
+        "TRTSDT": start, "TRTEDT": start + pd.Timedelta(days=30),
+        "LSTALVDT": start + pd.to_timedelta(np.arange(n) + 31, unit="D"), "DTHDT": pd.NaT, "SURGDT": pd.NaT,
+    })
+    adrs = pd.DataFrame({"USUBJID": ids[:1], "PARAMCD": "OVR", "AVALC": "PR", "ADT": start})
+    adtte = pd.DataFrame({"USUBJID": ids[:1], "PARAMCD": "PFS", "CNSR": 1.0, "ADT": start})
+    return {"ADSL": adsl, "ADRS": adrs, "ADTTE": adtte}
+
+
+# 6. each arm's treatment and follow-up bars are one artist each, whatever the number of subjects
+def test_one_artist_per_arm_and_bar_kind(fig_adam, arms):
+    drawn = draw(fig_adam, arms)
+    gids = sorted(p.get_gid() for p in drawn.figure.axes[0].patches if (p.get_gid() or "").startswith("sw-"))
+    assert gids == ["sw-follow:TCAC", "sw-follow:TCC", "sw-treat:TCAC", "sw-treat:TCC"]
+
+
+# 7. up to ~110 lanes the figure grows; beyond, its height is capped, the lanes thin and a footnote says so
+def test_height_capped_for_many_subjects(arms):
+    few = many_subjects(40)
+    small = create_swimmer_figure(sw_spec(), few["ADSL"], few["ADRS"], few["ADTTE"], arms, population=FAS)
+    assert small.figure.get_size_inches().tolist() == [9.0, 6.0] and "method_notes" not in small.data
+    many = many_subjects(600)
+    big = create_swimmer_figure(sw_spec(), many["ADSL"], many["ADRS"], many["ADTTE"], arms, population=FAS)
+    assert big.figure.get_size_inches().tolist() == [9.0, MAX_HEIGHT]
+    assert big.data["method_notes"] == [
+        "600 subjects: the figure height is capped at 11 in, so each lane is 0.79 pt high and the markers "
+        "of neighbouring lanes overlap."]
+    assert len(big.data["order"]) == 600
+    assert big.data["lanes"]["M0599"]["study_end"] == pytest.approx(631 / M)  # 2020-01-01 .. day 630
+
+
+# 8. the same data give the same PNG and SVG bytes
+def test_same_bytes(fig_adam, arms):
+    first, second = draw(fig_adam, arms).figure, draw(fig_adam, arms).figure
+    assert render_png(first) == render_png(second)
+    assert render_svg(first) == render_svg(second)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.colors import to_rgba
 
 from tlfgen.errors import DataError
 from tlfgen.spec.expr import parse_expression
 from tlfgen.tlf.figures.spec import WaterfallFigure
-from tlfgen.tlf.figures.style import RESPONSE_STYLES
+from tlfgen.tlf.figures.style import RESPONSE_STYLES, render_png, render_svg
 from tlfgen.tlf.figures.waterfall import create_waterfall_figure
 
 FAS = parse_expression("FASFL == 'Y'")
@@ -62,3 +64,41 @@ def test_no_values(fig_adam, arms):
     adrs = fig_adam["ADRS"][fig_adam["ADRS"]["PARAMCD"] != "BESTPCHG"]
     with pytest.raises(DataError, match="no ADRS PARAMCD BESTPCHG values"):
         create_waterfall_figure(wf_spec(), fig_adam["ADSL"], adrs, arms, population=FAS)
+
+
+def many_bars(n: int) -> dict[str, pd.DataFrame]:
+    ids = [f"M{i:04d}" for i in range(n)]
+    adsl = pd.DataFrame({"USUBJID": ids, "TRT01P": ["TCAC", "TCC"] * (n // 2), "FASFL": "Y"})
+    best = pd.DataFrame({"USUBJID": ids, "PARAMCD": "BESTPCHG", "AVAL": np.linspace(-100.0, 50.0, n), "AVALC": ""})
+    bor = pd.DataFrame({"USUBJID": ids, "PARAMCD": "BOR", "AVAL": np.nan, "AVALC": ["PR", "PR", "SD", "SD"] * (n // 4)})
+    return {"ADSL": adsl, "ADRS": pd.concat([best, bor], ignore_index=True)}
+
+
+# 7. the bars of one response category in one panel are one artist; few bars keep their outlines
+def test_one_artist_per_category(fig_adam, arms):
+    drawn = create_waterfall_figure(wf_spec(), fig_adam["ADSL"], fig_adam["ADRS"], arms, population=FAS)
+    patches = {p.get_gid(): p for ax in drawn.figure.axes for p in ax.patches if (p.get_gid() or "").startswith("wf-")}
+    assert sorted(patches) == ["wf-bar:0:PR", "wf-bar:0:SD", "wf-bar:1:CR", "wf-bar:1:PD", "wf-bar:1:PR",
+                               "wf-bar:1:SD"]
+    assert patches["wf-bar:0:PR"].get_linewidth() == 0.4
+    assert "method_notes" not in drawn.data
+
+
+# 8. bars with less than 3 pt of room are drawn touching, without outlines, and a footnote says so
+def test_narrow_bars(arms):
+    data = many_bars(1000)
+    drawn = create_waterfall_figure(wf_spec(), data["ADSL"], data["ADRS"], arms, population=FAS)
+    assert len(drawn.data["bars"]) == 1000
+    bars = [p for ax in drawn.figure.axes for p in ax.patches if (p.get_gid() or "").startswith("wf-bar")]
+    assert len(bars) == 4 and all(p.get_linewidth() == 0.0 for p in bars)
+    assert drawn.data["bars"][0]["x"] == -0.5 and drawn.data["bars"][1]["x"] == 0.5
+    assert drawn.data["method_notes"] == [
+        "1000 subjects: each bar has less than 3 pt of room, so the bars are drawn side by side without outlines."]
+
+
+# 9. the same data give the same PNG and SVG bytes
+def test_same_bytes(fig_adam, arms):
+    first = create_waterfall_figure(wf_spec(), fig_adam["ADSL"], fig_adam["ADRS"], arms, population=FAS).figure
+    second = create_waterfall_figure(wf_spec(), fig_adam["ADSL"], fig_adam["ADRS"], arms, population=FAS).figure
+    assert render_png(first) == render_png(second)
+    assert render_svg(first) == render_svg(second)

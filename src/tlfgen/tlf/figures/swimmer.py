@@ -11,24 +11,34 @@ ADTTE):
   the death date), conversion surgery (SURGDT), death (DTHDT) and an arrow for
   treatment ongoing at the cutoff (EOTSTT = ONGOING).
 
-Subjects are grouped by arm and sorted by time on study, longest first.
+Subjects are grouped by arm and sorted by time on study, longest first. Each
+arm's treatment bars are one patch (one compound path, ``common.create_rectangles``)
+and so are its follow-up bars, so thousands of subjects cost a few artists to
+draw and save. The figure grows ``ROW_INCHES`` per lane up to ``MAX_HEIGHT``
+inches; with more lanes they get thinner (markers too) and a method note
+(footnote) says how high a lane is drawn.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from tlfgen.errors import DataError
 from tlfgen.spec.expr import Expression
-from tlfgen.tlf.figures.common import Arm, Drawn, dataset_file, gid_artists, require, subject_arms
+from tlfgen.tlf.figures.common import (
+    Arm, Drawn, create_rectangles, dataset_file, gid_artists, read_rectangles, require, subject_arms,
+)
 from tlfgen.tlf.figures.spec import SwimmerFigure
 from tlfgen.tlf.figures.style import OKABE_ITO, SMALL_FONT_SIZE, arm_style, create_figure, figure_style
 
 SAS_EPOCH = pd.Timestamp("1960-01-01")
-ROW_INCHES = 0.085
+ROW_INCHES = 0.085  # figure height per lane, up to MAX_HEIGHT
+MAX_HEIGHT = 11.0  # inches: past this the lanes get thinner instead of the figure taller
+LANE_HEIGHT = 0.7  # of the distance between lanes
+MIN_MARKER = 1.0  # points
 #: marker kind -> (legend label, marker, colour, size)
 MARKERS: dict[str, tuple[str, str, str, float]] = {
     "response": ("First response (CR/PR)", "^", OKABE_ITO["bluish_green"], 4.0),
@@ -103,31 +113,45 @@ def _pfs_event(spec: SwimmerFigure, adtte: pd.DataFrame, subjects: pd.Index) -> 
 
 def create_swimmer_figure(spec: SwimmerFigure, adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
                           arms: Sequence[Arm], *, population: Expression | None = None) -> Drawn:
+    """Draw the lanes (one compound patch per arm and bar kind) and markers (one line per kind).
+
+    The figure grows ``ROW_INCHES`` per lane up to ``MAX_HEIGHT``; past that the lanes and
+    markers shrink to fit and a method note says how high a lane is drawn.
+    """
     lanes, left_out = compute_swimmer_lanes(spec, adsl, adrs, adtte, arms, population)
     if lanes.empty:
         raise DataError(f"figure {spec.id}: no treated subjects (ADSL.TRTSDT) in the population",
                         file=dataset_file("ADSL"), column="TRTSDT")
     y = np.arange(len(lanes), dtype=float) + lanes["ARM"].map({a.armcd: a.position for a in arms}).to_numpy() * 1.5
+    natural = 1.3 + ROW_INCHES * (y[-1] + 2)
+    height = max(spec.height, min(natural, MAX_HEIGHT))
+    scale = min(1.0, (height - 1.3) / (natural - 1.3))
     with figure_style():
-        fig = create_figure(spec.width, max(spec.height, 1.3 + ROW_INCHES * (y[-1] + 2)))
+        fig = create_figure(spec.width, height)
         ax = fig.add_axes((0.1, 0.07, 0.86, 0.86))
-        _draw_lanes(ax, lanes, y, arms)
-        handles = _draw_markers(ax, lanes, y)
+        ids = _draw_lanes(ax, lanes, y, arms)
+        handles = _draw_markers(ax, lanes, y, scale)
         ax.set_ylim(float(y[-1]) + 1.0, -1.0)
         ax.set_xlim(0.0, float(lanes["study_end"].max()) * 1.03 + 0.5)
         ax.set_yticks([])
         ax.spines["left"].set_visible(False)
         ax.set_xlabel(spec.x_label)
         ax.legend(handles=handles, loc="lower right", frameon=False, fontsize=SMALL_FONT_SIZE)
-    data = read_swimmer(fig)
+    data = read_swimmer(fig, ids)
     data["left_out"] = left_out
+    if scale < 1.0:
+        lane_pt = LANE_HEIGHT * 0.86 * height * 72.0 / (y[-1] + 2)
+        data["method_notes"] = [f"{len(lanes)} subjects: the figure height is capped at {MAX_HEIGHT:g} in, so each "
+                                f"lane is {lane_pt:.2g} pt high and the markers of neighbouring lanes overlap."]
     return Drawn(fig, data)
 
 
-def _draw_lanes(ax: Any, lanes: pd.DataFrame, y: np.ndarray, arms: Sequence[Arm]) -> None:
+def _draw_lanes(ax: Any, lanes: pd.DataFrame, y: np.ndarray, arms: Sequence[Arm]) -> dict[str, list[str]]:
+    """One compound patch per arm for the treatment bars and one for the follow-up bars; USUBJIDs per arm."""
     import matplotlib.transforms as mtransforms
 
     label_at = mtransforms.blended_transform_factory(ax.transAxes, ax.transData)
+    ids: dict[str, list[str]] = {}
     for arm in arms:
         mask = (lanes["ARM"] == arm.armcd).to_numpy()
         if not mask.any():
@@ -135,42 +159,51 @@ def _draw_lanes(ax: Any, lanes: pd.DataFrame, y: np.ndarray, arms: Sequence[Arm]
         colour = arm_style(arm.position)[0]
         ax.text(-0.01, float(y[mask].mean()), f"{arm.armcd}\n(n={int(mask.sum())})", transform=label_at,
                 ha="right", va="center", color=colour, fontweight="bold")
-        for yi, row in zip(y[mask], lanes[mask].itertuples(index=False), strict=True):
-            treat = ax.barh([yi], [row.treatment_end], height=0.7, color=colour, linewidth=0)[0]
-            treat.set_gid(f"sw-treat:{row.USUBJID}")
-            follow = ax.barh([yi], [row.study_end - row.treatment_end], left=[row.treatment_end], height=0.7,
-                             color=colour, alpha=0.3, linewidth=0)[0]
-            follow.set_gid(f"sw-follow:{row.USUBJID}")
+        yi, treat_end = y[mask], lanes["treatment_end"].to_numpy(dtype=float)[mask]
+        study_end = lanes["study_end"].to_numpy(dtype=float)[mask]
+        low, high = yi - LANE_HEIGHT / 2, yi + LANE_HEIGHT / 2
+        ax.add_artist(create_rectangles(f"sw-treat:{arm.armcd}", np.zeros_like(yi), treat_end, low, high,
+                                        facecolor=colour, edgecolor="none", linewidth=0))
+        ax.add_artist(create_rectangles(f"sw-follow:{arm.armcd}", treat_end, study_end, low, high,
+                                        facecolor=colour, edgecolor="none", linewidth=0, alpha=0.3))
+        ids[arm.armcd] = lanes["USUBJID"][mask].tolist()
+    return ids
 
 
-def _draw_markers(ax: Any, lanes: pd.DataFrame, y: np.ndarray) -> list[Any]:
+def _draw_markers(ax: Any, lanes: pd.DataFrame, y: np.ndarray, scale: float = 1.0) -> list[Any]:
     from matplotlib.lines import Line2D
 
     handles = []
     for kind, (label, marker, colour, size) in MARKERS.items():
         values = lanes[kind].to_numpy(dtype=float)
         mask = ~np.isnan(values)
-        ax.plot(values[mask], y[mask], linestyle="none", marker=marker, color=colour, markersize=size,
-                markeredgecolor="white" if kind != "ongoing" else colour, markeredgewidth=0.3, gid=f"sw-mark:{kind}")
+        ax.plot(values[mask], y[mask], linestyle="none", marker=marker, color=colour,
+                markersize=max(size * scale, MIN_MARKER), markeredgecolor="white" if kind != "ongoing" else colour,
+                markeredgewidth=0.3 * scale, gid=f"sw-mark:{kind}")
         handles.append(Line2D([], [], linestyle="none", marker=marker, color=colour, markersize=size, label=label))
     return handles
 
 
-def read_swimmer(fig: Any) -> dict[str, Any]:
-    """Lanes as drawn (USUBJID -> treatment end, study end) and markers per kind as (USUBJID, months)."""
+def read_swimmer(fig: Any, ids: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """Lanes as drawn (USUBJID -> treatment end, study end) and markers per kind as (USUBJID, months).
+
+    ``ids``: armcd -> the USUBJIDs of the arm's lanes, in the order the rectangles were drawn.
+    """
     lanes: dict[str, dict[str, float]] = {}
     by_y: dict[float, str] = {}
-    marks: dict[str, list[tuple[str, float]]] = {}
+    marks: dict[str, list[tuple[float, float]]] = {}
     for art in gid_artists(fig, "sw-"):
         kind, _, name = art.get_gid().partition(":")
         if kind in ("sw-treat", "sw-follow"):
-            lane = lanes.setdefault(name, {})
-            if kind == "sw-treat":
-                lane["treatment_end"] = float(art.get_width())
-                by_y[round(float(art.get_y() + art.get_height() / 2), 6)] = name
-            else:
-                lane["study_end"] = float(art.get_x() + art.get_width())
+            for usubjid, (x0, x1, y0, y1) in zip(ids[name], read_rectangles(art).tolist(), strict=True):
+                lane = lanes.setdefault(usubjid, {})
+                if kind == "sw-treat":
+                    lane["treatment_end"] = x1 - x0
+                    by_y[round((y0 + y1) / 2, 6)] = usubjid
+                else:
+                    lane["study_end"] = x1
         else:
-            marks[name] = [(float(x), float(yv)) for x, yv in zip(art.get_xdata(), art.get_ydata(), strict=True)]
+            marks[name] = list(zip(np.asarray(art.get_xdata(), dtype=float).tolist(),
+                                   np.asarray(art.get_ydata(), dtype=float).tolist(), strict=True))
     markers = {k: [(by_y[round(yv, 6)], x) for x, yv in v] for k, v in marks.items()}
     return {"order": list(lanes), "lanes": lanes, "markers": markers}

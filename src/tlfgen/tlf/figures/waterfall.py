@@ -6,22 +6,30 @@ response (ADRS PARAMCD BOR, AVALC), with reference lines (default -30% and
 +20%, the RECIST partial-response and progression thresholds). Subjects of the
 population without a BESTPCHG record (no post-baseline measurement) are not
 drawn and are listed in the returned data. One panel per arm by default.
+
+The bars of one response category in one panel are one patch (one compound
+path, ``common.create_rectangles``). When a bar has less than ``NARROW_POINTS``
+of room (hundreds of subjects per panel) the bars touch and lose their outlines,
+which would otherwise cover the colours, and a method note (footnote) says so.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from tlfgen.errors import DataError
 from tlfgen.spec.expr import Expression
-from tlfgen.tlf.figures.common import Arm, Drawn, gid_artists, param_records, subject_arms
+from tlfgen.tlf.figures.common import (
+    Arm, Drawn, create_rectangles, gid_artists, param_records, read_rectangles, subject_arms,
+)
 from tlfgen.tlf.figures.spec import WaterfallFigure
 from tlfgen.tlf.figures.style import RESPONSE_STYLES, create_figure, figure_style, response_style
 
 MISSING_RESPONSE = "Missing"
+NARROW_POINTS = 3.0  # bars with less room than this are drawn touching, without outlines
 
 
 def compute_waterfall_bars(spec: WaterfallFigure, adsl: pd.DataFrame, adrs: pd.DataFrame, arms: Sequence[Arm],
@@ -48,6 +56,7 @@ def compute_waterfall_bars(spec: WaterfallFigure, adsl: pd.DataFrame, adrs: pd.D
 
 def create_waterfall_figure(spec: WaterfallFigure, adsl: pd.DataFrame, adrs: pd.DataFrame, arms: Sequence[Arm], *,
                             population: Expression | None = None) -> Drawn:
+    """Draw one panel per arm (or one panel); the bars of a response category are one patch."""
     bars, left_out = compute_waterfall_bars(spec, adsl, adrs, arms, population)
     if bars.empty:
         raise DataError(f"figure {spec.id}: no {spec.dataset} PARAMCD {spec.param} values in the population",
@@ -56,6 +65,8 @@ def create_waterfall_figure(spec: WaterfallFigure, adsl: pd.DataFrame, adrs: pd.
     top = max(float(bars["AVAL"].max()), max(spec.reference_lines, default=0.0), 0.0)
     bottom = min(float(bars["AVAL"].min()), min(spec.reference_lines, default=0.0), 0.0)
     pad = 0.08 * (top - bottom or 1.0)
+    ids: dict[str, list[str]] = {}
+    narrow = False
     with figure_style():
         fig = create_figure(spec.width, spec.height)
         widths = [max(len(p), 1) for _, p in panels]
@@ -65,24 +76,40 @@ def create_waterfall_figure(spec: WaterfallFigure, adsl: pd.DataFrame, adrs: pd.
         for i, (armcd, panel) in enumerate(panels):
             ax = fig.add_subplot(grid[i], sharey=first)
             first = first or ax
-            _draw_panel(ax, spec, armcd, panel, show_ylabel=i == 0)
+            drawn_ids, thin = _draw_panel(ax, spec, i, armcd, panel, show_ylabel=i == 0)
+            ids.update(drawn_ids)
+            narrow = narrow or thin
             ax.set_ylim(bottom - pad, top + pad)
         _draw_legend(fig, spec, sorted(set(bars["BOR"])))
-    data = read_waterfall(fig)
+    data = read_waterfall(fig, ids)
     data["left_out"] = left_out
+    if narrow:
+        data["method_notes"] = [f"{len(bars)} subjects: each bar has less than {NARROW_POINTS:g} pt of room, so "
+                                "the bars are drawn side by side without outlines."]
     return Drawn(fig, data)
 
 
-def _draw_panel(ax: Any, spec: WaterfallFigure, armcd: str, panel: pd.DataFrame, *, show_ylabel: bool) -> None:
+def _draw_panel(ax: Any, spec: WaterfallFigure, index: int, armcd: str, panel: pd.DataFrame, *,
+                show_ylabel: bool) -> tuple[dict[str, list[str]], bool]:
+    """Bars of one panel, one patch per response category; returns (gid -> USUBJIDs, narrow)."""
     x = np.arange(len(panel), dtype=float)
-    for xi, (usubjid, value, bor) in zip(x, panel[["USUBJID", "AVAL", "BOR"]].itertuples(index=False), strict=True):
-        colour, hatch = response_style(bor)
-        patches = ax.bar([xi], [value], width=0.8, color=colour, hatch=hatch, edgecolor="#333333",
-                         linewidth=0.4)
-        patches[0].set_gid(f"wf-bar:{usubjid}")
-        patches[0].set_label("_" + str(bor))  # keeps bars out of automatic legends
+    span = max(len(panel), 1) + 0.6
+    slot = ax.get_position().width * ax.figure.get_figwidth() * 72.0 / span  # points per bar
+    narrow = slot < NARROW_POINTS
+    width, linewidth = (1.0, 0.0) if narrow else (0.8, 0.4)
+    values = panel["AVAL"].to_numpy(dtype=float)
+    bor = panel["BOR"].to_numpy(dtype=object)
+    ids: dict[str, list[str]] = {}
+    for response in sorted(set(bor)):
+        mask = bor == response
+        colour, hatch = response_style(response)
+        gid = f"wf-bar:{index}:{response}"
+        ax.add_artist(create_rectangles(gid, x[mask] - width / 2, x[mask] + width / 2, np.zeros(int(mask.sum())),
+                                        values[mask], facecolor=colour, hatch=hatch or None, edgecolor="#333333",
+                                        linewidth=linewidth))
+        ids[gid] = panel["USUBJID"][mask].tolist()
     for value in spec.reference_lines:
-        ax.axhline(value, color="#444444", linestyle="--", linewidth=0.8, gid=f"wf-ref:{value:g}")
+        ax.axhline(value, color="#444444", linestyle="--", linewidth=0.8, gid=f"wf-ref:{index}:{value:g}")
     ax.axhline(0.0, color="#000000", linewidth=0.6)
     ax.set_xlim(-0.8, max(len(panel), 1) - 0.2)
     ax.set_xticks([])
@@ -93,6 +120,7 @@ def _draw_panel(ax: Any, spec: WaterfallFigure, armcd: str, panel: pd.DataFrame,
         ax.set_ylabel(spec.y_label)
     else:
         ax.tick_params(axis="y", labelleft=False)
+    return ids, narrow
 
 
 def _draw_legend(fig: Any, spec: WaterfallFigure, present: Sequence[str]) -> None:
@@ -108,14 +136,19 @@ def _draw_legend(fig: Any, spec: WaterfallFigure, present: Sequence[str]) -> Non
     fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False, bbox_to_anchor=(0.5, 0.995))
 
 
-def read_waterfall(fig: Any) -> dict[str, Any]:
-    """Bars as drawn (USUBJID, height, face colour, hatch, panel order) and the reference lines."""
+def read_waterfall(fig: Any, ids: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """Bars as drawn (USUBJID, height, left edge x, face colour, hatch; panel by panel, left to right)
+    and the reference lines. ``ids``: patch gid -> USUBJIDs in the order its rectangles were drawn."""
     bars, lines = [], []
     for art in gid_artists(fig, "wf-"):
         kind, _, name = art.get_gid().partition(":")
         if kind == "wf-bar":
-            bars.append({"USUBJID": name, "height": float(art.get_height()), "x": float(art.get_x()),
-                         "hatch": art.get_hatch() or "", "facecolor": tuple(float(c) for c in art.get_facecolor())})
+            panel = int(name.partition(":")[0])
+            facecolor = tuple(float(c) for c in art.get_facecolor())
+            for usubjid, (x0, _, y0, y1) in zip(ids[art.get_gid()], read_rectangles(art).tolist(), strict=True):
+                bars.append((panel, x0, {"USUBJID": usubjid, "height": y1 - y0, "x": x0,
+                                         "hatch": art.get_hatch() or "", "facecolor": facecolor}))
         elif kind == "wf-ref":
             lines.append(float(art.get_ydata()[0]))
-    return {"bars": bars, "reference_lines": sorted(set(lines))}
+    bars.sort(key=lambda b: (b[0], b[1]))
+    return {"bars": [b[2] for b in bars], "reference_lines": sorted(set(lines))}
