@@ -13,7 +13,7 @@ Two graphs, both plain data:
   ``analysis.<analysis id>``, ``cell.<output>[<row id>,<column key>]``, ``output.<id>``;
 - record level: raw rows (``raw/rs.csv:5``, file:line) -> SDTM records
   (``sdtm.RS:<USUBJID>:<--SEQ>``) -> ADaM records (``adam.ADRS:<key values>``),
-  read from ``sdtm/lineage/*.json`` and ``adam/lineage/*.json``.
+  read from ``sdtm/lineage/*.json`` and ``adam/lineage/*.json`` (``lineage.records``).
 
 Deterministic: sorted keys, no timestamps. ``RecordIndex`` and ``build_variable_graph``
 are also used by ``tlfgen trace`` and the HTML report.
@@ -21,15 +21,15 @@ are also used by ``tlfgen trace`` and the HTML report.
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from tlfgen.errors import DataError
 from tlfgen.lineage.jsondump import dumps_indented
+from tlfgen.lineage.records import (  # noqa: F401 - record level, re-exported for trace and tests
+    RecordIndex, adam_record_id, build_record_links, raw_line_numbers, read_sdtm_lineage, sdtm_record_id,
+)
 from tlfgen.spec.study import ResolvedStudy
 
 SCHEMA_VERSION = "1.0"
@@ -296,121 +296,6 @@ def build_variable_graph(study: ResolvedStudy, tables: Iterable[Any] = ()) -> Va
     if tables:
         _add_outputs(graph, tables, load_stage_specs(study, "tlf"))
     return graph
-
-
-# ---------------------------------------------------------------- record level
-
-
-def raw_line_numbers(path: Path) -> list[int]:
-    """The file line each data row starts on (index 0 = row 1); quoted newlines are counted."""
-    lines: list[int] = []
-    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
-        reader = csv.reader(handle)
-        next(reader, None)
-        start = reader.line_num + 1
-        for _ in reader:
-            lines.append(start)
-            start = reader.line_num + 1
-    return lines
-
-
-def sdtm_record_id(domain: str, usubjid: Any, seq: Any = None) -> str:
-    return f"sdtm.{domain}:{usubjid}" + (f":{int(seq)}" if seq is not None else "")
-
-
-def adam_record_id(dataset: str, key: dict[str, Any]) -> str:
-    parts = ["" if v is None else str(v) for k, v in key.items() if k != "STUDYID"]
-    return f"adam.{dataset}:" + ":".join(parts)
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read lineage file: {exc}", file=path,
-                        hint="run the pipeline again (`tlfgen run`)") from exc
-
-
-def read_sdtm_lineage(path: Path) -> dict[str, list[tuple[str, int]]]:
-    """``sdtm/lineage/<domain>.json`` as {record id: [(file, row)]}; reads the compact and the dict form."""
-    doc = _read_json(path)
-    domain = str(doc.get("domain") or path.stem.upper())
-    keys = list(doc.get("key") or [])
-    files = doc.get("files")
-    out: dict[str, list[tuple[str, int]]] = {}
-    for rec in doc.get("records", []):
-        if isinstance(rec, dict):
-            values = [rec.get(k) for k in keys]
-            sources = [(s["file"], int(s.get("row", s.get("line", 0)))) for s in rec.get("sources", [])]
-        else:
-            values = rec[:len(keys)]
-            sources = [(files[f], int(r)) for f, r in rec[len(keys)]]
-        if keys and keys[0] == "record":
-            rid = f"sdtm.{domain}:#{values[0]}"
-        else:
-            rid = sdtm_record_id(domain, values[0], values[1] if len(values) > 1 else None)
-        out[rid] = sources
-    return out
-
-
-@dataclass
-class RecordIndex:
-    """Record-level lineage of one study run, loaded from the stage lineage files."""
-
-    study: ResolvedStudy
-    sdtm: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # sdtm record id -> (file, row)
-    adam: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # dataset -> lineage records
-    _lines: dict[str, list[int]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, study: ResolvedStudy) -> "RecordIndex":
-        index = cls(study)
-        for path in sorted((study.sdtm_dir / "lineage").glob("*.json")):
-            index.sdtm.update(read_sdtm_lineage(path))
-        for path in sorted((study.adam_dir / "lineage").glob("*.json")):
-            doc = _read_json(path)
-            index.adam[str(doc.get("dataset") or path.stem.upper())] = list(doc.get("records", []))
-        if not index.sdtm and not index.adam:
-            raise DataError("no lineage files found", file=study.display(study.sdtm_dir / "lineage"),
-                            hint="run the pipeline first (`tlfgen run`)")
-        return index
-
-    def line_of(self, file: str, row: int) -> int:
-        """File line of a 1-based data row (spec files already give a line)."""
-        if not file.startswith("raw/") and not file.endswith(".csv"):
-            return row
-        if file not in self._lines:
-            path = self.study.root / file
-            self._lines[file] = raw_line_numbers(path) if path.is_file() else []
-        lines = self._lines[file]
-        return lines[row - 1] if 0 < row <= len(lines) else row + 1
-
-    def raw_of(self, record_id: str) -> list[dict[str, Any]]:
-        return [{"file": f, "row": r, "line": self.line_of(f, r), "id": f"{f}:{self.line_of(f, r)}"}
-                for f, r in self.sdtm.get(record_id, [])]
-
-    def adam_sources(self, dataset: str, record: dict[str, Any]) -> list[str]:
-        """Record ids (SDTM or ADaM) one ADaM record was made from."""
-        usubjid = record["key"].get("USUBJID")
-        out = []
-        for src in record.get("sources", []):
-            domain = str(src["domain"])
-            if domain.startswith("AD"):
-                out.append(adam_record_id(domain, {"USUBJID": usubjid}))
-            elif not src.get("seq"):
-                out.append(sdtm_record_id(domain, usubjid))
-            else:
-                out.extend(sdtm_record_id(domain, usubjid, s) for s in src["seq"])
-        return out
-
-
-def build_record_links(index: RecordIndex) -> dict[str, Any]:
-    sdtm = {rid: [f"{f}:{index.line_of(f, r)}" for f, r in rows] for rid, rows in sorted(index.sdtm.items())}
-    adam = {}
-    for dataset, records in sorted(index.adam.items()):
-        for rec in records:
-            adam[adam_record_id(dataset, rec["key"])] = index.adam_sources(dataset, rec)
-    return {"sdtm": sdtm, "adam": dict(sorted(adam.items()))}
 
 
 def build_lineage(study: ResolvedStudy, tables: Iterable[Any] = ()) -> dict[str, Any]:

@@ -4,16 +4,25 @@ The standard library switches to its pure-Python encoder (a generator per
 container) as soon as ``indent`` is given; on the tens of thousands of record
 links of ``lineage.json`` that is most of the writing time. ``dumps_indented``
 builds the same characters with one list of parts and the C string encoder,
-joining lists of plain strings in one step. Same output, byte for byte
-(tests/lineage/test_jsondump.py compares it with ``json.dumps``).
+joining lists of plain strings in one step (strings that need no escape are
+only quoted). Same output, byte for byte (tests/lineage/test_jsondump.py
+compares it with ``json.dumps``). Two additions: a value with a
+``json_text(newline)`` method that returns text is written as that text (the
+pre-rendered record links of ``lineage.records``), and any other ``Mapping``
+is written as a dict.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+import re
+from collections.abc import Mapping
+from itertools import chain
+from typing import Any, Callable, Iterable
 
-_ENCODE_STR: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+ENCODE_STR: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+#: the characters ``encode_basestring`` escapes (ensure_ascii=False); any other string is only quoted
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
 _INF = float("inf")
 _CONTAINERS = (dict, list, tuple)
 
@@ -33,11 +42,15 @@ class _Dumper:
     def into(self, value: Any, parts: list[str], newline: str) -> None:
         """Append the JSON of ``value``; ``newline`` is a line break plus the current indent."""
         if isinstance(value, str):
-            parts.append(_ENCODE_STR(value))
+            parts.append(ENCODE_STR(value))
         elif isinstance(value, dict):
             self._dict(value, parts, newline)
         elif isinstance(value, (list, tuple)):
             self._list(value, parts, newline)
+        elif hasattr(value, "json_text") and (text := value.json_text(newline)) is not None:
+            parts.append(text)  # pre-rendered (e.g. lineage.records.LinkSection)
+        elif isinstance(value, Mapping):
+            self._dict(dict(value.items()), parts, newline)
         else:
             text = self.scalar(value)
             if text is None:
@@ -48,7 +61,7 @@ class _Dumper:
     def scalar(self, value: Any) -> str | None:
         """JSON of a str, None, bool, int or float; None for anything else."""
         if isinstance(value, str):
-            return _ENCODE_STR(value)
+            return ENCODE_STR(value)
         if value is None:
             return "null"
         if value is True:
@@ -99,8 +112,14 @@ class _Dumper:
         if all(type(key) is str for key in value):
             keys = sorted(value)  # unique keys: the order of sorted(items), with str comparisons only
             if _all_str_lists(value.values()):  # e.g. record id -> [source record ids]
+                if plain(keys) and plain(chain.from_iterable(value.values())):  # no escapes: quote only
+                    opened, sep2, closed = '": [' + inner + ' "', '",' + inner + ' "', '"' + inner + "]"
+                    parts.append("{" + inner + sep.join([
+                        '"' + key + opened + sep2.join(item) + closed if item else '"' + key + '": []'
+                        for key, item in zip(keys, map(value.__getitem__, keys))]) + newline + "}")
+                    return
                 opened, sep2, closed = ": [" + inner + " ", "," + inner + " ", inner + "]"
-                enc = _ENCODE_STR
+                enc = ENCODE_STR
                 parts.append("{" + inner + sep.join([
                     enc(key) + opened + sep2.join(map(enc, item)) + closed if item else enc(key) + ": []"
                     for key, item in zip(keys, map(value.__getitem__, keys))]) + newline + "}")
@@ -110,9 +129,9 @@ class _Dumper:
             items = sorted(value.items())
         parts.append("{")
         for k, (key, item) in enumerate(items):
-            parts.append((sep if k else inner) + _ENCODE_STR(self._key(key)) + ": ")
+            parts.append((sep if k else inner) + ENCODE_STR(self._key(key)) + ": ")
             if type(item) is str:
-                parts.append(_ENCODE_STR(item))
+                parts.append(ENCODE_STR(item))
             else:
                 self.into(item, parts, inner)
         parts.append(newline + "}")
@@ -133,6 +152,11 @@ class _Dumper:
         parts.append(newline + "]")
 
 
+def plain(strings: Iterable[str]) -> bool:
+    """No string needs an escape (its JSON is the text in quotes)."""
+    return _NEEDS_ESCAPE.search("".join(strings)) is None
+
+
 def _all_str_lists(values: Any) -> bool:
     """Every value is a list (or tuple) of plain strings."""
     return {type(v) for v in values} <= {list, tuple} and {type(x) for v in values for x in v} <= {str}
@@ -143,4 +167,4 @@ def _str_list(value: list | tuple, newline: str) -> str:
     if not value:
         return "[]"
     inner = newline + " "
-    return "[" + inner + ("," + inner).join(map(_ENCODE_STR, value)) + newline + "]"
+    return "[" + inner + ("," + inner).join(map(ENCODE_STR, value)) + newline + "]"

@@ -16,6 +16,7 @@ def run_lineage(study: ResolvedStudy) -> StageResult:
     from tlfgen.lineage.ars import write_ars
     from tlfgen.lineage.graph import build_lineage, write_lineage
     from tlfgen.lineage.html_report import write_html_report
+    from tlfgen.lineage.records import no_gc
     from tlfgen.spec.check import load_stage_specs
     from tlfgen.tlf.run import build_outputs, needed_datasets, read_adam, recall_tables
 
@@ -23,10 +24,11 @@ def run_lineage(study: ResolvedStudy) -> StageResult:
     tables = recall_tables(study, specs)
     if tables is None:  # the lineage stage on its own: rebuild the tables (no rendering)
         tables = build_outputs(study, specs, read_adam(study.adam_dir, needed_datasets(specs)))
-    doc = build_lineage(study, tables)
-    outputs = [write_lineage(study, doc)]
-    outputs += write_ars(study, tables, specs)
-    outputs.append(write_html_report(study, doc))
+    with no_gc():  # about a million small containers, no cycles: the collector would only rescan them
+        doc = build_lineage(study, tables)
+        outputs = [write_lineage(study, doc)]
+        outputs += write_ars(study, tables, specs)
+        outputs.append(write_html_report(study, doc))
     notes = [f"lineage: {len(doc['nodes'])} variable nodes, {len(doc['edges'])} edges, "
              f"{len(doc['records']['sdtm'])} SDTM and {len(doc['records']['adam'])} ADaM records linked"]
     return StageResult(stage="lineage", outputs=outputs, notes=notes)

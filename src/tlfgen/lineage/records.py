@@ -1,0 +1,349 @@
+"""Lineage layer: record-level lineage (raw rows -> SDTM records -> ADaM records), read column-wise.
+
+Reads ``sdtm/lineage/<domain>.json`` (compact form: ``[key values..., [[file index, row], ...]]``
+per record, or the older dict form) and ``adam/lineage/<dataset>.json`` once each, and
+builds the ``records`` part of ``lineage.json``::
+
+    sdtm: {"sdtm.RS:<USUBJID>:<RSSEQ>": ["raw/rs.csv:<line>", ...], ...}
+    adam: {"adam.ADRS:<key values>": ["sdtm.RS:<USUBJID>:<RSSEQ>", ...], ...}
+
+At 5,000 subjects there are about a million SDTM records, so the SDTM files are kept
+as columns (record ids, per-source file index and row in numpy arrays) and turned into
+``file:line`` text per file in one step; the per-record ``{id: [(file, row)]}`` lookup
+that ``tlfgen trace`` uses is built only when asked for (``RecordIndex.sdtm``).
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import json
+from collections.abc import Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import chain, compress
+from operator import itemgetter, ne
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from tlfgen.errors import DataError
+from tlfgen.lineage.jsondump import ENCODE_STR as _ENCODE
+from tlfgen.lineage.jsondump import plain as _plain
+from tlfgen.spec.study import ResolvedStudy
+
+
+def raw_line_numbers(path: Path) -> list[int]:
+    """The file line each data row starts on (index 0 = row 1); quoted newlines are counted."""
+    data = path.read_bytes()
+    if b'"' not in data and data.count(b"\r") == data.count(b"\r\n"):
+        # no quoted fields, no lone CR: one physical line per row, row k starts on line k + 1
+        physical = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+        return list(range(2, physical + 1))
+    lines: list[int] = []
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        start = reader.line_num + 1
+        for _ in reader:
+            lines.append(start)
+            start = reader.line_num + 1
+    return lines
+
+
+def sdtm_record_id(domain: str, usubjid: Any, seq: Any = None) -> str:
+    return f"sdtm.{domain}:{usubjid}" + (f":{int(seq)}" if seq is not None else "")
+
+
+def adam_record_id(dataset: str, key: dict[str, Any]) -> str:
+    parts = ["" if v is None else str(v) for k, v in key.items() if k != "STUDYID"]
+    return f"adam.{dataset}:" + ":".join(parts)
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: parsing builds millions of small lists it would scan again and again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def read_json(path: Path) -> Any:
+    try:
+        with no_gc():
+            return json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read lineage file: {exc}", file=path,
+                        hint="run the pipeline again (`tlfgen run`)") from exc
+
+
+@dataclass
+class SdtmLinks:
+    """The record lineage of one SDTM domain: record ids and, per source, file index and row (flat)."""
+
+    ids: list[str]
+    files: list[str]
+    counts: np.ndarray  # sources per record
+    file_index: np.ndarray  # per source, into ``files``
+    rows: np.ndarray  # per source: the data row (raw CSV) or the spec line
+
+    def pairs(self) -> dict[str, list[tuple[str, int]]]:
+        """{record id: [(file, row), ...]} (a later duplicate id wins, as in a dict)."""
+        flat = [(self.files[f], r) for f, r in zip(self.file_index.tolist(), self.rows.tolist())]
+        ends = np.cumsum(self.counts).tolist()
+        starts = [0, *ends[:-1]]
+        return {rid: flat[a:b] for rid, a, b in zip(self.ids, starts, ends)}
+
+
+def _compact_ids(domain: str, keys: list[str], columns: list[list]) -> list[str]:
+    if keys and keys[0] == "record":
+        return [f"sdtm.{domain}:#{v}" for v in columns[0]]
+    if len(keys) < 2:
+        return [f"sdtm.{domain}:{u}" for u in columns[0]]
+    usubjids, seqs = columns[0], columns[1]
+    if {type(s) for s in seqs} <= {int}:
+        return [f"sdtm.{domain}:{u}:{s}" for u, s in zip(usubjids, seqs)]
+    return [sdtm_record_id(domain, u, s) for u, s in zip(usubjids, seqs)]
+
+
+def read_sdtm_links(path: Path) -> SdtmLinks:
+    """``sdtm/lineage/<domain>.json`` as columns; reads the compact and the dict form."""
+    doc = read_json(path)
+    domain = str(doc.get("domain") or path.stem.upper())
+    keys = list(doc.get("key") or [])
+    records = doc.get("records", [])
+    if records and set(map(type, records)) == {list} and set(map(len, records)) == {len(keys) + 1}:
+        columns = [list(map(itemgetter(i), records)) for i in range(len(keys) + 1)]
+        ids = _compact_ids(domain, keys, columns)
+        sources = columns[len(keys)]
+        files = [str(f) for f in doc.get("files") or []]
+        flat = list(chain.from_iterable(sources))
+    else:  # dict form (or mixed): one record at a time
+        ids, sources, files, flat = [], [], [], []
+        known: dict[str, int] = {}
+        for rec in records:
+            if isinstance(rec, dict):
+                values = [rec.get(k) for k in keys]
+                pairs = [(s["file"], int(s.get("row", s.get("line", 0)))) for s in rec.get("sources", [])]
+            else:
+                values = rec[:len(keys)]
+                pairs = [(doc["files"][f], int(r)) for f, r in rec[len(keys)]]
+            if keys and keys[0] == "record":
+                ids.append(f"sdtm.{domain}:#{values[0]}")
+            else:
+                ids.append(sdtm_record_id(domain, values[0], values[1] if len(values) > 1 else None))
+            sources.append(pairs)
+            for name, row in pairs:
+                flat.append((known.setdefault(name, len(known)), row))
+        files = list(known)
+    counts = np.fromiter(map(len, sources), dtype=np.int64, count=len(sources))
+    file_index, rows = (np.fromiter(map(itemgetter(i), flat), dtype=np.int64, count=len(flat)) for i in (0, 1))
+    return SdtmLinks(ids, files, counts, file_index, rows)
+
+
+def read_sdtm_lineage(path: Path) -> dict[str, list[tuple[str, int]]]:
+    """``sdtm/lineage/<domain>.json`` as {record id: [(file, row)]}; reads the compact and the dict form."""
+    return read_sdtm_links(path).pairs()
+
+
+def _is_row_file(file: str) -> bool:
+    """Sources in a raw CSV are data rows (turned into file lines); spec files already give a line."""
+    return file.startswith("raw/") or file.endswith(".csv")
+
+
+@dataclass
+class RecordIndex:
+    """Record-level lineage of one study run, loaded from the stage lineage files."""
+
+    study: ResolvedStudy
+    links: list[SdtmLinks] = field(default_factory=list)  # one per SDTM domain file, sorted by file name
+    adam: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # dataset -> lineage records
+    _lines: dict[str, np.ndarray] = field(default_factory=dict)
+    _sdtm: dict[str, list[tuple[str, int]]] | None = None
+
+    @classmethod
+    def load(cls, study: ResolvedStudy) -> "RecordIndex":
+        index = cls(study)
+        with no_gc():
+            index.links = [read_sdtm_links(p) for p in sorted((study.sdtm_dir / "lineage").glob("*.json"))]
+            for path in sorted((study.adam_dir / "lineage").glob("*.json")):
+                doc = read_json(path)
+                index.adam[str(doc.get("dataset") or path.stem.upper())] = list(doc.get("records", []))
+        if not any(link.ids for link in index.links) and not index.adam:
+            raise DataError("no lineage files found", file=study.display(study.sdtm_dir / "lineage"),
+                            hint="run the pipeline first (`tlfgen run`)")
+        return index
+
+    @property
+    def sdtm(self) -> dict[str, list[tuple[str, int]]]:
+        """{SDTM record id: [(file, row)]}, built on first use."""
+        if self._sdtm is None:
+            self._sdtm = {}
+            for link in self.links:
+                self._sdtm.update(link.pairs())
+        return self._sdtm
+
+    def _file_lines(self, file: str) -> np.ndarray:
+        if file not in self._lines:
+            path = self.study.root / file
+            self._lines[file] = np.asarray(raw_line_numbers(path) if path.is_file() else [], dtype=np.int64)
+        return self._lines[file]
+
+    def lines_of(self, file: str, rows: np.ndarray) -> np.ndarray:
+        """File lines of 1-based data rows (a row the file does not have: row + 1)."""
+        if not _is_row_file(file):
+            return rows
+        lines = self._file_lines(file)
+        inside = (rows > 0) & (rows <= len(lines))
+        return np.where(inside, lines[np.clip(rows - 1, 0, max(len(lines) - 1, 0))] if len(lines) else 0, rows + 1)
+
+    def line_of(self, file: str, row: int) -> int:
+        """File line of a 1-based data row (spec files already give a line)."""
+        return int(self.lines_of(file, np.asarray([row], dtype=np.int64))[0])
+
+    def raw_of(self, record_id: str) -> list[dict[str, Any]]:
+        return [{"file": f, "row": r, "line": self.line_of(f, r), "id": f"{f}:{self.line_of(f, r)}"}
+                for f, r in self.sdtm.get(record_id, [])]
+
+    def source_lines(self, link: SdtmLinks) -> np.ndarray:
+        """The file line of every source of one domain (flat, in record order)."""
+        lines = link.rows.copy()
+        for f, name in enumerate(link.files):
+            mask = link.file_index == f
+            if mask.any():
+                lines[mask] = self.lines_of(name, link.rows[mask])
+        return lines
+
+    def adam_sources(self, dataset: str, record: dict[str, Any]) -> list[str]:
+        """Record ids (SDTM or ADaM) one ADaM record was made from."""
+        usubjid = record["key"].get("USUBJID")
+        out = []
+        for src in record.get("sources", []):
+            domain = str(src["domain"])
+            if domain.startswith("AD"):
+                out.append(adam_record_id(domain, {"USUBJID": usubjid}))
+            elif not src.get("seq"):
+                out.append(sdtm_record_id(domain, usubjid))
+            else:
+                out.extend(sdtm_record_id(domain, usubjid, s) for s in src["seq"])
+        return out
+
+
+# ---------------------------------------------------------------- the records part of lineage.json
+
+#: the line break + indent of the ``records.sdtm`` / ``records.adam`` objects in lineage.json (indent=1, depth 2)
+SECTION_NEWLINE = "\n  "
+_ITEM = SECTION_NEWLINE + "  "  # before each source id
+_CLOSE = SECTION_NEWLINE + " ]"  # closes a source list
+
+
+def _entry(rid: str, items: list[str], plain: bool) -> str:
+    """``"<id>": [<items>]`` as json.dumps(indent=1) writes it inside a section (``plain``: no escapes needed)."""
+    if not items:
+        return (f'"{rid}"' if plain else _ENCODE(rid)) + ": []"
+    if plain:
+        return f'"{rid}": [{_ITEM}"' + ('",' + _ITEM + '"').join(items) + f'"{_CLOSE}'
+    return _ENCODE(rid) + ": [" + _ITEM + ("," + _ITEM).join(map(_ENCODE, items)) + _CLOSE
+
+
+class LinkSection(Mapping):
+    """``{record id: [source ids]}`` kept as the JSON text of each entry, sorted by record id.
+
+    Writing ``lineage.json`` joins the texts (``json_text``); reading an entry parses it.
+    Built from parallel lists; a record id met twice keeps its last entry (as a dict update would).
+    """
+
+    def __init__(self, ids: list[str], entries: list[str]) -> None:
+        order = sorted(range(len(ids)), key=ids.__getitem__)  # stable: equal ids keep their order
+        self.ids = list(map(ids.__getitem__, order))
+        last = [*map(ne, self.ids, self.ids[1:]), True]  # the last of each run of equal ids
+        if not all(last):
+            order = list(compress(order, last))
+            self.ids = list(compress(self.ids, last))
+        self.entries = list(map(entries.__getitem__, order))
+        self._where: dict[str, int] | None = None
+
+    def __getitem__(self, rid: str) -> list[str]:
+        if self._where is None:
+            self._where = {k: i for i, k in enumerate(self.ids)}
+        return json.loads("{" + self.entries[self._where[rid]] + "}")[rid]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def json_text(self, newline: str) -> str | None:
+        """The section as ``dumps_indented`` writes it at ``newline``; None where the entries do not fit."""
+        if newline != SECTION_NEWLINE:
+            return None
+        if not self.entries:
+            return "{}"
+        inner = newline + " "
+        return "{" + inner + ("," + inner).join(self.entries) + newline + "}"
+
+
+def _sdtm_entries(index: RecordIndex, link: SdtmLinks) -> tuple[list[str], list[str]]:
+    """Record ids and entry texts of one domain (an id met twice: only its last record)."""
+    lines = index.source_lines(link).tolist()
+    prefixes = [f"{name}:" for name in link.files]
+    plain = _plain(link.ids) and _plain(prefixes)
+    if plain and len(lines) == len(link.ids) and bool((link.counts == 1).all()):  # one source each: one step
+        return link.ids, [f'"{rid}": [{_ITEM}"{prefixes[f]}{line}"{_CLOSE}'
+                          for rid, f, line in zip(link.ids, link.file_index.tolist(), lines)]
+    texts = [prefixes[f] + str(line) for f, line in zip(link.file_index.tolist(), lines)]
+    ends = np.cumsum(link.counts).tolist()
+    spans = list(zip(link.ids, [0, *ends[:-1]], ends))
+    last = dict(zip(link.ids, range(len(spans))))  # e.g. SV, keyed by USUBJID only: one record per subject
+    if len(last) < len(spans):
+        spans = [spans[i] for i in sorted(last.values())]
+    return [rid for rid, _, _ in spans], [_entry(rid, texts[a:b], plain) for rid, a, b in spans]
+
+
+def _adam_links(dataset: str, records: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """ADaM record ids and their source record ids (``adam_record_id`` and ``adam_sources`` inlined)."""
+    prefix = f"adam.{dataset}:"
+    ids: list[str] = []
+    links: list[list[str]] = []
+    for rec in records:
+        key = rec["key"]
+        usubjid = key.get("USUBJID")
+        sources: list[str] = []
+        for src in rec.get("sources", ()):
+            domain = str(src["domain"])
+            seqs = src.get("seq")
+            if domain.startswith("AD"):
+                sources.append(f"adam.{domain}:" + ("" if usubjid is None else str(usubjid)))
+            elif not seqs:
+                sources.append(f"sdtm.{domain}:{usubjid}")
+            else:
+                sources.extend(map(f"sdtm.{domain}:{usubjid}:".__add__, map(str, map(int, seqs))))
+        ids.append(prefix + ":".join(["" if v is None else str(v) for k, v in key.items() if k != "STUDYID"]))
+        links.append(sources)
+    return ids, links
+
+
+def build_record_links(index: RecordIndex) -> dict[str, LinkSection]:
+    """The ``records`` part of lineage.json: SDTM record -> raw file:line, ADaM record -> source records."""
+    with no_gc():
+        sdtm_ids: list[str] = []
+        sdtm: list[str] = []
+        for link in index.links:
+            ids, entries = _sdtm_entries(index, link)
+            sdtm_ids += ids
+            sdtm += entries
+        adam_ids: list[str] = []
+        adam: list[list[str]] = []
+        for dataset, records in sorted(index.adam.items()):
+            ids, links = _adam_links(dataset, records)
+            adam_ids += ids
+            adam += links
+        plain = _plain(adam_ids) and _plain(chain.from_iterable(adam))
+        return {"sdtm": LinkSection(sdtm_ids, sdtm),
+                "adam": LinkSection(adam_ids, [_entry(rid, items, plain) for rid, items in zip(adam_ids, adam)])}
