@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
+import pandas as pd
+
 from tlfgen.lineage.jsondump import dumps_indented
-from tlfgen.lineage.records import LinkSection, RecordIndex, build_record_links, raw_line_numbers
+from tlfgen.lineage.records import (LinkSection, RecordIndex, build_record_links, raw_line_numbers,
+                                    read_sdtm_links)
+from tlfgen.sdtm.context import REC
+from tlfgen.sdtm.lineage import create_lineage, lineage_text
 
 
 def _reference(value) -> str:
@@ -53,8 +58,66 @@ def test_build_record_links_matches_json_dumps(tmp_path):
     links = build_record_links(RecordIndex.load(study))
     expected = {
         "sdtm": {"sdtm.RS:S-1:2": ["raw/rs.csv:4"], "sdtm.RS:S-1:10": ["raw/rs.csv:2"],
-                 'sdtm.RS:S"2:1': ["raw/rs.csv:2", "raw/rs.csv:8"], "sdtm.SV:S-1": ["raw/rs.csv:4"]},
+                 'sdtm.RS:S"2:1': ["raw/rs.csv:2", "raw/rs.csv:8"],
+                 "sdtm.SV:S-1": ["raw/rs.csv:2"], "sdtm.SV:S-1#2": ["raw/rs.csv:4"]},  # a repeated key: suffixed
         "adam": {"adam.ADRS:S-1:ORR:": ["sdtm.RS:S-1:10", "sdtm.RS:S-1:2", "adam.ADSL:S-1", "sdtm.SV:S-1"]},
     }
     assert {k: dict(v) for k, v in links.items()} == expected
     assert dumps_indented({"records": links}) == _reference({"records": expected})
+
+
+def _study(tmp_path, raw: dict[str, str], sdtm: dict[str, str]):
+    for folder in ("raw", "sdtm/lineage", "adam/lineage"):
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+    for name, text in raw.items():
+        (tmp_path / "raw" / name).write_text(text, encoding="utf-8")
+    for name, text in sdtm.items():
+        (tmp_path / "sdtm" / "lineage" / name).write_text(text, encoding="utf-8")
+    return SimpleNamespace(root=tmp_path, sdtm_dir=tmp_path / "sdtm", adam_dir=tmp_path / "adam")
+
+
+# 4. SV (no --SEQ, keys USUBJID + VISITNUM): three visits of one subject are three entries, each at its raw row
+def test_sv_visits_of_one_subject_are_distinct_records(tmp_path):
+    sv_spec = SimpleNamespace(spec=SimpleNamespace(keys=["STUDYID", "USUBJID", "VISITNUM"]))
+    ctx = SimpleNamespace(forms={"ecog": SimpleNamespace(file="raw/ecog.csv")},
+                          specs=SimpleNamespace(domains={"SV": sv_spec}))
+    data = pd.DataFrame({"STUDYID": "X", "DOMAIN": "SV", "USUBJID": ["S-1"] * 3,
+                         "VISITNUM": [1.0, 110.0, 120.0], REC: [0, 1, 2]})
+    rows = pd.DataFrame({REC: [0, 1, 2], "__row@ecog": [1, 2, 3]})
+    doc = {"version": 1, "domain": "SV", **create_lineage(data, rows, ctx, None)}
+    study = _study(tmp_path, {"ecog.csv": "A\n1\n2\n3\n"}, {"sv.json": lineage_text(doc)})
+    links = build_record_links(RecordIndex.load(study))
+    assert dict(links["sdtm"]) == {"sdtm.SV:S-1:1": ["raw/ecog.csv:2"], "sdtm.SV:S-1:110": ["raw/ecog.csv:3"],
+                                   "sdtm.SV:S-1:120": ["raw/ecog.csv:4"]}
+
+
+# 5. ids from every key value (compact and dict form alike); a repeated full key is kept with #2, #3
+def test_ids_from_all_key_values_and_repeats_suffixed(tmp_path):
+    compact = {"domain": "SV", "key": ["USUBJID", "VISITNUM"], "files": ["raw/a.csv"],
+               "records": [["S-1", 3.5, [[0, 1]]], ["S-1", None, []], ["S-1", 2, [[0, 2]]], ["S-1", 2, [[0, 3]]],
+                           ["S-1", 2, [[0, 4]]]]}
+    dict_form = {"domain": "XX", "key": ["USUBJID", "VISITNUM"],
+                 "records": [{"USUBJID": "S-1", "VISITNUM": 4.0, "sources": [{"file": "raw/a.csv", "row": 5}]}]}
+    design = {"domain": "TS", "key": ["record"], "files": ["specs/sdtm/TS.yaml"], "records": [[1, [[0, 14]]]]}
+    study = _study(tmp_path, {}, {"sv.json": json.dumps(compact), "xx.json": json.dumps(dict_form),
+                                  "ts.json": json.dumps(design)})
+    sv = read_sdtm_links(study.sdtm_dir / "lineage" / "sv.json")
+    assert sv.ids == ["sdtm.SV:S-1:3.5", "sdtm.SV:S-1:", "sdtm.SV:S-1:2", "sdtm.SV:S-1:2#2", "sdtm.SV:S-1:2#3"]
+    assert sv.pairs()["sdtm.SV:S-1:2#3"] == [("raw/a.csv", 4)]
+    assert read_sdtm_links(study.sdtm_dir / "lineage" / "xx.json").pairs() == {"sdtm.XX:S-1:4": [("raw/a.csv", 5)]}
+    design_pairs = read_sdtm_links(study.sdtm_dir / "lineage" / "ts.json").pairs()
+    assert design_pairs == {"sdtm.TS:#1": [("specs/sdtm/TS.yaml", 14)]}
+    assert len(build_record_links(RecordIndex.load(study))["sdtm"]) == 7
+
+
+# 6. the embedded study: one lineage.json entry per SV row, ids USUBJID:VISITNUM
+def test_embedded_lineage_json_has_every_sv_record(lineage_study):
+    from tlfgen.io.xpt import read_xpt
+
+    study, _ = lineage_study
+    sv = read_xpt(study.sdtm_dir / "sv.xpt")[0]
+    doc = json.loads((study.outputs_dir / "lineage.json").read_text(encoding="utf-8"))
+    ids = [rid for rid in doc["records"]["sdtm"] if rid.startswith("sdtm.SV:")]
+    assert len(sv) > len(set(sv["USUBJID"])) and len(ids) == len(sv)
+    assert set(ids) == {f"sdtm.SV:{u}:{int(v)}" for u, v in zip(sv["USUBJID"], sv["VISITNUM"])}
+    assert all(doc["records"]["sdtm"][rid] for rid in ids)  # each visit points at raw rows

@@ -40,3 +40,40 @@ def test_lineage_text_equals_json_dumps():
     assert lineage_text(doc) == expected
     assert lineage_text(plain) == expected
     assert len(doc["records"]) == 1 and doc["records"][0] == ["S-1", [[0, 1]]]
+
+
+def _sv_ctx():
+    sv = SimpleNamespace(spec=SimpleNamespace(keys=["STUDYID", "USUBJID", "VISITNUM"]))
+    forms = {"ecog": SimpleNamespace(file="raw/ecog.csv"), "ae": SimpleNamespace(file="raw/ae.csv")}
+    return SimpleNamespace(forms=forms, specs=SimpleNamespace(domains={"SV": sv}))
+
+
+def _sv_data(visits):
+    return pd.DataFrame({"STUDYID": "X", "DOMAIN": "SV", "USUBJID": ["S-1"] * len(visits),
+                         "VISITNUM": visits, REC: range(len(visits))})
+
+
+def test_a_domain_without_seq_is_keyed_by_its_spec_keys_one_record_per_visit():
+    data = _sv_data([1.0, 2.0, 3.0])
+    rows = pd.DataFrame({REC: [0, 1, 2], "__row@ecog": [4, 5, 6]})
+    lineage = create_lineage(data, rows, _sv_ctx(), None)
+    assert lineage["key"] == ["USUBJID", "VISITNUM"]
+    assert list(lineage["records"]) == [["S-1", 1, [[0, 4]]], ["S-1", 2, [[0, 5]]], ["S-1", 3, [[0, 6]]]]
+    # keys given by the caller win over the spec lookup; STUDYID never enters the key, USUBJID leads
+    no_specs = SimpleNamespace(forms=_sv_ctx().forms)
+    given = create_lineage(data, rows, no_specs, None, keys=["STUDYID", "VISITNUM", "USUBJID"])
+    assert given["key"] == ["USUBJID", "VISITNUM"] and list(given["records"]) == list(lineage["records"])
+
+
+def test_key_values_keep_decimals_and_missing_numbers():
+    data = _sv_data([1.0, 3.1, float("nan")])
+    rows = pd.DataFrame({REC: [0, 1, 2], "__row@ecog": [4, 5, 6]})
+    lineage = create_lineage(data, rows, _sv_ctx(), None)
+    assert lineage["records"].text == '[["S-1",1,[[0,4]]],["S-1",3.1,[[0,5]]],["S-1",null,[[0,6]]]]'
+
+
+def test_seq_domains_and_unknown_domains_keep_usubjid_and_seq_keys():
+    data = pd.DataFrame({"DOMAIN": "AE", "USUBJID": ["S-1"], "AESEQ": [1.0], REC: [0]})
+    rows = pd.DataFrame({REC: [0], "__row@ae": [3]})
+    assert create_lineage(data, rows, _sv_ctx(), "AESEQ")["key"] == ["USUBJID", "AESEQ"]
+    assert create_lineage(data.drop(columns="AESEQ"), rows, _sv_ctx(), None)["key"] == ["USUBJID"]

@@ -12,7 +12,8 @@ Two graphs, both plain data:
   ``adam.<DATASET>.<VAR>`` (``adam.ADTTE.AVAL[PFS]`` for the records of one PARAMCD),
   ``analysis.<analysis id>``, ``cell.<output>[<row id>,<column key>]``, ``output.<id>``;
 - record level: raw rows (``raw/rs.csv:5``, file:line) -> SDTM records
-  (``sdtm.RS:<USUBJID>:<--SEQ>``) -> ADaM records (``adam.ADRS:<key values>``),
+  (``sdtm.RS:<USUBJID>:<--SEQ>``; no --SEQ: the domain keys, ``sdtm.SV:<USUBJID>:<VISITNUM>``)
+  -> ADaM records (``adam.ADRS:<key values>``),
   read from ``sdtm/lineage/*.json`` and ``adam/lineage/*.json`` (``lineage.records``).
 
 Deterministic: sorted keys, no timestamps. ``RecordIndex`` and ``build_variable_graph``
@@ -310,7 +311,8 @@ def build_lineage(study: ResolvedStudy, tables: Iterable[Any] = ()) -> dict[str,
             "raw column": "raw.<form>.<COLUMN>", "sdtm variable": "sdtm.<DOMAIN>.<VAR>",
             "adam variable": "adam.<DATASET>.<VAR>[<PARAMCD>]", "analysis": "analysis.<analysis id>",
             "cell": "cell.<output>[<row id>,<column key>]", "raw row": "<file>:<line>",
-            "sdtm record": "sdtm.<DOMAIN>:<USUBJID>:<--SEQ>", "adam record": "adam.<DATASET>:<key values>",
+            "sdtm record": "sdtm.<DOMAIN>:<USUBJID>:<--SEQ> (no --SEQ: the key values, sdtm.SV:<USUBJID>:<VISITNUM>)",
+            "adam record": "adam.<DATASET>:<key values>",
         },
         "nodes": {k: dict(sorted(v.items())) for k, v in sorted(graph.nodes.items())},
         "edges": graph.edges(),

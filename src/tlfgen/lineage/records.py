@@ -5,6 +5,8 @@ per record, or the older dict form) and ``adam/lineage/<dataset>.json`` once eac
 builds the ``records`` part of ``lineage.json``::
 
     sdtm: {"sdtm.RS:<USUBJID>:<RSSEQ>": ["raw/rs.csv:<line>", ...], ...}
+          (no --SEQ: all key values, ``sdtm.SV:<USUBJID>:<VISITNUM>``, ``sdtm.DM:<USUBJID>``;
+           trial design: ``sdtm.TS:#<record>``; a repeated id gets ``#2``, ``#3``... so no record is lost)
     adam: {"adam.ADRS:<key values>": ["sdtm.RS:<USUBJID>:<RSSEQ>", ...], ...}
 
 At 5,000 subjects there are about a million SDTM records, so the SDTM files are kept
@@ -56,6 +58,20 @@ def sdtm_record_id(domain: str, usubjid: Any, seq: Any = None) -> str:
     return f"sdtm.{domain}:{usubjid}" + (f":{int(seq)}" if seq is not None else "")
 
 
+def _key_text(value: Any) -> str:
+    """A key value in a record id: whole numbers as digits, others as written, missing as ''."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def sdtm_key_id(domain: str, values: list[Any]) -> str:
+    """Record id from all key values of a domain without --SEQ: ``sdtm.SV:<USUBJID>:<VISITNUM>``."""
+    return f"sdtm.{domain}:" + ":".join(map(_key_text, values))
+
+
 def adam_record_id(dataset: str, key: dict[str, Any]) -> str:
     parts = ["" if v is None else str(v) for k, v in key.items() if k != "STUDYID"]
     return f"adam.{dataset}:" + ":".join(parts)
@@ -93,7 +109,7 @@ class SdtmLinks:
     rows: np.ndarray  # per source: the data row (raw CSV) or the spec line
 
     def pairs(self) -> dict[str, list[tuple[str, int]]]:
-        """{record id: [(file, row), ...]} (a later duplicate id wins, as in a dict)."""
+        """{record id: [(file, row), ...]} (ids are unique: ``read_sdtm_links`` suffixes a repeat)."""
         flat = [(self.files[f], r) for f, r in zip(self.file_index.tolist(), self.rows.tolist())]
         ends = np.cumsum(self.counts).tolist()
         starts = [0, *ends[:-1]]
@@ -101,14 +117,37 @@ class SdtmLinks:
 
 
 def _compact_ids(domain: str, keys: list[str], columns: list[list]) -> list[str]:
+    """Record ids from the key columns: ``#record`` (trial design), USUBJID(:--SEQ), or every key value."""
+    if not columns:  # no key and no records
+        return []
     if keys and keys[0] == "record":
         return [f"sdtm.{domain}:#{v}" for v in columns[0]]
     if len(keys) < 2:
         return [f"sdtm.{domain}:{u}" for u in columns[0]]
-    usubjids, seqs = columns[0], columns[1]
-    if {type(s) for s in seqs} <= {int}:
-        return [f"sdtm.{domain}:{u}:{s}" for u, s in zip(usubjids, seqs)]
-    return [sdtm_record_id(domain, u, s) for u, s in zip(usubjids, seqs)]
+    if len(keys) == 2 and keys[1].endswith("SEQ"):
+        usubjids, seqs = columns[0], columns[1]
+        if {type(s) for s in seqs} <= {int}:
+            return [f"sdtm.{domain}:{u}:{s}" for u, s in zip(usubjids, seqs)]
+        return [sdtm_record_id(domain, u, s) for u, s in zip(usubjids, seqs)]
+    rows = zip(*columns[:len(keys)])
+    if all({type(v) for v in col} <= {str, int} for col in columns[:len(keys)]):
+        return [f"sdtm.{domain}:" + ":".join(map(str, row)) for row in rows]
+    return [sdtm_key_id(domain, list(row)) for row in rows]
+
+
+def _unique_ids(ids: list[str]) -> list[str]:
+    """Ids as given; a repeated id (two records with the same full key) gets ``#2``, ``#3``... in file order.
+
+    Two records with one key are a data problem, but lineage keeps every record rather than drop one.
+    """
+    if len(set(ids)) == len(ids):
+        return ids
+    seen: dict[str, int] = {}
+    out = []
+    for rid in ids:
+        seen[rid] = seen.get(rid, 0) + 1
+        out.append(rid if seen[rid] == 1 else f"{rid}#{seen[rid]}")
+    return out
 
 
 def read_sdtm_links(path: Path) -> SdtmLinks:
@@ -124,7 +163,7 @@ def read_sdtm_links(path: Path) -> SdtmLinks:
         files = [str(f) for f in doc.get("files") or []]
         flat = list(chain.from_iterable(sources))
     else:  # dict form (or mixed): one record at a time
-        ids, sources, files, flat = [], [], [], []
+        values_of, sources, files, flat = [], [], [], []
         known: dict[str, int] = {}
         for rec in records:
             if isinstance(rec, dict):
@@ -133,14 +172,13 @@ def read_sdtm_links(path: Path) -> SdtmLinks:
             else:
                 values = rec[:len(keys)]
                 pairs = [(doc["files"][f], int(r)) for f, r in rec[len(keys)]]
-            if keys and keys[0] == "record":
-                ids.append(f"sdtm.{domain}:#{values[0]}")
-            else:
-                ids.append(sdtm_record_id(domain, values[0], values[1] if len(values) > 1 else None))
+            values_of.append(values)
             sources.append(pairs)
             for name, row in pairs:
                 flat.append((known.setdefault(name, len(known)), row))
         files = list(known)
+        ids = _compact_ids(domain, keys, [[v[i] for v in values_of] for i in range(len(keys))])
+    ids = _unique_ids(ids)
     counts = np.fromiter(map(len, sources), dtype=np.int64, count=len(sources))
     file_index, rows = (np.fromiter(map(itemgetter(i), flat), dtype=np.int64, count=len(flat)) for i in (0, 1))
     return SdtmLinks(ids, files, counts, file_index, rows)
@@ -290,7 +328,7 @@ class LinkSection(Mapping):
 
 
 def _sdtm_entries(index: RecordIndex, link: SdtmLinks) -> tuple[list[str], list[str]]:
-    """Record ids and entry texts of one domain (an id met twice: only its last record)."""
+    """Record ids and entry texts of one domain, one per record (its ids are unique)."""
     lines = index.source_lines(link).tolist()
     prefixes = [f"{name}:" for name in link.files]
     plain = _plain(link.ids) and _plain(prefixes)
@@ -300,9 +338,6 @@ def _sdtm_entries(index: RecordIndex, link: SdtmLinks) -> tuple[list[str], list[
     texts = [prefixes[f] + str(line) for f, line in zip(link.file_index.tolist(), lines)]
     ends = np.cumsum(link.counts).tolist()
     spans = list(zip(link.ids, [0, *ends[:-1]], ends))
-    last = dict(zip(link.ids, range(len(spans))))  # e.g. SV, keyed by USUBJID only: one record per subject
-    if len(last) < len(spans):
-        spans = [spans[i] for i in sorted(last.values())]
     return [rid for rid, _, _ in spans], [_entry(rid, texts[a:b], plain) for rid, a, b in spans]
 
 

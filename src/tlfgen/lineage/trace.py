@@ -134,10 +134,12 @@ class TraceContext:
 
     def sdtm_record(self, rid: str) -> dict[str, Any]:
         domain, _, rest = rid[len("sdtm."):].partition(":")
-        usubjid, _, seq = rest.partition(":")
+        usubjid, _, tail = rest.partition(":")
         values: dict[str, Any] = {}
         data = self.sdtm(domain)
-        position = self._sdtm_positions(domain).get((usubjid, float(seq))) if seq else None
+        # --SEQ domains: sdtm.RS:<USUBJID>:<RSSEQ>; others (SV) carry their key values, not a --SEQ
+        seq = int(tail) if tail.isdigit() and (data is None or f"{domain}SEQ" in data) else None
+        position = self._sdtm_positions(domain).get((usubjid, float(seq))) if seq is not None else None
         if data is not None and position is not None:
             row = data.iloc[position]
             for suffix in SDTM_SHOW:
@@ -146,7 +148,7 @@ class TraceContext:
                     values[col] = _value(row[col])
             if "VISIT" in row.index and row["VISIT"]:
                 values["VISIT"] = row["VISIT"]
-        return {"id": rid, "domain": domain, "seq": int(seq) if seq else None, "values": values,
+        return {"id": rid, "domain": domain, "seq": seq, "values": values,
                 "raw": self.records.raw_of(rid)}
 
     def _sdtm_positions(self, domain: str) -> dict[tuple[str, float], int]:

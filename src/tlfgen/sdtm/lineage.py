@@ -46,10 +46,41 @@ class LineageRecords(Sequence):
 
 
 def _json_texts(values: pd.Series) -> list[str]:
-    """JSON text of each key value: str -> quoted (ASCII escapes), integer-valued numbers -> digits."""
+    """JSON text of each key value: str -> quoted (ASCII escapes), integer-valued numbers -> digits.
+
+    Other numbers (e.g. an unscheduled VISITNUM 3.1) keep their decimals; a missing number is ``null``.
+    """
     if values.dtype == object:
         return compute_unique_map(values, lambda v: json.dumps(v, ensure_ascii=True)).tolist()
-    return [str(v) for v in values.astype("int64").tolist()]
+    numbers = values.to_numpy(dtype="float64")
+    whole = np.isfinite(numbers) & (numbers == np.round(numbers))
+    if whole.all():
+        return [str(v) for v in values.astype("int64").tolist()]
+    return [str(int(v)) if ok else ("null" if np.isnan(v) else json.dumps(v))
+            for v, ok in zip(numbers.tolist(), whole.tolist())]
+
+
+def derive_lineage_key(data: pd.DataFrame, ctx: MappingContext, seq_var: str | None,
+                       keys: Sequence[str] | None = None) -> list[str]:
+    """The columns naming one record: USUBJID and --SEQ; without --SEQ the domain's keys minus STUDYID.
+
+    ``keys`` defaults to the ``keys`` of the domain spec named by the ``DOMAIN`` column (e.g. SV:
+    USUBJID, VISITNUM), so a domain with several records per subject and no --SEQ keeps them apart.
+    """
+    if seq_var:
+        return [c for c in ("USUBJID", seq_var) if c in data]
+    if keys is None:
+        keys = _spec_keys(data, ctx)
+    lead = ["USUBJID"] if "USUBJID" in data else []  # record ids start with the subject
+    return lead + [c for c in keys if c not in ("STUDYID", "USUBJID") and c in data]
+
+
+def _spec_keys(data: pd.DataFrame, ctx: MappingContext) -> list[str]:
+    """``keys`` of the domain spec named by the first ``DOMAIN`` value; ``["USUBJID"]`` when unknown."""
+    domains = getattr(getattr(ctx, "specs", None), "domains", None) or {}
+    name = str(data["DOMAIN"].iloc[0]) if "DOMAIN" in data and len(data) else ""
+    rd = domains.get(name)
+    return list(rd.spec.keys) if rd is not None else ["USUBJID"]
 
 
 def _pair_groups(src: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
@@ -68,8 +99,9 @@ def _pair_groups(src: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     return recs[starts], groups
 
 
-def create_lineage(data: pd.DataFrame, rows: pd.DataFrame, ctx: MappingContext, seq_var: str | None) -> dict:
-    """Per SDTM record: its key (USUBJID and --SEQ) and the raw rows it came from.
+def create_lineage(data: pd.DataFrame, rows: pd.DataFrame, ctx: MappingContext, seq_var: str | None,
+                   keys: Sequence[str] | None = None) -> dict:
+    """Per SDTM record: its key (``derive_lineage_key``: USUBJID and --SEQ, or the domain keys) and its raw rows.
 
     ``{"key": [...], "files": [...], "records": [[key values..., [[file index, row], ...]], ...]}``,
     records in dataset order, file indexes into the sorted ``files``, pairs sorted.
@@ -84,7 +116,7 @@ def create_lineage(data: pd.DataFrame, rows: pd.DataFrame, ctx: MappingContext, 
     src["f"] = src["file"].map({f: i for i, f in enumerate(files)})
     src = src.drop_duplicates(["rec", "f", "row"]).sort_values(["rec", "f", "row"], kind="mergesort")
     group_recs, groups = _pair_groups(src)
-    key = [c for c in ("USUBJID", seq_var) if c and c in data]
+    key = derive_lineage_key(data, ctx, seq_var, keys)
     wanted = data[REC].to_numpy(dtype="int64")
     pos = np.searchsorted(group_recs, wanted) if len(group_recs) else np.zeros(len(wanted), dtype="int64")
     found = (pos < len(group_recs)) & (group_recs[np.minimum(pos, max(len(group_recs) - 1, 0))] == wanted) \
