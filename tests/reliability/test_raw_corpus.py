@@ -294,6 +294,17 @@ CASES = {
         (("ERROR", "CT-UNMAPPED", DM, 1, "SEX", "'Unknown gender' is not in codelist SEX"),
          ("ERROR", "REQUIRED-MISSING", DM, 1, "SEX", "DM.SEX is required but blank")),
         file=DM, recon=(DM_ROWS, DM_ROWS, {})),
+    "uncoded_preferred_term": Case(
+        _set("ae.csv", 1, "AEPT", "Low white cells"), 0,
+        (("WARNING", "DICT-UNCODED", AE, 1, "AEPT",
+          "'Low white cells' is not a PT of specs/dictionaries/ae_dictionary.csv (AEDECOD)"),),
+        recon=(AE_ROWS, AE_ROWS, {})),
+    "soc_not_of_the_pt": Case(
+        _set("ae.csv", 1, "AESOC", "Blood and lymphatic system disorders"), 0,
+        (("WARNING", "DICT-SOC-MISMATCH", AE, 1, "AESOC",
+          "'Blood and lymphatic system disorders' is not the SOC of PT 'White blood cell count decreased' "
+          "(specs/dictionaries/ae_dictionary.csv gives 'Investigations')"),),
+        recon=(AE_ROWS, AE_ROWS, {})),
     "control_characters": Case(
         _set("ae.csv", 2, "AETERM", "neutro\x07pe\x00nia"), 0,
         (("WARNING", "TEXT-CONTROL-CHAR", AE, 2, "AETERM", "AETERM 'neutro\\x07pe\\x00nia' has control characters"),),

@@ -100,7 +100,7 @@ def make_study(root: Path, edits: dict[str, str | bytes] | None = None):
     """A study folder under ``root`` with the project's specs and the small raw export."""
     (root / "specs").mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "specs" / "study.yaml", root / "specs" / "study.yaml")
-    for sub in ("sdtm", "ct"):
+    for sub in ("sdtm", "ct", "dictionaries"):
         shutil.copytree(ROOT / "specs" / sub, root / "specs" / sub, dirs_exist_ok=True)
     raw = root / "raw"
     raw.mkdir(exist_ok=True)

@@ -6,7 +6,8 @@ Order of work for a domain (all vectorised over the records):
 2. pass 1: every ``source``/``assign`` rule (with the block's overrides) -> values
    with findings (dates, codelists, numbers);
 3. pass 2: every ``derive`` rule in spec order (VISIT, EPOCH, --DY, AGE ...);
-4. required values, date plausibility (cutoff, birth, end before start);
+4. coded values against their dictionary, required values, date plausibility (cutoff, birth,
+   end before start);
 5. ``distinct`` collapses records (lineage keeps every raw row), then --SEQ;
 6. text checks (ASCII, 200 bytes -> SUPP--), SUPP-- records, lineage records.
 """
@@ -23,6 +24,7 @@ from tlfgen.raw.reconcile import FileUsage
 from tlfgen.registry import get_derivation
 from tlfgen.sdtm.checks import check_dates, check_required, check_text
 from tlfgen.sdtm.context import BLOCK, FORM, REC, ROW, MappingContext, row_col
+from tlfgen.sdtm.dictionary import check_dictionary
 from tlfgen.sdtm.lineage import create_lineage
 from tlfgen.sdtm.supp import create_supp
 from tlfgen.sdtm.values import evaluate_value
@@ -136,6 +138,7 @@ def build_domain(rd: ResolvedDomain, ctx: MappingContext) -> DomainResult:
     data = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame()
     rows_in = len(data)
     data = apply_derivations(data, rd, ctx)
+    check_dictionary(data, rd, ctx)
     check_required(data, rd, ctx)
     check_dates(data, rd, ctx)
     data = collapse_distinct(data, rd)

@@ -5,7 +5,10 @@ leading ones, and the keys of a record. A domain spec declares where its
 records come from (``sources``: forms stacked, other forms merged on keys (``by``),
 an optional filter) and, per variable, its metadata and exactly one rule:
 ``source: <form>.<FIELD>``, ``assign: <constant>`` or ``derive: {name, args}``.
-A stacked source may override rules for its own rows (``values``).
+A stacked source may override rules for its own rows (``values``). A variable may
+name a coding ``dictionary`` (a CSV under ``specs/``, e.g. the AE dictionary) whose
+column its values must be in; with ``match`` the value must be the dictionary's
+entry for another variable's coded value (the SOC of the PT).
 
 Trial design domains (TA, TE, TS) give their ``records`` literally.
 
@@ -15,6 +18,8 @@ and reports all problems at once, each with file:line and key path.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,14 +28,16 @@ from pydantic import Field, model_validator
 
 from tlfgen.errors import ErrorList, Location, SpecError
 from tlfgen.registry import get_derivation
-from tlfgen.spec.base import SpecSource, StrictModel, closest, load_yaml, validate_model
-from tlfgen.spec.ct import Codelist
+from tlfgen.spec.base import SpecSource, StrictModel, closest, load_yaml, resolve_inside, validate_model
+from tlfgen.spec.ct import Codelist, normalise_term
 from tlfgen.spec.expr import Expression, parse_expression
 from tlfgen.spec.study import ResolvedStudy
 
 FORMS_FILE = "forms.yaml"
 NAME = r"^[A-Z][A-Z0-9_]{0,7}$"
 Scalar = str | int | float
+#: largest coding dictionary read, in bytes (a MedDRA-sized LLT list is well under it)
+MAX_DICTIONARY_BYTES = 50_000_000
 
 
 # ---------------------------------------------------------------- raw forms
@@ -78,6 +85,18 @@ class RuleSpec(StrictModel):
         return self
 
 
+class DictionarySpec(StrictModel):
+    """Values must be in ``column`` of the CSV ``file`` (relative to ``specs/``), compared case-insensitively.
+
+    With ``match``: the value must be the ``column`` entry of the dictionary row whose key (the
+    column of the ``match`` variable's own dictionary) is that variable's value.
+    """
+
+    file: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./-]*\.csv$")
+    column: str = Field(min_length=1)
+    match: str | None = Field(default=None, pattern=NAME)
+
+
 class VariableSpec(RuleSpec):
     name: str = Field(pattern=NAME)
     label: str = Field(max_length=40)
@@ -87,6 +106,7 @@ class VariableSpec(RuleSpec):
                   "Synonym Qualifier", "Record Qualifier", "Variable Qualifier", "Rule"] = "Record Qualifier"
     origin: Literal["Collected", "Derived", "Assigned", "Protocol"] = "Collected"
     required: bool = False
+    dictionary: DictionarySpec | None = None
     comment: str | None = None
 
 
@@ -156,6 +176,32 @@ class ResolvedDomain:
 
 
 @dataclass(frozen=True)
+class CodingDictionary:
+    """A coding dictionary read from ``specs/`` (header + text rows)."""
+
+    display: str  # the file as shown to users, e.g. specs/dictionaries/ae_dictionary.csv
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+    def values(self, column: str) -> list[str]:
+        i = self.columns.index(column)
+        return [row[i] for row in self.rows]
+
+    def terms(self, column: str) -> frozenset[str]:
+        """The matching keys (upper case, single spaces) of one column, blanks left out."""
+        return frozenset(k for k in map(normalise_term, self.values(column)) if k)
+
+    def entries(self, key: str, column: str) -> dict[str, tuple[str, ...]]:
+        """Matching key of ``key`` -> the ``column`` values of its rows, as written in the file."""
+        found: dict[str, tuple[str, ...]] = {}
+        for k, v in zip(self.values(key), self.values(column)):
+            k = normalise_term(k)
+            if k and v not in found.get(k, ()):
+                found[k] = found.get(k, ()) + (v,)
+        return found
+
+
+@dataclass(frozen=True)
 class SdtmSpecs:
     forms: dict[str, FormSpec]
     leading: tuple[str, ...]
@@ -163,6 +209,8 @@ class SdtmSpecs:
     domains: dict[str, ResolvedDomain]
     codelists: dict[str, Codelist]
     forms_source: SpecSource | None = None
+    #: coding dictionaries, keyed by the ``file`` the specs name (relative to specs/)
+    dictionaries: dict[str, CodingDictionary] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.domains)
@@ -179,6 +227,7 @@ def load_sdtm_specs(study: ResolvedStudy) -> SdtmSpecs:
     forms = {f.name: f for f in forms_file.forms}
     errors = ErrorList()
     domains: dict[str, ResolvedDomain] = {}
+    dictionaries: dict[str, CodingDictionary | None] = {}
     for path in study.spec_files("sdtm"):
         if path.name == FORMS_FILE:
             continue
@@ -192,10 +241,12 @@ def load_sdtm_specs(study: ResolvedStudy) -> SdtmSpecs:
             errors.add(SpecError(f"domain {spec.domain} is defined twice", location=where.location(("domain",))))
             continue
         filters = _resolve_domain(spec, where, forms, forms_file.leading, codelists, errors)
+        _resolve_dictionaries(spec, where, study, dictionaries, errors)
         domains[spec.domain] = ResolvedDomain(spec, where, filters)
     errors.raise_if_any()
     return SdtmSpecs(forms, tuple(forms_file.leading), tuple(forms_file.subject_forms),
-                     domains, codelists, forms_doc.source)
+                     domains, codelists, forms_doc.source,
+                     {k: v for k, v in sorted(dictionaries.items()) if v is not None})
 
 
 def _resolve_domain(spec: DomainSpec, where: SpecSource, forms: dict[str, FormSpec],
@@ -284,6 +335,89 @@ def _check_rule(rule: Any, path: tuple, forms: dict[str, FormSpec], leading: lis
             found.check_args(derive.args)
         except SpecError as exc:
             err(exc.message, path + ("derive",), hint=exc.hint)
+
+
+def _resolve_dictionaries(spec: DomainSpec, where: SpecSource, study: ResolvedStudy,
+                          loaded: dict[str, CodingDictionary | None], errors: ErrorList) -> None:
+    """Read each dictionary once (``loaded``: file -> dictionary, None when unreadable) and check
+    every ``dictionary`` option: the column exists, ``match`` names a variable coded on the same file."""
+    coded = {v.name: v.dictionary for v in spec.variables if v.dictionary is not None}
+    for j, var in enumerate(spec.variables):
+        option = var.dictionary
+        if option is None:
+            continue
+        path = ("variables", j, "dictionary")
+        if option.file not in loaded:
+            try:
+                loaded[option.file] = read_dictionary(study, option.file, where.location(path + ("file",)),
+                                                      _key(path + ("file",)))
+            except SpecError as exc:
+                loaded[option.file] = None
+                errors.add(exc)
+        found = loaded[option.file]
+        if found is None:
+            continue
+        if option.column not in found.columns:
+            errors.add(SpecError(f"dictionary {found.display}: no column '{option.column}'",
+                                 location=where.location(path + ("column",)), key_path=_key(path + ("column",)),
+                                 hint="its columns: " + ", ".join(found.columns)))
+        if option.match is None:
+            continue
+        other = coded.get(option.match)
+        if option.match == var.name or other is None or other.file != option.file or other.match is not None:
+            errors.add(SpecError(
+                f"match '{option.match}' must be another variable of {spec.domain} coded on {option.file} "
+                "without a match of its own", location=where.location(path + ("match",)),
+                key_path=_key(path + ("match",)),
+                hint=f"give {option.match} the option dictionary: {{file: {option.file}, column: <key column>}}"))
+
+
+def _key(path: tuple) -> str:
+    from tlfgen.spec.base import format_key_path
+
+    return format_key_path(path)
+
+
+def read_dictionary(study: ResolvedStudy, file: str, location: Location,
+                    key_path: str | None = None) -> CodingDictionary:
+    """Read a coding dictionary CSV under ``specs/`` (UTF-8, one header row, no ragged rows).
+
+    ``location``/``key_path``: the spec key naming the file (every error points there).
+    """
+    path = resolve_inside(study.specs_dir, file, what="dictionary", location=location)
+    display = study.display(path)
+
+    def fail(message: str, hint: str | None = None) -> SpecError:
+        return SpecError(f"dictionary {display}: {message}", location=location, key_path=key_path, hint=hint)
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise fail("file not found", f"the file is relative to {study.display(study.specs_dir)}/; "
+                                     "correct the name or add the dictionary there") from None
+    except OSError as exc:
+        raise fail(f"cannot read the file ({exc.strerror})") from exc
+    if len(raw) > MAX_DICTIONARY_BYTES:
+        raise fail(f"{len(raw)} bytes, more than the {MAX_DICTIONARY_BYTES} allowed")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise fail(f"not UTF-8 (byte {exc.start})", "save the file as UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[list[str]] = []
+    try:
+        for record in reader:
+            if not record:
+                continue  # blank line
+            if records and len(record) != len(records[0]):
+                raise fail(f"line {reader.line_num} has {len(record)} fields, the header has {len(records[0])}")
+            records.append(record)
+    except csv.Error as exc:
+        raise fail(f"line {reader.line_num} is not valid CSV ({exc})") from None
+    if not records:
+        raise fail("empty (no header row)")
+    header = tuple(c.strip() for c in records[0])
+    return CodingDictionary(display, header, tuple(tuple(r) for r in records[1:]))
 
 
 def spec_location(domain: ResolvedDomain, *key_path: str | int) -> Location:
