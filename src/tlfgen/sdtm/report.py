@@ -2,8 +2,16 @@
 
 Sheet "findings": every finding, sorted (severity, file, row, column, rule).
 Sheet "reconciliation": per raw file and per domain, rows in / out / rejected
-by reason. Every text cell goes through ``xlsx_safe`` so nothing becomes a
-formula. Deterministic bytes: fixed workbook properties and zip timestamps.
+by reason. Integers are number cells; everything else is an inline-string
+cell built by ``xlsx_safe.inline_text_xml`` (control characters escaped,
+length checked), so nothing ever becomes a formula; text starting with
+= + - @ also gets a ``quotePrefix`` cell format so Excel keeps it text after
+an edit. Empty values are empty inline-string cells.
+
+Speed: openpyxl writes the package with empty sheets (styles, workbook parts);
+each sheet's ``<sheetData>`` is generated here as one string (cell XML memoised
+per distinct text) and put into the saved package, as the TLF XLSX writer
+does. Deterministic bytes: fixed workbook properties and zip entry times.
 """
 
 from __future__ import annotations
@@ -13,16 +21,26 @@ import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
+from typing import Iterable, Sequence
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.writer.excel import ExcelWriter
 
 from tlfgen.io.atomic import atomic_write_bytes
-from tlfgen.io.xlsx_safe import write_text_cell
+from tlfgen.io.xlsx_safe import inline_text_xml
 from tlfgen.pipeline import DatasetCount, Finding
 
 FINDING_COLUMNS = ("severity", "rule", "file", "row", "column", "value", "usubjid", "domain", "message", "action")
 RECON_COLUMNS = ("dataset", "rows_in", "rows_out", "rows_rejected", "reason", "rows")
+SHEETS = ("findings", "reconciliation")
+#: column widths in characters (others: 14)
+COLUMN_WIDTHS = {"severity": 10, "rule": 24, "file": 14, "row": 7, "column": 10, "value": 24, "usubjid": 20,
+                 "domain": 8, "message": 60, "action": 28, "dataset": 14, "reason": 36}
 _FIXED = datetime(2000, 1, 1)
+_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 _STAMP = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
 
 
@@ -35,50 +53,129 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(unique.values(), key=lambda f: (*f.sort_key(), f.message))
 
 
-def _write_row(ws, row: int, values) -> None:
-    for col, value in enumerate(values, start=1):
+def derive_finding_rows(findings: Sequence[Finding]) -> list[tuple]:
+    """The "findings" sheet, header first: one row of ``FINDING_COLUMNS`` values per finding."""
+    return [FINDING_COLUMNS] + [tuple(getattr(f, c) for c in FINDING_COLUMNS) for f in findings]
+
+
+def derive_reconciliation_rows(counts: Sequence[DatasetCount]) -> list[tuple]:
+    """The "reconciliation" sheet, header first: a totals row per dataset, then one row per reason."""
+    rows: list[tuple] = [RECON_COLUMNS]
+    for count in counts:
+        rows.append((count.name, count.rows_in, count.rows_out, count.rows_rejected, "", None))
+        rows.extend((count.name, None, None, None, reason, n) for reason, n in count.rejected.items())
+    return rows
+
+
+class _Cells:
+    """Cell XML after ``<c r="A1"``: numbers for ints, inline strings (memoised) for the rest."""
+
+    def __init__(self, quote_style: int, header_style: int) -> None:
+        self.quote = f' s="{quote_style}"'
+        self.header = f' s="{header_style}"'
+        self.memo: dict[str, str] = {}
+
+    def fragment(self, value: object, sheet: str, row: int, col: int) -> str:
+        if row == 1:  # the header row: bold column names
+            inner, _ = inline_text_xml(str(value), f"findings report: sheet {sheet!r} header column {col}")
+            return f'{self.header} t="inlineStr">{inner}</c>'
         if isinstance(value, int) and not isinstance(value, bool):
-            ws.cell(row=row, column=col, value=value)
-        else:
-            write_text_cell(ws, row, col, value)
+            return f' t="n"><v>{value}</v></c>'
+        text = value if isinstance(value, str) else ("" if value is None else str(value))
+        found = self.memo.get(text)
+        if found is None:
+            inner, quote = inline_text_xml(text, f"findings report: sheet {sheet!r} row {row} column {col}")
+            found = f'{self.quote if quote else ""} t="inlineStr">{inner}</c>'
+            self.memo[text] = found
+        return found
+
+
+def create_sheet_data(rows: Iterable[Sequence[object]], sheet: str, cells: _Cells) -> tuple[str, str]:
+    """(``<dimension>``, ``<sheetData>``) XML of one sheet whose rows start at A1."""
+    parts = ["<sheetData>"]
+    letters: list[str] = []
+    n_rows = 0
+    for r, values in enumerate(rows, start=1):
+        while len(letters) < len(values):
+            letters.append(get_column_letter(len(letters) + 1))
+        row = [f'<c r="{letters[c]}{r}"{cells.fragment(v, sheet, r, c + 1)}' for c, v in enumerate(values)]
+        parts.append(f'<row r="{r}">{"".join(row)}</row>')
+        n_rows = r
+    parts.append("</sheetData>")
+    last = f"{letters[-1] if letters else 'A'}{max(n_rows, 1)}"
+    return f'<dimension ref="A1:{last}"/>', "".join(parts)
+
+
+def _register_quote_style(wb: Workbook) -> int:
+    """The cell format id of a quote-prefixed cell (text Excel must not read as a formula)."""
+    cell = WriteOnlyCell(wb.active)
+    cell.quotePrefix = True
+    return cell.style_id
+
+
+def _register_header_style(wb: Workbook) -> int:
+    """The cell format id of a header cell (bold)."""
+    cell = WriteOnlyCell(wb.active)
+    cell.font = Font(bold=True)
+    return cell.style_id
+
+
+def _set_layout(ws, columns: Sequence[str], n_rows: int) -> None:
+    """Frozen header row, an autofilter over the table, and column widths a reader can work with."""
+    ws.freeze_panes = "A2"
+    last = get_column_letter(len(columns))
+    ws.auto_filter.ref = f"A1:{last}{max(n_rows, 1)}"
+    for i, name in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = COLUMN_WIDTHS.get(name, 14)
 
 
 def build_findings_workbook(findings: list[Finding], counts: list[DatasetCount]) -> bytes:
+    """The findings.xlsx bytes (same findings and counts -> same bytes)."""
     wb = Workbook()
     wb.properties.creator = "tlfgen"
     wb.properties.created = _FIXED
     wb.properties.modified = _FIXED
-    ws = wb.active
-    ws.title = "findings"
-    _write_row(ws, 1, FINDING_COLUMNS)
-    for i, f in enumerate(findings, start=2):
-        _write_row(ws, i, [getattr(f, c) for c in FINDING_COLUMNS])
-    rec = wb.create_sheet("reconciliation")
-    _write_row(rec, 1, RECON_COLUMNS)
-    r = 2
-    for count in counts:
-        _write_row(rec, r, [count.name, count.rows_in, count.rows_out, count.rows_rejected, "", None])
-        r += 1
-        for reason, n in count.rejected.items():
-            _write_row(rec, r, [count.name, None, None, None, reason, n])
-            r += 1
+    wb.active.title = SHEETS[0]
+    wb.create_sheet(SHEETS[1])
+    cells = _Cells(_register_quote_style(wb), _register_header_style(wb))
+    finding_rows, recon_rows = derive_finding_rows(findings), derive_reconciliation_rows(counts)
+    _set_layout(wb[SHEETS[0]], FINDING_COLUMNS, len(finding_rows))
+    _set_layout(wb[SHEETS[1]], RECON_COLUMNS, len(recon_rows))
+    sheets = {
+        "xl/worksheets/sheet1.xml": create_sheet_data(finding_rows, SHEETS[0], cells),
+        "xl/worksheets/sheet2.xml": create_sheet_data(recon_rows, SHEETS[1], cells),
+    }
     buffer = io.BytesIO()
-    wb.save(buffer)
-    return _fix_zip_times(buffer.getvalue())
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        ExcelWriter(wb, archive).write_data()
+    return _zip_fixed(_fill_sheets(buffer.getvalue(), sheets))
 
 
-def _fix_zip_times(data: bytes) -> bytes:
-    """Rewrite the zip with fixed member timestamps so the same findings give the same bytes."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+def _fill_sheets(package: bytes, sheets: dict[str, tuple[str, str]]) -> list[tuple[str, bytes]]:
+    """The package entries with each empty sheet's dimension and ``<sheetData>`` replaced."""
+    entries = []
+    with zipfile.ZipFile(io.BytesIO(package)) as src:
         for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = _STAMP.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", data)
-            dst.writestr(fixed, data)
+            blob = src.read(info.filename)
+            if info.filename in sheets:
+                dimension, data = sheets[info.filename]
+                blob = (blob.replace(b'<dimension ref="A1:A1"/>', dimension.encode(), 1)
+                        .replace(b"<sheetData/>", b"<sheetData></sheetData>", 1)
+                        .replace(b"<sheetData></sheetData>", data.encode("utf-8"), 1))
+            entries.append((info.filename, blob))
+    return entries
+
+
+def _zip_fixed(entries: list[tuple[str, bytes]]) -> bytes:
+    """Zip the entries with fixed member timestamps and core properties, so the bytes are reproducible."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
+        for name, blob in entries:
+            if name == "docProps/core.xml":
+                blob = _STAMP.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", blob)
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, blob)
     return out.getvalue()
 
 
