@@ -8,11 +8,18 @@ outputs written. The pipeline knows nothing of the terminal; the CLI reports.
 from __future__ import annotations
 
 import importlib
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from tlfgen.spec.study import ResolvedStudy
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tlfgen.io.metadata import DatasetMetadata
 
 SEVERITIES = ("ERROR", "WARNING", "NOTE")
 
@@ -80,9 +87,154 @@ def stage_runner(name: str) -> Callable[[ResolvedStudy], StageResult]:
 
 def run_stages(study: ResolvedStudy, stages: Iterable[str],
                on_stage: Callable[[str], None] | None = None) -> list[StageResult]:
+    names = list(stages)
     results = []
-    for name in stages:
-        if on_stage is not None:
-            on_stage(name)
-        results.append(stage_runner(name)(study))
+    try:
+        for index, name in enumerate(names):
+            if on_stage is not None:
+                on_stage(name)
+            # a stage hands its datasets on only when another stage follows in this process
+            with stage_handoff(study, enabled=index + 1 < len(names)):
+                results.append(stage_runner(name)(study))
+    finally:
+        study.cache.pop(HANDOFF_CACHE, None)
     return results
+
+
+# ---------------------------------------------------------------- hand-off between stages
+#
+# In one process (``tlfgen run``) a stage takes the datasets the previous stage just wrote
+# from memory instead of reading the XPT files back. What it gets is exactly the frame
+# ``io.xpt.read_xpt`` would return (same values and dtypes); the entry is keyed by the file's
+# path and guarded by its (mtime_ns, size) recorded right after the write, so a file changed
+# on disk, or a stage run on its own, reads the file. Each entry is handed out once.
+
+#: ``study.cache`` key of the hand-off entries: {absolute path: (stage, signature, frame or (data, metadata))}
+HANDOFF_CACHE = "pipeline.handoff"
+#: the cache writers publish into (``study.cache`` inside ``stage_handoff``; None: nothing is kept)
+_CURRENT: ContextVar[dict | None] = ContextVar("tlfgen_stage_handoff", default=None)
+
+
+@contextmanager
+def stage_handoff(study: ResolvedStudy, enabled: bool = True) -> Iterator[None]:
+    """Scope in which ``publish_written`` keeps datasets in ``study.cache`` (``enabled``) or not.
+
+    ``run_stages`` opens one per stage; the entries stay until ``run_stages`` ends.
+    """
+    token = _CURRENT.set(study.cache if enabled else None)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
+def _file_signature(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _handoff_key(path: Path) -> str:
+    return str(Path(path).absolute())
+
+
+def create_xpt_read_frame(data: pd.DataFrame, meta: DatasetMetadata) -> pd.DataFrame | None:
+    """The frame ``read_xpt`` returns for the XPT file ``write_xpt(data, meta)`` writes; None when unsure.
+
+    Text columns: missing -> '', trailing blanks stripped (as readstat reads them); numbers
+    float64 (IEEE -> IBM 370 -> IEEE is exact where ``compute_ibm_doubles`` encodes them);
+    dates as SAS numbers, then datetime64 by the display format exactly as ``read_xpt`` does.
+    None (the caller then reads the file) for non-ASCII or NUL text, non-text values in a
+    text column, and numbers the IBM encoder does not take (inf, -0.0, exponent limits).
+    ``meta`` must be the completed metadata (``complete_metadata``) that was written.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from tlfgen.io import xpt
+
+    if len(data) == 0:
+        return None  # pyreadstat writes and reads empty files its own way: read them
+    columns = {}
+    for var in meta.variables:
+        series = data[var.name].reset_index(drop=True)
+        if xpt._is_text_column(var, series):
+            codes, uniques = pd.factorize(series.to_numpy(dtype=object))
+            texts = uniques.tolist()
+            if not all(type(t) is str for t in texts):
+                return None
+            joined = "".join(texts)
+            if not joined.isascii() or "\x00" in joined:
+                return None
+            stripped = [t.rstrip(" ") for t in texts]
+            if (codes < 0).any() or stripped != texts:
+                values = np.array(stripped + [""], dtype=object)[codes]  # code -1 (missing) -> ''
+            else:
+                values = series.to_numpy(dtype=object, copy=True)
+            columns[var.name] = pd.Series(values, dtype=object, name=var.name)
+            continue
+        if var.data_type in xpt.TEMPORAL_TYPES:
+            numbers = xpt.compute_sas_dates(series, var.data_type)
+            fmt = var.display_format or xpt.DEFAULT_FORMATS[var.data_type]
+        else:
+            numbers = pd.to_numeric(series).astype("float64")
+            fmt = var.display_format
+        array = numbers.to_numpy(dtype=np.float64, copy=True)
+        if xpt.compute_ibm_doubles(array) is None:
+            return None
+        column = pd.Series(array, name=var.name)
+        fmt = xpt._format_with_dot(fmt)
+        if fmt and fmt.startswith("DATETIME"):
+            column = xpt.SAS_EPOCH + pd.to_timedelta(column, unit="s")
+        elif fmt and (fmt.startswith("DATE") or fmt.startswith("E8601DA")):
+            column = xpt.SAS_EPOCH + pd.to_timedelta(column, unit="D")
+        columns[var.name] = column
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(data)))
+
+
+def publish_written(stage: str, path: Path, data: pd.DataFrame, meta: DatasetMetadata, *,
+                    build_now: bool = False) -> None:
+    """Offer the dataset just written to ``path`` (XPT) to the next stages of this run.
+
+    Does nothing outside ``stage_handoff``. Call right after the write: the file's
+    (mtime_ns, size) is recorded now. ``build_now`` builds the read frame at once (use it
+    when ``data`` may still change); otherwise it is built when taken, and ``data`` must
+    not be changed afterwards. ``meta``: the completed metadata that was written.
+    """
+    cache = _CURRENT.get()
+    if cache is None:
+        return
+    signature = _file_signature(path)
+    if signature is None:
+        return
+    payload = create_xpt_read_frame(data, meta) if build_now else (data.copy(deep=False), meta)
+    if payload is None:
+        return
+    cache.setdefault(HANDOFF_CACHE, {})[_handoff_key(path)] = (stage, signature, payload)
+
+
+def take_written(cache: dict[str, Any] | None, path: Path) -> pd.DataFrame | None:
+    """The frame ``read_xpt(path)[0]`` would give, from the stage that wrote ``path`` in this
+    process; None when there is none, the file changed since, or it was already taken."""
+    if cache is None:
+        return None
+    entries = cache.get(HANDOFF_CACHE)
+    entry = entries.pop(_handoff_key(path), None) if entries else None
+    if entry is None:
+        return None
+    _stage, signature, payload = entry
+    if signature != _file_signature(path):
+        return None
+    return create_xpt_read_frame(*payload) if isinstance(payload, tuple) else payload
+
+
+def release_written(cache: dict[str, Any], stage: str, keep: Iterable[Path] = ()) -> None:
+    """Drop the hand-off entries ``stage`` wrote, except those of the files ``keep``."""
+    entries = cache.get(HANDOFF_CACHE)
+    if not entries:
+        return
+    kept = {_handoff_key(p) for p in keep}
+    for key in [k for k, (s, _, _) in entries.items() if s == stage and k not in kept]:
+        del entries[key]

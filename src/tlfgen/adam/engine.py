@@ -101,14 +101,25 @@ def compute_blank_as_missing(series: pd.Series) -> pd.Series:
     return pd.Series(out, index=series.index, dtype=object, name=series.name)
 
 
-def read_sdtm(folder: Path, domain: str) -> pd.DataFrame:
-    """Read ``<folder>/<domain>.xpt``: text stays text (ISO dates too); empty text is missing."""
-    from tlfgen.io.xpt import read_xpt
+def sdtm_paths(folder: Path, domain: str) -> tuple[Path, Path]:
+    """The file names ``read_sdtm`` looks for, in order."""
+    return folder / f"{domain.lower()}.xpt", folder / f"{domain.upper()}.xpt"
 
-    for name in (f"{domain.lower()}.xpt", f"{domain.upper()}.xpt"):
-        path = folder / name
+
+def read_sdtm(folder: Path, domain: str, cache: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Read ``<folder>/<domain>.xpt``: text stays text (ISO dates too); empty text is missing.
+
+    ``cache`` (``study.cache``): take the frame the SDTM stage of this run wrote to that file,
+    if it is unchanged on disk (``pipeline.take_written``), instead of reading it.
+    """
+    from tlfgen.io.xpt import read_xpt
+    from tlfgen.pipeline import take_written
+
+    for path in sdtm_paths(folder, domain):
         if path.is_file():
-            df, _ = read_xpt(path)
+            df = take_written(cache, path)
+            if df is None:
+                df, _ = read_xpt(path)
             for col in df.columns:
                 if df[col].dtype == object:
                     df[col] = compute_blank_as_missing(df[col])

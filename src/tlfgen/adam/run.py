@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from tlfgen.adam.engine import BuiltDataset, read_sdtm, run_dataset
+from tlfgen.adam.engine import BuiltDataset, read_sdtm, run_dataset, sdtm_paths
 from tlfgen.adam.lineage_json import dumps_lineage
 from tlfgen.io.atomic import atomic_write_text
 from tlfgen.io.metadata import StudyMetadata
-from tlfgen.pipeline import DatasetCount, StageResult
+from tlfgen.pipeline import DatasetCount, StageResult, publish_written, release_written
 from tlfgen.spec.check import load_stage_specs
 from tlfgen.spec.study import ResolvedStudy
 
@@ -37,8 +37,11 @@ def write_dataset(study: ResolvedStudy, built: BuiltDataset) -> tuple[list[Path]
     folder = study.adam_dir
     name = built.name.lower()
     meta = complete_metadata(built.metadata, built.data)
+    xpt = write_xpt(built.data, meta, folder / f"{name}.xpt")
+    # the TLF stage of the same run takes it instead of reading; built now: later datasets use built.data
+    publish_written("adam", xpt, built.data, meta, build_now=True)
     paths = [
-        write_xpt(built.data, meta, folder / f"{name}.xpt"),
+        xpt,
         write_dataset_json(built.data, meta, folder / f"{name}.json", study_oid=study.studyid,
                            metadata_version_oid=f"MDV.{study.studyid}.ADAM",
                            metadata_ref="define.xml"),
@@ -72,11 +75,14 @@ def run_adam(study: ResolvedStudy) -> StageResult:
     metas = []
     study.adam_dir.mkdir(parents=True, exist_ok=True)
     (study.adam_dir / "lineage").mkdir(exist_ok=True)
+    needed = {item.split(".")[1] for ds in specs.datasets for item in ds.spec.inputs if item.startswith("sdtm.")}
+    # SDTM frames the SDTM stage of this run handed on: keep only those read below
+    release_written(study.cache, "sdtm", keep=[p for name in needed for p in sdtm_paths(study.sdtm_dir, name)])
     for ds in specs.datasets:
         for item in ds.spec.inputs:
             stage, name = item.split(".")
             if item not in sources and stage == "sdtm":
-                sources[item] = read_sdtm(study.sdtm_dir, name)
+                sources[item] = read_sdtm(study.sdtm_dir, name, study.cache)
         inputs = {item: sources[item] for item in ds.spec.inputs}
         built = run_dataset(ds, inputs, study.spec.study)
         sources[f"adam.{ds.name}"] = built.data
@@ -87,6 +93,7 @@ def run_adam(study: ResolvedStudy) -> StageResult:
         result.counts.append(DatasetCount(ds.name, rows_in=built.rows_in, rows_out=len(built.data),
                                           rejected=({"subject not in ADSL": built.rows_in - len(built.data)}
                                                     if built.rows_in > len(built.data) else {})))
+    release_written(study.cache, "sdtm")
     write_define(study, metas, result)
     result.findings.sort(key=lambda f: f.sort_key())
     return result

@@ -21,7 +21,7 @@ from typing import Mapping
 import pandas as pd
 
 from tlfgen.errors import DataError
-from tlfgen.pipeline import DatasetCount, StageResult
+from tlfgen.pipeline import DatasetCount, StageResult, release_written, take_written
 from tlfgen.spec.study import ResolvedStudy
 from tlfgen.spec.tlf import ListingSpec, TableSpec, TlfSpecs
 from tlfgen.tlf.model import Table
@@ -86,6 +86,25 @@ def read_adam(adam_dir: Path, names: list[str]) -> dict[str, pd.DataFrame]:
     return datasets
 
 
+def take_adam(study: ResolvedStudy, names: list[str]) -> dict[str, pd.DataFrame]:
+    """The datasets ``names`` the ADaM stage of this run handed on (``pipeline.take_written``),
+    exactly as reading their unchanged ``adam/<name>.xpt`` would give them; the others are absent."""
+    taken = {}
+    for name in names:
+        frame = take_written(study.cache, study.adam_dir / f"{name.lower()}.xpt")
+        if frame is not None:
+            taken[name] = frame
+    return taken
+
+
+def load_adam(study: ResolvedStudy, names: list[str]) -> dict[str, pd.DataFrame]:
+    """``names`` from the hand-off of this run where it has them, else read from adam/ (``read_adam``)."""
+    taken = take_adam(study, names)
+    release_written(study.cache, "adam")  # handed on but not needed here
+    read = read_adam(study.adam_dir, [n for n in names if n not in taken]) if len(taken) < len(names) else {}
+    return {name: taken[name] if name in taken else read[name] for name in names}
+
+
 def build_outputs(study: ResolvedStudy, specs: TlfSpecs, datasets: Mapping[str, pd.DataFrame]) -> list[Table]:
     from tlfgen.tlf.listings import create_listing
     from tlfgen.tlf.tables import create_table
@@ -138,7 +157,7 @@ def run_tlf(study: ResolvedStudy) -> StageResult:
     from tlfgen.spec.check import load_stage_specs
 
     specs: TlfSpecs = load_stage_specs(study, "tlf")
-    datasets = read_adam(study.adam_dir, needed_datasets(specs))
+    datasets = load_adam(study, needed_datasets(specs))
     tables = build_outputs(study, specs, datasets)
     remember_tables(study, specs, tables)
     from tlfgen.tlf.figures.run import run_figures

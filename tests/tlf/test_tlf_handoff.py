@@ -1,0 +1,156 @@
+"""TLF stage input: the ADaM frames handed on by the ADaM stage of the same run (pipeline.take_written).
+
+Also the frame builder itself (``create_xpt_read_frame``) against ``read_xpt`` on inline data:
+text with blanks and missing values, integers, dates, datetimes, dates held as numbers, ISO text.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tlfgen.io.xpt as xpt
+from tlfgen.adam.run import run_adam
+from tlfgen.io.metadata import DatasetMetadata, VariableMetadata
+from tlfgen.io.xpt import complete_metadata, read_xpt, write_xpt
+from tlfgen.pipeline import HANDOFF_CACHE, create_xpt_read_frame, stage_handoff, take_written
+from tlfgen.sdtm.run import run_sdtm
+from tlfgen.spec.study import load_study
+from tlfgen.tlf.run import load_adam, read_adam, run_tlf
+
+ROOT = Path(__file__).resolve().parents[2]
+ADAM = ("ADAE", "ADRS", "ADSL", "ADTTE")
+
+
+@pytest.fixture(scope="module")
+def adam_study(tmp_path_factory):
+    """The embedded study with SDTM and ADaM written (ADaM inside a hand-off)."""
+    root = tmp_path_factory.mktemp("handoff_adam")
+    shutil.copytree(ROOT / "specs", root / "specs")
+    shutil.copytree(ROOT / "raw", root / "raw")
+    study = load_study(root)
+    run_sdtm(study)
+    with stage_handoff(study):
+        run_adam(study)
+    return study
+
+
+def _published(study) -> dict:
+    study.cache.pop(HANDOFF_CACHE, None)
+    with stage_handoff(study):
+        run_adam(study)
+    return study.cache[HANDOFF_CACHE]
+
+
+def test_every_adam_dataset_taken_equals_the_file_read_back(adam_study):
+    entries = _published(adam_study)
+    assert sorted(Path(k).stem.upper() for k in entries) == list(ADAM)
+    for name in ADAM:
+        path = adam_study.adam_dir / f"{name.lower()}.xpt"
+        taken = take_written(adam_study.cache, path)
+        assert taken is not None, name
+        pd.testing.assert_frame_equal(taken, read_xpt(path)[0], check_dtype=True, check_exact=True, obj=name)
+    assert entries == {}
+
+
+def test_load_adam_from_the_hand_off_equals_read_adam_from_the_file(adam_study):
+    _published(adam_study)
+    taken = load_adam(adam_study, list(ADAM))
+    assert adam_study.cache[HANDOFF_CACHE] == {}
+    read = read_adam(adam_study.adam_dir, list(ADAM))
+    for name in ADAM:
+        pd.testing.assert_frame_equal(taken[name], read[name], check_dtype=True, check_exact=True, obj=name)
+    assert str(taken["ADSL"]["TRTSDT"].dtype) == "datetime64[ns]"
+
+
+def test_a_changed_adam_file_is_read_again_and_the_others_taken(adam_study, monkeypatch):
+    _published(adam_study)
+    path = adam_study.adam_dir / "adsl.xpt"
+    original, meta = read_xpt(path)
+    reads = []
+    real = xpt.read_xpt
+    monkeypatch.setattr(xpt, "read_xpt", lambda p: reads.append(Path(p).name) or real(p))
+    try:
+        write_xpt(original.iloc[:2], meta, path)
+        loaded = load_adam(adam_study, list(ADAM))
+        assert list(loaded) == list(ADAM)
+        assert len(loaded["ADSL"]) == 2
+        assert reads == ["adsl.xpt"]
+    finally:
+        write_xpt(original, meta, path)
+
+
+def test_run_tlf_takes_its_adam_inputs_from_the_hand_off(adam_study, monkeypatch):
+    _published(adam_study)
+    reads = []
+    real = xpt.read_xpt
+    monkeypatch.setattr(xpt, "read_xpt", lambda p: reads.append(Path(p).name) or real(p))
+    run_tlf(adam_study)
+    assert reads == []
+    assert adam_study.cache[HANDOFF_CACHE] == {}
+
+
+# ---------------------------------------------------------------- create_xpt_read_frame
+
+
+def _var(name: str, data_type: str, **kw) -> VariableMetadata:
+    return VariableMetadata(name=name, label=name.lower(), data_type=data_type, **kw)
+
+
+def _meta(*variables: VariableMetadata) -> DatasetMetadata:
+    return DatasetMetadata(name="EDGE", label="edge cases", structure="", class_="", variables=variables)
+
+
+def _round_trip(df: pd.DataFrame, meta: DatasetMetadata, tmp_path: Path) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    meta = complete_metadata(meta, df)
+    path = write_xpt(df, meta, tmp_path / "edge.xpt")
+    return create_xpt_read_frame(df, meta), read_xpt(path)[0]
+
+
+def test_built_frame_equals_read_xpt_on_edge_values(tmp_path):
+    rng = np.random.default_rng(7)
+    n = 400
+    df = pd.DataFrame({
+        "T": (["a  ", "  b", "c\t", "", "d \t ", None, np.nan, "x"] * 50),
+        "N": rng.standard_normal(n) * 10.0 ** rng.integers(-60, 60, n),
+        "I": pd.array(rng.integers(-5, 5, n), dtype="int64"),
+        "D": pd.to_datetime(["2020-01-03", None] * (n // 2)),
+        "DT": pd.to_datetime(["2020-01-03 10:11:12", "1959-12-31 23:59:59"] * (n // 2)),
+        "DN": np.where(np.arange(n) % 3 == 0, np.nan, 21900.0),
+        "IS": ["2020-01-03", "2020-02"] * (n // 2),
+    })
+    df.loc[5, "N"] = np.nan
+    meta = _meta(_var("T", "text", length=12), _var("N", "float"), _var("I", "integer"), _var("D", "date"),
+                 _var("DT", "datetime"), _var("DN", "float", display_format="DATE9."), _var("IS", "date"))
+    built, read = _round_trip(df, meta, tmp_path)
+    pd.testing.assert_frame_equal(built, read, check_dtype=True, check_exact=True)
+    assert read["T"].iloc[:8].tolist() == ["a", "  b", "c\t", "", "d \t", "", "", "x"]
+    assert read["DN"].iloc[1] == pd.Timestamp("2019-12-17")  # 1960-01-01 + 21900 days
+
+
+def test_built_frame_keeps_a_shifted_index_out(tmp_path):
+    df = pd.DataFrame({"USUBJID": ["S-2", "S-1"], "AVAL": [2, 1]}, index=[7, 3])
+    built, read = _round_trip(df, _meta(_var("USUBJID", "text"), _var("AVAL", "integer")), tmp_path)
+    pd.testing.assert_frame_equal(built, read, check_dtype=True, check_exact=True)
+    assert built.index.tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("column, data_type", [
+    (["caf\u00e9", "tea"], "text"),  # non-ASCII: pyreadstat's own encoding on reading
+    (["a\x00b", "c"], "text"),  # NUL
+    ([np.inf, 1.0], "float"),  # not an IBM number
+    ([-0.0, 1.0], "float"),  # readstat's own path
+])
+def test_values_the_builder_does_not_vouch_for_are_read_instead(column, data_type):
+    df = pd.DataFrame({"X": column})
+    meta = complete_metadata(_meta(_var("X", data_type)), df)
+    assert create_xpt_read_frame(df, meta) is None
+
+
+def test_an_empty_dataset_is_read_instead():
+    df = pd.DataFrame({"X": pd.Series([], dtype=object)})
+    assert create_xpt_read_frame(df, complete_metadata(_meta(_var("X", "text")), df)) is None
