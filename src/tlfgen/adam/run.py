@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from tlfgen.adam.engine import BuiltDataset, read_sdtm, run_dataset, sdtm_paths
-from tlfgen.adam.lineage_json import dumps_lineage
 from tlfgen.io.atomic import atomic_write_text
 from tlfgen.io.metadata import StudyMetadata
+from tlfgen.lineage.jsondump import dumps_indented
 from tlfgen.pipeline import DatasetCount, StageResult, publish_written, release_written
 from tlfgen.spec.check import load_stage_specs
 from tlfgen.spec.study import ResolvedStudy
@@ -26,7 +26,7 @@ LINEAGE_VERSION = 1
 def write_lineage(built: BuiltDataset, path: Path) -> Path:
     doc = {"version": LINEAGE_VERSION, "dataset": built.name, "keys": list(built.metadata.keys),
            "records": built.lineage}
-    return atomic_write_text(path, dumps_lineage(doc) + "\n")
+    return atomic_write_text(path, dumps_indented(doc, sort_keys=False) + "\n")
 
 
 def write_dataset(study: ResolvedStudy, built: BuiltDataset) -> tuple[list[Path], object]:

@@ -1,4 +1,5 @@
-"""Lineage layer: JSON text as ``json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False)`` writes it.
+"""Lineage layer: JSON text as ``json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False)`` writes it
+(or with ``sort_keys=False``: keys in insertion order, as the ADaM stage's lineage files are written).
 
 The standard library switches to its pure-Python encoder (a generator per
 container) as soon as ``indent`` is given; on the tens of thousands of record
@@ -25,19 +26,22 @@ ENCODE_STR: Callable[[str], str] = json.encoder.encode_basestring  # type: ignor
 _NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
 _INF = float("inf")
 _CONTAINERS = (dict, list, tuple)
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
-def dumps_indented(value: Any, *, allow_nan: bool = True, default: Callable[[Any], Any] | None = None) -> str:
-    """``json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=..., default=...)``."""
+def dumps_indented(value: Any, *, allow_nan: bool = True, default: Callable[[Any], Any] | None = None,
+                   sort_keys: bool = True) -> str:
+    """``json.dumps(value, indent=1, sort_keys=..., ensure_ascii=False, allow_nan=..., default=...)``."""
     parts: list[str] = []
-    _Dumper(allow_nan, default).into(value, parts, "\n")
+    _Dumper(allow_nan, default, sort_keys).into(value, parts, "\n")
     return "".join(parts)
 
 
 class _Dumper:
-    def __init__(self, allow_nan: bool, default: Callable[[Any], Any] | None) -> None:
+    def __init__(self, allow_nan: bool, default: Callable[[Any], Any] | None, sort_keys: bool = True) -> None:
         self.allow_nan = allow_nan
         self.default = default
+        self.sort_keys = sort_keys
 
     def into(self, value: Any, parts: list[str], newline: str) -> None:
         """Append the JSON of ``value``; ``newline`` is a line break plus the current indent."""
@@ -110,7 +114,8 @@ class _Dumper:
         inner = newline + " "
         sep = "," + inner
         if all(type(key) is str for key in value):
-            keys = sorted(value)  # unique keys: the order of sorted(items), with str comparisons only
+            # unique keys: the order of sorted(items), with str comparisons only
+            keys = sorted(value) if self.sort_keys else list(value)
             if _all_str_lists(value.values()):  # e.g. record id -> [source record ids]
                 if plain(keys) and plain(chain.from_iterable(value.values())):  # no escapes: quote only
                     opened, sep2, closed = '": [' + inner + ' "', '",' + inner + ' "', '"' + inner + "]"
@@ -126,14 +131,15 @@ class _Dumper:
                 return
             items = [(key, value[key]) for key in keys]
         else:
-            items = sorted(value.items())
+            items = sorted(value.items()) if self.sort_keys else list(value.items())
         parts.append("{")
         for k, (key, item) in enumerate(items):
             parts.append((sep if k else inner) + ENCODE_STR(self._key(key)) + ": ")
-            if type(item) is str:
-                parts.append(ENCODE_STR(item))
-            else:
+            text = self.scalar(item) if type(item) in _SCALARS else None  # plain values without recursion
+            if text is None:
                 self.into(item, parts, inner)
+            else:
+                parts.append(text)
         parts.append(newline + "}")
 
     def _list(self, value: list | tuple, parts: list[str], newline: str) -> None:
@@ -144,6 +150,9 @@ class _Dumper:
             parts.append(_str_list(value, newline))
             return
         inner = newline + " "
+        if all(type(item) is int for item in value):  # e.g. the --SEQ numbers of a lineage source
+            parts.append("[" + inner + ("," + inner).join(map(int.__repr__, value)) + newline + "]")
+            return
         sep = "," + inner
         parts.append("[")
         for k, item in enumerate(value):
