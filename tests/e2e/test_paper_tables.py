@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from tlfgen.spec.tlf import load_tlf_specs
 from tlfgen.tlf.run import needed_datasets, read_adam
 from tlfgen.tlf.docx_writer import create_docx
-from tlfgen.tlf.ooxml import run_timestamp
+from tlfgen.io.ooxml import run_timestamp
 from tlfgen.tlf.tables import create_table
 from tlfgen.tlf.xlsx_writer import create_xlsx
 

@@ -11,7 +11,7 @@ from docx.oxml.ns import qn
 
 from tlfgen.tlf.docx_writer import create_docx
 from tlfgen.tlf.model import Cell, Column, Row, Table
-from tlfgen.tlf.ooxml import run_timestamp
+from tlfgen.io.ooxml import run_timestamp
 
 
 def _table(**kw) -> Table:

@@ -7,7 +7,7 @@ import io
 from openpyxl import load_workbook
 
 from tlfgen.tlf.model import Cell, Column, Row, Table
-from tlfgen.tlf.ooxml import run_timestamp
+from tlfgen.io.ooxml import run_timestamp
 from tlfgen.tlf.xlsx_writer import create_xlsx, sheet_name
 
 

@@ -11,15 +11,13 @@ an edit. Empty values are empty inline-string cells.
 Speed: openpyxl writes the package with empty sheets (styles, workbook parts);
 each sheet's ``<sheetData>`` is generated here as one string (cell XML memoised
 per distinct text) and put into the saved package, as the TLF XLSX writer
-does. Deterministic bytes: fixed workbook properties and zip entry times.
+does. Deterministic bytes: fixed workbook properties and zip entry times (io.ooxml.write_package).
 """
 
 from __future__ import annotations
 
 import io
-import re
-import zipfile
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -30,6 +28,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
 from tlfgen.io.atomic import atomic_write_bytes
+from tlfgen.io.ooxml import read_entries, store_zip, write_package
 from tlfgen.io.xlsx_safe import inline_text_xml
 from tlfgen.pipeline import DatasetCount, Finding
 
@@ -40,8 +39,7 @@ SHEETS = ("findings", "reconciliation")
 COLUMN_WIDTHS = {"severity": 10, "rule": 24, "file": 14, "row": 7, "column": 10, "value": 24, "usubjid": 20,
                  "domain": 8, "message": 60, "action": 28, "dataset": 14, "reason": 36}
 _FIXED = datetime(2000, 1, 1)
-_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
-_STAMP = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+_FIXED_UTC = _FIXED.replace(tzinfo=timezone.utc)
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:
@@ -146,37 +144,22 @@ def build_findings_workbook(findings: list[Finding], counts: list[DatasetCount])
         "xl/worksheets/sheet2.xml": create_sheet_data(recon_rows, SHEETS[1], cells),
     }
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+    with store_zip(buffer) as archive:
         ExcelWriter(wb, archive).write_data()
-    return _zip_fixed(_fill_sheets(buffer.getvalue(), sheets))
+    return write_package(_fill_sheets(read_entries(buffer.getvalue()), sheets), _FIXED_UTC)
 
 
-def _fill_sheets(package: bytes, sheets: dict[str, tuple[str, str]]) -> list[tuple[str, bytes]]:
+def _fill_sheets(entries: list[tuple[str, bytes]], sheets: dict[str, tuple[str, str]]) -> list[tuple[str, bytes]]:
     """The package entries with each empty sheet's dimension and ``<sheetData>`` replaced."""
-    entries = []
-    with zipfile.ZipFile(io.BytesIO(package)) as src:
-        for info in src.infolist():
-            blob = src.read(info.filename)
-            if info.filename in sheets:
-                dimension, data = sheets[info.filename]
-                blob = (blob.replace(b'<dimension ref="A1:A1"/>', dimension.encode(), 1)
-                        .replace(b"<sheetData/>", b"<sheetData></sheetData>", 1)
-                        .replace(b"<sheetData></sheetData>", data.encode("utf-8"), 1))
-            entries.append((info.filename, blob))
-    return entries
-
-
-def _zip_fixed(entries: list[tuple[str, bytes]]) -> bytes:
-    """Zip the entries with fixed member timestamps and core properties, so the bytes are reproducible."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
-        for name, blob in entries:
-            if name == "docProps/core.xml":
-                blob = _STAMP.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", blob)
-            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(info, blob)
-    return out.getvalue()
+    filled = []
+    for name, blob in entries:
+        if name in sheets:
+            dimension, data = sheets[name]
+            blob = (blob.replace(b'<dimension ref="A1:A1"/>', dimension.encode(), 1)
+                    .replace(b"<sheetData/>", b"<sheetData></sheetData>", 1)
+                    .replace(b"<sheetData></sheetData>", data.encode("utf-8"), 1))
+        filled.append((name, blob))
+    return filled
 
 
 def write_findings_report(findings: list[Finding], counts: list[DatasetCount], path: Path) -> Path:

@@ -26,7 +26,7 @@ from lxml import etree
 
 from tlfgen.io.xlsx_safe import safe_cell_text
 from tlfgen.tlf.model import Table
-from tlfgen.tlf.ooxml import read_entries, write_package
+from tlfgen.io.ooxml import read_entries, write_package
 
 _NS_DECL = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
 _ENTITIES = {"\r": "&#13;"}

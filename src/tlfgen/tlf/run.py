@@ -123,7 +123,7 @@ def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
     from tlfgen.io.atomic import atomic_write_bytes, atomic_write_text
     from tlfgen.tlf.ard import create_ard_csv
     from tlfgen.tlf.docx_writer import create_docx
-    from tlfgen.tlf.ooxml import run_timestamp
+    from tlfgen.io.ooxml import run_timestamp
     from tlfgen.tlf.xlsx_writer import create_xlsx
 
     run_at = run_timestamp()

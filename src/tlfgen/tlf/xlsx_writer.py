@@ -37,7 +37,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from tlfgen.io.xlsx_safe import inline_text_xml
 from tlfgen.tlf.model import Table
-from tlfgen.tlf.ooxml import read_entries, store_zip, write_package
+from tlfgen.io.ooxml import read_entries, store_zip, write_package
 
 NUMBER_RE = re.compile(r"^-?\d{1,15}(\.(\d{1,10}))?$")
 THIN = Side(style="thin")

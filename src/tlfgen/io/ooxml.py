@@ -1,10 +1,9 @@
-"""TLF stage: make Office Open XML packages (DOCX, XLSX) byte-reproducible.
+"""I/O: make Office Open XML packages (DOCX, XLSX: tables, listings, the findings report) byte-reproducible.
 
 python-docx and openpyxl stamp the wall clock into zip entry headers and into
 ``docProps/core.xml``. ``write_package`` zips a package's entries (name, bytes)
 with fixed entry times (in the given order) and the run timestamp in the core
-properties, so the same inputs always give the same bytes; ``normalise_package``
-does the same to an already saved package. ``store_zip`` is the uncompressed
+properties, so the same inputs always give the same bytes. ``store_zip`` is the uncompressed
 zip the writers save into first (compressing once, at the end, is enough).
 """
 
@@ -45,11 +44,6 @@ def read_entries(data: bytes) -> list[tuple[str, bytes]]:
     """The (name, bytes) entries of a zip package, in stored order."""
     with zipfile.ZipFile(io.BytesIO(data)) as src:
         return [(info.filename, src.read(info.filename)) for info in src.infolist()]
-
-
-def normalise_package(data: bytes, when: datetime) -> bytes:
-    """Rewrite a zip package with fixed entry dates and ``when`` as created/modified time."""
-    return write_package(read_entries(data), when)
 
 
 def write_package(entries: Iterable[tuple[str, bytes]], when: datetime) -> bytes:
