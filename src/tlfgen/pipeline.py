@@ -140,60 +140,6 @@ def _handoff_key(path: Path) -> str:
     return str(Path(path).absolute())
 
 
-def create_xpt_read_frame(data: pd.DataFrame, meta: DatasetMetadata) -> pd.DataFrame | None:
-    """The frame ``read_xpt`` returns for the XPT file ``write_xpt(data, meta)`` writes; None when unsure.
-
-    Text columns: missing -> '', trailing blanks stripped (as readstat reads them); numbers
-    float64 (IEEE -> IBM 370 -> IEEE is exact where ``compute_ibm_doubles`` encodes them);
-    dates as SAS numbers, then datetime64 by the display format exactly as ``read_xpt`` does.
-    None (the caller then reads the file) for non-ASCII or NUL text, non-text values in a
-    text column, and numbers the IBM encoder does not take (inf, -0.0, exponent limits).
-    ``meta`` must be the completed metadata (``complete_metadata``) that was written.
-    """
-    import numpy as np
-    import pandas as pd
-
-    from tlfgen.io import xpt
-
-    if len(data) == 0:
-        return None  # pyreadstat writes and reads empty files its own way: read them
-    columns = {}
-    for var in meta.variables:
-        series = data[var.name].reset_index(drop=True)
-        if xpt._is_text_column(var, series):
-            codes, uniques = pd.factorize(series.to_numpy(dtype=object))
-            texts = uniques.tolist()
-            if not all(type(t) is str for t in texts):
-                return None
-            joined = "".join(texts)
-            if not joined.isascii() or "\x00" in joined:
-                return None
-            stripped = [t.rstrip(" ") for t in texts]
-            if (codes < 0).any() or stripped != texts:
-                values = np.array(stripped + [""], dtype=object)[codes]  # code -1 (missing) -> ''
-            else:
-                values = series.to_numpy(dtype=object, copy=True)
-            columns[var.name] = pd.Series(values, dtype=object, name=var.name)
-            continue
-        if var.data_type in xpt.TEMPORAL_TYPES:
-            numbers = xpt.compute_sas_dates(series, var.data_type)
-            fmt = var.display_format or xpt.DEFAULT_FORMATS[var.data_type]
-        else:
-            numbers = pd.to_numeric(series).astype("float64")
-            fmt = var.display_format
-        array = numbers.to_numpy(dtype=np.float64, copy=True)
-        if xpt.compute_ibm_doubles(array) is None:
-            return None
-        column = pd.Series(array, name=var.name)
-        fmt = xpt._format_with_dot(fmt)
-        if fmt and fmt.startswith("DATETIME"):
-            column = xpt.SAS_EPOCH + pd.to_timedelta(column, unit="s")
-        elif fmt and (fmt.startswith("DATE") or fmt.startswith("E8601DA")):
-            column = xpt.SAS_EPOCH + pd.to_timedelta(column, unit="D")
-        columns[var.name] = column
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(data)))
-
-
 def publish_written(stage: str, path: Path, data: pd.DataFrame, meta: DatasetMetadata, *,
                     build_now: bool = False) -> None:
     """Offer the dataset just written to ``path`` (XPT) to the next stages of this run.
@@ -209,7 +155,9 @@ def publish_written(stage: str, path: Path, data: pd.DataFrame, meta: DatasetMet
     signature = _file_signature(path)
     if signature is None:
         return
-    payload = create_xpt_read_frame(data, meta) if build_now else (data.copy(deep=False), meta)
+    from tlfgen.io.xpt import create_read_frame
+
+    payload = create_read_frame(data, meta) if build_now else (data.copy(deep=False), meta)
     if payload is None:
         return
     cache.setdefault(HANDOFF_CACHE, {})[_handoff_key(path)] = (stage, signature, payload)
@@ -227,7 +175,9 @@ def take_written(cache: dict[str, Any] | None, path: Path) -> pd.DataFrame | Non
     _stage, signature, payload = entry
     if signature != _file_signature(path):
         return None
-    return create_xpt_read_frame(*payload) if isinstance(payload, tuple) else payload
+    from tlfgen.io.xpt import create_read_frame
+
+    return create_read_frame(*payload) if isinstance(payload, tuple) else payload
 
 
 def release_written(cache: dict[str, Any], stage: str, keep: Iterable[Path] = ()) -> None:

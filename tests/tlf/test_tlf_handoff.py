@@ -1,6 +1,6 @@
 """TLF stage input: the ADaM frames handed on by the ADaM stage of the same run (pipeline.take_written).
 
-Also the frame builder itself (``create_xpt_read_frame``) against ``read_xpt`` on inline data:
+Also the frame builder itself (``create_read_frame``) against ``read_xpt`` on inline data:
 text with blanks and missing values, integers, dates, datetimes, dates held as numbers, ISO text.
 """
 
@@ -16,8 +16,8 @@ import pytest
 import tlfgen.io.xpt as xpt
 from tlfgen.adam.run import run_adam
 from tlfgen.io.metadata import DatasetMetadata, VariableMetadata
-from tlfgen.io.xpt import complete_metadata, read_xpt, write_xpt
-from tlfgen.pipeline import HANDOFF_CACHE, create_xpt_read_frame, stage_handoff, take_written
+from tlfgen.io.xpt import complete_metadata, create_read_frame, read_xpt, write_xpt
+from tlfgen.pipeline import HANDOFF_CACHE, stage_handoff, take_written
 from tlfgen.sdtm.run import run_sdtm
 from tlfgen.spec.study import load_study
 from tlfgen.tlf.run import load_adam, read_adam, run_tlf
@@ -94,7 +94,7 @@ def test_run_tlf_takes_its_adam_inputs_from_the_hand_off(adam_study, monkeypatch
     assert adam_study.cache[HANDOFF_CACHE] == {}
 
 
-# ---------------------------------------------------------------- create_xpt_read_frame
+# ---------------------------------------------------------------- create_read_frame
 
 
 def _var(name: str, data_type: str, **kw) -> VariableMetadata:
@@ -108,7 +108,7 @@ def _meta(*variables: VariableMetadata) -> DatasetMetadata:
 def _round_trip(df: pd.DataFrame, meta: DatasetMetadata, tmp_path: Path) -> tuple[pd.DataFrame | None, pd.DataFrame]:
     meta = complete_metadata(meta, df)
     path = write_xpt(df, meta, tmp_path / "edge.xpt")
-    return create_xpt_read_frame(df, meta), read_xpt(path)[0]
+    return create_read_frame(df, meta), read_xpt(path)[0]
 
 
 def test_built_frame_equals_read_xpt_on_edge_values(tmp_path):
@@ -148,9 +148,9 @@ def test_built_frame_keeps_a_shifted_index_out(tmp_path):
 def test_values_the_builder_does_not_vouch_for_are_read_instead(column, data_type):
     df = pd.DataFrame({"X": column})
     meta = complete_metadata(_meta(_var("X", data_type)), df)
-    assert create_xpt_read_frame(df, meta) is None
+    assert create_read_frame(df, meta) is None
 
 
 def test_an_empty_dataset_is_read_instead():
     df = pd.DataFrame({"X": pd.Series([], dtype=object)})
-    assert create_xpt_read_frame(df, complete_metadata(_meta(_var("X", "text")), df)) is None
+    assert create_read_frame(df, complete_metadata(_meta(_var("X", "text")), df)) is None

@@ -600,6 +600,16 @@ def _format_with_dot(fmt: str | None) -> str | None:
     return fmt if "." in fmt else f"{fmt}."
 
 
+def _numbers_as_read(column: pd.Series, fmt: str | None) -> tuple[pd.Series, str]:
+    """A numeric XPT column as ``read_xpt`` returns it, with its data type: SAS numbers become
+    datetime64 under a DATETIME (seconds) or DATE / E8601DA (days) format, others stay float."""
+    if fmt and fmt.startswith("DATETIME"):
+        return SAS_EPOCH + pd.to_timedelta(column, unit="s"), "datetime"
+    if fmt and (fmt.startswith("DATE") or fmt.startswith("E8601DA")):
+        return SAS_EPOCH + pd.to_timedelta(column, unit="D"), "date"
+    return column, "float"
+
+
 def read_xpt(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, DatasetMetadata]:
     """Read an XPT file back: data plus the metadata the file itself carries.
 
@@ -615,14 +625,11 @@ def read_xpt(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, DatasetMetadat
     variables = []
     for name in info.column_names:
         fmt = _format_with_dot(info.original_variable_types.get(name))
-        is_text = info.readstat_variable_types[name] == "string"
-        data_type = "text" if is_text else "float"
-        if not is_text and fmt and fmt.startswith("DATETIME"):
-            data_type = "datetime"
-            df[name] = SAS_EPOCH + pd.to_timedelta(df[name], unit="s")
-        elif not is_text and fmt and (fmt.startswith("DATE") or fmt.startswith("E8601DA")):
-            data_type = "date"
-            df[name] = SAS_EPOCH + pd.to_timedelta(df[name], unit="D")
+        data_type = "text"
+        if info.readstat_variable_types[name] != "string":
+            column, data_type = _numbers_as_read(df[name], fmt)
+            if data_type != "float":
+                df[name] = column
         variables.append(VariableMetadata(
             name=name,
             label=info.column_names_to_labels.get(name) or "",
@@ -635,3 +642,46 @@ def read_xpt(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, DatasetMetadat
         variables=tuple(variables),
     )
     return df, meta
+
+
+def create_read_frame(data: pd.DataFrame, meta: DatasetMetadata) -> pd.DataFrame | None:
+    """The frame ``read_xpt`` returns for the XPT file ``write_xpt(data, meta)`` writes; None when unsure.
+
+    Text columns: missing -> '', trailing blanks stripped (as readstat reads them); numbers
+    float64 (IEEE -> IBM 370 -> IEEE is exact where ``compute_ibm_doubles`` encodes them);
+    dates as SAS numbers, then datetime64 by the display format exactly as ``read_xpt`` does.
+    None (the caller then reads the file) for non-ASCII or NUL text, non-text values in a
+    text column, and numbers the IBM encoder does not take (inf, -0.0, exponent limits).
+    ``meta`` must be the completed metadata (``complete_metadata``) that was written.
+    """
+    if len(data) == 0:
+        return None  # pyreadstat writes and reads empty files its own way: read them
+    columns = {}
+    for var in meta.variables:
+        series = data[var.name].reset_index(drop=True)
+        if _is_text_column(var, series):
+            codes, uniques = pd.factorize(series.to_numpy(dtype=object))
+            texts = uniques.tolist()
+            if not all(type(t) is str for t in texts):
+                return None
+            joined = "".join(texts)
+            if not joined.isascii() or "\x00" in joined:
+                return None
+            stripped = [t.rstrip(" ") for t in texts]
+            if (codes < 0).any() or stripped != texts:
+                values = np.array(stripped + [""], dtype=object)[codes]  # code -1 (missing) -> ''
+            else:
+                values = series.to_numpy(dtype=object, copy=True)
+            columns[var.name] = pd.Series(values, dtype=object, name=var.name)
+            continue
+        if var.data_type in TEMPORAL_TYPES:
+            numbers = compute_sas_dates(series, var.data_type)
+            fmt = var.display_format or DEFAULT_FORMATS[var.data_type]
+        else:
+            numbers = pd.to_numeric(series).astype("float64")
+            fmt = var.display_format
+        array = numbers.to_numpy(dtype=np.float64, copy=True)
+        if compute_ibm_doubles(array) is None:
+            return None
+        columns[var.name], _ = _numbers_as_read(pd.Series(array, name=var.name), _format_with_dot(fmt))
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(data)))
