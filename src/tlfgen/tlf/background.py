@@ -10,11 +10,14 @@ fails silently. The bytes written do not depend on the order the jobs finish in.
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Iterable
 
 WORKERS = 2
 _POOL: list[ThreadPoolExecutor] = []
+# a forked child (tlfgen.parallel) has none of the parent's threads: it starts its own pool
+os.register_at_fork(after_in_child=_POOL.clear)
 
 
 def background() -> ThreadPoolExecutor:

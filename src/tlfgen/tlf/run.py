@@ -16,7 +16,7 @@ and the trace feature can call it with DataFrames.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 import pandas as pd
 
@@ -29,6 +29,8 @@ from tlfgen.tlf.model import Table
 COMBINED = "combined"
 #: ``study.cache`` key of the tables built by ``run_tlf`` (reused by the lineage stage)
 TABLES_CACHE = "tlf.tables"
+#: the table whose KM results the KM figures print
+ANALYSES_TABLE = "T2"
 
 
 def needed_datasets(specs: TlfSpecs) -> list[str]:
@@ -105,7 +107,9 @@ def load_adam(study: ResolvedStudy, names: list[str]) -> dict[str, pd.DataFrame]
     return {name: taken[name] if name in taken else read[name] for name in names}
 
 
-def build_outputs(study: ResolvedStudy, specs: TlfSpecs, datasets: Mapping[str, pd.DataFrame]) -> list[Table]:
+def build_outputs(study: ResolvedStudy, specs: TlfSpecs, datasets: Mapping[str, pd.DataFrame], *,
+                  on_table: Callable[[Table], None] | None = None) -> list[Table]:
+    """Every table and listing of ``specs``, in spec order; ``on_table`` is called with each as it is built."""
     from tlfgen.tlf.listings import create_listing
     from tlfgen.tlf.tables import create_table
 
@@ -115,11 +119,18 @@ def build_outputs(study: ResolvedStudy, specs: TlfSpecs, datasets: Mapping[str, 
             tables.append(create_table(out, study, datasets, specs.templates))
         else:
             tables.append(create_listing(out, study, datasets, specs.templates))
+        if on_table is not None:
+            on_table(tables[-1])
     return tables
 
 
 def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
-                  figures: list | None = None) -> list[Path]:
+                  figures: list | Callable[[], list] | None = None) -> list[Path]:
+    """Write each output's DOCX/XLSX/ARD, then the combined DOCX (with ``figures``) and XLSX.
+
+    ``figures`` may be a function returning them: it is called only for the combined document,
+    after every single output is written (the figures may still be being drawn until then).
+    """
     from tlfgen.io.atomic import atomic_write_bytes, atomic_write_text
     from tlfgen.tlf.ard import create_ard_csv
     from tlfgen.tlf.docx_writer import create_docx
@@ -145,6 +156,8 @@ def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
                                               create_xlsx([table], run_at, cache=xlsx_cache)))
         if table.kind == "table":
             written.append(atomic_write_text(ard_folder / f"{table.id}.csv", create_ard_csv(table)))
+    if callable(figures):
+        figures = figures()
     if tables:
         written.append(atomic_write_bytes(folder / f"{COMBINED}.docx",
                                           create_docx(tables, run_at, toc=True, figures=figures or (),
@@ -156,16 +169,36 @@ def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
 def run_tlf(study: ResolvedStudy) -> StageResult:
     from tlfgen.spec.check import load_stage_specs
 
+    from tlfgen.parallel import start_child
+    from tlfgen.tlf.figures.run import resolve_analyses, run_figures
+
     specs: TlfSpecs = load_stage_specs(study, "tlf")
     datasets = load_adam(study, needed_datasets(specs))
-    tables = build_outputs(study, specs, datasets)
-    remember_tables(study, specs, tables)
-    from tlfgen.tlf.figures.run import run_figures
+    # The figures are drawn in a second process while this one builds and writes the tables.
+    # One computation, two displays: the KM annotations take Table 2's analysis results,
+    # sent to the figure process as soon as Table 2 is built (it draws the other figures first).
+    has_t2 = any(out.id == ANALYSES_TABLE for out in specs.outputs)
+    def draw(channel) -> list:
+        taken: list = []
 
-    # one computation, two displays: the KM annotations take Table 2's analysis results
-    table2 = next((t for t in tables if t.id == "T2"), None)
-    figures = run_figures(study, analyses=table2, datasets=datasets)
-    outputs = write_outputs(study, specs, tables, figures)
+        def analyses():
+            taken.append(channel.recv())
+            return taken[0]
+
+        figures = run_figures(study, datasets=datasets, analyses=analyses if has_t2 else None)
+        if has_t2 and not taken:
+            channel.recv()  # always taken: the sender must never wait on a full pipe
+        return figures
+
+    with start_child(draw, name="figure") as drawing:
+        def on_table(table: Table) -> None:
+            if table.id == ANALYSES_TABLE:
+                drawing.send(resolve_analyses(table))
+
+        tables = build_outputs(study, specs, datasets, on_table=on_table)
+        remember_tables(study, specs, tables)
+        outputs = write_outputs(study, specs, tables, drawing.result)
+        figures = drawing.result()
     outputs += [p for f in figures for p in (f.png, f.svg) if p is not None]
     counts = [DatasetCount(name, rows_in=len(df), rows_out=len(df)) for name, df in sorted(datasets.items())]
     notes = [f"{t.id}: {len([r for r in t.rows if r.kind == 'data'])} rows, {len(t.analyses)} analyses"

@@ -110,6 +110,9 @@ def build_figures(figures: Sequence[LoadedFigure], datasets: Mapping[str, pd.Dat
                   analyses: Any = None, pending: list[Future] | None = None) -> list[FigureResult]:
     """Draw every figure; save PNG and SVG into ``out_dir`` when given. ``study_arms``: (armcd, label).
 
+    ``analyses``: as ``resolve_analyses`` takes it, or a function returning it, called once,
+    after every figure that does not need it has been drawn.
+
     The PNG compression runs in worker threads (``tlf.background``) while the next figure is
     drawn. Without ``pending`` every PNG is written before this returns; with it, the PNG
     writes are appended to ``pending`` and the caller waits for them (``wait_all``) before
@@ -118,24 +121,41 @@ def build_figures(figures: Sequence[LoadedFigure], datasets: Mapping[str, pd.Dat
     from tlfgen.tlf.background import background, wait_all
     from tlfgen.tlf.figures.style import start_saving
 
-    resolved = resolve_analyses(analyses)
-    results, writes = [], []
-    for loaded in figures:
-        drawn = draw_figure(loaded, datasets, figure_arms(loaded, study_arms), resolved)
+    resolved: list[Mapping[str, Any]] = []
+
+    def given() -> Mapping[str, Any]:
+        if not resolved:
+            resolved.append(resolve_analyses(analyses() if callable(analyses) else analyses))
+        return resolved[0]
+
+    # the figures that print the tables' results are drawn last: with ``analyses`` a function
+    # (the results still being computed elsewhere), the others are drawn meanwhile
+    order = sorted(range(len(figures)), key=lambda k: uses_analyses(figures[k]))
+    results: list[FigureResult | None] = [None] * len(figures)
+    writes = []
+    for k in order:
+        loaded = figures[k]
+        drawn = draw_figure(loaded, datasets, figure_arms(loaded, study_arms),
+                            given() if uses_analyses(loaded) else {})
         png = svg = None
         if out_dir is not None:
             write_png, svg = start_saving(drawn.figure, Path(out_dir), loaded.id)
             writes.append(background().submit(write_png))
             png = Path(out_dir) / f"{loaded.id}.png"
         width, height = drawn.figure.get_size_inches()
-        results.append(FigureResult(loaded.id, loaded.spec.kind, loaded.spec.title, footnotes_of(loaded, drawn),
-                                    png, svg, dict(drawn.data), float(width), float(height)))
+        results[k] = FigureResult(loaded.id, loaded.spec.kind, loaded.spec.title, footnotes_of(loaded, drawn),
+                                  png, svg, dict(drawn.data), float(width), float(height))
         del drawn
     if pending is None:
         wait_all(writes)
     else:
         pending.extend(writes)
-    return results
+    return [r for r in results if r is not None]
+
+
+def uses_analyses(loaded: LoadedFigure) -> bool:
+    """True for the figures that print results the tables computed (the KM plots)."""
+    return isinstance(loaded.spec, KmFigure)
 
 
 def run_figures(study: Any, *, analyses: Any = None, datasets: Mapping[str, pd.DataFrame] | None = None,

@@ -1,0 +1,170 @@
+"""Pipeline: independent parts of a stage in a forked child process (the second core).
+
+``start_child(work)`` forks a child that runs ``work(channel)`` on a copy of the parent's
+memory (nothing is pickled on the way in: the datasets already built are simply there),
+and sends back ``work``'s return value. The parent goes on with its own part and later
+calls ``child.result()``; ``child.send(obj)`` hands the child something computed
+meanwhile (the child takes it with ``channel.recv()``).
+
+Rules the callers keep:
+
+- the child writes files only through ``io.atomic`` (a killed child leaves the previous
+  file), and never the files the parent writes;
+- what the child returns and receives is pickled: small results, or frames when that is
+  cheaper than recomputing them;
+- an error in the child is raised again in the parent by ``result()``: a ``TlfgenError``
+  as itself, anything else as a ``RenderError`` carrying the child's traceback text;
+- used as a context manager, a child still running when the parent's block fails is
+  killed and reaped, so no stray process writes after the run has stopped.
+
+Forking is used on Linux only; elsewhere, with ``TLFGEN_JOBS=1`` or when the process is
+itself such a child, ``start_child`` runs ``work`` in the same process when its result
+is first asked for (same outputs, one core). The bytes written never depend on which.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any, Callable, Generic, TypeVar
+
+from tlfgen.errors import RenderError, TlfgenError
+
+T = TypeVar("T")
+
+#: environment variable: the number of processes a stage may use (1: no child processes)
+JOBS_ENV = "TLFGEN_JOBS"
+_IN_CHILD = False
+
+
+def jobs() -> int:
+    """Processes a stage may use: ``TLFGEN_JOBS`` (default 2; anything but a whole number >= 1 is 2)."""
+    text = os.environ.get(JOBS_ENV, "").strip()
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    return 2
+
+
+def can_fork() -> bool:
+    """True when ``start_child`` forks: Linux, more than one job, not already inside a child."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and jobs() > 1 and not _IN_CHILD
+
+
+class _LocalChannel:
+    """The channel of a child run in-process: what the parent sends is queued for ``recv``."""
+
+    def __init__(self) -> None:
+        self.queue: list[Any] = []
+
+    def send(self, obj: Any) -> None:
+        self.queue.append(obj)
+
+    def recv(self) -> Any:
+        if not self.queue:
+            raise RenderError("internal: the in-process child asked for a value the parent has not sent")
+        return self.queue.pop(0)
+
+
+class Child(Generic[T]):
+    """A piece of work running in a forked child (or, when forking is off, deferred in-process)."""
+
+    def __init__(self, work: Callable[[Any], T], name: str) -> None:
+        self.name = name
+        self._work = work
+        self._done = False
+        self._value: Any = None
+        self._process = None
+        self._conn = None
+        self._local: _LocalChannel | None = None
+        if can_fork():
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("fork")
+            parent_end, child_end = ctx.Pipe(duplex=True)
+            self._process = ctx.Process(target=_child_main, args=(work, child_end), name=f"tlfgen-{name}",
+                                        daemon=True)
+            self._process.start()
+            child_end.close()
+            self._conn = parent_end
+        else:
+            self._local = _LocalChannel()
+
+    @property
+    def forked(self) -> bool:
+        return self._process is not None
+
+    def send(self, obj: Any) -> None:
+        """Hand ``obj`` to the child (it takes it with ``channel.recv()``)."""
+        if self._conn is not None:
+            try:
+                self._conn.send(obj)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the child has already stopped: result() raises its error
+        else:
+            self._local.send(obj)
+
+    def result(self) -> T:
+        """Wait for the child; its return value, or its error raised here."""
+        if self._done:
+            return self._value
+        self._done = True
+        if self._process is None:
+            self._value = self._work(self._local)
+            return self._value
+        try:
+            try:
+                status, payload, text = self._conn.recv()
+            except EOFError:
+                self._process.join()
+                raise RenderError(f"internal: the {self.name} worker process ended without a result "
+                                  f"(exit code {self._process.exitcode})",
+                                  hint="run again with TLFGEN_JOBS=1 to do this work in the main process") from None
+        finally:
+            self._conn.close()
+        self._process.join()
+        if status == "ok":
+            self._value = payload
+            return payload
+        if isinstance(payload, TlfgenError):
+            raise payload
+        raise RenderError(f"internal error in the {self.name} worker process: {text}",
+                          hint="run again with TLFGEN_JOBS=1 and --debug for the traceback")
+
+    def stop(self) -> None:
+        """Kill the child if it still runs and reap it (the parent failed; its work is not wanted)."""
+        if self._process is not None and not self._done:
+            self._done = True
+            if self._process.is_alive():
+                self._process.kill()
+            self._process.join()
+            self._conn.close()
+
+    def __enter__(self) -> "Child[T]":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.stop()
+
+
+def start_child(work: Callable[[Any], T], name: str) -> Child[T]:
+    """Run ``work(channel)`` in a forked child (see the module docstring); ``name`` labels its errors."""
+    return Child(work, name)
+
+
+def _child_main(work: Callable[[Any], Any], conn: Any) -> None:
+    global _IN_CHILD
+    _IN_CHILD = True
+    try:
+        value = work(conn)
+        message = ("ok", value, "")
+    except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+        text = "".join(traceback.format_exception(exc)).rstrip()
+        message = ("error", exc if isinstance(exc, TlfgenError) else None, text)
+    try:
+        conn.send(message)
+    except Exception as exc:  # noqa: BLE001 - e.g. an error object that cannot be pickled
+        conn.send(("error", None, f"{message[2] or 'result could not be sent'} ({type(exc).__name__}: {exc})"))
+    finally:
+        conn.close()

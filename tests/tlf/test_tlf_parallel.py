@@ -1,0 +1,78 @@
+"""TLF stage with the figures drawn in a second process (tlfgen.parallel): same bytes, same errors."""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+
+import pytest
+
+import tlfgen.tlf.figures.run as figures_run
+from tlfgen.errors import RenderError
+from tlfgen.parallel import can_fork
+from tlfgen.spec.study import load_study
+from tlfgen.tlf.run import run_tlf
+
+FOLDERS = ("tables", "figures", "ard")
+
+
+def _copy(embedded_run, tmp_path, name):
+    study, _ = embedded_run
+    root = tmp_path / name
+    for part in ("specs", "raw", "sdtm", "adam"):
+        shutil.copytree(study.root / part, root / part)
+    return load_study(root)
+
+
+def _files(study) -> dict[str, bytes]:
+    return {f"{folder}/{p.name}": p.read_bytes()
+            for folder in FOLDERS for p in sorted((study.outputs_dir / folder).iterdir())}
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork (Linux)")
+def test_figures_in_a_second_process_give_the_same_bytes_as_one_process(embedded_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    one = _copy(embedded_run, tmp_path, "one")
+    monkeypatch.setenv("TLFGEN_JOBS", "1")
+    result_one = run_tlf(one)
+    two = _copy(embedded_run, tmp_path, "two")
+    monkeypatch.setenv("TLFGEN_JOBS", "2")
+    result_two = run_tlf(two)
+    files_one, files_two = _files(one), _files(two)
+    assert sorted(files_one) == sorted(files_two)
+    assert len([f for f in files_one if f.startswith("figures/")]) == 14  # F1-F7, PNG and SVG
+    assert [f for f in files_one if files_one[f] != files_two[f]] == []
+    assert result_one.notes == result_two.notes
+    assert [p.relative_to(one.root) for p in result_one.outputs] == [p.relative_to(two.root)
+                                                                     for p in result_two.outputs]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_error_drawing_a_figure_stops_the_stage_with_its_message(embedded_run, tmp_path, monkeypatch, jobs):
+    monkeypatch.setenv("TLFGEN_JOBS", jobs)
+    study = _copy(embedded_run, tmp_path, "broken")
+
+    def broken(loaded, *args):
+        raise RenderError(f"figure {loaded.id}: the arm labels do not fit", hint="shorten them")
+
+    monkeypatch.setattr(figures_run, "draw_figure", broken)
+    with pytest.raises(RenderError, match="the arm labels do not fit") as info:
+        run_tlf(study)
+    assert info.value.hint == "shorten them"
+    assert multiprocessing.active_children() == []
+    assert not (study.outputs_dir / "tables" / "combined.docx").exists()
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork (Linux)")
+def test_an_error_building_a_table_stops_the_figure_process(embedded_run, tmp_path, monkeypatch):
+    import tlfgen.tlf.tables as tables
+
+    study = _copy(embedded_run, tmp_path, "tables_broken")
+
+    def broken(out, *args):
+        raise RenderError(f"table {out.id}: no rows")
+
+    monkeypatch.setattr(tables, "create_table", broken)
+    with pytest.raises(RenderError, match="table T1: no rows"):
+        run_tlf(study)
+    assert multiprocessing.active_children() == []
