@@ -163,6 +163,16 @@ def publish_written(stage: str, path: Path, data: pd.DataFrame, meta: DatasetMet
     cache.setdefault(HANDOFF_CACHE, {})[_handoff_key(path)] = (stage, signature, payload)
 
 
+def publish_read_frame(stage: str, path: Path, frame: pd.DataFrame | None) -> None:
+    """Offer ``frame``, already built as ``read_xpt(path)[0]`` would give it (``io.xpt.create_read_frame``),
+    for the file ``path`` just written (by this process or a child of it); as ``publish_written``."""
+    cache = _CURRENT.get()
+    signature = _file_signature(path)
+    if cache is None or signature is None or frame is None:
+        return
+    cache.setdefault(HANDOFF_CACHE, {})[_handoff_key(path)] = (stage, signature, frame)
+
+
 def take_written(cache: dict[str, Any] | None, path: Path) -> pd.DataFrame | None:
     """The frame ``read_xpt(path)[0]`` would give, from the stage that wrote ``path`` in this
     process; None when there is none, the file changed since, or it was already taken."""

@@ -8,6 +8,7 @@ record, the SDTM records used); plus ``adam/define.xml`` for all datasets.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +17,9 @@ from tlfgen.adam.engine import BuiltDataset, read_sdtm, run_dataset, sdtm_paths
 from tlfgen.io.atomic import atomic_write_text
 from tlfgen.io.metadata import StudyMetadata
 from tlfgen.lineage.jsondump import dumps_indented
-from tlfgen.pipeline import DatasetCount, StageResult, publish_written, release_written
+from tlfgen.pipeline import (
+    DatasetCount, StageResult, publish_read_frame, publish_written, release_written, stage_handoff,
+)
 from tlfgen.spec.check import load_stage_specs
 from tlfgen.spec.study import ResolvedStudy
 
@@ -67,33 +70,111 @@ def write_define(study: ResolvedStudy, metas: list, result: StageResult) -> None
     result.outputs.append(path)
 
 
+@dataclass
+class _Done:
+    """One dataset derived and written: what the stage result and the hand-off need of it."""
+
+    name: str
+    paths: list[Path]
+    meta: object
+    findings: list
+    count: DatasetCount
+    frame: pd.DataFrame | None = None  # the read frame, when derived in the second process
+
+
+def _derive_and_write(study: ResolvedStudy, ds, sources: dict[str, pd.DataFrame]) -> _Done:
+    for item in ds.spec.inputs:
+        stage, name = item.split(".")
+        if item not in sources and stage == "sdtm":
+            sources[item] = read_sdtm(study.sdtm_dir, name, study.cache)
+    built = run_dataset(ds, {item: sources[item] for item in ds.spec.inputs}, study.spec.study)
+    sources[f"adam.{ds.name}"] = built.data
+    paths, meta = write_dataset(study, built)
+    dropped = built.rows_in - len(built.data)
+    count = DatasetCount(ds.name, rows_in=built.rows_in, rows_out=len(built.data),
+                         rejected={"subject not in ADSL": dropped} if dropped > 0 else {})
+    return _Done(ds.name, paths, meta, built.findings, count)
+
+
+def split_datasets(datasets: list, done: set[str]) -> tuple[list, list]:
+    """(this process, second process): the datasets not ``done`` in groups that do not read each
+    other (e.g. ADAE apart from ADRS -> ADTTE once ADSL is built), the largest group here, the
+    others there; ``([...all], [])`` when they cannot be split. Spec order is kept in each part."""
+    names = [ds.name for ds in datasets if ds.name not in done]
+    group = {n: n for n in names}
+
+    def root(n: str) -> str:
+        while group[n] != n:
+            n = group[n]
+        return n
+
+    for ds in datasets:
+        if ds.name in done:
+            continue
+        for item in ds.spec.inputs:
+            stage, name = item.split(".")
+            if stage == "adam" and name in group:
+                group[root(ds.name)] = root(name)
+    roots = sorted({root(n) for n in names}, key=lambda r: (-sum(root(n) == r for n in names), names.index(r)))
+    if len(roots) < 2:
+        return [ds for ds in datasets if ds.name not in done], []
+    here = {n for n in names if root(n) == roots[0]}
+    return ([ds for ds in datasets if ds.name in here],
+            [ds for ds in datasets if ds.name not in done and ds.name not in here])
+
+
 def run_adam(study: ResolvedStudy) -> StageResult:
-    """Derive every ADaM dataset of the study (ADSL first) and write adam/."""
+    """Derive every ADaM dataset of the study (ADSL first) and write adam/.
+
+    Once the datasets left do not read each other (ADAE and ADRS -> ADTTE after ADSL), a second
+    process (``tlfgen.parallel``) derives and writes one group while this one does the other;
+    the result and the files are the same as in one process.
+    """
+    from tlfgen.parallel import can_fork, start_child
+
     specs = load_stage_specs(study, "adam")
     result = StageResult("adam")
     sources: dict[str, pd.DataFrame] = {}
-    metas = []
     study.adam_dir.mkdir(parents=True, exist_ok=True)
     (study.adam_dir / "lineage").mkdir(exist_ok=True)
     needed = {item.split(".")[1] for ds in specs.datasets for item in ds.spec.inputs if item.startswith("sdtm.")}
     # SDTM frames the SDTM stage of this run handed on: keep only those read below
     release_written(study.cache, "sdtm", keep=[p for name in needed for p in sdtm_paths(study.sdtm_dir, name)])
-    for ds in specs.datasets:
-        for item in ds.spec.inputs:
-            stage, name = item.split(".")
-            if item not in sources and stage == "sdtm":
-                sources[item] = read_sdtm(study.sdtm_dir, name, study.cache)
-        inputs = {item: sources[item] for item in ds.spec.inputs}
-        built = run_dataset(ds, inputs, study.spec.study)
-        sources[f"adam.{ds.name}"] = built.data
-        paths, meta = write_dataset(study, built)
-        metas.append(meta)
-        result.outputs.extend(paths)
-        result.findings.extend(built.findings)
-        result.counts.append(DatasetCount(ds.name, rows_in=built.rows_in, rows_out=len(built.data),
-                                          rejected=({"subject not in ADSL": built.rows_in - len(built.data)}
-                                                    if built.rows_in > len(built.data) else {})))
+    done: dict[str, _Done] = {}
+    remaining = list(specs.datasets)
+    while remaining:
+        here, there = split_datasets(remaining, set(done)) if can_fork() else (remaining, [])
+        if not there:
+            ds = remaining.pop(0)
+            done[ds.name] = _derive_and_write(study, ds, sources)
+            continue
+        with start_child(lambda channel: _derive_in_child(study, there, sources), name="ADaM") as child:
+            for ds in here:
+                done[ds.name] = _derive_and_write(study, ds, sources)
+            for item in child.result():
+                publish_read_frame("adam", item.paths[0], item.frame)
+                item.frame = None
+                done[item.name] = item
+        remaining = []
+    for ds in specs.datasets:  # spec order, however the work was shared
+        item = done[ds.name]
+        result.outputs.extend(item.paths)
+        result.findings.extend(item.findings)
+        result.counts.append(item.count)
     release_written(study.cache, "sdtm")
-    write_define(study, metas, result)
+    write_define(study, [done[ds.name].meta for ds in specs.datasets], result)
     result.findings.sort(key=lambda f: f.sort_key())
     return result
+
+
+def _derive_in_child(study: ResolvedStudy, datasets: list, sources: dict[str, pd.DataFrame]) -> list[_Done]:
+    """Second process: derive and write ``datasets``; each comes back with its read frame for the hand-off."""
+    from tlfgen.io.xpt import create_read_frame
+
+    out = []
+    with stage_handoff(study, enabled=False):  # this process's hand-off copy dies with it
+        for ds in datasets:
+            item = _derive_and_write(study, ds, sources)
+            item.frame = create_read_frame(sources[f"adam.{ds.name}"], item.meta)
+            out.append(item)
+    return out

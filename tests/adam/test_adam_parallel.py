@@ -1,0 +1,113 @@
+"""ADaM stage in two processes: independent datasets split off, same files and result as one process."""
+
+from __future__ import annotations
+
+import shutil
+from types import SimpleNamespace
+
+import pytest
+
+from tlfgen.adam.run import run_adam, split_datasets
+from tlfgen.parallel import can_fork
+from tlfgen.pipeline import HANDOFF_CACHE, stage_handoff, take_written
+from tlfgen.spec.study import load_study
+
+
+def _ds(name: str, *inputs: str):
+    return SimpleNamespace(name=name, spec=SimpleNamespace(inputs=list(inputs)))
+
+
+ADSL = _ds("ADSL", "sdtm.DM", "sdtm.EX")
+ADAE = _ds("ADAE", "sdtm.AE", "adam.ADSL")
+ADRS = _ds("ADRS", "sdtm.RS", "adam.ADSL")
+ADTTE = _ds("ADTTE", "adam.ADSL", "adam.ADRS")
+
+
+def _names(part) -> list[str]:
+    return [ds.name for ds in part]
+
+
+def test_1_nothing_splits_while_adsl_is_not_built():
+    here, there = split_datasets([ADSL, ADAE, ADRS, ADTTE], set())
+    assert (_names(here), there) == (["ADSL", "ADAE", "ADRS", "ADTTE"], [])
+
+
+def test_2_after_adsl_the_larger_chain_stays_and_adae_goes():
+    here, there = split_datasets([ADSL, ADAE, ADRS, ADTTE], {"ADSL"})
+    assert (_names(here), _names(there)) == (["ADRS", "ADTTE"], ["ADAE"])
+
+
+def test_3_one_chain_does_not_split():
+    here, there = split_datasets([ADSL, ADRS, ADTTE], {"ADSL"})
+    assert (_names(here), there) == (["ADRS", "ADTTE"], [])
+
+
+def test_4_three_independent_groups_first_stays_in_spec_order():
+    adlb = _ds("ADLB", "sdtm.LB", "adam.ADSL")
+    here, there = split_datasets([ADSL, ADAE, adlb, ADRS, ADTTE], {"ADSL"})
+    assert (_names(here), _names(there)) == (["ADRS", "ADTTE"], ["ADAE", "ADLB"])
+
+
+def test_5_a_dataset_reading_two_groups_joins_them():
+    both = _ds("ADXX", "adam.ADAE", "adam.ADTTE")
+    here, there = split_datasets([ADSL, ADAE, ADRS, ADTTE, both], {"ADSL"})
+    assert (_names(here), there) == (["ADAE", "ADRS", "ADTTE", "ADXX"], [])
+
+
+def _study(embedded_run, tmp_path, name):
+    study, _ = embedded_run
+    root = tmp_path / name
+    for part in ("specs", "raw", "sdtm"):
+        shutil.copytree(study.root / part, root / part)
+    return load_study(root)
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork (Linux)")
+def test_6_two_processes_write_the_same_files_and_hand_on_the_same_frames(embedded_run, tmp_path, monkeypatch):
+    import pandas as pd
+
+    results, files, frames = [], [], []
+    for jobs in ("1", "2"):
+        monkeypatch.setenv("TLFGEN_JOBS", jobs)
+        study = _study(embedded_run, tmp_path, f"jobs{jobs}")
+        with stage_handoff(study):
+            results.append(run_adam(study))
+        files.append({p.relative_to(study.root).as_posix(): p.read_bytes()
+                      for p in sorted(study.adam_dir.rglob("*")) if p.is_file()})
+        frames.append({name: take_written(study.cache, study.adam_dir / f"{name.lower()}.xpt")
+                       for name in ("ADSL", "ADAE", "ADRS", "ADTTE")})
+        assert study.cache[HANDOFF_CACHE] == {}
+    one, two = results
+    assert len(files[0]) == 13  # 4 x (xpt, json, lineage) + define.xml
+    assert files[0] == files[1]
+    assert [c.__dict__ for c in one.counts] == [c.__dict__ for c in two.counts]
+    assert one.findings == two.findings
+    assert [p.name for p in one.outputs] == [p.name for p in two.outputs]
+    for name, frame in frames[0].items():
+        assert frame is not None and frames[1][name] is not None, name
+        pd.testing.assert_frame_equal(frame, frames[1][name], check_dtype=True, check_exact=True, obj=name)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_7_an_error_deriving_the_split_off_dataset_stops_the_stage_with_its_message(embedded_run, tmp_path,
+                                                                                   monkeypatch, jobs):
+    import multiprocessing
+
+    import tlfgen.adam.run as adam_run
+    from tlfgen.errors import DerivationError
+
+    monkeypatch.setenv("TLFGEN_JOBS", jobs)
+    real = adam_run.run_dataset
+
+    def failing(ds, inputs, study_spec):
+        if ds.name == "ADAE":
+            raise DerivationError("AETOXGR is not a grade", dataset="ADAE", variable="AETOXGR")
+        return real(ds, inputs, study_spec)
+
+    monkeypatch.setattr(adam_run, "run_dataset", failing)
+    study = _study(embedded_run, tmp_path, f"broken{jobs}")
+    with pytest.raises(DerivationError, match="AETOXGR is not a grade") as info:
+        run_adam(study)
+    assert info.value.dataset == "ADAE"
+    assert multiprocessing.active_children() == []
+    assert not (study.adam_dir / "define.xml").exists()
