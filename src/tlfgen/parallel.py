@@ -46,6 +46,11 @@ def jobs() -> int:
     return 2
 
 
+def in_child() -> bool:
+    """True inside a child started by ``start_child`` (forked)."""
+    return _IN_CHILD
+
+
 def can_fork() -> bool:
     """True when ``start_child`` forks: Linux, more than one job, not already inside a child."""
     return sys.platform.startswith("linux") and hasattr(os, "fork") and jobs() > 1 and not _IN_CHILD
@@ -146,6 +151,31 @@ class Child(Generic[T]):
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             self.stop()
+
+
+class WorkQueue:
+    """Indices 0..n-1 handed out once each, shared by the parent and the children forked after it
+    was made (a counter in shared memory): each process takes the next one when it is free, so
+    the work balances itself whatever each piece costs."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._shared = None
+        self._next = 0
+        if can_fork():
+            import multiprocessing
+
+            self._shared = multiprocessing.get_context("fork").Value("l", 0)
+
+    def take(self) -> int | None:
+        """The next index not yet taken by any process, or None when all are."""
+        if self._shared is None:
+            index, self._next = self._next, self._next + 1
+        else:
+            with self._shared.get_lock():
+                index = self._shared.value
+                self._shared.value = index + 1
+        return index if index < self.size else None
 
 
 def start_child(work: Callable[[Any], T], name: str) -> Child[T]:

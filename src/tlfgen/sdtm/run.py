@@ -9,7 +9,9 @@ and ``outputs/qc/findings.xlsx``, and returns the counts and findings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
 
 from tlfgen.errors import DerivationError, TlfgenError
 from tlfgen.io.metadata import StudyMetadata
@@ -36,6 +38,8 @@ class SdtmRun:
     forms: dict[str, RawForm]
     counts: list[DatasetCount]
     findings: list[Finding]
+    #: per domain, what ``map_study``'s ``finish`` returned (None without it)
+    finished: dict[str, Any] = field(default_factory=dict)
 
 
 def read_forms(study: ResolvedStudy, specs: SdtmSpecs) -> dict[str, RawForm]:
@@ -60,8 +64,18 @@ def check_forms(forms: dict[str, RawForm], specs: SdtmSpecs, studyid: str) -> li
     return findings
 
 
-def map_study(study: ResolvedStudy) -> SdtmRun:
-    """Read, check and map every domain (no files written)."""
+def map_study(study: ResolvedStudy, *, finish: Callable[[DomainResult], Any] | None = None) -> SdtmRun:
+    """Read, check and map every domain (no files written).
+
+    ``finish``: called with each domain's result in the process that mapped it (``run_sdtm``
+    writes the files with it); what it returns is kept in ``SdtmRun.finished``. With it, once DM
+    is mapped, the other domains are shared with a second process (``tlfgen.parallel``; each
+    takes the next domain, largest first, when it is free): there ``finish`` runs too, and only what it returns comes back (the results keep their counts and
+    ``supp`` length, not their data). Findings and reconciliation are merged in domain order, so
+    they are the same as in one process.
+    """
+    from tlfgen.parallel import WorkQueue, can_fork, start_child
+
     specs: SdtmSpecs = load_stage_specs(study, "sdtm")
     forms = read_forms(study, specs)
     ctx = MappingContext(study, specs, forms)
@@ -69,22 +83,92 @@ def map_study(study: ResolvedStudy) -> SdtmRun:
     for form in forms.values():
         ctx.usage.setdefault(form.file, FileUsage())
     order = [d for d in FIRST if d in specs.domains] + sorted(d for d in specs.domains if d not in FIRST)
-    results: dict[str, DomainResult] = {}
-    for name in order:
-        rd = specs.domains[name]
-        try:
-            results[name] = build_domain(rd, ctx)
-        except TlfgenError:
-            raise
-        except Exception as exc:  # a bug or an unforeseen input: name the domain, keep the cause
-            raise DerivationError(f"mapping failed: {type(exc).__name__}: {exc}", dataset=name,
-                                  hint=f"spec {rd.display}; run with --debug for the traceback") from exc
+    mapped: dict[str, _Mapped] = {}
+    for name in [d for d in order if d in FIRST]:
+        mapped[name] = _map_domain(specs.domains[name], ctx, finish)
         if name == "DM":
-            dm = results[name].data
+            dm = mapped[name].result.data
             ctx.reference = dm[[c for c in ("USUBJID", "RFSTDTC", "RFENDTC", "BRTHDTC") if c in dm]].copy()
+    # the largest first; with ``finish``, this process and a second one each take the next when free
+    rest = sorted((d for d in order if d not in FIRST), key=lambda d: (-domain_cost(specs, forms, d), d))
+    queue = WorkQueue(len(rest))
+    child = start_child(lambda channel: _map_in_child(rest, queue, ctx, finish), name="SDTM") \
+        if finish is not None and can_fork() else None
+    try:
+        while (k := queue.take()) is not None:
+            mapped[rest[k]] = _map_domain(specs.domains[rest[k]], ctx, finish)
+        if child is not None:
+            mapped.update(child.result())
+    except BaseException:
+        if child is not None:
+            child.stop()
+        raise
+    results: dict[str, DomainResult] = {}
+    finished: dict[str, Any] = {}
+    for name in order:  # the order one process maps them in
+        item = mapped[name]
+        results[name] = item.result
+        finished[name] = item.finished
+        ctx.findings.extend(item.findings)
+        for file, usage in item.usage.items():
+            merge_usage(ctx.usage.setdefault(file, FileUsage()), usage)
     counts = [reconcile(form, ctx.usage[form.file]) for form in forms.values()]
     counts += [results[name].count for name in order]
-    return SdtmRun(results, forms, counts, sort_findings(ctx.findings))
+    return SdtmRun(results, forms, counts, sort_findings(ctx.findings), finished)
+
+
+@dataclass
+class _Mapped:
+    """One domain mapped: its result, the findings and raw-row usage it added, what ``finish`` gave."""
+
+    result: DomainResult
+    findings: list[Finding]
+    usage: dict[str, FileUsage]
+    finished: Any = None
+
+
+def _map_domain(rd, ctx: MappingContext, finish: Callable[[DomainResult], Any] | None) -> _Mapped:
+    """Map one domain with its own findings and usage (merged later in domain order)."""
+    saved = ctx.findings, ctx.usage
+    ctx.findings, ctx.usage = [], {}
+    try:
+        result = build_domain(rd, ctx)
+        findings, usage = ctx.findings, ctx.usage
+    except TlfgenError:
+        raise
+    except Exception as exc:  # a bug or an unforeseen input: name the domain, keep the cause
+        raise DerivationError(f"mapping failed: {type(exc).__name__}: {exc}", dataset=rd.name,
+                              hint=f"spec {rd.display}; run with --debug for the traceback") from exc
+    finally:
+        ctx.findings, ctx.usage = saved
+    return _Mapped(result, findings, usage, finish(result) if finish is not None else None)
+
+
+def _map_in_child(names: list[str], queue, ctx: MappingContext, finish) -> dict[str, _Mapped]:
+    """Second process: map and finish the domains it takes from ``queue``; the data stays here
+    (``finish`` wrote it), the rest of each result goes back."""
+    out = {}
+    while (k := queue.take()) is not None:
+        item = _map_domain(ctx.specs.domains[names[k]], ctx, finish)
+        item.result = replace(item.result, data=item.result.data.iloc[:0], lineage={},
+                              supp=None if item.result.supp is None else item.result.supp.iloc[:0])
+        out[names[k]] = item
+    return out
+
+
+def merge_usage(into: FileUsage, usage: FileUsage) -> None:
+    """Add one domain's raw-row usage to a file's (the first reason recorded for a row stays)."""
+    for domain, rows in usage.mapped.items():
+        into.mapped.setdefault(domain, set()).update(rows)
+    for row, reason in usage.skipped.items():
+        into.skipped.setdefault(row, reason)
+
+
+def domain_cost(specs: SdtmSpecs, forms: dict[str, RawForm], name: str) -> int:
+    """Rough size of mapping a domain: raw rows read times variables written."""
+    spec = specs.domains[name].spec
+    rows = sum(len(forms[s.form].data) for s in spec.sources if s.form in forms)
+    return max(rows, 1) * max(len(spec.variables), 1)
 
 
 def _seq_var(rd) -> str | None:
@@ -93,32 +177,60 @@ def _seq_var(rd) -> str | None:
 
 def run_sdtm(study: ResolvedStudy) -> StageResult:
     """The SDTM stage: map, write every domain, define.xml, lineage and the findings report."""
-    from tlfgen.sdtm.write import write_dataset, write_define, write_lineage
+    from tlfgen.pipeline import publish_read_frame
+    from tlfgen.sdtm.write import write_define
 
-    run = map_study(study)
     specs: SdtmSpecs = load_stage_specs(study, "sdtm")
-    folder = study.sdtm_dir
+    run = map_study(study, finish=lambda result: write_domain(study, specs, result))
     outputs = []
     metas = []
     for name in sorted(run.results):
-        result = run.results[name]
-        rd = specs.domains[name]
-        meta, paths = write_dataset(result.data, create_domain_metadata(rd, specs), folder, study.studyid)
-        metas.append(meta)
-        outputs += paths
-        if result.supp is not None:
-            supp_meta, paths = write_dataset(result.supp, create_supp_metadata(rd), folder, study.studyid)
-            metas.append(supp_meta)
-            outputs += paths
-        outputs.append(write_lineage(result, folder))
+        written: WrittenDomain = run.finished[name]
+        metas += written.metas
+        outputs += written.paths
+        for path, frame in written.frames:  # mapped in the second process: its read frames come back
+            publish_read_frame("sdtm", path, frame)
     info = study.spec.study
     study_meta = StudyMetadata(studyid=study.studyid, name=info.name, description=info.description,
                                protocol=info.protocol, datasets=tuple(sorted(metas, key=lambda m: m.name)))
-    outputs.append(write_define(study_meta, folder))
+    outputs.append(write_define(study_meta, study.sdtm_dir))
     outputs.append(write_findings_report(run.findings, run.counts, study.outputs_dir / "qc" / "findings.xlsx"))
-    supp_counts = [DatasetCount(f"SUPP{n}", len(r.supp), len(r.supp)) for n, r in sorted(run.results.items())
-                   if r.supp is not None]
+    supp_counts = [DatasetCount(f"SUPP{n}", written.supp_rows, written.supp_rows)
+                   for n, written in sorted(run.finished.items()) if written.supp_rows is not None]
     notes = [f"{len(run.results)} domains mapped; {sum(1 for f in run.findings if f.severity == 'ERROR')} "
              f"error finding(s) in the raw data (see outputs/qc/findings.xlsx)"]
     return StageResult("sdtm", counts=run.counts + supp_counts, findings=run.findings, outputs=outputs,
                        notes=notes)
+
+
+@dataclass
+class WrittenDomain:
+    """What writing one domain produced: metadata (domain, SUPP--), paths, SUPP-- rows, hand-off frames."""
+
+    metas: list
+    paths: list[Path]
+    supp_rows: int | None
+    frames: list[tuple[Path, Any]]
+
+
+def write_domain(study: ResolvedStudy, specs: SdtmSpecs, result: DomainResult) -> WrittenDomain:
+    """Write one domain (XPT, Dataset-JSON, SUPP--, lineage sidecar). In the second process the
+    hand-off frames are built here and sent back (``publish_written`` keeps nothing there)."""
+    from tlfgen.io.xpt import create_read_frame
+    from tlfgen.parallel import in_child
+    from tlfgen.sdtm.write import write_dataset, write_lineage
+
+    folder = study.sdtm_dir
+    rd = specs.domains[result.name]
+    parts = [(result.data, create_domain_metadata(rd, specs))]
+    if result.supp is not None:
+        parts.append((result.supp, create_supp_metadata(rd)))
+    metas, paths, frames = [], [], []
+    for data, meta in parts:
+        meta, written = write_dataset(data, meta, folder, study.studyid)
+        metas.append(meta)
+        paths += written
+        if in_child():
+            frames.append((written[0], create_read_frame(data, meta)))
+    paths.append(write_lineage(result, folder))
+    return WrittenDomain(metas, paths, None if result.supp is None else len(result.supp), frames)

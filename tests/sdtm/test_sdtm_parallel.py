@@ -1,0 +1,97 @@
+"""SDTM stage in two processes (domains taken from a shared queue): same files, findings and counts."""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import tlfgen.sdtm.run as sdtm_run
+from tlfgen.errors import DerivationError
+from tlfgen.parallel import WorkQueue, can_fork, start_child
+from tlfgen.pipeline import HANDOFF_CACHE, stage_handoff, take_written
+from tlfgen.raw.reconcile import FileUsage
+from tlfgen.sdtm.run import merge_usage, run_sdtm
+from tlfgen.spec.study import load_study
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_1_merge_usage_keeps_the_first_reason_and_adds_rows():
+    into = FileUsage(mapped={"AE": {1, 2}}, skipped={5: "AE source filter"})
+    merge_usage(into, FileUsage(mapped={"AE": {3}, "CM": {4}}, skipped={5: "CM filter", 6: "CM filter"}))
+    assert into.mapped == {"AE": {1, 2, 3}, "CM": {4}}
+    assert into.skipped == {5: "AE source filter", 6: "CM filter"}
+
+
+def test_2_work_queue_hands_each_index_out_once_across_processes():
+    queue = WorkQueue(50)
+
+    def take_all(channel):
+        got = []
+        while (k := queue.take()) is not None:
+            got.append(k)
+        return got
+
+    child = start_child(take_all, name="test")
+    mine = take_all(None)
+    theirs = child.result()
+    assert sorted(mine + theirs) == list(range(50))
+    assert queue.take() is None
+
+
+def _study(tmp_path: Path, name: str):
+    root = tmp_path / name
+    shutil.copytree(ROOT / "specs", root / "specs")
+    shutil.copytree(ROOT / "raw", root / "raw")
+    return load_study(root)
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork (Linux)")
+def test_3_two_processes_give_the_same_files_findings_counts_and_frames(tmp_path, monkeypatch):
+    results, files, frames, built_in_child = [], [], [], []
+    for jobs in ("1", "2"):
+        monkeypatch.setenv("TLFGEN_JOBS", jobs)
+        study = _study(tmp_path, f"jobs{jobs}")
+        with stage_handoff(study):
+            results.append(run_sdtm(study))
+        files.append({p.relative_to(study.root).as_posix(): p.read_bytes()
+                      for folder in (study.sdtm_dir, study.outputs_dir / "qc")
+                      for p in sorted(folder.rglob("*")) if p.is_file()})
+        # a domain mapped in the second process comes back as a built read frame, not (data, metadata)
+        built_in_child.append(sum(isinstance(e[2], pd.DataFrame) for e in study.cache[HANDOFF_CACHE].values()))
+        frames.append({Path(k).name: take_written(study.cache, Path(k))
+                       for k in sorted(study.cache.get(HANDOFF_CACHE, {}))})
+    one, two = results
+    assert built_in_child[0] == 0 and built_in_child[1] >= 1
+    assert len(files[0]) == 60  # 21 datasets x (xpt, json) + 16 lineage + define.xml + findings.xlsx
+    assert sorted(files[0]) == sorted(files[1])
+    assert [f for f in files[0] if files[0][f] != files[1][f]] == []
+    assert one.findings == two.findings and len(one.findings) == 84
+    assert [c.__dict__ for c in one.counts] == [c.__dict__ for c in two.counts]
+    assert [p.name for p in one.outputs] == [p.name for p in two.outputs]
+    assert one.notes == two.notes
+    assert sorted(frames[0]) == sorted(frames[1]) and len(frames[0]) == 21
+    for name, frame in frames[0].items():
+        assert frame is not None and frames[1][name] is not None, name
+        pd.testing.assert_frame_equal(frame, frames[1][name], check_dtype=True, check_exact=True, obj=name)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_4_a_domain_failing_in_either_process_stops_the_stage_naming_it(tmp_path, monkeypatch, jobs):
+    monkeypatch.setenv("TLFGEN_JOBS", jobs)
+    real = sdtm_run.build_domain
+
+    def failing(rd, ctx):
+        if rd.name == "CM":  # a small domain: taken late, by whichever process is free
+            raise KeyError("CMDECOD")
+        return real(rd, ctx)
+
+    monkeypatch.setattr(sdtm_run, "build_domain", failing)
+    with pytest.raises(DerivationError, match="mapping failed: KeyError: 'CMDECOD'") as info:
+        run_sdtm(_study(tmp_path, "broken"))
+    assert info.value.dataset == "CM"
+    assert multiprocessing.active_children() == []
