@@ -49,7 +49,19 @@ def _ok_run(size: dict) -> dict | None:
     if not all(m and m.get("ok") for m in parts):
         return None
     return {"wall": sum(m["wall"] for m in parts), "cpu": sum(m["cpu"] for m in parts),
-            "peak_mb": max(m["peak_mb"] for m in parts), "ok": True, "summed": True}
+            "peak_mb": max(m["peak_mb"] for m in parts), "tree_peak_mb": max(_tree(m) or 0 for m in parts) or None,
+            "ok": True, "summed": True}
+
+
+def _tree(m: dict) -> float | None:
+    """PSS summed over the process tree (tlfgen forks a second process), when it was sampled."""
+    return m.get("tree_peak_mb")
+
+
+def memory_mb(m: dict) -> float:
+    """What the memory target is judged on: the larger of the biggest single process (ru_maxrss)
+    and the process tree's sampled PSS sum."""
+    return max(m["peak_mb"], _tree(m) or 0.0)
 
 
 def _without_run(size: dict) -> dict:
@@ -76,8 +88,9 @@ def compute_targets(results: dict) -> list[dict]:
     summed = " (sum of the 3 stage runs; `run` skipped)" if large and large.get("summed") else ""
     add("5,000 subjects end to end, wall" + summed, large and large["wall"], TARGETS["large_wall"], "s",
         f"CPU {large['cpu']:.2f} s" if large else "")
-    add("5,000 subjects end to end, peak RSS" + summed, large and large["peak_mb"], TARGETS["large_peak_mb"], "MiB",
-        "largest single stage; an end-to-end `run` holds more" if summed else "")
+    add("5,000 subjects end to end, peak memory" + summed, large and memory_mb(large), TARGETS["large_peak_mb"], "MiB",
+        ("largest single stage; an end-to-end `run` holds more; " if summed else "")
+        + "max of the largest process's RSS and the process tree's PSS sum")
     ordered = sorted(n for n in sizes if _ok_run(sizes[n]))
     for n1, n2 in zip(ordered, ordered[1:]):
         r1, r2 = _ok_run(sizes[n1]), _ok_run(sizes[n2])
@@ -154,7 +167,8 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 
 def _stage_table(size: dict) -> list[str]:
-    lines = ["| stage | wall s | CPU s (user+sys) | peak MiB | exit | note |", "| --- | ---: | ---: | ---: | ---: | --- |"]
+    lines = ["| stage | wall s | CPU s (user+sys) | peak MiB (largest process) | tree MiB (PSS sum) | exit | note |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     stages = size.get("stages", {})
     for stage in STAGES:
         m = stages.get(stage)
@@ -163,7 +177,8 @@ def _stage_table(size: dict) -> list[str]:
     parts = [stages[s] for s in STAGES if s in stages]
     if parts and all(m.get("ok") for m in parts):
         lines.append(f"| sum of the 3 stages | {sum(m['wall'] for m in parts):.2f} | "
-                     f"{sum(m['cpu'] for m in parts):.2f} | {max(m['peak_mb'] for m in parts):.0f} | | max peak |")
+                     f"{sum(m['cpu'] for m in parts):.2f} | {max(m['peak_mb'] for m in parts):.0f} | "
+                     f"{_num(max(_tree(m) or 0 for m in parts) or None, 0)} | | max peak |")
     if "run" in stages:
         lines.append(_stage_row("`run` end to end", stages["run"]))
     if size.get("floor"):
@@ -173,7 +188,7 @@ def _stage_table(size: dict) -> list[str]:
 
 def _stage_row(name: str, m: dict) -> str:
     note = "" if m.get("ok") else "FAILED: " + " ".join((m.get("message") or "").split())[-300:]
-    return f"| {name} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['peak_mb']:.0f} | {m['rc']} | {note} |"
+    return f"| {name} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['peak_mb']:.0f} | {_num(_tree(m), 0)} | {m['rc']} | {note} |"
 
 
 def _floor_lines(size: dict) -> list[str]:

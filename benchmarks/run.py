@@ -169,7 +169,7 @@ def bench_size(n: int, args: argparse.Namespace, tlfgen: Path) -> dict:
             profiles.append(_profile_dict(p, n, args.profile_rate))
         stages[stage] = m.to_dict()
         status = "ok" if m.ok else f"FAILED rc={m.rc}"
-        print(f"[{n}] {stage:<4} wall {m.wall:7.2f} s  cpu {m.cpu:7.2f} s  peak {m.peak_mb:7.0f} MiB  {status}",
+        print(f"[{n}] {stage:<4} wall {m.wall:7.2f} s  cpu {m.cpu:7.2f} s  peak {m.peak_mb:7.0f} MiB  tree {m.tree_peak_mb or 0:7.0f} MiB  {status}",
               flush=True)
     floor = measure_repeated([sys.executable, str(HERE / "bench_floor.py"), str(study), str(args.work / "floor")],
                              logs / "floor.log", repeat)

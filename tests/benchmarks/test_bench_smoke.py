@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
-from bench_measure import Measurement, median_measurement  # noqa: E402
+from bench_measure import Measurement, measure, median_measurement  # noqa: E402
 from bench_profile import parse_collapsed, parse_frame, summarise_stacks  # noqa: E402
 from bench_report import (  # noqa: E402
     compare_results,
@@ -95,12 +95,41 @@ def test_targets_mark_met_and_not_met() -> None:
     assert rows["embedded study (60) end to end, wall"]["met"] is True
     assert rows["embedded study (60) end to end, wall"]["measured"] == "2.00 s (CPU 1.50 s)"
     assert rows["5,000 subjects end to end, wall"]["met"] is False
-    assert rows["5,000 subjects end to end, peak RSS"]["met"] is False
+    assert rows["5,000 subjects end to end, peak memory"]["met"] is False
     assert rows["60 subjects: `run` / I-O floor, wall"]["measured"] == "2.00 x (CPU 3.00x)"
     assert rows["5000 subjects: `run` / I-O floor, wall"]["met"] is False  # 40 / 10 = 4x
     assert rows["`tlfgen --help` start-up, median of runs"]["met"] is True
     doubling = rows["doubling factor 60 -> 5000, wall"]
     assert doubling["measured"] == f"{compute_doubling_factor(60, 2.0, 5000, 40.0):.2f} x"
+
+
+def test_memory_target_takes_the_process_trees_sum_when_it_is_larger() -> None:
+    results = _results({"5000": _size(20.0, 20.0, 1500.0, 10.0)})
+    rows = {r["target"]: r for r in compute_targets(results)}
+    assert rows["5,000 subjects end to end, peak memory"]["measured"] == "1500.00 MiB"
+    assert rows["5,000 subjects end to end, peak memory"]["met"] is True
+    results["sizes"]["5000"]["stages"]["run"]["tree_peak_mb"] = 2100.0  # two processes of ~1 GB each
+    rows = {r["target"]: r for r in compute_targets(results)}
+    assert rows["5,000 subjects end to end, peak memory"]["measured"] == "2100.00 MiB"
+    assert rows["5,000 subjects end to end, peak memory"]["met"] is False
+    assert "| `run` end to end | 20.00 | 20.00 | 1500 | 2100 | 0 |  |" in render_markdown(results)
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux /proc")
+def test_measure_sums_the_memory_of_a_forked_child(tmp_path) -> None:
+    code = ("import os, time\n"
+            "a = b'x' * (120 * 2**20)\n"  # shared by both after the fork
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    b = b'y' * (120 * 2**20)\n"
+            "    time.sleep(1.5)\n"
+            "    os._exit(0)\n"
+            "c = b'z' * (120 * 2**20)\n"
+            "os.waitpid(pid, 0)\n")
+    m = measure([sys.executable, "-c", code], tmp_path / "log.txt")
+    assert m.ok
+    assert 235 <= m.peak_mb < 330  # the largest single process: two 120 MiB blocks (+ interpreter)
+    assert m.tree_peak_mb >= 355  # three blocks in the tree, the shared one counted once
 
 
 def test_compare_flags_a_cpu_regression_and_cancels_machine_speed() -> None:
@@ -121,7 +150,7 @@ def test_markdown_embeds_the_results_for_the_next_comparison() -> None:
     results["sizes"]["60"]["stages"]["adam"] = _m(1.0, 1.0, 10.0, rc=3)
     text = render_markdown(results)
     assert read_embedded_data(text) == json.loads(json.dumps(results))
-    assert "| adam | 1.00 | 1.00 | 10 | 3 | FAILED: boom |" in text
+    assert "| adam | 1.00 | 1.00 | 10 | - | 3 | FAILED: boom |" in text
     assert read_embedded_data("# no data") is None
 
 
