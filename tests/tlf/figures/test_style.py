@@ -52,3 +52,30 @@ def test_save_figure(tmp_path):
     png, svg = save_figure(fig, tmp_path / "figures", "F9", dpi=50)
     assert (png.name, svg.name) == ("F9.png", "F9.svg")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and svg.read_bytes().startswith(b"<?xml")
+
+
+# 6. an opaque figure is saved as RGB with the pixels and dpi matplotlib's own PNG has;
+#    a figure with transparent pixels keeps its alpha channel
+def test_opaque_png_is_rgb_with_matplotlibs_pixels():
+    from io import BytesIO
+
+    import numpy as np
+    from PIL import Image
+
+    from tlfgen.tlf.figures.style import figure_style
+
+    fig = create_figure(2.0, 1.5)
+    fig.add_subplot().plot([0, 1], [0, 1])
+    ours = Image.open(BytesIO(render_png(fig, dpi=100)))
+    buf = BytesIO()
+    with figure_style():
+        fig.savefig(buf, format="png", dpi=100)
+    theirs = Image.open(BytesIO(buf.getvalue()))
+    assert (ours.mode, theirs.mode) == ("RGB", "RGBA")
+    assert np.array_equal(np.asarray(ours), np.asarray(theirs)[..., :3])
+    assert np.asarray(theirs)[..., 3].min() == 255
+    assert ours.info["dpi"] == theirs.info["dpi"]
+
+    see_through = create_figure(2.0, 1.5)
+    see_through.patch.set_alpha(0.0)
+    assert Image.open(BytesIO(render_png(see_through, dpi=50))).mode == "RGBA"
