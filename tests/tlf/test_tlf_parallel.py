@@ -76,3 +76,14 @@ def test_an_error_building_a_table_stops_the_figure_process(embedded_run, tmp_pa
     with pytest.raises(RenderError, match="table T1: no rows"):
         run_tlf(study)
     assert multiprocessing.active_children() == []
+
+
+def test_the_table_process_does_not_import_matplotlib():
+    """Only the figure process draws: reading figure results (their KM data) must not import it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, tlfgen.tlf.run, tlfgen.tlf.figures.run, tlfgen.tlf.figures.km, tlfgen.tlf.docx_writer\n"
+            "print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -182,7 +182,6 @@ def run_tlf(study: ResolvedStudy) -> StageResult:
     from tlfgen.spec.check import load_stage_specs
 
     from tlfgen.parallel import can_fork, start_child
-    from tlfgen.tlf.figures.run import resolve_analyses, run_figures
 
     specs: TlfSpecs = load_stage_specs(study, "tlf")
     datasets = load_adam(study, needed_datasets(specs))
@@ -192,7 +191,10 @@ def run_tlf(study: ResolvedStudy) -> StageResult:
     # One computation, two displays: the KM annotations take Table 2's analysis results,
     # sent to the figure process as soon as Table 2 is built (it draws the other figures first).
     has_t2 = any(out.id == ANALYSES_TABLE for out in specs.outputs)
+
     def draw(channel) -> list:
+        from tlfgen.tlf.figures.run import run_figures  # matplotlib: imported where the figures are drawn
+
         taken: list = []
 
         def analyses():
@@ -207,7 +209,7 @@ def run_tlf(study: ResolvedStudy) -> StageResult:
     with start_child(draw, name="figure") as drawing:
         def on_table(table: Table) -> None:
             if table.id == ANALYSES_TABLE:
-                drawing.send(resolve_analyses(table))
+                drawing.send(table)  # the figure process reads its KM results (figures.run.resolve_analyses)
 
         tables = build_outputs(study, specs, datasets, on_table=on_table)
         remember_tables(study, specs, tables)

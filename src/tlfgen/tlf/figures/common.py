@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from tlfgen.errors import DataError
 from tlfgen.spec.expr import Expression
+
+if TYPE_CHECKING:  # matplotlib is imported by the process that draws, not by its callers
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ def create_rectangles(gid: str, x0: Any, x1: Any, y0: Any, y1: Any, **style: Any
     x0, x1, y0, y1 = (np.asarray(v, dtype=float) for v in (x0, x1, y0, y1))
     verts = np.stack([np.stack(corner, axis=1) for corner in ((x0, y0), (x0, y1), (x1, y1), (x1, y0), (x0, y0))],
                      axis=1)
-    codes = np.tile(np.array(_RECTANGLE_CODES, dtype=MplPath.code_type), len(x0))
+    codes = np.tile(np.array(_rectangle_codes(), dtype=MplPath.code_type), len(x0))
     return PathPatch(MplPath(verts.reshape(-1, 2), codes), gid=gid, **style)
 
 
@@ -139,9 +141,6 @@ def _rectangle_codes() -> tuple[int, ...]:
     from matplotlib.path import Path as MplPath
 
     return (MplPath.MOVETO, MplPath.LINETO, MplPath.LINETO, MplPath.LINETO, MplPath.CLOSEPOLY)
-
-
-_RECTANGLE_CODES = _rectangle_codes()
 
 
 def read_rectangles(patch: Any) -> np.ndarray:

@@ -26,7 +26,6 @@ from tlfgen.tlf.figures.common import (
     Arm, Drawn, gid_artists, param_records, subject_arms, time_event,
 )
 from tlfgen.tlf.figures.spec import KmFigure
-from tlfgen.tlf.figures.style import FONT_SIZE, SMALL_FONT_SIZE, arm_style, create_figure, figure_style
 
 Triple = tuple[float, float, float]
 NAN3: Triple = (math.nan, math.nan, math.nan)
@@ -125,6 +124,9 @@ def compute_ticks(max_time: float, step: float, x_max: float | None) -> np.ndarr
 def create_km_figure(spec: KmFigure, adsl: pd.DataFrame, adtte: pd.DataFrame, arms: Sequence[Arm], *,
                      population: Expression | None = None, analysis: KmAnalysis | None = None) -> Drawn:
     """Draw KM curves by arm; return the figure and the drawn data (see ``read_km``)."""
+    # matplotlib (style) is imported where a figure is drawn: reading KM results must not need it
+    from tlfgen.tlf.figures.style import SMALL_FONT_SIZE, create_figure, figure_style
+
     subjects = subject_arms(adsl, population, arms)
     records = param_records(adtte, spec.dataset, spec.param, subjects.index, spec.time, spec.censor)
     if records.empty:
@@ -172,6 +174,8 @@ def method_notes(analysis: KmAnalysis, treatment: str, reference: str) -> list[s
 
 def _draw_arm(ax: Any, spec: KmFigure, arm: Arm, time: np.ndarray, event: np.ndarray,
               analysis: KmAnalysis) -> None:
+    from tlfgen.tlf.figures.style import arm_style
+
     colour, linestyle, marker = arm_style(arm.position)
     table = km_estimate(time, event)
     x = np.concatenate(([0.0], table["time"].to_numpy(dtype=float)))
@@ -206,6 +210,8 @@ def _style_axes(ax: Any, spec: KmFigure, ticks: np.ndarray) -> None:
 
 def _draw_at_risk(ax: Any, arms: Sequence[Arm], time: np.ndarray, event: np.ndarray, group: np.ndarray,
                   ticks: np.ndarray) -> None:
+    from tlfgen.tlf.figures.style import FONT_SIZE, SMALL_FONT_SIZE, arm_style
+
     import matplotlib.transforms as mtransforms
 
     label_transform = mtransforms.blended_transform_factory(ax.transAxes, ax.transData)
