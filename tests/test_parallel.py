@@ -101,3 +101,23 @@ def test_a_child_does_not_fork_again():
     child = start_child(lambda channel: (parallel.can_fork(), start_child(lambda c: os.getpid(), "inner").forked),
                         name="outer")
     assert child.result() == (False, False)
+
+
+@pytest.mark.skipif(not FORKS, reason="needs fork (Linux)")
+def test_a_child_dies_with_its_killed_parent(tmp_path):
+    """SIGKILL of the run (or the OOM killer) must not leave its child writing files."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "written-after-the-parent-died"
+    code = ("import os, signal, time\n"
+            "from pathlib import Path\n"
+            "from tlfgen.parallel import start_child\n"
+            f"marker = Path({str(marker)!r})\n"
+            "child = start_child(lambda channel: time.sleep(1.5) or marker.write_text('x'), name='test')\n"
+            "time.sleep(0.3)\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert proc.returncode == -9
+    time.sleep(2.5)
+    assert not marker.exists()

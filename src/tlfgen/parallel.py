@@ -15,7 +15,8 @@ Rules the callers keep:
 - an error in the child is raised again in the parent by ``result()``: a ``TlfgenError``
   as itself, anything else as a ``RenderError`` carrying the child's traceback text;
 - used as a context manager, a child still running when the parent's block fails is
-  killed and reaped, so no stray process writes after the run has stopped.
+  killed and reaped, and a child whose parent is killed (SIGKILL) is killed by the kernel,
+  so no stray process writes after the run has stopped.
 
 Forking is used on Linux only; elsewhere, with ``TLFGEN_JOBS=1`` or when the process is
 itself such a child, ``start_child`` runs ``work`` in the same process when its result
@@ -87,8 +88,8 @@ class Child(Generic[T]):
 
             ctx = multiprocessing.get_context("fork")
             parent_end, child_end = ctx.Pipe(duplex=True)
-            self._process = ctx.Process(target=_child_main, args=(work, child_end), name=f"tlfgen-{name}",
-                                        daemon=True)
+            self._process = ctx.Process(target=_child_main, args=(work, child_end, os.getpid()),
+                                        name=f"tlfgen-{name}", daemon=True)
             self._process.start()
             child_end.close()
             self._conn = parent_end
@@ -183,9 +184,24 @@ def start_child(work: Callable[[Any], T], name: str) -> Child[T]:
     return Child(work, name)
 
 
-def _child_main(work: Callable[[Any], Any], conn: Any) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """Have the kernel kill this child when its parent dies (SIGKILL, the OOM killer): a killed
+    run must not go on writing files. Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _child_main(work: Callable[[Any], Any], conn: Any, parent_pid: int) -> None:
     global _IN_CHILD
     _IN_CHILD = True
+    _die_with_parent(parent_pid)
     try:
         value = work(conn)
         message = ("ok", value, "")

@@ -181,16 +181,21 @@ def import_statistics() -> None:
 def run_tlf(study: ResolvedStudy) -> StageResult:
     from tlfgen.spec.check import load_stage_specs
 
-    from tlfgen.parallel import can_fork, start_child
+    from tlfgen.parallel import WorkQueue, can_fork, start_child
+    from tlfgen.tlf.figures.spec import load_figure_specs
 
     specs: TlfSpecs = load_stage_specs(study, "tlf")
     datasets = load_adam(study, needed_datasets(specs))
-    if can_fork():
+    figure_specs = load_figure_specs(study)
+    if can_fork() and figure_specs:
         import_statistics()
-    # The figures are drawn in a second process while this one builds and writes the tables.
+    # The figures are drawn in a second process while this one builds and writes the tables;
+    # then this one draws those not started yet (both take the next from a shared queue).
     # One computation, two displays: the KM annotations take Table 2's analysis results,
-    # sent to the figure process as soon as Table 2 is built (it draws the other figures first).
+    # sent to the figure process as soon as Table 2 is built (the KM figures are drawn last).
     has_t2 = any(out.id == ANALYSES_TABLE for out in specs.outputs)
+    queue = WorkQueue(len(figure_specs))
+    built: dict[str, Table] = {}
 
     def draw(channel) -> list:
         from tlfgen.tlf.figures.run import run_figures  # matplotlib: imported where the figures are drawn
@@ -201,20 +206,35 @@ def run_tlf(study: ResolvedStudy) -> StageResult:
             taken.append(channel.recv())
             return taken[0]
 
-        figures = run_figures(study, datasets=datasets, analyses=analyses if has_t2 else None)
+        figures = run_figures(study, datasets=datasets, analyses=analyses if has_t2 else None,
+                              take=queue.take, figures=figure_specs)
         if has_t2 and not taken:
             channel.recv()  # always taken: the sender must never wait on a full pipe
         return figures
 
     with start_child(draw, name="figure") as drawing:
         def on_table(table: Table) -> None:
+            built[table.id] = table
             if table.id == ANALYSES_TABLE:
                 drawing.send(table)  # the figure process reads its KM results (figures.run.resolve_analyses)
 
+        done: list[list] = []
+
+        def all_figures() -> list:
+            """Draw here the figures the other process has not started, then collect its own."""
+            if not done:
+                from tlfgen.tlf.figures.run import run_figures
+
+                mine = run_figures(study, datasets=datasets, analyses=built.get(ANALYSES_TABLE),
+                                   take=queue.take, figures=figure_specs) if figure_specs else []
+                drawn = {f.id: f for f in mine + drawing.result()}
+                done.append([drawn[f.id] for f in figure_specs])
+            return done[0]
+
         tables = build_outputs(study, specs, datasets, on_table=on_table)
         remember_tables(study, specs, tables)
-        outputs = write_outputs(study, specs, tables, drawing.result)
-        figures = drawing.result()
+        outputs = write_outputs(study, specs, tables, all_figures)
+        figures = all_figures()
     outputs += [p for f in figures for p in (f.png, f.svg) if p is not None]
     counts = [DatasetCount(name, rows_in=len(df), rows_out=len(df)) for name, df in sorted(datasets.items())]
     notes = [f"{t.id}: {len([r for r in t.rows if r.kind == 'data'])} rows, {len(t.analyses)} analyses"

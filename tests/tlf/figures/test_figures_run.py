@@ -13,7 +13,7 @@ from docx import Document
 from tlfgen.errors import DataError, RenderError
 from tlfgen.tlf.figures.common import FigureResult
 from tlfgen.tlf.figures.km import KmAnalysis
-from tlfgen.tlf.figures.run import add_figure_to_docx, build_figures, needed_datasets, run_figures
+from tlfgen.tlf.figures.run import add_figure_to_docx, build_figures, drawing_order, needed_datasets, run_figures
 
 SPEC = """
 type: figures
@@ -126,3 +126,18 @@ def test_add_figure_to_docx(fig_adam, study_arms, load_figs, tmp_path):
 def test_add_figure_without_png():
     with pytest.raises(RenderError, match="figure X has no PNG file"):
         add_figure_to_docx(Document(), FigureResult("X", "km", "t", (), None, None))
+
+
+# 8. shared with another process: only the figures handed out by ``take`` are drawn (KM last in the
+#    drawing order), returned in spec order, with the same bytes as when all are drawn here
+def test_take_draws_only_the_figures_handed_out(fig_adam, study_arms, load_figs, tmp_path):
+    figures = load_figs(SPEC)
+    assert [figures[k].id for k in drawing_order(figures)] == ["F2", "F3", "F4", "F5", "F1"]
+    handed = iter([4, 0, None])  # positions in drawing order: F1 (KM) and F2
+    some = build_figures(figures, fig_adam, study_arms, out_dir=tmp_path / "some", take=lambda: next(handed))
+    assert [r.id for r in some] == ["F1", "F2"]
+    assert sorted(p.name for p in (tmp_path / "some").iterdir()) == ["F1.png", "F1.svg", "F2.png", "F2.svg"]
+    every = {r.id: r for r in build_figures(figures, fig_adam, study_arms, out_dir=tmp_path / "all")}
+    for r in some:
+        assert r.png.read_bytes() == every[r.id].png.read_bytes()
+        assert r.data == every[r.id].data

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -107,11 +107,16 @@ def footnotes_of(loaded: LoadedFigure, drawn: Drawn) -> tuple[str, ...]:
 
 def build_figures(figures: Sequence[LoadedFigure], datasets: Mapping[str, pd.DataFrame],
                   study_arms: Sequence[tuple[str, str]], *, out_dir: Path | None = None,
-                  analyses: Any = None, pending: list[Future] | None = None) -> list[FigureResult]:
+                  analyses: Any = None, pending: list[Future] | None = None,
+                  take: Callable[[], int | None] | None = None) -> list[FigureResult]:
     """Draw every figure; save PNG and SVG into ``out_dir`` when given. ``study_arms``: (armcd, label).
 
     ``analyses``: as ``resolve_analyses`` takes it, or a function returning it, called once,
     after every figure that does not need it has been drawn.
+
+    ``take``: shares the figures with another process (``parallel.WorkQueue.take``): it gives
+    the position, in drawing order, of the next figure to draw here, None when none is left;
+    only those are drawn and returned (in spec order). Without it every figure is drawn.
 
     The PNG compression runs in worker threads (``tlf.background``) while the next figure is
     drawn. Without ``pending`` every PNG is written before this returns; with it, the PNG
@@ -119,7 +124,6 @@ def build_figures(figures: Sequence[LoadedFigure], datasets: Mapping[str, pd.Dat
     reading the files.
     """
     from tlfgen.tlf.background import background, wait_all
-    from tlfgen.tlf.figures.style import start_saving
 
     resolved: list[Mapping[str, Any]] = []
 
@@ -130,10 +134,14 @@ def build_figures(figures: Sequence[LoadedFigure], datasets: Mapping[str, pd.Dat
 
     # the figures that print the tables' results are drawn last: with ``analyses`` a function
     # (the results still being computed elsewhere), the others are drawn meanwhile
-    order = sorted(range(len(figures)), key=lambda k: uses_analyses(figures[k]))
+    order = drawing_order(figures)
     results: list[FigureResult | None] = [None] * len(figures)
     writes = []
-    for k in order:
+    positions = iter(range(len(order))) if take is None else iter(take, None)
+    for position in positions:
+        from tlfgen.tlf.figures.style import start_saving  # matplotlib: only once a figure is drawn
+
+        k = order[position]
         loaded = figures[k]
         drawn = draw_figure(loaded, datasets, figure_arms(loaded, study_arms),
                             given() if uses_analyses(loaded) else {})
@@ -153,19 +161,25 @@ def build_figures(figures: Sequence[LoadedFigure], datasets: Mapping[str, pd.Dat
     return [r for r in results if r is not None]
 
 
+def drawing_order(figures: Sequence[LoadedFigure]) -> list[int]:
+    """Positions of ``figures`` in the order they are drawn: those printing the tables' results last."""
+    return sorted(range(len(figures)), key=lambda k: uses_analyses(figures[k]))
+
+
 def uses_analyses(loaded: LoadedFigure) -> bool:
     """True for the figures that print results the tables computed (the KM plots)."""
     return isinstance(loaded.spec, KmFigure)
 
 
 def run_figures(study: Any, *, analyses: Any = None, datasets: Mapping[str, pd.DataFrame] | None = None,
-                pending: list[Future] | None = None) -> list[FigureResult]:
+                pending: list[Future] | None = None, take: Callable[[], int | None] | None = None,
+                figures: Sequence[LoadedFigure] | None = None) -> list[FigureResult]:
     """Draw every figure of ``specs/tlf/figures.yaml`` into ``outputs/figures/``.
 
     ``datasets``: ADaM datasets already read (by the table builders); only the missing ones are read.
-    ``pending``: as in ``build_figures`` (the PNG writes still running are appended to it).
+    ``pending``, ``take``: as in ``build_figures``. ``figures``: the specs, when already loaded.
     """
-    figures = load_figure_specs(study)
+    figures = load_figure_specs(study) if figures is None else figures
     if not figures:
         return []
     known = dict(datasets or {})
@@ -174,7 +188,7 @@ def run_figures(study: Any, *, analyses: Any = None, datasets: Mapping[str, pd.D
     datasets = {**{n: known[n] for n in names if n in known}, **(read_adam(study.adam_dir, missing) if missing else {})}
     arms = [(a.armcd, a.arm) for a in study.spec.study.arms]
     return build_figures(figures, datasets, arms, out_dir=study.outputs_dir / FIGURES_FOLDER, analyses=analyses,
-                         pending=pending)
+                         pending=pending, take=take)
 
 
 def add_figure_to_docx(document: Any, figure: FigureResult, *, heading: bool = True) -> None:
