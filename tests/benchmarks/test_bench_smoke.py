@@ -128,8 +128,8 @@ def test_measure_sums_the_memory_of_a_forked_child(tmp_path) -> None:
             "os.waitpid(pid, 0)\n")
     m = measure([sys.executable, "-c", code], tmp_path / "log.txt")
     assert m.ok
-    assert 235 <= m.peak_mb < 330  # the largest single process: two 120 MiB blocks (+ interpreter)
-    assert m.tree_peak_mb >= 355  # three blocks in the tree, the shared one counted once
+    assert m.peak_mb >= 235  # the largest single process holds two 120 MiB blocks (ru_maxrss, a high-water mark)
+    assert m.tree_peak_mb >= 355  # the tree holds three blocks: the sum sees the child's too
 
 
 def test_compare_flags_a_cpu_regression_and_cancels_machine_speed() -> None:
