@@ -214,3 +214,7 @@ def _child_main(work: Callable[[Any], Any], conn: Any, parent_pid: int) -> None:
         conn.send(("error", None, f"{message[2] or 'result could not be sent'} ({type(exc).__name__}: {exc})"))
     finally:
         conn.close()
+    # Leave now: no interpreter teardown (freeing the copied datasets costs time at scale) and no
+    # flushing of stdout, whose lock a thread of the parent (the terminal progress display) may
+    # have held at the fork. Everything the child had to say went through ``conn``.
+    os._exit(0)
