@@ -11,7 +11,8 @@ Rules the callers keep:
 - the child writes files only through ``io.atomic`` (a killed child leaves the previous
   file), and never the files the parent writes;
 - what the child returns and receives is pickled: small results, or frames when that is
-  cheaper than recomputing them;
+  cheaper than recomputing them; datasets it offers the next stages (``pipeline.publish_written``)
+  come back with its result and are offered by the parent (``pipeline.publish_collected``);
 - an error in the child is raised again in the parent by ``result()``: a ``TlfgenError``
   as itself, anything else as a ``RenderError`` carrying the child's traceback text;
 - used as a context manager, a child still running when the parent's block fails is
@@ -45,11 +46,6 @@ def jobs() -> int:
     if text.isdigit() and int(text) >= 1:
         return int(text)
     return 2
-
-
-def in_child() -> bool:
-    """True inside a child started by ``start_child`` (forked)."""
-    return _IN_CHILD
 
 
 def can_fork() -> bool:
@@ -120,7 +116,7 @@ class Child(Generic[T]):
             return self._value
         try:
             try:
-                status, payload, text = self._conn.recv()
+                status, payload, text, published = self._conn.recv()
             except EOFError:
                 self._process.join()
                 raise RenderError(f"internal: the {self.name} worker process ended without a result "
@@ -130,6 +126,9 @@ class Child(Generic[T]):
             self._conn.close()
         self._process.join()
         if status == "ok":
+            from tlfgen.pipeline import publish_collected
+
+            publish_collected(published)  # what the child offered the next stages (its files exist now)
             self._value = payload
             return payload
         if isinstance(payload, TlfgenError):
@@ -202,16 +201,20 @@ def _child_main(work: Callable[[Any], Any], conn: Any, parent_pid: int) -> None:
     global _IN_CHILD
     _IN_CHILD = True
     _die_with_parent(parent_pid)
+    from tlfgen.pipeline import collect_published
+
     try:
-        value = work(conn)
-        message = ("ok", value, "")
+        with collect_published() as published:  # the stage hand-off, made by the parent
+            value = work(conn)
+        message = ("ok", value, "", published)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
         text = "".join(traceback.format_exception(exc)).rstrip()
-        message = ("error", exc if isinstance(exc, TlfgenError) else None, text)
+        message = ("error", exc if isinstance(exc, TlfgenError) else None, text, [])
     try:
         conn.send(message)
     except Exception as exc:  # noqa: BLE001 - e.g. an error object that cannot be pickled
-        conn.send(("error", None, f"{message[2] or 'result could not be sent'} ({type(exc).__name__}: {exc})"))
+        conn.send(("error", None, f"{message[2] or 'result could not be sent'} ({type(exc).__name__}: {exc})",
+                   []))
     finally:
         conn.close()
     # Leave now: no interpreter teardown (freeing the copied datasets costs time at scale) and no

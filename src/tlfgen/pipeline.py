@@ -148,29 +148,49 @@ def publish_written(stage: str, path: Path, data: pd.DataFrame, meta: DatasetMet
     (mtime_ns, size) is recorded now. ``build_now`` builds the read frame at once (use it
     when ``data`` may still change); otherwise it is built when taken, and ``data`` must
     not be changed afterwards. ``meta``: the completed metadata that was written.
+    In a child process of ``tlfgen.parallel`` the offer is collected (``collect_published``)
+    and made by the parent when it takes the child's result (``publish_collected``).
     """
     cache = _CURRENT.get()
-    if cache is None:
-        return
-    signature = _file_signature(path)
-    if signature is None:
+    if cache is None or _file_signature(path) is None:
         return
     from tlfgen.io.xpt import create_read_frame
 
     payload = create_read_frame(data, meta) if build_now else (data.copy(deep=False), meta)
     if payload is None:
         return
-    cache.setdefault(HANDOFF_CACHE, {})[_handoff_key(path)] = (stage, signature, payload)
-
-
-def publish_read_frame(stage: str, path: Path, frame: pd.DataFrame | None) -> None:
-    """Offer ``frame``, already built as ``read_xpt(path)[0]`` would give it (``io.xpt.create_read_frame``),
-    for the file ``path`` just written (by this process or a child of it); as ``publish_written``."""
-    cache = _CURRENT.get()
-    signature = _file_signature(path)
-    if cache is None or signature is None or frame is None:
+    collected = _COLLECTED.get()
+    if collected is not None:
+        collected.append((stage, str(path), payload))
         return
-    cache.setdefault(HANDOFF_CACHE, {})[_handoff_key(path)] = (stage, signature, frame)
+    cache.setdefault(HANDOFF_CACHE, {})[_handoff_key(path)] = (stage, _file_signature(path), payload)
+
+
+#: offers made in a child process, sent to the parent with the child's result (None: not collecting)
+_COLLECTED: ContextVar[list | None] = ContextVar("tlfgen_handoff_collected", default=None)
+
+
+@contextmanager
+def collect_published() -> Iterator[list]:
+    """Scope (a child process's work) in which ``publish_written`` collects its offers in the
+    list yielded instead of keeping them: the child's copy of the cache dies with it."""
+    collected: list = []
+    token = _COLLECTED.set(collected)
+    try:
+        yield collected
+    finally:
+        _COLLECTED.reset(token)
+
+
+def publish_collected(collected: Iterable[tuple[str, str, Any]]) -> None:
+    """Make here the offers a child process collected (its files are written by now)."""
+    cache = _CURRENT.get()
+    if cache is None:
+        return
+    for stage, path, payload in collected:
+        signature = _file_signature(Path(path))
+        if signature is not None:
+            cache.setdefault(HANDOFF_CACHE, {})[_handoff_key(Path(path))] = (stage, signature, payload)
 
 
 def take_written(cache: dict[str, Any] | None, path: Path) -> pd.DataFrame | None:

@@ -17,9 +17,7 @@ from tlfgen.adam.engine import BuiltDataset, read_sdtm, run_dataset, sdtm_paths
 from tlfgen.io.atomic import atomic_write_text
 from tlfgen.io.metadata import StudyMetadata
 from tlfgen.lineage.jsondump import dumps_indented
-from tlfgen.pipeline import (
-    DatasetCount, StageResult, publish_read_frame, publish_written, release_written, stage_handoff,
-)
+from tlfgen.pipeline import DatasetCount, StageResult, publish_written, release_written
 from tlfgen.spec.check import load_stage_specs
 from tlfgen.spec.study import ResolvedStudy
 
@@ -79,7 +77,6 @@ class _Done:
     meta: object
     findings: list
     count: DatasetCount
-    frame: pd.DataFrame | None = None  # the read frame, when derived in the second process
 
 
 def _derive_and_write(study: ResolvedStudy, ds, sources: dict[str, pd.DataFrame]) -> _Done:
@@ -148,13 +145,12 @@ def run_adam(study: ResolvedStudy) -> StageResult:
             ds = remaining.pop(0)
             done[ds.name] = _derive_and_write(study, ds, sources)
             continue
-        with start_child(lambda channel: _derive_in_child(study, there, sources), name="ADaM") as child:
+        # the second process's datasets reach the TLF hand-off through its result (tlfgen.parallel)
+        with start_child(lambda channel: [_derive_and_write(study, ds, sources) for ds in there],
+                         name="ADaM") as child:
             for ds in here:
                 done[ds.name] = _derive_and_write(study, ds, sources)
-            for item in child.result():
-                publish_read_frame("adam", item.paths[0], item.frame)
-                item.frame = None
-                done[item.name] = item
+            done.update((item.name, item) for item in child.result())
         remaining = []
     for ds in specs.datasets:  # spec order, however the work was shared
         item = done[ds.name]
@@ -166,15 +162,3 @@ def run_adam(study: ResolvedStudy) -> StageResult:
     result.findings.sort(key=lambda f: f.sort_key())
     return result
 
-
-def _derive_in_child(study: ResolvedStudy, datasets: list, sources: dict[str, pd.DataFrame]) -> list[_Done]:
-    """Second process: derive and write ``datasets``; each comes back with its read frame for the hand-off."""
-    from tlfgen.io.xpt import create_read_frame
-
-    out = []
-    with stage_handoff(study, enabled=False):  # this process's hand-off copy dies with it
-        for ds in datasets:
-            item = _derive_and_write(study, ds, sources)
-            item.frame = create_read_frame(sources[f"adam.{ds.name}"], item.meta)
-            out.append(item)
-    return out

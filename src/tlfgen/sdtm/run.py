@@ -177,7 +177,6 @@ def _seq_var(rd) -> str | None:
 
 def run_sdtm(study: ResolvedStudy) -> StageResult:
     """The SDTM stage: map, write every domain, define.xml, lineage and the findings report."""
-    from tlfgen.pipeline import publish_read_frame
     from tlfgen.sdtm.write import write_define
 
     specs: SdtmSpecs = load_stage_specs(study, "sdtm")
@@ -188,8 +187,6 @@ def run_sdtm(study: ResolvedStudy) -> StageResult:
         written: WrittenDomain = run.finished[name]
         metas += written.metas
         outputs += written.paths
-        for path, frame in written.frames:  # mapped in the second process: its read frames come back
-            publish_read_frame("sdtm", path, frame)
     info = study.spec.study
     study_meta = StudyMetadata(studyid=study.studyid, name=info.name, description=info.description,
                                protocol=info.protocol, datasets=tuple(sorted(metas, key=lambda m: m.name)))
@@ -205,19 +202,15 @@ def run_sdtm(study: ResolvedStudy) -> StageResult:
 
 @dataclass
 class WrittenDomain:
-    """What writing one domain produced: metadata (domain, SUPP--), paths, SUPP-- rows, hand-off frames."""
+    """What writing one domain produced: metadata (domain, SUPP--), paths and SUPP-- rows."""
 
     metas: list
     paths: list[Path]
     supp_rows: int | None
-    frames: list[tuple[Path, Any]]
 
 
 def write_domain(study: ResolvedStudy, specs: SdtmSpecs, result: DomainResult) -> WrittenDomain:
-    """Write one domain (XPT, Dataset-JSON, SUPP--, lineage sidecar). In the second process the
-    hand-off frames are built here and sent back (``publish_written`` keeps nothing there)."""
-    from tlfgen.io.xpt import create_read_frame
-    from tlfgen.parallel import in_child
+    """Write one domain (XPT, Dataset-JSON, SUPP--, lineage sidecar)."""
     from tlfgen.sdtm.write import write_dataset, write_lineage
 
     folder = study.sdtm_dir
@@ -225,12 +218,10 @@ def write_domain(study: ResolvedStudy, specs: SdtmSpecs, result: DomainResult) -
     parts = [(result.data, create_domain_metadata(rd, specs))]
     if result.supp is not None:
         parts.append((result.supp, create_supp_metadata(rd)))
-    metas, paths, frames = [], [], []
+    metas, paths = [], []
     for data, meta in parts:
         meta, written = write_dataset(data, meta, folder, study.studyid)
         metas.append(meta)
         paths += written
-        if in_child():
-            frames.append((written[0], create_read_frame(data, meta)))
     paths.append(write_lineage(result, folder))
-    return WrittenDomain(metas, paths, None if result.supp is None else len(result.supp), frames)
+    return WrittenDomain(metas, paths, None if result.supp is None else len(result.supp))
