@@ -195,7 +195,6 @@ def run_tlf(study: ResolvedStudy) -> StageResult:
     # sent to the figure process as soon as Table 2 is built (the KM figures are drawn last).
     has_t2 = any(out.id == ANALYSES_TABLE for out in specs.outputs)
     queue = WorkQueue(len(figure_specs))
-    built: dict[str, Table] = {}
 
     def draw(channel) -> list:
         from tlfgen.tlf.figures.run import run_figures  # matplotlib: imported where the figures are drawn
@@ -214,7 +213,6 @@ def run_tlf(study: ResolvedStudy) -> StageResult:
 
     with start_child(draw, name="figure") as drawing:
         def on_table(table: Table) -> None:
-            built[table.id] = table
             if table.id == ANALYSES_TABLE:
                 drawing.send(table)  # the figure process reads its KM results (figures.run.resolve_analyses)
 
@@ -225,8 +223,9 @@ def run_tlf(study: ResolvedStudy) -> StageResult:
             if not done:
                 from tlfgen.tlf.figures.run import run_figures
 
-                mine = run_figures(study, datasets=datasets, analyses=built.get(ANALYSES_TABLE),
-                                   take=queue.take, figures=figure_specs) if figure_specs else []
+                table2 = next((t for t in tables if t.id == ANALYSES_TABLE), None)
+                mine = run_figures(study, datasets=datasets, analyses=table2, take=queue.take,
+                                   figures=figure_specs) if figure_specs else []
                 drawn = {f.id: f for f in mine + drawing.result()}
                 done.append([drawn[f.id] for f in figure_specs])
             return done[0]
