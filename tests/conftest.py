@@ -5,7 +5,6 @@ Used by tests/e2e (paper targets, round trip, figures, CLI) and tests/lineage (t
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +12,6 @@ import pyreadstat
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
 TARGETS = Path(__file__).resolve().parent / "data" / "paper_results.yaml"
 STAGES = ("sdtm", "adam", "tlf", "lineage")
 
@@ -26,13 +24,10 @@ def targets() -> dict:
 @pytest.fixture(scope="session")
 def embedded_run(tmp_path_factory):
     """Copy specs/ and raw/ to a temporary study folder and run every stage on it."""
+    from study_copy import copy_study
     from tlfgen.pipeline import run_stages
-    from tlfgen.spec.study import load_study
 
-    root = tmp_path_factory.mktemp("embedded")
-    shutil.copytree(ROOT / "specs", root / "specs")
-    shutil.copytree(ROOT / "raw", root / "raw")
-    study = load_study(root)
+    study = copy_study(tmp_path_factory.mktemp("embedded"))
     results = run_stages(study, STAGES)
     return study, {r.stage: r for r in results}
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from types import SimpleNamespace
 
 import pytest
 
+from study_copy import copy_study
 from tlfgen.adam.run import run_adam, split_datasets
 from tlfgen.parallel import can_fork
 from tlfgen.pipeline import HANDOFF_CACHE, stage_handoff, take_written
-from tlfgen.spec.study import load_study
 
 
 def _ds(name: str, *inputs: str):
@@ -55,11 +54,7 @@ def test_5_a_dataset_reading_two_groups_joins_them():
 
 
 def _study(embedded_run, tmp_path, name):
-    study, _ = embedded_run
-    root = tmp_path / name
-    for part in ("specs", "raw", "sdtm"):
-        shutil.copytree(study.root / part, root / part)
-    return load_study(root)
+    return copy_study(tmp_path / name, source=embedded_run[0].root, parts=("specs", "raw", "sdtm"))
 
 
 @pytest.mark.skipif(not can_fork(), reason="needs fork (Linux)")

@@ -8,36 +8,28 @@ takes every input from the hand-off when there is one.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from study_copy import copy_study
 import tlfgen.io.xpt as xpt
 from tlfgen.adam.engine import read_sdtm
 from tlfgen.adam.run import run_adam
 from tlfgen.io.xpt import read_xpt, write_xpt
 from tlfgen.pipeline import HANDOFF_CACHE, run_stages, stage_handoff, take_written
 from tlfgen.sdtm.run import run_sdtm
-from tlfgen.spec.study import load_study
 
-ROOT = Path(__file__).resolve().parents[2]
 #: the domains the embedded study writes (SDTM + SUPP--), lower case as on disk
 DOMAINS = ("ae", "cm", "dm", "ds", "ex", "mh", "pr", "qs", "rs", "sc", "suppae", "suppcm", "suppdm", "suppex", "supppr",
            "sv", "ta", "te", "tr", "ts", "tu")
 
 
-def _copy_study(root: Path):
-    shutil.copytree(ROOT / "specs", root / "specs")
-    shutil.copytree(ROOT / "raw", root / "raw")
-    return load_study(root)
-
-
 @pytest.fixture(scope="module")
 def sdtm_study(tmp_path_factory):
     """The embedded study with its SDTM stage run once (files on disk), outside any hand-off."""
-    study = _copy_study(tmp_path_factory.mktemp("handoff_sdtm"))
+    study = copy_study(tmp_path_factory.mktemp("handoff_sdtm"))
     run_sdtm(study)
     return study
 
@@ -122,7 +114,7 @@ def test_run_adam_takes_every_sdtm_input_from_the_hand_off(sdtm_study, monkeypat
 
 
 def test_run_stages_hands_on_and_then_drops_the_frames(tmp_path, monkeypatch):
-    study = _copy_study(tmp_path)
+    study = copy_study(tmp_path)
     reads = []
     real = xpt.read_xpt
     monkeypatch.setattr(xpt, "read_xpt", lambda p: reads.append(Path(p).name) or real(p))

@@ -1,11 +1,11 @@
 """The SDTM stage on the embedded study's raw export (raw/*.csv): every domain, counts, problems found."""
 
-import shutil
 
 import pyreadstat
 import pytest
 from sdtm_helpers import DOMAINS_ALL, ROOT
 
+from study_copy import copy_study
 from tlfgen.io.xpt import check_xpt_v5
 from tlfgen.sdtm.metadata import create_domain_metadata
 from tlfgen.sdtm.run import map_study, run_sdtm
@@ -17,11 +17,8 @@ pytestmark = pytest.mark.skipif(not (ROOT / "raw" / "dm.csv").is_file(), reason=
 
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory):
-    root = tmp_path_factory.mktemp("embedded")
-    shutil.copytree(ROOT / "specs", root / "specs")
-    shutil.copytree(ROOT / "raw", root / "raw")
-    study = load_study(root)
-    return study, run_sdtm(study), map_study(load_study(root))
+    study = copy_study(tmp_path_factory.mktemp("embedded"))
+    return study, run_sdtm(study), map_study(load_study(study.root))
 
 
 def raw_rows(name):

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import multiprocessing
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from study_copy import copy_study
 import tlfgen.sdtm.run as sdtm_run
 from tlfgen.errors import DerivationError
 from tlfgen.parallel import WorkQueue, can_fork, start_child
 from tlfgen.pipeline import HANDOFF_CACHE, stage_handoff, take_written
 from tlfgen.raw.reconcile import FileUsage
 from tlfgen.sdtm.run import merge_usage, run_sdtm
-from tlfgen.spec.study import load_study
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_1_merge_usage_keeps_the_first_reason_and_adds_rows():
@@ -44,10 +42,7 @@ def test_2_work_queue_hands_each_index_out_once_across_processes():
 
 
 def _study(tmp_path: Path, name: str):
-    root = tmp_path / name
-    shutil.copytree(ROOT / "specs", root / "specs")
-    shutil.copytree(ROOT / "raw", root / "raw")
-    return load_study(root)
+    return copy_study(tmp_path / name)
 
 
 @pytest.mark.skipif(not can_fork(), reason="needs fork (Linux)")

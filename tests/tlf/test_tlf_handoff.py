@@ -6,33 +6,28 @@ text with blanks and missing values, integers, dates, datetimes, dates held as n
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from study_copy import copy_study
 import tlfgen.io.xpt as xpt
 from tlfgen.adam.run import run_adam
 from tlfgen.io.metadata import DatasetMetadata, VariableMetadata
 from tlfgen.io.xpt import complete_metadata, create_read_frame, read_xpt, write_xpt
 from tlfgen.pipeline import HANDOFF_CACHE, stage_handoff, take_written
 from tlfgen.sdtm.run import run_sdtm
-from tlfgen.spec.study import load_study
 from tlfgen.tlf.run import load_adam, read_adam, run_tlf
 
-ROOT = Path(__file__).resolve().parents[2]
 ADAM = ("ADAE", "ADRS", "ADSL", "ADTTE")
 
 
 @pytest.fixture(scope="module")
 def adam_study(tmp_path_factory):
     """The embedded study with SDTM and ADaM written (ADaM inside a hand-off)."""
-    root = tmp_path_factory.mktemp("handoff_adam")
-    shutil.copytree(ROOT / "specs", root / "specs")
-    shutil.copytree(ROOT / "raw", root / "raw")
-    study = load_study(root)
+    study = copy_study(tmp_path_factory.mktemp("handoff_adam"))
     run_sdtm(study)
     with stage_handoff(study):
         run_adam(study)

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import multiprocessing
-import shutil
 
 import pytest
 
+from study_copy import copy_study
 import tlfgen.tlf.figures.run as figures_run
 from tlfgen.errors import RenderError
 from tlfgen.parallel import can_fork
-from tlfgen.spec.study import load_study
 from tlfgen.tlf.run import run_tlf
 
 FOLDERS = ("tables", "figures", "ard")
 
 
 def _copy(embedded_run, tmp_path, name):
-    study, _ = embedded_run
-    root = tmp_path / name
-    for part in ("specs", "raw", "sdtm", "adam"):
-        shutil.copytree(study.root / part, root / part)
-    return load_study(root)
+    return copy_study(tmp_path / name, source=embedded_run[0].root, parts=("specs", "raw", "sdtm", "adam"))
 
 
 def _files(study) -> dict[str, bytes]:
