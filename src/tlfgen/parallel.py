@@ -14,7 +14,9 @@ Rules the callers keep:
   cheaper than recomputing them; datasets it offers the next stages (``pipeline.publish_written``)
   come back with its result and are offered by the parent (``pipeline.publish_collected``);
 - an error in the child is raised again in the parent by ``result()``: a ``TlfgenError``
-  as itself, anything else as a ``RenderError`` carrying the child's traceback text;
+  as itself, anything else (a bug) as a ``WorkerError`` naming the original exception, with the
+  child's traceback as a note, so the command line reports it as it reports the same bug in one
+  process ("internal error", exit 3, the traceback only with --debug);
 - used as a context manager, a child still running when the parent's block fails is
   killed and reaped, and a child whose parent is killed (SIGKILL) is killed by the kernel,
   so no stray process writes after the run has stopped.
@@ -51,6 +53,15 @@ def jobs() -> int:
 def can_fork() -> bool:
     """True when ``start_child`` forks: Linux, more than one job, not already inside a child."""
     return sys.platform.startswith("linux") and hasattr(os, "fork") and jobs() > 1 and not _IN_CHILD
+
+
+class WorkerError(Exception):
+    """A bug (not a ``TlfgenError``) raised in a child, raised again in the parent.
+
+    Its message is the child's last traceback line (``KeyError: 'b'``) and the process name; the
+    whole traceback is attached as a note (printed with ``--debug``). Not a ``TlfgenError`` on
+    purpose: the command line reports it as an internal error, exit 3, like the same bug in one process.
+    """
 
 
 class _LocalChannel:
@@ -133,8 +144,9 @@ class Child(Generic[T]):
             return payload
         if isinstance(payload, TlfgenError):
             raise payload
-        raise RenderError(f"internal error in the {self.name} worker process: {text}",
-                          hint="run again with TLFGEN_JOBS=1 and --debug for the traceback")
+        error = WorkerError(f"{payload or 'error'} (raised in the {self.name} worker process)")
+        error.add_note(f"traceback in the {self.name} worker process:\n{text}")
+        raise error
 
     def stop(self) -> None:
         """Kill the child if it still runs and reap it (the parent failed; its work is not wanted)."""
@@ -209,12 +221,13 @@ def _child_main(work: Callable[[Any], Any], conn: Any, parent_pid: int) -> None:
         message = ("ok", value, "", published)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
         text = "".join(traceback.format_exception(exc)).rstrip()
-        message = ("error", exc if isinstance(exc, TlfgenError) else None, text, [])
+        last = traceback.format_exception_only(exc)[-1].strip()  # "KeyError: 'b'"
+        message = ("error", exc if isinstance(exc, TlfgenError) else last, text, [])
     try:
         conn.send(message)
     except Exception as exc:  # noqa: BLE001 - e.g. an error object that cannot be pickled
-        conn.send(("error", None, f"{message[2] or 'result could not be sent'} ({type(exc).__name__}: {exc})",
-                   []))
+        conn.send(("error", f"{type(exc).__name__}: {exc} (the child's result could not be sent)",
+                   message[2], []))
     finally:
         conn.close()
     # Leave now: no interpreter teardown (freeing the copied datasets costs time at scale) and no

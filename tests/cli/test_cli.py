@@ -3,9 +3,12 @@
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from tlfgen.cli import app
+from study_copy import copy_study
+from tlfgen.parallel import can_fork
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -62,3 +65,25 @@ def test_debug_shows_the_traceback(tmp_path):
     result = runner.invoke(app, ["--debug", "--study", str(tmp_path), "check"])
     assert result.exit_code != 0
     assert result.exception is not None
+
+
+def _bug_in_a_child(study, stages, on_stage):
+    from tlfgen.parallel import start_child
+
+    with start_child(lambda channel: {"a": 1}["b"], name="figure") as child:
+        return child.result()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_bug_in_a_worker_process_is_an_internal_error_like_in_one_process(tmp_path, monkeypatch, jobs):
+    import tlfgen.pipeline
+
+    copy_study(tmp_path, parts=("specs",))
+    monkeypatch.setenv("TLFGEN_JOBS", jobs)
+    monkeypatch.setattr(tlfgen.pipeline, "run_stages", _bug_in_a_child)
+    result = runner.invoke(app, ["--study", str(tmp_path), "run"])
+    assert result.exit_code == 3
+    assert "internal error" in result.output and "KeyError: 'b'" in result.output
+    assert "this is a bug in tlfgen; run again with --debug" in result.output
+    assert "Traceback" not in result.output
+    assert ("raised in the figure worker process" in result.output) is (jobs == "2" and can_fork())
