@@ -1,4 +1,4 @@
-"""ADaM lineage files: dumps_indented(sort_keys=False) writes exactly what json.dumps(indent=1, ensure_ascii=False) writes."""
+"""ADaM lineage files (``adam/lineage/<name>.json``): valid JSON holding the document, one line per record."""
 
 from __future__ import annotations
 
@@ -10,48 +10,40 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tlfgen.lineage.jsondump import dumps_indented
+from tlfgen.adam.run import create_lineage_text
 
-
-def dumps_lineage(doc) -> str:
-    return dumps_indented(doc, sort_keys=False)
-
-_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(), st.floats())
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(), st.floats(allow_nan=False))
 _sources = st.lists(st.fixed_dictionaries({"domain": st.text(), "seq": st.lists(st.integers(), max_size=4)}),
                     max_size=3)
 _records = st.lists(st.fixed_dictionaries({"key": st.dictionaries(st.text(), _scalars, max_size=4),
-                                           "sources": _sources}), max_size=4)
-_docs = st.fixed_dictionaries({"version": st.integers(), "dataset": st.text(), "keys": st.lists(st.text(), max_size=3),
-                               "records": _records})
-
-
-def _reference(doc) -> str:
-    return json.dumps(doc, indent=1, ensure_ascii=False)
+                                           "sources": _sources}), max_size=6)
 
 
 @settings(max_examples=300, deadline=None)
-@given(_docs)
-def test_dumps_lineage_01_same_text_as_json_dumps(doc):
-    assert dumps_lineage(doc) == _reference(doc)
+@given(st.text(), st.lists(st.text(), max_size=3), _records)
+def test_lineage_text_01_reads_back_as_the_document_one_line_per_record(name, keys, records):
+    text = create_lineage_text(name, keys, records)
+    assert json.loads(text) == {"version": 1, "dataset": name, "keys": keys, "records": records}
+    assert text.endswith("\n")
+    lines = text.split("\n")[:-1]
+    assert len(lines) == (1 if not records else len(records) + 2)  # head, a line per record, the close
+    for line, record in zip(lines[1:-1], records):
+        assert json.loads(line.rstrip(",")) == record
 
 
-def test_dumps_lineage_02_record_shape_and_special_values():
-    doc = {"version": 1, "dataset": "ADRS", "keys": ["USUBJID", "ADT"],
-           "records": [{"key": {"USUBJID": "Résumé \u2028\"x\"", "ADT": None, "AVAL": -1.5, "N": math.inf,
-                                "M": -math.inf, "Q": math.nan, "F": True},
-                        "sources": [{"domain": "RS", "seq": [1, 4]}, {"domain": "DM", "seq": []}]},
-                       {"key": {}, "sources": []}]}
-    assert dumps_lineage(doc) == _reference(doc)
-    assert dumps_lineage({"version": 1, "dataset": "X", "keys": [], "records": []}) == (
-        '{\n "version": 1,\n "dataset": "X",\n "keys": [],\n "records": []\n}')
+def test_lineage_text_02_exact_text_and_special_values():
+    records = [{"key": {"USUBJID": "Résumé \u2028\"x\"", "ADT": None, "AVAL": -1.5, "N": math.inf, "F": True},
+                "sources": [{"domain": "RS", "seq": [1, 4]}, {"domain": "DM", "seq": []}]},
+               {"key": {}, "sources": []}]
+    assert create_lineage_text("ADRS", ["USUBJID", "ADT"], records) == (
+        '{"version": 1, "dataset": "ADRS", "keys": ["USUBJID", "ADT"], "records": [\n'
+        '{"key":{"USUBJID":"Résumé \u2028\\"x\\"","ADT":null,"AVAL":-1.5,"N":Infinity,"F":true},'
+        '"sources":[{"domain":"RS","seq":[1,4]},{"domain":"DM","seq":[]}]},\n'
+        '{"key":{},"sources":[]}\n'
+        ']}\n')
+    assert create_lineage_text("X", [], []) == '{"version": 1, "dataset": "X", "keys": [], "records": []}\n'
 
 
-def test_dumps_lineage_03_other_shapes_and_types():
-    other_order = {"dataset": "X", "version": 1, "keys": [], "records": []}
-    assert dumps_lineage(other_order) == _reference(other_order)
-    tuple_seq = {"version": 1, "dataset": "X", "keys": ["K"],
-                 "records": [{"key": {"K": 1}, "sources": [{"domain": "AE", "seq": (1, 2)}]}]}
-    assert dumps_lineage(tuple_seq) == _reference(tuple_seq)
+def test_lineage_text_03_numpy_values_are_refused():
     with pytest.raises(TypeError, match="not JSON serializable"):
-        dumps_lineage({"version": 1, "dataset": "X", "keys": [], "records": [{"key": {"K": np.int64(1)},
-                                                                                  "sources": []}]})
+        create_lineage_text("X", ["K"], [{"key": {"K": np.int64(1)}, "sources": []}])

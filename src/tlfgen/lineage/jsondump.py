@@ -1,5 +1,5 @@
 """Lineage layer: JSON text as ``json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False)`` writes it
-(or with ``sort_keys=False``: keys in insertion order, as the ADaM stage's lineage files are written).
+(or with ``sort_keys=False``: keys in insertion order).
 
 The standard library switches to its pure-Python encoder (a generator per
 container) as soon as ``indent`` is given; on the tens of thousands of record
