@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -219,3 +220,54 @@ def test_derive_var_extreme_flag_01_worst_grade_first_date():
     assert out["FL"].tolist() == [None, None, "Y", None, "Y"]
     out = derive_var_extreme_flag(data, by_vars=["USUBJID"], order=["ASTDT", "GRN"], new_var="FL", mode="last")
     assert out["FL"].tolist() == [None, "Y", None, None, "Y"]
+
+
+# ---------------------------------------------------------------- helpers added for speed (exact values)
+
+def test_take_columns_01_rows_and_columns_keep_index_and_dtypes():
+    from tlfgen.adam.common import take_columns
+    data = pd.DataFrame({"A": ["x", "y", "z"], "B": [1.0, 2.0, 3.0], "C": pd.array([1, None, 3], dtype="Int64")},
+                        index=[10, 11, 12])
+    out = take_columns(data, np.array([True, False, True]), ["C", "A", "A", "NOPE"])
+    assert list(out.columns) == ["C", "A"]
+    assert out.index.tolist() == [10, 12]
+    assert out["C"].dtype == "Int64" and out["C"].tolist() == [1, 3]
+    assert out["A"].tolist() == ["x", "z"]
+    assert take_columns(data, None, ["B"])["B"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_filter_mask_01():
+    from tlfgen.adam.common import filter_mask
+    data = pd.DataFrame({"X": [1.0, None, 3.0]})
+    assert filter_mask(data, None) is None
+    assert filter_mask(data, "X > 1").tolist() == [False, False, True]
+
+
+def test_record_sources_01_rows_take_the_domain_of_the_first_record():
+    from tlfgen.adam.common import record_sources
+    data = pd.DataFrame({"DOMAIN": ["EX", "EX", "EX"], "EXSEQ": [3.0, None, 7.0]})
+    assert record_sources(data, "X") == [[("EX", 3)], [("EX", None)], [("EX", 7)]]
+    assert record_sources(data, "X", np.array([2, 0])) == [[("EX", 7)], [("EX", 3)]]
+    assert record_sources(pd.DataFrame({"A": [1, 2]}), "DM", np.array([1])) == [[("DM", None)]]
+
+
+def test_compute_extreme_per_code_01_last_and_first():
+    from tlfgen.adam.common import compute_extreme_per_code
+    dates = np.array(["2021-01-05", "2021-03-01", "2021-02-01"], dtype="datetime64[ns]")
+    codes = np.array([0, 0, 2])
+    last = compute_extreme_per_code(codes, dates, 3, "last")
+    first = compute_extreme_per_code(codes, dates, 3, "first")
+    assert [str(d)[:10] for d in last] == ["2021-03-01", "NaT", "2021-02-01"]
+    assert [str(d)[:10] for d in first] == ["2021-01-05", "NaT", "2021-02-01"]
+
+
+def test_derive_var_extreme_dt_01_bounds_and_partial_dates():
+    from tlfgen.adam.common import derive_var_extreme_dt
+    adsl = pd.DataFrame({"USUBJID": ["A", "B", "C"],
+                         "DCUTDT": pd.to_datetime(["2021-03-01", None, "2021-01-01"])})
+    ds = pd.DataFrame({"USUBJID": ["A", "A", "A", "B", "Z"],
+                       "DSSTDTC": ["2021-02-01", "2021-04-01", "2021-02", "2021-05-05", "2021-01-01"]})
+    out = derive_var_extreme_dt(adsl, sources={"sdtm.DS": ds}, new_var="LSTALVDT", upper_bound="DCUTDT",
+                                events=[{"source": "sdtm.DS", "date": "DSSTDTC"}])
+    assert out["LSTALVDT"].dtype == "datetime64[ns]"
+    assert [None if pd.isna(d) else str(d.date()) for d in out["LSTALVDT"]] == ["2021-02-01", "2021-05-05", None]

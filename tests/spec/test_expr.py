@@ -83,3 +83,25 @@ def test_refused_expressions(text, fragment):
 def test_expression_too_long_is_refused():
     with pytest.raises(ExpressionError, match="more than 2000"):
         parse_expression("A == 1 or " * 300 + "A == 1")
+
+
+def test_compare_with_literal_matches_the_general_path():
+    data = pd.DataFrame({"S": ["a", None, "b", "a "], "N": [1.0, None, 3.0, 2.0], "I": [1, 2, 3, 4],
+                         "T": pd.array(["a", None, "b", "a"], dtype="string")})
+    assert parse_expression("S == 'a'").mask(data).tolist() == [True, False, False, False]
+    assert parse_expression("S != 'a'").mask(data).tolist() == [False, False, True, True]
+    assert parse_expression("T == 'a'").mask(data).tolist() == [True, False, False, True]
+    assert parse_expression("N >= 2").mask(data).tolist() == [False, False, True, True]
+    assert parse_expression("2 < I").mask(data).tolist() == [False, False, True, True]
+    assert parse_expression("N != 1").mask(data).tolist() == [False, False, True, True]
+
+
+def test_text_functions_per_distinct_value():
+    from tlfgen.spec.expr import compute_per_unique
+    data = pd.DataFrame({"S": [" ab", None, "c", " ab", ""]})
+    assert parse_expression("length(S) >= 2").mask(data).tolist() == [True, False, False, True, False]
+    assert parse_expression("upper(strip(S)) == 'AB'").mask(data).tolist() == [True, False, False, True, False]
+    assert parse_expression("is_missing(S)").mask(data).tolist() == [False, True, False, False, True]
+    assert parse_expression("not_missing(N)").mask(pd.DataFrame({"N": [1.0, None]})).tolist() == [True, False]
+    lengths = compute_per_unique(data["S"], lambda t: t.str.len())
+    assert str(lengths.dtype) == "Int64" and lengths.tolist() == [3, pd.NA, 1, 3, 0]

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
-from tlfgen.adam.common import check_vars, get_source, record_sources, append_src, SRC
+from tlfgen.adam.common import (SRC, append_src, check_vars, filter_mask, get_source, lineage_columns,
+                                record_sources, take_columns)
 from tlfgen.errors import DerivationError
 from tlfgen.registry import derivation
-from tlfgen.spec.expr import parse_expression
 
 
 @derivation(requires=("{armcd_var}",), produces=("{new_var}", "{new_varn}"), context=("dataset", "study"))
@@ -78,23 +79,26 @@ def derive_vars_disposition(dataset: pd.DataFrame, *, sources: Mapping[str, pd.D
     Otherwise DISCONTINUED with the reason DSDECOD. The last record by date counts.
     """
     data = get_source(sources, source)
-    data = data[parse_expression(filter).mask(data)]
+    mask = filter_mask(data, filter)
     check_vars(data, ["USUBJID", decod_var, date_var], dataset=source)
-    pairs = record_sources(data, source.split(".")[-1]) if len(data) else []
-    data = data.assign(_PAIRS=pairs).sort_values(["USUBJID", date_var], kind="mergesort", na_position="first")
-    last = data.drop_duplicates("USUBJID", keep="last").set_index("USUBJID")
+    kept = take_columns(data, mask, ["USUBJID", decod_var, date_var, *lineage_columns(data)])
+    kept["_ROW"] = np.arange(len(kept))
+    ordered = kept.sort_values(["USUBJID", date_var], kind="mergesort", na_position="first")
+    last = ordered.drop_duplicates("USUBJID", keep="last")
+    pairs = record_sources(kept, source.split(".")[-1], last["_ROW"].to_numpy())
+    decods = last[decod_var].tolist()
     done = {str(c).upper() for c in completed}
     status, reason, src = [], [], []
-    for usubjid in dataset["USUBJID"]:
-        if usubjid not in last.index or pd.isna(last.at[usubjid, decod_var]):
+    for pos in pd.Index(last["USUBJID"]).get_indexer(dataset["USUBJID"]).tolist():
+        if pos < 0 or pd.isna(decods[pos]):
             status.append(ongoing)
             reason.append(None)
             src.append([])
             continue
-        decod = str(last.at[usubjid, decod_var]).strip().upper()
+        decod = str(decods[pos]).strip().upper()
         status.append("COMPLETED" if decod in done else "DISCONTINUED")
         reason.append(None if decod in done else decod)
-        src.append(last.at[usubjid, "_PAIRS"])
+        src.append(pairs[pos])
     out = dataset.copy()
     out[status_var] = pd.Series(status, index=out.index, dtype=object)
     out[reason_var] = pd.Series(reason, index=out.index, dtype=object)

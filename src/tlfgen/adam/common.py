@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from tlfgen.adam.engine import compute_cached
 from tlfgen.errors import DerivationError
 from tlfgen.registry import derivation
 from tlfgen.spec.expr import parse_expression
@@ -64,24 +65,54 @@ def new_vars_map(new_vars: Sequence[str] | Mapping[str, str]) -> dict[str, str]:
     return dict(new_vars) if isinstance(new_vars, Mapping) else {v: v for v in new_vars}
 
 
-def record_sources(data: pd.DataFrame, default_domain: str) -> list[list[tuple[str, Any]]]:
-    """One ``[(domain, seq)]`` per row, from DOMAIN and --SEQ when the data has them."""
+def filter_mask(data: pd.DataFrame, filter: str | None) -> np.ndarray | None:
+    """The rows of ``data`` passing ``filter`` as a boolean array; None (every row) without a filter."""
+    return parse_expression(filter).mask(data).to_numpy() if filter else None
+
+
+def _column_values(series: pd.Series, mask: np.ndarray | None) -> Any:
+    values = series.to_numpy() if isinstance(series.dtype, np.dtype) else series.array
+    return values if mask is None else values[mask]
+
+
+def take_columns(data: pd.DataFrame, mask: np.ndarray | None, columns: Sequence[str]) -> pd.DataFrame:
+    """The rows of ``data`` where ``mask`` holds (all for None), only ``columns`` (those it has, once).
+
+    Same values, dtypes and index as ``data[mask][columns]``, without copying the other columns.
+    """
+    names = [c for c in dict.fromkeys(columns) if c in data.columns]
+    index = data.index if mask is None else data.index[mask]
+    return pd.DataFrame({c: _column_values(data[c], mask) for c in names}, index=index, columns=names)
+
+
+def lineage_columns(data: pd.DataFrame) -> list[str]:
+    """The columns ``record_sources`` reads: DOMAIN and the --SEQ columns."""
+    return [c for c in data.columns if c == "DOMAIN" or c.endswith("SEQ")]
+
+
+def record_sources(data: pd.DataFrame, default_domain: str, rows: np.ndarray | None = None
+                   ) -> list[list[tuple[str, Any]]]:
+    """One ``[(domain, seq)]`` per row, from DOMAIN and --SEQ when the data has them.
+
+    The domain is DOMAIN of the first row of ``data``; ``rows`` (positions) limits the
+    result to those rows.
+    """
     domain = str(data["DOMAIN"].iloc[0]) if "DOMAIN" in data.columns and len(data) else default_domain
     seq_col = f"{domain}SEQ"
     if seq_col in data.columns:
-        seqs = data[seq_col]
+        seqs = data[seq_col] if rows is None else data[seq_col].iloc[rows]
         if seqs.dtype == np.float64:  # plain floats: NaN is the only value unequal to itself
             return [[(domain, None if s != s else int(s))] for s in seqs.tolist()]
         return [[(domain, None if pd.isna(s) else int(s))] for s in seqs]
-    return [[(domain, None)] for _ in range(len(data))]
+    return [[(domain, None)] for _ in range(len(data) if rows is None else len(rows))]
 
 
 def append_src(dataset: pd.DataFrame, new: Sequence[Sequence[tuple[str, Any]]]) -> pd.DataFrame:
     """Append provenance pairs to ``_SRC`` row by row (never replaces); returns a new frame."""
-    out = dataset.copy()
-    old = out[SRC] if SRC in out.columns else pd.Series([[] for _ in range(len(out))], index=out.index)
+    out = dataset.copy(deep=False)  # only whole columns are set below
+    old = out[SRC].tolist() if SRC in out.columns else [None] * len(out)
     merged = []
-    for before, extra in zip(old.tolist(), new):
+    for before, extra in zip(old, new):
         cell = list(before) if isinstance(before, list) else []
         for pair in extra:
             if pair not in cell:
@@ -149,13 +180,16 @@ def derive_vars_merged(dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFr
     by = list(by_vars)
     names = new_vars_map(new_vars)
     data = get_source(sources, source)
-    if filter:
-        data = data[parse_expression(filter).mask(data)]
+    mask = filter_mask(data, filter)
     cols, asc = order_columns(order)
     check_vars(data, by + list(names.values()) + cols, dataset=source)
-    add = data.copy()
-    add["_SRCPAIRS"] = (record_sources(add, _source_domain(source)) if source.startswith("sdtm.")
-                        else [[] for _ in range(len(add))]) if len(add) else []
+    # only the columns used below (the join filter may read any source column; a source column
+    # named like a dataset variable keeps the merge's "_DS" suffixes as they were)
+    used = [*by, *names.values(), *cols, *expr_columns(join_filter), *dataset_vars]
+    sdtm = source.startswith("sdtm.")
+    kept = take_columns(data, mask, used + (lineage_columns(data) if sdtm else []))
+    kept["_ROW"] = np.arange(len(kept))  # positions in kept, for the lineage of the chosen records
+    add = kept
     if join_filter:
         own = dataset[by + list(dataset_vars)].drop_duplicates()
         joined = add.merge(own, on=by, how="inner", suffixes=("", "_DS"))
@@ -176,7 +210,9 @@ def derive_vars_merged(dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFr
     right = pd.DataFrame({b: add[b].to_numpy() for b in by})
     for new, old in names.items():
         right[new] = add[old].to_numpy()
-    right["_SRCPAIRS"] = add["_SRCPAIRS"].to_numpy()
+    rows = add["_ROW"].to_numpy()
+    pairs = record_sources(kept, _source_domain(source), rows) if sdtm else [[] for _ in range(len(rows))]
+    right["_SRCPAIRS"] = pd.Series(pairs, dtype=object) if len(rows) else pd.Series([], dtype=object)
     base = dataset.drop(columns=[n for n in names if n in dataset.columns])
     out = base.merge(right, on=by, how="left", sort=False)
     pairs = [p if isinstance(p, list) else [] for p in out.pop("_SRCPAIRS")]
@@ -192,12 +228,11 @@ def derive_var_merged_exist_flag(dataset: pd.DataFrame, *, sources: Mapping[str,
     """Flag records for which ``source`` has at least one record (passing ``filter``) with the same by values."""
     by = list(by_vars)
     data = get_source(sources, source)
-    if filter:
-        data = data[parse_expression(filter).mask(data)]
+    mask = filter_mask(data, filter)
     check_vars(data, by, dataset=source)
-    keys = set(map(tuple, data[by].astype(str).to_numpy()))
+    keys = set(map(tuple, take_columns(data, mask, by).drop_duplicates().astype(str).to_numpy()))
     hit = [tuple(row) in keys for row in dataset[by].astype(str).to_numpy()]
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # only whole columns are set below
     out[new_var] = pd.Series([true_value if h else false_value for h in hit], index=out.index, dtype=object)
     return out
 
@@ -327,7 +362,7 @@ def derive_vars_dt(dataset: pd.DataFrame, *, dtc: str, new_var: str, flag_var: s
                               date_imputation=date_imputation,
                               min_dates=[dataset[v] for v in min_dates],
                               max_dates=[dataset[v] for v in max_dates])
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # only whole columns are set below
     out[new_var] = dates
     if flag_var:
         out[flag_var] = flags
@@ -368,28 +403,59 @@ def derive_var_extreme_dt(dataset: pd.DataFrame, *, sources: Mapping[str, pd.Dat
     """
     if mode not in ("first", "last"):
         raise DerivationError(f"mode must be 'first' or 'last', not '{mode}'", variable=new_var)
-    frames = []
+    bounds = dataset[["USUBJID"] + [b for b in (upper_bound, lower_bound) if b]].drop_duplicates("USUBJID")
+    subjects = pd.Index(bounds["USUBJID"])
+    per_event = []
     for ev in events:
         src = ev.get("source")
         data = get_source(sources, src) if src else dataset
-        if ev.get("condition"):
-            data = data[parse_expression(ev["condition"]).mask(data)]
+        mask = filter_mask(data, ev.get("condition"))
         check_vars(data, ["USUBJID", ev["date"]], dataset=src)
-        values = data[ev["date"]]
-        if not pd.api.types.is_datetime64_any_dtype(values):
-            values = _complete_dates(values)
-        frames.append(pd.DataFrame({"USUBJID": data["USUBJID"].to_numpy(), "_DT": values.to_numpy()}))
-    every = pd.concat(frames, ignore_index=True).dropna(subset=["_DT"])
-    bounds = dataset[["USUBJID"] + [b for b in (upper_bound, lower_bound) if b]].drop_duplicates("USUBJID")
-    every = every.merge(bounds, on="USUBJID", how="inner")
-    if upper_bound:
-        every = every[~(every["_DT"] > every[upper_bound])]
-    if lower_bound:
-        every = every[~(every["_DT"] < every[lower_bound])]
-    agg = every.groupby("USUBJID")["_DT"].agg("max" if mode == "last" else "min")
-    out = dataset.copy()
+        dates = _cached_complete_dates(data, ev["date"])
+        usubjid = data["USUBJID"].to_numpy()
+        per_event.append((subjects.get_indexer(usubjid if mask is None else usubjid[mask]),
+                          dates if mask is None else dates[mask]))
+    codes = np.concatenate([c for c, _ in per_event])
+    dates = np.concatenate([d for _, d in per_event])
+    keep = (codes >= 0) & ~np.isnat(dates)
+    for bound, drop in ((upper_bound, np.greater), (lower_bound, np.less)):
+        if bound:
+            limit = np.append(np.asarray(bounds[bound], dtype="datetime64[ns]"),
+                              np.datetime64("NaT", "ns"))[codes]  # code -1 (no subject): NaT
+            keep &= ~(drop(dates, limit) & ~np.isnat(limit))
+    agg = compute_extreme_per_code(codes[keep], dates[keep], len(subjects), mode)
+    found = ~np.isnat(agg)
+    agg = pd.Series(agg[found], index=subjects[found])
+    out = dataset.copy(deep=False)  # only whole columns are set below
     out[new_var] = pd.to_datetime(out["USUBJID"].map(agg)).astype("datetime64[ns]")
     return out
+
+
+def _cached_complete_dates(data: pd.DataFrame, column: str) -> np.ndarray:
+    """``column`` of ``data`` as datetime64[ns] (complete ISO dates only), once per dataset build."""
+    def compute() -> np.ndarray:
+        values = data[column]
+        if not pd.api.types.is_datetime64_any_dtype(values):
+            values = _complete_dates(values)
+        return np.asarray(values, dtype="datetime64[ns]")
+
+    return compute_cached("complete_dates", (data,), (column,), compute)
+
+
+def compute_extreme_per_code(codes: np.ndarray, dates: np.ndarray, size: int, mode: str) -> np.ndarray:
+    """The latest (``mode`` last) or earliest (first) of ``dates`` per code 0..size-1; NaT where none.
+
+    ``dates`` must not hold NaT.
+    """
+    ints = dates.astype("datetime64[ns]").view(np.int64)
+    if mode == "last":
+        best = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)  # the NaT value: below every date
+        np.maximum.at(best, codes, ints)
+        return best.view("datetime64[ns]")
+    best = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(best, codes, ints)
+    best[best == np.iinfo(np.int64).max] = np.iinfo(np.int64).min
+    return best.view("datetime64[ns]")
 
 
 # ---------------------------------------------------------------- flags and groups
@@ -399,7 +465,7 @@ def derive_var_flag(dataset: pd.DataFrame, *, new_var: str, condition: str, true
                     false_value: str | None = "N") -> pd.DataFrame:
     """A flag from a condition: ``true_value`` where it holds, ``false_value`` elsewhere."""
     mask = parse_expression(condition).mask(dataset)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # only whole columns are set below
     out[new_var] = pd.Series(np.where(mask, true_value, None), index=out.index, dtype=object)
     out.loc[~mask, new_var] = false_value
     return out
@@ -426,7 +492,7 @@ def derive_var_cat(dataset: pd.DataFrame, *, new_var: str, cats: Sequence[Mappin
             codes[hit] = float(cat["code"])
         done |= hit
     values[~done] = default
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # only whole columns are set below
     out[new_var] = values
     if new_varn:
         out[new_varn] = codes
@@ -448,7 +514,7 @@ def derive_var_map(dataset: pd.DataFrame, *, source_var: str, new_var: str, valu
             return lookup[key]
         return v if keep_unmapped else default
 
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # only whole columns are set below
     out[new_var] = pd.Series([recode(v) for v in dataset[source_var]], index=dataset.index, dtype=object)
     return out
 
@@ -457,7 +523,7 @@ def derive_var_map(dataset: pd.DataFrame, *, source_var: str, new_var: str, valu
 def derive_var_numeric(dataset: pd.DataFrame, *, source_var: str, new_var: str) -> pd.DataFrame:
     """A numeric copy of a variable (text that is not a number becomes missing)."""
     check_vars(dataset, [source_var])
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # only whole columns are set below
     out[new_var] = pd.to_numeric(dataset[source_var].astype("string").str.strip(), errors="coerce").astype(float)
     return out
 
@@ -480,7 +546,7 @@ def derive_var_extreme_flag(dataset: pd.DataFrame, *, by_vars: Sequence[str], or
     cand = cand.sort_values([*by_vars, *cols], ascending=[True] * len(by_vars) + asc,
                             kind="mergesort", na_position="last")
     chosen = cand.drop_duplicates(list(by_vars), keep=mode).index
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # only whole columns are set below
     chosen_set = set(chosen)
     out[new_var] = pd.Series([true_value if i in chosen_set else false_value for i in out.index],
                              index=out.index, dtype=object)

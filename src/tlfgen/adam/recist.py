@@ -144,11 +144,11 @@ def create_lesion_measurements(
     """
     _require(tu, ("USUBJID", "TULNKID", role_var), "TU")
     _require(tr, ("USUBJID", "TRLNKID", "TRTESTCD", "TRDTC"), "TR")
-    tu = tu.copy()
+    tu = tu[[c for c in dict.fromkeys(("USUBJID", "TULNKID", role_var, "VISITNUM", "VISIT", "TUDTC"))
+             if c in tu.columns]].copy()  # the columns read below
     tu["_ROLE"] = tu[role_var].astype("string").str.strip().str.upper()
     tu["_NODAL"] = False if nodal is None else nodal.reindex(tu.index).fillna(False).astype(bool)
     lesions = tu.drop_duplicates(["USUBJID", "TULNKID"]).set_index(["USUBJID", "TULNKID"])
-    tr = tr.copy()
     pos = lesions.index.get_indexer(pd.MultiIndex.from_arrays([tr["USUBJID"], tr["TRLNKID"]]))
     for i in np.flatnonzero(pos < 0):
         k = (tr["USUBJID"].iloc[i], tr["TRLNKID"].iloc[i])
@@ -240,7 +240,7 @@ class _LesionTable:
 
     def __init__(self, data: pd.DataFrame) -> None:
         self.usubjid = data["USUBJID"].tolist()
-        self.date = list(data["DATE"].array)
+        self.date = compute_timestamp_list(data["DATE"])
         self.lnkid = data["LNKID"].tolist()
         self.is_target = np.asarray(data["ROLE"] == TARGET, dtype=bool).tolist()
         self.is_nontarget = np.asarray(data["ROLE"] == NONTARGET, dtype=bool).tolist()
@@ -255,6 +255,13 @@ class _LesionTable:
         self.new_state = data["STATE"].fillna("PRESENT").tolist()
         self.seq = data["SEQ"].tolist()
         self.seq_ok = data["SEQ"].notna().to_numpy().tolist()
+
+
+def compute_timestamp_list(dates: pd.Series) -> list[Any]:
+    """``list(dates.array)`` (Timestamps, NaT), one Timestamp object per distinct date (dates repeat)."""
+    codes, uniques = pd.factorize(dates)
+    stamps = list(uniques)
+    return [stamps[c] if c >= 0 else pd.NaT for c in codes.tolist()]
 
 
 def _runs(values: list[Any], lo: int, hi: int) -> Iterable[tuple[int, int]]:
@@ -334,9 +341,13 @@ def compute_recist_mismatches(
     only is a disagreement too. NON-CR/NON-PD and SD are not interchangeable.
     """
     post = recomputed[recomputed["BASEFL"].ne("Y") & recomputed["OVRLRESP"].notna()]
-    calc = {key: r for key, r in zip(_assessment_keys(post), post.itertuples(index=False)) if key[1] is not None}
-    inv = {key: r for key, r in zip(_assessment_keys(investigator), investigator.itertuples(index=False))
-           if key[1] is not None}
+    shown = [c for c in ("OVRLRESP", "SUMDIAM", "PCHGBL", "PCHGNAD", "TRGRESP", "NTRGRESP", "NEWLIND")
+             if c in post.columns]  # the fields read below: fewer to box per row
+    calc = {key: r for key, r in zip(compute_assessment_keys(post), post[shown].itertuples(index=False))
+            if key[1] is not None}
+    inv_cols = [c for c in ("AVALC", "SRCSEQ") if c in investigator.columns]
+    inv = {key: r for key, r in zip(compute_assessment_keys(investigator),
+                                    investigator[inv_cols].itertuples(index=False)) if key[1] is not None}
     findings: list[Finding] = []
     for key in sorted(set(calc) | set(inv)):  # (USUBJID, date in ns): the order of (USUBJID, Timestamp)
         c, i = calc.get(key), inv.get(key)
@@ -364,7 +375,7 @@ def compute_recist_mismatches(
     return findings
 
 
-def _assessment_keys(frame: pd.DataFrame) -> list[tuple[Any, int | None]]:
+def compute_assessment_keys(frame: pd.DataFrame) -> list[tuple[Any, int | None]]:
     """(USUBJID, ADT as nanoseconds since 1970, None when missing) per row of ``frame``."""
     adt = frame["ADT"]
     if isinstance(adt.dtype, np.dtype) and adt.dtype.kind == "M":

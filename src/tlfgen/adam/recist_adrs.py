@@ -21,6 +21,7 @@ import pandas as pd
 
 from tlfgen.adam.engine import compute_cached
 from tlfgen.adam.recist import (
+    compute_assessment_keys,
     compute_iso_date,
     compute_recist_mismatches,
     create_lesion_measurements,
@@ -103,6 +104,11 @@ def _attach(out: pd.DataFrame, dataset: pd.DataFrame | None, findings: list[Find
     before = list(dataset.attrs.get(FINDINGS, [])) if dataset is not None else []
     result.attrs[FINDINGS] = before + list(findings)
     return result
+
+
+def _take(values: list[Any], positions: list[int], default: Any) -> list[Any]:
+    """``values[p]`` for each position, ``default`` where the position is -1 (not found)."""
+    return [values[p] if p >= 0 else default for p in positions]
 
 
 def _date_source_requires(date_sources: Mapping[str, Any] | None) -> list[str]:
@@ -246,10 +252,10 @@ def derive_vars_recist_check(
     inv = dataset.loc[rows, ["USUBJID", "ADT", "AVALC"] + (["SRCSEQ"] if "SRCSEQ" in dataset else [])]
     findings = compute_recist_mismatches(recomputed, inv)
     post = recomputed[recomputed["BASEFL"].ne("Y")]
-    lookup = {(u, pd.Timestamp(d)): r for u, d, r in zip(post["USUBJID"], post["ADT"], post["OVRLRESP"])}
+    lookup = dict(zip(compute_assessment_keys(post), post["OVRLRESP"]))  # (USUBJID, date in ns)
     out = dataset.copy()
-    out[new_var] = [lookup.get((u, pd.Timestamp(d))) if p == paramcd and pd.notna(d) else None
-                    for u, d, p in zip(out["USUBJID"], out["ADT"], out["PARAMCD"])]
+    out[new_var] = [lookup.get(k) if p == paramcd and k[1] is not None else None
+                    for k, p in zip(compute_assessment_keys(out), out["PARAMCD"])]
     out.attrs[FINDINGS] = list(dataset.attrs.get(FINDINGS, [])) + findings
     return out
 
@@ -384,14 +390,14 @@ def derive_param_exist_flag(
     subjects = _subjects(sources, adsl, subject_condition)
     carry = [c for c in ("SRCDOM", "SRCVAR") if c in hits.columns]
     out = pd.DataFrame({"USUBJID": subjects, "PARAMCD": paramcd, "PARAM": param})
-    out["AVALC"] = ["Y" if u in hits.index else "N" for u in subjects]
-    out["ADT"] = pd.Series([hits.at[u, date_var] if u in hits.index else pd.NaT for u in subjects],
-                           dtype="datetime64[ns]")
+    pos = hits.index.get_indexer(subjects).tolist()  # -1: the subject has no qualifying record
+    out["AVALC"] = ["Y" if p >= 0 else "N" for p in pos]
+    out["ADT"] = pd.Series(_take(hits[date_var].tolist(), pos, pd.NaT), dtype="datetime64[ns]")
     for col in carry:
-        out[col] = [hits.at[u, col] if u in hits.index else None for u in subjects]
-    out["SRCSEQ"] = pd.Series([hits.at[u, seq_var] if u in hits.index else None for u in subjects], dtype=float)
-    out[SRC] = pd.Series([list(hits.at[u, SRC]) if u in hits.index and SRC in hits.columns
-                          and isinstance(hits.at[u, SRC], list) else [] for u in subjects], dtype=object)
+        out[col] = _take(hits[col].tolist(), pos, None)
+    out["SRCSEQ"] = pd.Series(_take(hits[seq_var].tolist(), pos, None), dtype=float)
+    cells = hits[SRC].tolist() if SRC in hits.columns else [None] * len(hits)
+    out[SRC] = pd.Series([list(c) if isinstance(c, list) else [] for c in _take(cells, pos, None)], dtype=object)
     out["AVAL"] = _aval(out["AVALC"], aval_map if aval_map is not None else {"Y": 1, "N": 0})
     if adsl_vars:
         out = out.merge(_adsl_frame(sources, adsl, adsl_vars), on="USUBJID", how="left")

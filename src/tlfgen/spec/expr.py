@@ -55,8 +55,33 @@ def _series(value: Any, index: pd.Index) -> pd.Series:
     return pd.Series([value] * len(index), index=index, dtype=object if value is None else None)
 
 
+def _is_text_column(x: Any) -> bool:
+    """An object Series whose values are all str (or missing): safe to compute per distinct value."""
+    return (isinstance(x, pd.Series) and x.dtype == object
+            and pd.api.types.infer_dtype(x, skipna=True) in ("string", "empty"))
+
+
+def compute_per_unique(x: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``fn(x.astype("string"))`` for a text column, computed once per distinct value.
+
+    ``fn`` must map a missing value to a missing value (string methods do); the result
+    has the dtype ``fn`` gives, aligned to ``x``'s index.
+    """
+    codes, uniques = pd.factorize(x)
+    values = fn(pd.Series(np.asarray(uniques, dtype=object), dtype=object).astype("string"))
+    return pd.Series(values.array.take(codes, allow_fill=True), index=x.index, name=x.name)
+
+
+def _is_blank(text: pd.Series) -> pd.Series:
+    return text.str.strip() == ""
+
+
 def _fn_is_missing(x: pd.Series) -> pd.Series:
     s = x if isinstance(x, pd.Series) else pd.Series([x])
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iufbM":  # never blank text
+        return s.isna().astype("boolean")
+    if _is_text_column(s):
+        return s.isna() | compute_per_unique(s, _is_blank).fillna(False)
     return s.isna() | (s.astype("string").str.strip() == "").fillna(False)
 
 
@@ -65,15 +90,22 @@ def _fn_not_missing(x: pd.Series) -> pd.Series:
 
 
 def _fn_str(method: str) -> Callable[[pd.Series], pd.Series]:
+    def apply(text: pd.Series) -> pd.Series:
+        return getattr(text.str, method)()
+
     def fn(x: pd.Series) -> pd.Series:
-        return getattr(x.astype("string").str, method)()
+        return compute_per_unique(x, apply) if _is_text_column(x) else apply(x.astype("string"))
 
     fn.__name__ = method
     return fn
 
 
+def _str_len(text: pd.Series) -> pd.Series:
+    return text.str.len()
+
+
 def _fn_length(x: pd.Series) -> pd.Series:
-    return x.astype("string").str.len()
+    return compute_per_unique(x, _str_len) if _is_text_column(x) else _str_len(x.astype("string"))
 
 
 def _fn_date(x: Any) -> Any:
@@ -351,6 +383,13 @@ def _compare(op: ast.cmpop, left: Any, right: Any, index: pd.Index) -> pd.Series
         inside = s.isin(right) & s.notna()
         return inside if isinstance(op, ast.In) else (~inside & s.notna())
     left, right = _coerce_pair(left, right)
+    try:
+        with np.errstate(invalid="ignore"):
+            fast = _compare_scalar(op, left, right)
+    except TypeError:  # the general path below names the dtypes
+        fast = None
+    if fast is not None:
+        return fast
     ls, rs = _series(left, index), _series(right, index)
     valid = ls.notna() & rs.notna()
     try:
@@ -359,3 +398,28 @@ def _compare(op: ast.cmpop, left: Any, right: Any, index: pd.Index) -> pd.Series
     except TypeError as exc:
         raise ExpressionError(f"cannot compare {ls.dtype} with {rs.dtype}: {exc}") from None
     return _series(raw, index).astype("boolean").fillna(False).astype(bool) & valid
+
+
+def _scalar_fits(series: pd.Series, value: Any) -> bool:
+    """A literal that compares with the column as it would with a column of copies of it."""
+    dtype = series.dtype
+    if isinstance(value, str):
+        return dtype == object or isinstance(dtype, pd.StringDtype)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return isinstance(dtype, np.dtype) and dtype.kind in "iuf"
+    if isinstance(value, pd.Timestamp):
+        return isinstance(dtype, np.dtype) and dtype.kind == "M" and value.tz is None
+    return False
+
+
+def _compare_scalar(op: ast.cmpop, left: Any, right: Any) -> pd.Series | None:
+    """Column against a literal without building a column of copies; None when not that case."""
+    if isinstance(left, pd.Series) and _scalar_fits(left, right):
+        series, raw = left, _COMPARE_OPS[type(op)](left, right)
+    elif isinstance(right, pd.Series) and _scalar_fits(right, left):
+        series, raw = right, _COMPARE_OPS[type(op)](left, right)
+    else:
+        return None
+    if raw.dtype != bool:
+        raw = raw.astype("boolean").fillna(False).astype(bool)
+    return raw & series.notna()
