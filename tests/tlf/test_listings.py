@@ -10,7 +10,8 @@ import pytest
 from tlf_helpers import REPO, write_spec
 from tlfgen.errors import DataError
 from tlfgen.spec.tlf import ListingColumn, load_tlf_specs
-from tlfgen.tlf.listings import create_listing, format_listing_value
+from tlfgen.tlf.listings import create_cells, create_listing, format_listing_value
+from tlfgen.tlf.model import Cell
 
 
 def _listing(study, adam, output_id: str):
@@ -91,3 +92,14 @@ def test_06_cells_of_repeated_values_carry_their_own_subject(study, adam) -> Non
         assert {cell.subjects for cell in row.cells} == {(row.label,)}
         cell = row.cells[grade]
         assert cell.values == ((("ATOXGRN", float(cell.text)),) if cell.text else ())
+
+
+def test_create_cells_shares_equal_cells_of_one_subject():
+    contents = [("Y", ()), ("Y", ()), ("Y", ()), ("2", (("ATOXGRN", 2.0),)), ("2", (("ATOXGRN", 2.0),))]
+    subjects = [("S-1",), ("S-1",), ("S-2",), ("S-1",), ("S-1",)]
+    cells = create_cells(contents, "L1.LISTING", subjects)
+    assert cells == [Cell("Y", "L1.LISTING", (), ("S-1",)), Cell("Y", "L1.LISTING", (), ("S-1",)),
+                     Cell("Y", "L1.LISTING", (), ("S-2",)), Cell("2", "L1.LISTING", (("ATOXGRN", 2.0),), ("S-1",)),
+                     Cell("2", "L1.LISTING", (("ATOXGRN", 2.0),), ("S-1",))]
+    assert cells[0] is cells[1] and cells[2] is not cells[0]  # one subject, same text, no raw values: one cell
+    assert cells[3] is not cells[4]  # cells with raw values are never shared

@@ -25,11 +25,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Iterable
 
-from tlfgen.lineage.jsondump import dumps_indented
+from tlfgen.lineage.jsondump import dump_parts, dumps_indented
 from tlfgen.lineage.records import (  # noqa: F401 - record level, re-exported for trace and tests
-    RecordIndex, adam_record_id, build_record_links, raw_line_numbers, read_sdtm_lineage, sdtm_record_id,
+    RecordIndex, adam_record_id, build_record_links, check_found, raw_line_numbers, read_sdtm_lineage,
+    sdtm_record_id,
 )
 from tlfgen.spec.study import ResolvedStudy
 
@@ -299,10 +301,9 @@ def build_variable_graph(study: ResolvedStudy, tables: Iterable[Any] = ()) -> Va
     return graph
 
 
-def build_lineage(study: ResolvedStudy, tables: Iterable[Any] = ()) -> dict[str, Any]:
-    """The whole lineage document (variable graph and record links)."""
+def create_variable_lineage(study: ResolvedStudy, tables: Iterable[Any] = ()) -> dict[str, Any]:
+    """The lineage document without its ``records`` part (``add_record_links`` adds it)."""
     graph = build_variable_graph(study, tables)
-    index = RecordIndex.load(study)
     return {
         "schema_version": SCHEMA_VERSION,
         "study": study.studyid,
@@ -316,8 +317,20 @@ def build_lineage(study: ResolvedStudy, tables: Iterable[Any] = ()) -> dict[str,
         },
         "nodes": {k: dict(sorted(v.items())) for k, v in sorted(graph.nodes.items())},
         "edges": graph.edges(),
-        "records": build_record_links(index),
     }
+
+
+def add_record_links(study: ResolvedStudy, doc: dict[str, Any], links: dict[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """``doc`` with its ``records`` part (a DataError when there are no record links at all)."""
+    check_found(study, len(links["sdtm"]), len(links["adam"]))
+    doc["records"] = links
+    return doc
+
+
+def build_lineage(study: ResolvedStudy, tables: Iterable[Any] = ()) -> dict[str, Any]:
+    """The whole lineage document (variable graph and record links)."""
+    doc = create_variable_lineage(study, tables)
+    return add_record_links(study, doc, build_record_links(RecordIndex.load(study)))
 
 
 def dump_lineage(doc: dict[str, Any]) -> str:
@@ -326,7 +339,12 @@ def dump_lineage(doc: dict[str, Any]) -> str:
 
 
 def write_lineage(study: ResolvedStudy, doc: dict[str, Any]) -> Path:
-    from tlfgen.io.atomic import atomic_write_text
+    """``dump_lineage(doc)`` to outputs/lineage.json (atomically, UTF-8), written piece by piece:
+    at 5,000 subjects the text is about 80 MB, and joining and encoding it whole copies it twice."""
+    from tlfgen.io.atomic import atomic_output
 
+    target = study.outputs_dir / LINEAGE_NAME
     study.outputs_dir.mkdir(parents=True, exist_ok=True)
-    return Path(atomic_write_text(study.outputs_dir / LINEAGE_NAME, dump_lineage(doc)))
+    with atomic_output(target) as tmp, open(tmp, "wb") as handle:
+        handle.writelines(part.encode("utf-8") for part in [*dump_parts(doc), "\n"])
+    return target

@@ -9,8 +9,8 @@ joining lists of plain strings in one step (strings that need no escape are
 only quoted). Same output, byte for byte (tests/lineage/test_jsondump.py
 compares it with ``json.dumps``). Two additions: a value with a
 ``json_text(newline)`` method that returns text is written as that text (the
-pre-rendered record links of ``lineage.records``), and any other ``Mapping``
-is written as a dict.
+pre-rendered record links of ``lineage.records``; ``json_parts(newline)``: the
+same as a list of pieces), and any other ``Mapping`` is written as a dict.
 """
 
 from __future__ import annotations
@@ -32,9 +32,16 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 def dumps_indented(value: Any, *, allow_nan: bool = True, default: Callable[[Any], Any] | None = None,
                    sort_keys: bool = True) -> str:
     """``json.dumps(value, indent=1, sort_keys=..., ensure_ascii=False, allow_nan=..., default=...)``."""
+    return "".join(dump_parts(value, allow_nan=allow_nan, default=default, sort_keys=sort_keys))
+
+
+def dump_parts(value: Any, *, allow_nan: bool = True, default: Callable[[Any], Any] | None = None,
+               sort_keys: bool = True) -> list[str]:
+    """The text of ``dumps_indented`` in pieces (joined, they are that text): a large document can be
+    written piece by piece, without one more copy of all of it."""
     parts: list[str] = []
     _Dumper(allow_nan, default, sort_keys).into(value, parts, "\n")
-    return "".join(parts)
+    return parts
 
 
 class _Dumper:
@@ -51,6 +58,8 @@ class _Dumper:
             self._dict(value, parts, newline)
         elif isinstance(value, (list, tuple)):
             self._list(value, parts, newline)
+        elif hasattr(value, "json_parts") and (pieces := value.json_parts(newline)) is not None:
+            parts.extend(pieces)  # pre-rendered in pieces (lineage.record_blocks.RenderedSection)
         elif hasattr(value, "json_text") and (text := value.json_text(newline)) is not None:
             parts.append(text)  # pre-rendered (e.g. lineage.records.LinkSection)
         elif isinstance(value, Mapping):

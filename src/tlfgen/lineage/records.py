@@ -107,6 +107,7 @@ class SdtmLinks:
     counts: np.ndarray  # sources per record
     file_index: np.ndarray  # per source, into ``files``
     rows: np.ndarray  # per source: the data row (raw CSV) or the spec line
+    domain: str = ""  # every id starts with ``sdtm.<domain>:``
 
     def pairs(self) -> dict[str, list[tuple[str, int]]]:
         """{record id: [(file, row), ...]} (ids are unique: ``read_sdtm_links`` suffixes a repeat)."""
@@ -130,7 +131,9 @@ def _compact_ids(domain: str, keys: list[str], columns: list[list]) -> list[str]
             return [f"sdtm.{domain}:{u}:{s}" for u, s in zip(usubjids, seqs)]
         return [sdtm_record_id(domain, u, s) for u, s in zip(usubjids, seqs)]
     rows = zip(*columns[:len(keys)])
-    if all({type(v) for v in col} <= {str, int} for col in columns[:len(keys)]):
+    if all(set(map(type, col)) <= {str, int} for col in columns[:len(keys)]):
+        if len(keys) == 2:  # e.g. SV: USUBJID, VISITNUM
+            return [f"sdtm.{domain}:{u}:{v}" for u, v in zip(columns[0], columns[1])]
         return [f"sdtm.{domain}:" + ":".join(map(str, row)) for row in rows]
     return [sdtm_key_id(domain, list(row)) for row in rows]
 
@@ -181,12 +184,28 @@ def read_sdtm_links(path: Path) -> SdtmLinks:
     ids = _unique_ids(ids)
     counts = np.fromiter(map(len, sources), dtype=np.int64, count=len(sources))
     file_index, rows = (np.fromiter(map(itemgetter(i), flat), dtype=np.int64, count=len(flat)) for i in (0, 1))
-    return SdtmLinks(ids, files, counts, file_index, rows)
+    return SdtmLinks(ids, files, counts, file_index, rows, domain)
 
 
 def read_sdtm_lineage(path: Path) -> dict[str, list[tuple[str, int]]]:
     """``sdtm/lineage/<domain>.json`` as {record id: [(file, row)]}; reads the compact and the dict form."""
     return read_sdtm_links(path).pairs()
+
+
+def read_adam_lineage(study: ResolvedStudy) -> dict[str, list[dict[str, Any]]]:
+    """{dataset: lineage records} from ``adam/lineage/*.json``."""
+    adam = {}
+    for path in sorted((study.adam_dir / "lineage").glob("*.json")):
+        doc = read_json(path)
+        adam[str(doc.get("dataset") or path.stem.upper())] = list(doc.get("records", []))
+    return adam
+
+
+def check_found(study: ResolvedStudy, sdtm_records: int, adam_datasets: int) -> None:
+    """A DataError when the study has no record lineage at all (the pipeline has not run)."""
+    if not sdtm_records and not adam_datasets:
+        raise DataError("no lineage files found", file=study.display(study.sdtm_dir / "lineage"),
+                        hint="run the pipeline first (`tlfgen run`)")
 
 
 def _is_row_file(file: str) -> bool:
@@ -205,16 +224,15 @@ class RecordIndex:
     _sdtm: dict[str, list[tuple[str, int]]] | None = None
 
     @classmethod
-    def load(cls, study: ResolvedStudy) -> "RecordIndex":
+    def load(cls, study: ResolvedStudy, *, sdtm: bool = True) -> "RecordIndex":
+        """The lineage files of ``study`` (``sdtm=False``: the ADaM ones only, no check that any exist)."""
         index = cls(study)
         with no_gc():
-            index.links = [read_sdtm_links(p) for p in sorted((study.sdtm_dir / "lineage").glob("*.json"))]
-            for path in sorted((study.adam_dir / "lineage").glob("*.json")):
-                doc = read_json(path)
-                index.adam[str(doc.get("dataset") or path.stem.upper())] = list(doc.get("records", []))
-        if not any(link.ids for link in index.links) and not index.adam:
-            raise DataError("no lineage files found", file=study.display(study.sdtm_dir / "lineage"),
-                            hint="run the pipeline first (`tlfgen run`)")
+            if sdtm:
+                index.links = [read_sdtm_links(p) for p in sorted((study.sdtm_dir / "lineage").glob("*.json"))]
+            index.adam = read_adam_lineage(study)
+        if sdtm:
+            check_found(study, sum(len(link.ids) for link in index.links), len(index.adam))
         return index
 
     @property
@@ -278,6 +296,8 @@ class RecordIndex:
 SECTION_NEWLINE = "\n  "
 _ITEM = SECTION_NEWLINE + "  "  # before each source id
 _CLOSE = SECTION_NEWLINE + " ]"  # closes a source list
+#: between two entries of a section
+BODY_JOIN = "," + SECTION_NEWLINE + " "
 
 
 def _entry(rid: str, items: list[str], plain: bool) -> str:
@@ -323,8 +343,11 @@ class LinkSection(Mapping):
             return None
         if not self.entries:
             return "{}"
-        inner = newline + " "
-        return "{" + inner + ("," + inner).join(self.entries) + newline + "}"
+        return "{" + newline + " " + self.body() + newline + "}"
+
+    def body(self) -> str:
+        """The entries as the section writes them, without the braces (joined by ``BODY_JOIN``)."""
+        return BODY_JOIN.join(self.entries)
 
 
 def _sdtm_entries(index: RecordIndex, link: SdtmLinks) -> tuple[list[str], list[str]]:
@@ -335,10 +358,23 @@ def _sdtm_entries(index: RecordIndex, link: SdtmLinks) -> tuple[list[str], list[
     if plain and len(lines) == len(link.ids) and bool((link.counts == 1).all()):  # one source each: one step
         return link.ids, [f'"{rid}": [{_ITEM}"{prefixes[f]}{line}"{_CLOSE}'
                           for rid, f, line in zip(link.ids, link.file_index.tolist(), lines)]
-    texts = [prefixes[f] + str(line) for f, line in zip(link.file_index.tolist(), lines)]
     ends = np.cumsum(link.counts).tolist()
-    spans = list(zip(link.ids, [0, *ends[:-1]], ends))
-    return [rid for rid, _, _ in spans], [_entry(rid, texts[a:b], plain) for rid, a, b in spans]
+    slices = list(map(slice, [0, *ends[:-1]], ends))  # the sources of each record
+    if plain:
+        return link.ids, _plain_entries(link, [f'"{prefixes[f]}{line}"' for f, line in
+                                               zip(link.file_index.tolist(), lines)], slices)
+    texts = [prefixes[f] + str(line) for f, line in zip(link.file_index.tolist(), lines)]
+    return link.ids, [_entry(rid, texts[part], plain) for rid, part in zip(link.ids, slices)]
+
+
+def _plain_entries(link: SdtmLinks, quoted: list[str], slices: list[slice]) -> list[str]:
+    """``_entry`` of every record whose id and sources need no escapes (``quoted``: each source in quotes)."""
+    sep = "," + _ITEM
+    bodies = map(sep.join, map(quoted.__getitem__, slices))
+    entries = [f'"{rid}": [{_ITEM}{body}{_CLOSE}' for rid, body in zip(link.ids, bodies)]
+    for i in np.flatnonzero(link.counts == 0).tolist():  # no sources: an empty list
+        entries[i] = f'"{link.ids[i]}": []'
+    return entries
 
 
 def _adam_links(dataset: str, records: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
@@ -364,21 +400,31 @@ def _adam_links(dataset: str, records: list[dict[str, Any]]) -> tuple[list[str],
     return ids, links
 
 
+def create_sdtm_section(index: RecordIndex) -> LinkSection:
+    """``records.sdtm``: SDTM record id -> raw ``file:line`` (and spec lines of trial design records)."""
+    with no_gc():
+        ids: list[str] = []
+        entries: list[str] = []
+        for link in index.links:
+            more_ids, more_entries = _sdtm_entries(index, link)
+            ids += more_ids
+            entries += more_entries
+        return LinkSection(ids, entries)
+
+
+def create_adam_section(index: RecordIndex) -> LinkSection:
+    """``records.adam``: ADaM record id -> the SDTM (or ADaM) record ids it was made from."""
+    with no_gc():
+        ids: list[str] = []
+        links: list[list[str]] = []
+        for dataset, records in sorted(index.adam.items()):
+            more_ids, more_links = _adam_links(dataset, records)
+            ids += more_ids
+            links += more_links
+        plain = _plain(ids) and _plain(chain.from_iterable(links))
+        return LinkSection(ids, [_entry(rid, items, plain) for rid, items in zip(ids, links)])
+
+
 def build_record_links(index: RecordIndex) -> dict[str, LinkSection]:
     """The ``records`` part of lineage.json: SDTM record -> raw file:line, ADaM record -> source records."""
-    with no_gc():
-        sdtm_ids: list[str] = []
-        sdtm: list[str] = []
-        for link in index.links:
-            ids, entries = _sdtm_entries(index, link)
-            sdtm_ids += ids
-            sdtm += entries
-        adam_ids: list[str] = []
-        adam: list[list[str]] = []
-        for dataset, records in sorted(index.adam.items()):
-            ids, links = _adam_links(dataset, records)
-            adam_ids += ids
-            adam += links
-        plain = _plain(adam_ids) and _plain(chain.from_iterable(adam))
-        return {"sdtm": LinkSection(sdtm_ids, sdtm),
-                "adam": LinkSection(adam_ids, [_entry(rid, items, plain) for rid, items in zip(adam_ids, adam)])}
+    return {"sdtm": create_sdtm_section(index), "adam": create_adam_section(index)}

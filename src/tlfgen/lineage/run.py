@@ -4,6 +4,9 @@ Reuses the tables the TLF stage built in the same process (``study.cache``, whil
 the ADaM files are unchanged) or rebuilds them from ``adam/*.xpt`` (no rendering), and writes
 ``outputs/lineage.json`` (variable and record lineage), ``outputs/ars/<output>.json``
 (analysis results metadata) and ``outputs/lineage.html`` (the searchable report).
+The record links are built by a forked child and this process together, one SDTM
+domain (or the ADaM section) at a time (``lineage.record_blocks``); the bytes written
+do not depend on it.
 """
 
 from __future__ import annotations
@@ -14,21 +17,34 @@ from tlfgen.spec.study import ResolvedStudy
 
 def run_lineage(study: ResolvedStudy) -> StageResult:
     from tlfgen.lineage.ars import write_ars
-    from tlfgen.lineage.graph import build_lineage, write_lineage
+    from tlfgen.lineage.graph import add_record_links, create_variable_lineage, write_lineage
     from tlfgen.lineage.html_report import write_html_report
-    from tlfgen.lineage.records import no_gc
+    from tlfgen.lineage.record_blocks import create_record_blocks, join_blocks, record_parts
+    from tlfgen.lineage.records import RecordIndex, build_record_links, no_gc
+    from tlfgen.parallel import WorkQueue, start_child
     from tlfgen.spec.check import load_stage_specs
     from tlfgen.tlf.run import build_outputs, needed_datasets, read_adam, recall_tables
 
     specs = load_stage_specs(study, "tlf")
-    tables = recall_tables(study, specs)
-    if tables is None:  # the lineage stage on its own: rebuild the tables (no rendering)
-        tables = build_outputs(study, specs, read_adam(study.adam_dir, needed_datasets(specs)))
-    with no_gc():  # about a million small containers, no cycles: the collector would only rescan them
-        doc = build_lineage(study, tables)
-        outputs = [write_lineage(study, doc)]
-        outputs += write_ars(study, tables, specs)
-        outputs.append(write_html_report(study, doc))
+    # The record links (most of the work) are built by a second process and this one, each taking
+    # the next piece (an SDTM domain file, or the ADaM section) from a shared queue (lineage.record_blocks).
+    parts = record_parts(study)
+    queue = WorkQueue(len(parts))
+    with start_child(lambda _: create_record_blocks(study, parts, queue.take), name="lineage") as child:
+        def records():
+            blocks = create_record_blocks(study, parts, queue.take) + child.result()
+            return join_blocks(blocks) or build_record_links(RecordIndex.load(study))
+
+        tables = recall_tables(study, specs)
+        if tables is None:  # the lineage stage on its own: rebuild the tables (no rendering)
+            tables = build_outputs(study, specs, read_adam(study.adam_dir, needed_datasets(specs)))
+        with no_gc():  # about a million small containers, no cycles: the collector would only rescan them
+            # first what does not need the record links, then this process's share of them
+            ars = write_ars(study, tables, specs)
+            doc = create_variable_lineage(study, tables)
+            html = write_html_report(study, doc)
+            add_record_links(study, doc, records())
+            outputs = [write_lineage(study, doc), *ars, html]
     notes = [f"lineage: {len(doc['nodes'])} variable nodes, {len(doc['edges'])} edges, "
              f"{len(doc['records']['sdtm'])} SDTM and {len(doc['records']['adam'])} ADaM records linked"]
     return StageResult(stage="lineage", outputs=outputs, notes=notes)

@@ -128,7 +128,7 @@ def _create_rows(data: pd.DataFrame, columns: list[ListingColumn], aid: str, arm
     """One row per record of ``data`` (already sorted), built column by column."""
     usubjids = [str(s) for s in data["USUBJID"].tolist()]
     subjects = [(s,) for s in usubjids]
-    by_column = [[Cell(arm_key[s], aid, (), subj) for s, subj in zip(usubjids, subjects)]]
+    by_column = [create_cells([(arm_key[s], ()) for s in usubjids], aid, subjects)]
     for col in columns:
         if col.variable not in data.columns:
             contents = map_distinct(_cell_content(col), [None] * len(data))
@@ -138,8 +138,24 @@ def _create_rows(data: pd.DataFrame, columns: list[ListingColumn], aid: str, arm
             contents = [(text, ()) if isinstance(text, str) else ("", ()) for text in texts]
         else:
             contents = map_distinct(_cell_content(col), data[col.variable].astype(object).tolist())
-        by_column.append([Cell(text, aid, raw, subj) for (text, raw), subj in zip(contents, subjects)])
+        by_column.append(create_cells(contents, aid, subjects))
     return [Row(label, cells) for label, cells in zip(usubjids, zip(*by_column))]
+
+
+def create_cells(contents: list[tuple[str, tuple]], aid: str, subjects: list[tuple[str]]) -> list[Cell]:
+    """``Cell(text, aid, raw, subject)`` per record; records of one subject with the same text and no
+    raw values share one (frozen) cell: about half of a listing's cells, each made once."""
+    made: dict[tuple[str, tuple[str]], Cell] = {}
+    cells = []
+    for (text, raw), subject in zip(contents, subjects):
+        if raw:
+            cells.append(Cell(text, aid, raw, subject))
+            continue
+        cell = made.get((text, subject))
+        if cell is None:
+            cell = made[(text, subject)] = Cell(text, aid, (), subject)
+        cells.append(cell)
+    return cells
 
 
 def _is_number(value: Any) -> bool:
