@@ -85,6 +85,16 @@ def stage_runner(name: str) -> Callable[[ResolvedStudy], StageResult]:
     return getattr(module, func)
 
 
+#: the stages that follow the one running in this ``run_stages`` call (``stage_follows``)
+_FOLLOWING: ContextVar[tuple[str, ...]] = ContextVar("tlfgen_following_stages", default=())
+
+
+def stage_follows(name: str) -> bool:
+    """True when the stage ``name`` runs later in this process's ``run_stages`` (so the running
+    stage may prepare its work, e.g. the TLF stage starts the lineage while it writes)."""
+    return name in _FOLLOWING.get()
+
+
 def run_stages(study: ResolvedStudy, stages: Iterable[str],
                on_stage: Callable[[str], None] | None = None) -> list[StageResult]:
     names = list(stages)
@@ -94,8 +104,12 @@ def run_stages(study: ResolvedStudy, stages: Iterable[str],
             if on_stage is not None:
                 on_stage(name)
             # a stage hands its datasets on only when another stage follows in this process
-            with stage_handoff(study, enabled=index + 1 < len(names)):
-                results.append(stage_runner(name)(study))
+            token = _FOLLOWING.set(tuple(names[index + 1:]))
+            try:
+                with stage_handoff(study, enabled=index + 1 < len(names)):
+                    results.append(stage_runner(name)(study))
+            finally:
+                _FOLLOWING.reset(token)
     finally:
         study.cache.pop(HANDOFF_CACHE, None)
     return results

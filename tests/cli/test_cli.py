@@ -87,3 +87,14 @@ def test_a_bug_in_a_worker_process_is_an_internal_error_like_in_one_process(tmp_
     assert "this is a bug in tlfgen; run again with --debug" in result.output
     assert "Traceback" not in result.output
     assert ("raised in the figure worker process" in result.output) is (jobs == "2" and can_fork())
+
+
+def test_a_stage_knows_which_stages_follow_it(tmp_path, monkeypatch):
+    import tlfgen.pipeline as pipeline
+
+    seen = []
+    monkeypatch.setattr(pipeline, "stage_runner", lambda name: lambda study: seen.append(
+        (name, pipeline.stage_follows("lineage"), pipeline.stage_follows("tlf"))))
+    pipeline.run_stages(copy_study(tmp_path, parts=("specs",)), ["adam", "tlf", "lineage"])
+    assert seen == [("adam", True, True), ("tlf", True, False), ("lineage", False, False)]
+    assert pipeline.stage_follows("lineage") is False  # outside a run

@@ -82,3 +82,65 @@ def test_the_table_process_does_not_import_matplotlib():
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _lineage_files(study) -> dict[str, bytes]:
+    out = study.outputs_dir
+    paths = [out / "lineage.json", out / "lineage.html", *sorted((out / "ars").iterdir())]
+    return {str(p.relative_to(out)): p.read_bytes() for p in paths}
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_the_lineage_is_built_once_by_the_tlf_stage_when_it_follows(embedded_run, tmp_path, monkeypatch, jobs):
+    """``tlf`` then ``lineage`` in one run: the TLF stage's second process builds the lineage while
+    the tables are written; the lineage stage takes it. Same files as the lineage stage on its own."""
+    import os
+
+    import tlfgen.lineage.run as lineage_run
+    from tlfgen.pipeline import run_stages
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setenv("TLFGEN_JOBS", jobs)
+    alone = _copy(embedded_run, tmp_path, "alone")
+    run_tlf(alone)  # nothing follows: the lineage is left to the lineage stage
+    assert not (alone.outputs_dir / "lineage.json").exists()
+    result_alone = lineage_run.run_lineage(alone)
+
+    calls = tmp_path / "calls.txt"
+    original = lineage_run.write_lineage_outputs
+
+    def counted(*args):
+        with calls.open("a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return original(*args)
+
+    monkeypatch.setattr(lineage_run, "write_lineage_outputs", counted)
+    together = _copy(embedded_run, tmp_path, "together")
+    results = run_stages(together, ["tlf", "lineage"])
+    pids = calls.read_text().split()
+    assert len(pids) == 1  # built once, by the TLF stage
+    assert (pids[0] != str(os.getpid())) is (jobs == "2" and can_fork())
+    assert _lineage_files(together) == _lineage_files(alone)
+    assert results[1].notes == result_alone.notes
+    assert [p.relative_to(together.root) for p in results[1].outputs] == [
+        p.relative_to(alone.root) for p in result_alone.outputs]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_error_building_the_lineage_in_the_tlf_stage_stops_the_run(embedded_run, tmp_path, monkeypatch, jobs):
+    import tlfgen.lineage.graph as graph
+    from tlfgen.errors import DataError
+    from tlfgen.pipeline import run_stages
+
+    monkeypatch.setenv("TLFGEN_JOBS", jobs)
+    study = _copy(embedded_run, tmp_path, "lineage_broken")
+
+    def broken(*args):
+        raise DataError("adam/lineage/adsl.json does not match adam/adsl.xpt", file="adam/lineage/adsl.json")
+
+    monkeypatch.setattr(graph, "create_variable_lineage", broken)
+    with pytest.raises(DataError, match="does not match") as info:
+        run_stages(study, ["tlf", "lineage"])
+    assert info.value.file == "adam/lineage/adsl.json"
+    assert multiprocessing.active_children() == []
+    assert not (study.outputs_dir / "lineage.json").exists()

@@ -1,31 +1,67 @@
 """Lineage layer: ``run_lineage(study)``, run after the TLF stage.
 
-Reuses the tables the TLF stage built in the same process (``study.cache``, while
-the ADaM files are unchanged) or rebuilds them from ``adam/*.xpt`` (no rendering), and writes
-``outputs/lineage.json`` (variable and record lineage), ``outputs/ars/<output>.json``
-(analysis results metadata) and ``outputs/lineage.html`` (the searchable report).
-The record links are built by a forked child and this process together, one SDTM
-domain (or the ADaM section) at a time (``lineage.record_blocks``); the bytes written
-do not depend on it.
+Writes ``outputs/lineage.json`` (variable and record lineage), ``outputs/ars/<output>.json``
+(analysis results metadata) and ``outputs/lineage.html`` (the searchable report) from the
+tables of the TLF stage (``write_lineage_outputs``):
+
+- when the TLF stage of the same run already did this work (in its second process, while it
+  wrote the tables: ``tlf.run``), its result is taken (``study.cache``, while the specs and
+  ADaM files are those it used);
+- else the tables the TLF stage built in this process are reused, or rebuilt from
+  ``adam/*.xpt`` (no rendering).
+
+The record links are built by a forked child and this process together, one SDTM domain (or
+the ADaM section) at a time (``lineage.record_blocks``), unless this process is itself such a
+child; the bytes written do not depend on it.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tlfgen.pipeline import StageResult
 from tlfgen.spec.study import ResolvedStudy
 
+if TYPE_CHECKING:
+    from tlfgen.spec.tlf import TlfSpecs
+    from tlfgen.tlf.model import Table
+
+#: ``study.cache`` key of the lineage result made by the TLF stage of the same run
+DONE_CACHE = "lineage.done"
+
 
 def run_lineage(study: ResolvedStudy) -> StageResult:
+    from tlfgen.spec.check import load_stage_specs
+    from tlfgen.tlf.run import adam_signature, build_outputs, needed_datasets, read_adam, recall_tables
+
+    specs = load_stage_specs(study, "tlf")
+    done = study.cache.pop(DONE_CACHE, None)
+    if done is not None:
+        signature, done_specs, result = done
+        if done_specs is specs and signature == adam_signature(study.adam_dir, needed_datasets(specs)):
+            return result
+    tables = recall_tables(study, specs)
+    if tables is None:  # the lineage stage on its own: rebuild the tables (no rendering)
+        tables = build_outputs(study, specs, read_adam(study.adam_dir, needed_datasets(specs)))
+    return write_lineage_outputs(study, specs, tables)
+
+
+def remember_lineage(study: ResolvedStudy, specs: "TlfSpecs", result: StageResult) -> None:
+    """Keep the lineage result made ahead (by the TLF stage) for ``run_lineage`` of the same run."""
+    from tlfgen.tlf.run import adam_signature, needed_datasets
+
+    study.cache[DONE_CACHE] = (adam_signature(study.adam_dir, needed_datasets(specs)), specs, result)
+
+
+def write_lineage_outputs(study: ResolvedStudy, specs: "TlfSpecs", tables: "list[Table]") -> StageResult:
+    """Build the lineage of ``tables`` and write lineage.json, ars/*.json and lineage.html."""
     from tlfgen.lineage.ars import write_ars
     from tlfgen.lineage.graph import add_record_links, create_variable_lineage, write_lineage
     from tlfgen.lineage.html_report import write_html_report
     from tlfgen.lineage.record_blocks import create_record_blocks, join_blocks, record_parts
     from tlfgen.lineage.records import RecordIndex, build_record_links, no_gc
     from tlfgen.parallel import WorkQueue, start_child
-    from tlfgen.spec.check import load_stage_specs
-    from tlfgen.tlf.run import build_outputs, needed_datasets, read_adam, recall_tables
 
-    specs = load_stage_specs(study, "tlf")
     # The record links (most of the work) are built by a second process and this one, each taking
     # the next piece (an SDTM domain file, or the ADaM section) from a shared queue (lineage.record_blocks).
     parts = record_parts(study)
@@ -35,9 +71,6 @@ def run_lineage(study: ResolvedStudy) -> StageResult:
             blocks = create_record_blocks(study, parts, queue.take) + child.result()
             return join_blocks(blocks) or build_record_links(RecordIndex.load(study))
 
-        tables = recall_tables(study, specs)
-        if tables is None:  # the lineage stage on its own: rebuild the tables (no rendering)
-            tables = build_outputs(study, specs, read_adam(study.adam_dir, needed_datasets(specs)))
         with no_gc():  # about a million small containers, no cycles: the collector would only rescan them
             # first what does not need the record links, then this process's share of them
             ars = write_ars(study, tables, specs)
