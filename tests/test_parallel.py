@@ -123,33 +123,3 @@ def test_a_child_dies_with_its_killed_parent(tmp_path):
     assert proc.returncode == -9
     time.sleep(2.5)
     assert not marker.exists()
-
-
-def _parts_then_value(channel):
-    channel.send("early")
-    channel.send(channel.recv() + 1)
-    return "final"
-
-
-def test_a_child_hands_parts_of_its_result_early():
-    child = start_child(_parts_then_value, name="test")
-    child.send(41)
-    assert child.recv() == "early"
-    assert child.recv() == 42
-    assert child.result() == "final"
-
-
-def test_asking_a_part_the_child_never_sends_is_an_error_naming_it():
-    child = start_child(lambda channel: "only the result", name="figure")
-    with pytest.raises(RenderError, match="figure"):
-        child.recv()
-    assert child.result() == "only the result"
-
-
-def test_an_error_before_the_part_is_raised_by_recv():
-    def work(channel):
-        raise DataError("no figures", file="specs/tlf/figures.yaml")
-
-    child = start_child(work, name="test")
-    with pytest.raises(DataError, match="no figures"):
-        child.recv()

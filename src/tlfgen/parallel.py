@@ -4,8 +4,7 @@
 memory (nothing is pickled on the way in: the datasets already built are simply there),
 and sends back ``work``'s return value. The parent goes on with its own part and later
 calls ``child.result()``; ``child.send(obj)`` hands the child something computed
-meanwhile (the child takes it with ``channel.recv()``), and the child may hand the parent a
-part of its result early with ``channel.send(obj)`` (the parent takes it with ``child.recv()``).
+meanwhile (the child takes it with ``channel.recv()``).
 
 Rules the callers keep:
 
@@ -66,34 +65,18 @@ class WorkerError(Exception):
 
 
 class _LocalChannel:
-    """The channel of a child run in-process: what the parent sends is queued for the work's
-    ``recv``, what the work sends is queued for the parent's ``Child.recv``."""
+    """The channel of a child run in-process: what the parent sends is queued for ``recv``."""
 
     def __init__(self) -> None:
-        self.inbox: list[Any] = []
-        self.outbox: list[Any] = []
+        self.queue: list[Any] = []
 
     def send(self, obj: Any) -> None:
-        self.outbox.append(obj)
+        self.queue.append(obj)
 
     def recv(self) -> Any:
-        if not self.inbox:
+        if not self.queue:
             raise RenderError("internal: the in-process child asked for a value the parent has not sent")
-        return self.inbox.pop(0)
-
-
-class _ChildEnd:
-    """The channel the work gets in a forked child: ``recv`` what the parent sends, ``send`` a
-    part of the result early (told apart from the final message by its tag)."""
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-
-    def recv(self) -> Any:
-        return self._conn.recv()
-
-    def send(self, obj: Any) -> None:
-        self._conn.send(("part", obj))
+        return self.queue.pop(0)
 
 
 class Child(Generic[T]):
@@ -104,7 +87,6 @@ class Child(Generic[T]):
         self._work = work
         self._done = False
         self._value: Any = None
-        self._final: tuple | None = None  # the final message, when ``recv`` met it first
         self._process = None
         self._conn = None
         self._local: _LocalChannel | None = None
@@ -133,37 +115,10 @@ class Child(Generic[T]):
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the child has already stopped: result() raises its error
         else:
-            self._local.inbox.append(obj)
-
-    def recv(self) -> Any:
-        """The next part of its result the child sent early (``channel.send``); waits for it.
-        In-process, the work runs first (everything it needs must have been sent)."""
-        if self._process is None:
-            if not self._local.outbox:
-                self.result()
-            if not self._local.outbox:
-                raise RenderError(f"internal: the {self.name} work sent nothing before it ended")
-            return self._local.outbox.pop(0)
-        if not self._done and self._final is None:
-            message = self._receive()
-            if message[0] == "part":
-                return message[1]
-            self._final = message
-        self.result()  # the child has ended: raises its error, if any
-        raise RenderError(f"internal: the {self.name} worker process ended without sending what was asked")
-
-    def _receive(self) -> tuple:
-        try:
-            return self._conn.recv()
-        except EOFError:
-            self._process.join()
-            raise RenderError(f"internal: the {self.name} worker process ended without a result "
-                              f"(exit code {self._process.exitcode})",
-                              hint="run again with TLFGEN_JOBS=1 to do this work in the main process") from None
+            self._local.send(obj)
 
     def result(self) -> T:
-        """Wait for the child; its return value, or its error raised here (parts it sent early
-        and nobody took are dropped)."""
+        """Wait for the child; its return value, or its error raised here."""
         if self._done:
             return self._value
         self._done = True
@@ -171,10 +126,13 @@ class Child(Generic[T]):
             self._value = self._work(self._local)
             return self._value
         try:
-            message = self._final
-            while message is None or message[0] == "part":
-                message = self._receive()
-            status, payload, text, published = message
+            try:
+                status, payload, text, published = self._conn.recv()
+            except EOFError:
+                self._process.join()
+                raise RenderError(f"internal: the {self.name} worker process ended without a result "
+                                  f"(exit code {self._process.exitcode})",
+                                  hint="run again with TLFGEN_JOBS=1 to do this work in the main process") from None
         finally:
             self._conn.close()
         self._process.join()
@@ -259,7 +217,7 @@ def _child_main(work: Callable[[Any], Any], conn: Any, parent_pid: int) -> None:
 
     try:
         with collect_published() as published:  # the stage hand-off, made by the parent
-            value = work(_ChildEnd(conn))
+            value = work(conn)
         message = ("ok", value, "", published)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
         text = "".join(traceback.format_exception(exc)).rstrip()

@@ -92,8 +92,9 @@ def _lineage_files(study) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_the_lineage_is_built_once_by_the_tlf_stage_when_it_follows(embedded_run, tmp_path, monkeypatch, jobs):
-    """``tlf`` then ``lineage`` in one run: the TLF stage's second process builds the lineage while
-    the tables are written; the lineage stage takes it. Same files as the lineage stage on its own."""
+    """``tlf`` then ``lineage`` in one run: a process forked by the TLF stage once the tables are
+    built writes the lineage while they are written; the lineage stage takes it. Same files as
+    the lineage stage on its own."""
     import os
 
     import tlfgen.lineage.run as lineage_run

@@ -4,8 +4,8 @@ Writes ``outputs/lineage.json`` (variable and record lineage), ``outputs/ars/<ou
 (analysis results metadata) and ``outputs/lineage.html`` (the searchable report) from the
 tables of the TLF stage (``write_lineage_outputs``):
 
-- when the TLF stage of the same run already did this work (in its second process, while it
-  wrote the tables: ``tlf.run``), its result is taken (``study.cache``, while the specs and
+- when the TLF stage of the same run already did this work (in a process it forks once the
+  tables are built, while it writes them: ``tlf.run``), its result is taken (``study.cache``, while the specs and
   ADaM files are those it used);
 - else the tables the TLF stage built in this process are reused, or rebuilt from
   ``adam/*.xpt`` (no rendering).

@@ -15,6 +15,7 @@ and the trace feature can call it with DataFrames.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -195,32 +196,23 @@ def run_tlf(study: ResolvedStudy) -> StageResult:
     # then this one draws those not started yet (both take the next from a shared queue).
     # One computation, two displays: the KM annotations take Table 2's analysis results,
     # sent to the figure process as soon as Table 2 is built (the KM figures are drawn last).
-    # When the lineage stage follows in this run, the second process then builds the lineage of
-    # the tables (sent when all are built) while this one writes them; the lineage stage takes it.
     has_t2 = any(out.id == ANALYSES_TABLE for out in specs.outputs)
-    lineage_here = stage_follows("lineage")
     queue = WorkQueue(len(figure_specs))
 
-    def draw(channel) -> StageResult | None:
+    def draw(channel) -> list:
+        from tlfgen.tlf.figures.run import run_figures  # matplotlib: imported where the figures are drawn
+
         taken: list = []
 
         def analyses():
             taken.append(channel.recv())
             return taken[0]
 
-        figures = []
-        if figure_specs:
-            from tlfgen.tlf.figures.run import run_figures  # matplotlib: imported where the figures are drawn
-
-            figures = run_figures(study, datasets=datasets, analyses=analyses if has_t2 else None,
-                                  take=queue.take, figures=figure_specs)
+        figures = run_figures(study, datasets=datasets, analyses=analyses if has_t2 else None,
+                              take=queue.take, figures=figure_specs)
         if has_t2 and not taken:
             channel.recv()  # always taken: the sender must never wait on a full pipe
-        # the tables are taken before the figures are sent: each process sends only once the
-        # other is reading or done sending, so neither waits on a full pipe
-        tables = channel.recv() if lineage_here else None
-        channel.send(figures)  # the combined document waits for them, not for the lineage
-        return write_lineage_outputs(study, specs, tables) if lineage_here else None
+        return figures
 
     with start_child(draw, name="figure") as drawing:
         def on_table(table: Table) -> None:
@@ -237,19 +229,20 @@ def run_tlf(study: ResolvedStudy) -> StageResult:
                 table2 = next((t for t in tables if t.id == ANALYSES_TABLE), None)
                 mine = run_figures(study, datasets=datasets, analyses=table2, take=queue.take,
                                    figures=figure_specs) if figure_specs else []
-                drawn = {f.id: f for f in mine + drawing.recv()}
+                drawn = {f.id: f for f in mine + drawing.result()}
                 done.append([drawn[f.id] for f in figure_specs])
             return done[0]
 
         tables = build_outputs(study, specs, datasets, on_table=on_table)
         remember_tables(study, specs, tables)
-        if lineage_here:
-            drawing.send(tables)
-        outputs = write_outputs(study, specs, tables, all_figures)
-        figures = all_figures()
-        lineage = drawing.result()
-    if lineage is not None:
-        remember_lineage(study, specs, lineage)
+        # when the lineage stage follows in this run, its work is done by one more process, forked
+        # now that the tables exist (it sees them; nothing is pickled), while this one writes them
+        with start_child(lambda _: write_lineage_outputs(study, specs, tables), name="lineage") \
+                if stage_follows("lineage") else nullcontext() as lineage:
+            outputs = write_outputs(study, specs, tables, all_figures)
+            figures = all_figures()
+            if lineage is not None:
+                remember_lineage(study, specs, lineage.result())
     outputs += [p for f in figures for p in (f.png, f.svg) if p is not None]
     counts = [DatasetCount(name, rows_in=len(df), rows_out=len(df)) for name, df in sorted(datasets.items())]
     notes = [f"{t.id}: {len([r for r in t.rows if r.kind == 'data'])} rows, {len(t.analyses)} analyses"
