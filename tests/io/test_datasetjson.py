@@ -155,7 +155,8 @@ def test_column_wise_rows_match_cell_by_cell() -> None:
     text = VariableMetadata(name="T", label="t", data_type="text")
     cases = [(ints, pd.Series([1.0, np.nan, -0.0, 3e15])), (ints, pd.Series([4, 5], dtype="int64")),
              (floats, pd.Series([0.1, np.nan, -2.0])), (text, pd.Series(["a", "", "b"], dtype=object)),
-             (text, pd.Series(["a", None, np.nan, 3], dtype=object))]
+             (text, pd.Series(["a", None, np.nan, 3], dtype=object)),
+             (text, pd.Series(["a", None, np.nan, ""], dtype=object)), (text, pd.Series([np.nan, 1.5], dtype=object))]
     for var, series in cases:
         expected = [_cell(v, var, False) for v in series.tolist()]
         got = create_column_values(var, series, False)
@@ -189,3 +190,23 @@ def test_written_file_equals_json_dumps_of_the_document(tmp_path: Path) -> None:
     expected = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
     assert path.read_bytes() == expected.encode("utf-8")
     assert doc["rows"] == [["S-1", 1, 'say "hi"'], ["S-1", 2, "caf\u00e9"], ["S-2", None, ""]]
+
+
+def test_temporal_values_formatted_once_per_distinct_value_match_cell_by_cell() -> None:
+    from datetime import date
+
+    from tlfgen.io.datasetjson import _cell, create_column_values, create_temporal_values
+    day = VariableMetadata(name="ADT", label="d", data_type="date")
+    stamp = VariableMetadata(name="ADTM", label="t", data_type="datetime")
+    cases = [(day, pd.Series(pd.to_datetime(["2021-02-01", None, "2021-02-01", "1959-12-31"]))),
+             (day, pd.Series([22312.0, np.nan, 22312.0, -1.0, 0.0])),
+             (day, pd.Series([22312, 0], dtype="int64")),
+             (stamp, pd.Series([1927756800.5, np.nan, 0.0])),
+             (stamp, pd.Series(pd.to_datetime(["2021-02-01 13:45:07", None]))),
+             (day, pd.Series([date(2021, 2, 1), None, pd.NaT, date(2021, 2, 1)], dtype=object))]
+    for var, series in cases:
+        expected = [_cell(v, var, True) for v in series.tolist()]
+        assert create_temporal_values(var, series) == expected
+        assert create_column_values(var, series, True) == expected
+    assert create_temporal_values(day, cases[1][1]) == ["2021-02-01", None, "2021-02-01", "1959-12-31", "1960-01-01"]
+    assert create_temporal_values(day, pd.Series([], dtype="datetime64[ns]")) == []

@@ -138,13 +138,30 @@ def create_column_values(var: VariableMetadata, series: pd.Series, numeric_tempo
         values = _numbers(var, series)
         if values is not None:
             return values
+    if numeric_temporal:
+        return create_temporal_values(var, series)
     values = _values_of(series)
-    if not numeric_temporal and var.data_type not in ("integer", "float") and set(map(type, values)) <= {str}:
-        return values  # plain str values are written unchanged
+    if var.data_type not in ("integer", "float"):
+        types = set(map(type, values))
+        if types <= {str}:
+            return values  # plain str values are written unchanged
+        if types <= {str, float, type(None)}:  # texts and missing values (None, NaN)
+            texts = [None if value is None or (type(value) is float and value != value) else value
+                     for value in values]
+            if float not in set(map(type, texts)):
+                return texts
     try:
         return [_cell(value, var, numeric_temporal) for value in values]
     except DataError:
         return None
+
+
+def create_temporal_values(var: VariableMetadata, series: pd.Series) -> list:
+    """ISO 8601 texts of a date/datetime column held as datetime64 or SAS numbers (missing ->
+    None), as ``_cell`` gives them: each distinct value is formatted once."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    texts = np.array([_temporal_text(value, var.data_type) for value in uniques] + [None], dtype=object)
+    return texts[codes].tolist()  # code -1 (missing) takes the last entry, None
 
 
 def _column(meta: DatasetMetadata, var: VariableMetadata, series: pd.Series, numeric_temporal: bool) -> dict[str, Any]:

@@ -26,6 +26,7 @@ import dataclasses
 import os
 import re
 from dataclasses import dataclass
+from itertools import repeat
 from datetime import date, datetime
 from pathlib import Path
 
@@ -160,13 +161,21 @@ def _split_text(values: list) -> tuple[list[int], list[int] | None, list[str]]:
     """(positions of non-missing non-text values, positions of the texts or None for all, the texts)."""
     if _all_text(values):
         return [], None, values
-    not_text: list[int] = []
-    positions: list[int] = []
-    for index, value in enumerate(values):
-        if _is_missing(value):
-            continue
-        (positions if isinstance(value, str) else not_text).append(index)
-    return not_text, positions, [values[i] for i in positions]
+    is_text = np.fromiter(map(isinstance, values, repeat(str)), dtype=bool, count=len(values))
+    not_text = [i for i in np.flatnonzero(~is_text).tolist() if not _is_missing(values[i])]
+    texts = np.fromiter(values, dtype=object, count=len(values))[is_text].tolist()
+    return not_text, np.flatnonzero(is_text).tolist(), texts
+
+
+def blank_missing(values: list, positions: list[int], not_text: list[int]) -> list:
+    """``values`` with every missing value (neither a text at ``positions`` nor a value at
+    ``not_text``) replaced by "" (what XPT stores for a missing character value)."""
+    missing = np.ones(len(values), dtype=bool)
+    missing[positions] = False
+    missing[not_text] = False
+    out = np.fromiter(values, dtype=object, count=len(values))
+    out[missing] = ""
+    return out.tolist()
 
 
 def compute_text_sizes(texts: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -369,7 +378,8 @@ def compute_sas_dates(series: pd.Series, data_type: str) -> pd.Series:
     """Dates to SAS numbers: days (``date``) or seconds (``datetime``) since 1960-01-01."""
     if _is_numeric_dtype(series):
         return series.astype("float64")
-    stamps = pd.to_datetime(series)
+    # already datetime64: pd.to_datetime would still look at its values one by one (cache check)
+    stamps = series if pd.api.types.is_datetime64_any_dtype(series) else pd.to_datetime(series)
     if data_type == "date":
         return ((stamps.dt.normalize() - SAS_EPOCH).dt.days).astype("float64")
     return ((stamps - SAS_EPOCH).dt.total_seconds()).astype("float64")
@@ -420,7 +430,7 @@ def _prepare_frame(df: pd.DataFrame, meta: DatasetMetadata,
             profile = _text_profile(series, profiles)
             values = profile.values
             if profile.positions is not None:  # some values missing (or not text)
-                values = ["" if _is_missing(v) else v for v in values]
+                values = blank_missing(values, profile.positions, profile.not_text)
             if var.length is not None and var.length > profile.max_size:
                 values = [v.ljust(var.length) for v in values]
             elif values is profile.values and series.dtype == object:
