@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from tlfgen.gc_pause import paused_gc
 from tlfgen.lineage.records import (
-    BODY_JOIN, SECTION_NEWLINE, LinkSection, RecordIndex, _sdtm_entries, create_adam_section, no_gc,
+    BODY_JOIN, SECTION_NEWLINE, LinkSection, RecordIndex, _sdtm_entries, create_adam_section,
     read_adam_lineage, read_sdtm_links,
 )
 from tlfgen.spec.study import ResolvedStudy
@@ -92,7 +93,7 @@ def create_record_blocks(study: ResolvedStudy, parts: list[Path | None],
     """The blocks of the parts ``parts[take()]``, until ``take`` returns None."""
     index = RecordIndex(study)  # this process's cache of raw file line numbers
     blocks = []
-    with no_gc():
+    with paused_gc():
         while (i := take()) is not None:
             part = parts[i]
             blocks.append(create_adam_block(study) if part is None else create_domain_block(index, part))

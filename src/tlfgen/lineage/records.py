@@ -18,10 +18,8 @@ that ``tlfgen trace`` uses is built only when asked for (``RecordIndex.sdtm``).
 from __future__ import annotations
 
 import csv
-import gc
 import json
 from collections.abc import Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, compress
 from operator import itemgetter, ne
@@ -31,6 +29,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from tlfgen.errors import DataError
+from tlfgen.gc_pause import paused_gc
 from tlfgen.lineage.jsondump import ENCODE_STR as _ENCODE
 from tlfgen.lineage.jsondump import plain as _plain
 from tlfgen.spec.study import ResolvedStudy
@@ -77,21 +76,9 @@ def adam_record_id(dataset: str, key: dict[str, Any]) -> str:
     return f"adam.{dataset}:" + ":".join(parts)
 
 
-@contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: parsing builds millions of small lists it would scan again and again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def read_json(path: Path) -> Any:
     try:
-        with no_gc():
+        with paused_gc():
             return json.loads(path.read_bytes())
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read lineage file: {exc}", file=path,
@@ -227,7 +214,7 @@ class RecordIndex:
     def load(cls, study: ResolvedStudy, *, sdtm: bool = True) -> "RecordIndex":
         """The lineage files of ``study`` (``sdtm=False``: the ADaM ones only, no check that any exist)."""
         index = cls(study)
-        with no_gc():
+        with paused_gc():
             if sdtm:
                 index.links = [read_sdtm_links(p) for p in sorted((study.sdtm_dir / "lineage").glob("*.json"))]
             index.adam = read_adam_lineage(study)
@@ -402,7 +389,7 @@ def _adam_links(dataset: str, records: list[dict[str, Any]]) -> tuple[list[str],
 
 def create_sdtm_section(index: RecordIndex) -> LinkSection:
     """``records.sdtm``: SDTM record id -> raw ``file:line`` (and spec lines of trial design records)."""
-    with no_gc():
+    with paused_gc():
         ids: list[str] = []
         entries: list[str] = []
         for link in index.links:
@@ -414,7 +401,7 @@ def create_sdtm_section(index: RecordIndex) -> LinkSection:
 
 def create_adam_section(index: RecordIndex) -> LinkSection:
     """``records.adam``: ADaM record id -> the SDTM (or ADaM) record ids it was made from."""
-    with no_gc():
+    with paused_gc():
         ids: list[str] = []
         links: list[list[str]] = []
         for dataset, records in sorted(index.adam.items()):

@@ -59,7 +59,8 @@ def write_lineage_outputs(study: ResolvedStudy, specs: "TlfSpecs", tables: "list
     from tlfgen.lineage.graph import add_record_links, create_variable_lineage, write_lineage
     from tlfgen.lineage.html_report import write_html_report
     from tlfgen.lineage.record_blocks import create_record_blocks, join_blocks, record_parts
-    from tlfgen.lineage.records import RecordIndex, build_record_links, no_gc
+    from tlfgen.gc_pause import paused_gc
+    from tlfgen.lineage.records import RecordIndex, build_record_links
     from tlfgen.parallel import WorkQueue, start_child
 
     # The record links (most of the work) are built by a second process and this one, each taking
@@ -71,7 +72,7 @@ def write_lineage_outputs(study: ResolvedStudy, specs: "TlfSpecs", tables: "list
             blocks = create_record_blocks(study, parts, queue.take) + child.result()
             return join_blocks(blocks) or build_record_links(RecordIndex.load(study))
 
-        with no_gc():  # about a million small containers, no cycles: the collector would only rescan them
+        with paused_gc():  # about a million small containers, no cycles: the collector would only rescan them
             # first what does not need the record links, then this process's share of them
             ars = write_ars(study, tables, specs)
             doc = create_variable_lineage(study, tables)
