@@ -40,3 +40,19 @@ def test_reconciliation_adds_up():
     count = reconcile(f, usage)
     assert (count.rows_in, count.rows_out) == (3, 1)
     assert count.rejected == {"not mapped: AE source filter 'x'": 1, "rejected: unknown subject": 1}
+
+
+def test_check_studyid_warns_only_for_another_study():
+    from tlfgen.raw.checks import check_studyid
+
+    data = pd.DataFrame({"STUDYID": ["NCT1", "nct1 ", "OTHER"], "SUBJID": ["1", "2", "3"], "__row": [1, 2, 3]})
+    form = RawForm("dm", "raw/dm.csv", data, 3)
+    findings = check_studyid(form, "NCT1")
+    assert [(f.row, f.value) for f in findings] == [(3, "OTHER")]
+
+
+def test_reject_with_nothing_to_reject_keeps_the_data():
+    data = pd.DataFrame({"SUBJID": ["1"], "__row": [1]})
+    form = RawForm("dm", "raw/dm.csv", data, 1)
+    form.reject(pd.Series([False]), "why")
+    assert form.data is data and form.rejected == {}

@@ -84,3 +84,23 @@ def test_leading_columns_are_stripped(tmp_path):
     form = read_raw_form(path, name="ae", columns=["AETERM"], leading=["STUDYID", "SUBJID"], display="raw/ae.csv")
     assert form.data[["STUDYID", "SUBJID", "AETERM"]].values.tolist() == [
         ["S1", "01001", " Headache "], ["S1", "01002", "Rash"]]
+
+
+def test_plain_field_counts_and_longest_line():
+    from tlfgen.raw.reader import _longest_line, _plain_field_counts
+
+    assert _plain_field_counts("A,B\n1,2\n\n") == [2, 2, 0]
+    assert _plain_field_counts("A,B,C\né,x,y") == [3, 3]
+    assert _plain_field_counts("") == [0]
+    assert _longest_line("ab\nabcd\n") == 4
+    assert _longest_line("") == 0
+
+
+def test_strip_returns_the_same_series_when_nothing_to_strip():
+    import pandas as pd
+
+    from tlfgen.raw.reader import _strip
+
+    values = pd.Series(["01001", "01002"], dtype=object)
+    assert _strip(values) is values
+    assert _strip(pd.Series([" 01001 ", "01002"], dtype=object)).tolist() == ["01001", "01002"]

@@ -39,3 +39,11 @@ def test_iso_to_date_keeps_only_complete_dates():
     out = iso_to_date(pd.Series(["2020-08-03", "2020-08", "2020", ""]))
     assert out.iloc[0] == pd.Timestamp("2020-08-03")
     assert out.iloc[1:].isna().all()
+
+
+def test_parse_edc_date_cached_gives_the_same_answers():
+    from tlfgen.sdtm.iso8601 import parse_edc_date_cached
+
+    assert parse_edc_date_cached("03 aug 2020") == ("2020-08-03", "")
+    assert parse_edc_date_cached("03 aug 2020") == parse_edc_date("03 aug 2020")
+    assert parse_edc_date_cached("31 FEB 2021") == ("", "invalid")

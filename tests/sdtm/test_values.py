@@ -27,3 +27,29 @@ def test_compute_number_strips_only_the_declared_unit():
     assert value.iloc[3:].isna().all()
     assert stripped.tolist() == [False, False, True, False, False, False, False, False]
     assert invalid.tolist() == [False, False, False, True, True, False, False, True]
+
+
+def test_factorize_column_puts_missing_values_last():
+    import numpy as np
+
+    from tlfgen.sdtm.values import factorize_column
+
+    codes, uniques = factorize_column(pd.Series(["b", None, "a", "b", np.nan], dtype=object))
+    assert codes.tolist() == [0, 2, 1, 0, 2]
+    assert uniques == ["b", "a", None]
+
+
+def test_spread_gives_each_row_its_distinct_value():
+    import numpy as np
+
+    from tlfgen.sdtm.values import spread
+
+    out = spread(["x", "y", ""], np.array([1, 0, 2, 1]), pd.Index([5, 6, 7, 8]))
+    assert out.tolist() == ["y", "x", "", "y"] and out.index.tolist() == [5, 6, 7, 8]
+    assert spread([1.5, 2.0], np.array([1, 1]), pd.RangeIndex(2), dtype="float64").tolist() == [2.0, 2.0]
+
+
+def test_compute_clean_unique_collapses_spaces_and_blanks_missing():
+    from tlfgen.sdtm.values import compute_clean_unique
+
+    assert [compute_clean_unique(v) for v in ["  a   b ", None, "", 12]] == ["a b", "", "", "12"]

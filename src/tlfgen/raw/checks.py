@@ -70,7 +70,9 @@ def check_duplicates(form: RawForm, keys: list[str], fields: list[str], studyid:
 def check_studyid(form: RawForm, studyid: str) -> list[Finding]:
     """A STUDYID other than the study's is a WARNING (the study's id is used)."""
     data = form.data
-    bad = data["STUDYID"].str.strip().str.upper() != studyid.upper()
+    values = data["STUDYID"]
+    other = values[values.to_numpy() != studyid.upper()]  # an exact match is fine: only the rest is cleaned
+    bad = (other.str.strip().str.upper() != studyid.upper()).reindex(values.index, fill_value=False).astype(bool)
     if not bad.any():
         return []
     rows = data.loc[bad, ROW]

@@ -50,6 +50,8 @@ class RawForm:
 
     def reject(self, mask: pd.Series, reason: str) -> None:
         """Move the rows where ``mask`` is True from ``data`` to ``rejected``."""
+        if not mask.any():
+            return  # nothing to move (no copy of the data)
         rows = self.data.loc[mask, ROW].tolist()
         for row in rows:
             self.rejected.setdefault(int(row), reason)
@@ -101,8 +103,10 @@ def read_raw_form(path: Path, *, name: str, columns: list[str], leading: list[st
     fast = _read_fast(text)
     if fast is not None:
         header, records, rows, lines, rejected, row = fast
+        # no line breaks inside values here: a value is never longer than the longest line
+        short = _longest_line(text) <= MAX_FIELD_CHARS
         return _finish(name, display, header, records, rows, lines, rejected, row, declared, columns,
-                       leading, findings)
+                       leading, findings, short=short)
     header, records, rows, lines, rejected, row = _read_exact(text, display, findings)
     return _finish(name, display, header, records, rows, lines, rejected, row, declared, columns, leading, findings)
 
@@ -208,14 +212,31 @@ def _field_counts(text: str) -> list[int] | None:
     so the fields are counted per line without parsing (a blank line is a record of 0 fields).
     """
     if '"' not in text and "\r" not in text:
-        lines = text.split("\n")
-        if text.endswith("\n"):
-            lines.pop()
-        return [line.count(",") + 1 if line else 0 for line in lines]
+        return _plain_field_counts(text)
     try:
         return [len(r) for r in csv.reader(io.StringIO(text, newline=""), strict=True)]
     except csv.Error:
         return None
+
+
+def _plain_field_counts(text: str) -> list[int]:
+    """Commas + 1 per "\n"-separated line (0 for a blank line; no line after a final "\n"),
+    counted over the UTF-8 bytes with numpy (a comma or line feed byte is never part of another
+    character in UTF-8)."""
+    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    breaks = np.flatnonzero(data == 10)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.append(breaks, len(data))
+    if text.endswith("\n"):
+        starts, ends = starts[:-1], ends[:-1]
+    commas = np.flatnonzero(data == 44)
+    counts = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
+    return np.where(ends > starts, counts, 0).tolist()
+
+
+def _longest_line(text: str) -> int:
+    """Characters in the longest "\n"-separated line."""
+    return max(map(len, text.split("\n")), default=0)
 
 
 def _read_fast(text: str):
@@ -270,15 +291,20 @@ def _reject_long_values(data: pd.DataFrame, columns: list[str], display: str, re
 
 
 def _strip(values: pd.Series) -> pd.Series:
-    """``values.str.strip()``, computed once per distinct value when every value is a str."""
-    if values.dtype != object or not set(map(type, values.tolist())) <= {str}:
+    """``values.str.strip()``; ``values`` itself when every value is a str without outer spaces."""
+    items = values.tolist()
+    if values.dtype != object or not set(map(type, items)) <= {str}:
         return values.str.strip()
-    codes, uniques = pd.factorize(values)
-    stripped = np.array([u.strip() for u in uniques] or [""], dtype=object)
-    return pd.Series(stripped[codes], index=values.index, dtype=object, name=values.name)
+    stripped = list(map(str.strip, items))
+    if stripped == items:
+        return values  # the common case: nothing to strip
+    return pd.Series(stripped, index=values.index, dtype=object, name=values.name)
 
 
-def _finish(name, display, header, records, rows, lines, rejected, row, declared, columns, leading, findings):
+def _finish(name, display, header, records, rows, lines, rejected, row, declared, columns, leading, findings,
+            short=False):
+    """The form read: row and line numbers, missing/extra columns, long values rejected (not when
+    ``short``: no value can be too long), leading columns stripped."""
     if isinstance(records, pd.DataFrame):
         data = records if (records.dtypes == object).all() else records.astype(object)
     else:
@@ -302,10 +328,15 @@ def _finish(name, display, header, records, rows, lines, rejected, row, declared
     for col in [h for h in header if h not in declared]:
         findings.append(Finding("NOTE", "RAW-COLUMN-EXTRA", f"column {col} is not declared in forms.yaml; ignored",
                                 file=display, column=col, action="ignored"))
-    data = data[declared + [ROW, LINE]].copy()
-    data = _reject_long_values(data, declared, display, rejected, findings)
+    keep = declared + [ROW, LINE]
+    data = data.reindex(columns=keep) if data.columns.is_unique else data[keep].copy()
+    if not short:
+        data = _reject_long_values(data, declared, display, rejected, findings)
     for col in leading:
-        data[col] = _strip(data[col])
+        values = data[col]
+        stripped = _strip(values)
+        if stripped is not values:
+            data[col] = stripped
     if row == 0:
         findings.append(Finding("NOTE", "RAW-FILE-NO-ROWS", "file has a header but no data rows", file=display))
     return RawForm(name, display, data.reset_index(drop=True), row, rejected, missing, findings)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from tlfgen.errors import DataError
 from tlfgen.pipeline import DatasetCount
 from tlfgen.raw.reader import RawForm
@@ -25,7 +27,7 @@ class FileUsage:
     skipped: dict[int, str] = field(default_factory=dict)  # row -> reason (first one recorded)
 
     def use(self, domain: str, rows) -> None:
-        self.mapped.setdefault(domain, set()).update(int(r) for r in rows)
+        self.mapped.setdefault(domain, set()).update(as_row_numbers(rows))
 
     def skip(self, rows, reason: str) -> None:
         for r in rows:
@@ -38,15 +40,20 @@ def reconcile(form: RawForm, usage: FileUsage) -> DatasetCount:
     rejected: dict[str, int] = {}
     for reason in form.rejected.values():
         rejected[f"rejected: {reason}"] = rejected.get(f"rejected: {reason}", 0) + 1
-    for row in form.data["__row"].tolist():
-        row = int(row)
-        if row in used:
-            continue
+    rows = np.asarray(as_row_numbers(form.data["__row"]), dtype="int64")
+    taken = np.fromiter(used, dtype="int64", count=len(used))
+    for row in rows[~np.isin(rows, taken)].tolist():
         reason = "not mapped: " + usage.skipped.get(row, "no domain spec reads this form")
         rejected[reason] = rejected.get(reason, 0) + 1
     count = DatasetCount(name=form.file, rows_in=form.rows_read, rows_out=len(used), rejected=dict(sorted(rejected.items())))
     check_balance(count)
     return count
+
+
+def as_row_numbers(rows) -> list[int]:
+    """Row numbers (a Series, array or iterable of whole numbers, int or float) as a list of int."""
+    values = rows.to_numpy() if hasattr(rows, "to_numpy") else np.asarray(list(rows))
+    return [int(r) for r in values.tolist()] if values.dtype == object else values.astype("int64").tolist()
 
 
 def check_balance(count: DatasetCount) -> None:

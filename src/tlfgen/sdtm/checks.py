@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
 import pandas as pd
 
 from tlfgen.sdtm.context import FORM, MappingContext
 from tlfgen.sdtm.iso8601 import iso_to_date
-from tlfgen.sdtm.values import compute_unique_map
+from tlfgen.sdtm.values import compute_unique_map, factorize_column, spread
 from tlfgen.spec.sdtm import ResolvedDomain
 
 MAX_TEXT_BYTES = 200
@@ -51,7 +52,10 @@ def source_column(rd: ResolvedDomain, var: str, form: str) -> str:
 
 
 def _blank(series: pd.Series) -> pd.Series:
-    return series.isna() | (series.astype(str).str.strip() == "")
+    """Missing, or text of spaces only (computed once per distinct value)."""
+    if series.dtype != object:
+        return series.isna() | (series.astype(str).str.strip() == "")
+    return compute_unique_map(series, lambda v: str(v).strip() == "", missing=True).astype(bool)
 
 
 def check_required(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext) -> None:
@@ -78,16 +82,28 @@ def _date_vars(rd: ResolvedDomain) -> list[str]:
     return names
 
 
+def compute_date_text(values: pd.Series, cutoff: pd.Timestamp) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(text, date, after cutoff) of an ISO date column, each distinct value converted once.
+
+    Missing -> '' and NaT; a partial date is after the cutoff when its year (month) is.
+    """
+    codes, uniques = factorize_column(values)
+    text = pd.Series(["" if u is None else str(u) for u in uniques], dtype=object)
+    when = iso_to_date(text)
+    after = (when > cutoff) | ((text.str.len().isin([4, 7])) & (text > cutoff.strftime("%Y-%m-%d")[: 7]))
+    return (spread(text, codes, values.index), pd.Series(when.to_numpy()[codes], index=values.index),
+            spread(after.fillna(False).astype(bool), codes, values.index, dtype=bool))
+
+
 def check_dates(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext) -> None:
     """Dates after the cutoff (WARNING), before birth (ERROR), end before start (WARNING); all kept."""
     cutoff = pd.Timestamp(ctx.study.cutoff)
     birth = iso_to_date(ctx.reference_of(data["USUBJID"], "BRTHDTC")) if "USUBJID" in data else None
     names = _date_vars(rd)
+    dates = {}
     for name in names:
-        text = data[name].fillna("").astype(str)
-        when = iso_to_date(text)
-        after = (when > cutoff) | ((text.str.len().isin([4, 7])) & (text > cutoff.strftime("%Y-%m-%d")[: 7]))
-        report_by_form(after.fillna(False), data, ctx, rd, name, values=text, severity="WARNING", rule="DATE-AFTER-CUTOFF",
+        text, when, after = dates[name] = compute_date_text(data[name], cutoff)
+        report_by_form(after, data, ctx, rd, name, values=text, severity="WARNING", rule="DATE-AFTER-CUTOFF",
                        domain=rd.name, action="kept",
                        message=f"{name} {{value}} is after the data cutoff {cutoff.date()}")
         if birth is not None and not name.startswith("BRTH"):
@@ -98,7 +114,7 @@ def check_dates(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext) -> 
     for start in [n for n in names if n.endswith("STDTC")]:
         end = start[:-5] + "ENDTC"
         if end in names:
-            s, e = iso_to_date(data[start].fillna("").astype(str)), iso_to_date(data[end].fillna("").astype(str))
+            s, e = dates[start][1], dates[end][1]
             report_by_form((e < s).fillna(False), data, ctx, rd, end, values=data[end], severity="WARNING",
                            rule="DATE-END-BEFORE-START", domain=rd.name,
                            action="kept", message=f"{end} {{value}} is before {start}")
@@ -124,15 +140,22 @@ def split_text(text: str, limit: int = MAX_TEXT_BYTES) -> list[str]:
 
 
 def is_plain_text(values: list) -> bool:
-    """True when every value is a str of ASCII without control characters, at most 200 long.
+    """True when every value is text (a str) of ASCII without control characters, at most 200 long.
 
-    One C-level pass over the joined text: ``check_text`` then has nothing to do for the column.
+    C-level passes over the values joined by line feeds: ``check_text`` then has nothing to do for
+    the column. The only control characters may be the separators, and no line may be too long.
     """
-    if not set(map(type, values)) <= {str}:
+    try:
+        joined = "\n".join(values)
+    except TypeError:
+        return False  # a value that is not text
+    if not joined.isascii():
         return False
-    joined = "".join(values)
-    return (joined.isascii() and _CONTROL.search(joined) is None
-            and max(map(len, values), default=0) <= MAX_TEXT_BYTES)
+    data = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    if np.count_nonzero((data < 0x20) | (data == 0x7F)) != max(len(values) - 1, 0):
+        return False  # a control character inside a value
+    bounds = np.concatenate([[-1], np.flatnonzero(data == 0x0A), [len(data)]])
+    return int(np.diff(bounds).max()) - 1 <= MAX_TEXT_BYTES
 
 
 def check_text(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext) -> dict[str, pd.Series]:

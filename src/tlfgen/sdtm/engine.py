@@ -46,8 +46,40 @@ def supp_col(qnam: str) -> str:
     return f"__supp.{qnam}"
 
 
+def derive_arg_names(args) -> set[str]:
+    """Every text in a derivation's arguments (nested lists and dicts too): the columns it may read."""
+    if isinstance(args, str):
+        return {args}
+    if isinstance(args, dict):
+        args = list(args.values())
+    if isinstance(args, (list, tuple)):
+        return set().union(*(derive_arg_names(a) for a in args))
+    return set()
+
+
+def derive_used_columns(rd: ResolvedDomain, leading) -> set[str]:
+    """Raw columns the mapping of a domain reads after its source filters: the leading ones, every
+    rule's source field, every name a derivation argument gives, and the record keys and order."""
+    names = set(leading) | set(rd.spec.keys) | set(rd.spec.distinct) | set(rd.spec.order)
+    rules = [*rd.spec.variables, *rd.spec.supp, *(r for s in rd.spec.sources for r in s.values.values())]
+    for rule in rules:
+        if rule.source:
+            names.add(rule.source.split(".", 1)[1])
+        if getattr(rule, "derive", None) is not None:
+            names |= derive_arg_names(rule.derive.args)
+    return names
+
+
+def _used(columns, used: set[str]) -> list[str]:
+    """``columns`` (in order) that the mapping reads: used names (or ``NAME@form``) and helper columns."""
+    return [c for c in columns if c != "__line" and (c.startswith("__") or c.split("@", 1)[0] in used)]
+
+
 def create_block(index: int, src: SourceSpec, rd: ResolvedDomain, ctx: MappingContext) -> pd.DataFrame:
-    """Rows of one stacked source: filtered, with the merged forms joined on their keys."""
+    """Rows of one stacked source: filtered, with the merged forms joined on their keys.
+
+    Only the columns the mapping reads are carried (a stack of wide forms stays narrow).
+    """
     form = ctx.forms[src.form]
     data = form.data
     usage = ctx.usage.setdefault(form.file, FileUsage())
@@ -55,7 +87,9 @@ def create_block(index: int, src: SourceSpec, rd: ResolvedDomain, ctx: MappingCo
         keep = rd.filters[index].evaluate(data).astype(bool)
         usage.skip(data.loc[~keep, ROW], f"{rd.name} source filter '{src.filter}'")
         data = data.loc[keep]
-    frame = data.drop(columns=["__line"]).copy()
+    read = derive_used_columns(rd, ctx.specs.leading)
+    columns = _used(data.columns, read)
+    frame = data.reindex(columns=columns) if data.columns.is_unique else data[columns].copy()
     frame[FORM] = src.form
     frame[BLOCK] = index
     frame[row_col(src.form)] = frame[ROW]
@@ -64,14 +98,15 @@ def create_block(index: int, src: SourceSpec, rd: ResolvedDomain, ctx: MappingCo
         if merge.join != "merge":
             continue
         other = ctx.forms[merge.form]
-        fields = [c for c in other.data.columns if c not in ctx.specs.leading and not c.startswith("__")]
+        fields = [c for c in other.data.columns if c not in ctx.specs.leading and not c.startswith("__")
+                  and c in read]
         right = other.data[merge.by + fields + [ROW]].drop_duplicates(merge.by, keep="first")
         right = right.rename(columns={ROW: row_col(merge.form)})
         right = right.rename(columns={c: f"{c}@{merge.form}" for c in fields if c in frame})
         frame = frame.merge(right, on=merge.by, how="left", validate="many_to_one")
         used = frame[row_col(merge.form)].dropna()
         ctx.usage.setdefault(other.file, FileUsage()).use(rd.name, used)
-    return frame.reset_index(drop=True)
+    return renumber(frame)
 
 
 def evaluate_block(frame: pd.DataFrame, src: SourceSpec, rd: ResolvedDomain, ctx: MappingContext) -> pd.DataFrame:
@@ -113,10 +148,23 @@ def collapse_distinct(data: pd.DataFrame, rd: ResolvedDomain) -> pd.DataFrame:
         return data
     order = list(rd.spec.order) or _seq_order(rd)
     keys = {f"__o{i}": data[c].where(data[c].astype(str) != "") for i, c in enumerate(order)}
-    data = data.assign(**keys).sort_values([*rd.spec.distinct, *keys, BLOCK, ROW], kind="mergesort",
-                                           na_position="last").drop(columns=list(keys))
+    sorter = pd.DataFrame({**{c: data[c] for c in rd.spec.distinct}, **keys, BLOCK: data[BLOCK], ROW: data[ROW]})
+    data = take_sorted(data, sorter, na_position="last")
     data[REC] = data.groupby(rd.spec.distinct, sort=False, dropna=False).ngroup()
     return data
+
+
+def renumber(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame.reset_index(drop=True)`` without copying the data (the result shares it)."""
+    return frame.set_axis(pd.RangeIndex(len(frame)), axis=0, copy=False)
+
+
+def take_sorted(data: pd.DataFrame, sorter: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    """``data`` in the (stable) order of ``sorter``'s columns: ``data.sort_values`` on those columns,
+    with only the key columns sorted and the frame taken once."""
+    sorter = sorter.reset_index(drop=True)
+    order = sorter.sort_values(list(sorter.columns), kind="mergesort", **kwargs).index.to_numpy()
+    return data.take(order)
 
 
 def _seq_order(rd: ResolvedDomain) -> list[str]:
@@ -143,13 +191,13 @@ def build_domain(rd: ResolvedDomain, ctx: MappingContext) -> DomainResult:
     check_dates(data, rd, ctx)
     data = collapse_distinct(data, rd)
     lineage_rows = data[[REC, FORM, ROW, *[c for c in data.columns if c.startswith("__row@")]]].copy()
-    data = data.drop_duplicates(REC, keep="first").reset_index(drop=True)
+    data = renumber(data.drop_duplicates(REC, keep="first"))
     seq_var = next((v.name for v in rd.spec.variables if v.derive and v.derive.name == SEQ_DERIVATION), None)
     if seq_var:
         data[seq_var] = get_derivation(SEQ_DERIVATION).func(data, ctx, **next(
             v.derive.args for v in rd.spec.variables if v.name == seq_var))
     sort_by = ["USUBJID", seq_var] if seq_var else [k for k in rd.spec.keys if k in data]
-    data = data.sort_values(sort_by + [BLOCK, ROW], kind="mergesort").reset_index(drop=True)
+    data = renumber(take_sorted(data, data[sort_by + [BLOCK, ROW]]))
     overflow = check_text(data, rd, ctx)
     data = finalise_types(data, rd)
     supp = create_supp(data, rd, ctx, overflow, seq_var)
@@ -165,7 +213,7 @@ def finalise_types(data: pd.DataFrame, rd: ResolvedDomain) -> pd.DataFrame:
     for var in rd.spec.variables:
         col = data[var.name]
         if var.type == "text":
-            if col.dtype == object and set(map(type, col.tolist())) <= {str}:
+            if col.dtype == object and (col.empty or pd.api.types.infer_dtype(col, skipna=False) == "string"):
                 continue  # already text, nothing missing
             data[var.name] = col.astype(object).where(col.notna(), "").astype(str).astype(object)
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,10 @@ def parse_edc_date(text: str) -> tuple[str, str]:
     return _build(year, f"{MONTHS[month]:02d}", f"{int(day):02d}")
 
 
+#: ``parse_edc_date`` remembering its answers: the same date texts come back in many columns and domains
+parse_edc_date_cached = lru_cache(maxsize=1 << 17, typed=True)(parse_edc_date)
+
+
 def _build(year: str, month: str | None, day: str | None) -> tuple[str, str]:
     y = int(year)
     if not MIN_YEAR <= y <= MAX_YEAR:
@@ -80,7 +85,7 @@ def compute_iso8601(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     Each distinct text is parsed once (dates repeat a lot), so 300k rows take milliseconds.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    parsed = [parse_edc_date(str(u)) for u in uniques] + [("", BLANK)]  # the last one: missing values
+    parsed = [parse_edc_date_cached(str(u)) for u in uniques] + [("", BLANK)]  # the last one: missing values
     iso = np.array([p[0] for p in parsed], dtype=object)[codes]
     status = np.array([p[1] for p in parsed], dtype=object)[codes]
     return (pd.Series(iso, index=values.index, dtype=object, name=values.name),

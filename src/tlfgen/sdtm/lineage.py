@@ -83,20 +83,45 @@ def _spec_keys(data: pd.DataFrame, ctx: MappingContext) -> list[str]:
     return list(rd.spec.keys) if rd is not None else ["USUBJID"]
 
 
-def _pair_groups(src: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+def _pair_groups(recs: np.ndarray, files: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """(sorted record ids, ``[[f,r],...]`` text per record id) from rows sorted by rec, f, row."""
-    recs = src["rec"].to_numpy(dtype="int64")
-    files = src["f"].astype("int64").tolist()
-    rows = src["row"].astype("int64").tolist()
     if not len(recs):
         return recs, []
     starts = np.concatenate([[0], np.flatnonzero(np.diff(recs)) + 1])
+    files, rows = files.tolist(), rows.tolist()
     if len(starts) == len(recs):  # one raw row per record (the common case)
         return recs, [f"[[{f},{r}]]" for f, r in zip(files, rows)]
     pairs = [f"[{f},{r}]" for f, r in zip(files, rows)]
     ends = np.append(starts[1:], len(recs)).tolist()
     groups = ["[" + ",".join(pairs[a:b]) + "]" for a, b in zip(starts.tolist(), ends)]
     return recs[starts], groups
+
+
+def derive_source_rows(rows: pd.DataFrame, ctx: MappingContext) -> tuple[list[str], np.ndarray, np.ndarray,
+                                                                         np.ndarray]:
+    """(files, rec, file index, row): the distinct (record, raw row) pairs, sorted by rec, file, row.
+
+    ``files`` are the raw files that give at least one row, sorted; ``rows`` holds ``REC`` and one
+    ``__row@<form>`` column per form (blank where that form gave no row).
+    """
+    found = []
+    for col in [c for c in rows.columns if c.startswith("__row@")]:
+        numbers = rows[col].to_numpy(dtype="float64")
+        ok = ~np.isnan(numbers)
+        if ok.any():
+            found.append((ctx.forms[col.split("@", 1)[1]].file, rows[REC].to_numpy()[ok].astype("int64"),
+                          numbers[ok].astype("int64")))
+    files = sorted({f for f, _, _ in found})
+    index = {f: i for i, f in enumerate(files)}
+    rec = np.concatenate([r for _, r, _ in found]) if found else np.zeros(0, dtype="int64")
+    row = np.concatenate([n for _, _, n in found]) if found else np.zeros(0, dtype="int64")
+    fid = np.concatenate([np.full(len(r), index[f], dtype="int64") for f, r, _ in found]) if found \
+        else np.zeros(0, dtype="int64")
+    order = np.lexsort((row, fid, rec))
+    rec, fid, row = rec[order], fid[order], row[order]
+    new = np.ones(len(rec), dtype=bool)
+    new[1:] = (np.diff(rec) != 0) | (np.diff(fid) != 0) | (np.diff(row) != 0)
+    return files, rec[new], fid[new], row[new]
 
 
 def create_lineage(data: pd.DataFrame, rows: pd.DataFrame, ctx: MappingContext, seq_var: str | None,
@@ -106,16 +131,8 @@ def create_lineage(data: pd.DataFrame, rows: pd.DataFrame, ctx: MappingContext, 
     ``{"key": [...], "files": [...], "records": [[key values..., [[file index, row], ...]], ...]}``,
     records in dataset order, file indexes into the sorted ``files``, pairs sorted.
     """
-    parts = []
-    for col in [c for c in rows.columns if c.startswith("__row@")]:
-        part = rows[[REC, col]].dropna()
-        parts.append(pd.DataFrame({"rec": part[REC].to_numpy(), "file": ctx.forms[col.split("@", 1)[1]].file,
-                                   "row": part[col].astype("int64").to_numpy()}))
-    src = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"rec": [], "file": [], "row": []})
-    files = sorted(src["file"].unique().tolist())
-    src["f"] = src["file"].map({f: i for i, f in enumerate(files)})
-    src = src.drop_duplicates(["rec", "f", "row"]).sort_values(["rec", "f", "row"], kind="mergesort")
-    group_recs, groups = _pair_groups(src)
+    files, rec, fid, row = derive_source_rows(rows, ctx)
+    group_recs, groups = _pair_groups(rec, fid, row)
     key = derive_lineage_key(data, ctx, seq_var, keys)
     wanted = data[REC].to_numpy(dtype="int64")
     pos = np.searchsorted(group_recs, wanted) if len(group_recs) else np.zeros(len(wanted), dtype="int64")

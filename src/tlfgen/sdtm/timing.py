@@ -12,6 +12,7 @@ import pandas as pd
 from tlfgen.registry import derivation
 from tlfgen.sdtm.context import BLOCK, ROW, MappingContext
 from tlfgen.sdtm.iso8601 import iso_to_date
+from tlfgen.sdtm.values import factorize_column, spread
 
 CTX = ("dataset", "ctx")
 
@@ -29,17 +30,28 @@ def compute_studyid(dataset: pd.DataFrame, ctx: MappingContext) -> pd.Series:
 
 
 def _visits(dataset: pd.DataFrame, ctx: MappingContext, part: int) -> pd.Series:
+    """Part ``part`` (0 VISIT, 1 VISITNUM, 2 EPOCH) of each row's visit, looked up once per distinct
+    FOLDER; an unknown folder is a WARNING (reported with part 0) and gives a blank."""
+    codes, uniques = factorize_column(dataset["FOLDER"])
+    folders = ["" if u is None else str(u) for u in uniques]
+    table = {f: ctx.study.visit_of(f) for f in dict.fromkeys(folders)}
+    if part == 0 and any(v is None for v in table.values()):
+        _report_unknown_folders(dataset, ctx)
+    values = [table[f][part] if table[f] else None for f in folders]
+    if part == 1:
+        return spread(pd.Series(values, dtype=object).astype("float64"), codes, dataset.index, dtype="float64")
+    return spread(["" if v is None else v for v in values], codes, dataset.index)
+
+
+def _report_unknown_folders(dataset: pd.DataFrame, ctx: MappingContext) -> None:
     folders = dataset["FOLDER"].fillna("").astype(str)
-    table = {f: ctx.study.visit_of(f) for f in folders.unique()}
-    for folder, found in table.items():
-        if found is None and part == 0:
+    for folder in folders.unique():
+        if ctx.study.visit_of(folder) is None:
             mask = folders == folder
             form = dataset.loc[mask, "__form"].iloc[0] if "__form" in dataset else ""
             ctx.report(mask, dataset, severity="WARNING", rule="VISIT-UNKNOWN", form=form, column="FOLDER",
                        values=folders, message="folder '{value}' is not in the study's visit schedule",
                        domain=None, action="VISIT left blank")
-    values = folders.map({f: (v[part] if v else None) for f, v in table.items()})
-    return values.astype("float64") if part == 1 else values.fillna("").astype(object)
 
 
 @derivation(requires=("FOLDER",), context=CTX)
@@ -62,9 +74,7 @@ def compute_epoch(dataset: pd.DataFrame, ctx: MappingContext, dtc: str | None = 
     partial or blank dates give a blank EPOCH.
     """
     if dtc is None:
-        folders = dataset["FOLDER"].fillna("").astype(str)
-        table = {f: ctx.study.visit_of(f) for f in folders.unique()}
-        return folders.map({f: (v[2] if v else "") for f, v in table.items()}).astype(object)
+        return _visits(dataset, ctx, 2)
     when = iso_to_date(dataset[dtc].fillna("").astype(str))
     start = iso_to_date(ctx.reference_of(dataset["USUBJID"], "RFSTDTC"))
     end = iso_to_date(ctx.reference_of(dataset["USUBJID"], "RFENDTC"))
@@ -93,7 +103,8 @@ def compute_seq(dataset: pd.DataFrame, ctx: MappingContext, order: list[str] | N
     """--SEQ: 1..n per USUBJID in the order of ``order`` then source block and raw row (deterministic)."""
     by = ["USUBJID", *(order or [])]
     extra = [c for c in (BLOCK, ROW) if c in dataset]
-    ordered = dataset.sort_values(by + extra, kind="mergesort")
+    keys = dataset[list(dict.fromkeys(by + extra))]  # only the keys are sorted, not the whole frame
+    ordered = keys.sort_values(by + extra, kind="mergesort")
     seq = ordered.groupby("USUBJID", sort=False).cumcount() + 1
     return seq.reindex(dataset.index).astype("float64")
 
@@ -101,10 +112,10 @@ def compute_seq(dataset: pd.DataFrame, ctx: MappingContext, order: list[str] | N
 @derivation(requires=("{var}",), context=CTX)
 def compute_group_max(dataset: pd.DataFrame, ctx: MappingContext, var: str, by: list[str]) -> pd.Series:
     """The largest value of ``var`` within each ``by`` group (ISO text compares as dates)."""
-    frame = dataset[by].assign(__v=dataset[var].fillna("").astype(str))
-    last = frame.sort_values("__v", kind="mergesort").drop_duplicates(by, keep="last")
-    merged = frame[by].merge(last, on=by, how="left", validate="many_to_one")
-    return pd.Series(merged["__v"].to_numpy(), index=dataset.index, dtype=object)
+    codes, uniques = pd.factorize(dataset[var].fillna("").astype(str), sort=True)  # codes in text order
+    groups = [dataset[b].to_numpy() for b in by]
+    top = pd.Series(codes, index=dataset.index).groupby(groups, sort=False, dropna=False).transform("max")
+    return pd.Series(np.asarray(uniques, dtype=object)[top.to_numpy()], index=dataset.index, dtype=object)
 
 
 @derivation(requires=("USUBJID", "{dtc}", "{result}"), context=CTX)

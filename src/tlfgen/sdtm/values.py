@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tlfgen.sdtm.context import MappingContext
-from tlfgen.sdtm.iso8601 import INVALID, PARTIAL, compute_iso8601
+from tlfgen.sdtm.iso8601 import INVALID, PARTIAL, parse_edc_date_cached
 from tlfgen.spec.ct import Codelist, normalise_term
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
@@ -67,44 +67,75 @@ def compute_number(text: pd.Series, unit: str | None = None) -> tuple[pd.Series,
     return value, stripped, invalid
 
 
+def factorize_column(values: pd.Series) -> tuple[np.ndarray, list]:
+    """(codes, distinct values): row ``i`` holds ``uniques[codes[i]]``; missing values (None, NaN)
+    share the last position, which holds None (present even when nothing is missing)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes = np.where(codes < 0, len(uniques), codes)
+    return codes, [*uniques.tolist(), None]
+
+
+def spread(per_unique, codes: np.ndarray, index: pd.Index, dtype=object) -> pd.Series:
+    """Per-row values from per-distinct-value ones (``codes`` as from ``factorize_column``)."""
+    return pd.Series(np.asarray(per_unique, dtype=dtype)[codes], index=index, dtype=dtype)
+
+
+def compute_clean_unique(value) -> str:
+    """``compute_clean_text`` of one value: spaces collapsed and stripped; missing (None) -> ''."""
+    return "" if value is None else " ".join(str(value).split())
+
+
 def evaluate_value(frame: pd.DataFrame, rule, ctx: MappingContext, *, domain: str, var: str,
                    var_type: str = "text") -> pd.Series:
-    """Value of ``var`` for every row of ``frame`` by a source/assign rule (with findings)."""
+    """Value of ``var`` for every row of ``frame`` by a source/assign rule (with findings).
+
+    Raw columns repeat a lot: every step (cleaning, dates, codelist, case, numbers) runs once per
+    distinct raw value, and the rows take their value at the end.
+    """
     if rule.assign is not None:
         if var_type == "text":
             return pd.Series(str(rule.assign), index=frame.index, dtype=object)
         number = float(rule.assign) if str(rule.assign).strip() != "" else np.nan
         return pd.Series(number, index=frame.index, dtype="float64")
     form, col = rule.source.split(".", 1)
-    text = compute_clean_text(frame[col]) if col in frame else pd.Series("", index=frame.index)
+    raw = frame[col] if col in frame else pd.Series("", index=frame.index, dtype=object)
+    codes, uniques = factorize_column(raw)
+    text = [compute_clean_unique(v) for v in uniques]
     quiet = form in ctx.forms and col in ctx.forms[form].missing_columns
-    shown = frame[col].fillna("").astype(str) if col in frame else text
 
-    def report(mask, severity, rule_id, message, action):
-        if not quiet:
-            ctx.report(mask, frame, severity=severity, rule=rule_id, form=form, column=col, values=shown,
-                       message=message, domain=domain, action=action)
+    def report(flags, severity, rule_id, message, action):
+        if quiet or not any(flags):
+            return
+        mask = spread(flags, codes, frame.index, dtype=bool)
+        ctx.report(mask, frame, severity=severity, rule=rule_id, form=form, column=col,
+                   values=raw.fillna("").astype(str), message=message, domain=domain, action=action)
 
     fmt = rule.format or ("number" if var_type in ("integer", "float") else None)
     if fmt == "edc_date":
-        iso, status = compute_iso8601(text)
-        report(status == INVALID, "ERROR", "DATE-INVALID", "'{value}' is not a valid date", "set to blank")
-        report(status == PARTIAL, "NOTE", "DATE-PARTIAL", "'{value}' is a partial date", "kept partial")
-        text = iso
+        parsed = [parse_edc_date_cached(t) for t in text]
+        report([p[1] == INVALID for p in parsed], "ERROR", "DATE-INVALID", "'{value}' is not a valid date",
+               "set to blank")
+        report([p[1] == PARTIAL for p in parsed], "NOTE", "DATE-PARTIAL", "'{value}' is a partial date",
+               "kept partial")
+        text = [p[0] for p in parsed]
     if rule.codelist:
-        text, unmapped = map_codelist(text, ctx.specs.codelists[rule.codelist])
-        report(unmapped, "ERROR", "CT-UNMAPPED",
+        lookup = ctx.specs.codelists[rule.codelist].lookup
+        mapped = [lookup.get(normalise_term(t), None) if t else "" for t in text]
+        report([m is None for m in mapped], "ERROR", "CT-UNMAPPED",
                "'{value}' is not in codelist " + rule.codelist, "set to blank")
+        text = ["" if m is None else m for m in mapped]
     if fmt == "upper":
-        text = text.str.upper()
+        text = [t.upper() for t in text]
     if fmt == "number":
-        value, stripped, invalid = compute_number(text, rule.unit)
-        report(stripped, "WARNING", "NUMBER-UNIT", "'{value}' carries its unit; number kept", "unit removed")
-        comma = invalid & text.str.contains(",", regex=False)
-        report(comma, "ERROR", "NUMBER-COMMA", "'{value}' has a comma; decimal or thousands separator is "
-               "ambiguous", "set to blank")
-        report(invalid & ~comma, "ERROR", "NUMBER-INVALID", "'{value}' is not a number", "set to blank")
+        numbers = pd.Series(text, dtype=object)
+        value, stripped, invalid = compute_number(numbers, rule.unit)
+        report(stripped.tolist(), "WARNING", "NUMBER-UNIT", "'{value}' carries its unit; number kept",
+               "unit removed")
+        comma = invalid & numbers.str.contains(",", regex=False)
+        report(comma.tolist(), "ERROR", "NUMBER-COMMA", "'{value}' has a comma; decimal or thousands separator "
+               "is ambiguous", "set to blank")
+        report((invalid & ~comma).tolist(), "ERROR", "NUMBER-INVALID", "'{value}' is not a number", "set to blank")
         if var_type == "text":
-            return value.map(lambda v: "" if pd.isna(v) else format(v, ".12g")).astype(object)
-        return value
-    return text.astype(object)
+            return spread([("" if pd.isna(v) else format(v, ".12g")) for v in value.tolist()], codes, frame.index)
+        return spread(value.to_numpy(), codes, frame.index, dtype="float64")
+    return spread(text, codes, frame.index)
