@@ -32,6 +32,26 @@ def _main(
 ) -> None:
     _STATE["debug"] = debug
     _STATE["study"] = study
+    _check_source_date_epoch()
+
+
+def _check_source_date_epoch() -> None:
+    """A blank ``SOURCE_DATE_EPOCH`` is unset (tlfgen's rule, io.atomic.fixed_timestamp): it is
+    removed, since libraries imported later read it too (numpy.f2py does ``int()`` on it); a value
+    that is not a whole number is an error here, before any stage starts."""
+    raw = os.environ.get("SOURCE_DATE_EPOCH")
+    if raw is None:
+        return
+    if raw.strip() == "":
+        del os.environ["SOURCE_DATE_EPOCH"]
+        return
+    from tlfgen.errors import TlfgenError
+    from tlfgen.io.atomic import fixed_timestamp
+
+    try:
+        fixed_timestamp()
+    except TlfgenError as exc:
+        _fail(exc)
 
 
 def _console():

@@ -98,3 +98,18 @@ def test_a_stage_knows_which_stages_follow_it(tmp_path, monkeypatch):
     pipeline.run_stages(copy_study(tmp_path, parts=("specs",)), ["adam", "tlf", "lineage"])
     assert seen == [("adam", True, True), ("tlf", True, False), ("lineage", False, False)]
     assert pipeline.stage_follows("lineage") is False  # outside a run
+
+
+def test_a_blank_source_date_epoch_is_unset_and_a_bad_one_is_an_error(tmp_path, monkeypatch):
+    import os
+
+    study = copy_study(tmp_path, parts=("specs",))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", " ")
+    result = runner.invoke(app, ["--study", str(study.root), "check"])
+    assert result.exit_code == 0, result.output
+    assert "SOURCE_DATE_EPOCH" not in os.environ  # numpy.f2py, imported by the TLF stage, reads it with int()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    result = runner.invoke(app, ["--study", str(study.root), "check"])
+    assert result.exit_code == 1
+    assert "SOURCE_DATE_EPOCH='yesterday' is not a whole number of seconds" in result.output
+    assert "Traceback" not in result.output
