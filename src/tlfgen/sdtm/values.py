@@ -26,7 +26,7 @@ NOT_A_NUMBER = {"NE", "ND", "NA", "NOT EVALUABLE", "NOT DONE", "UNK"}
 
 def compute_clean_text(values: pd.Series) -> pd.Series:
     """Raw text with runs of spaces collapsed and outer spaces removed; missing -> ''."""
-    return compute_unique_map(values, lambda v: " ".join(str(v).split()), missing="")
+    return compute_unique_map(values, compute_clean_unique, missing="")
 
 
 def compute_unique_map(values: pd.Series, func, missing=None) -> pd.Series:
@@ -119,11 +119,10 @@ def evaluate_value(frame: pd.DataFrame, rule, ctx: MappingContext, *, domain: st
                "kept partial")
         text = [p[0] for p in parsed]
     if rule.codelist:
-        lookup = ctx.specs.codelists[rule.codelist].lookup
-        mapped = [lookup.get(normalise_term(t), None) if t else "" for t in text]
-        report([m is None for m in mapped], "ERROR", "CT-UNMAPPED",
+        mapped, unmapped = map_codelist(pd.Series(text, dtype=object), ctx.specs.codelists[rule.codelist])
+        report(unmapped.tolist(), "ERROR", "CT-UNMAPPED",
                "'{value}' is not in codelist " + rule.codelist, "set to blank")
-        text = ["" if m is None else m for m in mapped]
+        text = mapped.tolist()
     if fmt == "upper":
         text = [t.upper() for t in text]
     if fmt == "number":
