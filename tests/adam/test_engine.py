@@ -247,13 +247,3 @@ def test_run_dataset_08_expression_on_missing_column_names_the_step_line(tmp_pat
         run_dataset(loaded["ADSL"], src, STUDY)
     assert str(err.value) == ("specs/adam/ADSL.yaml:14:5: expression 'EXDOSE > 0' uses column EXDOSE which the "
                               "data does not have\n  hint: did you mean EXDOSE_ or EXSEQ?")
-
-
-def test_with_default_index_01_keeps_data_renumbers_rows():
-    import pandas as pd
-    from tlfgen.adam.engine import with_default_index
-    frame = pd.DataFrame({"A": [1, 2]}, index=[5, 3])
-    out = with_default_index(frame)
-    assert out.index.tolist() == [0, 1] and out["A"].tolist() == [1, 2] and frame.index.tolist() == [5, 3]
-    plain = pd.DataFrame({"A": [1]})
-    assert with_default_index(plain) is plain

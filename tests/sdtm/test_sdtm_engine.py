@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from tlfgen.sdtm.engine import derive_arg_names, derive_used_columns, renumber, take_sorted
+from tlfgen.sdtm.engine import derive_arg_names, derive_used_columns, take_sorted
 from tlfgen.spec.sdtm import DomainSpec, ResolvedDomain
 
 
@@ -42,10 +42,3 @@ def test_take_sorted_equals_sort_values_on_the_key_columns():
     expected = data.sort_values(["k", "n"], kind="mergesort", na_position="last")
     pd.testing.assert_frame_equal(taken, expected)
     assert taken["v"].tolist() == ["x", "y", "w", "z"]
-
-
-def test_renumber_resets_the_index_and_keeps_the_values():
-    data = pd.DataFrame({"a": [3, 4]}, index=[7, 2])
-    out = renumber(data)
-    assert out.index.tolist() == [0, 1] and out["a"].tolist() == [3, 4]
-    assert data.index.tolist() == [7, 2]

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from tlfgen.errors import DataError, DerivationError, ExpressionError
+from tlfgen.frames import renumber
 from tlfgen.gc_pause import paused_gc
 from tlfgen.io.metadata import DatasetMetadata, MethodMetadata, ValueLevelMetadata, VariableMetadata
 from tlfgen.pipeline import Finding
@@ -182,17 +183,7 @@ def run_step(ds: ResolvedAdamSpec, step: ResolvedStep, dataset: pd.DataFrame | N
     if missing:
         raise DerivationError(f"step '{step.spec.id}' ({step.spec.derive}) did not produce {missing[0]}",
                               dataset=ds.name, variable=missing[0], location=step.location)
-    return with_default_index(result)
-
-
-def with_default_index(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame.reset_index(drop=True)`` without copying the data (the frame itself when already 0..n-1)."""
-    index = frame.index
-    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
-        return frame
-    out = frame.copy(deep=False)
-    out.index = pd.RangeIndex(len(out))
-    return out
+    return renumber(result)
 
 
 def build_dataset(ds: ResolvedAdamSpec, sources: Mapping[str, pd.DataFrame], study: Any

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from tlfgen.frames import renumber
 from tlfgen.pipeline import DatasetCount
 from tlfgen.raw.reconcile import FileUsage
 from tlfgen.registry import get_derivation
@@ -152,11 +153,6 @@ def collapse_distinct(data: pd.DataFrame, rd: ResolvedDomain) -> pd.DataFrame:
     data = take_sorted(data, sorter, na_position="last")
     data[REC] = data.groupby(rd.spec.distinct, sort=False, dropna=False).ngroup()
     return data
-
-
-def renumber(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame.reset_index(drop=True)`` without copying the data (the result shares it)."""
-    return frame.set_axis(pd.RangeIndex(len(frame)), axis=0, copy=False)
 
 
 def take_sorted(data: pd.DataFrame, sorter: pd.DataFrame, **kwargs) -> pd.DataFrame:
