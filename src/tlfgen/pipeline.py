@@ -166,7 +166,8 @@ def publish_written(stage: str, path: Path, data: pd.DataFrame, meta: DatasetMet
     and made by the parent when it takes the child's result (``publish_collected``).
     """
     cache = _CURRENT.get()
-    if cache is None or _file_signature(path) is None:
+    signature = _file_signature(path)
+    if cache is None or signature is None:
         return
     from tlfgen.io.xpt import create_read_frame
 
@@ -177,7 +178,11 @@ def publish_written(stage: str, path: Path, data: pd.DataFrame, meta: DatasetMet
     if collected is not None:
         collected.append((stage, str(path), payload))
         return
-    cache.setdefault(HANDOFF_CACHE, {})[_handoff_key(path)] = (stage, _file_signature(path), payload)
+    _offer(cache, stage, Path(path), signature, payload)
+
+
+def _offer(cache: dict[str, Any], stage: str, path: Path, signature: tuple[int, int], payload: Any) -> None:
+    cache.setdefault(HANDOFF_CACHE, {})[_handoff_key(path)] = (stage, signature, payload)
 
 
 #: offers made in a child process, sent to the parent with the child's result (None: not collecting)
@@ -204,7 +209,7 @@ def publish_collected(collected: Iterable[tuple[str, str, Any]]) -> None:
     for stage, path, payload in collected:
         signature = _file_signature(Path(path))
         if signature is not None:
-            cache.setdefault(HANDOFF_CACHE, {})[_handoff_key(Path(path))] = (stage, signature, payload)
+            _offer(cache, stage, Path(path), signature, payload)
 
 
 def take_written(cache: dict[str, Any] | None, path: Path) -> pd.DataFrame | None:

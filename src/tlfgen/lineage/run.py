@@ -32,14 +32,12 @@ DONE_CACHE = "lineage.done"
 
 def run_lineage(study: ResolvedStudy) -> StageResult:
     from tlfgen.spec.check import load_stage_specs
-    from tlfgen.tlf.run import adam_signature, build_outputs, needed_datasets, read_adam, recall_tables
+    from tlfgen.tlf.run import build_outputs, needed_datasets, read_adam, recall_built, recall_tables
 
     specs = load_stage_specs(study, "tlf")
-    done = study.cache.pop(DONE_CACHE, None)
+    done = recall_built(study, specs, DONE_CACHE, pop=True)
     if done is not None:
-        signature, done_specs, result = done
-        if done_specs is specs and signature == adam_signature(study.adam_dir, needed_datasets(specs)):
-            return result
+        return done  # type: ignore[return-value]
     tables = recall_tables(study, specs)
     if tables is None:  # the lineage stage on its own: rebuild the tables (no rendering)
         tables = build_outputs(study, specs, read_adam(study.adam_dir, needed_datasets(specs)))
@@ -48,9 +46,9 @@ def run_lineage(study: ResolvedStudy) -> StageResult:
 
 def remember_lineage(study: ResolvedStudy, specs: "TlfSpecs", result: StageResult) -> None:
     """Keep the lineage result made ahead (by the TLF stage) for ``run_lineage`` of the same run."""
-    from tlfgen.tlf.run import adam_signature, needed_datasets
+    from tlfgen.tlf.run import remember_built
 
-    study.cache[DONE_CACHE] = (adam_signature(study.adam_dir, needed_datasets(specs)), specs, result)
+    remember_built(study, specs, DONE_CACHE, result)
 
 
 def write_lineage_outputs(study: ResolvedStudy, specs: "TlfSpecs", tables: "list[Table]") -> StageResult:
@@ -58,8 +56,8 @@ def write_lineage_outputs(study: ResolvedStudy, specs: "TlfSpecs", tables: "list
     from tlfgen.lineage.ars import write_ars
     from tlfgen.lineage.graph import add_record_links, create_variable_lineage, write_lineage
     from tlfgen.lineage.html_report import write_html_report
-    from tlfgen.lineage.record_blocks import create_record_blocks, join_blocks, record_parts
     from tlfgen.gc_pause import paused_gc
+    from tlfgen.lineage.record_blocks import create_record_blocks, join_blocks, record_parts
     from tlfgen.lineage.records import RecordIndex, build_record_links
     from tlfgen.parallel import WorkQueue, start_child
 

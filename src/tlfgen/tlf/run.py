@@ -61,20 +61,32 @@ def adam_signature(adam_dir: Path, names: list[str]) -> tuple:
     return tuple(out)
 
 
+def remember_built(study: ResolvedStudy, specs: TlfSpecs, key: str, value: object) -> None:
+    """Keep ``value``, made from ``specs`` and the ADaM files as they are now, for a later stage of
+    the same run (``study.cache[key]``; ``recall_built`` gives it back while both are unchanged)."""
+    study.cache[key] = (adam_signature(study.adam_dir, needed_datasets(specs)), specs, value)
+
+
+def recall_built(study: ResolvedStudy, specs: TlfSpecs, key: str, *, pop: bool = False) -> object | None:
+    """What ``remember_built`` kept under ``key``, if made from the same specs and unchanged ADaM
+    files, else None; ``pop``: taken out of the cache (given back once)."""
+    cached = study.cache.pop(key, None) if pop else study.cache.get(key)
+    if cached is None:
+        return None
+    signature, cached_specs, value = cached
+    if cached_specs is not specs or signature != adam_signature(study.adam_dir, needed_datasets(specs)):
+        return None
+    return value
+
+
 def remember_tables(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table]) -> None:
     """Keep the tables just built for the lineage stage of the same run (``study.cache``)."""
-    study.cache[TABLES_CACHE] = (adam_signature(study.adam_dir, needed_datasets(specs)), specs, tables)
+    remember_built(study, specs, TABLES_CACHE, tables)
 
 
 def recall_tables(study: ResolvedStudy, specs: TlfSpecs) -> list[Table] | None:
     """The tables the TLF stage built in this process from the same specs and ADaM files, if any."""
-    cached = study.cache.get(TABLES_CACHE)
-    if cached is None:
-        return None
-    signature, cached_specs, tables = cached
-    if cached_specs is not specs or signature != adam_signature(study.adam_dir, needed_datasets(specs)):
-        return None
-    return tables
+    return recall_built(study, specs, TABLES_CACHE)  # type: ignore[return-value]
 
 
 def read_adam(adam_dir: Path, names: list[str]) -> dict[str, pd.DataFrame]:
