@@ -145,3 +145,26 @@ def test_an_error_building_the_lineage_in_the_tlf_stage_stops_the_run(embedded_r
     assert info.value.file == "adam/lineage/adsl.json"
     assert multiprocessing.active_children() == []
     assert not (study.outputs_dir / "lineage.json").exists()
+
+
+def test_the_figure_process_is_sent_the_km_results_not_table_2(embedded_run, tmp_path, monkeypatch):
+    """Table 2 with its cells' record lists filled the pipe at 5,000 subjects and the table process
+    waited for the figure process to read it; only the KM results (a few numbers per block) go."""
+    import pickle
+
+    from tlfgen.parallel import Child
+    from tlfgen.tlf.figures.km import KmAnalysis
+
+    sent: list = []
+    real_send = Child.send
+
+    def recording_send(self, obj):
+        sent.append(obj)
+        real_send(self, obj)
+
+    monkeypatch.setattr(Child, "send", recording_send)
+    run_tlf(_copy(embedded_run, tmp_path, "sent"))
+    assert len(sent) == 1
+    assert sorted(sent[0]) == ["DOR", "OS", "PFS"]
+    assert all(isinstance(v, KmAnalysis) for v in sent[0].values())
+    assert len(pickle.dumps(sent[0])) < 4096  # far below a pipe's 64 KiB buffer

@@ -197,6 +197,7 @@ def run_tlf(study: ResolvedStudy) -> StageResult:
     from tlfgen.lineage.run import remember_lineage, write_lineage_outputs
     from tlfgen.parallel import WorkQueue, can_fork, start_child
     from tlfgen.pipeline import stage_follows
+    from tlfgen.tlf.figures.km import km_analyses_from_table
     from tlfgen.tlf.figures.spec import load_figure_specs
 
     specs: TlfSpecs = load_stage_specs(study, "tlf")
@@ -229,7 +230,9 @@ def run_tlf(study: ResolvedStudy) -> StageResult:
     with start_child(draw, name="figure") as drawing:
         def on_table(table: Table) -> None:
             if table.id == ANALYSES_TABLE:
-                drawing.send(table)  # the figure process reads its KM results (figures.run.resolve_analyses)
+                # only the KM results, not the table (pickling its cells' record lists at 5,000
+                # subjects filled the pipe: this process then waited ~4 s for the figure process)
+                drawing.send(km_analyses_from_table(table))
 
         done: list[list] = []
 
