@@ -255,6 +255,22 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+    finally:
+        _skip_final_collections()
+
+
+def _skip_final_collections() -> None:
+    """The process is about to end: move every object out of the collector's reach.
+
+    Interpreter shutdown clears each module and runs full collections over everything the run
+    left (pandas, scipy, matplotlib, the cached datasets): ~0.7 s measured after the last line
+    was printed, even for the 60-subject study. Frozen objects are simply released with the
+    process; ``atexit`` handlers and thread joins still run as usual.
+    """
+    import gc
+
+    gc.disable()
+    gc.freeze()
 
 
 if __name__ == "__main__":  # pragma: no cover
