@@ -14,14 +14,13 @@ import pytest
 from tlfgen.errors import DataError
 from tlfgen.io.metadata import DatasetMetadata, VariableMetadata
 from tlfgen.io.xpt import (
-    XptViolation,
-    check_xpt_v5,
     complete_metadata,
     compute_sas_dates,
     read_xpt,
     stamp_xpt_header,
     write_xpt,
 )
+from tlfgen.io.xpt_checks import XptViolation, check_xpt_v5
 
 AE_META = DatasetMetadata(
     name="AE",
@@ -354,7 +353,7 @@ def test_nullable_int_categorical_and_filtered_index(tmp_path: Path) -> None:
 
 
 def test_check_counts_mixed_values_column_wise() -> None:
-    from tlfgen.io.xpt import check_xpt_v5 as check
+    from tlfgen.io.xpt_checks import check_xpt_v5 as check
     df = _ae(USUBJID=[f"S{i}" for i in range(6)], AESEQ=list(range(6)), AESTDTC=[""] * 6,
              AETERM=["ok", None, 5, "Na\u00efve", float("nan"), "caf\u00e9"])
     found = [v for v in check(df, AE_META) if v.variable == "AETERM"]
@@ -395,15 +394,3 @@ def test_fast_writer_matches_pyreadstat_bytes(tmp_path: Path) -> None:
         slow = (tmp_path / "b.xpt").read_bytes()
         assert len(fast) == len(slow)
         assert [fast[a:b] == slow[a:b] for a, b in [(0, 144), (176, 464), (496, len(slow))]] == [True] * 3, n
-
-
-def test_split_text_and_blank_missing_match_the_value_by_value_rules():
-    from tlfgen.io.xpt import _is_missing, _split_text, blank_missing
-
-    values = ["a", None, np.nan, 3, "b", pd.NaT, pd.NA, "", np.float32("nan"), 2.5]
-    not_text, positions, texts = _split_text(values)
-    assert not_text == [i for i, v in enumerate(values) if not _is_missing(v) and not isinstance(v, str)] == [3, 8, 9]
-    assert positions == [0, 4, 7] and texts == ["a", "b", ""]
-    assert blank_missing(values, positions, not_text)[:8] == ["a", "", "", 3, "b", "", "", ""]
-    assert _split_text(["a", "b"]) == ([], None, ["a", "b"])
-    assert _split_text([None]) == ([], [], [])

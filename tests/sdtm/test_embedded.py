@@ -6,7 +6,7 @@ import pytest
 from sdtm_helpers import DOMAINS_ALL, ROOT
 
 from study_copy import copy_study
-from tlfgen.io.xpt import check_xpt_v5
+from tlfgen.io.xpt_checks import check_xpt_v5
 from tlfgen.sdtm.metadata import create_domain_metadata
 from tlfgen.sdtm.run import map_study, run_sdtm
 from tlfgen.spec.check import load_stage_specs

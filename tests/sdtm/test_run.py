@@ -7,7 +7,7 @@ import pyreadstat
 import pytest
 from sdtm_helpers import RAW, S, make_study
 
-from tlfgen.io.xpt import check_xpt_v5
+from tlfgen.io.xpt_checks import check_xpt_v5
 from tlfgen.sdtm.metadata import create_domain_metadata
 from tlfgen.sdtm.run import map_study, run_sdtm
 from tlfgen.sdtm.write import read_lineage

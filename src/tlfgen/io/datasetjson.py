@@ -45,7 +45,7 @@ from tlfgen.errors import DataError
 from tlfgen.io.atomic import atomic_write_bytes, fixed_timestamp
 from tlfgen.io.metadata import DatasetMetadata, VariableMetadata
 from tlfgen.io.xpt import SAS_EPOCH, compute_text_length
-from tlfgen.io.xpt import _has_date_values, _values_of  # noqa: PLC2701 (shared column helpers)
+from tlfgen.io.xpt_columns import has_date_values, values_of
 
 DATASET_JSON_VERSION = "1.1.0"
 #: what json.dumps(ensure_ascii=False) escapes inside a string
@@ -73,7 +73,7 @@ def _is_numeric_temporal(var: VariableMetadata, series: pd.Series) -> bool:
         return False
     if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_numeric_dtype(series):
         return True
-    return _has_date_values(_values_of(series))
+    return has_date_values(values_of(series))
 
 
 def _temporal_text(value: object, data_type: str) -> str:
@@ -140,7 +140,7 @@ def create_column_values(var: VariableMetadata, series: pd.Series, numeric_tempo
             return values
     if numeric_temporal:
         return create_temporal_values(var, series)
-    values = _values_of(series)
+    values = values_of(series)
     if var.data_type not in ("integer", "float"):
         types = set(map(type, values))
         if types <= {str}:

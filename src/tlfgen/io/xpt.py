@@ -1,4 +1,4 @@
-"""I/O layer: SAS transport (XPT) version 5 writer, reader and v5 conformance checks.
+"""I/O layer: SAS transport (XPT) version 5 writer and reader (checks: ``xpt_checks``).
 
 Used by the SDTM and ADaM stages to write ``<dataset>.xpt``. The writer reads
 only ``DatasetMetadata`` (io/metadata.py), never specs.
@@ -25,9 +25,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from dataclasses import dataclass
-from itertools import repeat
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +35,13 @@ import pyreadstat
 from tlfgen.errors import DataError
 from tlfgen.io.atomic import atomic_output, fixed_timestamp
 from tlfgen.io.metadata import DatasetMetadata, VariableMetadata
+from tlfgen.io.xpt_checks import check_xpt_v5
+from tlfgen.io.xpt_columns import (
+    TEMPORAL_TYPES, blank_missing, compute_text_sizes, is_numeric_dtype, is_text_column, split_text,
+    text_profile, values_of,
+)
 
-NAME_RE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
-MAX_NAME = 8
-MAX_LABEL = 40
-MAX_TEXT_BYTES = 200
 SAS_EPOCH = pd.Timestamp("1960-01-01")
-NUMERIC_TYPES = ("integer", "float")
-TEMPORAL_TYPES = ("date", "datetime")
 DEFAULT_FORMATS = {"date": "DATE9.", "datetime": "DATETIME20."}
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -53,330 +50,12 @@ _OBS_HEADER = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!" + b"0" * 30 + 
 _IBM_MISSING = 0x2E << 56  # SAS missing '.': 0x2E then seven zero bytes
 
 
-@dataclass(frozen=True)
-class XptViolation:
-    """One XPT v5 problem: where it is, what is wrong and how to resolve it."""
-
-    dataset: str
-    variable: str | None
-    rule: str
-    message: str
-    resolution: str
-    row: int | None = None  # 1-based record number of the first offending record
-    usubjid: str | None = None
-    records: int = 0  # how many records break the rule (0: not a data rule)
-
-    def __str__(self) -> str:
-        where = self.dataset if self.variable is None else f"{self.dataset}.{self.variable}"
-        if self.row is not None:
-            where += f" record {self.row}"
-            if self.usubjid is not None:
-                where += f" (USUBJID {self.usubjid})"
-        text = f"{where}: {self.message}"
-        if self.records > 1:
-            text += f" ({self.records} records)"
-        return f"{text}; resolve: {self.resolution}"
-
-
-# ---------------------------------------------------------------- checks
-
-
-def _check_name(dataset: str, variable: str | None, name: str) -> list[XptViolation]:
-    kind = "dataset" if variable is None else "variable"
-    found: list[XptViolation] = []
-    if len(name) > MAX_NAME:
-        found.append(XptViolation(
-            dataset, variable, f"{kind}-name-length",
-            f"{kind} name {name!r} is {len(name)} characters; XPT v5 allows at most {MAX_NAME}",
-            f"rename the {kind} in the spec to {MAX_NAME} characters or fewer",
-        ))
-    if not NAME_RE.match(name):
-        suggestion = re.sub(r"[^A-Z0-9_]", "", name.upper()) or "X"
-        found.append(XptViolation(
-            dataset, variable, f"{kind}-name-chars",
-            f"{kind} name {name!r} must be upper-case letters, digits and '_', starting with a letter",
-            f"rename the {kind} in the spec (e.g. {suggestion!r})",
-        ))
-    return found
-
-
-def _first_non_ascii(text: str) -> tuple[int, str] | None:
-    for pos, char in enumerate(text, start=1):
-        if ord(char) > 127:
-            return pos, char
-    return None
-
-
-def _check_label(dataset: str, variable: str | None, label: str) -> list[XptViolation]:
-    kind = "dataset label" if variable is None else "label"
-    rule = "dataset-label" if variable is None else "variable-label"
-    found: list[XptViolation] = []
-    if len(label) > MAX_LABEL:
-        found.append(XptViolation(
-            dataset, variable, f"{rule}-length",
-            f"{kind} {label!r} is {len(label)} characters; XPT v5 allows at most {MAX_LABEL}",
-            f"shorten the {kind} in the spec to {MAX_LABEL} characters or fewer",
-        ))
-    bad = _first_non_ascii(label)
-    if bad is not None:
-        pos, char = bad
-        found.append(XptViolation(
-            dataset, variable, f"{rule}-ascii",
-            f"{kind} {label!r} has non-ASCII character {char!r} (U+{ord(char):04X}) at position {pos}",
-            f"rewrite the {kind} in the spec using ASCII characters only",
-        ))
-    return found
-
-
-def _usubjid_at(df: pd.DataFrame, index: int) -> str | None:
-    if "USUBJID" not in df.columns:
-        return None
-    value = df["USUBJID"].iloc[index]
-    return None if _is_missing(value) else str(value)
-
-
-def _is_missing(value: object) -> bool:
-    if value is None or value is pd.NaT or value is pd.NA:
-        return True
-    return isinstance(value, float) and np.isnan(value)
-
-
-def _values_of(series: pd.Series) -> list:
-    """The values ``for v in series`` yields, as a list (one C-level copy for object columns)."""
-    return series.tolist() if series.dtype == object else list(series)
-
-
-def _all_text(values: list) -> bool:
-    """True when every value is a str (so none is missing): checked once per distinct type."""
-    return all(issubclass(t, str) for t in set(map(type, values)))
-
-
-def _has_date_values(values: list) -> bool:
-    """True when a non-missing value is a date/datetime (pd.NaT is a datetime but missing)."""
-    nat = type(pd.NaT)
-    return any(t is not nat and issubclass(t, (date, datetime)) for t in set(map(type, values)))
-
-
-def _split_text(values: list) -> tuple[list[int], list[int] | None, list[str]]:
-    """(positions of non-missing non-text values, positions of the texts or None for all, the texts)."""
-    if _all_text(values):
-        return [], None, values
-    is_text = np.fromiter(map(isinstance, values, repeat(str)), dtype=bool, count=len(values))
-    not_text = [i for i in np.flatnonzero(~is_text).tolist() if not _is_missing(values[i])]
-    texts = np.fromiter(values, dtype=object, count=len(values))[is_text].tolist()
-    return not_text, np.flatnonzero(is_text).tolist(), texts
-
-
-def blank_missing(values: list, positions: list[int], not_text: list[int]) -> list:
-    """``values`` with every missing value (neither a text at ``positions`` nor a value at
-    ``not_text``) replaced by "" (what XPT stores for a missing character value)."""
-    missing = np.ones(len(values), dtype=bool)
-    missing[positions] = False
-    missing[not_text] = False
-    out = np.fromiter(values, dtype=object, count=len(values))
-    out[missing] = ""
-    return out.tolist()
-
-
-def compute_text_sizes(texts: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
-    """UTF-8 byte size of each text, and the mask of the non-ASCII ones (None: all ASCII).
-
-    ASCII text has one byte per character, so only non-ASCII values are encoded.
-    """
-    sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    if "".join(texts).isascii():
-        return sizes, None
-    wide = ~np.fromiter(map(str.isascii, texts), dtype=bool, count=len(texts))
-    for index in np.flatnonzero(wide).tolist():
-        sizes[index] = len(texts[index].encode("utf-8"))
-    return sizes, wide
-
-
-@dataclass(frozen=True)
-class _TextProfile:
-    """One text column looked at once: its values, the texts among them and their UTF-8 sizes."""
-
-    values: list
-    not_text: list[int]  # positions of non-missing values that are not str
-    positions: list[int] | None  # positions of the texts (None: every value is a text)
-    texts: list[str]
-    sizes: np.ndarray
-    wide: np.ndarray | None  # non-ASCII mask (None: all ASCII)
-    nul: bool  # a text holds U+0000
-
-    @property
-    def max_size(self) -> int:
-        """The XPT length pyreadstat writes: longest value in bytes, at least 1."""
-        return int(self.sizes.max()) or 1 if len(self.sizes) else 1
-
-
-def _text_profile(series: pd.Series, profiles: dict | None = None) -> _TextProfile:
-    """The profile of a text column, computed once per write (``profiles`` keeps it by name)."""
-    if profiles is not None and series.name in profiles:
-        return profiles[series.name]
-    values = _values_of(series)
-    not_text, positions, texts = _split_text(values)
-    joined = "".join(texts)
-    if joined.isascii():
-        sizes, wide = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)), None
-    else:
-        sizes, wide = compute_text_sizes(texts)
-    profile = _TextProfile(values, not_text, positions, texts, sizes, wide, "\x00" in joined)
-    if profiles is not None and series.name is not None:
-        profiles[series.name] = profile
-    return profile
-
-
-def _data_violation(
-    meta: DatasetMetadata, df: pd.DataFrame, var: str, rule: str, positions: list[int],
-    message: str, resolution: str,
-) -> XptViolation:
-    first = positions[0]
-    return XptViolation(
-        meta.name, var, rule, message, resolution,
-        row=first + 1, usubjid=_usubjid_at(df, first), records=len(positions),
-    )
-
-
-def _split_advice(meta: DatasetMetadata, name: str) -> str:
-    if meta.standard.upper().startswith("ADAM"):
-        stem = name[:7]
-        return f"split into {name}, {stem}1, {stem}2 ... of at most {MAX_TEXT_BYTES} characters each"
-    return "split into SUPPQUAL (QNAM, QNAM1 ...) per SDTMIG 4.5.3"
-
-
-def _is_text_column(var: VariableMetadata, series: pd.Series) -> bool:
-    """True when the variable is written as character (text, ISO dates, durations)."""
-    if var.data_type in NUMERIC_TYPES:
-        return False
-    if var.data_type in TEMPORAL_TYPES:
-        if pd.api.types.is_datetime64_any_dtype(series) or _is_numeric_dtype(series):
-            return False
-        return not _has_date_values(_values_of(series))
-    return True
-
-
-def _is_numeric_dtype(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-
-
-def _check_text_values(meta: DatasetMetadata, df: pd.DataFrame, var: VariableMetadata,
-                       profiles: dict | None = None) -> list[XptViolation]:
-    series = df[var.name]
-    if _is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        return [XptViolation(
-            meta.name, var.name, "text-dtype",
-            f"declared {var.data_type} but the column holds {series.dtype} values",
-            "convert the column to text in the derivation or declare integer/float in the spec",
-        )]
-    profile = _text_profile(series, profiles)
-    not_text, positions, texts = profile.not_text, profile.positions, profile.texts
-    sizes, wide = profile.sizes, profile.wide
-    where = np.arange(len(texts)) if positions is None else np.asarray(positions, dtype=np.int64)
-    too_long = where[sizes > MAX_TEXT_BYTES].tolist()
-    over_length = where[sizes > var.length].tolist() if var.length is not None else []
-    non_ascii = where[wide].tolist() if wide is not None else []
-    found: list[XptViolation] = []
-    if not_text:
-        value = series.iloc[not_text[0]]
-        found.append(_data_violation(
-            meta, df, var.name, "text-value", not_text,
-            f"declared {var.data_type} but holds {value!r} ({type(value).__name__})",
-            "convert the value to text in the derivation",
-        ))
-    if too_long:
-        size = len(series.iloc[too_long[0]].encode("utf-8"))
-        found.append(_data_violation(
-            meta, df, var.name, "value-length", too_long,
-            f"value is {size} bytes; XPT v5 character values hold at most {MAX_TEXT_BYTES}",
-            _split_advice(meta, var.name),
-        ))
-    if over_length and var.length is not None and var.length < MAX_TEXT_BYTES:
-        size = len(series.iloc[over_length[0]].encode("utf-8"))
-        found.append(_data_violation(
-            meta, df, var.name, "declared-length", over_length,
-            f"value is {size} bytes, longer than the declared length {var.length}",
-            "raise length in the spec or leave it empty to size it from the data",
-        ))
-    if non_ascii:
-        pos, char = _first_non_ascii(series.iloc[non_ascii[0]])  # type: ignore[misc]
-        found.append(_data_violation(
-            meta, df, var.name, "value-ascii", non_ascii,
-            f"value has non-ASCII character {char!r} (U+{ord(char):04X}) at position {pos}",
-            "transliterate in the spec or map through a codelist",
-        ))
-    return found
-
-
-def _check_numeric_values(meta: DatasetMetadata, df: pd.DataFrame, var: VariableMetadata) -> list[XptViolation]:
-    series = df[var.name]
-    if pd.api.types.is_datetime64_any_dtype(series):
-        if var.data_type in TEMPORAL_TYPES:
-            return []
-        return [XptViolation(
-            meta.name, var.name, "numeric-dtype",
-            f"declared {var.data_type} but the column holds dates ({series.dtype})",
-            "declare the variable date/datetime in the spec or convert it in the derivation",
-        )]
-    if _is_numeric_dtype(series):
-        return []
-    bad: list[int] = []
-    for index, value in enumerate(series):
-        if _is_missing(value):
-            continue
-        ok_number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-            value, (bool, np.bool_)
-        )
-        ok_date = var.data_type in TEMPORAL_TYPES and isinstance(value, (date, datetime))
-        if not (ok_number or ok_date):
-            bad.append(index)
-    if not bad:
-        return []
-    value = series.iloc[bad[0]]
-    return [_data_violation(
-        meta, df, var.name, "numeric-value", bad,
-        f"declared {var.data_type} but holds {value!r} ({type(value).__name__})",
-        "convert the column to numbers in the derivation or declare it text in the spec",
-    )]
-
-
-def check_xpt_v5(df: pd.DataFrame, meta: DatasetMetadata) -> list[XptViolation]:
-    """Return every XPT v5 violation of ``df`` under ``meta`` (empty list: writable)."""
-    return _check_xpt_v5(df, meta, None)
-
-
-def _check_xpt_v5(df: pd.DataFrame, meta: DatasetMetadata, profiles: dict | None) -> list[XptViolation]:
-    found = _check_name(meta.name, None, meta.name) + _check_label(meta.name, None, meta.label)
-    declared = [v.name for v in meta.variables]
-    for column in df.columns:
-        if column not in declared:
-            found.append(XptViolation(
-                meta.name, str(column), "column-undeclared",
-                f"column {column!r} is in the data but not in the dataset metadata",
-                "add the variable to the spec or drop the column before writing",
-            ))
-    for var in meta.variables:
-        found += _check_name(meta.name, var.name, var.name) + _check_label(meta.name, var.name, var.label)
-        if var.name not in df.columns:
-            found.append(XptViolation(
-                meta.name, var.name, "variable-missing",
-                f"variable {var.name!r} is in the metadata but not in the data",
-                "derive the variable or remove it from the spec",
-            ))
-            continue
-        if _is_text_column(var, df[var.name]):
-            found += _check_text_values(meta, df, var, profiles)
-        else:
-            found += _check_numeric_values(meta, df, var)
-    return found
-
-
 # ---------------------------------------------------------------- conversion
 
 
 def compute_sas_dates(series: pd.Series, data_type: str) -> pd.Series:
     """Dates to SAS numbers: days (``date``) or seconds (``datetime``) since 1960-01-01."""
-    if _is_numeric_dtype(series):
+    if is_numeric_dtype(series):
         return series.astype("float64")
     # already datetime64: pd.to_datetime would still look at its values one by one (cache check)
     stamps = series if pd.api.types.is_datetime64_any_dtype(series) else pd.to_datetime(series)
@@ -387,11 +66,11 @@ def compute_sas_dates(series: pd.Series, data_type: str) -> pd.Series:
 
 def compute_text_length(series: pd.Series) -> int:
     """Longest value in bytes (UTF-8), at least 1: the XPT length pyreadstat writes."""
-    return _max_text_size(_values_of(series))
+    return _max_text_size(values_of(series))
 
 
 def _max_text_size(values: list) -> int:
-    texts = _split_text(values)[2]
+    texts = split_text(values)[2]
     if not texts:
         return 1
     return int(compute_text_sizes(texts)[0].max()) or 1
@@ -409,9 +88,9 @@ def complete_metadata(meta: DatasetMetadata, df: pd.DataFrame, *, profiles: dict
     variables = []
     for var in meta.variables:
         if var.name in df.columns:
-            is_text = _is_text_column(var, df[var.name])
+            is_text = is_text_column(var, df[var.name])
             if var.length is None:
-                length = _text_profile(df[var.name], profiles).max_size if is_text else 8
+                length = text_profile(df[var.name], profiles).max_size if is_text else 8
                 var = dataclasses.replace(var, length=length)
             if not is_text and var.data_type in TEMPORAL_TYPES and not var.display_format:
                 var = dataclasses.replace(var, display_format=DEFAULT_FORMATS[var.data_type])
@@ -426,8 +105,8 @@ def _prepare_frame(df: pd.DataFrame, meta: DatasetMetadata,
     formats: dict[str, str] = {}
     for var in meta.variables:
         series = df[var.name].reset_index(drop=True)
-        if _is_text_column(var, series):
-            profile = _text_profile(series, profiles)
+        if is_text_column(var, series):
+            profile = text_profile(series, profiles)
             values = profile.values
             if profile.positions is not None:  # some values missing (or not text)
                 values = blank_missing(values, profile.positions, profile.not_text)
@@ -522,7 +201,7 @@ def _encode_rows(frame: pd.DataFrame, profiles: dict | None = None) -> tuple[byt
             texts = profile.texts
             widths[name] = profile.max_size
         else:
-            texts = _values_of(column) if column.dtype == object else None
+            texts = values_of(column) if column.dtype == object else None
             if texts is None or not set(map(type, texts)) <= {str}:
                 return None
             joined = "".join(texts)
@@ -586,7 +265,7 @@ def write_xpt(
     """
     target = Path(path)
     profiles = {} if profiles is None else profiles  # each text column is looked at once
-    violations = _check_xpt_v5(df, meta, profiles)
+    violations = check_xpt_v5(df, meta, profiles)
     if violations:
         lines = "\n".join(f"  - {v}" for v in violations)
         raise DataError(
@@ -669,7 +348,7 @@ def create_read_frame(data: pd.DataFrame, meta: DatasetMetadata) -> pd.DataFrame
     columns = {}
     for var in meta.variables:
         series = data[var.name].reset_index(drop=True)
-        if _is_text_column(var, series):
+        if is_text_column(var, series):
             codes, uniques = pd.factorize(series.to_numpy(dtype=object))
             texts = uniques.tolist()
             if not all(type(t) is str for t in texts):
