@@ -224,18 +224,6 @@ def test_derive_var_extreme_flag_01_worst_grade_first_date():
 
 # ---------------------------------------------------------------- helpers added for speed (exact values)
 
-def test_take_columns_01_rows_and_columns_keep_index_and_dtypes():
-    from tlfgen.adam.common import take_columns
-    data = pd.DataFrame({"A": ["x", "y", "z"], "B": [1.0, 2.0, 3.0], "C": pd.array([1, None, 3], dtype="Int64")},
-                        index=[10, 11, 12])
-    out = take_columns(data, np.array([True, False, True]), ["C", "A", "A", "NOPE"])
-    assert list(out.columns) == ["C", "A"]
-    assert out.index.tolist() == [10, 12]
-    assert out["C"].dtype == "Int64" and out["C"].tolist() == [1, 3]
-    assert out["A"].tolist() == ["x", "z"]
-    assert take_columns(data, None, ["B"])["B"].tolist() == [1.0, 2.0, 3.0]
-
-
 def test_filter_mask_01():
     from tlfgen.adam.common import filter_mask
     data = pd.DataFrame({"X": [1.0, None, 3.0]})

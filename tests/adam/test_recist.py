@@ -13,8 +13,8 @@ from tlfgen.adam.recist import (
     compute_recist_mismatches,
     compute_target_response,
     create_lesion_measurements,
-    derive_recist_assessments,
 )
+from tlfgen.adam.recist_assess import derive_recist_assessments
 from tlfgen.errors import DerivationError
 
 D0 = pd.Timestamp("2021-01-01")
@@ -208,10 +208,3 @@ def test_compute_recist_mismatches_none_when_all_agree():
     recomputed = derive_recist_assessments(lesions, {"S1": D0})
     inv = pd.DataFrame({"USUBJID": ["S1"], "ADT": [day(42)], "AVALC": ["pr "]})
     assert compute_recist_mismatches(recomputed, inv) == []
-
-
-def test_compute_timestamp_list_01():
-    from tlfgen.adam.recist import compute_timestamp_list
-    dates = pd.Series(pd.to_datetime(["2021-01-02", None, "2021-01-02"]))
-    out = compute_timestamp_list(dates)
-    assert out[0] == pd.Timestamp("2021-01-02") and out[0] is out[2] and out[1] is pd.NaT

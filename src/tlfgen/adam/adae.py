@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from tlfgen.adam.columns import compute_flag_values
 from tlfgen.adam.common import check_vars
 from tlfgen.registry import derivation
 
@@ -27,6 +28,6 @@ def derive_var_trtemfl(dataset: pd.DataFrame, *, new_var: str = "TRTEMFL", start
     last = pd.to_datetime(dataset[trt_end]) + pd.Timedelta(days=int(end_window))
     within = (start >= first) & ((start <= last) | last.isna())
     emergent = (within | start.isna()) & first.notna()
-    out = dataset.copy()
-    out[new_var] = pd.Series([true_value if e else false_value for e in emergent], index=out.index, dtype=object)
+    out = dataset.copy(deep=False)  # only whole columns are set below
+    out[new_var] = pd.Series(compute_flag_values(emergent, true_value, false_value), index=out.index, dtype=object)
     return out

@@ -12,8 +12,9 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from tlfgen.adam.columns import take_columns
 from tlfgen.adam.common import (SRC, append_src, check_vars, filter_mask, get_source, lineage_columns,
-                                record_sources, take_columns)
+                                record_sources)
 from tlfgen.errors import DerivationError
 from tlfgen.registry import derivation
 

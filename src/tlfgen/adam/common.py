@@ -17,8 +17,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from tlfgen.adam.columns import (compute_flag_values, compute_match_positions, compute_per_distinct, compute_taken,
+                                 get_column_values, take_columns)
 from tlfgen.adam.engine import compute_cached
 from tlfgen.errors import DerivationError
+from tlfgen.frames import renumber
 from tlfgen.registry import derivation
 from tlfgen.spec.expr import parse_expression
 
@@ -68,21 +71,6 @@ def new_vars_map(new_vars: Sequence[str] | Mapping[str, str]) -> dict[str, str]:
 def filter_mask(data: pd.DataFrame, filter: str | None) -> np.ndarray | None:
     """The rows of ``data`` passing ``filter`` as a boolean array; None (every row) without a filter."""
     return parse_expression(filter).mask(data).to_numpy() if filter else None
-
-
-def _column_values(series: pd.Series, mask: np.ndarray | None) -> Any:
-    values = series.to_numpy() if isinstance(series.dtype, np.dtype) else series.array
-    return values if mask is None else values[mask]
-
-
-def take_columns(data: pd.DataFrame, mask: np.ndarray | None, columns: Sequence[str]) -> pd.DataFrame:
-    """The rows of ``data`` where ``mask`` holds (all for None), only ``columns`` (those it has, once).
-
-    Same values, dtypes and index as ``data[mask][columns]``, without copying the other columns.
-    """
-    names = [c for c in dict.fromkeys(columns) if c in data.columns]
-    index = data.index if mask is None else data.index[mask]
-    return pd.DataFrame({c: _column_values(data[c], mask) for c in names}, index=index, columns=names)
 
 
 def lineage_columns(data: pd.DataFrame) -> list[str]:
@@ -207,16 +195,17 @@ def derive_vars_merged(dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFr
             dataset=source, usubjid=str(first["USUBJID"]) if "USUBJID" in by else None,
             hint="add a filter, or order and mode (first/last) to select one record",
         )
-    right = pd.DataFrame({b: add[b].to_numpy() for b in by})
+    # the join on the by columns alone; the new columns are taken by position (the dataset is not copied)
+    pos = compute_match_positions(dataset, pd.DataFrame({b: add[b].to_numpy() for b in by}), by)
+    dropped = [n for n in names if n in dataset.columns]
+    out = renumber(dataset.drop(columns=dropped) if dropped else dataset.copy(deep=False))
     for new, old in names.items():
-        right[new] = add[old].to_numpy()
+        out[new] = compute_taken(add[old].to_numpy(), pos)
+    if SRC not in dataset.columns:
+        return out
     rows = add["_ROW"].to_numpy()
     pairs = record_sources(kept, _source_domain(source), rows) if sdtm else [[] for _ in range(len(rows))]
-    right["_SRCPAIRS"] = pd.Series(pairs, dtype=object) if len(rows) else pd.Series([], dtype=object)
-    base = dataset.drop(columns=[n for n in names if n in dataset.columns])
-    out = base.merge(right, on=by, how="left", sort=False)
-    pairs = [p if isinstance(p, list) else [] for p in out.pop("_SRCPAIRS")]
-    return append_src(out, pairs) if SRC in dataset.columns else out
+    return append_src(out, [pairs[p] if p >= 0 else [] for p in pos.tolist()])
 
 
 @derivation(requires=lambda a: list(a.get("by_vars") or ["USUBJID"])
@@ -260,15 +249,20 @@ def derive_vars_suppqual(dataset: pd.DataFrame, *, sources: Mapping[str, pd.Data
                          qnams: Sequence[str] | Mapping[str, str], idvar: str = "AESEQ") -> pd.DataFrame:
     """Add supplemental qualifiers (SUPP-- QNAM/QVAL) as variables, matched on USUBJID and IDVARVAL = ``idvar``."""
     supp = get_source(sources, source)
-    out = dataset.copy()
-    out["_IDVARVAL"] = pd.to_numeric(out[idvar], errors="coerce").map(
-        lambda v: "" if pd.isna(v) else str(int(v)))
-    supp = supp.assign(_IDVARVAL=supp["IDVARVAL"].astype(str).str.strip().str.replace(r"\.0$", "", regex=True))
+    # the keys once per distinct value, then each QNAM's values taken by position (no merge of the dataset)
+    keys = pd.DataFrame({"USUBJID": get_column_values(dataset["USUBJID"], None), "_IDVARVAL": compute_per_distinct(
+        pd.to_numeric(dataset[idvar], errors="coerce"), lambda s: s.map(lambda v: "" if pd.isna(v) else str(int(v))))})
+    supp_ids = compute_per_distinct(supp["IDVARVAL"], lambda s: s.astype(str).str.strip().str.replace(
+        r"\.0$", "", regex=True))
+    out = renumber(dataset.copy(deep=False))  # only whole columns are set below
     for new, qnam in new_vars_map(qnams).items():
-        part = supp[supp["QNAM"] == qnam][["USUBJID", "_IDVARVAL", "QVAL"]].drop_duplicates(["USUBJID", "_IDVARVAL"])
-        out = out.drop(columns=[new], errors="ignore").merge(
-            part.rename(columns={"QVAL": new}), on=["USUBJID", "_IDVARVAL"], how="left")
-    return out.drop(columns=["_IDVARVAL"])
+        mask = (supp["QNAM"] == qnam).to_numpy()
+        part = take_columns(supp, mask, ["USUBJID", "QVAL"]).assign(_IDVARVAL=supp_ids[mask])
+        part = part.drop_duplicates(["USUBJID", "_IDVARVAL"])
+        pos = compute_match_positions(keys, part, ["USUBJID", "_IDVARVAL"])
+        out = out.drop(columns=[new]) if new in out.columns else out  # a new variable goes last
+        out[new] = compute_taken(get_column_values(part["QVAL"], None), pos)
+    return out
 
 
 # ---------------------------------------------------------------- dates
@@ -542,12 +536,12 @@ def derive_var_extreme_flag(dataset: pd.DataFrame, *, by_vars: Sequence[str], or
         raise DerivationError(f"mode must be 'first' or 'last', not '{mode}'", variable=new_var)
     cols, asc = order_columns(order)
     check_vars(dataset, [*by_vars, *cols])
-    cand = dataset[parse_expression(filter).mask(dataset)] if filter else dataset
+    # only the by and order columns of the candidates are sorted (the index says which record it is)
+    cand = take_columns(dataset, filter_mask(dataset, filter), [*by_vars, *cols])
     cand = cand.sort_values([*by_vars, *cols], ascending=[True] * len(by_vars) + asc,
                             kind="mergesort", na_position="last")
     chosen = cand.drop_duplicates(list(by_vars), keep=mode).index
     out = dataset.copy(deep=False)  # only whole columns are set below
-    chosen_set = set(chosen)
-    out[new_var] = pd.Series([true_value if i in chosen_set else false_value for i in out.index],
+    out[new_var] = pd.Series(compute_flag_values(out.index.isin(chosen), true_value, false_value),
                              index=out.index, dtype=object)
     return out

@@ -3,11 +3,12 @@
 Pure functions first, over plain DataFrames (no YAML, no files):
 
 - ``compute_target_response`` / ``compute_nontarget_response`` /
-  ``compute_overall_response``: the RECIST 1.1 tables for one assessment;
+  ``compute_overall_response``: the RECIST 1.1 tables for one assessment
+  (``compute_target_responses`` / ``compute_nontarget_responses``: for many at once);
 - ``create_lesion_measurements``: SDTM TU + TR -> one row per lesion per assessment;
-- ``derive_recist_assessments``: per subject and assessment the sum of target
-  diameters, % change from baseline and from nadir, target / non-target / new
-  lesion responses and the overall response;
+- ``recist_assess.derive_recist_assessments`` (its own module): per subject and
+  assessment the sum of target diameters, % change from baseline and from nadir,
+  target / non-target / new lesion responses and the overall response;
 - ``compute_recist_mismatches``: every disagreement with the investigator's
   RS OVRLRESP as a ``Finding`` (rule ``RECIST-MISMATCH``).
 
@@ -54,23 +55,42 @@ def compute_target_response(
 
     ``diams`` maps every baseline target lesion to its diameter at the assessment
     (None or NaN when not measured). Returns CR, PR, SD, PD, NE, or NA when there
-    are no target lesions at baseline.
+    are no target lesions at baseline. (One case of ``compute_target_responses``.)
     """
-    if not diams or baseline_sum is None or baseline_sum <= 0:
-        return "NA" if not diams else "NE"
     measured = {k: float(v) for k, v in diams.items() if v is not None and not _isnan(v)}
-    total = sum(measured.values())
-    nadir = baseline_sum if nadir_sum is None else nadir_sum
-    progressed = total - nadir >= pd_pct / 100.0 * nadir - _EPS and total - nadir >= pd_abs_mm - _EPS
-    if len(measured) < len(diams):
-        return "PD" if progressed else "NE"
-    if all((v < node_normal_mm) if nodal.get(k, False) else (v == 0) for k, v in measured.items()):
-        return "CR"
-    if progressed:
-        return "PD"
-    if total - baseline_sum <= -pr_pct / 100.0 * baseline_sum + _EPS:
-        return "PR"
-    return "SD"
+    normal = all((v < node_normal_mm) if nodal.get(k, False) else (v == 0) for k, v in measured.items())
+    base = np.nan if baseline_sum is None else baseline_sum
+    return str(compute_target_responses(
+        np.array([sum(measured.values())], dtype=float), np.array([len(measured)]), np.array([len(diams)]),
+        np.array([normal]), np.array([base], dtype=float),
+        np.array([base if nadir_sum is None else nadir_sum], dtype=float),
+        has_baseline=np.array([baseline_sum is not None]), pd_pct=pd_pct, pd_abs_mm=pd_abs_mm, pr_pct=pr_pct)[0])
+
+
+def compute_target_responses(
+    total: np.ndarray, n_measured: np.ndarray, n_targets: np.ndarray, all_normal: np.ndarray,
+    baseline_sum: np.ndarray, nadir_sum: np.ndarray, *, has_baseline: np.ndarray | None = None,
+    pd_pct: float = 20.0, pd_abs_mm: float = 5.0, pr_pct: float = 30.0,
+) -> np.ndarray:
+    """Target-lesion responses of many assessments at once (object array of CR/PR/SD/PD/NE/NA).
+
+    Per assessment: ``total`` the sum of the measured target diameters, ``n_measured`` /
+    ``n_targets`` how many of the baseline targets were measured / exist, ``all_normal``
+    whether every measured one has the CR size (node < ``node_normal_mm``, others 0),
+    ``baseline_sum`` (missing: ``has_baseline`` False, by default where it is NaN) and
+    ``nadir_sum``. PD: +``pd_pct``% and +``pd_abs_mm`` mm from the nadir; PR: -``pr_pct``% from baseline.
+    """
+    base, nadir = np.asarray(baseline_sum, dtype=float), np.asarray(nadir_sum, dtype=float)
+    total, n_targets = np.asarray(total, dtype=float), np.asarray(n_targets)
+    has_baseline = ~np.isnan(base) if has_baseline is None else np.asarray(has_baseline, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        progressed = (total - nadir >= pd_pct / 100.0 * nadir - _EPS) & (total - nadir >= pd_abs_mm - _EPS)
+        partial = np.asarray(n_measured) < n_targets
+        no_base = ~has_baseline | (base <= 0)
+        shrunk = total - base <= -pr_pct / 100.0 * base + _EPS
+    out = np.select([n_targets == 0, no_base, partial & progressed, partial, np.asarray(all_normal, dtype=bool),
+                     progressed, shrunk], ["NA", "NE", "PD", "NE", "CR", "PD", "PR"], "SD")
+    return out.astype(object)
 
 
 def compute_nontarget_response(states: Mapping[str, str | None]) -> str:
@@ -78,17 +98,21 @@ def compute_nontarget_response(states: Mapping[str, str | None]) -> str:
 
     States (normalised by ``compute_lesion_state``): ABSENT, PRESENT, PD, NE.
     Returns NA (no non-target lesions), PD, NE, CR or NON-CR/NON-PD.
+    (One case of ``compute_nontarget_responses``.)
     """
-    if not states:
-        return "NA"
     values = [compute_lesion_state(s) for s in states.values()]
-    if "PD" in values:
-        return "PD"
-    if "NE" in values:
-        return "NE"
-    if all(v == "ABSENT" for v in values):
-        return "CR"
-    return NONCR_NONPD
+    counts = [np.array([len(values) if v is None else values.count(v)]) for v in (None, "PD", "NE", "ABSENT")]
+    return str(compute_nontarget_responses(*counts)[0])
+
+
+def compute_nontarget_responses(n_lesions: np.ndarray, n_pd: np.ndarray, n_ne: np.ndarray,
+                                n_absent: np.ndarray) -> np.ndarray:
+    """Non-target responses of many assessments from the counts of baseline non-target lesions
+    (all, and those in state PD, NE, ABSENT; a lesion not assessed counts as NE)."""
+    n_lesions = np.asarray(n_lesions)
+    out = np.select([n_lesions == 0, np.asarray(n_pd) > 0, np.asarray(n_ne) > 0, np.asarray(n_absent) == n_lesions],
+                    ["NA", "PD", "NE", "CR"], NONCR_NONPD)
+    return out.astype(object)
 
 
 def compute_lesion_state(value: Any) -> str:
@@ -200,133 +224,6 @@ def _require(data: pd.DataFrame, columns: Iterable[str], name: str) -> None:
         if column not in data.columns:
             raise DerivationError(f"column {column} is missing", dataset=name, variable=column,
                                   hint=f"the RECIST derivation reads {name}.{column}")
-
-
-# --------------------------------------------------------------------------- per assessment
-ASSESSMENT_COLUMNS = ("USUBJID", "ADT", "VISITNUM", "VISIT", "BASEFL", "SUMDIAM", "BASESUM", "NADIR",
-                      "PCHGBL", "PCHGNAD", "TRGRESP", "NTRGRESP", "NEWLIND", "OVRLRESP", "TRSEQS")
-
-
-def derive_recist_assessments(
-    lesions: pd.DataFrame, start_dates: Mapping[str, Any] | None = None, **thresholds: float,
-) -> pd.DataFrame:
-    """RECIST 1.1 per subject and assessment from a lesion-measurement frame.
-
-    ``lesions`` has the columns of ``LESION_COLUMNS``. An assessment is one
-    subject-date. Baseline: the last assessment on or before the subject's start
-    date (``start_dates``: USUBJID -> date); without a start date, the first one.
-    A subject without a baseline assessment gets NE throughout (no % change).
-    ``thresholds``: ``pd_pct``, ``pd_abs_mm``, ``pr_pct``, ``node_normal_mm``.
-    Returns one row per assessment (baseline included, BASEFL "Y") with the
-    columns of ``ASSESSMENT_COLUMNS``; ``TRSEQS`` lists the TR --SEQ used.
-    """
-    missing = [c for c in LESION_COLUMNS if c not in lesions.columns]
-    if missing:
-        raise DerivationError(f"lesion frame lacks column(s) {', '.join(missing)}", dataset="TR",
-                              hint="build it with create_lesion_measurements")
-    starts = dict(start_dates or {})
-    data = lesions.sort_values(["USUBJID", "DATE", "LNKID"], kind="stable")
-    data = data[data["USUBJID"].notna().to_numpy() & data["DATE"].notna().to_numpy()]
-    table = _LesionTable(data)
-    rows: list[tuple[Any, ...]] = []
-    for lo, hi in _runs(table.usubjid, 0, len(data)):
-        usubjid = table.usubjid[lo]
-        rows.extend(_subject_assessments(str(usubjid), table, lo, hi, starts.get(usubjid), thresholds))
-    return pd.DataFrame(rows, columns=list(ASSESSMENT_COLUMNS))
-
-
-class _LesionTable:
-    """The columns of a sorted lesion frame as plain Python lists (no pandas indexing in the loops)."""
-
-    def __init__(self, data: pd.DataFrame) -> None:
-        self.usubjid = data["USUBJID"].tolist()
-        self.date = compute_timestamp_list(data["DATE"])
-        self.lnkid = data["LNKID"].tolist()
-        self.is_target = np.asarray(data["ROLE"] == TARGET, dtype=bool).tolist()
-        self.is_nontarget = np.asarray(data["ROLE"] == NONTARGET, dtype=bool).tolist()
-        self.is_new = np.asarray(data["ROLE"] == NEW, dtype=bool).tolist()
-        self.nodal = data["NODAL"].tolist()
-        self.visitnum = data["VISITNUM"].tolist()
-        self.visit = data["VISIT"].tolist()
-        self.diam_array = data["DIAM"].to_numpy(dtype=float)
-        self.diam = data["DIAM"].tolist()
-        self.diam_ok = data["DIAM"].notna().to_numpy().tolist()
-        self.state = data["STATE"].tolist()
-        self.new_state = data["STATE"].fillna("PRESENT").tolist()
-        self.seq = data["SEQ"].tolist()
-        self.seq_ok = data["SEQ"].notna().to_numpy().tolist()
-
-
-def compute_timestamp_list(dates: pd.Series) -> list[Any]:
-    """``list(dates.array)`` (Timestamps, NaT), one Timestamp object per distinct date (dates repeat)."""
-    codes, uniques = pd.factorize(dates)
-    stamps = list(uniques)
-    return [stamps[c] if c >= 0 else pd.NaT for c in codes.tolist()]
-
-
-def _runs(values: list[Any], lo: int, hi: int) -> Iterable[tuple[int, int]]:
-    """(start, end) of each run of equal consecutive values in ``values[lo:hi]``."""
-    start = lo
-    for i in range(lo + 1, hi):
-        if values[i] != values[i - 1]:
-            yield start, i
-            start = i
-    if hi > lo:
-        yield start, hi
-
-
-def _subject_assessments(usubjid: str, t: _LesionTable, lo: int, hi: int, start: Any,
-                         thresholds: Mapping[str, float]) -> list[tuple[Any, ...]]:
-    visits = list(_runs(t.date, lo, hi))  # one run per assessment date, in date order
-    if not visits:
-        return []
-    start = pd.Timestamp(start) if start is not None and not _isnan(start) else None
-    pre = [v for v in visits if start is not None and t.date[v[0]] <= start]
-    base = pre[-1] if pre else (visits[0] if start is None else None)
-    base_date = t.date[base[0]] if base is not None else None
-    targets: dict[str, bool] = {}
-    nontargets: list[str] = []
-    base_sum: float | None = None
-    if base is not None:
-        tgt = [i for i in range(*base) if t.is_target[i]]
-        targets = {str(t.lnkid[i]): bool(t.nodal[i]) for i in tgt}
-        nontargets = sorted(str(t.lnkid[i]) for i in range(*base) if t.is_nontarget[i])
-        if tgt and all(t.diam_ok[i] for i in tgt):
-            base_sum = float(t.diam_array[tgt].sum())  # numpy's sum, as Series.sum adds them
-    nadir = base_sum
-    rows: list[tuple[Any, ...]] = []
-    for v0, v1 in visits:
-        when = t.date[v0]
-        is_base = when == base_date
-        if base_date is not None and when < base_date:
-            continue  # an earlier screening scan is not the baseline and not a response
-        by_id = {t.lnkid[i]: i for i in range(v0, v1)}
-        diams = {k: (t.diam[by_id[k]] if k in by_id else None) for k in targets}
-        measured = [float(v) for v in diams.values()
-                    if v is not None and (v == v if type(v) is float else not _isnan(v))]
-        total = float(sum(measured)) if len(measured) == len(targets) and targets else None
-        seqs = sorted(int(t.seq[i]) for i in range(v0, v1) if t.seq_ok[i])
-        pchgbl = pchgnad = None
-        if is_base:
-            trg = ntrg = new_ind = ovr = None
-        else:
-            if base_date is None:
-                trg, ntrg = "NE", "NE"
-            else:
-                trg = compute_target_response(diams, targets, baseline_sum=base_sum, nadir_sum=nadir, **thresholds)
-                ntrg = compute_nontarget_response(
-                    {k: (t.state[by_id[k]] if k in by_id else None) for k in nontargets})
-            new_flag = any(compute_lesion_state(t.new_state[i]) != "ABSENT" for i in range(v0, v1) if t.is_new[i])
-            new_ind, ovr = "Y" if new_flag else "N", compute_overall_response(trg, ntrg, new_flag)
-        row_nadir = nadir
-        if not is_base and total is not None and base_sum:
-            pchgbl = round((total - base_sum) / base_sum * 100.0, 10)
-            if nadir:
-                pchgnad = round((total - nadir) / nadir * 100.0, 10)
-            nadir = total if nadir is None else min(nadir, total)
-        rows.append((usubjid, when, t.visitnum[v0], t.visit[v0], "Y" if is_base else None, total, base_sum,
-                     row_nadir, pchgbl, pchgnad, trg, ntrg, new_ind, ovr, seqs))
-    return rows
 
 
 # --------------------------------------------------------------------------- the check

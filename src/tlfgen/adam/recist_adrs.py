@@ -25,8 +25,8 @@ from tlfgen.adam.recist import (
     compute_iso_date,
     compute_recist_mismatches,
     create_lesion_measurements,
-    derive_recist_assessments,
 )
+from tlfgen.adam.recist_assess import derive_recist_assessments
 from tlfgen.adam.recist_bor import compute_confirmed_bor, compute_unconfirmed_bor
 from tlfgen.adam.tte import compute_source_dates, create_date_source
 from tlfgen.errors import DerivationError, SpecError
