@@ -32,3 +32,26 @@ def test_02_suffixed_ids_inherit_the_method_and_empty_cells_are_skipped() -> Non
     )
     assert create_ard_csv(table).splitlines()[1] == "T9,T9.PFS.A.MEDIAN,A,Median,median,,NE,KM,"
     assert len(create_ard_csv(table).splitlines()) == 2
+
+
+def test_03_csv_field_quotes_only_what_csv_quotes() -> None:
+    import csv
+
+    from tlfgen.tlf.ard import _Sink, csv_field
+
+    lines: list[str] = []
+    writer = csv.writer(_Sink(lines), lineterminator="\n")
+    assert csv_field(writer, lines, "S-1;S-2") == "S-1;S-2"
+    assert csv_field(writer, lines, "") == ""
+    assert csv_field(writer, lines, 'S,1;S"2') == '"S,1;S""2"'
+    assert csv_field(writer, lines, "S\n1") == '"S\n1"'
+    assert lines == []
+
+
+def test_04_subjects_needing_quotes_are_written_as_csv_writes_them() -> None:
+    table = Table(
+        id="T9", kind="table", title=("T",), stub_header="", columns=(Column("A", "A"),),
+        rows=(Row("n, all", (Cell("2", "T9.N.A", (("n", 2),), ("S,1", 'S"2')),)),),
+        analyses=(Analysis("T9.N.A", "N", method="count"),),
+    )
+    assert create_ard_csv(table).splitlines()[1] == 'T9,T9.N.A,A,"n, all",n,2,2,count,"S,1;S""2"'

@@ -122,3 +122,25 @@ def test_12_table_without_rows_rules_the_header() -> None:
     ws = _sheet(create_xlsx([_table(rows=())], run_timestamp()))
     assert (ws["B4"].value, ws["B4"].border.top, ws["B4"].border.bottom.style) == ("A\n(N=30)", None, "thin")
     assert ws["A6"].value == "CI: Clopper-Pearson."
+
+
+def test_13_body_cells_repeated_empty_and_last_row_xml() -> None:
+    """Body cells memoised per text: repeated texts, empty cells left out, the last row's bordered empty cell."""
+    from openpyxl import Workbook
+
+    from tlfgen.tlf.xlsx_writer import compute_layout, create_sheet_data, register_styles
+
+    table = Table(id="L9", kind="listing", title=("L",), stub_header="Subject",
+                  columns=(Column("A", "A", kind="listing"), Column("B", "B", kind="listing")),
+                  rows=(Row("S-1", (Cell("x"), Cell("2"))), Row("S-1", (Cell(""), Cell("2"))),
+                        Row("S-2", (Cell("x"), Cell(""))), Row("S-3", (Cell("=1"), Cell("")))))
+    xml = create_sheet_data(table, compute_layout(table), register_styles(Workbook().active), "L9")
+    body = xml[xml.index('<row r="4">'):]
+    assert body == (
+        '<row r="4"><c r="A4" t="inlineStr"><is><t>S-1</t></is></c><c r="B4" t="inlineStr"><is><t>x</t></is></c>'
+        '<c r="C4" s="34" t="n"><v>2</v></c></row>'
+        '<row r="5"><c r="A5" t="inlineStr"><is><t>S-1</t></is></c><c r="C5" s="34" t="n"><v>2</v></c></row>'
+        '<row r="6"><c r="A6" t="inlineStr"><is><t>S-2</t></is></c><c r="B6" t="inlineStr"><is><t>x</t></is></c></row>'
+        '<row r="7"><c r="A7" s="11" t="inlineStr"><is><t>S-3</t></is></c>'
+        '<c r="B7" s="28" t="inlineStr"><is><t>=1</t></is></c><c r="C7" s="11"/></row></sheetData>'
+    )

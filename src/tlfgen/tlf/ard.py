@@ -10,8 +10,8 @@ so the file is byte-identical for the same inputs.
 from __future__ import annotations
 
 import csv
-import io
 import math
+import re
 
 from tlfgen.tlf.model import Table
 
@@ -28,8 +28,8 @@ def _value(value: float | int | None) -> str:
 
 def create_ard_csv(table: Table) -> str:
     methods = {a.id: a.method for a in table.analyses}
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    lines: list[str] = []
+    writer = csv.writer(_Sink(lines), lineterminator="\n")
     writer.writerow(ARD_COLUMNS)
     for row, column, cell in table.iter_cells():
         if not cell.analysis_id:
@@ -37,11 +37,32 @@ def create_ard_csv(table: Table) -> str:
         method = methods.get(cell.analysis_id, "")
         if not method:  # cells of a group analysis whose id has a suffix (e.g. .EVENTS) share its method
             method = next((m for a, m in methods.items() if cell.analysis_id.startswith(a + ".")), "")
-        subjects = ";".join(cell.subjects)
-        if not cell.values:
-            writer.writerow((table.id, cell.analysis_id, column.key, row.label, "text", "", cell.text, method,
-                             subjects))
-        for statistic, value in cell.values:
-            writer.writerow((table.id, cell.analysis_id, column.key, row.label, statistic, _value(value), cell.text,
-                             method, subjects))
-    return out.getvalue()
+        # the subjects field (up to ~100 KB) is the bulk of the file: put as csv writes it, once per cell
+        subjects = "," + csv_field(writer, lines, ";".join(cell.subjects)) + "\n"
+        for statistic, value in cell.values or (("text", None),):  # a cell without values: one "text" line
+            writer.writerow((table.id, cell.analysis_id, column.key, row.label, statistic, _value(value),
+                             cell.text, method))
+            lines[-1] = lines[-1][:-1] + subjects
+    return "".join(lines)
+
+
+class _Sink:
+    """A file for ``csv.writer`` that keeps each written line as an item of ``lines``."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.write = lines.append
+
+
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
+
+def csv_field(writer, lines: list[str], text: str) -> str:
+    """``text`` as one field of a line of ``writer`` (a ``csv.writer`` writing into ``_Sink(lines)``).
+
+    Text without a delimiter, quote or line break is written unchanged (``QUOTE_MINIMAL``): no
+    need to pass it through the csv writer, which is slow for long fields; other text is.
+    """
+    if not text or _NEEDS_QUOTES.search(text) is None:
+        return text
+    writer.writerow((text,))
+    return lines.pop()[:-1]

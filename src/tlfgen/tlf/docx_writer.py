@@ -163,6 +163,19 @@ def create_body_xml(table: Table, tc_props: Sequence[str]) -> str:
             memo[key] = found
         return found
 
+    # data cells (centred, not bold: nearly all cells of a listing) by text, one dict per column:
+    # a lookup per cell instead of a call building a key
+    data_memo: list[dict[str, str]] = [{} for _ in table.columns]
+
+    def data_cells(cells) -> list[str]:
+        out = []
+        for i, (memo_i, c) in enumerate(zip(data_memo, cells), start=1):
+            found = memo_i.get(c.text)
+            if found is None:
+                found = memo_i[c.text] = cell(i, c.text, center, False)
+            out.append(found)
+        return out
+
     parts = []
     blank = [""] * len(table.columns)
     for row in table.rows:
@@ -170,9 +183,11 @@ def create_body_xml(table: Table, tc_props: Sequence[str]) -> str:
         bold_label = row.kind == "header" or (row.indent == 0 and table.kind == "table")
         parts.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>")
         parts.append(cell(0, row.label, ppr, bold_label))
-        header = row.kind == "header"
-        texts = [c.text for c in row.cells] if row.kind == "data" else blank
-        parts.extend(cell(i, text, center, header) for i, text in enumerate(texts, start=1))
+        if row.kind == "data":
+            parts.extend(data_cells(row.cells))
+        else:
+            header = row.kind == "header"
+            parts.extend(cell(i, text, center, header) for i, text in enumerate(blank, start=1))
         parts.append("</w:tr>")
     return "".join(parts)
 
