@@ -77,3 +77,15 @@ def test_seq_domains_and_unknown_domains_keep_usubjid_and_seq_keys():
     rows = pd.DataFrame({REC: [0], "__row@ae": [3]})
     assert create_lineage(data, rows, _sv_ctx(), "AESEQ")["key"] == ["USUBJID", "AESEQ"]
     assert create_lineage(data.drop(columns="AESEQ"), rows, _sv_ctx(), None)["key"] == ["USUBJID"]
+
+
+def test_pair_groups_one_text_per_record_from_pairs_sorted_by_record():
+    import numpy as np
+
+    from tlfgen.sdtm.lineage import _pair_groups
+
+    recs, groups = _pair_groups(np.array([0, 2, 2, 2, 5]), np.array([0, 0, 1, 1, 3]), np.array([4, 1, 2, 10, 7]))
+    assert recs.tolist() == [0, 2, 5]
+    assert groups == ["[[0,4]]", "[[0,1],[1,2],[1,10]]", "[[3,7]]"]
+    empty, none = _pair_groups(np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64"))
+    assert empty.tolist() == [] and none == []

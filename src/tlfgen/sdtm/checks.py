@@ -53,6 +53,8 @@ def source_column(rd: ResolvedDomain, var: str, form: str) -> str:
 
 def _blank(series: pd.Series) -> pd.Series:
     """Missing, or text of spaces only (computed once per distinct value)."""
+    if series.dtype.kind in "iufb":
+        return series.isna()  # a number's text is never spaces only (no text made of every value)
     if series.dtype != object:
         return series.isna() | (series.astype(str).str.strip() == "")
     return compute_unique_map(series, lambda v: str(v).strip() == "", missing=True).astype(bool)
@@ -98,7 +100,7 @@ def compute_date_text(values: pd.Series, cutoff: pd.Timestamp) -> tuple[pd.Serie
 def check_dates(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext) -> None:
     """Dates after the cutoff (WARNING), before birth (ERROR), end before start (WARNING); all kept."""
     cutoff = pd.Timestamp(ctx.study.cutoff)
-    birth = iso_to_date(ctx.reference_of(data["USUBJID"], "BRTHDTC")) if "USUBJID" in data else None
+    birth = ctx.reference_dates(data["USUBJID"], "BRTHDTC") if "USUBJID" in data else None
     names = _date_vars(rd)
     dates = {}
     for name in names:

@@ -14,6 +14,7 @@ import pandas as pd
 from tlfgen.pipeline import Finding
 from tlfgen.raw.reader import RawForm
 from tlfgen.raw.reconcile import FileUsage
+from tlfgen.sdtm.iso8601 import iso_to_date
 from tlfgen.spec.sdtm import SdtmSpecs
 from tlfgen.spec.study import ResolvedStudy
 
@@ -83,3 +84,15 @@ class MappingContext:
             return pd.Series("", index=usubjid.index, dtype=object)
         lookup = self.reference.set_index("USUBJID")[var]
         return usubjid.map(lookup).fillna("")
+
+    def reference_dates(self, usubjid: pd.Series, var: str) -> pd.Series:
+        """``iso_to_date(reference_of(usubjid, var))``: the DM reference date of each USUBJID (NaT when
+        partial, blank or unknown), each subject's date converted once, not once per record."""
+        if self.reference is None or var not in self.reference:
+            return pd.Series(pd.NaT, index=usubjid.index, dtype="datetime64[ns]")
+        key = ("reference_dates", var)
+        cached = self.cache.get(key)
+        if cached is None or cached[0] is not self.reference:  # converted again when DM is rebuilt
+            dates = iso_to_date(self.reference[var].fillna("").astype(str))
+            cached = self.cache[key] = (self.reference, pd.Series(dates.to_numpy(), index=self.reference["USUBJID"]))
+        return usubjid.map(cached[1])

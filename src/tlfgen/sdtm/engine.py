@@ -27,6 +27,7 @@ from tlfgen.sdtm.checks import check_dates, check_required, check_text
 from tlfgen.sdtm.context import BLOCK, FORM, REC, ROW, MappingContext, row_col
 from tlfgen.sdtm.dictionary import check_dictionary
 from tlfgen.sdtm.lineage import create_lineage
+from tlfgen.sdtm.sorting import compute_sort_positions, compute_sorted_groups
 from tlfgen.sdtm.supp import create_supp
 from tlfgen.sdtm.values import evaluate_value
 from tlfgen.spec.sdtm import ResolvedDomain, SourceSpec
@@ -131,6 +132,9 @@ def evaluate_block(frame: pd.DataFrame, src: SourceSpec, rd: ResolvedDomain, ctx
 
 def apply_derivations(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext) -> pd.DataFrame:
     """Pass 2: ``derive`` rules in spec order; rows a block already set keep their value."""
+    # the columns a stacked source sets (an override): the others are blank until derived here
+    names = {v.name for v in rd.spec.variables}
+    blocks_set = {n if n in names else supp_col(n) for s in rd.spec.sources if s.join == "stack" for n in s.values}
     for var in [*rd.spec.variables, *rd.spec.supp]:
         if var.derive is None or var.derive.name == SEQ_DERIVATION:
             continue
@@ -138,29 +142,41 @@ def apply_derivations(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContex
         func = get_derivation(var.derive.name).func
         result = func(data, ctx, **var.derive.args)
         current = data[name]
-        data[name] = result.where(current.isna(), current) if current.notna().any() else result
+        set_by_block = name in blocks_set and current.notna().any()
+        data[name] = result.where(current.isna(), current) if set_by_block else result
     return data
 
 
-def collapse_distinct(data: pd.DataFrame, rd: ResolvedDomain) -> pd.DataFrame:
-    """Keep the first record per ``distinct`` key (in --SEQ order); ``REC`` groups the raw rows."""
+def collapse_distinct(data: pd.DataFrame, rd: ResolvedDomain) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(records, lineage rows): the first record per ``distinct`` key (in --SEQ order), numbered
+    0..n-1 by ``REC``; and every raw row behind them (``REC``, form, row numbers) for the lineage.
+
+    Only the key columns are sorted and the kept records taken once: the wide frame of every raw
+    row (SV stacks six forms into few visits) is neither sorted whole nor de-duplicated by hashing.
+    """
+    sources = [REC, FORM, ROW, *[c for c in data.columns if c.startswith("__row@")]]
     if not rd.spec.distinct:
         data[REC] = np.arange(len(data))
-        return data
+        return renumber(data), data[sources]
     order = list(rd.spec.order) or _seq_order(rd)
     keys = {f"__o{i}": data[c].where(data[c].astype(str) != "") for i, c in enumerate(order)}
     sorter = pd.DataFrame({**{c: data[c] for c in rd.spec.distinct}, **keys, BLOCK: data[BLOCK], ROW: data[ROW]})
-    data = take_sorted(data, sorter, na_position="last")
-    data[REC] = data.groupby(rd.spec.distinct, sort=False, dropna=False).ngroup()
-    return data
+    positions, rec = compute_sorted_groups(sorter, len(rd.spec.distinct))
+    first = np.flatnonzero(np.diff(rec, prepend=-1))  # the first row of each record
+    records = renumber(data.take(positions[first]))
+    records[REC] = rec[first]
+    rows = renumber(data[sources[1:]].take(positions))
+    rows.insert(0, REC, rec)
+    return records, rows
 
 
-def take_sorted(data: pd.DataFrame, sorter: pd.DataFrame, **kwargs) -> pd.DataFrame:
+def take_sorted(data: pd.DataFrame, sorter: pd.DataFrame, na_position: str = "last") -> pd.DataFrame:
     """``data`` in the (stable) order of ``sorter``'s columns: ``data.sort_values`` on those columns,
     with only the key columns sorted and the frame taken once."""
-    sorter = sorter.reset_index(drop=True)
-    order = sorter.sort_values(list(sorter.columns), kind="mergesort", **kwargs).index.to_numpy()
-    return data.take(order)
+    positions = compute_sort_positions(sorter, na_position)
+    if np.array_equal(positions, np.arange(len(positions))):
+        return data  # already in order (SV after collapsing visits): no copy of every column
+    return data.take(positions)
 
 
 def _seq_order(rd: ResolvedDomain) -> list[str]:
@@ -185,9 +201,7 @@ def build_domain(rd: ResolvedDomain, ctx: MappingContext) -> DomainResult:
     check_dictionary(data, rd, ctx)
     check_required(data, rd, ctx)
     check_dates(data, rd, ctx)
-    data = collapse_distinct(data, rd)
-    lineage_rows = data[[REC, FORM, ROW, *[c for c in data.columns if c.startswith("__row@")]]].copy()
-    data = renumber(data.drop_duplicates(REC, keep="first"))
+    data, lineage_rows = collapse_distinct(data, rd)
     seq_var = next((v.name for v in rd.spec.variables if v.derive and v.derive.name == SEQ_DERIVATION), None)
     if seq_var:
         data[seq_var] = get_derivation(SEQ_DERIVATION).func(data, ctx, **next(

@@ -83,18 +83,27 @@ def _spec_keys(data: pd.DataFrame, ctx: MappingContext) -> list[str]:
     return list(rd.spec.keys) if rd is not None else ["USUBJID"]
 
 
+#: the text of one [file, row] pair by its place in its record's group: (first?, last?) -> template
+_PAIR_TEMPLATES = np.array(["[%d,%d],", "[%d,%d]]\n", "[[%d,%d],", "[[%d,%d]]\n"], dtype=object)
+
+
 def _pair_groups(recs: np.ndarray, files: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """(sorted record ids, ``[[f,r],...]`` text per record id) from rows sorted by rec, f, row."""
+    """(sorted record ids, ``[[f,r],...]`` text per record id) from rows sorted by rec, f, row.
+
+    One ``%`` formatting of every number at once (a template per pair, a line per record), then
+    split into records: no Python step per pair.
+    """
     if not len(recs):
         return recs, []
     starts = np.concatenate([[0], np.flatnonzero(np.diff(recs)) + 1])
-    files, rows = files.tolist(), rows.tolist()
-    if len(starts) == len(recs):  # one raw row per record (the common case)
-        return recs, [f"[[{f},{r}]]" for f, r in zip(files, rows)]
-    pairs = [f"[{f},{r}]" for f, r in zip(files, rows)]
-    ends = np.append(starts[1:], len(recs)).tolist()
-    groups = ["[" + ",".join(pairs[a:b]) + "]" for a, b in zip(starts.tolist(), ends)]
-    return recs[starts], groups
+    first = np.zeros(len(recs), dtype="int64")
+    first[starts] = 2
+    last = np.zeros(len(recs), dtype="int64")
+    last[np.append(starts[1:] - 1, len(recs) - 1)] = 1
+    numbers = np.empty(2 * len(recs), dtype="int64")
+    numbers[0::2], numbers[1::2] = files, rows
+    text = "".join(_PAIR_TEMPLATES[first + last].tolist()) % tuple(numbers.tolist())
+    return recs[starts], text.split("\n")[:-1]
 
 
 def derive_source_rows(rows: pd.DataFrame, ctx: MappingContext) -> tuple[list[str], np.ndarray, np.ndarray,
@@ -138,9 +147,10 @@ def create_lineage(data: pd.DataFrame, rows: pd.DataFrame, ctx: MappingContext, 
     pos = np.searchsorted(group_recs, wanted) if len(group_recs) else np.zeros(len(wanted), dtype="int64")
     found = (pos < len(group_recs)) & (group_recs[np.minimum(pos, max(len(group_recs) - 1, 0))] == wanted) \
         if len(group_recs) else np.zeros(len(wanted), dtype=bool)
-    texts = [groups[p] if ok else "[]" for p, ok in zip(pos.tolist(), found.tolist())]
+    # each record's pairs text, "[]" when it has none: one array lookup, not a Python step per record
+    texts = np.array([*groups, "[]"], dtype=object)[np.where(found, pos, len(groups))].tolist()
     columns = [_json_texts(data[c]) for c in key]
-    records = [",".join(parts) for parts in zip(*columns, texts)]
+    records = list(map(",".join, zip(*columns, texts)))
     return {"key": key, "files": files, "records": LineageRecords("[[" + "],[".join(records) + "]]"
                                                                   if records else "[]")}
 

@@ -11,8 +11,8 @@ import pandas as pd
 
 from tlfgen.registry import derivation
 from tlfgen.sdtm.context import MappingContext
-from tlfgen.sdtm.iso8601 import compute_iso8601, iso_to_date
-from tlfgen.sdtm.values import compute_clean_text
+from tlfgen.sdtm.iso8601 import iso_to_date, parse_edc_date_cached
+from tlfgen.sdtm.values import compute_clean_text, compute_clean_unique, factorize_column
 
 CTX = ("dataset", "ctx")
 
@@ -25,13 +25,26 @@ def _form_dates(ctx: MappingContext, ref: str) -> pd.DataFrame:
     return ctx.cache[key]
 
 
+def _subject_dates(ctx: MappingContext, ref: str, how: str) -> pd.Series:
+    """Per SUBJID, the earliest (``min``) or latest (``max``) complete date of one raw field (once
+    per run): RFPENDTC takes the latest over 14 fields, so each field is reduced to one date per
+    subject before the fields are combined."""
+    key = ("subject_dates", ref, how)
+    if key not in ctx.cache:
+        ctx.cache[key] = _form_dates(ctx, ref).groupby("SUBJID")["when"].agg(how)
+    return ctx.cache[key]
+
+
 def _read_form_dates(ctx: MappingContext, ref: str) -> pd.DataFrame:
     form, field = ref.split(".", 1)
     if form not in ctx.forms:
         return pd.DataFrame({"SUBJID": pd.Series(dtype=object), "when": pd.Series(dtype="datetime64[ns]")})
     data = ctx.forms[form].data
-    iso, _ = compute_iso8601(compute_clean_text(data[field]))
-    return pd.DataFrame({"SUBJID": data["SUBJID"], "when": iso_to_date(iso)}).dropna()
+    # cleaned, parsed and converted once per distinct raw text (missing -> '' -> no date)
+    codes, uniques = factorize_column(data[field])
+    iso = [parse_edc_date_cached(compute_clean_unique(u))[0] for u in uniques]
+    when = iso_to_date(pd.Series(iso, dtype=object)).to_numpy()[codes]
+    return pd.DataFrame({"SUBJID": data["SUBJID"], "when": pd.Series(when, index=data.index)}).dropna()
 
 
 def _as_iso(values: pd.Series) -> pd.Series:
@@ -47,8 +60,7 @@ def compute_subject_date(dataset: pd.DataFrame, ctx: MappingContext, fields: lis
     """
     if how not in ("min", "max"):
         raise ValueError(f"how must be min or max, not {how}")
-    dates = pd.concat([_form_dates(ctx, f) for f in fields], ignore_index=True)
-    per_subject = dates.groupby("SUBJID")["when"].agg(how)
+    per_subject = pd.concat([_subject_dates(ctx, f, how) for f in fields]).groupby(level=0).agg(how)
     return _as_iso(dataset["SUBJID"].map(per_subject).astype("datetime64[ns]"))
 
 
@@ -84,7 +96,8 @@ def compute_actual_armcd(dataset: pd.DataFrame, ctx: MappingContext, armcd: str,
     treated: set[str] = set()
     if form in ctx.forms:
         data = ctx.forms[form].data
-        dose_value = pd.to_numeric(data[dose], errors="coerce")
+        codes, uniques = factorize_column(data[dose])  # each distinct dose text converted once
+        dose_value = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy()[codes]
         treated = set(data.loc[dose_value > 0, "SUBJID"])
     planned = dataset[armcd].fillna("").astype(str)
     return pd.Series(np.where(dataset["SUBJID"].isin(treated), planned, "NOTTRT"), index=dataset.index,

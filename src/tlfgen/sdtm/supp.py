@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from tlfgen.frames import renumber
 from tlfgen.sdtm.context import MappingContext
+from tlfgen.sdtm.sorting import compute_sort_positions
 from tlfgen.sdtm.values import compute_unique_map
 from tlfgen.spec.sdtm import ResolvedDomain
 
@@ -67,5 +69,6 @@ def create_supp(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext, ove
             return None
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SUPP_COLUMNS})
     order = compute_unique_map(supp["IDVARVAL"], lambda v: int(v) if v else 0).astype("int64")
-    supp = supp.assign(__o=order).sort_values(["USUBJID", "__o", "QNAM"], kind="mergesort")
-    return supp.drop(columns="__o").reset_index(drop=True)[list(SUPP_COLUMNS)]
+    positions = compute_sort_positions(pd.DataFrame({"USUBJID": supp["USUBJID"], "__o": order, "QNAM": supp["QNAM"]}))
+    supp = renumber(supp.take(positions))  # one copy of the records: no reset_index copy
+    return supp if list(supp.columns) == list(SUPP_COLUMNS) else supp[list(SUPP_COLUMNS)]

@@ -12,6 +12,7 @@ import pandas as pd
 from tlfgen.registry import derivation
 from tlfgen.sdtm.context import BLOCK, ROW, MappingContext
 from tlfgen.sdtm.iso8601 import iso_to_date
+from tlfgen.sdtm.sorting import compute_sort_positions
 from tlfgen.sdtm.values import factorize_column, spread
 
 CTX = ("dataset", "ctx")
@@ -76,8 +77,8 @@ def compute_epoch(dataset: pd.DataFrame, ctx: MappingContext, dtc: str | None = 
     if dtc is None:
         return _visits(dataset, ctx, 2)
     when = iso_to_date(dataset[dtc].fillna("").astype(str))
-    start = iso_to_date(ctx.reference_of(dataset["USUBJID"], "RFSTDTC"))
-    end = iso_to_date(ctx.reference_of(dataset["USUBJID"], "RFENDTC"))
+    start = ctx.reference_dates(dataset["USUBJID"], "RFSTDTC")
+    end = ctx.reference_dates(dataset["USUBJID"], "RFENDTC")
     epoch = np.select(
         [when.isna() | start.isna(), when < start, end.isna() | (when <= end)],
         ["", "SCREENING", "TREATMENT"], default="FOLLOW-UP")
@@ -86,8 +87,12 @@ def compute_epoch(dataset: pd.DataFrame, ctx: MappingContext, dtc: str | None = 
 
 def compute_dy(dates: pd.Series, reference: pd.Series) -> pd.Series:
     """Study day: date - reference + 1 on or after the reference, date - reference before it (no day 0)."""
-    d, r = iso_to_date(dates), iso_to_date(reference)
-    diff = (d - r).dt.days
+    return compute_day_number(iso_to_date(dates), iso_to_date(reference))
+
+
+def compute_day_number(dates: pd.Series, reference: pd.Series) -> pd.Series:
+    """``compute_dy`` of dates already converted (datetime64, NaT when not complete)."""
+    diff = (dates - reference).dt.days
     day = diff.where(diff < 0, diff + 1)
     return day.astype("Float64").astype("float64")
 
@@ -95,7 +100,8 @@ def compute_dy(dates: pd.Series, reference: pd.Series) -> pd.Series:
 @derivation(requires=("USUBJID", "{dtc}"), context=CTX)
 def compute_study_day(dataset: pd.DataFrame, ctx: MappingContext, dtc: str) -> pd.Series:
     """--DY from a --DTC and DM.RFSTDTC; blank when either is partial or missing."""
-    return compute_dy(dataset[dtc].fillna("").astype(str), ctx.reference_of(dataset["USUBJID"], "RFSTDTC"))
+    return compute_day_number(iso_to_date(dataset[dtc].fillna("").astype(str)),
+                              ctx.reference_dates(dataset["USUBJID"], "RFSTDTC"))
 
 
 @derivation(requires=("USUBJID", "{order}"), context=CTX)
@@ -103,10 +109,11 @@ def compute_seq(dataset: pd.DataFrame, ctx: MappingContext, order: list[str] | N
     """--SEQ: 1..n per USUBJID in the order of ``order`` then source block and raw row (deterministic)."""
     by = ["USUBJID", *(order or [])]
     extra = [c for c in (BLOCK, ROW) if c in dataset]
-    keys = dataset[list(dict.fromkeys(by + extra))]  # only the keys are sorted, not the whole frame
-    ordered = keys.sort_values(by + extra, kind="mergesort")
-    seq = ordered.groupby("USUBJID", sort=False).cumcount() + 1
-    return seq.reindex(dataset.index).astype("float64")
+    positions = compute_sort_positions(dataset[list(dict.fromkeys(by + extra))])  # only the keys are sorted
+    subjects = dataset["USUBJID"].take(positions)
+    seq = np.empty(len(dataset), dtype="float64")
+    seq[positions] = subjects.groupby(subjects, sort=False).cumcount().to_numpy() + 1
+    return pd.Series(seq, index=dataset.index)
 
 
 @derivation(requires=("{var}",), context=CTX)
@@ -123,7 +130,7 @@ def compute_baseline_flag(dataset: pd.DataFrame, ctx: MappingContext, dtc: str, 
                           by: list[str] | None = None) -> pd.Series:
     """--BLFL = 'Y' on the last record with a result on or before RFSTDTC, per USUBJID and ``by``."""
     when = iso_to_date(dataset[dtc].fillna("").astype(str))
-    start = iso_to_date(ctx.reference_of(dataset["USUBJID"], "RFSTDTC"))
+    start = ctx.reference_dates(dataset["USUBJID"], "RFSTDTC")
     has = dataset[result].notna() & (dataset[result].astype(str).str.strip() != "")
     ok = has & when.notna() & start.notna() & (when <= start)
     keys = ["USUBJID", *(by or [])]
