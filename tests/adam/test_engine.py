@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tlfgen.adam.engine import compute_lineage, run_dataset
+from tlfgen.adam.engine import compute_lineage, compute_record_sources, run_dataset
 from tlfgen.errors import DerivationError
 from tlfgen.spec.adam import load_adam_spec_files
 from tlfgen.spec.study import Arm, StudyInfo
@@ -247,3 +247,22 @@ def test_run_dataset_08_expression_on_missing_column_names_the_step_line(tmp_pat
         run_dataset(loaded["ADSL"], src, STUDY)
     assert str(err.value) == ("specs/adam/ADSL.yaml:14:5: expression 'EXDOSE > 0' uses column EXDOSE which the "
                               "data does not have\n  hint: did you mean EXDOSE_ or EXSEQ?")
+
+
+@pytest.mark.parametrize(("cell", "dom", "seq", "expected"), [
+    ([("RS", 3)], "RS", 3, [{"domain": "RS", "seq": [3]}]),  # SRCDOM/SRCSEQ repeat the one _SRC pair
+    ([("RS", 3)], None, None, [{"domain": "RS", "seq": [3]}]),
+    ([("RS", 3)], "RS", None, [{"domain": "RS", "seq": [3]}]),
+    ([("RS", 3)], "RS", 5, [{"domain": "RS", "seq": [3, 5]}]),
+    ([("TR", 3)], "RS", 5, [{"domain": "RS", "seq": [5]}, {"domain": "TR", "seq": [3]}]),
+    ([("RS", 3.0)], None, None, [{"domain": "RS", "seq": [3]}]),
+    ([("TR", 9), ("RS", 2), ("TR", 1), ("TR", 9)], None, None,
+     [{"domain": "RS", "seq": [2]}, {"domain": "TR", "seq": [1, 9]}]),
+    (None, "AE", 4, [{"domain": "AE", "seq": [4]}]),
+    (None, "AE", None, [{"domain": "AE", "seq": []}]),
+    ([], "AE", 4, [{"domain": "AE", "seq": [4]}]),
+    (None, None, 4, []),
+    ([], None, None, []),
+])
+def test_compute_record_sources_01_pairs_and_srcdom_grouped_by_domain(cell, dom, seq, expected):
+    assert compute_record_sources(cell, dom, seq) == expected

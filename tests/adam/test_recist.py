@@ -11,6 +11,7 @@ from tlfgen.adam.recist import (
     compute_nontarget_response,
     compute_overall_response,
     compute_recist_mismatches,
+    compute_one_row_per_date,
     compute_target_response,
     create_lesion_measurements,
 )
@@ -208,3 +209,27 @@ def test_compute_recist_mismatches_none_when_all_agree():
     recomputed = derive_recist_assessments(lesions, {"S1": D0})
     inv = pd.DataFrame({"USUBJID": ["S1"], "ADT": [day(42)], "AVALC": ["pr "]})
     assert compute_recist_mismatches(recomputed, inv) == []
+
+
+def _lesion_rows(**columns):
+    base = {"USUBJID": ["S1", "S1"], "LNKID": ["T1", "T1"], "DATE": [day(0), day(0)], "ROLE": ["TARGET", None],
+            "NODAL": [False, True], "VISITNUM": [1.0, 1.0], "VISIT": ["BASE", None], "DIAM": [12.0, float("nan")],
+            "STATE": [float("nan"), "PRESENT"], "SEQ": [4.0, 2.0]}
+    return pd.DataFrame({**base, **columns})
+
+
+def test_compute_one_row_per_date_01_merges_the_tests_of_one_lesion_and_date():
+    out = compute_one_row_per_date(_lesion_rows())
+    assert out.to_dict("records") == [{"USUBJID": "S1", "LNKID": "T1", "DATE": day(0), "ROLE": "TARGET",
+                                       "NODAL": True, "VISITNUM": 1.0, "VISIT": "BASE", "DIAM": 12.0,
+                                       "STATE": "PRESENT", "SEQ": 2.0}]
+
+
+def test_compute_one_row_per_date_02_unique_keys_keep_rows_and_order_missing_text_is_none():
+    out = compute_one_row_per_date(_lesion_rows(LNKID=["T2", "T1"]))
+    assert out["LNKID"].tolist() == ["T2", "T1"]  # not regrouped (the caller sorts)
+    assert out["ROLE"].tolist() == ["TARGET", None]
+    assert out["VISIT"].tolist() == ["BASE", None]
+    assert out["STATE"].tolist() == [None, "PRESENT"]
+    assert out["DIAM"].tolist()[0] == 12.0 and out["SEQ"].tolist() == [4.0, 2.0]
+    assert out["NODAL"].tolist() == [False, True]

@@ -31,6 +31,26 @@ def test_duplicate_record_then_duplicate_key():
     assert f.rejected == {2: "duplicate record", 3: "duplicate key"}
 
 
+def test_duplicates_among_other_subjects_and_keys():
+    f = form([["01001", "LOG", "1", "Rash"], ["01002", "LOG", "1", "Rash"], ["01001", "LOG", "2", "Rash"],
+              ["01002", "LOG", "2", "Cough"], ["01003", "LOG", "1", "Rash"], ["01002", "LOG", "2", "Fever"]])
+    findings = check_duplicates(f, ["SUBJID", "FOLDER", "RECPOS"], ["SUBJID", "FOLDER", "RECPOS", "AETERM"], "S")
+    assert [(x.rule, x.row) for x in findings] == [("RAW-DUPLICATE-RECORD", 3), ("RAW-DUPLICATE-KEY", 6)]
+    assert f.data["__row"].tolist() == [1, 2, 4, 5]
+
+
+def test_find_duplicates_compares_only_the_candidates():
+    import numpy as np
+
+    from tlfgen.raw.checks import find_duplicates
+
+    data = pd.DataFrame({"A": ["x", "y", "x", "x", "y"], "B": ["1", "1", "1", "2", "1"]}, dtype=object)
+    assert find_duplicates(data, ["A", "B"], np.array([True] * 5)).tolist() == [False, False, True, False, True]
+    candidates = np.array([True, False, True, True, False])  # rows 2 and 5 left out: never flagged
+    assert find_duplicates(data, ["A", "B"], candidates).tolist() == [False, False, True, False, False]
+    assert find_duplicates(data, ["A"], np.zeros(5, dtype=bool)).tolist() == [False] * 5
+
+
 def test_reconciliation_adds_up():
     f = form([["01001", "LOG", "1", "Rash"], ["01999", "LOG", "2", "Rash"], ["01001", "LOG", "3", "Cough"]])
     check_unknown_subjects(f, {"01001"}, "S")

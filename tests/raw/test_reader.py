@@ -78,6 +78,33 @@ def test_field_counts_match_the_csv_module():
     assert _field_counts("A,B\n1,2\n\n") == [2, 2, 0]
 
 
+def test_field_counts_match_the_csv_module_on_every_short_text():
+    """Every text of up to 6 characters over the characters that matter (numpy count vs csv module)."""
+    import csv
+    import io
+    import itertools
+
+    from tlfgen.raw.reader import _field_counts
+
+    for size in range(1, 7):
+        for chars in itertools.product('a,"\n', repeat=size):
+            text = "".join(chars)
+            try:
+                expected = [len(r) for r in csv.reader(io.StringIO(text, newline=""), strict=True)]
+            except csv.Error:
+                expected = None
+            assert _field_counts(text) == expected, repr(text)
+
+
+def test_quoted_field_counts():
+    from tlfgen.raw.reader import _UNDECIDED, _quoted_field_counts, _utf8
+
+    assert _quoted_field_counts(_utf8('A,B\n"x,y",2\n""""," ""\n"\n')) == [2, 2, 2]
+    assert _quoted_field_counts(_utf8('A,B\n"x"y,2\n')) is None  # text after a closing quote
+    assert _quoted_field_counts(_utf8('A,B\n"x,2\n')) is None  # never closed
+    assert _quoted_field_counts(_utf8('A,B\nx"y",2\n')) is _UNDECIDED  # a quote inside an unquoted value
+
+
 def test_leading_columns_are_stripped(tmp_path):
     path = tmp_path / "ae.csv"
     path.write_text("STUDYID,SUBJID,AETERM\n S1 ,01001 , Headache \nS1, 01002,Rash\n")
@@ -94,6 +121,14 @@ def test_plain_field_counts_and_longest_line():
     assert _plain_field_counts("") == [0]
     assert _longest_line("ab\nabcd\n") == 4
     assert _longest_line("") == 0
+
+
+def test_longest_line_bytes():
+    from tlfgen.raw.reader import _longest_line_bytes, _utf8
+
+    assert _longest_line_bytes(_utf8("ab\nabcd\n")) == 4
+    assert _longest_line_bytes(_utf8("é\n")) == 2  # two bytes, one character
+    assert _longest_line_bytes(_utf8("")) == 0
 
 
 def test_strip_returns_the_same_series_when_nothing_to_strip():

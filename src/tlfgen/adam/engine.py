@@ -325,7 +325,6 @@ def _seq_column(series: pd.Series) -> list[int | None]:
 
 def compute_lineage(ds: ResolvedAdamSpec, data: pd.DataFrame) -> list[dict[str, Any]]:
     """Per record: its key values and the SDTM records used, grouped by domain (seq sorted)."""
-    records = []
     keys = list(ds.spec.keys)
     n = len(data)
     # plain lists once (same boxed values as .iloc[i]): no pandas indexing per record
@@ -334,22 +333,33 @@ def compute_lineage(ds: ResolvedAdamSpec, data: pd.DataFrame) -> list[dict[str, 
     srcseq = _seq_column(data["SRCSEQ"]) if "SRCSEQ" in data.columns else [None] * n
     key_values = [_json_column(data[k]) for k in keys]
     key_rows = zip(*key_values) if keys else ((),) * n
-    for cell, dom, seq, key_row in zip(src, srcdom, srcseq, key_rows):
-        by_domain: dict[str, set[int]] = {}
-        if isinstance(cell, list):
-            for domain, pair_seq in cell:
-                seqs = by_domain.setdefault(domain if type(domain) is str else str(domain), set())
-                if type(pair_seq) is int:
-                    seqs.add(pair_seq)
-                else:
-                    _add_seq(seqs, pair_seq)
-        if isinstance(dom, str):
-            _add_seq(by_domain.setdefault(dom, set()), seq)
-        records.append({
-            "key": dict(zip(keys, key_row)),
-            "sources": [{"domain": d, "seq": sorted(s)} for d, s in sorted(by_domain.items())],
-        })
-    return records
+    return [{"key": dict(zip(keys, key_row)), "sources": compute_record_sources(cell, dom, seq)}
+            for cell, dom, seq, key_row in zip(src, srcdom, srcseq, key_rows)]
+
+
+def compute_record_sources(cell: Any, dom: Any, seq: int | None) -> list[dict[str, Any]]:
+    """The ``sources`` of one lineage record: its ``_SRC`` pairs (domain, seq) and its SRCDOM / SRCSEQ
+    (``seq``: int or None), as ``[{"domain": d, "seq": [sorted ints]}]`` sorted by domain."""
+    # the usual records first, without the grouping below: one _SRC pair that SRCDOM/SRCSEQ repeat
+    # or do not name, or SRCDOM/SRCSEQ alone
+    if type(cell) is list and len(cell) == 1:
+        domain, pair_seq = cell[0]
+        if (type(domain) is str and type(pair_seq) is int
+                and (not isinstance(dom, str) or (dom == domain and (seq is None or seq == pair_seq)))):
+            return [{"domain": domain, "seq": [pair_seq]}]
+    elif not isinstance(cell, list) and isinstance(dom, str):
+        return [{"domain": dom, "seq": [] if seq is None else [seq]}]
+    by_domain: dict[str, set[int]] = {}
+    if isinstance(cell, list):
+        for domain, pair_seq in cell:
+            seqs = by_domain.setdefault(domain if type(domain) is str else str(domain), set())
+            if type(pair_seq) is int:
+                seqs.add(pair_seq)
+            else:
+                _add_seq(seqs, pair_seq)
+    if isinstance(dom, str):
+        _add_seq(by_domain.setdefault(dom, set()), seq)
+    return [{"domain": d, "seq": sorted(s)} for d, s in sorted(by_domain.items())]
 
 
 def _method(ds: str, name: str, text: str | None, where: str = "") -> MethodMetadata | None:

@@ -33,6 +33,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from tlfgen.adam.columns import compute_per_distinct
 from tlfgen.adam.tte import compute_iso_date  # noqa: F401 - the shared date helper, also used here
 from tlfgen.errors import DerivationError
 from tlfgen.pipeline import Finding
@@ -183,28 +184,23 @@ def create_lesion_measurements(
             f"TR lesion {k[1]} has no TU record", dataset="TR", variable="TRLNKID",
             usubjid=str(k[0]), hint="every TR.TRLNKID must match a TU.TULNKID of the subject",
         )
-    testcd = tr["TRTESTCD"].astype("string").str.upper()
-    diam_codes, state_codes = {c.upper() for c in diameter_testcds}, {c.upper() for c in state_testcds}
+    testcd = _TestCodes(tr["TRTESTCD"])
     num = pd.to_numeric(tr["TRSTRESN"], errors="coerce") if "TRSTRESN" in tr else pd.Series(np.nan, index=tr.index)
     txt = tr["TRSTRESC"] if "TRSTRESC" in tr else pd.Series(pd.NA, index=tr.index, dtype="string")
     frame = pd.DataFrame({
-        "USUBJID": tr["USUBJID"].astype(str).values,
-        "LNKID": tr["TRLNKID"].astype(str).values,
+        # str once per distinct value: repeated values share one object, which later steps compare faster
+        "USUBJID": compute_per_distinct(tr["USUBJID"], _as_str),
+        "LNKID": compute_per_distinct(tr["TRLNKID"], _as_str),
         "ROLE": lesions["_ROLE"].to_numpy(dtype=object)[pos],
-        "NODAL": (lesions["_NODAL"].to_numpy(dtype=bool)[pos]
-                  | np.asarray(testcd.isin({c.upper() for c in nodal_testcds}).fillna(False), dtype=bool)),
+        "NODAL": lesions["_NODAL"].to_numpy(dtype=bool)[pos] | testcd.isin(nodal_testcds),
         "VISITNUM": pd.to_numeric(tr["VISITNUM"], errors="coerce").values if "VISITNUM" in tr else np.nan,
         "VISIT": tr["VISIT"].values if "VISIT" in tr else None,
         "DATE": compute_iso_date(tr["TRDTC"]).values,
-        "DIAM": num.where(testcd.isin(diam_codes).fillna(False)).values,
-        "STATE": txt.where(testcd.isin(state_codes).fillna(False)).values,
+        "DIAM": num.where(testcd.isin(diameter_testcds)).values,
+        "STATE": txt.where(testcd.isin(state_testcds)).values,
         "SEQ": pd.to_numeric(tr["TRSEQ"], errors="coerce").values if "TRSEQ" in tr else np.nan,
     })
-    # a lesion may have several tests at one visit: keep one row (diameter and state together)
-    frame = (frame.groupby(["USUBJID", "LNKID", "DATE"], dropna=False, sort=True)
-             .agg(ROLE=("ROLE", "first"), NODAL=("NODAL", "max"), VISITNUM=("VISITNUM", "first"),
-                  VISIT=("VISIT", "first"), DIAM=("DIAM", "max"), STATE=("STATE", "first"), SEQ=("SEQ", "min"))
-             .reset_index())
+    frame = compute_one_row_per_date(frame)
     new_only = tu[(tu["_ROLE"] == NEW) & ~tu.set_index(["USUBJID", "TULNKID"]).index.isin(
         pd.MultiIndex.from_arrays([frame["USUBJID"], frame["LNKID"]]))]
     if len(new_only) and "TUDTC" in new_only:
@@ -217,6 +213,41 @@ def create_lesion_measurements(
         })
         frame = pd.concat([frame, extra], ignore_index=True)
     return frame[list(LESION_COLUMNS)].sort_values(["USUBJID", "DATE", "LNKID"], kind="stable").reset_index(drop=True)
+
+
+class _TestCodes:
+    """TRTESTCD upper-cased once per distinct value (as ``astype("string").str.upper()``), for ``isin``."""
+
+    def __init__(self, testcd: pd.Series) -> None:
+        self.codes, uniques = pd.factorize(testcd)
+        self.upper = pd.Series(uniques, dtype=testcd.dtype if len(uniques) else object).astype("string").str.upper()
+
+    def isin(self, values: Iterable[str]) -> np.ndarray:
+        """Boolean array: the row's upper-cased code is one of ``values`` (upper-cased); missing: False."""
+        hit = np.append(self.upper.isin({v.upper() for v in values}).fillna(False).to_numpy(dtype=bool), False)
+        return hit[self.codes]
+
+
+def compute_one_row_per_date(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per USUBJID, LNKID and DATE (a lesion may have several tests at one visit): ROLE, VISITNUM,
+    VISIT, STATE first (not missing), NODAL and DIAM max, SEQ min; rows sorted by those keys.
+
+    When the keys are already unique (one test per lesion and date, the usual case) the rows are
+    returned as they are, in their order, with missing text as None (what ``first`` gives): the
+    caller sorts them again, so skipping the grouping changes nothing but its cost.
+    """
+    keys = ["USUBJID", "LNKID", "DATE"]
+    if len(frame) and not frame.duplicated(keys).any():
+        return frame.assign(**{c: frame[c].astype(object).where(frame[c].notna(), None)
+                               for c in ("ROLE", "VISIT", "STATE")})
+    return (frame.groupby(keys, dropna=False, sort=True)
+            .agg(ROLE=("ROLE", "first"), NODAL=("NODAL", "max"), VISITNUM=("VISITNUM", "first"),
+                 VISIT=("VISIT", "first"), DIAM=("DIAM", "max"), STATE=("STATE", "first"), SEQ=("SEQ", "min"))
+            .reset_index())
+
+
+def _as_str(values: pd.Series) -> pd.Series:
+    return values.astype(str)
 
 
 def _require(data: pd.DataFrame, columns: Iterable[str], name: str) -> None:

@@ -7,6 +7,7 @@ Value-level checks (dates, codelists, numbers) run while mapping (``tlfgen.sdtm`
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from tlfgen.pipeline import Finding
@@ -42,8 +43,13 @@ def check_duplicates(form: RawForm, keys: list[str], fields: list[str], studyid:
     findings: list[Finding] = []
     data = form.data
     content = [c for c in fields if c != "RECPOS"]
+    # a row repeating another in every field but RECPOS, or in its key, repeats it in these key
+    # fields too: only the few rows that do are compared on every field (hashing all is costly)
+    within = [k for k in keys if k in content]
+    candidates = (data.duplicated(subset=within, keep=False) if within and len(data)
+                  else pd.Series(True, index=data.index)).to_numpy()
     if len(data) and content:
-        dup = data.duplicated(subset=content, keep="first")
+        dup = find_duplicates(data, content, candidates)
         if dup.any():
             first = data.groupby(content, sort=False, dropna=False)[ROW].transform("first")
             for row, original, subj in zip(data.loc[dup, ROW], first[dup], data.loc[dup, "SUBJID"]):
@@ -53,9 +59,10 @@ def check_duplicates(form: RawForm, keys: list[str], fields: list[str], studyid:
                     file=form.file, row=int(row), usubjid=f"{studyid}-{subj}",
                     action="rejected (duplicate)"))
             form.reject(dup, "duplicate record")
+            candidates = candidates[~dup.to_numpy()]
     data = form.data
     if len(data) and keys:
-        dup = data.duplicated(subset=keys, keep="first")
+        dup = find_duplicates(data, keys, candidates)
         if dup.any():
             for _, rec in data.loc[dup].iterrows():
                 key = ", ".join(f"{k}={rec[k]}" for k in keys)
@@ -65,6 +72,17 @@ def check_duplicates(form: RawForm, keys: list[str], fields: list[str], studyid:
                     usubjid=f"{studyid}-{rec['SUBJID']}", action="rejected (first row kept)"))
             form.reject(dup, "duplicate key")
     return findings
+
+
+def find_duplicates(data: pd.DataFrame, subset: list[str], candidates: np.ndarray) -> pd.Series:
+    """``data.duplicated(subset, keep="first")``, comparing only the ``candidates`` rows (a boolean
+    array: every row that repeats an earlier one on ``subset`` must be among them)."""
+    dup = np.zeros(len(data), dtype=bool)
+    if candidates.all():
+        dup = data.duplicated(subset=subset, keep="first").to_numpy()
+    elif candidates.any():
+        dup[candidates] = data.loc[candidates].duplicated(subset=subset, keep="first").to_numpy()
+    return pd.Series(dup, index=data.index)
 
 
 def check_studyid(form: RawForm, studyid: str) -> list[Finding]:

@@ -102,9 +102,7 @@ def read_raw_form(path: Path, *, name: str, columns: list[str], leading: list[st
         return RawForm(name, display, empty, 0, findings=findings, missing_columns=tuple(columns))
     fast = _read_fast(text)
     if fast is not None:
-        header, records, rows, lines, rejected, row = fast
-        # no line breaks inside values here: a value is never longer than the longest line
-        short = _longest_line(text) <= MAX_FIELD_CHARS
+        header, records, rows, lines, rejected, row, short = fast
         return _finish(name, display, header, records, rows, lines, rejected, row, declared, columns,
                        leading, findings, short=short)
     header, records, rows, lines, rejected, row = _read_exact(text, display, findings)
@@ -205,38 +203,86 @@ def _swallowed(values: list[str], width: int, spans: int) -> str | None:
     return None
 
 
-def _field_counts(text: str) -> list[int] | None:
+def _field_counts(text: str, data: np.ndarray | None = None) -> list[int] | None:
     """Fields per record as ``csv.reader`` (strict) counts them; None when it cannot parse the text.
 
-    Without quotes and carriage returns every line is one record and every comma a separator,
-    so the fields are counted per line without parsing (a blank line is a record of 0 fields).
+    Counted on the UTF-8 bytes with numpy when the quoting is regular (see ``_quoted_field_counts``);
+    the csv module itself only reads texts with carriage returns or quotes inside unquoted values.
+    ``data``: ``_utf8(text)`` when the caller has it.
     """
-    if '"' not in text and "\r" not in text:
-        return _plain_field_counts(text)
+    if "\r" not in text:
+        data = _utf8(text) if data is None else data
+        counts = _quoted_field_counts(data) if '"' in text else _plain_field_counts(text, data)
+        if counts is not _UNDECIDED:
+            return counts
     try:
         return [len(r) for r in csv.reader(io.StringIO(text, newline=""), strict=True)]
     except csv.Error:
         return None
 
 
-def _plain_field_counts(text: str) -> list[int]:
-    """Commas + 1 per "\n"-separated line (0 for a blank line; no line after a final "\n"),
-    counted over the UTF-8 bytes with numpy (a comma or line feed byte is never part of another
-    character in UTF-8)."""
-    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-    breaks = np.flatnonzero(data == 10)
+#: ``_quoted_field_counts`` cannot tell: a quote inside an unquoted value (the csv module decides)
+_UNDECIDED = object()
+
+
+def _utf8(text: str) -> np.ndarray:
+    """The UTF-8 bytes of ``text`` as uint8 (a comma, quote or line feed byte is never part of
+    another character in UTF-8, so they can be found byte by byte)."""
+    return np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+
+
+def _plain_field_counts(text: str, data: np.ndarray | None = None) -> list[int]:
+    """Commas + 1 per "\n"-separated line (0 for a blank line; no line after a final "\n"):
+    a text without quotes and carriage returns, where every line is a record."""
+    data = _utf8(text) if data is None else data
+    return _count_fields(data, np.flatnonzero(data == 10), np.flatnonzero(data == 44))
+
+
+def _count_fields(data: np.ndarray, breaks: np.ndarray, commas: np.ndarray) -> list[int]:
+    """Separator ``commas`` + 1 between record ``breaks`` (0 for an empty record; none after a final break)."""
     starts = np.concatenate([[0], breaks + 1])
     ends = np.append(breaks, len(data))
-    if text.endswith("\n"):
+    if len(data) and data[-1] == 10:
         starts, ends = starts[:-1], ends[:-1]
-    commas = np.flatnonzero(data == 44)
     counts = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
     return np.where(ends > starts, counts, 0).tolist()
+
+
+def _quoted_field_counts(data: np.ndarray):
+    """Fields per record of a text with quotes and no carriage return, as strict ``csv.reader``
+    counts them: a list, None (it raises), or ``_UNDECIDED``.
+
+    When every quote that is not inside a quoted value opens one (at the start of a field) or
+    doubles the quote before it, the k-th quote opens a quoted value for even k and ends it (or
+    starts a doubled quote) for odd k; a comma or line feed after an even number of quotes
+    separates fields or records. A closing quote followed by anything but a quote, comma, line
+    feed or the end is an error in strict mode, and so is a value still open at the end. Any
+    other quote (inside an unquoted value, where the csv module keeps it) is ``_UNDECIDED``.
+    """
+    quotes = np.flatnonzero(data == 34)
+    opening, closing = quotes[0::2], quotes[1::2]
+    before = data[np.maximum(opening - 1, 0)]
+    if not ((opening == 0) | (before == 44) | (before == 10) | (before == 34)).all():
+        return _UNDECIDED
+    after = data[np.minimum(closing + 1, len(data) - 1)]
+    if len(quotes) % 2 or not ((closing == len(data) - 1) | (after == 44) | (after == 10) | (after == 34)).all():
+        return None
+
+    def outside(positions: np.ndarray) -> np.ndarray:
+        return positions[np.searchsorted(quotes, positions) % 2 == 0]
+
+    return _count_fields(data, outside(np.flatnonzero(data == 10)), outside(np.flatnonzero(data == 44)))
 
 
 def _longest_line(text: str) -> int:
     """Characters in the longest "\n"-separated line."""
     return max(map(len, text.split("\n")), default=0)
+
+
+def _longest_line_bytes(data: np.ndarray) -> int:
+    """UTF-8 bytes in the longest "\n"-separated line (never fewer than its characters)."""
+    edges = np.concatenate([[-1], np.flatnonzero(data == 10), [len(data)]])
+    return int(np.diff(edges).max()) - 1
 
 
 def _read_fast(text: str):
@@ -248,7 +294,8 @@ def _read_fast(text: str):
     if "\x00" in text:
         return None  # pandas' C parser ends a value at NUL (the rest would be lost silently)
     physical = text.count("\n") + (0 if text.endswith("\n") else 1)
-    widths = _field_counts(text)
+    data = _utf8(text)
+    widths = _field_counts(text, data)
     if widths is None:
         return None  # broken quotes: the exact path rejects the line and says why
     if len(widths) != physical or len(set(widths)) != 1:
@@ -265,8 +312,11 @@ def _read_fast(text: str):
         return None
     frame.columns = header
     n = len(frame)
-    rows = list(range(1, n + 1))
-    return header, frame, rows, [r + 1 for r in rows], {}, n
+    rows = np.arange(1, n + 1, dtype="int64")
+    # no line breaks inside values here: a value is never longer than the longest line (whose
+    # UTF-8 bytes bound its characters from above: the exact count only when the bound is over)
+    short = _longest_line_bytes(data) <= MAX_FIELD_CHARS or _longest_line(text) <= MAX_FIELD_CHARS
+    return header, frame, rows, rows + 1, {}, n, short
 
 
 def _reject_long_values(data: pd.DataFrame, columns: list[str], display: str, rejected: dict[int, str],
@@ -292,13 +342,12 @@ def _reject_long_values(data: pd.DataFrame, columns: list[str], display: str, re
 
 def _strip(values: pd.Series) -> pd.Series:
     """``values.str.strip()``; ``values`` itself when every value is a str without outer spaces."""
+    if values.dtype == object and all(type(v) is str and v == v.strip() for v in pd.unique(values.to_numpy())):
+        return values  # the common case, checked once per distinct value: nothing to strip
     items = values.tolist()
     if values.dtype != object or not set(map(type, items)) <= {str}:
         return values.str.strip()
-    stripped = list(map(str.strip, items))
-    if stripped == items:
-        return values  # the common case: nothing to strip
-    return pd.Series(stripped, index=values.index, dtype=object, name=values.name)
+    return pd.Series(list(map(str.strip, items)), index=values.index, dtype=object, name=values.name)
 
 
 def _finish(name, display, header, records, rows, lines, rejected, row, declared, columns, leading, findings,
