@@ -210,3 +210,63 @@ def test_temporal_values_formatted_once_per_distinct_value_match_cell_by_cell() 
         assert create_column_values(var, series, True) == expected
     assert create_temporal_values(day, cases[1][1]) == ["2021-02-01", None, "2021-02-01", "1959-12-31", "1960-01-01"]
     assert create_temporal_values(day, pd.Series([], dtype="datetime64[ns]")) == []
+
+
+def _table_cells(table: tuple[list[str], np.ndarray]) -> list[str]:
+    texts, codes = table
+    return [texts[code] if code >= 0 else "null" for code in codes.tolist()]
+
+
+def test_cell_table_matches_column_values_as_json() -> None:
+    from tlfgen.io.datasetjson import _json_cells, create_cell_table, create_column_values
+    ints = VariableMetadata(name="N", label="n", data_type="integer")
+    floats = VariableMetadata(name="F", label="f", data_type="float")
+    text = VariableMetadata(name="T", label="t", data_type="text")
+    day = VariableMetadata(name="ADT", label="d", data_type="date")
+    cases = [
+        (ints, pd.Series([1.0, np.nan, -0.0, 3e15, 1.0]), False, ["1", "null", "0", "3000000000000000", "1"]),
+        (ints, pd.Series([4, 5, 4], dtype="int64"), False, ["4", "5", "4"]),
+        (floats, pd.Series([0.1, np.nan, -2.0, 0.1, 0.0]), False, ["0.1", "null", "-2.0", "0.1", "0.0"]),
+        (text, pd.Series(["a", 'b"c', None, np.nan, "", "a"], dtype=object), False,
+         ['"a"', '"b\\"c"', "null", "null", '""', '"a"']),
+        (text, pd.Series([None, None], dtype=object), False, ["null", "null"]),
+        (day, pd.Series([22312.0, np.nan, 22312.0]), True, ['"2021-02-01"', "null", '"2021-02-01"']),
+    ]
+    for var, series, temporal, expected in cases:
+        assert _table_cells(create_cell_table(var, series, temporal)) == expected
+        assert _json_cells(create_column_values(var, series, temporal)) == expected
+
+
+def test_cell_table_leaves_other_columns_to_the_value_path() -> None:
+    from tlfgen.io.datasetjson import create_cell_table
+    ints = VariableMetadata(name="N", label="n", data_type="integer")
+    floats = VariableMetadata(name="F", label="f", data_type="float")
+    text = VariableMetadata(name="T", label="t", data_type="text")
+    assert create_cell_table(floats, pd.Series([0.0, -0.0]), False) is None  # factorize merges the zeros
+    assert create_cell_table(floats, pd.Series([np.inf]), False) is None
+    assert create_cell_table(ints, pd.Series([1.5]), False) is None
+    assert create_cell_table(ints, pd.Series([1, 2], dtype=object), False) is None
+    assert create_cell_table(text, pd.Series(["a", pd.NA], dtype=object), False) is None
+    assert create_cell_table(text, pd.Series([np.str_("a")], dtype=object), False) is None
+    assert create_cell_table(text, pd.Series([np.nan, np.nan]), False) is None  # float64 dtype
+
+
+def test_rows_from_tables() -> None:
+    from tlfgen.io.datasetjson import create_rows_from_tables
+    tables = [(['"a"', '"b"'], np.array([0, -1, 1])), (["1"], np.array([0, 0, -1]))]
+    assert create_rows_from_tables(tables, 3) == '[["a",1],[null,1],["b",null]]'
+    assert create_rows_from_tables([(["7"], np.array([0]))], 1) == "[[7]]"
+    assert create_rows_from_tables(tables, 0) == "[]"
+
+
+def test_written_file_with_columns_off_the_table_path(tmp_path: Path) -> None:
+    meta = DatasetMetadata(name="X", label="x", structure="", class_="", variables=(
+        VariableMetadata("F", "f", "float"), VariableMetadata("T", "t", "text"),
+        VariableMetadata("N", "n", "integer")))
+    df = pd.DataFrame({"F": [-0.0, 0.0, np.nan], "T": [np.str_("a"), pd.NA, "b"], "N": [1, 2, 3]})
+    doc = build_dataset_json(df, meta, study_oid="S", metadata_version_oid="M")
+    path = write_dataset_json(df, meta, tmp_path / "x.json", study_oid="S", metadata_version_oid="M")
+    expected = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+    assert path.read_bytes() == expected.encode("utf-8")
+    assert doc["rows"] == [[-0.0, "a", 1], [0.0, None, 2], [None, "b", 3]]
+    assert '"rows":[[-0.0,"a",1],[0.0,null,2],[null,"b",3]]}' in path.read_text()
