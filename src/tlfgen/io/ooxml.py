@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from typing import Iterable
 
 _CORE = "docProps/core.xml"
+#: zlib level of every package entry: the fastest (table XML is repetitive; files ~1.2x level 6's size)
+PACKAGE_LEVEL = 1
 _STAMP_RE = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
 
 
@@ -51,12 +53,14 @@ def write_package(entries: Iterable[tuple[str, bytes]], when: datetime) -> bytes
     stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     date_time = max((when.year, when.month, when.day, when.hour, when.minute, when.second), (1980, 1, 1, 0, 0, 0))
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=PACKAGE_LEVEL) as dst:
         for name, blob in entries:
             if name == _CORE:
                 blob = _STAMP_RE.sub(lambda m: m.group(1) + stamp + m.group(3), blob)
             entry = zipfile.ZipInfo(name, date_time=date_time)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
-            dst.writestr(entry, blob)
+            # the level must be given here: for a ZipInfo entry zipfile ignores the archive's
+            # compresslevel and deflates at level 6 (3-4x the time on table XML)
+            dst.writestr(entry, blob, compresslevel=PACKAGE_LEVEL)
     return out.getvalue()
