@@ -68,16 +68,24 @@ def hash_tree(folder: Path, root: Path, *, skip: set[Path] | None = None) -> dic
     hashes: dict[str, str] = {}
     if not folder.is_dir():
         return hashes
+    from tlfgen.tlf.background import background
+
     skip = skip or set()
+    keyed: dict[str, Path] = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder)
-        if _hidden(rel) or path.resolve() in skip or path.name.endswith(".tmp"):
+        resolved = path.resolve()
+        if _hidden(rel) or resolved in skip or path.name.endswith(".tmp"):
             continue
         try:
-            key = path.resolve().relative_to(root.resolve()).as_posix()
+            key = resolved.relative_to(root.resolve()).as_posix()
         except ValueError:
             key = path.as_posix()
-        hashes[key] = sha256_file(path)
+        keyed[key] = path
+    # hashlib releases the GIL on large updates: the shared worker threads hash two files at once
+    # (at 5,000 subjects ~600 MB of SDTM, ADaM and outputs are re-read here)
+    for key, digest in zip(keyed, background().map(sha256_file, keyed.values()), strict=True):
+        hashes[key] = digest
     return hashes
 
 
