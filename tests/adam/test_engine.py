@@ -266,3 +266,30 @@ def test_run_dataset_08_expression_on_missing_column_names_the_step_line(tmp_pat
 ])
 def test_compute_record_sources_01_pairs_and_srcdom_grouped_by_domain(cell, dom, seq, expected):
     assert compute_record_sources(cell, dom, seq) == expected
+
+
+def test_compute_blank_as_missing_plain_strings_mixed_and_all_blank():
+    from tlfgen.adam.engine import compute_blank_as_missing
+
+    kept = pd.Series(["a", "b", "a"], dtype=object, name="X")
+    assert compute_blank_as_missing(kept) is kept  # nothing blank: the same column
+    some = compute_blank_as_missing(pd.Series(["a", "", " \t", "\u3000", "a "], dtype=object, index=[5, 6, 7, 8, 9]))
+    assert some.dtype == object and some.index.tolist() == [5, 6, 7, 8, 9]
+    assert [v if isinstance(v, str) else "NaN" for v in some] == ["a", "NaN", "NaN", "NaN", "a "]
+    every = compute_blank_as_missing(pd.Series(["", "  "], dtype=object, name="Y"))
+    assert every.dtype == "float64" and every.name == "Y" and every.isna().tolist() == [True, True]
+    mixed = compute_blank_as_missing(pd.Series(["", None, "a"], dtype=object))  # not all text: map's result
+    assert mixed.dtype == object and pd.isna(mixed[0]) and mixed[1] is None and mixed[2] == "a"
+    numbers = compute_blank_as_missing(pd.Series(["", None, 3], dtype=object))
+    assert numbers.dtype == "float64" and numbers.isna().tolist() == [True, True, False] and numbers[2] == 3.0
+    assert compute_blank_as_missing(pd.Series([None, " "], dtype=object)).dtype == "float64"
+
+
+def test_compute_equal_any_marks_every_listed_text():
+    import numpy as np
+
+    from tlfgen.adam.engine import compute_equal_any
+
+    values = np.array(["", "a", " ", "", "b"], dtype=object)
+    assert compute_equal_any(values, ["", " "]).tolist() == [True, False, True, True, False]
+    assert compute_equal_any(values, []).tolist() == [False] * 5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -184,3 +185,67 @@ def test_registered_requires_names_every_source_variable():
     assert "adam.ADRS.AVALC" in needs and "adam.ADSL.SURGDT" in needs and "adam.ADSL.TRT01PN" in needs
     assert "adam.ADSL.DCUTDT" in needs  # the default cutoff variable is a requirement too
     assert step.produced_vars(PFS_ARGS)[-2:] == ["TRT01P", "TRT01PN"]
+
+
+def test_compute_datetime_array_takes_datetimes_and_parses_text():
+    from tlfgen.adam.tte import compute_datetime_array
+
+    got = compute_datetime_array(pd.Series([day(1), pd.NaT]))
+    assert got.dtype == "datetime64[ns]" and got.tolist() == [day(1).value, None]
+    parsed = compute_datetime_array(pd.Series(["2021-01-02", None], dtype=object))
+    assert parsed.dtype == "datetime64[ns]" and [pd.Timestamp(x) for x in parsed][0] == day(1)
+    assert pd.isna(parsed[1])
+
+
+def test_compute_aligned_dates_lines_up_subjects_last_row_wins():
+    from tlfgen.adam.tte import compute_aligned_dates
+
+    dates = pd.DataFrame({"USUBJID": ["S2", "S1", "S2"], "DATE": [day(5), day(7), day(9)],
+                          "SRCSEQ": [1, None, 3], "TRIGGER": [pd.NaT, day(8), day(10)]})
+    when, seq, trigger = compute_aligned_dates(dates, ["S1", "S2", "S3"])
+    assert [pd.Timestamp(x) for x in when] == [day(7), day(9), pd.NaT]
+    assert pd.isna(seq[0]) and seq[1] == 3.0 and pd.isna(seq[2])
+    assert [pd.Timestamp(x) for x in trigger] == [day(8), day(10), pd.NaT]
+    no_trigger = compute_aligned_dates(dates.drop(columns="TRIGGER"), ["S1"])[2]
+    assert [pd.Timestamp(x) for x in no_trigger] == [day(7)]
+
+
+def test_compute_tte_choice_event_preempt_cap_and_ignore():
+    from tlfgen.adam.tte import compute_tte_choice
+
+    def arr(*days):
+        return pd.Series([day(d) if d is not None else pd.NaT for d in days]).to_numpy(dtype="datetime64[ns]")
+
+    nan = float("nan")
+    # S1: events at 50 (source 0) and 40 (source 1): source 1; S2: event 50 after the cutoff 45, surgery at
+    # 30: preempts; S3: nothing but the last-resort censor at 60 after the cutoff 45: capped;
+    # S4: ignored censor after the cutoff, capped last resort
+    cutoff = arr(None, 45, 45, 45)
+    events = [(arr(50, 50, None, None), np.array([1.0, 2.0, nan, nan]), arr(50, 50, None, None)),
+              (arr(40, None, None, None), np.array([7.0, nan, nan, nan]), arr(40, None, None, None))]
+    surgery = create_date_source({"dataset": "d.A", "date": "S", "cnsdtdsc": "S", "preempts": True}, kind="censor")
+    ignored = create_date_source({"dataset": "d.A", "date": "I", "cnsdtdsc": "I"}, kind="censor")
+    capped = create_date_source({"dataset": "d.A", "date": "C", "cnsdtdsc": "C", "after_cutoff": "cap"},
+                                kind="censor")
+    censors = [(surgery, (arr(None, 30, None, None), np.array([nan] * 4), arr(None, 30, None, None))),
+               (ignored, (arr(None, None, None, 60), np.array([nan, nan, nan, 4.0]), arr(None, None, None, 60))),
+               (capped, (arr(10, 10, 60, 60), np.array([nan, nan, 3.0, 5.0]), arr(10, 10, 60, 60)))]
+    choice, when, seq = compute_tte_choice(cutoff, events, censors)
+    assert choice.tolist() == [1, 2, 4, 4]
+    assert [pd.Timestamp(x) for x in when] == [day(40), day(30), day(45), day(45)]
+    assert seq[0] == 7.0 and pd.isna(seq[1]) and seq[2:].tolist() == [3.0, 5.0]
+
+
+def test_create_tte_records_no_subjects_and_text_start():
+    empty = create_tte_records(pd.DataFrame({"USUBJID": [], "STARTDT": []}), [], [], paramcd="P", param="P")
+    assert list(empty.columns) == ["USUBJID", "PARAMCD", "PARAM", "STARTDT", "ADT", "AVAL", "AVALM", "CNSR",
+                                   "EVNTDESC", "CNSDTDSC", "SRCDOM", "SRCVAR", "SRCSEQ"]
+    assert len(empty) == 0 and [str(t) for t in empty.dtypes[["AVAL", "CNSR", "SRCSEQ"]]] == ["int64", "int64",
+                                                                                                 "Int64"]
+    last = create_date_source({"dataset": "d.A", "date": "X", "cnsdtdsc": "LAST", "censor": 2}, kind="censor")
+    out = create_tte_records(pd.DataFrame({"USUBJID": ["S2", "S1"], "STARTDT": ["2021-01-01", "2021-01-11"]}),
+                             [], [(last, pd.DataFrame({"USUBJID": ["S1", "S2"], "DATE": [day(40), day(30)],
+                                                       "SRCSEQ": [4.0, None]}))], paramcd="P", param="P")
+    assert out[["USUBJID", "AVAL", "CNSR", "EVNTDESC", "SRCSEQ"]].astype(object).values.tolist() == [
+        ["S1", 31, 2, "LAST", 4], ["S2", 31, 2, "LAST", pd.NA]]
+    assert out["AVALM"].tolist() == [31 / 30.4375, 31 / 30.4375] and str(out["STARTDT"].dtype) == "datetime64[ns]"

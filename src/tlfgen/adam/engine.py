@@ -86,21 +86,30 @@ def _blank_to_nan(value: Any) -> Any:
 def compute_blank_as_missing(series: pd.Series) -> pd.Series:
     """Text that is empty or only blanks becomes NaN (as ``series.map`` of that rule would return it).
 
-    Columns of plain strings are done once per distinct value; a column left with
-    nothing but NaN is float64, as ``map`` infers it. Anything else goes through ``map``.
+    Columns of plain strings are checked once per distinct value (a set: the hashes strings keep);
+    a column left with nothing but NaN is float64, as ``map`` infers it. Anything else goes
+    through ``map``.
     """
     values = series.to_numpy(dtype=object)
-    codes, uniques = pd.factorize(values)
-    if (codes < 0).any() or not all(type(u) is str for u in uniques):
+    distinct = set(values)
+    if not all(type(u) is str for u in distinct):
         return series.map(_blank_to_nan)
-    blank = np.fromiter((not u.strip() for u in uniques), dtype=bool, count=len(uniques))
-    if not blank.any():
+    blanks = [u for u in distinct if not u.strip()]
+    if not blanks:
         return series
-    if blank.all():
+    if len(blanks) == len(distinct):
         return pd.Series(np.nan, index=series.index, dtype=float, name=series.name)
     out = values.copy()
-    out[blank[codes]] = np.nan
+    out[compute_equal_any(values, blanks)] = np.nan
     return pd.Series(out, index=series.index, dtype=object, name=series.name)
+
+
+def compute_equal_any(values: np.ndarray, texts: list[str]) -> np.ndarray:
+    """Where ``values`` (an object array) equals one of ``texts``, as a bool array."""
+    mask = np.zeros(len(values), dtype=bool)
+    for text in texts:
+        mask |= values == text
+    return mask
 
 
 def sdtm_paths(folder: Path, domain: str) -> tuple[Path, Path]:
@@ -123,8 +132,11 @@ def read_sdtm(folder: Path, domain: str, cache: dict[str, Any] | None = None) ->
             if df is None:
                 df, _ = read_xpt(path)
             for col in df.columns:
-                if df[col].dtype == object:
-                    df[col] = compute_blank_as_missing(df[col])
+                series = df[col]
+                if series.dtype == object:
+                    done = compute_blank_as_missing(series)
+                    if done is not series:  # a column without blanks is kept as it is, not set again
+                        df[col] = done
             return df
     raise DataError(f"SDTM dataset {domain} not found", file=folder / f"{domain.lower()}.xpt",
                     hint="run `tlfgen sdtm` first, or remove it from the ADaM spec's inputs")

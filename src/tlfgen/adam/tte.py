@@ -30,6 +30,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from tlfgen.adam.columns import compute_taken
 from tlfgen.errors import DerivationError, SpecError
 from tlfgen.registry import derivation
 from tlfgen.spec.expr import parse_expression
@@ -144,10 +145,72 @@ def compute_source_dates(data: pd.DataFrame, source: DateSource, *, by: str = "U
     return out.drop_duplicates("USUBJID", keep=keep).reset_index(drop=True)
 
 
-def _candidates(dates: pd.DataFrame) -> dict[str, tuple[pd.Timestamp, Any, pd.Timestamp]]:
-    trigger = dates["TRIGGER"] if "TRIGGER" in dates else dates["DATE"]
-    when = pd.to_datetime(dates["DATE"]).tolist()  # Timestamps (NaT stays NaT), as pd.Timestamp(...) gives
-    return dict(zip(dates["USUBJID"].tolist(), zip(when, dates["SRCSEQ"].tolist(), pd.to_datetime(trigger).tolist())))
+def compute_datetime_array(values: pd.Series) -> np.ndarray:
+    """``pd.to_datetime(values)`` as a datetime64[ns] array (a datetime64 column is taken as it is)."""
+    if not isinstance(values.dtype, np.dtype) or values.dtype.kind != "M":
+        values = pd.to_datetime(values)
+    return values.to_numpy(dtype="datetime64[ns]")
+
+
+def compute_aligned_dates(dates: pd.DataFrame, usubjids: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``dates`` (a ``compute_source_dates`` result) lined up with ``usubjids``: (DATE, SRCSEQ, TRIGGER).
+
+    datetime64[ns] / float64 arrays, NaT / NaN for a subject without a row (or without a date);
+    TRIGGER is DATE when the frame has none. A subject listed twice takes its last row.
+    """
+    dates = dates.drop_duplicates("USUBJID", keep="last")
+    when = compute_datetime_array(dates["DATE"])
+    trigger = compute_datetime_array(dates["TRIGGER"]) if "TRIGGER" in dates else when
+    seq = pd.to_numeric(dates["SRCSEQ"], errors="coerce").to_numpy(dtype=np.float64)
+    positions = pd.Index(dates["USUBJID"].tolist(), dtype=object).get_indexer(pd.Index(usubjids, dtype=object))
+    return compute_taken(when, positions), compute_taken(seq, positions), compute_taken(trigger, positions)
+
+
+def compute_tte_choice(cutoff: np.ndarray, events: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                       censors: Sequence[tuple[DateSource, tuple[np.ndarray, np.ndarray, np.ndarray]]]
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per subject, the chosen record (contracts.md section 4, see the module docstring).
+
+    ``cutoff``: datetime64[ns] per subject (NaT: none); ``events``: aligned (DATE, SRCSEQ, TRIGGER)
+    per event source in list order; ``censors``: (source, aligned arrays) in priority order.
+    Returns (choice, ADT, SRCSEQ): choice is the event source's position, or ``len(events)`` plus
+    the censor source's position, or -1 when nothing qualifies.
+    """
+    n = len(cutoff)
+    has_cut = ~np.isnat(cutoff)
+    choice = np.full(n, -1, dtype=np.int64)
+    when = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    seq = np.full(n, np.nan)
+    for k, (date, date_seq, _) in enumerate(events):
+        ok = ~np.isnat(date) & ~(has_cut & (date > cutoff))
+        better = ok & ((choice < 0) | (date < when))
+        choice[better], when[better], seq[better] = k, date[better], date_seq[better]
+    event_when = when.copy()
+    no_event = choice < 0
+    preempt = np.full(n, -1, dtype=np.int64)
+    pre_when = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    ordinary = np.full(n, -1, dtype=np.int64)
+    capped = []
+    for k, (src, (date, _, trigger)) in enumerate(censors):
+        after = has_cut & (date > cutoff)
+        present = ~np.isnat(date)
+        if src.after_cutoff == "ignore":
+            present &= ~after
+        date = np.where(after, cutoff, date)
+        capped.append(date)
+        if src.preempts:
+            no_trigger = np.isnat(trigger)
+            ok = present & (no_trigger | ~has_cut | (trigger <= cutoff)) & (
+                no_event | (np.where(no_trigger, date, trigger) < event_when))
+            better = ok & ((preempt < 0) | (date < pre_when))
+            preempt[better], pre_when[better] = k, date[better]
+        else:
+            ordinary[present & (ordinary < 0)] = k
+    censor = np.where(preempt >= 0, preempt, np.where(no_event, ordinary, -1))
+    for k, (date, (_, (_, date_seq, _))) in enumerate(zip(capped, censors)):
+        rows = censor == k
+        choice[rows], when[rows], seq[rows] = len(events) + k, date[rows], date_seq[rows]
+    return choice, when, seq
 
 
 def create_tte_records(
@@ -163,69 +226,62 @@ def create_tte_records(
     if months_divisor <= 0:
         raise DerivationError(f"months_divisor is {months_divisor}", dataset="ADTTE", variable="AVALM",
                               hint="use 30.4375 (days per month)")
-    event_maps = [(src, _candidates(d)) for src, d in events]
-    censor_maps = sorted(((src, _candidates(d)) for src, d in censors), key=lambda x: x[0].priority)
-    rows = []
-    for rec in starts.sort_values("USUBJID").itertuples(index=False):
-        usubjid, start = str(rec.USUBJID), pd.Timestamp(rec.STARTDT)
-        cutoff = getattr(rec, "CUTOFF", None)
-        cutoff = None if cutoff is None or pd.isna(cutoff) else pd.Timestamp(cutoff)
-        chosen = _choose(usubjid, cutoff, event_maps, censor_maps)
-        if chosen is None:
-            raise DerivationError(f"no event and no censoring date for {paramcd}", dataset="ADTTE",
-                                  variable="ADT", usubjid=usubjid,
-                                  hint="add a last-resort censor source, e.g. the start date")
-        src, when, seq, is_event = chosen
-        if when < start:
-            raise DerivationError(
-                f"{paramcd} date {when:%Y-%m-%d} ({src.dataset}.{src.date}) is before STARTDT {start:%Y-%m-%d}",
-                dataset="ADTTE", variable="ADT", usubjid=usubjid,
-                hint="check the source dates or restrict the source with a condition")
-        aval = int((when - start).days) + 1
-        rows.append({
-            "USUBJID": usubjid, "PARAMCD": paramcd, "PARAM": param, "STARTDT": start, "ADT": when,
-            "AVAL": aval, "AVALM": aval / months_divisor, "CNSR": 0 if is_event else src.censor,
-            "EVNTDESC": src.description if is_event else (src.evntdesc or src.description),
-            "CNSDTDSC": None if is_event else src.description,
-            "SRCDOM": src.domain, "SRCVAR": src.srcvar or src.date,
-            "SRCSEQ": None if seq is None or pd.isna(seq) else int(seq),
-        })
-    out = pd.DataFrame(rows, columns=list(TTE_COLUMNS))
-    out["AVAL"] = out["AVAL"].astype("int64")
-    out["CNSR"] = out["CNSR"].astype("int64")
-    out["SRCSEQ"] = out["SRCSEQ"].astype("Int64")
-    return out
+    order = starts.sort_values("USUBJID")
+    if order.empty:
+        return create_empty_tte_records()
+    usubjids = order["USUBJID"].astype(str).tolist()
+    start = compute_datetime_array(order["STARTDT"])
+    cutoff = (compute_datetime_array(order["CUTOFF"]) if "CUTOFF" in order
+              else np.full(len(order), np.datetime64("NaT"), dtype="datetime64[ns]"))
+    ranked = sorted(censors, key=lambda x: x[0].priority)
+    choice, when, seq = compute_tte_choice(
+        cutoff, [compute_aligned_dates(d, usubjids) for _, d in events],
+        [(src, compute_aligned_dates(d, usubjids)) for src, d in ranked])
+    sources = [src for src, _ in events] + [src for src, _ in ranked]
+    check_tte_records(usubjids, choice, when, start, sources, paramcd)
+    is_event = choice < len(events)
+    aval = ((when - start) // np.timedelta64(1, "D")).astype(np.int64) + 1
+
+    def pick(values: list) -> np.ndarray:  # one value per source -> the chosen source's, per subject
+        return np.asarray(values, dtype=object)[choice]
+
+    return pd.DataFrame({
+        "USUBJID": np.asarray(usubjids, dtype=object), "PARAMCD": paramcd, "PARAM": param,
+        "STARTDT": start, "ADT": when, "AVAL": aval, "AVALM": aval / months_divisor,
+        "CNSR": np.where(is_event, 0, pick([s.censor for s in sources]).astype(np.int64)),
+        "EVNTDESC": np.where(is_event, pick([s.description for s in sources]),
+                             pick([s.evntdesc or s.description for s in sources])),
+        "CNSDTDSC": np.where(is_event, None, pick([s.description for s in sources])),
+        "SRCDOM": pick([s.domain for s in sources]), "SRCVAR": pick([s.srcvar or s.date for s in sources]),
+        "SRCSEQ": pd.array(np.trunc(seq), dtype="Int64"),
+    }, columns=list(TTE_COLUMNS))
 
 
-def _choose(usubjid: str, cutoff: pd.Timestamp | None,
-            event_maps: list[tuple[DateSource, dict]], censor_maps: list[tuple[DateSource, dict]]
-            ) -> tuple[DateSource, pd.Timestamp, Any, bool] | None:
-    event = None
-    for src, dates in event_maps:
-        if usubjid in dates:
-            when, seq, _ = dates[usubjid]
-            if cutoff is not None and when > cutoff:
-                continue
-            if event is None or when < event[1]:
-                event = (src, when, seq, True)
-    censors = []
-    for src, dates in censor_maps:
-        if usubjid not in dates:
-            continue
-        when, seq, trigger = dates[usubjid]
-        if cutoff is not None and when > cutoff:
-            if src.after_cutoff == "ignore":
-                continue
-            when = cutoff
-        censors.append((src, when, seq, False, trigger))
-    preempt = [c for c in censors if c[0].preempts and (pd.isna(c[4]) or cutoff is None or c[4] <= cutoff)
-               and (event is None or (c[1] if pd.isna(c[4]) else c[4]) < event[1])]
-    if preempt:
-        return min(preempt, key=lambda c: c[1])[:4]
-    if event is not None:
-        return event
-    ordinary = [c for c in censors if not c[0].preempts]
-    return ordinary[0][:4] if ordinary else None
+def create_empty_tte_records() -> pd.DataFrame:
+    """The ADTTE records of no subject (the columns and dtypes of the records built one by one)."""
+    out = pd.DataFrame([], columns=list(TTE_COLUMNS))
+    return out.astype({"AVAL": "int64", "CNSR": "int64", "SRCSEQ": "Int64"})
+
+
+def check_tte_records(usubjids: Sequence[str], choice: np.ndarray, when: np.ndarray, start: np.ndarray,
+                      sources: Sequence[DateSource], paramcd: str) -> None:
+    """Raise for the first subject (in ``usubjids`` order) without a record or with ADT before STARTDT."""
+    bad = (choice < 0) | (when < start) | np.isnat(start)
+    if not bad.any():
+        return
+    i = int(np.argmax(bad))
+    usubjid = usubjids[i]
+    if choice[i] < 0:
+        raise DerivationError(f"no event and no censoring date for {paramcd}", dataset="ADTTE",
+                              variable="ADT", usubjid=usubjid,
+                              hint="add a last-resort censor source, e.g. the start date")
+    if np.isnat(start[i]):
+        raise ValueError("cannot convert float NaN to integer")
+    src, day, first = sources[choice[i]], pd.Timestamp(when[i]), pd.Timestamp(start[i])
+    raise DerivationError(
+        f"{paramcd} date {day:%Y-%m-%d} ({src.dataset}.{src.date}) is before STARTDT {first:%Y-%m-%d}",
+        dataset="ADTTE", variable="ADT", usubjid=usubjid,
+        hint="check the source dates or restrict the source with a condition")
 
 
 # --------------------------------------------------------------------------- step function
