@@ -1,0 +1,207 @@
+"""ADaM stage: date derivations (admiral style): ISO 8601 text to dates with imputation, extreme dates.
+
+``compute_dt`` imputes partial ``--DTC`` dates (``derive_vars_dt`` adds the date and its
+imputation flag); ``derive_var_extreme_dt`` takes the first or last date per subject over
+several source events (e.g. LSTALVDT).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from tlfgen.adam.common import check_vars, expr_columns, filter_mask, get_source
+from tlfgen.adam.engine import compute_cached
+from tlfgen.errors import DerivationError
+from tlfgen.registry import derivation
+
+_DTC = re.compile(r"^(\d{4}|-)?(?:-(\d{2}|-)?(?:-(\d{2}|-)?)?)?(?:T.*)?$")
+
+
+def parse_dtc(value: Any) -> tuple[int | None, int | None, int | None]:
+    """ISO 8601 (possibly partial) text -> (year, month, day); missing parts are None."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or pd.isna(value):
+        return None, None, None
+    m = _DTC.match(str(value).strip())
+    if not m or not str(value).strip():
+        return None, None, None
+    parts = [int(g) if g and g != "-" else None for g in m.groups()]
+    year, month, day = parts
+    if month is None:
+        day = None
+    return year, month, day
+
+
+def _dtc_range(value: Any, highest_imputation: str) -> tuple[str | None, pd.Timestamp, pd.Timestamp] | None:
+    """(imputation flag, first, last possible date) of an ISO date; None when it cannot be imputed."""
+    year, month, day = parse_dtc(value)
+    if year is None or (month is None and highest_imputation != "M") or (day is None and highest_imputation == "n"):
+        return None
+    if month is None:
+        return "M", pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31)
+    if day is None:
+        last = calendar.monthrange(year, month)[1]
+        return "D", pd.Timestamp(year, month, 1), pd.Timestamp(year, month, last)
+    try:
+        date = pd.Timestamp(year, month, day)
+    except ValueError:
+        return None
+    return None, date, date
+
+
+def compute_dt(dtc: pd.Series, *, highest_imputation: str = "n", date_imputation: str = "first",
+               min_dates: Sequence[pd.Series] = (), max_dates: Sequence[pd.Series] = ()
+               ) -> tuple[pd.Series, pd.Series]:
+    """Impute (partial) ISO dates; returns (dates as datetime64, imputation flag D/M/None).
+
+    ``highest_imputation``: "n" none, "D" day only, "M" month and day. ``date_imputation``:
+    "first" (01, January) or "last" (end of month, December). ``min_dates``: the imputed
+    date is not before any of these when it lies in the range the partial date allows
+    (e.g. an AE start in the month of the first dose is not before the first dose);
+    ``max_dates`` likewise, not after.
+    """
+    if highest_imputation not in ("n", "D", "M"):
+        raise DerivationError(f"highest_imputation must be n, D or M, not '{highest_imputation}'")
+    if date_imputation not in ("first", "last"):
+        raise DerivationError(f"date_imputation must be first or last, not '{date_imputation}'")
+    mins = [pd.to_datetime(s).tolist() for s in min_dates]
+    maxs = [pd.to_datetime(s).tolist() for s in max_dates]
+    ranges: dict[Any, tuple[str | None, pd.Timestamp, pd.Timestamp] | None] = {}  # per distinct text
+    dates: list[Any] = []
+    flags: list[Any] = []
+    for i, value in enumerate(dtc.tolist()):
+        try:
+            found = ranges[value] if value in ranges else ranges.setdefault(
+                value, _dtc_range(value, highest_imputation))
+        except TypeError:  # an unhashable value
+            found = _dtc_range(value, highest_imputation)
+        if found is None:
+            dates.append(pd.NaT)
+            flags.append(None)
+            continue
+        flag, lo, hi = found
+        date = lo if date_imputation == "first" else hi
+        if flag is not None:
+            for bound in mins:
+                b = bound[i]
+                if pd.notna(b) and lo <= b <= hi and date < b:
+                    date = b.normalize()
+            for bound in maxs:
+                b = bound[i]
+                if pd.notna(b) and lo <= b <= hi and date > b:
+                    date = b.normalize()
+        dates.append(date)
+        flags.append(flag)
+    return (pd.Series(pd.to_datetime(pd.Series(dates, dtype="datetime64[ns]")).to_numpy(), index=dtc.index),
+            pd.Series(flags, index=dtc.index, dtype=object))
+
+
+@derivation(requires=lambda a: [a["dtc"], *(a.get("min_dates") or []), *(a.get("max_dates") or [])],
+            produces=("{new_var}", "{flag_var}"))
+def derive_vars_dt(dataset: pd.DataFrame, *, dtc: str, new_var: str, flag_var: str | None = None,
+                   highest_imputation: str = "n", date_imputation: str = "first",
+                   min_dates: Sequence[str] = (), max_dates: Sequence[str] = ()) -> pd.DataFrame:
+    """Add a date (and its imputation flag) from an ISO 8601 text variable; see ``compute_dt``."""
+    check_vars(dataset, [dtc, *min_dates, *max_dates])
+    dates, flags = compute_dt(dataset[dtc], highest_imputation=highest_imputation,
+                              date_imputation=date_imputation,
+                              min_dates=[dataset[v] for v in min_dates],
+                              max_dates=[dataset[v] for v in max_dates])
+    out = dataset.copy(deep=False)  # only whole columns are set below
+    out[new_var] = dates
+    if flag_var:
+        out[flag_var] = flags
+    return out
+
+
+def _complete_dates(values: pd.Series) -> pd.Series:
+    """ISO 8601 text -> datetime64 of its first 10 characters; shorter (partial) or invalid text -> NaT.
+
+    Each distinct value is parsed once (dates repeat across records).
+    """
+    codes, uniques = pd.factorize(values)
+    text = pd.Series(uniques, dtype=values.dtype if len(uniques) else object).astype("string").str.strip()
+    parsed = pd.to_datetime(text.where(text.str.len() >= 10).str[:10], format="%Y-%m-%d", errors="coerce")
+    dates = np.append(np.asarray(parsed, dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+    return pd.Series(dates[codes], index=values.index, dtype="datetime64[ns]")
+
+
+def _event_requires(args: Mapping[str, Any]) -> list[str]:
+    out = list(args.get("by_vars") or ["USUBJID"])
+    for ev in args["events"]:
+        src = ev.get("source")
+        cols = [ev["date"], *expr_columns(ev.get("condition"))]
+        out += [f"{src}.{c}" for c in ["USUBJID", *cols]] if src else cols
+    return out + [b for b in (args.get("upper_bound"), args.get("lower_bound")) if b]
+
+
+@derivation(requires=_event_requires, produces=("{new_var}",), context=("dataset", "sources"))
+def derive_var_extreme_dt(dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFrame], new_var: str,
+                          events: Sequence[Mapping[str, Any]], mode: str = "last",
+                          upper_bound: str | None = None, lower_bound: str | None = None) -> pd.DataFrame:
+    """The first or last date over several events, per subject.
+
+    Each event: ``{source: sdtm.DS, date: DSSTDTC, condition: "..."}``; without ``source``
+    the date is a variable of the dataset itself. Only complete ISO dates count. Dates
+    after the subject's ``upper_bound`` (e.g. DCUTDT) are ignored, likewise before
+    ``lower_bound``.
+    """
+    if mode not in ("first", "last"):
+        raise DerivationError(f"mode must be 'first' or 'last', not '{mode}'", variable=new_var)
+    bounds = dataset[["USUBJID"] + [b for b in (upper_bound, lower_bound) if b]].drop_duplicates("USUBJID")
+    subjects = pd.Index(bounds["USUBJID"])
+    per_event = []
+    for ev in events:
+        src = ev.get("source")
+        data = get_source(sources, src) if src else dataset
+        mask = filter_mask(data, ev.get("condition"))
+        check_vars(data, ["USUBJID", ev["date"]], dataset=src)
+        dates = _cached_complete_dates(data, ev["date"])
+        usubjid = data["USUBJID"].to_numpy()
+        per_event.append((subjects.get_indexer(usubjid if mask is None else usubjid[mask]),
+                          dates if mask is None else dates[mask]))
+    codes = np.concatenate([c for c, _ in per_event])
+    dates = np.concatenate([d for _, d in per_event])
+    keep = (codes >= 0) & ~np.isnat(dates)
+    for bound, drop in ((upper_bound, np.greater), (lower_bound, np.less)):
+        if bound:
+            limit = np.append(np.asarray(bounds[bound], dtype="datetime64[ns]"),
+                              np.datetime64("NaT", "ns"))[codes]  # code -1 (no subject): NaT
+            keep &= ~(drop(dates, limit) & ~np.isnat(limit))
+    agg = compute_extreme_per_code(codes[keep], dates[keep], len(subjects), mode)
+    found = ~np.isnat(agg)
+    agg = pd.Series(agg[found], index=subjects[found])
+    out = dataset.copy(deep=False)  # only whole columns are set below
+    out[new_var] = pd.to_datetime(out["USUBJID"].map(agg)).astype("datetime64[ns]")
+    return out
+
+
+def _cached_complete_dates(data: pd.DataFrame, column: str) -> np.ndarray:
+    """``column`` of ``data`` as datetime64[ns] (complete ISO dates only), once per dataset build."""
+    def compute() -> np.ndarray:
+        values = data[column]
+        if not pd.api.types.is_datetime64_any_dtype(values):
+            values = _complete_dates(values)
+        return np.asarray(values, dtype="datetime64[ns]")
+
+    return compute_cached("complete_dates", (data,), (column,), compute)
+
+
+def compute_extreme_per_code(codes: np.ndarray, dates: np.ndarray, size: int, mode: str) -> np.ndarray:
+    """The latest (``mode`` last) or earliest (first) of ``dates`` per code 0..size-1; NaT where none.
+
+    ``dates`` must not hold NaT.
+    """
+    ints = dates.astype("datetime64[ns]").view(np.int64)
+    if mode == "last":
+        best = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)  # the NaT value: below every date
+        np.maximum.at(best, codes, ints)
+        return best.view("datetime64[ns]")
+    best = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(best, codes, ints)
+    best[best == np.iinfo(np.int64).max] = np.iinfo(np.int64).min
+    return best.view("datetime64[ns]")
