@@ -171,6 +171,10 @@ def test_errors_name_subject_and_source():
     with pytest.raises(DerivationError, match=r"PFS date 2020-12-31 \(adam.ADSL.DTHDT\) is before STARTDT"):
         create_tte_records(start, [(early, pd.DataFrame({"USUBJID": ["S9"], "DATE": [day(-1)], "SRCSEQ": [None]}))],
                            [], paramcd="PFS", param="PFS")
+    no_start = pd.DataFrame({"USUBJID": ["S9"], "STARTDT": [pd.NaT]})
+    with pytest.raises(DerivationError, match="ADTTE.STARTDT: USUBJID=S9: PFS: STARTDT is missing"):
+        create_tte_records(no_start, [(early, pd.DataFrame({"USUBJID": ["S9"], "DATE": [day(1)], "SRCSEQ": [None]}))],
+                           [], paramcd="PFS", param="PFS")
     with pytest.raises(SpecError, match="event source 1 has unknown key 'filter'"):
         create_date_source({"dataset": "adam.ADSL", "date": "DTHDT", "filter": "X", "evntdesc": "D"}, kind="event")
     with pytest.raises(SpecError, match="censor source 1 needs 'cnsdtdsc'"):

@@ -265,7 +265,8 @@ def create_empty_tte_records() -> pd.DataFrame:
 
 def check_tte_records(usubjids: Sequence[str], choice: np.ndarray, when: np.ndarray, start: np.ndarray,
                       sources: Sequence[DateSource], paramcd: str) -> None:
-    """Raise for the first subject (in ``usubjids`` order) without a record or with ADT before STARTDT."""
+    """Raise for the first subject (in ``usubjids`` order) without a record, without STARTDT or with ADT
+    before STARTDT."""
     bad = (choice < 0) | (when < start) | np.isnat(start)
     if not bad.any():
         return
@@ -275,8 +276,9 @@ def check_tte_records(usubjids: Sequence[str], choice: np.ndarray, when: np.ndar
         raise DerivationError(f"no event and no censoring date for {paramcd}", dataset="ADTTE",
                               variable="ADT", usubjid=usubjid,
                               hint="add a last-resort censor source, e.g. the start date")
-    if np.isnat(start[i]):
-        raise ValueError("cannot convert float NaN to integer")
+    if np.isnat(start[i]):  # derive_param_tte gives none (subjects without a start date get no record)
+        raise DerivationError(f"{paramcd}: STARTDT is missing", dataset="ADTTE", variable="STARTDT",
+                              usubjid=usubjid, hint="give every subject of the start rows a start date")
     src, day, first = sources[choice[i]], pd.Timestamp(when[i]), pd.Timestamp(start[i])
     raise DerivationError(
         f"{paramcd} date {day:%Y-%m-%d} ({src.dataset}.{src.date}) is before STARTDT {first:%Y-%m-%d}",
