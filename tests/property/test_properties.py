@@ -23,7 +23,8 @@ from tlfgen.raw.checks import check_duplicates, check_unknown_subjects, known_su
 from tlfgen.raw.reader import read_raw_form
 from tlfgen.raw.reconcile import FileUsage, reconcile
 from tlfgen.sdtm.iso8601 import MONTHS, OK, PARTIAL, parse_edc_date
-from tlfgen.sdtm.timing import compute_dy
+from tlfgen.sdtm.iso8601 import iso_to_date
+from tlfgen.sdtm.timing import compute_day_number
 
 LEAD = ["STUDYID", "SITEID", "SUBJID", "FOLDER", "RECPOS"]
 FIELDS = ["MHTERM", "MHSTDAT"]
@@ -136,6 +137,11 @@ def test_iso8601_round_trips(d, precision, case, sep):
 def test_days_that_do_not_exist_are_invalid(year, month, day):
     if month == "FEB" or day == 31:
         assert parse_edc_date(f"{day} {month} {year}") == ("", "invalid")
+
+
+def compute_dy(dates: pd.Series, reference: pd.Series) -> pd.Series:
+    """--DY from ISO 8601 texts, as the mapping derives it (iso_to_date, then compute_day_number)."""
+    return compute_day_number(iso_to_date(dates), iso_to_date(reference))
 
 
 @SETTINGS

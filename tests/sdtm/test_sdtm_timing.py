@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from tlfgen.sdtm.timing import compute_day_number, compute_dy, compute_seq
+from tlfgen.sdtm.iso8601 import iso_to_date
+from tlfgen.sdtm.timing import compute_day_number, compute_seq
 
 
 def test_day_number_has_no_day_zero_and_is_blank_without_both_dates():
@@ -15,8 +16,8 @@ def test_day_number_has_no_day_zero_and_is_blank_without_both_dates():
     reference = pd.to_datetime(pd.Series(["2021-01-10", "2021-01-10", "2021-01-10", "2021-01-10", None]))
     days = compute_day_number(dates, reference)
     assert days.tolist()[:3] == [1.0, -1.0, -5.0] and np.isnan(days.tolist()[3:]).all()
-    text = compute_dy(pd.Series(["2021-01-10", "2021-01-09", "2021-01-05", "", "2021-01-01"]),
-                      pd.Series(["2021-01-10"] * 4 + ["2021-01"]))
+    text = compute_day_number(iso_to_date(pd.Series(["2021-01-10", "2021-01-09", "2021-01-05", "", "2021-01-01"])),
+                              iso_to_date(pd.Series(["2021-01-10"] * 4 + ["2021-01"])))
     pd.testing.assert_series_equal(text, days)
 
 

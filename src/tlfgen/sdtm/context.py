@@ -78,16 +78,9 @@ class MappingContext:
                 value=None if v is None else str(v), usubjid=f"{self.studyid}-{s}" if s else None,
                 domain=domain, action=action))
 
-    def reference_of(self, usubjid: pd.Series, var: str) -> pd.Series:
-        """A DM reference variable (RFSTDTC ...) for each USUBJID; blank before DM is built."""
-        if self.reference is None or var not in self.reference:
-            return pd.Series("", index=usubjid.index, dtype=object)
-        lookup = self.reference.set_index("USUBJID")[var]
-        return usubjid.map(lookup).fillna("")
-
     def reference_dates(self, usubjid: pd.Series, var: str) -> pd.Series:
-        """``iso_to_date(reference_of(usubjid, var))``: the DM reference date of each USUBJID (NaT when
-        partial, blank or unknown), each subject's date converted once, not once per record."""
+        """A DM reference date (RFSTDTC ...) of each USUBJID as datetime64 (NaT when partial, blank,
+        unknown or before DM is built), each subject's date converted once, not once per record."""
         if self.reference is None or var not in self.reference:
             return pd.Series(pd.NaT, index=usubjid.index, dtype="datetime64[ns]")
         key = ("reference_dates", var)

@@ -85,13 +85,9 @@ def compute_epoch(dataset: pd.DataFrame, ctx: MappingContext, dtc: str | None = 
     return pd.Series(epoch, index=dataset.index, dtype=object)
 
 
-def compute_dy(dates: pd.Series, reference: pd.Series) -> pd.Series:
-    """Study day: date - reference + 1 on or after the reference, date - reference before it (no day 0)."""
-    return compute_day_number(iso_to_date(dates), iso_to_date(reference))
-
-
 def compute_day_number(dates: pd.Series, reference: pd.Series) -> pd.Series:
-    """``compute_dy`` of dates already converted (datetime64, NaT when not complete)."""
+    """Study day of datetime64 dates (NaT when not complete): date - reference + 1 on or after the
+    reference, date - reference before it (no day 0); NaN when either is missing."""
     diff = (dates - reference).dt.days
     day = diff.where(diff < 0, diff + 1)
     return day.astype("Float64").astype("float64")
