@@ -184,7 +184,12 @@ def create_lesion_measurements(
             f"TR lesion {k[1]} has no TU record", dataset="TR", variable="TRLNKID",
             usubjid=str(k[0]), hint="every TR.TRLNKID must match a TU.TULNKID of the subject",
         )
-    testcd = _TestCodes(tr["TRTESTCD"])
+    # TRTESTCD upper-cased once per distinct value (as astype("string").str.upper()); missing: no test
+    testcd = pd.Series(compute_per_distinct(tr["TRTESTCD"], lambda s: s.astype("string").str.upper()))
+
+    def is_test(codes: Iterable[str]) -> np.ndarray:
+        return testcd.isin({c.upper() for c in codes}).to_numpy(dtype=bool)
+
     num = pd.to_numeric(tr["TRSTRESN"], errors="coerce") if "TRSTRESN" in tr else pd.Series(np.nan, index=tr.index)
     txt = tr["TRSTRESC"] if "TRSTRESC" in tr else pd.Series(pd.NA, index=tr.index, dtype="string")
     frame = pd.DataFrame({
@@ -192,12 +197,12 @@ def create_lesion_measurements(
         "USUBJID": compute_per_distinct(tr["USUBJID"], _as_str),
         "LNKID": compute_per_distinct(tr["TRLNKID"], _as_str),
         "ROLE": lesions["_ROLE"].to_numpy(dtype=object)[pos],
-        "NODAL": lesions["_NODAL"].to_numpy(dtype=bool)[pos] | testcd.isin(nodal_testcds),
+        "NODAL": lesions["_NODAL"].to_numpy(dtype=bool)[pos] | is_test(nodal_testcds),
         "VISITNUM": pd.to_numeric(tr["VISITNUM"], errors="coerce").values if "VISITNUM" in tr else np.nan,
         "VISIT": tr["VISIT"].values if "VISIT" in tr else None,
         "DATE": compute_iso_date(tr["TRDTC"]).values,
-        "DIAM": num.where(testcd.isin(diameter_testcds)).values,
-        "STATE": txt.where(testcd.isin(state_testcds)).values,
+        "DIAM": num.where(is_test(diameter_testcds)).values,
+        "STATE": txt.where(is_test(state_testcds)).values,
         "SEQ": pd.to_numeric(tr["TRSEQ"], errors="coerce").values if "TRSEQ" in tr else np.nan,
     })
     frame = compute_one_row_per_date(frame)
@@ -213,19 +218,6 @@ def create_lesion_measurements(
         })
         frame = pd.concat([frame, extra], ignore_index=True)
     return frame[list(LESION_COLUMNS)].sort_values(["USUBJID", "DATE", "LNKID"], kind="stable").reset_index(drop=True)
-
-
-class _TestCodes:
-    """TRTESTCD upper-cased once per distinct value (as ``astype("string").str.upper()``), for ``isin``."""
-
-    def __init__(self, testcd: pd.Series) -> None:
-        self.codes, uniques = pd.factorize(testcd)
-        self.upper = pd.Series(uniques, dtype=testcd.dtype if len(uniques) else object).astype("string").str.upper()
-
-    def isin(self, values: Iterable[str]) -> np.ndarray:
-        """Boolean array: the row's upper-cased code is one of ``values`` (upper-cased); missing: False."""
-        hit = np.append(self.upper.isin({v.upper() for v in values}).fillna(False).to_numpy(dtype=bool), False)
-        return hit[self.codes]
 
 
 def compute_one_row_per_date(frame: pd.DataFrame) -> pd.DataFrame:
