@@ -255,11 +255,25 @@ def test_write_read_round_trip(tmp_path: Path) -> None:
     assert df["COMMENT"].tolist() == ["", "", ""]
 
 
+def _namestr_format(data: bytes, name: str) -> tuple[str, int]:
+    """(nform, nfl) of variable ``name`` read from an XPT v5 file's 140-byte NAMESTR records."""
+    start = data.index(b"HEADER RECORD*******NAMESTR HEADER RECORD!!!!!!!") + 80
+    count = int(data[start - 80 + 54:start - 80 + 58])
+    for i in range(count):
+        rec = data[start + 140 * i:start + 140 * (i + 1)]
+        if rec[8:16].decode("ascii").rstrip() == name:
+            return rec[56:64].decode("ascii").rstrip(), int.from_bytes(rec[64:66], "big")
+    raise AssertionError(f"{name} has no NAMESTR record")
+
+
 def test_numeric_sas_dates_and_format_in_file(tmp_path: Path) -> None:
     path = write_xpt(_adsl(), ADSL_META, tmp_path / "adsl.xpt")
     raw, info = pyreadstat.read_xport(str(path), disable_datetime_conversion=True)
     assert raw["TRTSDT"].tolist()[:2] == [22130.0, -1.0]
-    assert info.original_variable_types["TRTSDT"] == "DATE9"
+    # What the file holds: the NAMESTR record's format name (nform, 8 bytes) and width (nfl).
+    assert _namestr_format(path.read_bytes(), "TRTSDT") == ("DATE", 9)
+    # pyreadstat spells it "DATE9" up to 1.3.7 and "DATE9." from 1.3.8 on: both name the same format.
+    assert info.original_variable_types["TRTSDT"].rstrip(".") == "DATE9"
     assert info.table_name == "ADSL"
 
 
