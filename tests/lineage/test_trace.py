@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 from rich.console import Console
@@ -155,3 +156,105 @@ def test_cli_trace_cell(lineage_study):
     bad = CliRunner().invoke(app, ["--study", str(lineage_study[0].root), "trace", "T2", "--row", "ORX",
                                    "--col", "TCAC"])
     assert bad.exit_code == 2 and "ORR" in bad.output
+
+
+# 3. exact paths: the rules listed for a cell are those its records went through, found here by the
+#    spec text each rule sits on (so a spec edit that moves lines does not break the expectation)
+def _spec_line(study, file: str, anchor: str) -> str:
+    lines = (study.root / file).read_text(encoding="utf-8").splitlines()
+    pattern = re.compile(re.escape(anchor) + r"(?![A-Za-z0-9_])")
+    hits = [i + 1 for i, line in enumerate(lines) if pattern.match(line.strip())]
+    assert len(hits) == 1, f"{file}: anchor {anchor!r} found {len(hits)} times"
+    return f"{file}:{hits[0]}"
+
+
+def _expected(study, anchors: dict[str, list[str]]) -> set[str]:
+    return {_spec_line(study, f"specs/{file}", a) for file, items in anchors.items() for a in items}
+
+
+# who is counted where: FASFL (population) and TRT01PN (column), from DM.ARMCD and EX's first dose
+POPULATION = {
+    "adam/ADSL.yaml": ["- id: dm", "- id: trt01p", "- id: trtsdtc", "- id: trtsdt", "- id: fasfl"],
+    "sdtm/DM.yaml": ["- {name: USUBJID", "- {name: SUBJID", "- {name: ARMCD"],
+    "sdtm/EX.yaml": ["- {name: USUBJID", "- {name: EXSEQ", "- {name: EXTRT", "- {name: EXDOSE", "- {name: EXSTDTC"],
+}
+# the overall responses: RS records of test OVRLRESP only (not TRGRESP, NTRGRESP, NEWLIND), analysed
+# up to a subsequent therapy (CM.CMSTDTC)
+OVERALL_RESPONSE = {
+    "adam/ADRS.yaml": ["- id: ovr"],
+    "sdtm/RS.yaml": ["RSSTRESC: {source: rs.OVRLRESP", "- {name: USUBJID", "- {name: RSSEQ", "- {name: VISITNUM",
+                     "- {name: RSDTC"],
+    "sdtm/CM.yaml": ["- {name: CMSTDTC"],
+}
+
+
+def _merge(*parts: dict[str, list[str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for part in parts:
+        for file, anchors in part.items():
+            out.setdefault(file, []).extend(anchors)
+    return out
+
+
+def test_orr_cell_rules_are_exactly_its_path(trace_ctx):
+    """ORR <- BOR (source_paramcd) <- OVR <- RS OVRLRESP; no DCR, DEPTH50, BESTPCHG, TR or TU rule."""
+    result = trace_cell(trace_ctx, "T2", "ORR", "TCAC")
+    expected = _expected(trace_ctx.study, _merge(POPULATION, OVERALL_RESPONSE,
+                                                 {"adam/ADRS.yaml": ["- id: bor", "- id: orr"]}))
+    assert {r["spec"] for r in result["rules"]} == expected
+
+
+def test_pfs_median_rules_are_exactly_its_path(trace_ctx):
+    """PFS <- OVR records (PD events, last adequate assessment), death (DM.DTHDTC from dth.csv) and
+    conversion surgery (PR); no BOR/ORR/DCR/DEPTH50/BESTPCHG step, no TR/TU rule."""
+    result = trace_cell(trace_ctx, "T2", "PFS.MEDIAN_MONTHS_95_CI", "TCAC")
+    expected = _expected(trace_ctx.study, _merge(POPULATION, OVERALL_RESPONSE, {
+        "adam/ADTTE.yaml": ["- id: pfs"],
+        "adam/ADSL.yaml": ["- id: surgfl", "- id: surgdtc", "- id: surgdt", "- id: dthdt"],
+        "sdtm/DM.yaml": ["- {name: DTHDTC"],
+        "sdtm/PR.yaml": ["- {name: USUBJID", "- {name: PRSEQ", "- {name: PRSTDTC"],
+    }))
+    assert {r["spec"] for r in result["rules"]} == expected
+    # each subject row shows the values the median was computed from
+    for subject in result["subjects"]:
+        (record,) = subject["records"]
+        assert {"AVAL", "CNSR", "STARTDT", "PARAMCD"} <= set(record["values"]), subject["usubjid"]
+        assert record["values"]["PARAMCD"] == "PFS"
+
+
+def test_age_mean_rules_and_raw_rows_are_exactly_its_path(trace_ctx):
+    """AGE <- DM.AGE <- BRTHDTC (dm.csv) and RFICDTC (ic.csv); no dth.csv row, no EX rule."""
+    result = trace_cell(trace_ctx, "T1", "AGE.MEAN_SD", "TCAC")
+    expected = _expected(trace_ctx.study, {
+        "adam/ADSL.yaml": ["- id: dm", "- id: trt01p", "- id: fasfl"],
+        "sdtm/DM.yaml": ["- {name: ARMCD", "- {name: AGE,", "- {name: BRTHDTC", "- {name: RFICDTC"],
+    })
+    assert {r["spec"] for r in result["rules"]} == expected
+    adsl = trace_ctx.adam("ADSL").set_index("USUBJID")
+    for subject in result["subjects"]:
+        (record,) = subject["records"]
+        assert record["values"]["AGE"] == adsl.loc[subject["usubjid"], "AGE"]
+        files = {raw["file"] for sdtm in record["sdtm"] for raw in sdtm["raw"]}
+        assert files == {"raw/dm.csv", "raw/ic.csv"}, subject["usubjid"]
+
+
+# 4. row ids keep their operators
+def test_row_ids_keep_comparison_operators(trace_ctx):
+    ids = [rid for _, rid in row_ids(_table(trace_ctx, "T1"))]
+    assert {"AGEGR1.<65", "AGEGR1.>=65", "PDL1.<1", "PDL1.1-9", "PDL1.>=10"} <= set(ids)
+    assert not any("#" in rid for rid in ids)
+    row, rid = find_row(_table(trace_ctx, "T1"), "agegr1.>=65")
+    assert (rid, row.label) == ("AGEGR1.>=65", "\u226565")
+    assert trace_cell(trace_ctx, "T1", "AGEGR1.>=65", "TCAC")["recount"]["matches"] is True
+
+
+def test_a_listing_is_not_offered_as_a_trace_target(lineage_study):
+    study = lineage_study[0]
+    with pytest.raises(UsageError) as err:
+        run_trace(study, "T9", row=None, col=None, subject=None, param=None, as_json=True,
+                  console=Console(file=io.StringIO()))
+    hint = err.value.hint or ""
+    assert "T2" in hint and "L1" not in hint
+    with pytest.raises(UsageError, match="L1 is a listing"):
+        run_trace(study, "L1", row="1", col="X", subject=None, param=None, as_json=True,
+                  console=Console(file=io.StringIO()))

@@ -52,14 +52,26 @@ def where(location: Any) -> str:
 # ---------------------------------------------------------------- table rows and cells
 
 
+_OPERATORS = {"\u2265": ">=", "\u2264": "<=", "\u2260": "!="}
+
+
+def row_label_id(text: str) -> str:
+    """The id form of a row label that keeps comparison operators and hyphens: ``<65``, ``>=65``,
+    ``1-9``, ``PD-L1``; other runs of punctuation and spaces become ``_``."""
+    for sign, ascii_form in _OPERATORS.items():
+        text = str(text).replace(sign, ascii_form)
+    return re.sub(r"[^A-Za-z0-9<>=!-]+", "_", text).strip("_").upper() or "X"
+
+
 def row_ids(table: Any) -> list[tuple[Any, str]]:
-    """Stable ids of the data rows of a table: ``<block id>.<LABEL AS ID>`` (duplicates get ``#2``)."""
+    """Stable ids of the data rows of a table: ``<block id>.<LABEL AS ID>`` (``AGEGR1.<65``,
+    ``AGEGR1.>=65``; a label repeated within a table gets ``#2``)."""
     seen: dict[str, int] = {}
     out = []
     for row in table.rows:
         if row.kind != "data":
             continue
-        base = f"{row.block_id}.{safe_id(row.label)}" if row.block_id else safe_id(row.label)
+        base = f"{row.block_id}.{row_label_id(row.label)}" if row.block_id else row_label_id(row.label)
         seen[base] = seen.get(base, 0) + 1
         out.append((row, base if seen[base] == 1 else f"{base}#{seen[base]}"))
     return out
@@ -95,12 +107,15 @@ class VariableGraph:
         known.update({k: v for k, v in attrs.items() if v not in (None, "")})
         self.parents.setdefault(node, {})
 
-    def add_edge(self, parent: str, child: str, *, kind: str, name: str = "", spec: str = "") -> None:
+    def add_edge(self, parent: str, child: str, *, kind: str, name: str = "", spec: str = "",
+                 where: str = "") -> None:
+        """``where`` names the record condition the rule applies to (``RSTESTCD = OVRLRESP`` for one
+        stacked source of a findings domain), so a trace keeps only the rules its records went through."""
         for node in (parent, child):
             if node not in self.nodes:
                 self.add_node(node, kind=node.split(".", 1)[0])
-        self.parents[child].setdefault(parent, {k: v for k, v in
-                                                (("kind", kind), ("name", name), ("spec", spec)) if v})
+        self.parents[child].setdefault(parent, {k: v for k, v in (("kind", kind), ("name", name), ("spec", spec),
+                                                                  ("where", where)) if v})
 
     def children(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {n: [] for n in self.nodes}
@@ -140,13 +155,14 @@ def _add_sdtm(graph: VariableGraph, sdtm: Any) -> None:
         names = {v.name for v in dom.spec.variables}
         stacked = [s.form for s in dom.spec.sources]
 
-        def link(rule: Any, child: str, path: tuple) -> None:
+        def link(rule: Any, child: str, path: tuple, condition: str = "") -> None:
             spec = where(dom.source.location(path))
             if getattr(rule, "source", None):
                 form, col = rule.source.split(".", 1)
                 extra = ", ".join(x for x in (rule.format and f"format {rule.format}",
                                               rule.codelist and f"codelist {rule.codelist}") if x)
-                graph.add_edge(f"raw.{form}.{col}", child, kind="source", name=extra or "copy", spec=spec)
+                graph.add_edge(f"raw.{form}.{col}", child, kind="source", name=extra or "copy", spec=spec,
+                               where=condition)
             derive = getattr(rule, "derive", None)
             if derive is not None:
                 try:
@@ -168,9 +184,10 @@ def _add_sdtm(graph: VariableGraph, sdtm: Any) -> None:
                            origin=var.origin, method=method, spec=where(dom.source.location(("variables", j))))
             link(var, node, ("variables", j))
         for i, src in enumerate(dom.spec.sources):
+            condition = _source_condition(dom.name, src)
             for var, rule in src.values.items():
                 if var in names:
-                    link(rule, f"sdtm.{dom.name}.{var}", ("sources", i, "values", var))
+                    link(rule, f"sdtm.{dom.name}.{var}", ("sources", i, "values", var), condition)
         for j, supp in enumerate(dom.spec.supp):
             node = f"sdtm.SUPP{dom.name}.QVAL[{supp.qnam}]"
             graph.add_node(node, kind="sdtm", dataset=f"SUPP{dom.name}", variable="QVAL", label=supp.qlabel,
@@ -178,6 +195,13 @@ def _add_sdtm(graph: VariableGraph, sdtm: Any) -> None:
             link(supp, node, ("supp", j))
             graph.add_edge(node, f"sdtm.SUPP{dom.name}.QVAL", kind="supplemental", name=supp.qnam,
                            spec=where(dom.source.location(("supp", j))))
+
+
+def _source_condition(domain: str, source: Any) -> str:
+    """``<DOMAIN>TESTCD = <code>`` for a stacked source that assigns its test code, else ''."""
+    rule = source.values.get(f"{domain}TESTCD")
+    code = getattr(rule, "assign", None) if rule is not None else None
+    return f"{domain}TESTCD = {code}" if code not in (None, "") else ""
 
 
 def _adam_node(node: str) -> str:

@@ -30,8 +30,9 @@ import pandas as pd
 from tlfgen.errors import DataError, UsageError
 from tlfgen.lineage.graph import (
     RecordIndex, VariableGraph, _block_variables, adam_record_id, analysis_of, build_variable_graph, row_ids,
-    safe_id,
+    row_label_id,
 )
+from tlfgen.lineage.paths import keep_raw, path_rules, raw_forms, record_scope
 from tlfgen.spec.base import closest
 from tlfgen.spec.study import ResolvedStudy
 
@@ -160,16 +161,19 @@ class TraceContext:
                                 {(u, float(q)): i for i, (u, q) in enumerate(zip(data["USUBJID"], data[seq]))})
         return self._cache[key]
 
-    def adam_record(self, dataset: str, position: int, domains: set[str] | None = None) -> dict[str, Any]:
+    def adam_record(self, dataset: str, position: int, domains: set[str] | None = None,
+                    show: tuple[str, ...] = ()) -> dict[str, Any]:
         """One ADaM record with the SDTM records (and their raw rows) behind it.
 
         ``domains`` limits the SDTM records of a predecessor ADSL record to the domains the
-        traced variable depends on (an ADSL record is built from every subject-level domain).
+        traced variable depends on (an ADSL record is built from every subject-level domain);
+        ``show`` adds the analysed variables (AGE for a mean) to the values shown.
         """
         data = self.adam(dataset)
         lineage = self.adam_lineage(dataset)[position]
         row = data.iloc[position]
-        values = {c: _value(row[c]) for c in ADAM_SHOW if c in row.index and _value(row[c]) not in (None, "")}
+        values = {c: _value(row[c]) for c in dict.fromkeys((*ADAM_SHOW, *show))
+                  if c in row.index and _value(row[c]) not in (None, "")}
         out = {"id": adam_record_id(dataset, lineage["key"]), "dataset": dataset, "values": values,
                "sdtm": [], "adam": []}
         for src in self.records.adam_sources(dataset, lineage):
@@ -201,7 +205,7 @@ def find_row(table: Any, name: str) -> tuple[Any, str]:
     tests = (("id", lambda r, rid: rid.upper() == wanted),
              ("block", lambda r, rid: r.block_id.upper() == wanted),
              ("label", lambda r, rid: r.label.strip().upper() == wanted),
-             ("label", lambda r, rid: safe_id(r.label) == safe_id(name)))
+             ("label", lambda r, rid: row_label_id(r.label) == row_label_id(name)))
     for kind, test in tests:
         hits = [(r, rid) for r, rid in rows if test(r, rid)]
         if kind == "block":
@@ -280,15 +284,6 @@ def select_cell_records(ctx: TraceContext, out: Any, table: Any, row: Any, colum
     return data, counted and kind != "regression"
 
 
-def _rules(ctx: TraceContext, nodes: list[str]) -> list[dict[str, Any]]:
-    grouped: dict[tuple[str, str, str], list[str]] = {}
-    for node in nodes:
-        for parent, child, rule in ctx.graph.upstream_edges(node):
-            grouped.setdefault((child, rule.get("name", ""), rule.get("spec", "")), []).append(parent)
-    return [{"variable": child, "rule": name, "spec": spec, "from": sorted(set(parents))}
-            for (child, name, spec), parents in sorted(grouped.items(), key=lambda kv: (kv[0][2], kv[0][0]))]
-
-
 def trace_cell(ctx: TraceContext, target: str, row_name: str, col_name: str) -> dict[str, Any]:
     out = ctx.output(target)
     table = ctx.table(out)
@@ -304,12 +299,16 @@ def trace_cell(ctx: TraceContext, target: str, row_name: str, col_name: str) -> 
     positions = {u: list(g) for u, g in data.groupby("USUBJID").groups.items()}
     subjects = list(cell.subjects) or sorted(positions)
     block = next(b for b in out.spec.blocks if b.id == row.block_id)
-    nodes = []
-    for ds, var in _block_variables(block, out):
-        node = f"adam.{ds}.{var}"
-        param_node = f"{node}[{block.param}]" if getattr(block, "param", None) else ""
-        nodes.append(param_node if param_node in ctx.graph.nodes else node)
+    reads = _block_variables(block, out) + _population_variables(ctx, out)
+    nodes = sorted({f"adam.{ds}.{var}" for ds, var in reads} & set(ctx.graph.nodes))
     domains = ctx.sdtm_domains_above(nodes)
+    shown = tuple(var for ds, var in reads if ds == block.dataset)
+    subject_rows = [{"usubjid": s, "records": [ctx.adam_record(block.dataset, int(p), domains, shown)
+                                               for p in positions.get(s, [])]} for s in subjects]
+    scope = record_scope(block.dataset, data, [r for s in subject_rows for r in s["records"]])
+    rules = path_rules(ctx.graph, ctx.specs("adam"), nodes, scope)
+    for subject in subject_rows:
+        keep_raw(subject["records"], raw_forms(rules))
     recount = sorted(positions) if counted else None
     return {
         "kind": "cell", "output": table.id, "spec": out.display,
@@ -321,10 +320,18 @@ def trace_cell(ctx: TraceContext, target: str, row_name: str, col_name: str) -> 
                      "method": item.method, "group": item.group},
         "n": len(cell.subjects) if counted else None,
         "recount": None if recount is None else {"n": len(recount), "matches": recount == sorted(cell.subjects)},
-        "subjects": [{"usubjid": s, "records": [ctx.adam_record(block.dataset, int(p), domains)
-                                                 for p in positions.get(s, [])]} for s in subjects],
-        "rules": _rules(ctx, nodes),
+        "subjects": subject_rows,
+        "rules": rules,
     }
+
+
+def _population_variables(ctx: TraceContext, out: Any) -> list[tuple[str, str]]:
+    """(dataset, variable) of the population filter and the column variable (who is counted where)."""
+    dataset = out.spec.population.dataset
+    pop = out.filters.get("population")
+    found = [(dataset, c) for c in sorted(pop.columns)] if pop is not None else []
+    by = getattr(getattr(out.spec, "columns", None), "by", None)
+    return found + ([(dataset, by)] if by else [])
 
 
 # ---------------------------------------------------------------- derived values and variables
@@ -411,7 +418,8 @@ def trace_value(ctx: TraceContext, target: str, subject: str, param: str | None)
             rec["rule"] = tte
         records.append(rec)
     return {"kind": "value", "variable": node, "subject": match[0], "param": param.upper() if param else None,
-            "metadata": ctx.graph.nodes.get(node, {}), "records": records, "rules": _rules(ctx, [node])}
+            "metadata": ctx.graph.nodes.get(node, {}), "records": records,
+            "rules": path_rules(ctx.graph, ctx.specs("adam"), [node], record_scope(dataset, data[mask], records))}
 
 
 # ---------------------------------------------------------------- terminal
@@ -503,7 +511,9 @@ def run_trace(study: ResolvedStudy, target: str, *, row: str | None, col: str | 
               param: str | None, as_json: bool, console: Any) -> int:
     """The ``tlfgen trace`` command: 0 when traced; errors raise (exit 2 for unknown names)."""
     ctx = TraceContext(study)
-    outputs = {o.id.upper() for o in ctx.specs("tlf").outputs}
+    specs = ctx.specs("tlf").outputs
+    outputs = {o.id.upper() for o in specs}
+    tables = sorted(o.id for o in specs if o.spec.type == "table")
     if target.strip().upper() in outputs:
         if not row or not col:
             table = ctx.table(ctx.output(target))
@@ -514,7 +524,7 @@ def run_trace(study: ResolvedStudy, target: str, *, row: str | None, col: str | 
     elif "." in target:
         result = trace_value(ctx, target, subject, param) if subject else trace_variable(ctx, target, param)
     else:
-        raise _unknown("output or variable", target, sorted(outputs) + ["<DATASET>.<VARIABLE>"])
+        raise _unknown("table or variable", target, tables + ["<DATASET>.<VARIABLE>"])
     if as_json:
         console.print(json.dumps(result, indent=1, sort_keys=True, default=str), markup=False, highlight=False,
                       emoji=False, soft_wrap=True)
