@@ -297,3 +297,14 @@ def test_pd_dates():
     data = ovr(("S1", 42, "PR"), ("S1", 84, "PR"), ("S2", 42, "PR"), ("S2", 84, "PR"))
     out = compute_confirmed_bor(data, {"S1": D0, "S2": D0}, pd_dates={"S1": day(84), "S2": day(83)})
     assert table(out) == [("S1", "PR", "2021-02-12"), ("S2", "SD", "2021-02-12")]
+
+
+# 22. a subject with a single CR (or PR) assessment gets NE, not MISSING (admiralonco NEWS, #253:
+#     "the confirmed best overall response for a patient with a single CR or PR assessment is derived
+#     as NE instead of MISSING"), when that assessment is before the SD minimum; after it: SD
+#     https://github.com/pharmaverse/admiralonco/blob/main/NEWS.md
+def test_single_cr_is_ne_not_missing():
+    data = ovr(("S1", 20, "CR"), ("S2", 40, "PR"))
+    out = compute_confirmed_bor(data, {"S1": D0, "S2": D0, "S3": D0}, missing_as_ne=False, nd_as="ND",
+                                noncrnonpd_as="NON-CR/NON-PD")
+    assert table(out) == [("S1", "NE", "2021-01-21"), ("S2", "SD", "2021-02-10"), ("S3", "MISSING", None)]
