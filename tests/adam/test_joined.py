@@ -128,3 +128,46 @@ def test_lineage_of_sdtm_source():
                              mode="last", new_vars={"LASTLB": "AVAL"}, join_type="all", filter_join="ADY <= ASTDY")
     assert values(out["LASTLB"]) == [7.9, None]
     assert out["_SRC"].tolist() == [[("AE", 1), ("LB", 8)], [("AE", 2)]]
+
+
+ADLB_SPEC = """\
+dataset: ADLB
+label: Laboratory Analysis Dataset
+class: BASIC DATA STRUCTURE
+structure: One record per subject per analysis day
+keys: [USUBJID, ADY]
+inputs: [sdtm.LB]
+steps:
+  - id: lb
+    derive: create_dataset
+    args: {source: sdtm.LB, keep: {USUBJID: USUBJID, ADY: LBDY, AVAL: LBSTRESN}}
+  - id: nadir
+    derive: derive_vars_joined
+    args: {by_vars: [USUBJID], order: [AVAL], mode: first, new_vars: {NADIR: AVAL}, join_type: all,
+           filter_join: "ADY_JOIN < ADY", exist_flag: PRIORFL}
+variables:
+  - {name: USUBJID, label: Unique Subject Identifier, type: text}
+  - {name: ADY, label: Analysis Relative Day, type: integer}
+  - {name: AVAL, label: Analysis Value, type: float}
+  - {name: NADIR, label: Lowest Earlier Value, type: float}
+  - {name: PRIORFL, label: Earlier Value Exists, type: text}
+"""
+
+
+# 10. from a spec, through the engine: the self-join of admiral's nadir example
+def test_from_a_spec(tmp_path):
+    from datetime import date
+
+    from tlfgen.adam.engine import run_dataset
+    from tlfgen.spec.adam import load_adam_spec_files
+    from tlfgen.spec.study import Arm, StudyInfo
+
+    (tmp_path / "ADLB.yaml").write_text(ADLB_SPEC)
+    spec = load_adam_spec_files([tmp_path / "ADLB.yaml"], root=tmp_path)["ADLB"]
+    lb = pd.DataFrame({"USUBJID": ADBDS["USUBJID"], "DOMAIN": "LB", "LBSEQ": range(1, 10),
+                       "LBDY": ADBDS["ADY"], "LBSTRESN": ADBDS["AVAL"].astype(float)})
+    study = StudyInfo(id="AB42", name="x", description="x", protocol="x", cutoff=date(2022, 6, 30),
+                      arms=[Arm(armcd="A", arm="Drug A", trtn=1)])
+    data = run_dataset(spec, {"sdtm.LB": lb}, study).data
+    assert values(data["NADIR"]) == [None, 11, 10, 10, 10, 9, 9, None, 13]
+    assert values(data["PRIORFL"]) == [None] + ["Y"] * 6 + [None, "Y"]

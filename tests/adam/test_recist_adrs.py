@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from tlfgen.adam.recist_adrs import (
     derive_param_best_pchg,
@@ -11,6 +12,7 @@ from tlfgen.adam.recist_adrs import (
     derive_param_overall_response,
     derive_vars_recist_check,
 )
+from tlfgen.errors import DerivationError
 
 D0 = pd.Timestamp("2021-01-01")
 
@@ -133,6 +135,8 @@ def test_worst_order_declared_in_the_spec():
     assert list(zip(s4["AVALC"], s4["ANL01FL"])) == [("PR", "Y"), ("SD", None), ("PR", "Y")]
     assert ovr.attrs["findings"][0].message == (
         "2 OVR assessments on 2021-02-12 (PR, SD); ANL01FL set on the worst (RSSEQ 8)")
+    with pytest.raises(DerivationError, match="worst_order must be a list of responses, not 'PD'"):
+        derive_param_overall_response(None, sources=SOURCES, param="Overall Response", worst_order="PD")
 
 
 def test_partial_response_dates_imputed_by_the_declared_rule():

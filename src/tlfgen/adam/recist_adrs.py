@@ -159,6 +159,9 @@ def derive_param_overall_response(
     date (``date_imputation``, admiral's ``derive_vars_dt``), and ADTF holds the
     imputation flag (D or M).
     """
+    if worst_order is not None and (isinstance(worst_order, str) or not all(isinstance(v, str) for v in worst_order)):
+        raise DerivationError(f"worst_order must be a list of responses, not {worst_order!r}", dataset="ADRS",
+                              hint="e.g. worst_order: [PD, NE, SD, NON-CR/NON-PD, PR, CR]")
     rs = _get(sources, source)
     _need(rs, ("USUBJID", "RSSTRESC", "RSDTC"), source)
     rows = rs[parse_expression(filter).mask(rs)] if filter else rs
