@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from tlfgen.adam.recist_adrs import (
     derive_param_best_pchg,
@@ -11,6 +12,7 @@ from tlfgen.adam.recist_adrs import (
     derive_param_overall_response,
     derive_vars_recist_check,
 )
+from tlfgen.errors import DerivationError
 
 D0 = pd.Timestamp("2021-01-01")
 
@@ -123,3 +125,64 @@ def test_best_pchg_window_excludes_late_assessments():
     data = derive_param_best_pchg(None, sources=SOURCES, param="Best % change", adsl_vars=["TRTSDT"],
                                   window_condition="ADT <= date('2021-03-01')")
     assert data.set_index("USUBJID")["AVAL"].to_dict() == {"S1": -40.0, "S2": 2.5}
+
+
+def test_worst_order_declared_in_the_spec():
+    # S4 has PR and SD on day 42: by default the worse (SD) is analysed; a declared order may say otherwise
+    ovr = derive_param_overall_response(None, sources=SOURCES, param="Overall Response",
+                                        worst_order=["PD", "NE", "PR", "SD", "CR"])
+    s4 = ovr[ovr["USUBJID"] == "S4"]
+    assert list(zip(s4["AVALC"], s4["ANL01FL"])) == [("PR", "Y"), ("SD", None), ("PR", "Y")]
+    assert ovr.attrs["findings"][0].message == (
+        "2 OVR assessments on 2021-02-12 (PR, SD); ANL01FL set on the worst (RSSEQ 8)")
+    with pytest.raises(DerivationError, match="worst_order must be a list of responses, not 'PD'"):
+        derive_param_overall_response(None, sources=SOURCES, param="Overall Response", worst_order="PD")
+
+
+def test_partial_response_dates_imputed_by_the_declared_rule():
+    rs = pd.DataFrame({"USUBJID": ["S1", "S1", "S2"], "RSTESTCD": "OVRLRESP", "RSSTRESC": ["PR", "PR", "SD"],
+                       "RSDTC": ["2021-02", "2021-04-02", "2021"], "RSSEQ": [1, 2, 3]})
+    sources = {**SOURCES, "sdtm.RS": rs}
+
+    def dates(**kw: str) -> list[tuple]:
+        out = derive_param_overall_response(None, sources=sources, param="Overall Response", **kw)
+        flags = out["ADTF"].tolist() if "ADTF" in out else [None] * len(out)
+        return [(None if pd.isna(d) else d.strftime("%Y-%m-%d"), f, a)
+                for d, f, a in zip(out["ADT"], flags, out["ANL01FL"])]
+
+    # default: a partial date gives no ADT and the record is not analysed (no ADTF variable)
+    assert dates() == [("2021-04-02", None, "Y"), (None, None, None), (None, None, None)]
+    assert dates(highest_imputation="D") == [("2021-02-01", "D", "Y"), ("2021-04-02", None, "Y"),
+                                             (None, None, None)]
+    assert dates(highest_imputation="M", date_imputation="last") == [
+        ("2021-02-28", "D", "Y"), ("2021-04-02", None, "Y"), ("2021-12-31", "M", "Y")]
+
+
+def test_bor_options_threaded_from_the_spec():
+    # S1 PR 42, PR 84, CR 126; S2 SD 30, PD 70; S5 has no assessment; a PD parameter for S1 on day 60
+    data = _ovr()
+    pd_rec = pd.DataFrame({"USUBJID": ["S1"], "PARAMCD": "PD", "AVALC": "Y", "ADT": [D0 + pd.Timedelta(days=60)]})
+    data = pd.concat([data, pd_rec], ignore_index=True)
+    out = derive_param_bor(data, sources=SOURCES, paramcd="BOR", param="BOR", missing_as_ne=False,
+                           pd_source={"date": "ADT", "condition": "PARAMCD == 'PD'"}, aval_map=AVAL_MAP)
+    bor = out[out["PARAMCD"] == "BOR"].set_index("USUBJID")
+    # S1: only the PR on day 42 is before the PD date: SD; S5: MISSING (no AVAL coded for it)
+    assert bor["AVALC"].to_dict() == {"S1": "SD", "S2": "PD", "S3": "SD", "S4": "SD", "S5": "MISSING"}
+    assert pd.isna(bor.loc["S5", "AVAL"]) and pd.isna(bor.loc["S5", "ADT"])
+    # PD source in another input: same result for S1
+    pds = pd.DataFrame({"USUBJID": ["S1"], "PDDTC": [iso(60)]})
+    other = derive_param_bor(_ovr(), sources={**SOURCES, "adam.ADPD": pds}, paramcd="BOR", param="BOR",
+                             pd_source={"dataset": "adam.ADPD", "date": "PDDTC"})
+    assert other.loc[other["PARAMCD"] == "BOR", "AVALC"].tolist()[0] == "SD"
+    # unconfirmed, PD source: the CR on day 126 no longer counts
+    boru = derive_param_bor(data, sources=SOURCES, paramcd="BORU", param="BORU", confirmation=False,
+                            pd_source={"date": "ADT", "condition": "PARAMCD == 'PD'"})
+    assert boru.loc[boru["PARAMCD"] == "BORU", "AVALC"].tolist()[0] == "PR"
+
+
+def test_bor_requires_names_the_pd_source():
+    from tlfgen.registry import get_derivation
+
+    d = get_derivation("derive_param_bor")
+    assert "PARAMCD" in d.required_vars({"pd_source": {"date": "ADT", "condition": "PARAMCD == 'PD'"}})
+    assert "adam.ADPD.PDDTC" in d.required_vars({"pd_source": {"dataset": "adam.ADPD", "date": "PDDTC"}})

@@ -14,7 +14,7 @@ with added records or variables; the logic lives in the pure functions of
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Literal, Mapping
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ from tlfgen.adam.recist import (
     create_lesion_measurements,
 )
 from tlfgen.adam.recist_assess import derive_recist_assessments
+from tlfgen.adam.dates import compute_dt
 from tlfgen.adam.recist_bor import compute_confirmed_bor, compute_unconfirmed_bor
 from tlfgen.adam.tte import compute_source_dates, create_date_source
 from tlfgen.errors import DerivationError, SpecError
@@ -133,13 +134,16 @@ def _ovr_requires(a: Mapping[str, Any]) -> list[str]:
 @derivation(requires=_ovr_requires,
             produces=lambda a: ["USUBJID", "PARAMCD", "PARAM", "AVALC", "AVAL", "ADT", "ADY", "AVISIT", "AVISITN",
                                 "ANL01FL", "SRCDOM", "SRCVAR", "SRCSEQ", *(a.get("adsl_vars") or []),
-                                *(a.get("date_sources") or {})],
+                                *(a.get("date_sources") or {}),
+                                *(["ADTF"] if a.get("highest_imputation", "n") != "n" else [])],
             context=("dataset", "sources"))
 def derive_param_overall_response(
     dataset: pd.DataFrame | None, *, sources: Mapping[str, pd.DataFrame], param: str, paramcd: str = "OVR",
     source: str = "sdtm.RS", filter: str = "RSTESTCD == 'OVRLRESP'", aval_map: Mapping[str, float] | None = None,
     adsl: str = "adam.ADSL", start_var: str = "TRTSDT", adsl_vars: list[str] | None = None,
     anl01fl_condition: str | None = None, date_sources: Mapping[str, Mapping[str, Any]] | None = None,
+    worst_order: list[str] | None = None, highest_imputation: Literal["n", "D", "M"] = "n",
+    date_imputation: Literal["first", "last"] = "first",
 ) -> pd.DataFrame:
     """Add one record per overall-response assessment from RS (AVALC = RSSTRESC, ADT = RSDTC).
 
@@ -147,20 +151,33 @@ def derive_param_overall_response(
     ``adsl_vars``, ``start_var`` and the per-subject ``date_sources`` columns);
     of several records of a subject on one date only the worst response is
     flagged and the duplicate is a finding (``ADRS-DUP-ASSESSMENT``).
+    ``worst_order``: the responses from worst to best that decide which one
+    (default ``WORST_FIRST``: PD, NE, SD, NON-CR/NON-PD, PR, CR; a value not
+    listed ranks after all listed ones, ties go to the lower RSSEQ).
+    Partial RSDTC: no ADT by default (``highest_imputation`` "n"); "D" imputes
+    a missing day, "M" a missing month and day, to the first or last possible
+    date (``date_imputation``, admiral's ``derive_vars_dt``), and ADTF holds the
+    imputation flag (D or M).
     """
+    if worst_order is not None and (isinstance(worst_order, str) or not all(isinstance(v, str) for v in worst_order)):
+        raise DerivationError(f"worst_order must be a list of responses, not {worst_order!r}", dataset="ADRS",
+                              hint="e.g. worst_order: [PD, NE, SD, NON-CR/NON-PD, PR, CR]")
     rs = _get(sources, source)
     _need(rs, ("USUBJID", "RSSTRESC", "RSDTC"), source)
     rows = rs[parse_expression(filter).mask(rs)] if filter else rs
     domain = source.split(".")[-1]
     seq = pd.to_numeric(rows[f"{domain}SEQ"], errors="coerce") if f"{domain}SEQ" in rows else np.nan
+    adt, adtf = _response_dates(rows["RSDTC"], highest_imputation, date_imputation)
     out = pd.DataFrame({
         "USUBJID": rows["USUBJID"].astype(str).values, "PARAMCD": paramcd, "PARAM": param,
         "AVALC": rows["RSSTRESC"].astype("string").str.strip().str.upper().astype(object).values,
-        "ADT": compute_iso_date(rows["RSDTC"]).values,
+        "ADT": adt.values,
         "AVISIT": rows["VISIT"].values if "VISIT" in rows else None,
         "AVISITN": pd.to_numeric(rows["VISITNUM"], errors="coerce").values if "VISITNUM" in rows else np.nan,
         "SRCDOM": domain, "SRCVAR": "RSSTRESC", "SRCSEQ": np.asarray(seq, dtype=float),
     })
+    if highest_imputation != "n":
+        out["ADTF"] = adtf.values
     out["AVAL"] = _aval(out["AVALC"], aval_map)
     subj = _adsl_frame(sources, adsl, [start_var, *(adsl_vars or [])])
     out = out.merge(subj, on="USUBJID", how="left")
@@ -168,7 +185,7 @@ def derive_param_overall_response(
     out = _with_date_sources(out, sources, date_sources)
     ok = parse_expression(anl01fl_condition).mask(out) if anl01fl_condition else pd.Series(True, index=out.index)
     ok &= out["ADT"].notna() & out["AVALC"].notna()
-    out, findings = _flag_worst_per_date(out, ok, paramcd)
+    out, findings = _flag_worst_per_date(out, ok, paramcd, WORST_FIRST if worst_order is None else worst_order)
     out[SRC] = pd.Series([[(domain, None if pd.isna(s) else int(s))] for s in out["SRCSEQ"]], index=out.index,
                          dtype=object)
     if start_var not in (adsl_vars or []):
@@ -177,11 +194,22 @@ def derive_param_overall_response(
     return _attach(out, dataset, findings)
 
 
-def _flag_worst_per_date(out: pd.DataFrame, ok: pd.Series, paramcd: str) -> tuple[pd.DataFrame, list[Finding]]:
+def _response_dates(dtc: pd.Series, highest_imputation: str, date_imputation: str) -> tuple[pd.Series, pd.Series]:
+    """(ADT, ADTF) from RSDTC: complete dates only for "n", else imputed by ``dates.compute_dt``."""
+    if highest_imputation == "n":
+        return compute_iso_date(dtc), pd.Series(None, index=dtc.index, dtype=object)
+    return compute_dt(dtc, highest_imputation=highest_imputation, date_imputation=date_imputation)
+
+
+def _flag_worst_per_date(out: pd.DataFrame, ok: pd.Series, paramcd: str,
+                         worst_first: Iterable[str]) -> tuple[pd.DataFrame, list[Finding]]:
     findings = []
     out = out.copy()
     out["ANL01FL"] = None
-    rank = out["AVALC"].map({v: i for i, v in enumerate(WORST_FIRST)}).fillna(len(WORST_FIRST))
+    order: dict[str, int] = {}
+    for i, value in enumerate(worst_first):
+        order.setdefault(str(value).strip().upper(), i)
+    rank = out["AVALC"].map(order).fillna(len(order))
     cand = out[ok].assign(_RANK=rank[ok]).sort_values(["USUBJID", "ADT", "_RANK", "SRCSEQ"], kind="stable")
     keys = ["USUBJID", "ADT"]
     cand = cand[cand["USUBJID"].notna().to_numpy() & cand["ADT"].notna().to_numpy()]  # as groupby(dropna=True)
@@ -263,9 +291,24 @@ def derive_vars_recist_check(
 # --------------------------------------------------------------------------- BOR / BORU
 def _bor_requires(a: Mapping[str, Any]) -> list[str]:
     adsl = a.get("adsl", "adam.ADSL")
+    pd_source = a.get("pd_source") if isinstance(a.get("pd_source"), Mapping) else {}
+    pd_cols = [c for c in [pd_source.get("date"), *_cols(pd_source.get("condition"))] if c]
     return (["PARAMCD", "AVALC", "ADT", "SRCSEQ", *_cols(a.get("filter"))]
+            + [f"{pd_source['dataset']}.{c}" if pd_source.get("dataset") else c for c in pd_cols]
             + [f"{adsl}.{v}" for v in [a.get("start_var", "TRTSDT"), *(a.get("adsl_vars") or []),
                                        *_cols(a.get("subject_condition"))]])
+
+
+def _pd_dates(dataset: pd.DataFrame, sources: Mapping[str, pd.DataFrame],
+              pd_source: Mapping[str, str] | None) -> dict[str, Any] | None:
+    """USUBJID -> the first date of the PD source (its ``dataset``, default the dataset being built)."""
+    if not pd_source:
+        return None
+    own = not pd_source.get("dataset")
+    src = create_date_source({**pd_source, "dataset": pd_source.get("dataset") or "ADRS"}, kind="PD")
+    data = dataset if own else _get(sources, src.dataset)
+    dates = compute_source_dates(data, src)
+    return dict(zip(dates["USUBJID"], dates["DATE"]))
 
 
 @derivation(requires=_bor_requires,
@@ -275,14 +318,26 @@ def _bor_requires(a: Mapping[str, Any]) -> list[str]:
 def derive_param_bor(
     dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFrame], paramcd: str, param: str,
     confirmation: bool = True, source_paramcd: str = "OVR", filter: str | None = "ANL01FL == 'Y'",
-    confirm_min_days: int = 28, sd_min_days: int = 35, ne_between_responses: str = "ignore",
+    confirm_min_days: int = 28, sd_min_days: int = 35, ne_between_responses: Literal["ignore", "break"] = "ignore",
+    max_nr_ne: int | None = None, accept_sd: bool = False, missing_as_ne: bool = True,
+    noncrnonpd_as: Literal["SD", "NON-CR/NON-PD"] = "SD", nd_as: Literal["NE", "ND"] = "NE",
+    pd_source: dict[str, str] | None = None, until_first_pd: bool = True,
     aval_map: Mapping[str, float] | None = None, adsl: str = "adam.ADSL", start_var: str = "TRTSDT",
     subject_condition: str | None = None, adsl_vars: list[str] | None = None,
 ) -> pd.DataFrame:
     """Add the best overall response per subject (confirmed unless ``confirmation`` is false).
 
     Reads the ``source_paramcd`` records passing ``filter``; the rules and their
-    numbers are in ``recist_bor.compute_confirmed_bor``. SRCSEQ is the RS record
+    numbers are in ``recist_bor`` (module docstring), with admiralonco's options:
+    ``max_nr_ne`` NE (default: any, or none with ``ne_between_responses`` "break")
+    and, with ``accept_sd``, one SD between a PR and its confirmation;
+    ``missing_as_ne`` false reports a subject without assessments as MISSING;
+    ``noncrnonpd_as`` / ``nd_as`` keep NON-CR/NON-PD and ND as categories of
+    their own; ``pd_source`` ({dataset, date, condition}; without ``dataset`` the
+    dataset being built, e.g. ``{date: ADT, condition: "PARAMCD == 'PD'"}``)
+    gives the date of first PD after which no assessment counts, and
+    ``until_first_pd`` false lets assessments after an OVR PD count (admiralonco
+    without ``source_pd``). SRCSEQ is the RS record
     that determined the response; ``_SRC`` adds the confirming record; RESPDT
     and RESPSEQ (helpers) are the date and RS record of the first CR/PR of the
     confirmed response.
@@ -292,11 +347,14 @@ def derive_param_bor(
         rows = rows[parse_expression(filter).mask(rows)]
     starts = _starts(sources, adsl, start_var)
     subjects = _subjects(sources, adsl, subject_condition)
+    options: dict[str, Any] = dict(missing_as_ne=missing_as_ne, noncrnonpd_as=noncrnonpd_as, nd_as=nd_as,
+                                   pd_dates=_pd_dates(dataset, sources, pd_source), until_first_pd=until_first_pd)
     if confirmation:
         best = compute_confirmed_bor(rows, starts, confirm_min_days=confirm_min_days, sd_min_days=sd_min_days,
-                                     ne_between_responses=ne_between_responses, subjects=subjects)
+                                     ne_between_responses=ne_between_responses, max_nr_ne=max_nr_ne,
+                                     accept_sd=accept_sd, subjects=subjects, **options)
     else:
-        best = compute_unconfirmed_bor(rows, starts, sd_min_days=sd_min_days, subjects=subjects)
+        best = compute_unconfirmed_bor(rows, starts, sd_min_days=sd_min_days, subjects=subjects, **options)
     domain = str(rows["SRCDOM"].dropna().iloc[0]) if "SRCDOM" in rows and rows["SRCDOM"].notna().any() else "RS"
     out = best.assign(PARAMCD=paramcd, PARAM=param, SRCDOM=np.where(best["SRCSEQ"].notna(), domain, None),
                       SRCVAR=np.where(best["SRCSEQ"].notna(), "RSSTRESC", None))
