@@ -130,6 +130,6 @@ def test_09_markup_control_characters_indent_and_bold_in_body() -> None:
     assert [c.text for c in grid.rows[2].cells] == ["a<b>&c", "x\\x07y", ""]
     assert grid.rows[1].cells[0].paragraphs[0].runs[0].bold is True
     assert grid.rows[2].cells[0].paragraphs[0].paragraph_format.left_indent == 400 * 635  # 200 twips per level
-    assert grid.rows[2].cells[1].paragraphs[0].alignment == 0  # text: left-aligned
+    assert grid.rows[2].cells[1].paragraphs[0].alignment is None  # text: left-aligned (the default)
     numbers = _read(create_docx([_table()], run_timestamp())).tables[0]
     assert numbers.rows[1].cells[1].paragraphs[0].alignment == 1  # a column of statistics: centred
