@@ -49,6 +49,8 @@ DEFAULT_STYLE = DocumentStyle()
 RULE = '<w:{side} w:val="single" w:sz="6" w:space="0" w:color="000000"/>'
 #: the gap between the header (footer) and the body, points
 GAP = 6.0
+#: points of a page's body not counted on when counting pages (rules, the paragraph after a table)
+PAGE_SLACK = 6.0
 
 
 @dataclass(frozen=True)
@@ -355,7 +357,8 @@ def compute_pages(items: Sequence[Item], style: DocumentStyle, layouts: dict[str
         if item.table is None:
             pages.append(1)
         else:
-            pages.append(count_pages(layouts[item.id], body_height(item, style) - 2))
+            # less a few points: the table's rules and the paragraph after it
+            pages.append(count_pages(layouts[item.id], body_height(item, style) - PAGE_SLACK))
     return pages
 
 

@@ -33,7 +33,7 @@ _EXTRA = {c: k for k, c in enumerate(EXTRA_CODEPOINTS)}
 #: a number or statistic: digits and the signs around them, "NE" / "NA" where not estimable
 _NUMERIC = re.compile(r"(?:[\d.,()%<>=≤≥+\-\u2212 ]|\bN[EA]\b)+")
 #: cell padding left + right (points) and above + below
-CELL_PAD_X = 3.0
+CELL_PAD_X = 5.0
 CELL_PAD_Y = 1.0
 #: a small margin on every computed width against rounding in the renderers (points)
 SAFETY = 1.0
@@ -179,7 +179,7 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
         filled = [t for t in texts[j] if t.strip()]
         aligns.append("center" if filled and all(is_numeric_text(t) for t in filled) else "left")
         if aligns[j] == "center":
-            longest_word[j] = longest_line[j]  # a statistic is never wrapped
+            longest_word[j] = max(longest_word[j], longest_line[j])  # a statistic is never wrapped
     pad = CELL_PAD_X + SAFETY
     minimum = [w + pad for w in longest_word]
     cap = style.max_column_share * style.text_width
