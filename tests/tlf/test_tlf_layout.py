@@ -1,4 +1,4 @@
-"""Tests of tlf/layout.py: text widths from the DejaVu metrics, wrapping, column widths, pages."""
+"""Tests of tlf/layout.py (named apart from tests/test_layout.py): text widths from the DejaVu metrics, wrapping, column widths, pages."""
 
 from __future__ import annotations
 
