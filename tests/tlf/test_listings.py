@@ -25,7 +25,7 @@ def test_01_deaths_sorted_by_arm_then_subject(study, adam) -> None:
     adam["ADSL"] = adam["ADSL"].iloc[::-1].reset_index(drop=True)  # input order must not matter
     table = _listing(study, adam, "L2")
     assert [c.label for c in table.columns] == [
-        "Treatment", "First dose", "Date of death", "Conversion surgery", "Reason for end of study"]
+        "Arm", "First dose", "Date of death", "Conversion surgery", "Reason for end of study"]
     assert [r.label for r in table.rows][:3] == ["S-001", "S-005", "S-009"]
     assert [r.label for r in table.rows][8] == "S-033"
     assert [c.text for c in table.rows[0].cells] == ["TCAC", "2020-09-01", "2021-01-01", "N", "DEATH"]

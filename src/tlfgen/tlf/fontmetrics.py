@@ -1,7 +1,7 @@
 """TLF stage: advance widths of the document fonts, so column widths are computed, not guessed.
 
-Widths are in 1/2048 em (the fonts' units per em) for code points 32-255 (``BASIC``) and a few
-others (``EXTRA``), regular and bold, read with fontTools from the DejaVu fonts that ship with
+Widths are in 1/2048 em (the fonts' units per em) for code points 32-255 and a few
+others (``EXTRA_CODEPOINTS``), regular and bold, read with fontTools from the DejaVu fonts that ship with
 matplotlib (the same files as Debian's fonts-dejavu 2.37: identical widths). Embedded here, not read
 from the installed fonts, so the same table gives the same layout on every machine.
 """
