@@ -41,7 +41,7 @@ def test_02_adverse_events_take_arm_from_adsl_and_respect_population(study, adam
     adam["ADAE"]["AESER"] = "N"
     table = _listing(study, adam, "L1")
     # S-001 is not in the safety set; S-002's records are sorted by start date
-    assert [(r.label, r.cells[3].text, r.cells[5].text) for r in table.rows] == [
+    assert [(r.label, r.cells[4].text, r.cells[6].text) for r in table.rows] == [
         ("S-002", "2021-01-02", "3"), ("S-002", "2021-01-05", "1"), ("S-003", "2021-01-01", "2"),
         ("S-031", "2021-01-01", "2"), ("S-031", "2021-01-03", "3"), ("S-032", "2021-01-01", "1")]
     assert table.rows_per_page == 25 and table.rows[0].cells[0].text == "TCAC"
