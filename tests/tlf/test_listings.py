@@ -84,9 +84,12 @@ def test_06_cells_of_repeated_values_carry_their_own_subject(study, adam) -> Non
     table = _listing(study, adam, "L1")
     # same start date: records keep the sort by term, then input order (stable sort)
     assert [(r.label, [c.text for c in r.cells]) for r in table.rows][:3] == [
-        ("S-002", ["TCAC", "Nausea", "SOC", "2021-01-01", "", "", "N", "Y", "Y"]),
-        ("S-002", ["TCAC", "Nausea", "SOC", "2021-01-01", "", "3", "N", "Y", "Y"]),
-        ("S-003", ["TCAC", "Hypertension", "SOC", "2021-01-01", "", "2", "N", "Y", "Y"])]
+        ("S-002", ["TCAC", "nausea", "Nausea", "SOC", "2021-01-01", "", "", "N", "Y", "DOSE NOT CHANGED",
+                   "RECOVERED/RESOLVED", "Y"]),
+        ("S-002", ["TCAC", "nausea", "Nausea", "SOC", "2021-01-01", "", "3", "N", "Y", "DOSE NOT CHANGED",
+                   "RECOVERED/RESOLVED", "Y"]),
+        ("S-003", ["TCAC", "hypertension", "Hypertension", "SOC", "2021-01-01", "", "2", "N", "Y",
+                   "DOSE NOT CHANGED", "RECOVERED/RESOLVED", "Y"])]
     grade = [c.key for c in table.columns].index("ATOXGRN")
     for row in table.rows:
         assert {cell.subjects for cell in row.cells} == {(row.label,)}
