@@ -10,6 +10,7 @@ from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
 
 from tlfgen.tlf.docx_writer import create_docx
+from tlfgen.tlf.layout import DocumentStyle
 from tlfgen.tlf.model import Cell, Column, Row, Table
 from tlfgen.io.ooxml import run_timestamp
 
@@ -33,12 +34,13 @@ def _read(data: bytes):
 def test_01_cells_title_and_footnotes(monkeypatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     doc = _read(create_docx([_table()], run_timestamp()))
-    assert [p.text for p in doc.paragraphs[:2]] == ["Table 9. Response", "Full analysis set"]
+    header = doc.sections[0].header
+    assert [p.text for p in header.paragraphs[1:]] == ["Table 9. Response", "Full analysis set"]
     grid = doc.tables[0]
     assert [c.text for c in grid.rows[0].cells] == ["Characteristic", "A\n(N=30)", "B\n(N=30)"]
     assert [c.text for c in grid.rows[1].cells] == ["ORR, n (%)", "27 (90.0)", "13 (43.3)"]
     assert [c.text for c in grid.rows[2].cells] == ["95% CI", "73.5, 97.9", "=1+1"]
-    assert doc.paragraphs[-1].text == "CI: Clopper-Pearson."
+    assert doc.sections[0].footer.paragraphs[0].text == "CI: Clopper-Pearson."
 
 
 def test_02_landscape_and_repeated_header_row(monkeypatch) -> None:
@@ -50,15 +52,16 @@ def test_02_landscape_and_repeated_header_row(monkeypatch) -> None:
     assert flags == [True, False, False]
 
 
-def test_03_footer_has_spec_cutoff_run_time_and_page_fields(monkeypatch) -> None:
+def test_03_header_has_page_fields_footer_has_spec_cutoff_run_time(monkeypatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    doc = _read(create_docx([_table()], run_timestamp()))
+    doc = _read(create_docx([_table()], run_timestamp(), style=DocumentStyle(study_id="STUDY1")))
     footer = doc.sections[0].footer
-    assert footer.paragraphs[0].text == (
+    assert footer.paragraphs[-1].text == (
         "Source: specs/tlf/T9.yaml    Data cutoff: 2025-04-12    Run: 2023-11-14 22:13 UTC")
-    instr = [e.text.strip() for e in footer._element.iter(qn("w:instrText"))]
+    header = doc.sections[0].header
+    instr = [e.text.strip() for e in header._element.iter(qn("w:instrText"))]
     assert instr == ["PAGE", "NUMPAGES"]
-    assert footer.paragraphs[1].text == "Page 1 of 1"
+    assert header.paragraphs[0].text == "STUDY1\tPage 1 of 1"
 
 
 def test_04_spanner_header_makes_two_repeated_rows() -> None:
@@ -70,14 +73,18 @@ def test_04_spanner_header_makes_two_repeated_rows() -> None:
     assert [r._tr.trPr.find(qn("w:tblHeader")) is not None for r in grid.rows[:2]] == [True, True]
 
 
-def test_05_combined_document_has_toc_and_one_section_per_output() -> None:
+def test_05_combined_document_has_filled_toc_linked_to_bookmarks() -> None:
     data = create_docx([_table(), _table(id="T8", title=("Table 8. Other",))], run_timestamp(), toc=True)
     doc = _read(data)
+    links = doc.element.body.findall(".//" + qn("w:hyperlink"))
+    assert [link.get(qn("w:anchor")) for link in links] == ["tlf_T9", "tlf_T8"]
+    entries = [p.text for p in doc.paragraphs if p._p.find(qn("w:hyperlink")) is not None]
+    # each table fits one page after the one-page table of contents: pages 2 and 3
+    assert entries == ["Table 9. Response (Full analysis set)\t2", "Table 8. Other\t3"]
+    marks = [b.get(qn("w:name")) for b in doc.element.body.iter(qn("w:bookmarkStart"))]
+    assert marks == ["tlf_T9", "tlf_T8"]
     instr = [e.text.strip() for e in doc.element.body.iter(qn("w:instrText"))]
-    assert instr == ['TOC \\o "1-1" \\h \\z \\u']
-    assert doc.settings.element.find(qn("w:updateFields")) is not None
-    assert [p.text for p in doc.paragraphs if p.style.name == "Heading 1"] == [
-        "Table of contents", "Table 9. Response", "Table 8. Other"]
+    assert instr == ["PAGEREF tlf_T9 \\h", "PAGEREF tlf_T8 \\h"]
     assert len(doc.sections) == 3 and len(doc.tables) == 2
 
 
@@ -110,10 +117,10 @@ def test_08_cache_reuses_body_xml_and_gives_the_same_bytes(monkeypatch) -> None:
     tables = [_table(), _table(id="T8", title=("Table 8. Other",))]
     cache: dict = {}
     assert create_docx(tables[:1], run_timestamp(), cache=cache) == create_docx(tables[:1], run_timestamp())
-    assert len(cache) == 1
+    assert len(cache) == 2  # the table's layout and its XML
     combined = create_docx(tables, run_timestamp(), toc=True, cache=cache)
     assert combined == create_docx(tables, run_timestamp(), toc=True)
-    assert len(cache) == 2
+    assert len(cache) == 4
 
 
 def test_09_markup_control_characters_indent_and_bold_in_body() -> None:
@@ -123,4 +130,6 @@ def test_09_markup_control_characters_indent_and_bold_in_body() -> None:
     assert [c.text for c in grid.rows[2].cells] == ["a<b>&c", "x\\x07y", ""]
     assert grid.rows[1].cells[0].paragraphs[0].runs[0].bold is True
     assert grid.rows[2].cells[0].paragraphs[0].paragraph_format.left_indent == 400 * 635  # 200 twips per level
-    assert grid.rows[2].cells[1].paragraphs[0].alignment == 1  # centred
+    assert grid.rows[2].cells[1].paragraphs[0].alignment is None  # text: left-aligned (the default)
+    numbers = _read(create_docx([_table()], run_timestamp())).tables[0]
+    assert numbers.rows[1].cells[1].paragraphs[0].alignment == 1  # a column of statistics: centred

@@ -25,7 +25,7 @@ def test_01_deaths_sorted_by_arm_then_subject(study, adam) -> None:
     adam["ADSL"] = adam["ADSL"].iloc[::-1].reset_index(drop=True)  # input order must not matter
     table = _listing(study, adam, "L2")
     assert [c.label for c in table.columns] == [
-        "Treatment", "First dose", "Date of death", "Conversion surgery", "Reason for end of study"]
+        "Arm", "First dose", "Date of death", "Conversion surgery", "Reason for end of study"]
     assert [r.label for r in table.rows][:3] == ["S-001", "S-005", "S-009"]
     assert [r.label for r in table.rows][8] == "S-033"
     assert [c.text for c in table.rows[0].cells] == ["TCAC", "2020-09-01", "2021-01-01", "N", "DEATH"]
@@ -41,7 +41,7 @@ def test_02_adverse_events_take_arm_from_adsl_and_respect_population(study, adam
     adam["ADAE"]["AESER"] = "N"
     table = _listing(study, adam, "L1")
     # S-001 is not in the safety set; S-002's records are sorted by start date
-    assert [(r.label, r.cells[3].text, r.cells[5].text) for r in table.rows] == [
+    assert [(r.label, r.cells[4].text, r.cells[6].text) for r in table.rows] == [
         ("S-002", "2021-01-02", "3"), ("S-002", "2021-01-05", "1"), ("S-003", "2021-01-01", "2"),
         ("S-031", "2021-01-01", "2"), ("S-031", "2021-01-03", "3"), ("S-032", "2021-01-01", "1")]
     assert table.rows_per_page == 25 and table.rows[0].cells[0].text == "TCAC"
@@ -84,9 +84,12 @@ def test_06_cells_of_repeated_values_carry_their_own_subject(study, adam) -> Non
     table = _listing(study, adam, "L1")
     # same start date: records keep the sort by term, then input order (stable sort)
     assert [(r.label, [c.text for c in r.cells]) for r in table.rows][:3] == [
-        ("S-002", ["TCAC", "Nausea", "SOC", "2021-01-01", "", "", "N", "Y", "Y"]),
-        ("S-002", ["TCAC", "Nausea", "SOC", "2021-01-01", "", "3", "N", "Y", "Y"]),
-        ("S-003", ["TCAC", "Hypertension", "SOC", "2021-01-01", "", "2", "N", "Y", "Y"])]
+        ("S-002", ["TCAC", "nausea", "Nausea", "SOC", "2021-01-01", "", "", "N", "Y", "DOSE NOT CHANGED",
+                   "RECOVERED/RESOLVED", "Y"]),
+        ("S-002", ["TCAC", "nausea", "Nausea", "SOC", "2021-01-01", "", "3", "N", "Y", "DOSE NOT CHANGED",
+                   "RECOVERED/RESOLVED", "Y"]),
+        ("S-003", ["TCAC", "hypertension", "Hypertension", "SOC", "2021-01-01", "", "2", "N", "Y",
+                   "DOSE NOT CHANGED", "RECOVERED/RESOLVED", "Y"])]
     grade = [c.key for c in table.columns].index("ATOXGRN")
     for row in table.rows:
         assert {cell.subjects for cell in row.cells} == {(row.label,)}

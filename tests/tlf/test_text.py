@@ -90,3 +90,14 @@ def test_10_missing_template(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         _templates(tmp_path).template("NOPE.j2")
     assert str(info.value).startswith("specs/templates/NOPE.j2: template NOPE.j2 not found")
+
+
+def test_population_is_printed_by_its_label_never_its_expression(tmp_path) -> None:
+    from tlfgen.tlf.text import TemplateSet
+
+    (tmp_path / "X.j2").write_text("{% set title %}T{% endset %}{% set footnotes %}Population: {{ population_filter }}."
+                                   "{% endset %}", encoding="utf-8")
+    templates = TemplateSet(tmp_path)
+    context = {"population": "Full analysis set", "population_filter": "FASFL == 'Y'"}
+    assert templates.output_text("X.j2", context) == (("T",), ("Population: Full analysis set.",))
+    assert templates.output_text("X.j2", {"population_filter": "FASFL == 'Y'"})[1] == ("Population: FASFL == 'Y'.",)

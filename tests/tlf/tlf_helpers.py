@@ -70,6 +70,9 @@ def make_adam() -> dict[str, pd.DataFrame]:
         "TRTEMFL": ["Y"] * 7,
         "AREL": ["Y", "Y", "Y", "Y", "Y", "N", "Y"],
     })
+    adae["AETERM"] = adae["AEDECOD"].str.lower()
+    adae["AEACN"] = "DOSE NOT CHANGED"
+    adae["AEOUT"] = "RECOVERED/RESOLVED"
     return {"ADSL": adsl, "ADRS": adrs, "ADTTE": adtte, "ADAE": adae}
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -87,9 +87,20 @@ class StudyInfo(StrictModel):
         return arms
 
 
+class Documents(StrictModel):
+    """How the outputs look: one font family for tables, listings and figures (one whose widths
+    tlfgen knows: column widths are computed from them), sizes in points."""
+
+    font: Literal["DejaVu Sans", "DejaVu Serif"] = "DejaVu Sans"
+    table_size: float = Field(default=8.0, ge=6, le=12)
+    listing_size: float = Field(default=7.0, ge=6, le=12)
+    max_column_share: float = Field(default=0.4, gt=0.05, le=1.0)
+
+
 class StudySpec(StrictModel):
     study: StudyInfo
     visits: list[VisitRule] = Field(default_factory=list)
+    documents: Documents = Documents()
 
     @model_validator(mode="after")
     def _check_visits(self) -> "StudySpec":

@@ -93,7 +93,7 @@ def create_listing(out: LoadedOutput, study: ResolvedStudy, datasets: Mapping[st
     keys.insert(1, "USUBJID")
     data = data.sort_values(keys, kind="mergesort", na_position="last")
     aid = f"{spec.id}.LISTING"
-    columns = (Column("ARM", "Treatment", kind="listing"),) + tuple(
+    columns = (Column("ARM", "Arm", kind="listing"),) + tuple(
         Column(c.variable, c.label, kind="listing") for c in spec.columns)
     # a Cell and a tuple per value (about 400,000 at 5,000 subjects), no reference cycles: the cyclic
     # collector would only scan them again and again (about half of the time of building the rows)

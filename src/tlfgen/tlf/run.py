@@ -151,6 +151,7 @@ def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
     from tlfgen.tlf.xlsx_writer import create_xlsx
 
     run_at = run_timestamp()
+    style = document_style(study)
     folder = study.outputs_dir / "tables"
     ard_folder = study.outputs_dir / "ard"
     folder.mkdir(parents=True, exist_ok=True)
@@ -163,7 +164,7 @@ def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
     for table in tables:
         if "docx" in formats[table.id]:
             written.append(atomic_write_bytes(folder / f"{table.id}.docx",
-                                              create_docx([table], run_at, cache=docx_cache)))
+                                              create_docx([table], run_at, cache=docx_cache, style=style)))
         if "xlsx" in formats[table.id]:
             written.append(atomic_write_bytes(folder / f"{table.id}.xlsx",
                                               create_xlsx([table], run_at, cache=xlsx_cache)))
@@ -174,9 +175,18 @@ def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
     if tables:
         written.append(atomic_write_bytes(folder / f"{COMBINED}.docx",
                                           create_docx(tables, run_at, toc=True, figures=figures or (),
-                                                      cache=docx_cache)))
+                                                      cache=docx_cache, style=style)))
         written.append(atomic_write_bytes(folder / f"{COMBINED}.xlsx", create_xlsx(tables, run_at, cache=xlsx_cache)))
     return [Path(p) for p in written]
+
+
+def document_style(study: ResolvedStudy):
+    """The study's ``documents:`` settings as the writers' ``DocumentStyle``."""
+    from tlfgen.tlf.layout import DocumentStyle
+
+    docs = study.spec.documents
+    return DocumentStyle(font=docs.font, size=docs.table_size, listing_size=docs.listing_size,
+                         max_column_share=docs.max_column_share, study_id=study.studyid)
 
 
 #: what both the tables and the figures (KM, forest) compute with: imported once, before the

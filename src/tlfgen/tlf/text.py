@@ -128,7 +128,13 @@ class TemplateSet:
         return self._guard(CELLS_TEMPLATE, lambda: str(fn(**parts)).strip())
 
     def output_text(self, name: str, context: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """Title lines and footnote lines set by an output template."""
+        """Title lines and footnote lines set by an output template.
+
+        Printed text names a population in words: ``population_filter`` is given to the template
+        as the population's label ("Full analysis set"), never as its expression ("FASFL == 'Y'",
+        which stays in the analysis metadata and the ARD).
+        """
+        context = in_words(context)
         module = self._run(name, lambda t: t.make_module(context))
         title = _lines(getattr(module, "title", ""))
         footnotes = _lines(getattr(module, "footnotes", ""))
@@ -156,6 +162,14 @@ class TemplateSet:
                 f"template {what}: {exc}", location=Location(self.display(name), line),
                 hint="templates may use the variables tlfgen passes and Jinja filters only",
             ) from None
+
+
+def in_words(context: dict[str, Any]) -> dict[str, Any]:
+    """``context`` with ``population_filter`` replaced by the population's label when it has one."""
+    label = context.get("population")
+    if "population_filter" in context and isinstance(label, str) and label:
+        return {**context, "population_filter": label}
+    return context
 
 
 def _private_name(node: Any) -> str | None:

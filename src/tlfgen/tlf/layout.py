@@ -1,0 +1,288 @@
+"""TLF stage: page layout of a table or listing, computed once from the ``Table`` model.
+
+What SAS PROC REPORT / ODS does for a CSR appendix, done here for every writer (DOCX, RTF):
+
+- **Column widths from content.** Each column's narrowest width is its longest word (header
+  words in bold included), so a word is never broken; its natural width is its longest line,
+  capped at ``max_column_share`` of the text width. When the natural widths do not fit, the
+  widest columns are narrowed first (one common cap, found by bisection), never below their
+  longest word; when they fit, the spare width is shared out in proportion.
+- **Alignment.** Text (the stub, listing text) is left-aligned; a column whose every cell is a
+  number or a statistic ("27 (90.0)", "0.370", "< 0.001") is centred, in every writer (a decimal
+  tab stop would need a tab character before each number for LibreOffice to honour it, which
+  the cell text must not carry). Headers are centred, the stub's header left-aligned.
+- **Pages.** Row heights from the wrapped line count of each cell (greedy wrapping at spaces,
+  as the renderers do), so the number of pages of each output is known before rendering (the
+  table of contents prints it).
+
+Widths come from the embedded font metrics (``fontmetrics.py``), in points.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Literal, Sequence
+
+from tlfgen.tlf.fontmetrics import EXTRA_CODEPOINTS, LINE_HEIGHT_EM, UNITS_PER_EM, WIDTHS
+from tlfgen.tlf.model import Table
+
+Align = Literal["left", "center"]
+_EXTRA = {c: k for k, c in enumerate(EXTRA_CODEPOINTS)}
+#: a number or statistic: digits and the signs around them, "NE" / "NA" where not estimable
+_NUMERIC = re.compile(r"(?:[\d.,()%<>=≤≥+\-\u2212 ]|\bN[EA]\b)+")
+#: cell padding left + right (points) and above + below
+CELL_PAD_X = 5.0
+CELL_PAD_Y = 1.0
+#: a small margin on every computed width against rounding in the renderers (points)
+SAFETY = 1.0
+
+
+@dataclass(frozen=True)
+class DocumentStyle:
+    """The look of every output of a study (``specs/study.yaml`` ``documents:``)."""
+
+    font: str = "DejaVu Sans"
+    size: float = 8.0  # table text, points
+    listing_size: float = 7.0  # listing text, points (a listing has many more columns)
+    title_size: float = 9.0
+    footnote_size: float = 7.5
+    max_column_share: float = 0.4  # widest a column may be, as a share of the text width
+    study_id: str = ""  # printed at the left of the page header
+    page_width: float = 841.9  # A4 landscape, points
+    page_height: float = 595.3
+    margin_x: float = 42.5  # 1.5 cm
+    margin_top: float = 42.5  # 1.5 cm: the header sits above the body
+    margin_bottom: float = 42.5
+    header_distance: float = 22.7  # 0.8 cm from the page edge
+    footer_distance: float = 22.7
+
+    @property
+    def text_width(self) -> float:
+        return self.page_width - 2 * self.margin_x
+
+    def body_size(self, table: Table) -> float:
+        """Text size of a table's cells: listings are set smaller."""
+        return self.listing_size if table.kind == "listing" else self.size
+
+
+@dataclass(frozen=True)
+class ColumnLayout:
+    width: float  # points, cell padding included
+    align: Align
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    columns: tuple[ColumnLayout, ...]  # the stub first
+    size: float  # text size of the cells, points
+    header_height: float  # points, all header rows
+    row_heights: tuple[float, ...]  # points, per body row
+
+    @property
+    def widths(self) -> tuple[float, ...]:
+        return tuple(c.width for c in self.columns)
+
+
+def text_width(text: str, *, font: str, size: float, bold: bool = False) -> float:
+    """Width in points of one line of ``text`` in ``font`` at ``size`` points."""
+    return _units(text, font, bold) * size / UNITS_PER_EM
+
+
+@lru_cache(maxsize=65536)
+def _units(text: str, font: str, bold: bool) -> int:
+    table = WIDTHS.get(font)
+    if table is None:
+        raise ValueError(f"no font metrics for {font!r}; known: {', '.join(sorted(WIDTHS))}")
+    widths = table[1 if bold else 0]
+    total = 0
+    for ch in text:
+        code = ord(ch)
+        if 32 <= code <= 255:
+            total += widths[code - 32]
+        elif code in _EXTRA:
+            total += widths[224 + _EXTRA[code]]
+        else:
+            total += UNITS_PER_EM  # an unknown glyph counted as one em (wide, never too narrow)
+    return total
+
+
+_BREAK = re.compile(r"(?<=/)(?=[^\s/])")
+
+
+def split_words(line: str) -> list[str]:
+    """The unbreakable pieces of a line: words between spaces, and a word with a slash split after
+    it ("RECOVERED/" "RESOLVED": both renderers may break a line there; never inside a word)."""
+    return [piece for word in line.split(" ") for piece in _BREAK.split(word)]
+
+
+def count_lines(text: str, width: float, *, font: str, size: float, bold: bool = False) -> int:
+    """Lines ``text`` takes when wrapped at spaces (and after a slash) into ``width`` points."""
+    lines = 0
+    space = text_width(" ", font=font, size=size, bold=bold)
+    for part in text.split("\n"):
+        lines += 1
+        used = 0.0
+        for k, word in enumerate(part.split(" ")):
+            for m, piece in enumerate(_BREAK.split(word)):
+                w = text_width(piece, font=font, size=size, bold=bold)
+                gap = space if (m == 0 and k > 0) else 0.0
+                if used and used + gap + w > width:
+                    lines += 1
+                    used = w
+                else:
+                    used = used + gap + w if (used or k or m) else w
+    return lines
+
+
+def is_numeric_text(text: str) -> bool:
+    """True for a statistic or number printed in a cell ("27 (90.0)", "0.370", "< 0.001", "NE")."""
+    text = text.strip()
+    return bool(_NUMERIC.fullmatch(text)) and (any(ch.isdigit() for ch in text) or "NE" in text or "NA" in text)
+
+
+def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
+    """Column widths, alignments and row heights of ``table`` on a page of ``style``."""
+    font, size = style.font, style.body_size(table)
+    n = 1 + len(table.columns)
+    indent = 10.0  # points per indent level (200 twips)
+    headers = [table.stub_header] + [table.header_lines(c) for c in table.columns]
+    longest_word = [0.0] * n
+    longest_line = [0.0] * n
+    texts: list[list[str]] = [[] for _ in range(n)]
+    for j, head in enumerate(headers):
+        # headers wrap at spaces: their words set the narrowest width, not their lines
+        for line in head.split("\n"):
+            for word in split_words(line):
+                longest_word[j] = max(longest_word[j], text_width(word, font=font, size=size, bold=True))
+    for row in table.rows:
+        extra = indent * row.indent
+        bold = row.kind == "header" or (row.indent == 0 and table.kind == "table")
+        for line in row.label.split("\n"):
+            # a block label with no cells may run over the data columns: only its words count
+            if row.kind != "header":
+                longest_line[0] = max(longest_line[0], extra + text_width(line, font=font, size=size, bold=bold))
+            for word in split_words(line):
+                longest_word[0] = max(longest_word[0], extra + text_width(word, font=font, size=size, bold=bold))
+        if row.kind == "data":
+            for j, cell in enumerate(row.cells, start=1):
+                texts[j].append(cell.text)
+    for j in range(1, n):
+        for text in set(texts[j]):
+            for line in text.split("\n"):
+                longest_line[j] = max(longest_line[j], text_width(line, font=font, size=size))
+                for word in split_words(line):
+                    longest_word[j] = max(longest_word[j], text_width(word, font=font, size=size))
+    aligns: list[Align] = ["left"]
+    for j in range(1, n):
+        filled = [t for t in texts[j] if t.strip()]
+        aligns.append("center" if filled and all(is_numeric_text(t) for t in filled) else "left")
+        if aligns[j] == "center":
+            longest_word[j] = max(longest_word[j], longest_line[j])  # a statistic is never wrapped
+    pad = CELL_PAD_X + SAFETY
+    minimum = [w + pad for w in longest_word]
+    cap = style.max_column_share * style.text_width
+    natural = [max(m, min(w + pad, cap)) for m, w in zip(minimum, longest_line)]
+    body = [[row.label if row.kind == "data" else ""] + ([c.text for c in row.cells] if row.kind == "data" else
+                                                         [""] * (n - 1)) for row in table.rows]
+    widths = fit_widths(minimum, natural, style.text_width, body=body,
+                        lines=lambda text, width: count_lines(text, width - pad, font=font, size=size))
+    columns = [ColumnLayout(round(widths[j], 2), aligns[j]) for j in range(n)]
+    line = size * LINE_HEIGHT_EM
+    header_lines = max(count_lines(h, widths[j] - CELL_PAD_X, font=font, size=size, bold=True)
+                       for j, h in enumerate(headers))
+    header_height = (header_lines + (1 if table.has_spanners else 0)) * line + 2 * CELL_PAD_Y
+    heights = []
+    for row in table.rows:
+        lines = count_lines(row.label, widths[0] - CELL_PAD_X - indent * row.indent, font=font, size=size)
+        if row.kind == "data":
+            for j, cell in enumerate(row.cells, start=1):
+                if cell.text:
+                    lines = max(lines, count_lines(cell.text, widths[j] - CELL_PAD_X, font=font, size=size))
+        heights.append(lines * line + 2 * CELL_PAD_Y)
+    return TableLayout(tuple(columns), size, header_height, tuple(heights))
+
+
+def fit_widths(minimum: Sequence[float], natural: Sequence[float], available: float, *,
+               body: Sequence[Sequence[str]] = (), lines: Callable[[str, float], int] | None = None) -> list[float]:
+    """Widths between ``minimum`` and ``natural`` filling ``available``.
+
+    When the natural widths leave room, it is shared in proportion. When they do not fit, every
+    column starts at its minimum and the room left is handed out greedily, a few points at a time,
+    to the column where they save the most wrapped lines of ``body`` (rows x columns of text;
+    ``lines(text, width)`` counts them) per point: the table gets as short as this search finds.
+    When even the minimums do not fit they are returned as they are (the page is too narrow for
+    the longest words).
+    """
+    total_min, total_nat = sum(minimum), sum(natural)
+    if total_min >= available:
+        return list(minimum)
+    if total_nat <= available:
+        spare = available - total_nat
+        return [w + spare * w / total_nat for w in natural]
+    widths = list(minimum)
+    if lines is None or not body:
+        return _share(widths, natural, available)
+    import numpy as np
+
+    columns = list(zip(*body))
+    memo: dict[tuple[int, float], Any] = {}
+
+    def count(j: int, width: float) -> Any:
+        key = (j, round(width, 1))
+        if key not in memo:
+            per_text = {t: lines(t, width) if t else 1 for t in set(columns[j])}
+            memo[key] = np.array([per_text[t] for t in columns[j]], dtype=np.int32)
+        return memo[key]
+
+    grid = np.stack([count(j, widths[j]) for j in range(len(widths))], axis=1)
+    while True:
+        spare = available - sum(widths)
+        best = None
+        for j in range(len(widths)):
+            if widths[j] >= natural[j]:
+                continue
+            others = np.delete(grid, j, axis=1).max(axis=1) if grid.shape[1] > 1 else 0
+            now = float(np.maximum(others, grid[:, j]).sum())
+            for extra in (2.0, 4.0, 8.0, 16.0, 32.0, 64.0):
+                extra = min(extra, spare, natural[j] - widths[j])
+                if extra <= 0:
+                    break
+                wider = count(j, widths[j] + extra)
+                saved = now - float(np.maximum(others, wider).sum())
+                if saved > 0 and (best is None or saved / extra > best[0]):
+                    best = (saved / extra, j, extra)
+        if best is None:
+            return _share(widths, natural, available)
+        _, j, extra = best
+        widths[j] += extra
+        grid[:, j] = count(j, widths[j])
+
+
+def _share(widths: list[float], natural: Sequence[float], available: float) -> list[float]:
+    """The room left shared in proportion to what each column still lacks of its natural width
+    (or, when none lacks any, to the widths)."""
+    spare = available - sum(widths)
+    lack = [max(0.0, n - w) for w, n in zip(widths, natural)]
+    weights = lack if sum(lack) > 0 else widths
+    return [w + spare * k / sum(weights) for w, k in zip(widths, weights)]
+
+
+def count_pages(layout: TableLayout, body_height: float) -> int:
+    """Pages a table of ``layout`` takes when ``body_height`` points of each page hold the table."""
+    room = body_height - layout.header_height
+    pages, used = 1, 0.0
+    for height in layout.row_heights:
+        if used and used + height > room:
+            pages += 1
+            used = 0.0
+        used += height
+    return pages
+
+
+def footnote_height(lines: Sequence[str], style: DocumentStyle) -> float:
+    """Height in points of footnote paragraphs wrapped to the text width."""
+    size = style.footnote_size
+    return sum(count_lines(line, style.text_width, font=style.font, size=size) for line in lines) \
+        * size * LINE_HEIGHT_EM

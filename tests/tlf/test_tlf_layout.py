@@ -1,0 +1,60 @@
+"""Tests of tlf/layout.py (named apart from tests/test_layout.py): text widths from the DejaVu metrics, wrapping, column widths, pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from tlfgen.tlf.layout import (
+    DocumentStyle, count_lines, count_pages, compute_table_layout, fit_widths, is_numeric_text, split_words,
+    text_width, TableLayout,
+)
+from tlfgen.tlf.model import Cell, Column, Row, Table
+
+
+# 1. widths: DejaVu Sans advance widths (hmtx): "0" = 1303, " " = 651 units of 2048 per em
+def test_01_text_width_from_the_font_metrics() -> None:
+    assert text_width("00", font="DejaVu Sans", size=8) == pytest.approx(2 * 1303 * 8 / 2048)
+    assert text_width("0 0", font="DejaVu Sans", size=10) == pytest.approx((2 * 1303 + 651) * 10 / 2048)
+    assert text_width("0", font="DejaVu Sans", size=8, bold=True) > text_width("0", font="DejaVu Sans", size=8)
+    with pytest.raises(ValueError, match="no font metrics"):
+        text_width("x", font="Comic Sans", size=8)
+
+
+# 2. wrapping at spaces and after a slash, never inside a word
+def test_02_split_words_and_count_lines() -> None:
+    assert split_words("NOT RECOVERED/NOT RESOLVED") == ["NOT", "RECOVERED/", "NOT", "RESOLVED"]
+    assert split_words("NCT04471480-01001") == ["NCT04471480-01001"]
+    digit = 1303 * 8 / 2048
+    assert count_lines("00 00", 5 * digit, font="DejaVu Sans", size=8) == 1  # 2 digits + space + 2 digits
+    assert count_lines("00 00", 4 * digit, font="DejaVu Sans", size=8) == 2
+    assert count_lines("0000", 1 * digit, font="DejaVu Sans", size=8) == 1  # a word is never broken
+    assert count_lines("a\nb", 100, font="DejaVu Sans", size=8) == 2
+
+
+def test_03_numeric_text() -> None:
+    assert [is_numeric_text(t) for t in ("27 (90.0)", "73.5, 97.9", "< 0.001", "NE (NE, NE)", "RELATED", "Y")] == [
+        True, True, True, True, False, False]
+
+
+# 4. fit_widths: room shared in proportion; too narrow: the widest columns narrowed first
+def test_04_fit_widths() -> None:
+    assert fit_widths([10, 10], [20, 60], 160) == pytest.approx([40, 120])
+    assert fit_widths([50, 50], [60, 60], 90) == [50, 50]  # even the words do not fit
+    body = [["aa aa aa aa", "b"]] * 3
+    lines = lambda text, width: -(-len(text) // max(1, int(width)))  # noqa: E731  characters per line
+    widths = fit_widths([2, 1], [11, 1], 7, body=body, lines=lines)
+    assert sum(widths) == pytest.approx(7) and widths[0] == pytest.approx(6) and widths[1] == pytest.approx(1)
+
+
+# 5. a table: the stub wide enough for its longest word, numbers centred, text left, pages counted
+def test_05_table_layout_and_pages() -> None:
+    style = DocumentStyle()
+    table = Table("T9", "table", ("Table 9",), "Characteristic",
+                  (Column("A", "A", 30, "A\n(N=30)"), Column("B", "Term", kind="listing")),
+                  tuple(Row(f"Row {k}", (Cell("27 (90.0)"), Cell("SUBCUTANEOUS"))) for k in range(3)))
+    layout = compute_table_layout(table, style)
+    assert [c.align for c in layout.columns] == ["left", "center", "left"]
+    assert sum(layout.widths) == pytest.approx(style.text_width, abs=0.05)
+    assert layout.widths[2] >= text_width("SUBCUTANEOUS", font=style.font, size=style.size)
+    assert count_pages(TableLayout(layout.columns, 8, 20, (10.0,) * 10), 70) == 2  # 5 rows a page
+    assert count_pages(TableLayout(layout.columns, 8, 20, (10.0,) * 10), 120) == 1
