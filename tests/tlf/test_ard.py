@@ -55,3 +55,25 @@ def test_04_subjects_needing_quotes_are_written_as_csv_writes_them() -> None:
         analyses=(Analysis("T9.N.A", "N", method="count"),),
     )
     assert create_ard_csv(table).splitlines()[1] == 'T9,T9.N.A,A,"n, all",n,2,2,count,"S,1;S""2"'
+
+
+def test_04_text_a_spreadsheet_would_run_as_a_formula_is_neutralised() -> None:
+    """OWASP CSV injection: =, +, -, @, tab and CR at the start of a field; plain numbers are data."""
+    table = Table(
+        id="T9", kind="table", title=("T",), stub_header="", columns=(Column("A", "A", 2),),
+        rows=(Row("=cmd|' /C calc'!A0", (Cell("-12.5 (3.1)", "T9.X.A", (("mean", -12.5),), ("@sum(1)", "S-2")),)),
+              Row("+sum(1,1)", (Cell("-0.5", "T9.Y.A", (("mean", -0.5),), ()),))),
+        analyses=(Analysis("T9.X.A", "X", method="-t"), Analysis("T9.Y.A", "Y", method="t")),
+    )
+    lines = create_ard_csv(table).splitlines()
+    assert lines[1] == "T9,T9.X.A,A,'=cmd|' /C calc'!A0,mean,-12.5,'-12.5 (3.1),'-t,'@sum(1);S-2"
+    assert lines[2] == "T9,T9.Y.A,A,\"'+sum(1,1)\",mean,-0.5,-0.5,t,"
+
+
+def test_05_formula_safe_leaves_numbers_and_plain_text() -> None:
+    from tlfgen.io.xlsx_safe import formula_safe
+
+    assert [formula_safe(t) for t in ("-0.5", "+3", "1e-3", "-.5", "", "S-1", "NE")] == \
+        ["-0.5", "+3", "1e-3", "-.5", "", "S-1", "NE"]
+    assert [formula_safe(t) for t in ("=1+1", "@A1", "\tx", "\rx", "-x", "+ 1")] == \
+        ["'=1+1", "'@A1", "'\tx", "'\rx", "'-x", "'+ 1"]

@@ -28,6 +28,7 @@ needs ``quotePrefix``. An inline string is always text, never a formula.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -111,3 +112,17 @@ def write_text_cell(ws: Worksheet, row: int, col: int, value: object) -> CellTex
     if cell_text.text.startswith(FORMULA_STARTS):
         cell.quotePrefix = True
     return cell_text
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def formula_safe(text: str) -> str:
+    """``text`` for a CSV or other text export that a spreadsheet may open: text that a
+    spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return, OWASP's CSV-injection list) gets a leading apostrophe; a plain number
+    such as ``-0.5`` is left as it is, since it is data, not a formula."""
+    if not text or text[0] not in FORMULA_STARTS + ("\t", "\r") or _NUMBER.fullmatch(text):
+        return text
+    return "'" + text
+

@@ -4,7 +4,9 @@ One CSV per table (``outputs/ard/<output>.csv``), one line per statistic of
 every cell: output id, analysis id, group (column key), row label, statistic,
 raw value, the formatted cell text, the method and the USUBJIDs counted.
 Rows follow the table's order, values are printed with 12 significant digits,
-so the file is byte-identical for the same inputs.
+so the file is byte-identical for the same inputs. Text fields are formula-safe
+(``io.xlsx_safe.formula_safe``): a spreadsheet opening the file never runs a label,
+subject id or method text as a formula.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import csv
 import math
 import re
 
+from tlfgen.io.xlsx_safe import formula_safe
 from tlfgen.tlf.model import Table
 
 ARD_COLUMNS = ("output_id", "analysis_id", "group", "row", "statistic", "value", "formatted", "method", "subjects")
@@ -38,10 +41,10 @@ def create_ard_csv(table: Table) -> str:
         if not method:  # cells of a group analysis whose id has a suffix (e.g. .EVENTS) share its method
             method = next((m for a, m in methods.items() if cell.analysis_id.startswith(a + ".")), "")
         # the subjects field (up to ~100 KB) is the bulk of the file: put as csv writes it, once per cell
-        subjects = "," + csv_field(writer, lines, ";".join(cell.subjects)) + "\n"
+        subjects = "," + csv_field(writer, lines, formula_safe(";".join(cell.subjects))) + "\n"
         for statistic, value in cell.values or (("text", None),):  # a cell without values: one "text" line
-            writer.writerow((table.id, cell.analysis_id, column.key, row.label, statistic, _value(value),
-                             cell.text, method))
+            writer.writerow((*map(formula_safe, (table.id, cell.analysis_id, column.key, row.label, statistic)),
+                             _value(value), formula_safe(cell.text), formula_safe(method)))
             lines[-1] = lines[-1][:-1] + subjects
     return "".join(lines)
 
