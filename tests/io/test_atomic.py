@@ -122,6 +122,34 @@ def test_fixed_timestamp_bad_env_value(monkeypatch: pytest.MonkeyPatch) -> None:
         fixed_timestamp()
 
 
+@pytest.mark.parametrize("value", ["-1", "253402300800", "99999999999999", "-99999999999"])
+def test_fixed_timestamp_out_of_range_is_a_data_error(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    """Issue 24 item 4: values datetime cannot hold were an OverflowError/ValueError traceback."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    with pytest.raises(DataError, match=f"SOURCE_DATE_EPOCH='{value}' is out of range"):
+        fixed_timestamp()
+
+
+def test_fixed_timestamp_range_edges(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    assert fixed_timestamp() == datetime(1970, 1, 1, tzinfo=timezone.utc)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "253402300799")
+    assert fixed_timestamp() == datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+
+
+def test_cli_out_of_range_epoch_exits_1_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "SOURCE_DATE_EPOCH": "99999999999999"}
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "tlfgen.cli", "check"], env=env, capture_output=True, text=True,
+                          cwd=root)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "SOURCE_DATE_EPOCH='99999999999999' is out of range" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+
+
 # 3. staged file sets ---------------------------------------------------------------
 
 

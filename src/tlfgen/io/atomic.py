@@ -63,6 +63,10 @@ _AT_FDCWD = -100
 # ---------------------------------------------------------------- timestamps
 
 
+#: 9999-12-31T23:59:59Z, the last second a four-digit year can print
+MAX_SOURCE_DATE_EPOCH = 253402300799
+
+
 def fixed_timestamp(created: datetime | None = None) -> datetime:
     """Return the creation time to write into output headers (UTC, no microseconds).
 
@@ -83,6 +87,12 @@ def fixed_timestamp(created: datetime | None = None) -> datetime:
             f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds",
             hint="unset it or set it to e.g. 1700000000",
         ) from exc
+    if not 0 <= seconds <= MAX_SOURCE_DATE_EPOCH:
+        raise DataError(
+            f"SOURCE_DATE_EPOCH={raw!r} is out of range: the reproducible-builds convention is a "
+            f"non-negative number of seconds since 1970, and dates end at 9999-12-31 ({MAX_SOURCE_DATE_EPOCH})",
+            hint="unset it or set it to e.g. 1700000000",
+        )
     return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
 
