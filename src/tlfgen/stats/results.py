@@ -23,6 +23,7 @@ class MedianCI:
     method_label: str
     conf: float = 0.95
     se: float = math.nan  # SE of the median (symmetric method only)
+    note: str = ""  # the declared convention applied where a limit is not estimable
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,11 @@ class HazardRatio:
     conf: float = 0.95
     observed: dict[str, float] = field(default_factory=dict)
     expected: dict[str, float] = field(default_factory=dict)
+    note: str = ""  # why the estimate is NE (NaN), e.g. no events in an arm
+
+    @property
+    def estimable(self) -> bool:
+        return not math.isnan(self.hr)
 
 
 @dataclass(frozen=True)
