@@ -83,3 +83,35 @@ def test_cox_input_errors():
         cox_model(aml_frame(), "time", "status", ["x"], ties="exact")
     with pytest.raises(DataError, match="reference 'Other' is not a level"):
         cox_model(aml_frame(), "time", "status", ["x"], references={"x": "Other"})
+
+
+# --- issue 19 ---------------------------------------------------------------------------------
+
+# 5. Global tests match R summary(coxph(Surv(time, status) ~ x, data = aml)) (Efron):
+#    "Likelihood ratio test= 3.38 on 1 df", "Wald test = 3.2 on 1 df",
+#    "Score (logrank) test = 3.42 on 1 df" (print(coxph) gives p=0.06581 for the LR test).
+def test_global_tests_match_r_summary_coxph():
+    fit = cox_model(aml_frame(), "time", "status", ["x"], ties="efron")
+    assert round(fit.tests["lr"].statistic, 2) == 3.38
+    assert round(fit.tests["lr"].p, 5) == 0.06581
+    assert round(fit.tests["score"].statistic, 2) == 3.42
+    assert round(fit.tests["wald"].statistic, 1) == 3.2
+    assert fit.tests["lr"].df == 1
+    assert "Score (logrank) test" in fit.tests["score"].label
+    assert not fit.terms["infinite"].any() and fit.notes == ()
+
+
+# 6. An arm without events: the Cox estimate is infinite (R coxph warns "coefficient may be
+#    infinite"); tlfgen flags it, cox_hr returns NE with a note, no exception, no 5.7e11.
+def test_infinite_estimate_flagged():
+    df = aml_frame()
+    df.loc[df["x"] == "Maintained", "status"] = 0
+    fit = cox_model(df, "time", "status", ["x"], ties="efron")
+    assert fit.terms["infinite"].tolist() == [True]
+    assert "coefficient may be infinite" in fit.notes[0]
+    assert math.isnan(fit.tests["wald"].statistic)
+    hr = cox_hr(df, "time", "status", [], treatment_col="x", treatment="Nonmaintained",
+                reference="Maintained", ties="efron")
+    assert math.isnan(hr.hr) and not hr.estimable
+    assert "infinite" in hr.note
+    assert 0.0 < hr.p < 0.05  # likelihood ratio p, defined

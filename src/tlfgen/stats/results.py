@@ -70,6 +70,9 @@ class CoxModelResult:
     method: str
     method_label: str
     conf: float = 0.95
+    #: global tests of beta = 0: "lr", "score", "wald" (tlfgen.stats.cox.GlobalTest)
+    tests: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # infinite estimates flagged
 
 
 def wald_terms(names, coef, se, *, conf: float, ratio: str):
@@ -84,6 +87,15 @@ def wald_terms(names, coef, se, *, conf: float, ratio: str):
     z = float(norm.ppf(1 - (1 - conf) / 2))
     coef = np.asarray(coef, dtype=float)
     se = np.asarray(se, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):  # an infinite estimate overflows: flagged by the caller
+        return _wald_frame(names, coef, se, z, ratio)
+
+
+def _wald_frame(names, coef, se, z, ratio):
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import norm
+
     return pd.DataFrame(
         {
             "term": list(names),
