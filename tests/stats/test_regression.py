@@ -66,3 +66,25 @@ def test_perfect_separation_is_reported():
 # 4. Cox functions are the survival module's, re-exported.
 def test_cox_reexported():
     assert cox_hr is survival.cox_hr
+
+
+# --- issue 19: separation handled by Firth's penalised likelihood --------------------------------
+
+# 5. For one binary covariate (a 2x2 table) Firth's estimate equals the log odds ratio with 1/2 added
+#    to every cell (Firth 1993, Biometrika 80:27; Heinze & Schemper 2002, Stat Med 21:2409, sec. 2).
+#    Arm 1: 10/10 responders (separation), arm 0: 5/10. Firth OR = (10.5 * 5.5) / (0.5 * 5.5) = 21.
+#    Wald SE from the information at the fitted probabilities 10.5/11 and 5.5/11:
+#    sqrt(1 / (10 * 10.5/11 * 0.5/11) + 1 / (10 * 0.25)) = sqrt(2.304762 + 0.4) = 1.644616.
+def test_firth_2x2_equals_half_added_odds_ratio():
+    df = pd.DataFrame({"arm": [1] * 10 + [0] * 10, "y": [1] * 10 + [1] * 5 + [0] * 5})
+    with pytest.raises(DataError, match="Firth's penalised likelihood instead"):
+        logistic_model(df, "y", ["arm"])
+    fit = logistic_model(df, "y", ["arm"], separation="firth")
+    row = fit.terms.iloc[0]
+    assert round(row["or"], 6) == 21.0
+    assert round(row["se"], 6) == 1.644616
+    assert fit.method == "logistic-firth" and "SAS PROC LOGISTIC MODEL / FIRTH" in fit.method_label
+    assert "separation" in fit.notes[0]
+    # Without separation Firth still shrinks: 27/30 vs 13/30 -> (27.5 * 17.5) / (3.5 * 13.5) = 10.185185.
+    df2 = pd.DataFrame({"arm": [1] * 30 + [0] * 30, "y": [1] * 27 + [0] * 3 + [1] * 13 + [0] * 17})
+    assert round(logistic_model(df2, "y", ["arm"], method="firth").terms.iloc[0]["or"], 6) == 10.185185
