@@ -2,13 +2,16 @@
 
 Three layouts, chosen by the blocks of the spec:
 
-- by group (Table 1, Table 2): one column per arm, an optional total and an
-  optional comparison column (p-values, HRs, differences); blocks from ``blocks.py``;
+- by group (Table 1, Table 2): one column per arm, an optional total and
+  comparison columns (p-values, HRs, differences): one for a single pair, or one per
+  pair for each arm vs a control or all pairs; blocks from ``blocks.py`` and ``tte_rows.py``;
 - adverse events by term (Table 3): per arm "Any grade" and "Grade >= 3" columns;
 - regression (logistic for ORR, Cox for PFS): univariable and multivariable
   estimate (95% CI) and p columns, one row per term.
 
-Titles and footnotes come from the output's template (``text.py``).
+Titles and footnotes come from the output's template (``text.py``); the footnotes of
+the conventions applied on the data (NE and why, N=0 dashes, Firth after separation)
+follow them, so no printed NE or dash is left unexplained.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from tlfgen.tlf.blocks import (
     BUILDERS, CMP, TOTAL, BlockContext, Group, _num, count_cell, fmt, fmt_p, header_row, map_distinct, norm,
     require, row_of, select_records,
 )
+from tlfgen.tlf.tte_rows import TTE_BUILDERS
 from tlfgen.tlf.model import Analysis, Cell, Column, Row, Table
 from tlfgen.tlf.text import TemplateSet
 
@@ -52,6 +56,32 @@ def _header(templates: TemplateSet, label: str, n: int) -> str:
     return templates.cell("column_header", label=label, n=str(n))
 
 
+def resolve_pairs(spec: TableSpec, study: ResolvedStudy) -> tuple[tuple[str, str], ...]:
+    """The (treatment, reference) armcds compared by the table, in column order."""
+    cols = spec.columns
+    arms = [a.armcd for a in study.spec.study.arms]
+    if isinstance(cols.comparisons, list):
+        return tuple((p.treatment, p.reference) for p in cols.comparisons)
+    if cols.comparisons == "each-vs-control":
+        return tuple((arm, cols.reference) for arm in arms if arm != cols.reference)
+    if cols.comparisons == "pairwise":
+        return tuple((arms[i], arms[j]) for i in range(len(arms)) for j in range(i + 1, len(arms)))
+    if cols.treatment is not None and cols.reference is not None:
+        return ((cols.treatment, cols.reference),)
+    return ()
+
+
+def _comparison_columns(spec: TableSpec, pairs: tuple[tuple[str, str], ...]) -> tuple[Column, ...]:
+    header = spec.columns.comparison
+    if len(pairs) == 1:
+        return (Column(CMP, header, header=header, kind="comparison"),) if header else ()
+    return tuple(
+        Column(f"{CMP}.{t}.{r}", f"{t} vs {r}", header=f"{t} vs {r}" + (f"\n{header}" if header else ""),
+               kind="comparison")
+        for t, r in pairs
+    )
+
+
 def create_table(out: LoadedOutput, study: ResolvedStudy, datasets: Mapping[str, pd.DataFrame],
                  templates: TemplateSet) -> Table:
     spec = out.spec
@@ -63,6 +93,7 @@ def create_table(out: LoadedOutput, study: ResolvedStudy, datasets: Mapping[str,
                            by=spec.columns.by)
     if spec.columns.total:
         groups = groups[:-1] + (Group(TOTAL, spec.columns.total_label, groups[-1].subjects),)
+    pairs = resolve_pairs(spec, study)
     kinds = {type(b) for b in spec.blocks}
     if AeBlock in kinds:
         columns = tuple(
@@ -84,12 +115,12 @@ def create_table(out: LoadedOutput, study: ResolvedStudy, datasets: Mapping[str,
                    kind="total" if g.key == TOTAL else "group")
             for g in groups
         )
-        if spec.columns.comparison:
-            columns += (Column(CMP, spec.columns.comparison, header=spec.columns.comparison, kind="comparison"),)
+        columns += _comparison_columns(spec, pairs)
     ctx = BlockContext(
         output_id=spec.id, groups=groups, columns=columns, datasets=datasets, templates=templates,
         precision=spec.precision, population_text=spec.population.filter, filters=out.filters,
-        treatment=spec.columns.treatment, reference=spec.columns.reference,
+        treatment=spec.columns.treatment, reference=spec.columns.reference, pairs=pairs,
+        conventions=out.conventions,
     )
     rows: list[Row] = []
     analyses: list[Analysis] = []
@@ -101,7 +132,10 @@ def create_table(out: LoadedOutput, study: ResolvedStudy, datasets: Mapping[str,
         rows += block_rows
         analyses += block_analyses
     context = _template_context(out, study, groups, analyses, spec)
+    context["notes"] = list(ctx.notes)
+    context["p_values"] = ctx.p_style
     title, footnotes = templates.output_text(out.template, context)
+    footnotes = footnotes + tuple(n for n in ctx.notes if n not in footnotes)
     return Table(
         id=spec.id, kind="table", title=title, stub_header=spec.stub_header, columns=columns, rows=tuple(rows),
         footnotes=footnotes, spec_path=out.display, cutoff=study.cutoff.isoformat(), analyses=tuple(analyses),
@@ -224,14 +258,21 @@ def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[l
     for cov in block.covariates:
         refs[cov.variable] = str(norm(cov.reference)) if cov.reference is not None else sorted(
             frame[cov.variable].unique().tolist())[0]
-    multi, multi_label = estimates.fit_terms(block.model, frame, outcome, all_terms, refs, block.ties)
+    options = {"method": block.method, "separation": block.separation}
+    multi, multi_label, notes = estimates.fit_terms(block.model, frame, outcome, all_terms, refs, block.ties,
+                                                    **options)
+    for note in notes:
+        ctx.ne(f"multivariable model: {note}")
     uni: dict[str, Any] = {}
     uni_label = multi_label
     uni_n: dict[str, tuple[str, ...]] = {}
     for name in all_terms:
         data = _complete(full, [name])
         uni_n[name] = tuple(sorted(data.index))
-        uni[name], uni_label = estimates.fit_terms(block.model, data, outcome, [name], refs, block.ties)
+        uni[name], uni_label, notes = estimates.fit_terms(block.model, data, outcome, [name], refs, block.ties,
+                                                          **options)
+        for note in notes:
+            ctx.ne(f"univariable model: {note}")
     pr = ctx.precision
     kind = "OR" if block.model == "logistic" else "HR"
     rows: list[Row] = [header_row(block.label, block.id)]
@@ -253,7 +294,7 @@ def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[l
                                       upper=fmt(r["upper"], pr.ratio)), aid,
                    ((kind.lower(), _num(r["est"])), ("lower", _num(r["lower"])), ("upper", _num(r["upper"]))),
                    subjects)
-        p = Cell(ctx.templates.cell("p_value", p=fmt_p(r["p"], pr.p_style)), aid, (("p", _num(r["p"])),))
+        p = Cell(ctx.templates.cell("p_value", p=fmt_p(r["p"], ctx.p_style)), aid, (("p", _num(r["p"])),))
         return {f"{part}.EST": est, f"{part}.P": p}
 
     def add(label: str, term: str, source: str, indent: int) -> None:
@@ -276,4 +317,4 @@ def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[l
     return rows, analyses
 
 
-BLOCK_BUILDERS = {**BUILDERS, AeBlock: create_ae_rows, RegressionBlock: create_regression_rows}
+BLOCK_BUILDERS = {**BUILDERS, **TTE_BUILDERS, AeBlock: create_ae_rows, RegressionBlock: create_regression_rows}
