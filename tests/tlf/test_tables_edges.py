@@ -1,0 +1,187 @@
+"""Tables on any data (issues 18 and 19): an arm without events, a column with N=0 and several
+comparisons per table build, print NE or dashes with footnotes that say why, and render in DOCX
+and XLSX. Inline ADaM from ``tlf_helpers.make_adam`` (30 TCAC, 30 TCC), edited per test."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+
+import pandas as pd
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+
+from tlf_helpers import REPO, write_spec
+from tlfgen.errors import SpecError
+from tlfgen.io.ooxml import run_timestamp
+from tlfgen.spec.study import load_study
+from tlfgen.spec.tlf import load_tlf_specs
+from tlfgen.tlf.docx_writer import create_docx
+from tlfgen.tlf.tables import create_table
+from tlfgen.tlf.xlsx_writer import create_xlsx
+
+DASH = "\u2013"
+
+
+def _build(study, adam, *ids: str):
+    for output_id in ids:
+        shutil.copy(REPO / "specs" / "tlf" / f"{output_id}.yaml", study.specs_dir / "tlf" / f"{output_id}.yaml")
+    specs = load_tlf_specs(study)
+    return {o.id: create_table(o, study, adam, specs.templates) for o in specs.outputs}
+
+
+def _docx_text(table) -> tuple[list[list[str]], list[str]]:
+    doc = Document(io.BytesIO(create_docx([table], run_timestamp())))
+    grid = [[cell.text for cell in row.cells] for row in doc.tables[0].rows]
+    return grid, [p.text for p in doc.paragraphs]
+
+
+def _xlsx_text(table) -> list[str]:
+    ws = load_workbook(io.BytesIO(create_xlsx([table], run_timestamp())))[table.id]
+    return [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
+
+
+# 1. OS with no deaths in TCAC: the log-rank HR is NE (the O/E ratio would be 0), with a footnote;
+#    the TCAC median is not reached (NE); the log-rank p-value is still printed. DOCX and XLSX.
+def test_01_arm_without_events_prints_ne_with_footnote(study, adam) -> None:
+    tte = adam["ADTTE"]
+    tcac = adam["ADSL"].loc[adam["ADSL"]["TRT01PN"] == 1, "USUBJID"]
+    tte.loc[(tte["PARAMCD"] == "OS") & tte["USUBJID"].isin(tcac), "CNSR"] = 1.0
+    t2 = _build(study, adam, "T2")["T2"]
+    hr = t2.cell("Hazard ratio TCAC vs TCC (95% CI)", "CMP", block_id="OS")
+    assert hr.text == "NE (NE, NE)"
+    assert t2.cell("Deaths, n (%)", "TCAC", block_id="OS").text == "0 (0.0)"
+    assert t2.cell("Median, months (95% CI)", "TCAC", block_id="OS").text == "NE (NE, NE)"
+    assert re.fullmatch(r"< 0\.001|0\.\d+", t2.cell("Log-rank p-value", "CMP", block_id="OS").text)
+    assert t2.cell("Hazard ratio TCAC vs TCC (95% CI)", "CMP", block_id="PFS").text != "NE (NE, NE)"
+    note = ("Hazard ratio TCAC vs TCC not estimable (NE): no events in TCAC; the O/E ratio would be 0 or "
+            "infinite.")
+    assert "NE = not estimable." in t2.footnotes and note in t2.footnotes
+    grid, paragraphs = _docx_text(t2)
+    assert ["Hazard ratio TCAC vs TCC (95% CI)", "", "", "", "NE (NE, NE)"] in [
+        [text.strip() for text in row] for row in grid]
+    assert any(note in p for p in paragraphs)
+    cells = _xlsx_text(t2)
+    assert "NE (NE, NE)" in cells and any(note in c for c in cells)
+
+
+# 2. The same with a Cox HR: R warns the estimate is infinite; tlfgen prints NE and says why.
+def test_02_cox_hazard_ratio_infinite_is_ne(study, adam, study_dir) -> None:
+    tte = adam["ADTTE"]
+    tcac = adam["ADSL"].loc[adam["ADSL"]["TRT01PN"] == 1, "USUBJID"]
+    tte.loc[(tte["PARAMCD"] == "OS") & tte["USUBJID"].isin(tcac), "CNSR"] = 1.0
+    text = (REPO / "specs" / "tlf" / "T2.yaml").read_text(encoding="utf-8")
+    text = text.replace("param: OS, event_label: \"Deaths, n (%)\", median_ci: symmetric, hr: logrank",
+                        "param: OS, event_label: \"Deaths, n (%)\", median_ci: symmetric, hr: cox, ties: efron")
+    write_spec(study_dir, "T2.yaml", text)
+    t2 = _build(study, adam)["T2"]
+    assert t2.cell("Hazard ratio TCAC vs TCC (95% CI)", "CMP", block_id="OS").text == "NE (NE, NE)"
+    assert any("the Cox estimate is infinite" in f for f in t2.footnotes)
+    assert t2.analysis("T2.OS.HR").method.startswith("univariable Cox proportional hazards, Efron ties")
+
+
+# 3. No TCC subject in the population: the column prints N=0 and dashes, tests are NE with a
+#    footnote; no chi-square crash ("contingency table has an all-zero row or column"). DOCX, XLSX.
+def test_03_empty_column_prints_dashes(study, adam) -> None:
+    adsl = adam["ADSL"]
+    adsl.loc[adsl["TRT01PN"] == 2, "FASFL"] = "N"
+    tables = _build(study, adam, "T1", "T2")
+    t1, t2 = tables["T1"], tables["T2"]
+    assert t1.columns[1].header == "TCC\n(N=0)"
+    assert t1.cell("Male", "TCC").text == DASH
+    assert t1.cell("n", "TCC", block_id="AGE").text == "0"
+    assert t1.cell("Mean (SD)", "TCC", block_id="AGE").text == DASH
+    assert t1.cell("Male", "TOTAL").text == "24 (80.0)"
+    orr = "Objective response rate (CR + PR), n (%)"
+    assert t2.cell(orr, "TCC").text == DASH
+    assert t2.cell("95% CI", "TCC", block_id="ORR").text == DASH
+    assert t2.cell(orr, "CMP").text == "NE"
+    assert t2.cell("Median, months (95% CI)", "TCC", block_id="PFS").text == DASH
+    assert t2.cell("Hazard ratio TCAC vs TCC (95% CI)", "CMP", block_id="PFS").text == "NE (NE, NE)"
+    assert t2.cell("Log-rank p-value", "CMP", block_id="PFS").text == "NE"
+    dash_note = f"{DASH}: no subjects in the column or denominator (N=0); nothing is estimated."
+    assert dash_note in t1.footnotes and dash_note in t2.footnotes
+    assert "P-value not computed (NE): an arm of the comparison has no subjects." in t2.footnotes
+    assert "Hazard ratio TCAC vs TCC not estimable (NE): no subjects in TCC." in t2.footnotes
+    grid, paragraphs = _docx_text(t2)
+    assert "TCC\n(N=0)" in [c.strip() for c in grid[0]] or any("N=0" in c for c in grid[0])
+    assert any(DASH == c.strip() for row in grid for c in row)
+    assert any(dash_note in p for p in paragraphs)
+    cells = _xlsx_text(t2)
+    assert any("N=0" in c for c in cells) and DASH in cells and any(dash_note in c for c in cells)
+
+
+# 4. A third arm: comparisons each-vs-control give one column per arm vs the control, pairwise one
+#    per pair; a single pair keeps the original column key and row labels.
+@pytest.fixture()
+def three_arm(study_dir, adam):
+    text = (study_dir / "specs" / "study.yaml").read_text(encoding="utf-8")
+    tcc = '      description: "Camrelizumab 200 mg plus chemotherapy every 21 days"\n'
+    assert tcc in text
+    text = text.replace(tcc, tcc + '    - armcd: CTRL\n      arm: "Control"\n      trtn: 3\n      description: "Control"\n', 1)
+    (study_dir / "specs" / "study.yaml").write_text(text, encoding="utf-8")
+    adsl = adam["ADSL"]
+    ctrl = adsl["USUBJID"].isin([f"S-{i:03d}" for i in range(46, 61)])
+    adsl.loc[ctrl, "TRT01PN"] = 3.0
+    return load_study(study_dir), adam
+
+
+def test_04_each_vs_control_and_pairwise(three_arm, study_dir) -> None:
+    study, adam = three_arm
+    text = (REPO / "specs" / "tlf" / "T2.yaml").read_text(encoding="utf-8")
+    text = text.replace("treatment: TCAC, reference: TCC}", "reference: CTRL, comparisons: each-vs-control}")
+    write_spec(study_dir, "T2.yaml", text)
+    t2 = _build(study, adam)["T2"]
+    keys = [c.key for c in t2.columns]
+    assert keys == ["TCAC", "TCC", "CTRL", "TOTAL", "CMP.TCAC.CTRL", "CMP.TCC.CTRL"]
+    assert t2.columns[4].header == "TCAC vs CTRL\np-value / HR (95% CI)"
+    hr_tcac = t2.cell("Hazard ratio (95% CI)", "CMP.TCAC.CTRL", block_id="PFS")
+    hr_tcc = t2.cell("Hazard ratio (95% CI)", "CMP.TCC.CTRL", block_id="PFS")
+    assert hr_tcac.analysis_id == "T2.PFS.HR.TCAC_CTRL" and hr_tcc.analysis_id == "T2.PFS.HR.TCC_CTRL"
+    assert hr_tcac.text != hr_tcc.text
+    # TCC (S-031..S-045) vs CTRL (S-046..S-060) ORR: 13 responders are S-031..S-043 -> 13/15 vs 0/15
+    orr = "Objective response rate (CR + PR), n (%)"
+    assert t2.cell(orr, "CTRL").text == "0 (0.0)"
+    assert t2.cell(orr, "CMP.TCC.CTRL").text == "< 0.001"
+    text = text.replace("reference: CTRL, comparisons: each-vs-control}", "comparisons: pairwise}")
+    write_spec(study_dir, "T2.yaml", text)
+    t2 = _build(study, adam)["T2"]
+    assert [c.key for c in t2.columns if c.kind == "comparison"] == [
+        "CMP.TCAC.TCC", "CMP.TCAC.CTRL", "CMP.TCC.CTRL"]
+
+
+# 5. One p-value rule per study: conventions.yaml declares it; a table may not differ.
+def test_05_one_p_value_rule_per_study(study, adam, study_dir) -> None:
+    write_spec(study_dir, "conventions.yaml", "type: conventions\np_values: sas\n")
+    t2 = _build(study, adam, "T2")["T2"]
+    cell = t2.cell("Objective response rate (CR + PR), n (%)", "CMP")
+    assert 0.0001 <= cell.value("p") < 0.00015 and cell.text == "0.0001"  # PVALUE6.4, half up
+    text = (REPO / "specs" / "tlf" / "T1.yaml").read_text(encoding="utf-8") + "precision: {p_style: paper}\n"
+    write_spec(study_dir, "T1.yaml", text)
+    with pytest.raises(SpecError, match="one p-value rule per study"):
+        load_tlf_specs(study)
+
+
+# 6. Table 1 p-values by the declared methods: Wilcoxon rank-sum (normal approximation with continuity
+#    correction, as SAS NPAR1WAY and R wilcox.test(exact = FALSE)) for a continuous row, and the Cochran
+#    rule (chi-square, or Fisher when an expected count is below 5) for a categorical block.
+#    AGE is 50 + (i % 20): TCAC (i = 0..29) and TCC (i = 30..59) are checked against scipy's test.
+def test_06_table1_p_values(study, adam, study_dir) -> None:
+    from scipy.stats import mannwhitneyu
+
+    text = (REPO / "specs" / "tlf" / "T1.yaml").read_text(encoding="utf-8")
+    text = text.replace("columns: {by: TRT01PN, total: true}",
+                        "columns: {by: TRT01PN, total: true, comparison: p-value, treatment: TCAC, reference: TCC}")
+    text = text.replace("variable: AGE}", "variable: AGE, test: wilcoxon}")
+    text = text.replace("    variable: SEX\n", "    variable: SEX\n    test: cochran\n")
+    write_spec(study_dir, "T1.yaml", text)
+    t1 = _build(study, adam)["T1"]
+    age = adam["ADSL"]["AGE"]
+    expected = mannwhitneyu(age[:30], age[30:], alternative="two-sided", use_continuity=True).pvalue
+    assert t1.cell("n", "CMP", block_id="AGE").value("p") == pytest.approx(expected, rel=1e-12)
+    assert t1.analysis("T1.AGE.TEST").method.startswith("Wilcoxon rank-sum test")
+    # SEX: 24 M / 6 F in each arm (i % 5 == 0 is F): expected counts 6 >= 5 -> chi-square, p = 1
+    assert t1.analysis("T1.SEX.TEST").method.startswith("Pearson chi-square")
+    assert t1.cell("Male", "CMP").text == "1.00"
