@@ -87,3 +87,13 @@ def test_clopper_pearson_equals_statsmodels(n, conf):
         res = ci_proportion(x, n, conf=conf)
         lower, upper = proportion_confint(x, n, alpha=1.0 - conf, method="beta")
         assert (res.lower, res.upper) == (max(float(lower), 0.0), min(float(upper), 1.0))
+
+
+# --- issue 19: Agresti-Caffo difference ----------------------------------------------------------
+
+# 7. Agresti-Caffo (Agresti & Caffo 2000, Am Stat 54:280), by hand: 57/72 - 49/82 = 0.194106;
+#    SE = sqrt(0.791667*0.208333/72 + 0.597561*0.402439/82) = 0.072273 -> 0.0525 to 0.3358.
+def test_diff_agresti_caffo_hand_worked():
+    res = diff_proportions(56, 70, 48, 80, method="agresti-caffo")
+    assert (round(res.lower, 4), round(res.upper, 4)) == (0.0525, 0.3358)
+    assert round(res.estimate, 4) == 0.2  # the point estimate stays the observed difference

@@ -26,6 +26,8 @@ DIFF_METHODS = {
     "newcombe": ("newcomb", "Newcombe hybrid score, no continuity correction "
                  "(SAS PROC FREQ RISKDIFF(CL=NEWCOMBE))"),
     "wald": ("wald", "Wald asymptotic (SAS PROC FREQ RISKDIFF(CL=WALD))"),
+    "agresti-caffo": ("agresti-caffo", "Agresti-Caffo, Wald after adding one success and one failure per group "
+                      "(SAS PROC FREQ RISKDIFF(CL=AC); R DescTools BinomDiffCI method='ac')"),
 }
 
 
@@ -97,7 +99,7 @@ def _clopper_pearson(x: int, n: int, alpha: float) -> tuple[float, float]:
 def diff_proportions(
     x1: int, n1: int, x2: int, n2: int, *, method: str = "newcombe", conf: float = 0.95
 ) -> DiffCI:
-    """Difference x1/n1 - x2/n2 with a two-sided CI (Newcombe hybrid score or Wald)."""
+    """Difference x1/n1 - x2/n2 with a two-sided CI (Newcombe, Wald, Agresti-Caffo)."""
     from statsmodels.stats.proportion import confint_proportions_2indep
 
     x1, n1 = _check_count(x1, n1, "group 1")
