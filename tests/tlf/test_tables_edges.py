@@ -185,3 +185,35 @@ def test_06_table1_p_values(study, adam, study_dir) -> None:
     # SEX: 24 M / 6 F in each arm (i % 5 == 0 is F): expected counts 6 >= 5 -> chi-square, p = 1
     assert t1.analysis("T1.SEX.TEST").method.startswith("Pearson chi-square")
     assert t1.cell("Male", "CMP").text == "1.00"
+
+
+# 7. Time-to-event options: quartiles, landmark rates (arcsine CI), stratified log-rank and Cox HR.
+#    Values are checked against the stats layer's own functions on the same subjects (each of those
+#    is tested against R/SAS/CAMIS references in tests/stats).
+def test_07_tte_quartiles_landmarks_strata(study, adam, study_dir) -> None:
+    from tlfgen.stats.km_summary import km_quantiles
+    from tlfgen.stats.survival import km_at, logrank_test
+
+    text = (REPO / "specs" / "tlf" / "T2.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        "{kind: tte, id: PFS, label: \"Progression-free survival\", param: PFS, event_label: \"Progression or death, "
+        "n (%)\", median_ci: symmetric, hr: logrank}",
+        "{kind: tte, id: PFS, label: \"Progression-free survival\", param: PFS, event_label: \"Progression or death, "
+        "n (%)\", median_ci: loglog, hr: cox, ties: efron, strata: [SEX], quartiles: true, landmarks: [12], "
+        "survival_ci: arcsine}")
+    write_spec(study_dir, "T2.yaml", text)
+    t2 = _build(study, adam)["T2"]
+    tte = adam["ADTTE"][adam["ADTTE"]["PARAMCD"] == "PFS"].set_index("USUBJID")
+    tcac = tte.loc[[f"S-{i:03d}" for i in range(1, 31)]]
+    q = km_quantiles(tcac["AVALM"], 1 - tcac["CNSR"]).set_index("prob")
+    cell = t2.cell("25th percentile, months (95% CI)", "TCAC", block_id="PFS")
+    assert cell.value("quantile") == q.loc[0.25, "estimate"]
+    at = km_at(tcac["AVALM"], 1 - tcac["CNSR"], [12], method="arcsine").iloc[0]
+    cell = t2.cell("Event-free at 12 months, % (95% CI)", "TCAC", block_id="PFS")
+    assert cell.value("survival") == pytest.approx(100 * at["survival"])
+    assert cell.value("lower") == pytest.approx(100 * at["lower"])
+    sex = adam["ADSL"].set_index("USUBJID").loc[tte.index, "SEX"]
+    arm = ["TCAC" if int(s[2:]) <= 30 else "TCC" for s in tte.index]
+    expected = logrank_test(tte["AVALM"], 1 - tte["CNSR"], arm, strata=sex.to_numpy()).p
+    assert t2.cell("Stratified log-rank p-value", "CMP", block_id="PFS").value("p") == pytest.approx(expected)
+    assert "stratified" in t2.analysis("T2.PFS.HR").method and "Efron" in t2.analysis("T2.PFS.HR").method
