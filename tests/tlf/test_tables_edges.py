@@ -217,3 +217,17 @@ def test_07_tte_quartiles_landmarks_strata(study, adam, study_dir) -> None:
     expected = logrank_test(tte["AVALM"], 1 - tte["CNSR"], arm, strata=sex.to_numpy()).p
     assert t2.cell("Stratified log-rank p-value", "CMP", block_id="PFS").value("p") == pytest.approx(expected)
     assert "stratified" in t2.analysis("T2.PFS.HR").method and "Efron" in t2.analysis("T2.PFS.HR").method
+
+
+# 8. Regression tables with an empty arm: the treatment row is NE with a footnote, the covariate
+#    models are still fitted; no exception.
+def test_08_regression_with_empty_arm(study, adam) -> None:
+    adsl = adam["ADSL"]
+    adsl.loc[adsl["TRT01PN"] == 2, "FASFL"] = "N"
+    tables = _build(study, adam, "T4", "T5")
+    for tid in ("T4", "T5"):
+        row = "Treatment: TCAC vs TCC"
+        assert [tables[tid].cell(row, k).text for k in ("UNI.EST", "UNI.P", "MULTI.EST", "MULTI.P")] == [
+            "NE (NE, NE)", "NE", "NE (NE, NE)", "NE"]
+        assert tables[tid].cell("Female vs Male", "UNI.EST").text not in ("", "NE (NE, NE)")
+        assert any("TCAC vs TCC not estimable (NE): an arm has no subjects" in f for f in tables[tid].footnotes)

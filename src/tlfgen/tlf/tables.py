@@ -252,15 +252,20 @@ def _complete(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[list[Row], list[Analysis]]:
     full, outcome = _regression_frame(block, ctx)
-    all_terms = ["TRT", *[c.variable for c in block.covariates]]
+    kind = "OR" if block.model == "logistic" else "HR"
+    both_arms = {ctx.treatment, ctx.reference} <= set(full["TRT"])
+    if not both_arms:  # an arm with no subjects: no treatment term; NE with the reason
+        ctx.ne(f"{kind} {ctx.treatment} vs {ctx.reference} not estimable (NE): an arm has no subjects")
+    all_terms = [*(["TRT"] if both_arms else []), *[c.variable for c in block.covariates]]
     frame = _complete(full, all_terms)
     refs: dict[str, Any] = {"TRT": ctx.reference}
     for cov in block.covariates:
         refs[cov.variable] = str(norm(cov.reference)) if cov.reference is not None else sorted(
             frame[cov.variable].unique().tolist())[0]
     options = {"method": block.method, "separation": block.separation}
-    multi, multi_label, notes = estimates.fit_terms(block.model, frame, outcome, all_terms, refs, block.ties,
-                                                    **options)
+    empty_fit = pd.DataFrame(columns=["term", "est", "lower", "upper", "p"])
+    multi, multi_label, notes = (estimates.fit_terms(block.model, frame, outcome, all_terms, refs, block.ties,
+                                                     **options) if all_terms else (empty_fit, "", ()))
     for note in notes:
         ctx.ne(f"multivariable model: {note}")
     uni: dict[str, Any] = {}
@@ -273,8 +278,9 @@ def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[l
                                                           **options)
         for note in notes:
             ctx.ne(f"univariable model: {note}")
+    uni.setdefault("TRT", empty_fit)
+    uni_n.setdefault("TRT", ())
     pr = ctx.precision
-    kind = "OR" if block.model == "logistic" else "HR"
     rows: list[Row] = [header_row(block.label, block.id)]
     analyses = [
         Analysis(ctx.analysis_id(block.id, "UNI"), f"{block.label}: univariable models (subjects with the factor known)", block.dataset,
@@ -288,6 +294,9 @@ def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[l
         aid = ctx.analysis_id(block.id, part)
         hit = fit[fit["term"] == term]
         if hit.empty:
+            if term.startswith("TRT=") and not both_arms:
+                ne = Cell(ctx.templates.cell("est_ci", est="NE", lower="NE", upper="NE"), aid)
+                return {f"{part}.EST": ne, f"{part}.P": Cell("NE", aid)}
             return {}
         r = hit.iloc[0]
         est = Cell(ctx.templates.cell("est_ci", est=fmt(r["est"], pr.ratio), lower=fmt(r["lower"], pr.ratio),
