@@ -97,3 +97,15 @@ def test_diff_agresti_caffo_hand_worked():
     res = diff_proportions(56, 70, 48, 80, method="agresti-caffo")
     assert (round(res.lower, 4), round(res.upper, 4)) == (0.0525, 0.3358)
     assert round(res.estimate, 4) == 0.2  # the point estimate stays the observed difference
+
+
+# 8. Miettinen-Nurminen score interval (Miettinen & Nurminen 1985, Stat Med 4:213):
+#    * 10/10 vs 0/20: lower limit 0.7156, upper 1 (the paper's example, as the R package cicalc's
+#      test snapshot "ci_prop_diff_mn matches the values in the paper" prints it: (0.7156, 1));
+#    * 56/70 vs 48/80: 0.0528 to 0.3382 (Newcombe 1998, Stat Med 17:873, Table II, method 6).
+def test_diff_miettinen_nurminen_published_values():
+    res = diff_proportions(10, 10, 0, 20, method="mn")
+    assert (round(res.lower, 4), res.upper) == (0.7156, 1.0)
+    res = diff_proportions(56, 70, 48, 80, method="mn")
+    assert (round(res.lower, 4), round(res.upper, 4)) == (0.0528, 0.3382)
+    assert "CL=MN" in res.method_label

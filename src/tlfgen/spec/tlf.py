@@ -127,8 +127,9 @@ class RateBlock(_BlockBase):
     ci_label: str = "95% CI"
     test: TEST_RULES = "none"
     difference: bool = False
-    #: CI of the difference: newcombe (SAS RISKDIFF CL=NEWCOMBE), wald, agresti-caffo (SAS CL=AC)
-    difference_method: Literal["newcombe", "wald", "agresti-caffo"] = "newcombe"
+    #: CI of the difference: newcombe (SAS RISKDIFF CL=NEWCOMBE), wald, mn (Miettinen-Nurminen,
+    #: SAS CL=MN), agresti-caffo (SAS CL=AC)
+    difference_method: Literal["newcombe", "wald", "mn", "agresti-caffo"] = "newcombe"
 
 
 class TteBlock(_BlockBase):
