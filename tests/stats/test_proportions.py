@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from tlfgen.errors import DataError
@@ -109,3 +111,19 @@ def test_diff_miettinen_nurminen_published_values():
     res = diff_proportions(56, 70, 48, 80, method="mn")
     assert (round(res.lower, 4), round(res.upper, 4)) == (0.0528, 0.3382)
     assert "CL=MN" in res.method_label
+
+
+# 9. Relative risk and odds ratio with Wald CIs on the log scale, by hand for 56/70 vs 48/80:
+#    RR = 0.8 / 0.6 = 1.333333, SE(ln RR) = sqrt(1/56 - 1/70 + 1/48 - 1/80) = 0.109109
+#    -> exp(0.287682 -/+ 1.959964 * 0.109109) = 1.0766 to 1.6512 (Katz);
+#    OR = (56 * 32) / (14 * 48) = 2.666667, SE(ln OR) = sqrt(1/56 + 1/14 + 1/48 + 1/32) = 0.375991
+#    -> 1.2762 to 5.5721 (Woolf). A zero cell: NE with a note.
+def test_relative_risk_and_odds_ratio():
+    from tlfgen.stats.proportions import ratio_proportions
+
+    rr = ratio_proportions(56, 70, 48, 80, measure="rr")
+    assert (round(rr.estimate, 6), round(rr.lower, 4), round(rr.upper, 4)) == (1.333333, 1.0766, 1.6512)
+    odds = ratio_proportions(56, 70, 48, 80, measure="or")
+    assert (round(odds.estimate, 6), round(odds.lower, 4), round(odds.upper, 4)) == (2.666667, 1.2762, 5.5720)
+    zero = ratio_proportions(10, 10, 5, 10, measure="or")
+    assert math.isnan(zero.estimate) and "zero cell" in zero.note

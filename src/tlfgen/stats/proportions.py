@@ -162,3 +162,48 @@ def _mn_limits(x1: int, n1: int, x2: int, n2: int, conf: float) -> tuple[float, 
     lower = -1.0 if est <= -edge or excess(-edge) <= 0.0 else brentq(excess, -edge, est, xtol=1e-14)
     upper = 1.0 if est >= edge or excess(edge) <= 0.0 else brentq(excess, est, edge, xtol=1e-14)
     return float(lower), float(upper)
+
+
+RATIO_METHODS = {
+    # measure: (statsmodels compare, statsmodels method, label)
+    "rr": ("ratio", "log", "relative risk, Wald CI on the log scale (Katz) (SAS PROC FREQ RELRISK(CL=WALD); "
+           "R epitools riskratio wald)"),
+    "or": ("odds-ratio", "logit", "odds ratio, Wald CI on the log scale (Woolf) (SAS PROC FREQ OR(CL=WALD); "
+           "R epitools oddsratio wald)"),
+}
+
+
+@dataclass(frozen=True)
+class RatioCI:
+    """Relative risk or odds ratio of group 1 vs group 2 with its CI (NaN where not estimable)."""
+
+    estimate: float
+    lower: float
+    upper: float
+    method: str
+    method_label: str
+    conf: float = 0.95
+    note: str = ""
+
+
+def ratio_proportions(x1: int, n1: int, x2: int, n2: int, *, measure: str = "rr", conf: float = 0.95) -> RatioCI:
+    """Relative risk (x1/n1)/(x2/n2) or odds ratio with a Wald CI on the log scale.
+
+    A zero cell makes the ratio 0 or infinite: the result is NaN with a ``note`` (NE), as SAS
+    prints no limits then.
+    """
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    x1, n1 = _check_count(x1, n1, "group 1")
+    x2, n2 = _check_count(x2, n2, "group 2")
+    check_choice(measure, tuple(RATIO_METHODS), "measure")
+    conf = check_conf(conf)
+    compare, sm_method, label = RATIO_METHODS[measure]
+    cells = (x1, x2) if measure == "rr" else (x1, n1 - x1, x2, n2 - x2)
+    if min(cells) == 0:
+        return RatioCI(math.nan, math.nan, math.nan, measure, label, conf,
+                       note=f"{'relative risk' if measure == 'rr' else 'odds ratio'} not estimable (NE): a zero cell")
+    p1, p2 = x1 / n1, x2 / n2
+    estimate = p1 / p2 if measure == "rr" else (p1 / (1 - p1)) / (p2 / (1 - p2))
+    lower, upper = confint_proportions_2indep(x1, n1, x2, n2, method=sm_method, compare=compare, alpha=1.0 - conf)
+    return RatioCI(float(estimate), float(lower), float(upper), measure, label, conf)
