@@ -231,3 +231,38 @@ def test_08_regression_with_empty_arm(study, adam) -> None:
             "NE (NE, NE)", "NE", "NE (NE, NE)", "NE"]
         assert tables[tid].cell("Female vs Male", "UNI.EST").text not in ("", "NE (NE, NE)")
         assert any("TCAC vs TCC not estimable (NE): an arm has no subjects" in f for f in tables[tid].footnotes)
+
+
+# 9. Rate comparisons a statistician chooses: Miettinen-Nurminen difference, relative risk, CMH
+#    stratified by sex. Each number is the stats layer's (tested against published values in
+#    tests/stats) on ORR 27/30 vs 13/30; CMH on the per-sex 2 x 2 tables built here by hand.
+def test_09_rate_mn_difference_ratio_and_cmh(study, adam, study_dir) -> None:
+    from tlfgen.stats.proportions import diff_proportions, ratio_proportions
+    from tlfgen.stats.stratified import cmh_test
+
+    text = (REPO / "specs" / "tlf" / "T2.yaml").read_text(encoding="utf-8")
+    text, n = re.subn(r"(    id: ORR\n(?:    .*\n)*?)    test: cochran\n",
+                      r"\1    test: cmh\n    strata: [SEX]\n    difference: true\n    difference_method: mn\n"
+                      r"    ratio: rr\n", text)
+    assert n == 1
+    write_spec(study_dir, "T2.yaml", text)
+    t2 = _build(study, adam)["T2"]
+    mn = diff_proportions(27, 30, 13, 30, method="mn")
+    cell = t2.cell("Difference TCAC - TCC, % (95% CI)", "CMP", block_id="ORR")
+    assert cell.value("lower") == pytest.approx(100 * mn.lower) and cell.value("upper") == pytest.approx(100 * mn.upper)
+    rr = ratio_proportions(27, 30, 13, 30)
+    assert t2.cell("Relative risk TCAC vs TCC (95% CI)", "CMP", block_id="ORR").text == (
+        f"{rr.estimate:.2f} ({rr.lower:.2f}, {rr.upper:.2f})")
+    adsl = adam["ADSL"].set_index("USUBJID")
+    orr = adam["ADRS"][(adam["ADRS"]["PARAMCD"] == "ORR") & (adam["ADRS"]["AVALC"] == "Y")]["USUBJID"]
+    tables = []
+    for sex in ("F", "M"):
+        table = []
+        for arm in (1.0, 2.0):
+            ids = adsl.index[(adsl["SEX"] == sex) & (adsl["TRT01PN"] == arm)]
+            yes = int(ids.isin(orr).sum())
+            table.append([yes, len(ids) - yes])
+        tables.append(table)
+    expected = cmh_test(tables).p
+    assert t2.cell("Objective response rate (CR + PR), n (%)", "CMP").value("p") == pytest.approx(expected)
+    assert t2.analysis("T2.ORR.TEST").method.startswith("Cochran-Mantel-Haenszel test")

@@ -125,11 +125,22 @@ class RateBlock(_BlockBase):
     responder: str  # expression true for responders
     ci_method: CI_METHODS = "clopper-pearson"
     ci_label: str = "95% CI"
-    test: TEST_RULES = "none"
+    #: the categorical rules, or cmh: Cochran-Mantel-Haenszel over ``strata`` (SAS PROC FREQ CMH;
+    #: R mantelhaen.test)
+    test: Literal["none", "cochran", "cochran-rxc", "fisher", "chisq", "cmh"] = "none"
+    strata: list[str] = Field(default_factory=list)  # ADSL variables for test: cmh
+    #: an extra comparison row: rr (relative risk) or or (odds ratio), Wald CI on the log scale
+    ratio: Literal["none", "rr", "or"] = "none"
     difference: bool = False
     #: CI of the difference: newcombe (SAS RISKDIFF CL=NEWCOMBE), wald, mn (Miettinen-Nurminen,
     #: SAS CL=MN), agresti-caffo (SAS CL=AC)
     difference_method: Literal["newcombe", "wald", "mn", "agresti-caffo"] = "newcombe"
+
+    @model_validator(mode="after")
+    def _check_cmh(self) -> "RateBlock":
+        if self.test == "cmh" and not self.strata:
+            raise ValueError("test: cmh needs strata (ADSL variables)")
+        return self
 
 
 class TteBlock(_BlockBase):
@@ -330,6 +341,7 @@ def _check_table(spec: TableSpec, source: SpecSource, armcds: set[str]) -> None:
         seen.add(block.id)
         needs_pair = (
             getattr(block, "test", "none") != "none" or getattr(block, "difference", False)
+            or getattr(block, "ratio", "none") != "none"
             or isinstance(block, (TteBlock, RegressionBlock))
         )
         if needs_pair and cols.comparisons == "pair" and (cols.treatment is None or cols.reference is None):

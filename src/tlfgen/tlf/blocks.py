@@ -359,12 +359,20 @@ def create_rate_rows(block: RateBlock, ctx: BlockContext) -> tuple[list[Row], li
                                  block_key=block.id, method=method, group=g.key, role="ci"))
     first = row_of(ctx, block.label, counts, block.id, indent=0)
     rows = [first, row_of(ctx, block.ci_label, ci_cells, block.id)]
-    if ctx.has_comparison and (block.test != "none" or block.difference):
+    if ctx.has_comparison and (block.test != "none" or block.difference or block.ratio != "none"):
         diff_cells: dict[str, Cell] = {}
+        ratio_cells: dict[str, Cell] = {}
         for pair in ctx.pairs:
             (x1, n1), (x2, n2) = xn[pair[0]], xn[pair[1]]
             parts = ctx.pair_parts(pair)
-            if block.test != "none":
+            if block.test == "cmh":
+                res = estimates.cmh_est(_cmh_tables(ctx, block, pair, hits))
+                aid = ctx.analysis_id(block.id, "TEST", *parts)
+                rows[0] = _with_cell(ctx, rows[0], ctx.cmp_key(pair), p_cell(ctx, aid, res))
+                analyses.append(analysis(ctx, aid, f"{block.label}: {pair[0]} vs {pair[1]}, stratified by "
+                                         f"{', '.join(block.strata)}", dataset=block.dataset, block_key=block.id,
+                                         method=res.method, role="test"))
+            elif block.test != "none":
                 res = estimates.compare_counts_est([[x1, n1 - x1], [x2, n2 - x2]], block.test)
                 aid = ctx.analysis_id(block.id, "TEST", *parts)
                 rows[0] = _with_cell(ctx, rows[0], ctx.cmp_key(pair), p_cell(ctx, aid, res))
@@ -377,10 +385,33 @@ def create_rate_rows(block: RateBlock, ctx: BlockContext) -> tuple[list[Row], li
                 analyses.append(analysis(ctx, aid, f"{block.label}: difference in proportions {pair[0]} - {pair[1]}",
                                          dataset=block.dataset, block_key=block.id, method=res.method,
                                          role="difference"))
+            if block.ratio != "none":
+                res = estimates.ratio_est(x1, n1, x2, n2, block.ratio)
+                aid = ctx.analysis_id(block.id, block.ratio.upper(), *parts)
+                ratio_cells[ctx.cmp_key(pair)] = est_cell(ctx, aid, res, pr.ratio, block.ratio)
+                analyses.append(analysis(ctx, aid, f"{block.label}: {block.ratio.upper()} {pair[0]} vs {pair[1]}",
+                                         dataset=block.dataset, block_key=block.id, method=res.method,
+                                         role=block.ratio))
         if diff_cells:
             rows.append(row_of(ctx, ctx.pair_label(ctx.pairs[0], "Difference{diff}, % (95% CI)"), diff_cells,
                                block.id))
+        if ratio_cells:
+            name = "Relative risk" if block.ratio == "rr" else "Odds ratio"
+            rows.append(row_of(ctx, ctx.pair_label(ctx.pairs[0], name + "{pair} (95% CI)"), ratio_cells, block.id))
     return rows, analyses
+
+
+def _cmh_tables(ctx: BlockContext, block: RateBlock, pair: tuple[str, str], hits: set[str]) -> list[list[list[int]]]:
+    """One 2 x 2 table per stratum (ADSL ``block.strata``): rows = the pair's arms, columns = responder yes/no."""
+    adsl = ctx.datasets["ADSL"]
+    require(adsl, "ADSL", *block.strata)
+    key = adsl.drop_duplicates("USUBJID").set_index("USUBJID")[block.strata].astype(str).agg("/".join, axis=1)
+    tables: dict[str, list[list[int]]] = {}
+    for row, arm in enumerate(pair):
+        for subject in ctx.group(arm).subjects:
+            cells = tables.setdefault(str(key.get(subject, "")), [[0, 0], [0, 0]])
+            cells[row][0 if subject in hits else 1] += 1
+    return [tables[k] for k in sorted(tables)]
 
 
 BUILDERS: dict[type, Callable[[Any, BlockContext], tuple[list[Row], list[Analysis]]]] = {

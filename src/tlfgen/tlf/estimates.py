@@ -82,6 +82,29 @@ def compare_counts_est(table: Sequence[Sequence[int]], rule: str) -> Estimate:
     return Estimate(p=float(res.p), method=res.method_label)
 
 
+def ratio_est(x1: int, n1: int, x2: int, n2: int, measure: str) -> Estimate:
+    """Relative risk or odds ratio group 1 vs group 2 with its Wald CI on the log scale."""
+    from tlfgen.stats.proportions import RATIO_METHODS, ratio_proportions
+
+    if n1 == 0 or n2 == 0:
+        return Estimate(method=RATIO_METHODS[measure][2],
+                        note="ratio not estimable (NE): an arm of the comparison has no subjects")
+    res = ratio_proportions(x1, n1, x2, n2, measure=measure)
+    return Estimate(res.estimate, res.lower, res.upper, method=res.method_label, note=res.note)
+
+
+def cmh_est(tables: Any) -> Estimate:
+    """CMH p-value over strata (2 x 2 tables: arms x responder yes/no)."""
+    from tlfgen.errors import DataError
+    from tlfgen.stats.stratified import cmh_test
+
+    try:
+        res = cmh_test(tables)
+    except DataError as exc:
+        return Estimate(method="Cochran-Mantel-Haenszel test", note=f"CMH p-value not computed (NE): {exc.message}")
+    return Estimate(res.odds_ratio, res.lower, res.upper, res.p, res.method_label)
+
+
 def compare_counts(table: Sequence[Sequence[int]], rule: str) -> tuple[float, str]:
     res = compare_counts_est(table, rule)
     return res.p, res.method
