@@ -59,6 +59,7 @@ def test_01_arm_without_events_prints_ne_with_footnote(study, adam) -> None:
     note = ("Hazard ratio TCAC vs TCC not estimable (NE): no events in TCAC; the O/E ratio would be 0 or "
             "infinite.")
     assert "NE = not estimable." in t2.footnotes and note in t2.footnotes
+    assert "Median not reached (NE): the Kaplan-Meier curve stays above 0.5." in t2.footnotes
     grid, paragraphs = _docx_text(t2)
     assert ["Hazard ratio TCAC vs TCC (95% CI)", "", "", "", "NE (NE, NE)"] in [
         [text.strip() for text in row] for row in grid]
@@ -266,3 +267,29 @@ def test_09_rate_mn_difference_ratio_and_cmh(study, adam, study_dir) -> None:
     expected = cmh_test(tables).p
     assert t2.cell("Objective response rate (CR + PR), n (%)", "CMP").value("p") == pytest.approx(expected)
     assert t2.analysis("T2.ORR.TEST").method.startswith("Cochran-Mantel-Haenszel test")
+
+
+# 10. Median conventions in a table (not reached: test 1): the R rule (midpoint, default) and the SAS rule at a final 0.5 plateau (conventions.yaml median_plateau: sas) prints NE and says why.
+#     DOR in TCC: 13 responders (S-031..S-043), made to follow the CAMIS example (PHUSE CAMIS
+#     Comp/r-sas_survival.qmd): 5 events then 5 censored with S = 0.5 from the 5th event on.
+def test_10_median_not_reached_and_plateau(study, adam, study_dir) -> None:
+    tte = adam["ADTTE"]
+    dor = tte["PARAMCD"] == "DOR"
+    tcc = [f"S-{i:03d}" for i in range(31, 44)]
+    camis_t = [54, 75, 77, 84, 87, 92, 103, 105, 112, 118]
+    camis_c = [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
+    keep = tte[~(dor & tte["USUBJID"].isin(tcc[10:]))]
+    for sid, t, c in zip(tcc[:10], camis_t, camis_c):
+        keep.loc[(keep["PARAMCD"] == "DOR") & (keep["USUBJID"] == sid), ["AVALM", "CNSR"]] = [float(t), float(c)]
+    adam["ADTTE"] = keep
+    text = (REPO / "specs" / "tlf" / "T2.yaml").read_text(encoding="utf-8").replace(
+        "param: DOR, event_label: \"Progression or death, n (%)\", median_ci: symmetric",
+        "param: DOR, event_label: \"Progression or death, n (%)\", median_ci: loglog")
+    write_spec(study_dir, "T2.yaml", text)
+    t2 = _build(study, adam)["T2"]
+    assert t2.cell("Median, months (95% CI)", "TCC", block_id="DOR").text.startswith("102.50 (")
+    write_spec(study_dir, "conventions.yaml", "type: conventions\nmedian_plateau: sas\n")
+    t2 = _build(study, adam)["T2"]
+    cell = t2.cell("Median, months (95% CI)", "TCC", block_id="DOR")
+    assert cell.text.startswith("NE (")
+    assert any("S(t) = 0.5 on the last plateau, which ends censored (SAS convention" in f for f in t2.footnotes)

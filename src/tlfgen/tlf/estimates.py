@@ -132,8 +132,14 @@ def km_median_est(time: Any, event: Any, method: str, *, plateau: str = "r") -> 
         return Estimate()
     res = km_median_ci(np.asarray(time, dtype=float), np.asarray(event, dtype=float), method=method, plateau=plateau)
     note = res.note
-    if math.isnan(res.median) and not math.isnan(res.lower):
-        note = "median not reached (NE); the lower confidence limit is shown as R and SAS report it"
+    if math.isnan(res.median):
+        from tlfgen.stats.survival import km_median
+
+        at_half = plateau == "sas" and not math.isnan(km_median(time, event, plateau="r"))
+        note = ("median NE: S(t) = 0.5 on the last plateau, which ends censored (SAS convention; R would print "
+                "the plateau midpoint)" if at_half else "median not reached (NE): the Kaplan-Meier curve stays above 0.5")
+        if not math.isnan(res.lower):
+            note += "; the lower confidence limit is shown as R and SAS report it"
     return Estimate(float(res.median), float(res.lower), float(res.upper), method=res.method_label, note=note)
 
 
