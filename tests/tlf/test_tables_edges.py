@@ -293,3 +293,27 @@ def test_10_median_not_reached_and_plateau(study, adam, study_dir) -> None:
     cell = t2.cell("Median, months (95% CI)", "TCC", block_id="DOR")
     assert cell.text.startswith("NE (")
     assert any("S(t) = 0.5 on the last plateau, which ends censored (SAS convention" in f for f in t2.footnotes)
+
+
+# 11. Logistic table options: profile-likelihood CIs (R confint(glm)); a separated covariate is fitted by
+#     Firth's method with a footnote instead of stopping the stage.
+def test_11_logistic_profile_ci_and_separation(study, adam, study_dir) -> None:
+    from tlfgen.stats.regression import logistic_model
+
+    text = (REPO / "specs" / "tlf" / "T4.yaml").read_text(encoding="utf-8").replace(
+        "    response: \"AVALC == 'Y'\"\n", "    response: \"AVALC == 'Y'\"\n    ci: profile\n")
+    write_spec(study_dir, "T4.yaml", text)
+    t4 = _build(study, adam)["T4"]
+    df = pd.DataFrame({"TRT": ["TCAC"] * 30 + ["TCC"] * 30, "Y": [1.0] * 27 + [0.0] * 3 + [1.0] * 13 + [0.0] * 17})
+    expected = logistic_model(df, "Y", ["TRT"], references={"TRT": "TCC"}, ci="profile").terms.iloc[0]
+    cell = t4.cell("Treatment: TCAC vs TCC", "UNI.EST")
+    assert cell.value("lower") == pytest.approx(expected["lower"]) and cell.value("upper") == pytest.approx(
+        expected["upper"])
+    assert t4.analysis("T4.ORR.UNI").method.startswith("logistic regression, maximum likelihood, profile-likelihood")
+    # separation: every TCAC subject responds
+    adrs = adam["ADRS"]
+    tcac = [f"S-{i:03d}" for i in range(1, 31)]
+    adrs.loc[(adrs["PARAMCD"] == "ORR") & adrs["USUBJID"].isin(tcac), "AVALC"] = "Y"
+    t4 = _build(study, adam, "T4")["T4"]
+    assert t4.cell("Treatment: TCAC vs TCC", "UNI.EST").text != ""
+    assert any("Firth's penalised likelihood used instead" in f for f in t4.footnotes)

@@ -201,6 +201,8 @@ class RegressionBlock(_BlockBase):
     #: logistic: ml, or firth (SAS FIRTH; R logistf); separation: error, or firth when ml fails
     method: Literal["ml", "firth"] = "ml"
     separation: Literal["error", "firth"] = "firth"
+    #: logistic CIs: wald (SAS Wald CL; R confint.default) or profile (SAS CLODDS=PL; R confint)
+    ci: Literal["wald", "profile"] = "wald"
     treatment_label: str = "Treatment"
     covariates: list[Covariate] = Field(default_factory=list)
 
@@ -210,6 +212,8 @@ class RegressionBlock(_BlockBase):
             raise ValueError("a logistic regression needs 'response' (an expression true for responders)")
         if self.model == "cox" and not self.param:
             raise ValueError("a Cox regression needs 'param' (the ADTTE PARAMCD)")
+        if self.model == "cox" and self.ci == "profile":
+            raise ValueError("profile-likelihood CIs are available for logistic models only (Cox: Wald)")
         return self
 
 

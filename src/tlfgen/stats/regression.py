@@ -14,6 +14,14 @@ score U*_r = sum (y_i - pi_i + h_i (1/2 - pi_i)) x_ir with step halving, Wald CI
 and p from the penalised information, as SAS PROC LOGISTIC / FIRTH prints them
 (R logistf with pl = FALSE). ``separation="firth"`` switches to it only when the
 maximum likelihood fit fails, and says so in ``notes``.
+
+``ci="profile"`` gives profile-likelihood CIs (R confint(glm) via MASS profile; SAS
+CLPARM=PL / CLODDS=PL): for each term the values b where 2 (l_max - l_profile(b)) equals
+the chi-square(1) quantile, l_profile(b) the maximum over the other coefficients with the
+term fixed at b (a fit with b x as offset). ``tests`` holds the global likelihood ratio
+test (SAS "Testing Global Null Hypothesis: Likelihood Ratio"; R anova against the null
+model) and, per term, ``lr_p`` the likelihood ratio test of dropping it (R drop1(test =
+"LRT"); SAS Type 3 LR with LRCI).
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -47,6 +55,10 @@ LOGISTIC_LABEL = (
     "logistic regression, maximum likelihood, Wald CI and p "
     "(SAS PROC LOGISTIC Wald CL; R glm(family=binomial) with confint.default)"
 )
+PROFILE_LABEL = (
+    "logistic regression, maximum likelihood, profile-likelihood CI, Wald p "
+    "(SAS PROC LOGISTIC CLODDS=PL; R confint(glm))"
+)
 FIRTH_LABEL = (
     "Firth's penalised likelihood logistic regression, Wald CI and p "
     "(SAS PROC LOGISTIC MODEL / FIRTH; R logistf(pl = FALSE))"
@@ -66,6 +78,8 @@ class LogisticModelResult:
     method_label: str
     conf: float = 0.95
     notes: tuple[str, ...] = ()
+    #: "lr": global likelihood ratio test (statistic, df, p) of all terms = 0 (maximum likelihood fits)
+    tests: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,7 @@ def logistic_model(
     references: dict[str, Any] | None = None,
     method: str = "ml",
     separation: str = "error",
+    ci: str = "wald",
 ) -> LogisticModelResult:
     """Fit a logistic regression of a 0/1 outcome on ``covariates`` (with an intercept).
 
@@ -103,6 +118,7 @@ def logistic_model(
     conf = check_conf(conf)
     check_choice(method, ("ml", "firth"), "method")
     check_choice(separation, ("error", "firth"), "separation")
+    check_choice(ci, ("wald", "profile"), "ci")
     if outcome_col not in df.columns:
         raise DataError(f"outcome column {outcome_col!r} is not in the data", column=outcome_col)
     y = df[outcome_col]
@@ -135,14 +151,73 @@ def logistic_model(
                 "in the table spec)",
             ) from exc
     terms = wald_terms(design.columns, np.asarray(fit.params)[1:], np.asarray(fit.bse)[1:], conf=conf, ratio="or")
+    terms["lr_p"] = [_drop_one_lr_p(exog, endog, j, float(fit.llf)) for j in range(1, exog.shape[1])]
+    label = LOGISTIC_LABEL
+    if ci == "profile":
+        limits = [_profile_limits(exog, endog, j, np.asarray(fit.params), np.asarray(fit.bse), float(fit.llf), conf)
+                  for j in range(1, exog.shape[1])]
+        terms["lower"] = [math.exp(lo) for lo, _ in limits]
+        terms["upper"] = [math.exp(hi) for _, hi in limits]
+        label = PROFILE_LABEL
+    from scipy.stats import chi2
+
+    lr = float(fit.llr)
+    k = exog.shape[1] - 1
     return LogisticModelResult(
         terms=terms,
         n=len(df),
         n_events=int(y.sum()),
-        method="logistic-wald",
-        method_label=LOGISTIC_LABEL,
+        method=f"logistic-{ci}",
+        method_label=label,
         conf=conf,
+        tests={"lr": (lr, k, float(chi2.sf(lr, k)))},
     )
+
+
+def _loglik_with_fixed(exog: np.ndarray, endog: np.ndarray, j: int, value: float) -> float:
+    """Maximum log-likelihood with coefficient ``j`` fixed at ``value`` (offset fit of the others)."""
+    from statsmodels.discrete.discrete_model import Logit
+
+    others = np.delete(exog, j, axis=1)
+    offset = value * exog[:, j]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = Logit(endog, others, offset=offset).fit(disp=0, maxiter=200)
+    return float(fit.llf)
+
+
+def _drop_one_lr_p(exog: np.ndarray, endog: np.ndarray, j: int, llf: float) -> float:
+    """Likelihood ratio p-value of dropping term ``j`` (coefficient fixed at 0)."""
+    from scipy.stats import chi2
+
+    stat = max(0.0, 2.0 * (llf - _loglik_with_fixed(exog, endog, j, 0.0)))
+    return float(chi2.sf(stat, 1))
+
+
+def _profile_limits(exog: np.ndarray, endog: np.ndarray, j: int, params: np.ndarray, bse: np.ndarray,
+                    llf: float, conf: float) -> tuple[float, float]:
+    """Profile-likelihood limits of coefficient ``j`` (log scale); NaN where the profile never rises enough."""
+    from scipy.optimize import brentq
+    from scipy.stats import chi2
+
+    cut = float(chi2.ppf(conf, 1)) / 2.0
+    centre, step = float(params[j]), float(bse[j])
+
+    def excess(b: float) -> float:
+        return llf - _loglik_with_fixed(exog, endog, j, b) - cut
+
+    limits = []
+    for sign in (-1.0, 1.0):
+        far = centre
+        for k in range(1, 40):
+            far = centre + sign * step * k
+            if excess(far) > 0.0:
+                break
+        else:
+            limits.append(math.nan)
+            continue
+        limits.append(float(brentq(excess, centre, far, xtol=1e-12)))
+    return limits[0], limits[1]
 
 
 def _firth_result(design: pd.DataFrame, exog: np.ndarray, endog: np.ndarray, conf: float,

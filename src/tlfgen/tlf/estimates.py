@@ -253,7 +253,7 @@ def _label(result: Any, default: str) -> str:
 
 def fit_terms(model: str, frame: pd.DataFrame, outcome: Sequence[str], covariates: Sequence[str],
               references: dict[str, Any], ties: str, *, method: str = "ml",
-              separation: str = "firth") -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+              separation: str = "firth", ci: str = "wald") -> tuple[pd.DataFrame, str, tuple[str, ...]]:
     """Fit a logistic or Cox model; one row per term: term ("COL=LEVEL"), est (OR/HR), lower, upper, p.
 
     Infinite Cox estimates come back as NaN (printed NE) with a note; a logistic fit that fails
@@ -269,6 +269,7 @@ def fit_terms(model: str, frame: pd.DataFrame, outcome: Sequence[str], covariate
         return terms[["term", "est", "lower", "upper", "p"]], res.method_label, tuple(res.notes)
     from tlfgen.stats.regression import logistic_model
 
-    res = logistic_model(frame, outcome[0], list(covariates), references=refs, method=method, separation=separation)
+    res = logistic_model(frame, outcome[0], list(covariates), references=refs, method=method, separation=separation,
+                         ci=ci if method == "ml" else "wald")
     terms = res.terms.rename(columns={"or": "est", "odds_ratio": "est"})
     return terms[["term", "est", "lower", "upper", "p"]], _label(res, "logistic regression"), tuple(res.notes)

@@ -250,6 +250,14 @@ def _complete(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame[(frame[covariates] != "").all(axis=1)]
 
 
+def _model_note(ctx: BlockContext, note: str) -> None:
+    """An infinite estimate prints NE (with the NE legend); a Firth refit is a plain footnote."""
+    if "printed NE" in note:
+        ctx.ne(note)
+    else:
+        ctx.note(note[:1].upper() + note[1:] + ("" if note.endswith(".") else "."))
+
+
 def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[list[Row], list[Analysis]]:
     full, outcome = _regression_frame(block, ctx)
     kind = "OR" if block.model == "logistic" else "HR"
@@ -262,12 +270,12 @@ def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[l
     for cov in block.covariates:
         refs[cov.variable] = str(norm(cov.reference)) if cov.reference is not None else sorted(
             frame[cov.variable].unique().tolist())[0]
-    options = {"method": block.method, "separation": block.separation}
+    options = {"method": block.method, "separation": block.separation, "ci": block.ci}
     empty_fit = pd.DataFrame(columns=["term", "est", "lower", "upper", "p"])
     multi, multi_label, notes = (estimates.fit_terms(block.model, frame, outcome, all_terms, refs, block.ties,
                                                      **options) if all_terms else (empty_fit, "", ()))
     for note in notes:
-        ctx.ne(f"multivariable model: {note}")
+        _model_note(ctx, f"multivariable model: {note}")
     uni: dict[str, Any] = {}
     uni_label = multi_label
     uni_n: dict[str, tuple[str, ...]] = {}
@@ -277,7 +285,7 @@ def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[l
         uni[name], uni_label, notes = estimates.fit_terms(block.model, data, outcome, [name], refs, block.ties,
                                                           **options)
         for note in notes:
-            ctx.ne(f"univariable model: {note}")
+            _model_note(ctx, f"univariable model: {note}")
     uni.setdefault("TRT", empty_fit)
     uni_n.setdefault("TRT", ())
     pr = ctx.precision
