@@ -201,7 +201,7 @@ def test_07_tte_quartiles_landmarks_strata(study, adam, study_dir) -> None:
         "n (%)\", median_ci: symmetric, hr: logrank}",
         "{kind: tte, id: PFS, label: \"Progression-free survival\", param: PFS, event_label: \"Progression or death, "
         "n (%)\", median_ci: loglog, hr: cox, ties: efron, strata: [SEX], quartiles: true, landmarks: [12], "
-        "survival_ci: arcsine}")
+        "survival_ci: arcsine, rmst_tau: 20}")
     write_spec(study_dir, "T2.yaml", text)
     t2 = _build(study, adam)["T2"]
     tte = adam["ADTTE"][adam["ADTTE"]["PARAMCD"] == "PFS"].set_index("USUBJID")
@@ -218,6 +218,10 @@ def test_07_tte_quartiles_landmarks_strata(study, adam, study_dir) -> None:
     expected = logrank_test(tte["AVALM"], 1 - tte["CNSR"], arm, strata=sex.to_numpy()).p
     assert t2.cell("Stratified log-rank p-value", "CMP", block_id="PFS").value("p") == pytest.approx(expected)
     assert "stratified" in t2.analysis("T2.PFS.HR").method and "Efron" in t2.analysis("T2.PFS.HR").method
+    from tlfgen.stats.km_summary import km_rmst
+
+    rm = km_rmst(tcac["AVALM"], 1 - tcac["CNSR"], 20)
+    assert t2.cell("RMST up to 20 months (95% CI)", "TCAC", block_id="PFS").value("rmst") == pytest.approx(rm.estimate)
 
 
 # 8. Regression tables with an empty arm: the treatment row is NE with a footnote, the covariate

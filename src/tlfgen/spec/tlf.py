@@ -161,6 +161,8 @@ class TteBlock(_BlockBase):
     landmarks: list[float] = Field(default_factory=list)  # times for "Event-free at t, % (95% CI)" rows
     survival_ci: SURVIVAL_CI_METHODS = "loglog"
     landmark_label: str = "Event-free at {t} months, % (95% CI)"
+    #: restricted mean survival time up to this time (R survRM2::rmst2; SAS PROC LIFETEST RMST), None: no row
+    rmst_tau: float | None = None
 
 
 class FollowupBlock(_BlockBase):

@@ -176,6 +176,16 @@ def km_landmark_est(time: Any, event: Any, at: float, method: str, *, beyond: st
                     method=f"Kaplan-Meier, Greenwood SE, {BAND_LABELS[method]}", note=note)
 
 
+def rmst_est(time: Any, event: Any, tau: float) -> Estimate:
+    """Restricted mean survival time up to ``tau`` with its 95% CI."""
+    from tlfgen.stats.km_summary import km_rmst
+
+    if len(time) == 0:
+        return Estimate()
+    res = km_rmst(np.asarray(time, dtype=float), np.asarray(event, dtype=float), tau)
+    return Estimate(res.estimate, res.lower, res.upper, method=res.method_label)
+
+
 def hazard_ratio_est(time: Any, event: Any, group: Any, treatment: str, reference: str, method: str, *,
                      ties: str = "breslow", strata: Any | None = None) -> Estimate:
     """HR treatment vs reference: log-rank O/E ratio, Mantel-Haenszel, or univariable Cox."""

@@ -51,6 +51,7 @@ def create_tte_rows(block: TteBlock, ctx: BlockContext) -> tuple[list[Row], list
     medians: dict[str, Cell] = {}
     quartiles: dict[float, dict[str, Cell]] = {0.25: {}, 0.75: {}}
     landmarks: dict[float, dict[str, Cell]] = {t: {} for t in block.landmarks}
+    rmst: dict[str, Cell] = {}
     analyses: list[Analysis] = []
     present = set(data.index)
     for g in ctx.groups:
@@ -63,7 +64,7 @@ def create_tte_rows(block: TteBlock, ctx: BlockContext) -> tuple[list[Row], list
         time, event = sub[block.time], 1 - sub[block.censor]
         if not len(sub):
             medians[g.key] = Cell(ctx.empty_cell(), aid + ".MEDIAN")
-            for cells in (*quartiles.values(), *landmarks.values()):
+            for cells in (*quartiles.values(), *landmarks.values(), rmst):
                 cells[g.key] = Cell(ctx.empty_cell(), aid)
             continue
         res = estimates.km_median_est(time, event, block.median_ci, plateau=conv.median_plateau)
@@ -87,6 +88,12 @@ def create_tte_rows(block: TteBlock, ctx: BlockContext) -> tuple[list[Row], list
             analyses.append(analysis(ctx, lid, f"{block.label}: Kaplan-Meier event-free rate at {at:g}",
                                      dataset=block.dataset, block_key=block.id, method=lm.method, group=g.key,
                                      role="landmark"))
+        if block.rmst_tau is not None:
+            rm = estimates.rmst_est(time, event, block.rmst_tau)
+            rmst[g.key] = est_cell(ctx, aid + ".RMST", rm, pr.time, "rmst")
+            analyses.append(analysis(ctx, aid + ".RMST", f"{block.label}: RMST up to {block.rmst_tau:g}",
+                                     dataset=block.dataset, block_key=block.id, method=rm.method, group=g.key,
+                                     role="rmst"))
     rows = [header_row(block.label, block.id), row_of(ctx, block.event_label, events, block.id),
             row_of(ctx, "Median, months (95% CI)", medians, block.id)]
     if block.quartiles:
@@ -94,6 +101,8 @@ def create_tte_rows(block: TteBlock, ctx: BlockContext) -> tuple[list[Row], list
                  row_of(ctx, "75th percentile, months (95% CI)", quartiles[0.75], block.id)]
     for at, cells in landmarks.items():
         rows.append(row_of(ctx, block.landmark_label.format(t=f"{at:g}"), cells, block.id))
+    if block.rmst_tau is not None:
+        rows.append(row_of(ctx, f"RMST up to {block.rmst_tau:g} months (95% CI)", rmst, block.id))
     if ctx.has_comparison:
         rows += _comparison_rows(block, ctx, data, analyses)
     return rows, analyses
