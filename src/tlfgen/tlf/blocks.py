@@ -302,6 +302,8 @@ def create_continuous_rows(block: ContinuousBlock, ctx: BlockContext) -> tuple[l
         n = int(arr.size)
         mean = float(arr.mean()) if n else float("nan")
         sd = float(arr.std(ddof=1)) if n > 1 else float("nan")
+        if n == 1:
+            ctx.ne("SD not estimable (NE) with one value (n - 1 divisor)")
         median = float(np.median(arr)) if n else float("nan")
         lo, hi = (float(arr.min()), float(arr.max())) if n else (float("nan"), float("nan"))
         aid = ctx.analysis_id(block.id, g.key)
