@@ -321,3 +321,23 @@ def test_11_logistic_profile_ci_and_separation(study, adam, study_dir) -> None:
     t4 = _build(study, adam, "T4")["T4"]
     assert t4.cell("Treatment: TCAC vs TCC", "UNI.EST").text != ""
     assert any("Firth's penalised likelihood used instead" in f for f in t4.footnotes)
+
+
+# 12. The p-value row may carry a Cox model test instead of the log-rank test (cox-lr, cox-score,
+#     cox-wald; each checked against R summary(coxph) on aml in tests/stats/test_cox.py).
+def test_12_cox_test_p_value_row(study, adam, study_dir) -> None:
+    from tlfgen.stats.survival import cox_model
+
+    text = (REPO / "specs" / "tlf" / "T2.yaml").read_text(encoding="utf-8").replace(
+        "median_ci: symmetric, hr: logrank}\n  - {kind: tte, id: OS",
+        "median_ci: symmetric, hr: cox, ties: efron, p_test: cox-lr}\n  - {kind: tte, id: OS")
+    write_spec(study_dir, "T2.yaml", text)
+    t2 = _build(study, adam)["T2"]
+    tte = adam["ADTTE"][adam["ADTTE"]["PARAMCD"] == "PFS"].copy()
+    tte["arm"] = ["TCAC" if int(s[2:]) <= 30 else "TCC" for s in tte["USUBJID"]]
+    tte["event"] = 1 - tte["CNSR"]
+    fit = cox_model(tte, "AVALM", "event", ["arm"], ties="efron", references={"arm": "TCC"})
+    cell = t2.cell("Cox likelihood ratio p-value", "CMP", block_id="PFS")
+    assert cell.value("p") == pytest.approx(fit.tests["lr"].p)
+    assert t2.analysis("T2.PFS.LOGRANK").method.startswith("likelihood ratio test (SAS PROC PHREG")
+    assert t2.cell("Log-rank p-value", "CMP", block_id="OS").text != ""

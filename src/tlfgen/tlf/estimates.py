@@ -248,6 +248,25 @@ def logrank_est(time: Any, event: Any, group: Any, *, strata: Any | None = None)
     return Estimate(p=float(res.p), method=res.method_label)
 
 
+def cox_test_est(time: Any, event: Any, group: Any, treatment: str, reference: str, test: str, *,
+                 ties: str = "breslow", strata: Any | None = None) -> Estimate:
+    """p-value of a global test (lr, score, wald) of the Cox model of the arm (stratified if given)."""
+    from tlfgen.stats.survival import cox_model
+
+    g = np.asarray(group, dtype=object)
+    if {treatment, reference} - set(g.tolist()):
+        return Estimate(method="Cox model test", note="Cox p-value not computed (NE): an arm has no subjects")
+    df = pd.DataFrame({"time": np.asarray(time, dtype=float), "event": np.asarray(event, dtype=float), "arm": g})
+    strata_col = None
+    if strata is not None:
+        df["stratum"] = [str(s) for s in strata]
+        strata_col = "stratum"
+    fit = cox_model(df, "time", "event", ["arm"], ties=ties, references={"arm": reference}, strata_col=strata_col)
+    res = fit.tests[test]
+    note = "" if not np.isnan(res.p) else "Wald p-value not computed (NE): the Cox estimate is infinite"
+    return Estimate(p=res.p, method=f"{res.label}, {fit.method_label}", note=note)
+
+
 def logrank_p(time: Any, event: Any, group: Any) -> tuple[float, str]:
     res = logrank_est(time, event, group)
     return res.p, res.method

@@ -25,6 +25,10 @@ from tlfgen.tlf.blocks import (
 from tlfgen.tlf.model import Analysis, Cell, Row
 
 
+P_TEST_LABELS = {"logrank": "Log-rank", "cox-lr": "Cox likelihood ratio", "cox-score": "Cox score",
+                 "cox-wald": "Cox Wald"}
+
+
 def tte_records(ctx: BlockContext, block: TteBlock | FollowupBlock) -> pd.DataFrame:
     data = select_records(ctx, block.dataset, block.id, block.label)
     require(data, block.dataset, "PARAMCD", block.time)
@@ -129,14 +133,17 @@ def _comparison_rows(block: TteBlock, ctx: BlockContext, data: pd.DataFrame,
         analyses.append(analysis(ctx, aid, f"{block.label}: hazard ratio {pair[0]} vs {pair[1]}{stratified}",
                                  dataset=block.dataset, block_key=block.id, method=res.method, role="hr"))
         if block.logrank_p:
-            lr = estimates.logrank_est(time, event, group, strata=strata)
+            lr = (estimates.logrank_est(time, event, group, strata=strata) if block.p_test == "logrank" else
+                  estimates.cox_test_est(time, event, group, treat.key, ref.key, block.p_test.removeprefix("cox-"),
+                                         ties=block.ties, strata=strata))
             aid = ctx.analysis_id(block.id, "LOGRANK", *parts)
             p_cells[ctx.cmp_key(pair)] = p_cell(ctx, aid, lr)
             analyses.append(analysis(ctx, aid, f"{block.label}: log-rank test{stratified}", dataset=block.dataset,
                                      block_key=block.id, method=lr.method, role="logrank"))
     rows = [row_of(ctx, ctx.pair_label(ctx.pairs[0], "Hazard ratio{pair} (95% CI)"), hr_cells, block.id)]
     if p_cells:
-        rows.append(row_of(ctx, f"{'Stratified log-rank' if block.strata else 'Log-rank'} p-value", p_cells,
+        test = P_TEST_LABELS[block.p_test]
+        rows.append(row_of(ctx, f"{'Stratified ' + test.lower() if block.strata else test} p-value", p_cells,
                            block.id))
     return rows
 
