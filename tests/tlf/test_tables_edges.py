@@ -341,3 +341,34 @@ def test_12_cox_test_p_value_row(study, adam, study_dir) -> None:
     assert cell.value("p") == pytest.approx(fit.tests["lr"].p)
     assert t2.analysis("T2.PFS.LOGRANK").method.startswith("likelihood ratio test (SAS PROC PHREG")
     assert t2.cell("Log-rank p-value", "CMP", block_id="OS").text != ""
+
+
+# 13. A regression table with three arms and comparisons each-vs-control: one model, one treatment row per
+#     arm against the control, each the coefficient of that arm's indicator (checked against the stats layer).
+def test_13_regression_each_vs_control(three_arm, study_dir) -> None:
+    from tlfgen.stats.survival import cox_model
+
+    study, adam = three_arm
+    text = (REPO / "specs" / "tlf" / "T5.yaml").read_text(encoding="utf-8").replace(
+        "treatment: TCAC, reference: TCC}", "reference: CTRL, comparisons: each-vs-control}")
+    write_spec(study_dir, "T5.yaml", text)
+    t5 = _build(study, adam)["T5"]
+    labels = [r.label for r in t5.rows if r.label.startswith("Treatment")]
+    assert labels == ["Treatment: TCAC vs CTRL", "Treatment: TCC vs CTRL"]
+    tte = adam["ADTTE"][adam["ADTTE"]["PARAMCD"] == "PFS"].merge(adam["ADSL"][["USUBJID", "TRT01PN"]])
+    tte["TRT"] = tte["TRT01PN"].map({1.0: "TCAC", 2.0: "TCC", 3.0: "CTRL"})
+    tte["EVENT"] = 1 - tte["CNSR"]
+    fit = cox_model(tte, "AVALM", "EVENT", ["TRT"], references={"TRT": "CTRL"}).terms.set_index("term")
+    assert t5.cell("Treatment: TCC vs CTRL", "UNI.EST").value("hr") == pytest.approx(fit.loc["TRT=TCC", "hr"])
+    assert t5.cell("Treatment: TCAC vs CTRL", "UNI.EST").value("hr") == pytest.approx(fit.loc["TRT=TCAC", "hr"])
+
+
+# 14. Pairwise comparisons cannot be one regression model: a spec error at check time, with the line.
+def test_14_regression_pairwise_is_a_spec_error(three_arm, study_dir) -> None:
+    study, _ = three_arm
+    text = (REPO / "specs" / "tlf" / "T5.yaml").read_text(encoding="utf-8").replace(
+        "treatment: TCAC, reference: TCC}", "comparisons: pairwise}")
+    write_spec(study_dir, "T5.yaml", text)
+    with pytest.raises(SpecError, match="one reference arm") as info:
+        load_tlf_specs(study)
+    assert "T5.yaml" in str(info.value)

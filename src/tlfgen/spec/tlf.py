@@ -336,6 +336,12 @@ def _check_table(spec: TableSpec, source: SpecSource, armcds: set[str]) -> None:
     elif cols.comparisons == "each-vs-control" and cols.reference is None:
         raise SpecError("comparisons: each-vs-control needs columns.reference (the control arm)",
                         location=source.location(("columns", "comparisons")))
+    several_refs = cols.comparisons == "pairwise" or (
+        isinstance(cols.comparisons, list) and len({p.reference for p in cols.comparisons}) > 1)
+    if several_refs and any(isinstance(b, RegressionBlock) for b in spec.blocks):
+        raise SpecError("a regression table compares every arm with one reference arm",
+                        location=source.location(("columns", "comparisons")),
+                        hint="use comparisons: each-vs-control (with reference) or one pair")
     for key in ("treatment", "reference"):
         value = getattr(cols, key)
         if value is not None and value not in armcds:

@@ -208,13 +208,24 @@ def create_ae_rows(block: AeBlock, ctx: BlockContext) -> tuple[list[Row], list[A
 # -- regression -------------------------------------------------------------------------------
 
 
+def _model_arms(ctx: BlockContext) -> tuple[str, list[str]]:
+    """The reference arm and the arms compared with it (one model: every pair shares the reference)."""
+    references = {r for _, r in ctx.pairs}
+    if len(references) != 1:
+        raise DataError(f"{ctx.output_id}: a regression table compares every arm with one reference arm; "
+                        f"the comparisons have references {sorted(references)}",
+                        hint="use comparisons: each-vs-control (or one pair) for regression tables")
+    return references.pop(), [t for t, _ in ctx.pairs]
+
+
 def _regression_frame(block: RegressionBlock, ctx: BlockContext) -> tuple[pd.DataFrame, list[str]]:
     adsl = ctx.datasets["ADSL"]
-    subjects = [s for g in ctx.groups if g.key in (ctx.treatment, ctx.reference) for s in g.subjects]
+    reference, treatments = _model_arms(ctx)
+    arm_of = {s: g.key for g in ctx.groups if g.key in (reference, *treatments) for s in g.subjects}
+    subjects = [s for g in ctx.groups if g.key in (reference, *treatments) for s in g.subjects]
     frame = adsl[adsl["USUBJID"].isin(subjects)].set_index("USUBJID").reindex(subjects)
     out = pd.DataFrame(index=frame.index)
-    treated = set(ctx.group(ctx.treatment or "").subjects)
-    out["TRT"] = [ctx.treatment if s in treated else ctx.reference for s in frame.index]
+    out["TRT"] = [arm_of[s] for s in frame.index]
     for cov in block.covariates:
         if cov.variable not in frame.columns:
             require(frame.reset_index(), "ADSL", cov.variable)
@@ -261,12 +272,15 @@ def _model_note(ctx: BlockContext, note: str) -> None:
 def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[list[Row], list[Analysis]]:
     full, outcome = _regression_frame(block, ctx)
     kind = "OR" if block.model == "logistic" else "HR"
-    both_arms = {ctx.treatment, ctx.reference} <= set(full["TRT"])
-    if not both_arms:  # an arm with no subjects: no treatment term; NE with the reason
-        ctx.ne(f"{kind} {ctx.treatment} vs {ctx.reference} not estimable (NE): an arm has no subjects")
+    reference, treatments = _model_arms(ctx)
+    present = set(full["TRT"])
+    for arm in treatments:  # an arm with no subjects: no term for it; NE with the reason
+        if arm not in present or reference not in present:
+            ctx.ne(f"{kind} {arm} vs {reference} not estimable (NE): an arm has no subjects")
+    both_arms = reference in present and len(present) > 1
     all_terms = [*(["TRT"] if both_arms else []), *[c.variable for c in block.covariates]]
     frame = _complete(full, all_terms)
-    refs: dict[str, Any] = {"TRT": ctx.reference}
+    refs: dict[str, Any] = {"TRT": reference}
     for cov in block.covariates:
         refs[cov.variable] = str(norm(cov.reference)) if cov.reference is not None else sorted(
             frame[cov.variable].unique().tolist())[0]
@@ -302,7 +316,7 @@ def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[l
         aid = ctx.analysis_id(block.id, part)
         hit = fit[fit["term"] == term]
         if hit.empty:
-            if term.startswith("TRT=") and not both_arms:
+            if term.startswith("TRT="):
                 ne = Cell(ctx.templates.cell("est_ci", est="NE", lower="NE", upper="NE"), aid)
                 return {f"{part}.EST": ne, f"{part}.P": Cell("NE", aid)}
             return {}
@@ -318,7 +332,8 @@ def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[l
         cells = {**cells_for(term, uni[source], "UNI", uni_n[source]), **cells_for(term, multi, "MULTI", subjects)}
         rows.append(row_of(ctx, label, cells, block.id, indent))
 
-    add(f"{block.treatment_label}: {ctx.treatment} vs {ctx.reference}", f"TRT={ctx.treatment}", "TRT", 1)
+    for arm in treatments:
+        add(f"{block.treatment_label}: {arm} vs {reference}", f"TRT={arm}", "TRT", 1)
     for cov in block.covariates:
         rows.append(Row(cov.label, (), 1, "header", block.id))
         labels = {str(norm(lv.value)): lv.text for lv in cov.levels}
