@@ -372,3 +372,21 @@ def test_14_regression_pairwise_is_a_spec_error(three_arm, study_dir) -> None:
     with pytest.raises(SpecError, match="one reference arm") as info:
         load_tlf_specs(study)
     assert "T5.yaml" in str(info.value)
+
+
+# 15. A proportional-hazards check row (scaled Schoenfeld residuals, KM time; tests/stats/test_cox.py checks
+#     the method against lifelines' documented Rossi values).
+def test_15_ph_check_row(study, adam, study_dir) -> None:
+    from tlfgen.stats.cox import ph_test
+
+    text = (REPO / "specs" / "tlf" / "T2.yaml").read_text(encoding="utf-8").replace(
+        "median_ci: symmetric, hr: logrank}\n  - {kind: tte, id: OS",
+        "median_ci: symmetric, hr: logrank, ph_check: km}\n  - {kind: tte, id: OS")
+    write_spec(study_dir, "T2.yaml", text)
+    t2 = _build(study, adam)["T2"]
+    tte = adam["ADTTE"][adam["ADTTE"]["PARAMCD"] == "PFS"].copy()
+    tte["arm"] = ["TCAC" if int(s[2:]) <= 30 else "TCC" for s in tte["USUBJID"]]
+    tte["event"] = 1 - tte["CNSR"]
+    expected = ph_test(tte, "AVALM", "event", ["arm"], references={"arm": "TCC"}).iloc[0]["p"]
+    cell = t2.cell("Proportional hazards (Schoenfeld) p-value", "CMP", block_id="PFS")
+    assert cell.value("p") == pytest.approx(expected)

@@ -158,6 +158,8 @@ class TteBlock(_BlockBase):
     #: the test printed on the p-value row: logrank (SAS LIFETEST; R survdiff), or a test of the Cox model
     #: of the HR (``ties``, ``strata``): cox-lr, cox-score, cox-wald (SAS PHREG global tests; R summary(coxph))
     p_test: Literal["logrank", "cox-lr", "cox-score", "cox-wald"] = "logrank"
+    #: a row with the proportional-hazards check of the arm (scaled Schoenfeld residuals; R cox.zph)
+    ph_check: Literal["none", "km", "rank", "identity"] = "none"
     #: ADSL variables: stratified log-rank (SAS STRATA/GROUP=; R survdiff + strata()) and stratified HR
     strata: list[str] = Field(default_factory=list)
     quartiles: bool = False  # rows for the 25th and 75th percentiles (with CIs by median_ci, or loglog)

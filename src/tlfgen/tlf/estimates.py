@@ -267,6 +267,20 @@ def cox_test_est(time: Any, event: Any, group: Any, treatment: str, reference: s
     return Estimate(p=res.p, method=f"{res.label}, {fit.method_label}", note=note)
 
 
+def ph_check_est(time: Any, event: Any, group: Any, treatment: str, reference: str, transform: str) -> Estimate:
+    """p-value of the proportional-hazards check of the arm term (Schoenfeld residuals)."""
+    from tlfgen.stats.cox import ph_test
+
+    g = np.asarray(group, dtype=object)
+    e = np.asarray(event, dtype=float)
+    if {treatment, reference} - set(g.tolist()) or e.sum() == 0:
+        return Estimate(method="proportional-hazards check",
+                        note="proportional-hazards check not computed (NE): an arm has no subjects or no events")
+    df = pd.DataFrame({"time": np.asarray(time, dtype=float), "event": e, "arm": g})
+    row = ph_test(df, "time", "event", ["arm"], transform=transform, references={"arm": reference}).iloc[0]
+    return Estimate(p=float(row["p"]), method=str(row["method"]))
+
+
 def logrank_p(time: Any, event: Any, group: Any) -> tuple[float, str]:
     res = logrank_est(time, event, group)
     return res.p, res.method

@@ -118,6 +118,7 @@ def _comparison_rows(block: TteBlock, ctx: BlockContext, data: pd.DataFrame,
     present = set(data.index)
     hr_cells: dict[str, Cell] = {}
     p_cells: dict[str, Cell] = {}
+    ph_cells: dict[str, Cell] = {}
     stratified = " (stratified)" if block.strata else ""
     for pair in ctx.pairs:
         treat, ref = ctx.group(pair[0]), ctx.group(pair[1])
@@ -140,11 +141,19 @@ def _comparison_rows(block: TteBlock, ctx: BlockContext, data: pd.DataFrame,
             p_cells[ctx.cmp_key(pair)] = p_cell(ctx, aid, lr)
             analyses.append(analysis(ctx, aid, f"{block.label}: log-rank test{stratified}", dataset=block.dataset,
                                      block_key=block.id, method=lr.method, role="logrank"))
+        if block.ph_check != "none":
+            ph = estimates.ph_check_est(time, event, group, treat.key, ref.key, block.ph_check)
+            aid = ctx.analysis_id(block.id, "PH", *parts)
+            ph_cells[ctx.cmp_key(pair)] = p_cell(ctx, aid, ph)
+            analyses.append(analysis(ctx, aid, f"{block.label}: proportional-hazards check", dataset=block.dataset,
+                                     block_key=block.id, method=ph.method, role="ph"))
     rows = [row_of(ctx, ctx.pair_label(ctx.pairs[0], "Hazard ratio{pair} (95% CI)"), hr_cells, block.id)]
     if p_cells:
         test = P_TEST_LABELS[block.p_test]
         rows.append(row_of(ctx, f"{'Stratified ' + test.lower() if block.strata else test} p-value", p_cells,
                            block.id))
+    if ph_cells:
+        rows.append(row_of(ctx, "Proportional hazards (Schoenfeld) p-value", ph_cells, block.id))
     return rows
 
 
