@@ -108,3 +108,25 @@ def test_fmt_p_custom_style_and_errors():
         fmt_p(0.5, "apa")
     with pytest.raises(DataError, match="between 0 and 1"):
         fmt_p(1.5)
+
+
+# 6. Issue 19 edges: the number of places is chosen on the rounded value, so 0.0995 and 0.1
+#    print alike; a p below 1 that rounds to 1 prints "> 0.99" (paper) / "> 0.999" (fixed3);
+#    SAS PVALUE6.4 prints 4 decimals, half up (0.99996 -> "1.0000" as SAS does).
+@pytest.mark.parametrize(
+    ("p", "paper", "sas", "fixed3"),
+    [
+        (0.0995, "0.10", "0.0995", "0.100"),
+        (0.1, "0.10", "0.1000", "0.100"),
+        (0.09949, "0.099", "0.0995", "0.099"),
+        (0.9951, "> 0.99", "0.9951", "0.995"),
+        (0.99951, "> 0.99", "0.9995", "> 0.999"),
+        (0.99996, "> 0.99", "1.0000", "> 0.999"),
+        (0.00049, "< 0.001", "0.0005", "< 0.001"),
+        (0.04995, "0.050", "0.0500", "0.050"),
+    ],
+)
+def test_fmt_p_edges_consistent(p, paper, sas, fixed3):
+    assert fmt_p(p) == paper
+    assert fmt_p(p, "sas") == sas
+    assert fmt_p(p, "fixed3") == fixed3

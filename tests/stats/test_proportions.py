@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from tlfgen.errors import DataError
@@ -87,3 +89,41 @@ def test_clopper_pearson_equals_statsmodels(n, conf):
         res = ci_proportion(x, n, conf=conf)
         lower, upper = proportion_confint(x, n, alpha=1.0 - conf, method="beta")
         assert (res.lower, res.upper) == (max(float(lower), 0.0), min(float(upper), 1.0))
+
+
+# --- issue 19: Agresti-Caffo difference ----------------------------------------------------------
+
+# 7. Agresti-Caffo (Agresti & Caffo 2000, Am Stat 54:280), by hand: 57/72 - 49/82 = 0.194106;
+#    SE = sqrt(0.791667*0.208333/72 + 0.597561*0.402439/82) = 0.072273 -> 0.0525 to 0.3358.
+def test_diff_agresti_caffo_hand_worked():
+    res = diff_proportions(56, 70, 48, 80, method="agresti-caffo")
+    assert (round(res.lower, 4), round(res.upper, 4)) == (0.0525, 0.3358)
+    assert round(res.estimate, 4) == 0.2  # the point estimate stays the observed difference
+
+
+# 8. Miettinen-Nurminen score interval (Miettinen & Nurminen 1985, Stat Med 4:213):
+#    * 10/10 vs 0/20: lower limit 0.7156, upper 1 (the paper's example, as the R package cicalc's
+#      test snapshot "ci_prop_diff_mn matches the values in the paper" prints it: (0.7156, 1));
+#    * 56/70 vs 48/80: 0.0528 to 0.3382 (Newcombe 1998, Stat Med 17:873, Table II, method 6).
+def test_diff_miettinen_nurminen_published_values():
+    res = diff_proportions(10, 10, 0, 20, method="mn")
+    assert (round(res.lower, 4), res.upper) == (0.7156, 1.0)
+    res = diff_proportions(56, 70, 48, 80, method="mn")
+    assert (round(res.lower, 4), round(res.upper, 4)) == (0.0528, 0.3382)
+    assert "CL=MN" in res.method_label
+
+
+# 9. Relative risk and odds ratio with Wald CIs on the log scale, by hand for 56/70 vs 48/80:
+#    RR = 0.8 / 0.6 = 1.333333, SE(ln RR) = sqrt(1/56 - 1/70 + 1/48 - 1/80) = 0.109109
+#    -> exp(0.287682 -/+ 1.959964 * 0.109109) = 1.0766 to 1.6512 (Katz);
+#    OR = (56 * 32) / (14 * 48) = 2.666667, SE(ln OR) = sqrt(1/56 + 1/14 + 1/48 + 1/32) = 0.375991
+#    -> 1.2762 to 5.5721 (Woolf). A zero cell: NE with a note.
+def test_relative_risk_and_odds_ratio():
+    from tlfgen.stats.proportions import ratio_proportions
+
+    rr = ratio_proportions(56, 70, 48, 80, measure="rr")
+    assert (round(rr.estimate, 6), round(rr.lower, 4), round(rr.upper, 4)) == (1.333333, 1.0766, 1.6512)
+    odds = ratio_proportions(56, 70, 48, 80, measure="or")
+    assert (round(odds.estimate, 6), round(odds.lower, 4), round(odds.upper, 4)) == (2.666667, 1.2762, 5.5720)
+    zero = ratio_proportions(10, 10, 5, 10, measure="or")
+    assert math.isnan(zero.estimate) and "zero cell" in zero.note

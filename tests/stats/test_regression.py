@@ -66,3 +66,62 @@ def test_perfect_separation_is_reported():
 # 4. Cox functions are the survival module's, re-exported.
 def test_cox_reexported():
     assert cox_hr is survival.cox_hr
+
+
+# --- issue 19: separation handled by Firth's penalised likelihood --------------------------------
+
+# 5. For one binary covariate (a 2x2 table) Firth's estimate equals the log odds ratio with 1/2 added
+#    to every cell (Firth 1993, Biometrika 80:27; Heinze & Schemper 2002, Stat Med 21:2409, sec. 2).
+#    Arm 1: 10/10 responders (separation), arm 0: 5/10. Firth OR = (10.5 * 5.5) / (0.5 * 5.5) = 21.
+#    Wald SE from the information at the fitted probabilities 10.5/11 and 5.5/11:
+#    sqrt(1 / (10 * 10.5/11 * 0.5/11) + 1 / (10 * 0.25)) = sqrt(2.304762 + 0.4) = 1.644616.
+def test_firth_2x2_equals_half_added_odds_ratio():
+    df = pd.DataFrame({"arm": [1] * 10 + [0] * 10, "y": [1] * 10 + [1] * 5 + [0] * 5})
+    with pytest.raises(DataError, match="Firth's penalised likelihood instead"):
+        logistic_model(df, "y", ["arm"])
+    fit = logistic_model(df, "y", ["arm"], separation="firth")
+    row = fit.terms.iloc[0]
+    assert round(row["or"], 6) == 21.0
+    assert round(row["se"], 6) == 1.644616
+    assert fit.method == "logistic-firth" and "SAS PROC LOGISTIC MODEL / FIRTH" in fit.method_label
+    assert "separation" in fit.notes[0]
+    # Without separation Firth still shrinks: 27/30 vs 13/30 -> (27.5 * 17.5) / (3.5 * 13.5) = 10.185185.
+    df2 = pd.DataFrame({"arm": [1] * 30 + [0] * 30, "y": [1] * 27 + [0] * 3 + [1] * 13 + [0] * 17})
+    assert round(logistic_model(df2, "y", ["arm"], method="firth").terms.iloc[0]["or"], 6) == 10.185185
+
+
+# --- issue 19: profile-likelihood CIs and likelihood ratio tests ----------------------------------
+
+def _budworm() -> pd.DataFrame:
+    """Venables & Ripley, MASS (4th ed.) sec. 7.2, the budworm data expanded to one row per moth:
+    ldose 0..5 per sex, 20 moths each; numdead M 1 4 9 13 18 20, F 0 2 6 10 12 16."""
+    dead = [1, 4, 9, 13, 18, 20, 0, 2, 6, 10, 12, 16]
+    rows = []
+    for ldose, sex, k in zip(list(range(6)) * 2, ["M"] * 6 + ["F"] * 6, dead, strict=True):
+        rows += [(ldose, sex, 1)] * k + [(ldose, sex, 0)] * (20 - k)
+    return pd.DataFrame(rows, columns=["ldose", "sex", "y"])
+
+
+# 6. R (MASS): budworm.lg0 <- glm(SF ~ sex + ldose - 1, family = binomial) has ldose 1.0642 (sexF -3.4732,
+#    sexM -2.3724, so M vs F 1.101); confint(budworm.lg0, "ldose") prints 0.8228708 1.3390581. MASS
+#    interpolates a spline through the profile; the exact roots computed here agree to 3 decimals.
+def test_profile_likelihood_ci_matches_r_confint_budworm():
+    fit = logistic_model(_budworm(), "y", ["sex", "ldose"], ci="profile", references={"sex": "F"})
+    row = fit.terms.set_index("term").loc["ldose"]
+    assert round(row["coef"], 4) == 1.0642
+    assert round(fit.terms.set_index("term").loc["sex=M", "coef"], 3) == 1.101  # -2.3724 - -3.4732, rounded
+    assert (round(math.log(row["lower"]), 3), round(math.log(row["upper"]), 3)) == (0.823, 1.339)
+    assert fit.method == "logistic-profile" and "CLODDS=PL" in fit.method_label
+
+
+# 7. Likelihood ratio tests. For one binary covariate the model LR statistic is the G^2 statistic of the
+#    2 x 2 table (an identity, computed by scipy from the table): 27/30 vs 13/30.
+def test_likelihood_ratio_equals_g2_of_the_table():
+    from scipy.stats import chi2_contingency
+
+    df = pd.DataFrame({"arm": [1] * 30 + [0] * 30, "y": [1] * 27 + [0] * 3 + [1] * 13 + [0] * 17})
+    fit = logistic_model(df, "y", ["arm"])
+    g2 = chi2_contingency([[27, 3], [13, 17]], correction=False, lambda_="log-likelihood")
+    assert fit.tests["lr"][0] == pytest.approx(g2.statistic, rel=1e-9)
+    assert fit.tests["lr"][2] == pytest.approx(g2.pvalue, rel=1e-9)
+    assert fit.terms.iloc[0]["lr_p"] == pytest.approx(g2.pvalue, rel=1e-6)

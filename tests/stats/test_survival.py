@@ -107,10 +107,15 @@ def test_km_median_midpoint_rule():
     assert round(res.se, 6) == 1.581139
 
 
-# 7. Median not reached -> NaN median and CI.
+# 7. Median not reached -> NE median and upper limit, but the lower limit is kept (R and SAS
+#    print it; issue 19: colon Lev+5FU, R LCL 2725). Hand-worked: S(1) = 3/4, Greenwood
+#    se = 0.75 sqrt(1/12) = 0.216506; log-log lower band 0.75^exp(1.959964 * 0.216506 /
+#    (0.75 * 0.287682)) = 0.75^7.1468 = 0.128 <= 0.5 -> lower limit 1.
 def test_km_median_not_reached():
     res = km_median_ci([1, 2, 3, 4], [1, 0, 0, 0], method="loglog")
-    assert math.isnan(res.median) and math.isnan(res.lower) and math.isnan(res.upper)
+    assert math.isnan(res.median) and res.lower == 1.0 and math.isnan(res.upper)
+    sym = km_median_ci([1, 2, 3, 4], [1, 0, 0, 0], method="symmetric")
+    assert math.isnan(sym.median) and math.isnan(sym.lower) and math.isnan(sym.upper)
 
 
 # 8. Survival at timepoints, with R's log-transform CI.
@@ -179,8 +184,9 @@ def test_logrank_hr_mantel_haenszel_hand_example():
 def test_logrank_hr_rejects_third_group_and_no_events():
     with pytest.raises(DataError, match="exactly 'A' and 'B'"):
         logrank_hr([1, 2, 3], [1, 1, 1], ["A", "B", "C"], treatment="A", reference="B")
-    with pytest.raises(DataError, match="hazard ratio not estimable"):
-        logrank_hr([1, 2, 3, 4], [0, 0, 1, 1], ["A", "A", "B", "B"], treatment="A", reference="B")
+    res = logrank_hr([1, 2, 3, 4], [0, 0, 1, 1], ["A", "A", "B", "B"], treatment="A", reference="B")
+    assert math.isnan(res.hr) and math.isnan(res.lower) and not res.estimable
+    assert "not estimable (NE): no events in A" in res.note
 
 
 # 14. Bad input raises DataError naming the problem.
@@ -258,3 +264,66 @@ def test_logrank_components_equal_a_loop_over_event_times():
             assert got.tobytes() == want.tobytes()
     no_events = _oev(np.array([1.0, 2.0]), np.array([0.0, 0.0]), np.array(["A", "B"], dtype=object), ["A", "B"])
     assert [a.tolist() for a in no_events] == [[0.0, 0.0], [0.0, 0.0], [[0.0, 0.0], [0.0, 0.0]]]
+
+
+# --- issue 19: edge cases, each answered by a declared convention -----------------------------
+
+# PHUSE CAMIS, "R vs SAS - Kaplan Meier and Cox-proportion hazards modelling"
+# (Comp/r-sas_survival.qmd, "Other Cases Where Discrepancies Are Found"): 10 subjects,
+# first 5 events, last 5 censored. S = 0.5 from day 87 to the last (censored) time 118.
+CAMIS_T = [54, 75, 77, 84, 87, 92, 103, 105, 112, 118]
+CAMIS_E = [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]
+
+
+# 15. Final censored plateau at 0.5: R's midpoint (87 + 118) / 2 = 102.5, SAS NE (CAMIS).
+def test_median_on_final_plateau_r_and_sas():
+    assert km_median(CAMIS_T, CAMIS_E) == 102.5
+    assert math.isnan(km_median(CAMIS_T, CAMIS_E, plateau="sas"))
+    assert km_median_ci(CAMIS_T, CAMIS_E, method="loglog").median == 102.5
+    assert math.isnan(km_median_ci(CAMIS_T, CAMIS_E, method="loglog", plateau="sas").median)
+    with pytest.raises(DataError, match="unknown plateau"):
+        km_median(CAMIS_T, CAMIS_E, plateau="spss")
+
+
+# 16. Landmark past the last observation (CAMIS, day 120): last time censored -> SAS NE, R carries
+#     0.5 (0.184, 0.753) forward (log-log); last time an event -> both print 0.
+def test_survival_past_last_time():
+    sas = km_at(CAMIS_T, CAMIS_E, [120], method="loglog")
+    assert math.isnan(sas["survival"].iloc[0])
+    r = km_at(CAMIS_T, CAMIS_E, [120], method="loglog", beyond="r")
+    assert r["survival"].iloc[0] == 0.5
+    assert (round(r["lower"].iloc[0], 3), round(r["upper"].iloc[0], 3)) == (0.184, 0.753)
+    ended = km_at(CAMIS_T, CAMIS_E[:-1] + [1], [120], method="loglog")
+    assert ended["survival"].iloc[0] == 0.0
+
+
+# 17. A single event: Greenwood SE 0, so no interval is printed (NE), with a note; never the
+#     collapsed "5.00 (5.00, 5.00)" of issue 19.
+@pytest.mark.parametrize("method", ["symmetric", "loglog", "log", "linear"])
+def test_single_event_ci_not_estimable(method):
+    res = km_median_ci([5.0], [1], method=method)
+    assert res.median == 5.0
+    assert math.isnan(res.lower) and math.isnan(res.upper)
+    assert "standard error is 0" in res.note
+
+
+# 18. Zero events in one arm: HR NE with a note (no exception); log-rank p still printed.
+#     Hand-worked: A censored at 1, 2; B events at 3, 4 -> at t=3 only B at risk (n=2),
+#     at t=4 n=1: E_A = 0, V = 0 -> HR NE, p NE.
+def test_logrank_hr_zero_events_is_ne():
+    res = logrank_hr(AML_T, [0] * 11 + NONM_E, AML_X, treatment="Maintained", reference="Nonmaintained")
+    assert math.isnan(res.hr) and "no events in Maintained" in res.note
+    assert 0.0 < res.p < 1.0
+    res = logrank_hr([1, 2, 3, 4], [0, 0, 1, 1], ["A", "A", "B", "B"], treatment="A", reference="B")
+    assert math.isnan(res.p)
+
+
+# 19. Arcsine-square-root band (SAS CONFTYPE=ASINSQRT), hand-worked at day 87 of the CAMIS data:
+#     S = 0.5, se = sqrt(0.025) = 0.158114; arcsin(sqrt 0.5) = pi/4; half-width
+#     0.5 * 1.959964 * 0.158114 / sqrt(0.25) = 0.309903 -> sin^2(0.475496) = 0.2096,
+#     sin^2(1.095301) = 0.7904.
+def test_km_at_arcsine_band():
+    out = km_at(CAMIS_T, CAMIS_E, [87], method="arcsine")
+    assert out["survival"].iloc[0] == 0.5
+    assert round(out["std_err"].iloc[0], 6) == 0.158114
+    assert (round(out["lower"].iloc[0], 4), round(out["upper"].iloc[0], 4)) == (0.2096, 0.7904)

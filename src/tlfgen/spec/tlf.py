@@ -1,8 +1,11 @@
 """Spec layer: table and listing specs (``specs/tlf/*.yaml``) for the TLF stage.
 
 One YAML file per output. A table names its population, its columns (arms,
-optional total, optional comparison column) and a list of row blocks; a
-listing names its dataset, columns and sort order. Filters are safe
+optional total, comparison columns: one pair, each arm vs a control, or all
+pairs) and a list of row blocks; a listing names its dataset, columns and sort
+order. ``specs/tlf/conventions.yaml`` (``type: conventions``, optional) declares
+the study-wide statistical conventions: one p-value rule, the R or SAS rule for
+Kaplan-Meier edges, the text of empty cells. Filters are safe
 expressions (``tlfgen.spec.expr``), parsed here so a bad filter fails at
 ``tlfgen check`` with its file and line. ``load_tlf_specs`` also compiles every
 template in ``specs/templates`` (the wording of titles, footnotes and cells).
@@ -10,7 +13,7 @@ template in ``specs/templates`` (the wording of titles, footnotes and cells).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -24,6 +27,10 @@ from tlfgen.spec.study import ResolvedStudy
 ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,39}$"
 CI_METHODS = Literal["clopper-pearson", "wilson", "wald"]
 MEDIAN_CI_METHODS = Literal["symmetric", "loglog", "log", "linear"]
+#: pointwise CI transform of S(t) at landmark times (tlfgen.stats.survival.BAND_METHODS)
+SURVIVAL_CI_METHODS = Literal["loglog", "log", "linear", "arcsine"]
+P_VALUE_STYLES = Literal["paper", "sas", "fixed3"]  # tlfgen.stats.formatting.P_STYLES
+CONVENTIONS_SPEC = "conventions.yaml"
 #: declared rule choosing the categorical test (tlfgen.stats.hypothesis_tests.categorical_test)
 TEST_RULES = Literal["none", "cochran", "cochran-rxc", "fisher", "chisq"]
 
@@ -38,13 +45,34 @@ class Precision(StrictModel):
     range: int = 0
     time: int = 2  # medians of time to event, follow-up
     ratio: int = 2  # HR, OR
-    p_style: Literal["paper", "sas"] = "paper"  # tlfgen.stats.formatting.P_STYLES
+    survival: int = 1  # landmark survival, percent
+    #: must equal the study's rule (conventions.yaml p_values) when given: one p-value rule per study
+    p_style: P_VALUE_STYLES | None = None
 
+
+class Conventions(StrictModel):
+    """Study-wide statistical conventions (``specs/tlf/conventions.yaml``), each named after R or SAS."""
+
+    type: Literal["conventions"] = "conventions"
+    #: one p-value and rounding rule for every table: paper ("< 0.001", 3 then 2 decimals),
+    #: sas (PVALUE6.4), fixed3 (3 decimals); always half-up rounding
+    p_values: P_VALUE_STYLES = "paper"
+    #: S(t) = 0.5 on a final censored plateau: r = midpoint to the last time, sas = NE
+    median_plateau: Literal["r", "sas"] = "r"
+    #: landmark past the last observed (censored) time: sas = NE, r = last value carried (extend=TRUE)
+    survival_beyond_last: Literal["sas", "r"] = "sas"
+    #: text of a cell in a column with N=0
+    empty_cell: str = "\u2013"
 
 class Population(StrictModel):
     dataset: str = "ADSL"
     filter: str = "FASFL == 'Y'"
     label: str = "Full analysis set"
+
+
+class Pair(StrictModel):
+    treatment: str
+    reference: str
 
 
 class ColumnsSpec(StrictModel):
@@ -53,7 +81,11 @@ class ColumnsSpec(StrictModel):
     total_label: str = "Total"
     comparison: str | None = None  # header of the comparison column (p-values, HRs, differences)
     treatment: str | None = None  # armcd of the treatment arm for comparisons
-    reference: str | None = None  # armcd of the reference arm
+    reference: str | None = None  # armcd of the reference arm (the control for each-vs-control)
+    #: pair: treatment vs reference (one column); each-vs-control: every other arm vs ``reference``;
+    #: pairwise: every pair of arms in study order; or an explicit list of pairs
+    comparisons: Literal["pair", "each-vs-control", "pairwise"] | list[Pair] = "pair"
+
 
 
 class Level(StrictModel):
@@ -83,7 +115,9 @@ class CategoricalBlock(_BlockBase):
 class ContinuousBlock(_BlockBase):
     kind: Literal["continuous"]
     variable: str
-    test: Literal["none", "ttest"] = "none"
+    #: ttest: Student pooled (SAS PROC TTEST Pooled); welch (R t.test default);
+    #: wilcoxon: rank-sum, normal approximation (SAS NPAR1WAY; R wilcox.test exact=FALSE)
+    test: Literal["none", "ttest", "welch", "wilcoxon"] = "none"
 
 
 class RateBlock(_BlockBase):
@@ -91,8 +125,22 @@ class RateBlock(_BlockBase):
     responder: str  # expression true for responders
     ci_method: CI_METHODS = "clopper-pearson"
     ci_label: str = "95% CI"
-    test: TEST_RULES = "none"
+    #: the categorical rules, or cmh: Cochran-Mantel-Haenszel over ``strata`` (SAS PROC FREQ CMH;
+    #: R mantelhaen.test)
+    test: Literal["none", "cochran", "cochran-rxc", "fisher", "chisq", "cmh"] = "none"
+    strata: list[str] = Field(default_factory=list)  # ADSL variables for test: cmh
+    #: an extra comparison row: rr (relative risk) or or (odds ratio), Wald CI on the log scale
+    ratio: Literal["none", "rr", "or"] = "none"
     difference: bool = False
+    #: CI of the difference: newcombe (SAS RISKDIFF CL=NEWCOMBE), wald, mn (Miettinen-Nurminen,
+    #: SAS CL=MN), agresti-caffo (SAS CL=AC)
+    difference_method: Literal["newcombe", "wald", "mn", "agresti-caffo"] = "newcombe"
+
+    @model_validator(mode="after")
+    def _check_cmh(self) -> "RateBlock":
+        if self.test == "cmh" and not self.strata:
+            raise ValueError("test: cmh needs strata (ADSL variables)")
+        return self
 
 
 class TteBlock(_BlockBase):
@@ -103,8 +151,23 @@ class TteBlock(_BlockBase):
     censor: str = "CNSR"
     event_label: str = "Events, n (%)"
     median_ci: MEDIAN_CI_METHODS = "loglog"
-    hr: Literal["logrank", "cox"] = "logrank"
+    #: logrank: O/E ratio; mantel-haenszel: exp((O-E)/V); cox: Cox model (``ties``)
+    hr: Literal["logrank", "mantel-haenszel", "cox"] = "logrank"
+    ties: Literal["breslow", "efron"] = "breslow"
     logrank_p: bool = True
+    #: the test printed on the p-value row: logrank (SAS LIFETEST; R survdiff), or a test of the Cox model
+    #: of the HR (``ties``, ``strata``): cox-lr, cox-score, cox-wald (SAS PHREG global tests; R summary(coxph))
+    p_test: Literal["logrank", "cox-lr", "cox-score", "cox-wald"] = "logrank"
+    #: a row with the proportional-hazards check of the arm (scaled Schoenfeld residuals; R cox.zph)
+    ph_check: Literal["none", "km", "rank", "identity"] = "none"
+    #: ADSL variables: stratified log-rank (SAS STRATA/GROUP=; R survdiff + strata()) and stratified HR
+    strata: list[str] = Field(default_factory=list)
+    quartiles: bool = False  # rows for the 25th and 75th percentiles (with CIs by median_ci, or loglog)
+    landmarks: list[float] = Field(default_factory=list)  # times for "Event-free at t, % (95% CI)" rows
+    survival_ci: SURVIVAL_CI_METHODS = "loglog"
+    landmark_label: str = "Event-free at {t} months, % (95% CI)"
+    #: restricted mean survival time up to this time (R survRM2::rmst2; SAS PROC LIFETEST RMST), None: no row
+    rmst_tau: float | None = None
 
 
 class FollowupBlock(_BlockBase):
@@ -142,6 +205,11 @@ class RegressionBlock(_BlockBase):
     time: str = "AVALM"
     censor: str = "CNSR"
     ties: Literal["breslow", "efron"] = "breslow"
+    #: logistic: ml, or firth (SAS FIRTH; R logistf); separation: error, or firth when ml fails
+    method: Literal["ml", "firth"] = "ml"
+    separation: Literal["error", "firth"] = "firth"
+    #: logistic CIs: wald (SAS Wald CL; R confint.default) or profile (SAS CLODDS=PL; R confint)
+    ci: Literal["wald", "profile"] = "wald"
     treatment_label: str = "Treatment"
     covariates: list[Covariate] = Field(default_factory=list)
 
@@ -151,6 +219,8 @@ class RegressionBlock(_BlockBase):
             raise ValueError("a logistic regression needs 'response' (an expression true for responders)")
         if self.model == "cox" and not self.param:
             raise ValueError("a Cox regression needs 'param' (the ADTTE PARAMCD)")
+        if self.model == "cox" and self.ci == "profile":
+            raise ValueError("profile-likelihood CIs are available for logistic models only (Cox: Wald)")
         return self
 
 
@@ -200,7 +270,7 @@ class ListingSpec(StrictModel):
 class _Envelope(StrictModel):
     """Reads the discriminator first so errors point into the right model."""
 
-    type: Literal["table", "listing", "figures"]
+    type: Literal["table", "listing", "figures", "conventions"]
 
 
 @dataclass(frozen=True)
@@ -212,6 +282,7 @@ class LoadedOutput:
     path: Path
     display: str
     filters: dict[str, Expression]  # key ("population", "<block id>", "<block id>.responder", "listing")
+    conventions: Conventions = field(default_factory=Conventions)
 
     @property
     def id(self) -> str:
@@ -257,6 +328,22 @@ def _parse_filters(spec: TableSpec | ListingSpec, source: SpecSource) -> dict[st
 
 def _check_table(spec: TableSpec, source: SpecSource, armcds: set[str]) -> None:
     cols = spec.columns
+    if isinstance(cols.comparisons, list):
+        for i, pair in enumerate(cols.comparisons):
+            for key in ("treatment", "reference"):
+                if getattr(pair, key) not in armcds:
+                    raise SpecError(f"columns.comparisons[{i}].{key} '{getattr(pair, key)}' is not an arm of the study",
+                                    location=source.location(("columns", "comparisons", i, key)),
+                                    hint="arms: " + ", ".join(sorted(armcds)))
+    elif cols.comparisons == "each-vs-control" and cols.reference is None:
+        raise SpecError("comparisons: each-vs-control needs columns.reference (the control arm)",
+                        location=source.location(("columns", "comparisons")))
+    several_refs = cols.comparisons == "pairwise" or (
+        isinstance(cols.comparisons, list) and len({p.reference for p in cols.comparisons}) > 1)
+    if several_refs and any(isinstance(b, RegressionBlock) for b in spec.blocks):
+        raise SpecError("a regression table compares every arm with one reference arm",
+                        location=source.location(("columns", "comparisons")),
+                        hint="use comparisons: each-vs-control (with reference) or one pair")
     for key in ("treatment", "reference"):
         value = getattr(cols, key)
         if value is not None and value not in armcds:
@@ -271,9 +358,10 @@ def _check_table(spec: TableSpec, source: SpecSource, armcds: set[str]) -> None:
         seen.add(block.id)
         needs_pair = (
             getattr(block, "test", "none") != "none" or getattr(block, "difference", False)
+            or getattr(block, "ratio", "none") != "none"
             or isinstance(block, (TteBlock, RegressionBlock))
         )
-        if needs_pair and (cols.treatment is None or cols.reference is None):
+        if needs_pair and cols.comparisons == "pair" and (cols.treatment is None or cols.reference is None):
             raise SpecError(
                 f"block {block.id} compares arms but columns.treatment / columns.reference are not set",
                 location=source.location(("blocks", i)),
@@ -311,7 +399,7 @@ def _prevalidate_blocks(doc: Any) -> None:
 
 
 #: spec types in specs/tlf that other modules load (tlfgen.tlf.figures reads ``type: figures``)
-OTHER_TYPES = ("figures",)
+OTHER_TYPES = ("figures", "conventions")
 
 
 def load_output_spec(path: Path, study: ResolvedStudy) -> LoadedOutput | None:
@@ -322,6 +410,8 @@ def load_output_spec(path: Path, study: ResolvedStudy) -> LoadedOutput | None:
     if doc.data.get("type") in OTHER_TYPES:
         return None
     kind = validate_model(_Envelope, doc, data={"type": doc.data.get("type")}).type
+    if kind == "conventions":
+        return None
     if kind == "table":
         _prevalidate_blocks(doc)
     spec: TableSpec | ListingSpec = validate_model(TableSpec if kind == "table" else ListingSpec, doc)
@@ -330,17 +420,45 @@ def load_output_spec(path: Path, study: ResolvedStudy) -> LoadedOutput | None:
     return LoadedOutput(spec, doc.source, path, doc.source.display, _parse_filters(spec, doc.source))
 
 
+def load_conventions(study: ResolvedStudy) -> Conventions:
+    """The study's ``specs/tlf/conventions.yaml``; the defaults when the file is absent."""
+    path = study.specs_dir / "tlf" / CONVENTIONS_SPEC
+    if not path.is_file():
+        return Conventions()
+    doc = load_yaml(path, root=study.root)
+    return validate_model(Conventions, doc)
+
+
+def _with_conventions(out: LoadedOutput, conventions: Conventions) -> LoadedOutput:
+    spec = out.spec
+    if isinstance(spec, TableSpec) and spec.precision.p_style not in (None, conventions.p_values):
+        raise SpecError(
+            f"precision.p_style '{spec.precision.p_style}' differs from the study's p-value rule "
+            f"'{conventions.p_values}': one p-value rule per study",
+            location=out.source.location(("precision", "p_style")),
+            hint=f"remove p_style here, or change p_values in specs/tlf/{CONVENTIONS_SPEC}",
+        )
+    return replace(out, conventions=conventions)
+
+
 def load_tlf_specs(study: ResolvedStudy) -> TlfSpecs:
     """Load every ``specs/tlf/*.yaml`` and compile every ``specs/templates/*.j2``."""
     from tlfgen.tlf.text import TemplateSet  # the spec layer only compiles; tlf renders
 
     errors = ErrorList()
     outputs: list[LoadedOutput] = []
+    conventions = Conventions()
+    try:
+        conventions = load_conventions(study)
+    except SpecErrors as exc:
+        errors.errors.extend(exc.errors)
+    except SpecError as exc:
+        errors.add(exc)
     for path in study.spec_files("tlf"):
         try:
             loaded = load_output_spec(path, study)
             if loaded is not None:
-                outputs.append(loaded)
+                outputs.append(_with_conventions(loaded, conventions))
         except SpecErrors as exc:
             errors.errors.extend(exc.errors)
         except SpecError as exc:

@@ -91,11 +91,14 @@ def fmt_median_ci(result: Any, decimals: int = 2, *, sep: str = ", ", missing: s
 
 @dataclass(frozen=True)
 class PValueStyle:
-    """How p-values print.
+    """How p-values print (one style is declared per study: ``specs/tlf/conventions.yaml``).
 
-    Below ``threshold`` the text ``below`` is printed; from ``large_from`` up,
-    ``large_decimals`` places are used, otherwise ``decimals`` places.
-    ``leading_zero=False`` drops the "0" before the decimal point.
+    Below ``threshold`` the text ``below`` is printed. Otherwise the p-value is rounded half
+    up to ``decimals`` places; if that *rounded* value is ``large_from`` or more, it is
+    printed with ``large_decimals`` places instead (so 0.0995 and 0.1 both print "0.10":
+    the choice of places never depends on digits the reader does not see). A p-value below 1
+    that rounds to 1 prints ``above`` when given (0.9951 -> "> 0.99"), since "1.00" would
+    claim certainty. ``leading_zero=False`` drops the "0" before the decimal point.
     """
 
     threshold: float
@@ -104,13 +107,23 @@ class PValueStyle:
     large_from: float = 1.1
     large_decimals: int = 2
     leading_zero: bool = True
+    above: str | None = None
+    label: str = ""
 
 
 P_STYLES: dict[str, PValueStyle] = {
-    # SAS PVALUE6.4 format: "<.0001", else 4 decimals ("0.0653").
-    "sas": PValueStyle(threshold=0.0001, below="<.0001", decimals=4),
+    # SAS PVALUE6.4 format: "<.0001", else 4 decimals ("0.0653"); SAS prints 0.99996 as "1.0000".
+    "sas": PValueStyle(threshold=0.0001, below="<.0001", decimals=4,
+                       label="SAS PVALUE6.4: <.0001, otherwise 4 decimals, rounded half up"),
     # The target paper: "< 0.001", 3 decimals below 0.1 ("0.016"), 2 from 0.1 ("0.37").
-    "paper": PValueStyle(threshold=0.001, below="< 0.001", decimals=3, large_from=0.1, large_decimals=2),
+    "paper": PValueStyle(threshold=0.001, below="< 0.001", decimals=3, large_from=0.1, large_decimals=2,
+                         above="> 0.99",
+                         label="< 0.001; 3 decimals below 0.1 and 2 from 0.1 (on the rounded value); "
+                         "> 0.99 for values that round to 1; rounded half up"),
+    # Fixed digits: 3 decimals everywhere (R format.pval(digits = 3, eps = 0.001) style).
+    "fixed3": PValueStyle(threshold=0.001, below="< 0.001", decimals=3, above="> 0.999",
+                          label="< 0.001; otherwise 3 decimals; > 0.999 for values that round to 1; "
+                          "rounded half up"),
 }
 
 
@@ -126,6 +139,10 @@ def fmt_p(p: float | None, style: str | PValueStyle = "paper", *, missing: str =
         raise DataError(f"p-value must be between 0 and 1, got {p!r}")
     if p < style.threshold:
         return style.below
-    places = style.large_decimals if p >= style.large_from else style.decimals
-    text = fmt_num(p, places)
+    rounded = round_half_up(p, style.decimals)
+    places = style.large_decimals if rounded >= Decimal(repr(style.large_from)) else style.decimals
+    rounded = round_half_up(p, places)
+    if style.above is not None and p < 1.0 and rounded >= 1:
+        return style.above
+    text = f"{rounded:f}"
     return text if style.leading_zero else text.removeprefix("0")

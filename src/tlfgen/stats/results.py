@@ -23,6 +23,7 @@ class MedianCI:
     method_label: str
     conf: float = 0.95
     se: float = math.nan  # SE of the median (symmetric method only)
+    note: str = ""  # the declared convention applied where a limit is not estimable
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,11 @@ class HazardRatio:
     conf: float = 0.95
     observed: dict[str, float] = field(default_factory=dict)
     expected: dict[str, float] = field(default_factory=dict)
+    note: str = ""  # why the estimate is NE (NaN), e.g. no events in an arm
+
+    @property
+    def estimable(self) -> bool:
+        return not math.isnan(self.hr)
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,9 @@ class CoxModelResult:
     method: str
     method_label: str
     conf: float = 0.95
+    #: global tests of beta = 0: "lr", "score", "wald" (tlfgen.stats.cox.GlobalTest)
+    tests: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # infinite estimates flagged
 
 
 def wald_terms(names, coef, se, *, conf: float, ratio: str):
@@ -78,6 +87,15 @@ def wald_terms(names, coef, se, *, conf: float, ratio: str):
     z = float(norm.ppf(1 - (1 - conf) / 2))
     coef = np.asarray(coef, dtype=float)
     se = np.asarray(se, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):  # an infinite estimate overflows: flagged by the caller
+        return _wald_frame(names, coef, se, z, ratio)
+
+
+def _wald_frame(names, coef, se, z, ratio):
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import norm
+
     return pd.DataFrame(
         {
             "term": list(names),

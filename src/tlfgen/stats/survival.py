@@ -14,7 +14,16 @@ Conventions
 * KM median = smallest event time t with S(t) <= 0.5 (SAS PROC LIFETEST and R
   survfit). When S(t) equals 0.5 exactly (within 1e-9) on a plateau, the
   median is the midpoint between t and the next event time, as both SAS and
-  R do; if there is no later event time, t itself is returned.
+  R do. On a *final* plateau (S = 0.5 until the last time, which is censored)
+  the two differ and the rule is declared (``plateau``): ``r`` gives the midpoint
+  of t and the last observed time (R quantile.survfit), ``sas`` gives NE (SAS
+  searches inf{t: S(t) < 0.5}); PHUSE CAMIS "R vs SAS Kaplan Meier", example
+  54..118: R 102.5, SAS NE.
+* Median not reached: the point estimate is NE but the lower confidence limit
+  is still reported when the lower band crosses 0.5 (R and SAS both print it).
+* A CI limit that rests on a zero standard error (a single event, or every
+  subject at risk failing so S drops to 0) is NE, never a collapsed "5.00 (5.00,
+  5.00)"; the result's ``note`` says so.
 * Greenwood variance: Var S(t) = S(t)^2 * sum_{t_j <= t} d_j / (n_j (n_j - d_j)).
   Where S(t) = 0 the standard error is reported as 0.
 """
@@ -34,6 +43,8 @@ from tlfgen.stats.cox import cox_hr, cox_model  # re-exported: the survival API 
 from tlfgen.stats.results import CoxModelResult, HazardRatio, LogrankResult, MedianCI
 
 MEDIAN_METHODS = ("symmetric", "loglog", "log", "linear")
+BAND_METHODS = ("loglog", "log", "linear", "arcsine")
+PLATEAU_RULES = ("r", "sas")
 MEDIAN_LABELS = {
     "symmetric": "median +/- 1.96 x SE(median), SE from the Greenwood variance and a "
     "kernel density estimate at the median (SPSS KM; Klein & Moeschberger)",
@@ -43,6 +54,14 @@ MEDIAN_LABELS = {
     "SAS CONFTYPE=LOG)",
     "linear": "Brookmeyer-Crowley, untransformed (SAS CONFTYPE=LINEAR; R conf.type='plain')",
 }
+BAND_LABELS = {
+    "loglog": "log-log transform (SAS PROC LIFETEST CONFTYPE=LOGLOG, the SAS default; R conf.type='log-log')",
+    "log": "log transform (R survfit default conf.type='log'; SAS CONFTYPE=LOG)",
+    "linear": "untransformed (SAS CONFTYPE=LINEAR; R conf.type='plain')",
+    "arcsine": "arcsine-square-root transform (SAS CONFTYPE=ASINSQRT; R conf.type='arcsin')",
+}
+ZERO_SE_NOTE = ("CI not estimable (NE): the standard error is 0 (a single event, or every subject at risk "
+                "had the event)")
 HR_LABELS = {
     "logrank": "log-rank hazard ratio (O/E ratio), CI exp(ln HR +/- z sqrt(1/E1 + 1/E2)) "
     "(GraphPad Prism 'logrank' method)",
@@ -92,14 +111,27 @@ def _event_rows(table: pd.DataFrame) -> dict[str, np.ndarray]:
     return {col: table[col].to_numpy()[mask] for col in ("time", "survival", "std_err")}
 
 
-def _first_time_at_or_below(times: np.ndarray, values: np.ndarray, level: float) -> float:
-    """Smallest time whose value <= level, with the SAS/R midpoint rule at equality."""
+def _first_time_at_or_below(
+    times: np.ndarray, values: np.ndarray, level: float, *, last_time: float | None = None,
+    plateau: str = "r",
+) -> float:
+    """Smallest time whose value <= level, with the SAS/R midpoint rule at equality.
+
+    ``times`` are the event times. On a final plateau at ``level`` (no later event time),
+    ``plateau="r"`` gives the midpoint of the plateau start and ``last_time`` (the last
+    observed time, R), ``plateau="sas"`` gives NaN (SAS: no time with S < level).
+    """
     hit = np.flatnonzero(values <= level + _EPS)
     if hit.size == 0:
         return math.nan
     k = int(hit[0])
-    if abs(values[k] - level) <= _EPS and k + 1 < times.size:
-        return float((times[k] + times[k + 1]) / 2.0)
+    if abs(values[k] - level) <= _EPS:
+        if k + 1 < times.size:
+            return float((times[k] + times[k + 1]) / 2.0)
+        if plateau == "sas":
+            return math.nan
+        end = float(times[k]) if last_time is None else float(last_time)
+        return float((times[k] + end) / 2.0)
     return float(times[k])
 
 
@@ -117,16 +149,23 @@ def _bands(surv: np.ndarray, se: np.ndarray, z: float, method: str) -> tuple[np.
         elif method == "log":
             w = z * sd / s
             lo[i], hi[i] = s * math.exp(-w), min(s * math.exp(w), 1.0)
+        elif method == "arcsine":  # SAS: sin^2(arcsin(sqrt S) -/+ z/2 sigma sqrt(S/(1-S))), sigma = se/S
+            w = 0.5 * z * sd / math.sqrt(s * (1.0 - s))
+            centre = math.asin(math.sqrt(s))
+            lo[i] = math.sin(max(0.0, centre - w)) ** 2
+            hi[i] = math.sin(min(math.pi / 2.0, centre + w)) ** 2
         else:  # loglog: g = log(-log S), se_g = se / (S |log S|)
             w = z * sd / (s * abs(math.log(s)))
             lo[i], hi[i] = s ** math.exp(w), s ** math.exp(-w)
     return lo, hi
 
 
-def km_median(time: Any, event: Any) -> float:
+def km_median(time: Any, event: Any, *, plateau: str = "r") -> float:
     """KM median (SAS/R convention, see module docstring); NaN if S never reaches 0.5."""
-    ev = _event_rows(km_estimate(time, event))
-    return _first_time_at_or_below(ev["time"], ev["survival"], 0.5)
+    check_choice(plateau, PLATEAU_RULES, "plateau")
+    t, e = as_time_event(time, event)
+    ev = _event_rows(km_estimate(t, e))
+    return _first_time_at_or_below(ev["time"], ev["survival"], 0.5, last_time=float(t.max()), plateau=plateau)
 
 
 def _survival_at(times: np.ndarray, surv: np.ndarray, t: float) -> float:
@@ -157,7 +196,7 @@ def _symmetric_se(ev: dict[str, np.ndarray], median: float, p: float = 0.5, eps:
 
 
 def km_median_ci(
-    time: Any, event: Any, *, method: str = "symmetric", conf: float = 0.95
+    time: Any, event: Any, *, method: str = "symmetric", conf: float = 0.95, plateau: str = "r"
 ) -> MedianCI:
     """KM median survival time with a confidence interval.
 
@@ -172,24 +211,39 @@ def km_median_ci(
     * ``loglog`` / ``log`` / ``linear``: Brookmeyer-Crowley: lower limit = first
       event time at which the lower pointwise band of S is <= 0.5, upper limit =
       first event time at which the upper band is <= 0.5 (R survfit rule; NaN if
-      the band never reaches 0.5, R prints NA).
+      the band never reaches 0.5, R prints NA). When the median is not reached the
+      lower limit is still reported, as R and SAS do.
+
+    ``plateau`` is the rule for S = 0.5 on a final censored plateau (module docstring).
+    Limits resting on a zero standard error are NaN and ``note`` says why.
     """
     check_choice(method, MEDIAN_METHODS, "method")
+    check_choice(plateau, PLATEAU_RULES, "plateau")
     check_conf(conf)
     z = z_value(conf)
-    ev = _event_rows(km_estimate(time, event))
+    t, e = as_time_event(time, event)
+    last = float(t.max())
+    ev = _event_rows(km_estimate(t, e))
     times, surv = ev["time"], ev["survival"]
-    median = _first_time_at_or_below(times, surv, 0.5) if times.size else math.nan
+    median = (_first_time_at_or_below(times, surv, 0.5, last_time=last, plateau=plateau)
+              if times.size else math.nan)
     label = MEDIAN_LABELS[method]
-    if math.isnan(median):
-        return MedianCI(median, math.nan, math.nan, method, label, conf)
     if method == "symmetric":
+        if math.isnan(median):
+            return MedianCI(median, math.nan, math.nan, method, label, conf)
         se = _symmetric_se(ev, median)
+        if not se > 0.0:  # 0 or NaN: no interval to print
+            return MedianCI(median, math.nan, math.nan, method, label, conf, se, ZERO_SE_NOTE)
         return MedianCI(median, median - z * se, median + z * se, method, label, conf, se)
+    if not times.size:
+        return MedianCI(median, math.nan, math.nan, method, label, conf)
     lo_band, hi_band = _bands(surv, ev["std_err"], z, method)
-    lower = _first_time_at_or_below(times, lo_band, 0.5)
-    upper = _first_time_at_or_below(times, hi_band, 0.5)
-    return MedianCI(median, lower, upper, method, label, conf)
+    lower = _first_time_at_or_below(times, lo_band, 0.5, last_time=last, plateau=plateau)
+    upper = _first_time_at_or_below(times, hi_band, 0.5, last_time=last, plateau=plateau)
+    note = ""
+    if not math.isnan(median) and math.isnan(lower) and math.isnan(upper) and not (ev["std_err"][surv > 0] > 0).any():
+        note = ZERO_SE_NOTE
+    return MedianCI(median, lower, upper, method, label, conf, note=note)
 
 
 def km_at(
@@ -199,14 +253,21 @@ def km_at(
     *,
     method: str = "loglog",
     conf: float = 0.95,
+    beyond: str = "sas",
 ) -> pd.DataFrame:
     """KM survival at given timepoints with Greenwood SE and a pointwise CI.
 
-    ``method`` is the CI transform: loglog (SAS default), log (R default), linear.
-    Columns: timepoint, n_at_risk (subjects with time >= timepoint), survival,
-    std_err, lower, upper. Beyond the last observed time the estimates are NaN.
+    ``method`` is the CI transform: loglog (SAS default), log (R default), linear
+    (R 'plain'), arcsine (SAS ASINSQRT). Columns: timepoint, n_at_risk (subjects with
+    time >= timepoint), survival, std_err, lower, upper.
+
+    Past the last observed time: if the curve has dropped to 0 (last time an event) the
+    survival is 0, as R and SAS both print (CI NaN); otherwise ``beyond="sas"`` gives
+    NaN (SAS: not estimable) and ``beyond="r"`` carries the last value forward
+    (R summary(..., extend=TRUE)); PHUSE CAMIS "R vs SAS Kaplan Meier", day 120.
     """
-    check_choice(method, ("loglog", "log", "linear"), "method")
+    check_choice(method, BAND_METHODS, "method")
+    check_choice(beyond, PLATEAU_RULES, "beyond")
     z = z_value(conf)
     t, e = as_time_event(time, event)
     ev = _event_rows(km_estimate(t, e))
@@ -215,8 +276,12 @@ def km_at(
     for tp in (float(x) for x in timepoints):
         n_risk = int((t >= tp).sum())
         if tp > t.max():
-            rows.append((tp, n_risk, math.nan, math.nan, math.nan, math.nan))
-            continue
+            if surv.size and surv[-1] <= 0.0:
+                rows.append((tp, n_risk, 0.0, 0.0, math.nan, math.nan))
+                continue
+            if beyond == "sas":
+                rows.append((tp, n_risk, math.nan, math.nan, math.nan, math.nan))
+                continue
         idx = int(np.searchsorted(times, tp, side="right") - 1)
         s, sd = (1.0, 0.0) if idx < 0 else (float(surv[idx]), float(se[idx]))
         lo, hi = _bands(np.array([s]), np.array([sd]), z, method)
@@ -341,7 +406,8 @@ def logrank_hr(
     * ``logrank``: HR = (O_t/E_t) / (O_r/E_r); CI exp(ln HR +/- z sqrt(1/E_t + 1/E_r)).
     * ``mantel-haenszel``: HR = exp((O_t - E_t)/V); CI exp((O_t - E_t)/V +/- z/sqrt(V)).
     p is the log-rank chi-square p-value (stratified if ``strata`` given).
-    Only the two named groups may be present in ``group``.
+    Only the two named groups may be present in ``group``. An arm without events gives
+    HR, CI NaN (printed NE) and a ``note``; the log-rank p is still computed when defined.
     """
     from scipy.stats import chi2
 
@@ -359,12 +425,19 @@ def logrank_hr(
     o_t, o_r = obs
     e_t, e_r = exp_
     v = float(var[0, 0])
+    names = [str(treatment), str(reference)]
     if v <= 0 or min(o_t, o_r, e_t, e_r) <= 0:
-        raise DataError(
-            f"hazard ratio not estimable: observed events {treatment!r}={o_t:g}, "
-            f"{reference!r}={o_r:g}; expected {e_t:.3g}, {e_r:.3g}",
-            column="event",
-            hint="each arm needs at least one event; report the HR as not estimable",
+        empty = [name for name, o in zip(names, (o_t, o_r), strict=True) if o <= 0]
+        why = (f"no events in {' and '.join(empty)}" if empty
+               else f"no comparable events (observed {o_t:g} vs {o_r:g})")
+        return HazardRatio(
+            hr=math.nan, lower=math.nan, upper=math.nan,
+            p=float(chi2.sf((o_t - e_t) ** 2 / v, 1)) if v > 0 else math.nan,
+            method=method, method_label=HR_LABELS[method], conf=conf,
+            observed=dict(zip(names, [float(o_t), float(o_r)], strict=True)),
+            expected=dict(zip(names, [float(e_t), float(e_r)], strict=True)),
+            note=f"hazard ratio {treatment} vs {reference} not estimable (NE): {why}; "
+                 "the O/E ratio would be 0 or infinite",
         )
     chisq = (o_t - e_t) ** 2 / v
     p = float(chi2.sf(chisq, 1))
@@ -376,7 +449,6 @@ def logrank_hr(
         log_hr = (o_t - e_t) / v
         half = z / math.sqrt(v)
         hr, lower, upper = math.exp(log_hr), math.exp(log_hr - half), math.exp(log_hr + half)
-    names = [str(treatment), str(reference)]
     return HazardRatio(
         hr=float(hr),
         lower=float(lower),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
@@ -19,7 +19,7 @@ import pandas as pd
 from tlfgen.errors import DataError
 from tlfgen.spec.expr import Expression
 from tlfgen.spec.tlf import (
-    CategoricalBlock, ContinuousBlock, FollowupBlock, Precision, RateBlock, TteBlock,
+    CategoricalBlock, ContinuousBlock, Conventions, Precision, RateBlock,
 )
 from tlfgen.tlf import estimates
 from tlfgen.tlf.model import EMPTY, Analysis, Cell, Column, Row
@@ -27,6 +27,8 @@ from tlfgen.tlf.text import TemplateSet
 
 CMP = "CMP"
 TOTAL = "TOTAL"
+EMPTY_NOTE = "{dash}: no subjects in the column or denominator (N=0); nothing is estimated."
+NE_NOTE = "NE = not estimable."
 
 
 @dataclass(frozen=True)
@@ -48,10 +50,50 @@ class BlockContext:
     filters: Mapping[str, Expression]
     treatment: str | None = None
     reference: str | None = None
+    #: (treatment, reference) armcds, one per comparison column
+    pairs: tuple[tuple[str, str], ...] = ()
+    conventions: Conventions = field(default_factory=Conventions)
+    #: footnotes of the conventions applied while building (NE, N=0), in order, no repeats
+    notes: list[str] = field(default_factory=list)
 
     @property
     def has_comparison(self) -> bool:
-        return any(c.key == CMP for c in self.columns)
+        return any(c.key.startswith(CMP) for c in self.columns)
+
+    @property
+    def p_style(self) -> str:
+        return self.precision.p_style or self.conventions.p_values
+
+    def cmp_key(self, pair: tuple[str, str]) -> str:
+        """Column key of a comparison: "CMP" for a table's only pair, "CMP.<T>.<R>" otherwise."""
+        return CMP if len(self.pairs) == 1 else f"{CMP}.{pair[0]}.{pair[1]}"
+
+    def pair_parts(self, pair: tuple[str, str]) -> tuple[str, ...]:
+        """Analysis-id parts naming the pair (none for a table's only pair: ids stay "T2.PFS.HR")."""
+        return () if len(self.pairs) == 1 else (f"{pair[0]}_{pair[1]}",)
+
+    def pair_label(self, pair: tuple[str, str], text: str) -> str:
+        """Row label of a comparison row: names the pair when the table has one comparison column."""
+        return text.format(pair=f" {pair[0]} vs {pair[1]}" if len(self.pairs) == 1 else "",
+                           diff=f" {pair[0]} - {pair[1]}" if len(self.pairs) == 1 else "")
+
+    def note(self, text: str) -> None:
+        if text and text not in self.notes:
+            self.notes.append(text)
+
+    def ne(self, text: str) -> None:
+        """Record why a printed NE is not estimable (and what NE means)."""
+        if text:
+            self.note(NE_NOTE)
+            self.note(text[:1].upper() + text[1:] + ("" if text.endswith(".") else "."))
+
+    @property
+    def dash(self) -> str:
+        return self.conventions.empty_cell
+
+    def empty_cell(self) -> str:
+        self.note(EMPTY_NOTE.format(dash=self.dash))
+        return self.dash
 
     def group(self, key: str) -> Group:
         return next(g for g in self.groups if g.key == key)
@@ -158,6 +200,8 @@ def map_distinct(func: Callable[[Any], Any], values: Iterable[Any]) -> list[Any]
 def count_cell(ctx: BlockContext, aid: str, subjects: list[str], denominator: int) -> Cell:
     n = len(subjects)
     pct = 100.0 * n / denominator if denominator else float("nan")
+    if denominator == 0:
+        return Cell(ctx.empty_cell(), aid, (("n", 0), ("denominator", 0), ("pct", None)))
     text = ctx.templates.cell("n_pct", n=str(n), pct=fmt(pct, ctx.precision.pct))
     return Cell(text, aid, (("n", n), ("denominator", denominator), ("pct", _num(pct))), tuple(sorted(subjects)))
 
@@ -177,8 +221,21 @@ def analysis(ctx: BlockContext, aid: str, description: str, *, dataset: str, blo
                     role)
 
 
-def _arm_pair(ctx: BlockContext) -> tuple[Group, Group]:
-    return ctx.group(ctx.treatment or ""), ctx.group(ctx.reference or "")
+def p_cell(ctx: BlockContext, aid: str, res: estimates.Estimate) -> Cell:
+    """A p-value cell by the study's p-value rule; NE with its reason in the footnotes."""
+    if math.isnan(res.p):
+        ctx.ne(res.note)
+    return Cell(ctx.templates.cell("p_value", p=fmt_p(res.p, ctx.p_style)), aid, (("p", _num(res.p)),))
+
+
+def est_cell(ctx: BlockContext, aid: str, res: estimates.Estimate, decimals: int, name: str,
+             subjects: tuple[str, ...] = ()) -> Cell:
+    """An "estimate (lower, upper)" cell; NE parts with their reason in the footnotes."""
+    if res.note and (math.isnan(res.est) or math.isnan(res.lower) or math.isnan(res.upper)):
+        ctx.ne(res.note)
+    text = ctx.templates.cell("est_ci", est=fmt(res.est, decimals), lower=fmt(res.lower, decimals),
+                              upper=fmt(res.upper, decimals))
+    return Cell(text, aid, ((name, _num(res.est)), ("lower", _num(res.lower)), ("upper", _num(res.upper))), subjects)
 
 
 # -- categorical ----------------------------------------------------------------------------
@@ -212,14 +269,12 @@ def create_categorical_rows(block: CategoricalBlock, ctx: BlockContext) -> tuple
                                      block_key=block.id, method="count of subjects", group=g.key, role="count"))
         rows.append(row_of(ctx, text, cells, block.id))
     if block.test != "none" and ctx.has_comparison:
-        treat, ref = _arm_pair(ctx)
-        table = [counts[treat.key], counts[ref.key]]
-        p, name = estimates.compare_counts(table, block.test)
-        aid = ctx.analysis_id(block.id, "TEST")
-        cell = Cell(ctx.templates.cell("p_value", p=fmt_p(p, ctx.precision.p_style)), aid, (("p", _num(p)),))
-        rows[1] = _with_cell(ctx, rows[1], CMP, cell)
-        analyses.append(analysis(ctx, aid, f"{block.label}: {treat.key} vs {ref.key}", dataset=block.dataset,
-                                 block_key=block.id, method=name, role="test"))
+        for pair in ctx.pairs:
+            res = estimates.compare_counts_est([counts[pair[0]], counts[pair[1]]], block.test)
+            aid = ctx.analysis_id(block.id, "TEST", *ctx.pair_parts(pair))
+            rows[1] = _with_cell(ctx, rows[1], ctx.cmp_key(pair), p_cell(ctx, aid, res))
+            analyses.append(analysis(ctx, aid, f"{block.label}: {pair[0]} vs {pair[1]}", dataset=block.dataset,
+                                     block_key=block.id, method=res.method, role="test"))
     return rows, analyses
 
 
@@ -247,10 +302,18 @@ def create_continuous_rows(block: ContinuousBlock, ctx: BlockContext) -> tuple[l
         n = int(arr.size)
         mean = float(arr.mean()) if n else float("nan")
         sd = float(arr.std(ddof=1)) if n > 1 else float("nan")
+        if n == 1:
+            ctx.ne("SD not estimable (NE) with one value (n - 1 divisor)")
         median = float(np.median(arr)) if n else float("nan")
         lo, hi = (float(arr.min()), float(arr.max())) if n else (float("nan"), float("nan"))
         aid = ctx.analysis_id(block.id, g.key)
         by_stat["n"][g.key] = Cell(str(n), aid, (("n", n),), subjects)
+        if n == 0:
+            by_stat["Mean (SD)"][g.key] = Cell(ctx.empty_cell(), aid)
+            by_stat["Median (min, max)"][g.key] = Cell(ctx.empty_cell(), aid)
+            analyses.append(analysis(ctx, aid, f"{block.label}: summary statistics", dataset=block.dataset,
+                                     block_key=block.id, method="no values", group=g.key, role="summary"))
+            continue
         by_stat["Mean (SD)"][g.key] = Cell(
             ctx.templates.cell("mean_sd", mean=fmt(mean, pr.mean), sd=fmt(sd, pr.sd)), aid,
             (("mean", _num(mean)), ("sd", _num(sd))))
@@ -263,6 +326,14 @@ def create_continuous_rows(block: ContinuousBlock, ctx: BlockContext) -> tuple[l
                                  group=g.key, role="summary"))
     rows = [header_row(block.label, block.id)]
     rows += [row_of(ctx, label, cells, block.id) for label, cells in by_stat.items()]
+    if block.test != "none" and ctx.has_comparison:
+        for pair in ctx.pairs:
+            x, y = (values.reindex(list(ctx.group(arm).subjects)).dropna() for arm in pair)
+            res = estimates.compare_values(x, y, block.test)
+            aid = ctx.analysis_id(block.id, "TEST", *ctx.pair_parts(pair))
+            rows[1] = _with_cell(ctx, rows[1], ctx.cmp_key(pair), p_cell(ctx, aid, res))
+            analyses.append(analysis(ctx, aid, f"{block.label}: {pair[0]} vs {pair[1]}", dataset=block.dataset,
+                                     block_key=block.id, method=res.method, role="test"))
     return rows, analyses
 
 
@@ -282,115 +353,71 @@ def create_rate_rows(block: RateBlock, ctx: BlockContext) -> tuple[list[Row], li
         n_total = len(g.subjects)
         counts[g.key] = count_cell(ctx, aid, subjects, n_total)
         lo, hi, method = estimates.proportion_ci(len(subjects), n_total, block.ci_method)
-        ci_cells[g.key] = Cell(ctx.templates.cell("ci", lower=fmt(lo, pr.pct), upper=fmt(hi, pr.pct)),
-                               aid, (("lower", _num(lo)), ("upper", _num(hi))))
+        ci_text = (ctx.templates.cell("ci", lower=fmt(lo, pr.pct), upper=fmt(hi, pr.pct)) if n_total
+                   else ctx.empty_cell())
+        ci_cells[g.key] = Cell(ci_text, aid, (("lower", _num(lo)), ("upper", _num(hi))))
         xn[g.key] = (len(subjects), n_total)
         analyses.append(analysis(ctx, aid, f"{block.label}: {responder.text}", dataset=block.dataset,
                                  block_key=block.id, method=method, group=g.key, role="ci"))
     first = row_of(ctx, block.label, counts, block.id, indent=0)
     rows = [first, row_of(ctx, block.ci_label, ci_cells, block.id)]
-    if ctx.has_comparison and (block.test != "none" or block.difference):
-        treat, ref = _arm_pair(ctx)
-        (x1, n1), (x2, n2) = xn[treat.key], xn[ref.key]
-        if block.test != "none":
-            p, name = estimates.compare_counts([[x1, n1 - x1], [x2, n2 - x2]], block.test)
-            aid = ctx.analysis_id(block.id, "TEST")
-            rows[0] = _with_cell(ctx, rows[0], CMP, Cell(ctx.templates.cell("p_value", p=fmt_p(p, pr.p_style)), aid,
-                                                          (("p", _num(p)),)))
-            analyses.append(analysis(ctx, aid, f"{block.label}: {treat.key} vs {ref.key}", dataset=block.dataset,
-                                     block_key=block.id, method=name, role="test"))
-        if block.difference:
-            est, lo, hi, name = estimates.difference(x1, n1, x2, n2)
-            aid = ctx.analysis_id(block.id, "DIFF")
-            cell = Cell(ctx.templates.cell("est_ci", est=fmt(est, pr.pct), lower=fmt(lo, pr.pct),
-                                           upper=fmt(hi, pr.pct)), aid,
-                        (("difference", _num(est)), ("lower", _num(lo)), ("upper", _num(hi))))
-            rows.append(row_of(ctx, f"Difference {treat.key} - {ref.key}, % (95% CI)", {CMP: cell}, block.id))
-            analyses.append(analysis(ctx, aid, f"{block.label}: difference in proportions", dataset=block.dataset,
-                                     block_key=block.id, method=name, role="difference"))
+    if ctx.has_comparison and (block.test != "none" or block.difference or block.ratio != "none"):
+        diff_cells: dict[str, Cell] = {}
+        ratio_cells: dict[str, Cell] = {}
+        for pair in ctx.pairs:
+            (x1, n1), (x2, n2) = xn[pair[0]], xn[pair[1]]
+            parts = ctx.pair_parts(pair)
+            if block.test == "cmh":
+                res = estimates.cmh_est(_cmh_tables(ctx, block, pair, hits))
+                aid = ctx.analysis_id(block.id, "TEST", *parts)
+                rows[0] = _with_cell(ctx, rows[0], ctx.cmp_key(pair), p_cell(ctx, aid, res))
+                analyses.append(analysis(ctx, aid, f"{block.label}: {pair[0]} vs {pair[1]}, stratified by "
+                                         f"{', '.join(block.strata)}", dataset=block.dataset, block_key=block.id,
+                                         method=res.method, role="test"))
+            elif block.test != "none":
+                res = estimates.compare_counts_est([[x1, n1 - x1], [x2, n2 - x2]], block.test)
+                aid = ctx.analysis_id(block.id, "TEST", *parts)
+                rows[0] = _with_cell(ctx, rows[0], ctx.cmp_key(pair), p_cell(ctx, aid, res))
+                analyses.append(analysis(ctx, aid, f"{block.label}: {pair[0]} vs {pair[1]}", dataset=block.dataset,
+                                         block_key=block.id, method=res.method, role="test"))
+            if block.difference:
+                res = estimates.difference_est(x1, n1, x2, n2, block.difference_method)
+                aid = ctx.analysis_id(block.id, "DIFF", *parts)
+                diff_cells[ctx.cmp_key(pair)] = est_cell(ctx, aid, res, pr.pct, "difference")
+                analyses.append(analysis(ctx, aid, f"{block.label}: difference in proportions {pair[0]} - {pair[1]}",
+                                         dataset=block.dataset, block_key=block.id, method=res.method,
+                                         role="difference"))
+            if block.ratio != "none":
+                res = estimates.ratio_est(x1, n1, x2, n2, block.ratio)
+                aid = ctx.analysis_id(block.id, block.ratio.upper(), *parts)
+                ratio_cells[ctx.cmp_key(pair)] = est_cell(ctx, aid, res, pr.ratio, block.ratio)
+                analyses.append(analysis(ctx, aid, f"{block.label}: {block.ratio.upper()} {pair[0]} vs {pair[1]}",
+                                         dataset=block.dataset, block_key=block.id, method=res.method,
+                                         role=block.ratio))
+        if diff_cells:
+            rows.append(row_of(ctx, ctx.pair_label(ctx.pairs[0], "Difference{diff}, % (95% CI)"), diff_cells,
+                               block.id))
+        if ratio_cells:
+            name = "Relative risk" if block.ratio == "rr" else "Odds ratio"
+            rows.append(row_of(ctx, ctx.pair_label(ctx.pairs[0], name + "{pair} (95% CI)"), ratio_cells, block.id))
     return rows, analyses
 
 
-# -- time to event -------------------------------------------------------------------------
-
-
-def tte_records(ctx: BlockContext, block: TteBlock | FollowupBlock) -> pd.DataFrame:
-    data = select_records(ctx, block.dataset, block.id, block.label)
-    require(data, block.dataset, "PARAMCD", block.time)
-    data = data[data["PARAMCD"].astype(str).str.strip() == block.param]
-    return one_per_subject(data, block.dataset, f"block {block.id} (PARAMCD {block.param})")
-
-
-def create_tte_rows(block: TteBlock, ctx: BlockContext) -> tuple[list[Row], list[Analysis]]:
-    data = tte_records(ctx, block)
-    require(data.reset_index(), block.dataset, block.censor)
-    pr = ctx.precision
-    events, medians, analyses = {}, {}, []
-    present = set(data.index)
-    for g in ctx.groups:
-        sub = data.reindex([s for s in g.subjects if s in present])
-        aid = ctx.analysis_id(block.id, g.key)
-        event_subjects = list(sub.index[sub[block.censor] == 0])
-        events[g.key] = count_cell(ctx, aid + ".EVENTS", event_subjects, len(sub))
-        analyses.append(analysis(ctx, aid + ".EVENTS", f"{block.label}: events", dataset=block.dataset,
-                                 block_key=block.id, method=f"count of {block.censor} = 0", group=g.key, role="events"))
-        if len(sub):
-            med, lo, hi, method = estimates.km_median(sub[block.time], 1 - sub[block.censor], block.median_ci)
-        else:
-            med, lo, hi, method = float("nan"), float("nan"), float("nan"), ""
-        medians[g.key] = Cell(
-            ctx.templates.cell("est_ci", est=fmt(med, pr.time), lower=fmt(lo, pr.time), upper=fmt(hi, pr.time)),
-            aid + ".MEDIAN", (("median", _num(med)), ("lower", _num(lo)), ("upper", _num(hi))))
-        analyses.append(analysis(ctx, aid + ".MEDIAN", f"{block.label}: Kaplan-Meier median ({block.time})",
-                                 dataset=block.dataset, block_key=block.id, method=method, group=g.key, role="median"))
-    rows = [header_row(block.label, block.id), row_of(ctx, block.event_label, events, block.id),
-            row_of(ctx, "Median, months (95% CI)", medians, block.id)]
-    if ctx.has_comparison:
-        treat, ref = _arm_pair(ctx)
-        pair = data.reindex([s for g in (treat, ref) for s in g.subjects if s in present])
-        group = np.where(pair.index.isin(treat.subjects), treat.key, ref.key)
-        hr, lo, hi, name = estimates.hazard_ratio(pair[block.time], 1 - pair[block.censor], group,
-                                                  treat.key, ref.key, block.hr)
-        aid = ctx.analysis_id(block.id, "HR")
-        cell = Cell(ctx.templates.cell("est_ci", est=fmt(hr, pr.ratio), lower=fmt(lo, pr.ratio),
-                                       upper=fmt(hi, pr.ratio)), aid,
-                    (("hr", _num(hr)), ("lower", _num(lo)), ("upper", _num(hi))), tuple(sorted(pair.index)))
-        rows.append(row_of(ctx, f"Hazard ratio {treat.key} vs {ref.key} (95% CI)", {CMP: cell}, block.id))
-        analyses.append(analysis(ctx, aid, f"{block.label}: hazard ratio", dataset=block.dataset,
-                                 block_key=block.id, method=name, role="hr"))
-        if block.logrank_p:
-            p, name = estimates.logrank_p(pair[block.time], 1 - pair[block.censor], group)
-            aid = ctx.analysis_id(block.id, "LOGRANK")
-            cell = Cell(ctx.templates.cell("p_value", p=fmt_p(p, pr.p_style)), aid, (("p", _num(p)),))
-            rows.append(row_of(ctx, "Log-rank p-value", {CMP: cell}, block.id))
-            analyses.append(analysis(ctx, aid, f"{block.label}: log-rank test", dataset=block.dataset,
-                                     block_key=block.id, method=name, role="logrank"))
-    return rows, analyses
-
-
-def create_followup_rows(block: FollowupBlock, ctx: BlockContext) -> tuple[list[Row], list[Analysis]]:
-    data = tte_records(ctx, block)
-    pr = ctx.precision
-    cells, analyses = {}, []
-    for g in ctx.groups:
-        x = pd.to_numeric(data[block.time], errors="coerce").reindex(list(g.subjects)).dropna()
-        arr = x.to_numpy(dtype=float)
-        med = float(np.median(arr)) if arr.size else float("nan")
-        lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (float("nan"), float("nan"))
-        aid = ctx.analysis_id(block.id, g.key)
-        cells[g.key] = Cell(
-            ctx.templates.cell("median_range", median=fmt(med, pr.median), min=fmt(lo, pr.median), max=fmt(hi, pr.median)), aid,
-            (("median", _num(med)), ("min", _num(lo)), ("max", _num(hi))), tuple(sorted(x.index)))
-        analyses.append(analysis(ctx, aid, f"{block.label}: median (range) of {block.param} {block.time}",
-                                 dataset=block.dataset, block_key=block.id,
-                                 method="median and range of observed follow-up", group=g.key, role="summary"))
-    return [row_of(ctx, block.label, cells, block.id, indent=0)], analyses
+def _cmh_tables(ctx: BlockContext, block: RateBlock, pair: tuple[str, str], hits: set[str]) -> list[list[list[int]]]:
+    """One 2 x 2 table per stratum (ADSL ``block.strata``): rows = the pair's arms, columns = responder yes/no."""
+    adsl = ctx.datasets["ADSL"]
+    require(adsl, "ADSL", *block.strata)
+    key = adsl.drop_duplicates("USUBJID").set_index("USUBJID")[block.strata].astype(str).agg("/".join, axis=1)
+    tables: dict[str, list[list[int]]] = {}
+    for row, arm in enumerate(pair):
+        for subject in ctx.group(arm).subjects:
+            cells = tables.setdefault(str(key.get(subject, "")), [[0, 0], [0, 0]])
+            cells[row][0 if subject in hits else 1] += 1
+    return [tables[k] for k in sorted(tables)]
 
 
 BUILDERS: dict[type, Callable[[Any, BlockContext], tuple[list[Row], list[Analysis]]]] = {
     CategoricalBlock: create_categorical_rows,
     ContinuousBlock: create_continuous_rows,
     RateBlock: create_rate_rows,
-    TteBlock: create_tte_rows,
-    FollowupBlock: create_followup_rows,
 }

@@ -2,13 +2,16 @@
 
 Three layouts, chosen by the blocks of the spec:
 
-- by group (Table 1, Table 2): one column per arm, an optional total and an
-  optional comparison column (p-values, HRs, differences); blocks from ``blocks.py``;
+- by group (Table 1, Table 2): one column per arm, an optional total and
+  comparison columns (p-values, HRs, differences): one for a single pair, or one per
+  pair for each arm vs a control or all pairs; blocks from ``blocks.py`` and ``tte_rows.py``;
 - adverse events by term (Table 3): per arm "Any grade" and "Grade >= 3" columns;
 - regression (logistic for ORR, Cox for PFS): univariable and multivariable
   estimate (95% CI) and p columns, one row per term.
 
-Titles and footnotes come from the output's template (``text.py``).
+Titles and footnotes come from the output's template (``text.py``); the footnotes of
+the conventions applied on the data (NE and why, N=0 dashes, Firth after separation)
+follow them, so no printed NE or dash is left unexplained.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from tlfgen.tlf.blocks import (
     BUILDERS, CMP, TOTAL, BlockContext, Group, _num, count_cell, fmt, fmt_p, header_row, map_distinct, norm,
     require, row_of, select_records,
 )
+from tlfgen.tlf.tte_rows import TTE_BUILDERS
 from tlfgen.tlf.model import Analysis, Cell, Column, Row, Table
 from tlfgen.tlf.text import TemplateSet
 
@@ -52,6 +56,32 @@ def _header(templates: TemplateSet, label: str, n: int) -> str:
     return templates.cell("column_header", label=label, n=str(n))
 
 
+def resolve_pairs(spec: TableSpec, study: ResolvedStudy) -> tuple[tuple[str, str], ...]:
+    """The (treatment, reference) armcds compared by the table, in column order."""
+    cols = spec.columns
+    arms = [a.armcd for a in study.spec.study.arms]
+    if isinstance(cols.comparisons, list):
+        return tuple((p.treatment, p.reference) for p in cols.comparisons)
+    if cols.comparisons == "each-vs-control":
+        return tuple((arm, cols.reference) for arm in arms if arm != cols.reference)
+    if cols.comparisons == "pairwise":
+        return tuple((arms[i], arms[j]) for i in range(len(arms)) for j in range(i + 1, len(arms)))
+    if cols.treatment is not None and cols.reference is not None:
+        return ((cols.treatment, cols.reference),)
+    return ()
+
+
+def _comparison_columns(spec: TableSpec, pairs: tuple[tuple[str, str], ...]) -> tuple[Column, ...]:
+    header = spec.columns.comparison
+    if len(pairs) == 1:
+        return (Column(CMP, header, header=header, kind="comparison"),) if header else ()
+    return tuple(
+        Column(f"{CMP}.{t}.{r}", f"{t} vs {r}", header=f"{t} vs {r}" + (f"\n{header}" if header else ""),
+               kind="comparison")
+        for t, r in pairs
+    )
+
+
 def create_table(out: LoadedOutput, study: ResolvedStudy, datasets: Mapping[str, pd.DataFrame],
                  templates: TemplateSet) -> Table:
     spec = out.spec
@@ -63,6 +93,7 @@ def create_table(out: LoadedOutput, study: ResolvedStudy, datasets: Mapping[str,
                            by=spec.columns.by)
     if spec.columns.total:
         groups = groups[:-1] + (Group(TOTAL, spec.columns.total_label, groups[-1].subjects),)
+    pairs = resolve_pairs(spec, study)
     kinds = {type(b) for b in spec.blocks}
     if AeBlock in kinds:
         columns = tuple(
@@ -84,12 +115,12 @@ def create_table(out: LoadedOutput, study: ResolvedStudy, datasets: Mapping[str,
                    kind="total" if g.key == TOTAL else "group")
             for g in groups
         )
-        if spec.columns.comparison:
-            columns += (Column(CMP, spec.columns.comparison, header=spec.columns.comparison, kind="comparison"),)
+        columns += _comparison_columns(spec, pairs)
     ctx = BlockContext(
         output_id=spec.id, groups=groups, columns=columns, datasets=datasets, templates=templates,
         precision=spec.precision, population_text=spec.population.filter, filters=out.filters,
-        treatment=spec.columns.treatment, reference=spec.columns.reference,
+        treatment=spec.columns.treatment, reference=spec.columns.reference, pairs=pairs,
+        conventions=out.conventions,
     )
     rows: list[Row] = []
     analyses: list[Analysis] = []
@@ -101,7 +132,10 @@ def create_table(out: LoadedOutput, study: ResolvedStudy, datasets: Mapping[str,
         rows += block_rows
         analyses += block_analyses
     context = _template_context(out, study, groups, analyses, spec)
+    context["notes"] = list(ctx.notes)
+    context["p_values"] = ctx.p_style
     title, footnotes = templates.output_text(out.template, context)
+    footnotes = footnotes + tuple(n for n in ctx.notes if n not in footnotes)
     return Table(
         id=spec.id, kind="table", title=title, stub_header=spec.stub_header, columns=columns, rows=tuple(rows),
         footnotes=footnotes, spec_path=out.display, cutoff=study.cutoff.isoformat(), analyses=tuple(analyses),
@@ -174,13 +208,24 @@ def create_ae_rows(block: AeBlock, ctx: BlockContext) -> tuple[list[Row], list[A
 # -- regression -------------------------------------------------------------------------------
 
 
+def _model_arms(ctx: BlockContext) -> tuple[str, list[str]]:
+    """The reference arm and the arms compared with it (one model: every pair shares the reference)."""
+    references = {r for _, r in ctx.pairs}
+    if len(references) != 1:
+        raise DataError(f"{ctx.output_id}: a regression table compares every arm with one reference arm; "
+                        f"the comparisons have references {sorted(references)}",
+                        hint="use comparisons: each-vs-control (or one pair) for regression tables")
+    return references.pop(), [t for t, _ in ctx.pairs]
+
+
 def _regression_frame(block: RegressionBlock, ctx: BlockContext) -> tuple[pd.DataFrame, list[str]]:
     adsl = ctx.datasets["ADSL"]
-    subjects = [s for g in ctx.groups if g.key in (ctx.treatment, ctx.reference) for s in g.subjects]
+    reference, treatments = _model_arms(ctx)
+    arm_of = {s: g.key for g in ctx.groups if g.key in (reference, *treatments) for s in g.subjects}
+    subjects = [s for g in ctx.groups if g.key in (reference, *treatments) for s in g.subjects]
     frame = adsl[adsl["USUBJID"].isin(subjects)].set_index("USUBJID").reindex(subjects)
     out = pd.DataFrame(index=frame.index)
-    treated = set(ctx.group(ctx.treatment or "").subjects)
-    out["TRT"] = [ctx.treatment if s in treated else ctx.reference for s in frame.index]
+    out["TRT"] = [arm_of[s] for s in frame.index]
     for cov in block.covariates:
         if cov.variable not in frame.columns:
             require(frame.reset_index(), "ADSL", cov.variable)
@@ -216,24 +261,48 @@ def _complete(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame[(frame[covariates] != "").all(axis=1)]
 
 
+def _model_note(ctx: BlockContext, note: str) -> None:
+    """An infinite estimate prints NE (with the NE legend); a Firth refit is a plain footnote."""
+    if "printed NE" in note:
+        ctx.ne(note)
+    else:
+        ctx.note(note[:1].upper() + note[1:] + ("" if note.endswith(".") else "."))
+
+
 def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[list[Row], list[Analysis]]:
     full, outcome = _regression_frame(block, ctx)
-    all_terms = ["TRT", *[c.variable for c in block.covariates]]
+    kind = "OR" if block.model == "logistic" else "HR"
+    reference, treatments = _model_arms(ctx)
+    present = set(full["TRT"])
+    for arm in treatments:  # an arm with no subjects: no term for it; NE with the reason
+        if arm not in present or reference not in present:
+            ctx.ne(f"{kind} {arm} vs {reference} not estimable (NE): an arm has no subjects")
+    both_arms = reference in present and len(present) > 1
+    all_terms = [*(["TRT"] if both_arms else []), *[c.variable for c in block.covariates]]
     frame = _complete(full, all_terms)
-    refs: dict[str, Any] = {"TRT": ctx.reference}
+    refs: dict[str, Any] = {"TRT": reference}
     for cov in block.covariates:
         refs[cov.variable] = str(norm(cov.reference)) if cov.reference is not None else sorted(
             frame[cov.variable].unique().tolist())[0]
-    multi, multi_label = estimates.fit_terms(block.model, frame, outcome, all_terms, refs, block.ties)
+    options = {"method": block.method, "separation": block.separation, "ci": block.ci}
+    empty_fit = pd.DataFrame(columns=["term", "est", "lower", "upper", "p"])
+    multi, multi_label, notes = (estimates.fit_terms(block.model, frame, outcome, all_terms, refs, block.ties,
+                                                     **options) if all_terms else (empty_fit, "", ()))
+    for note in notes:
+        _model_note(ctx, f"multivariable model: {note}")
     uni: dict[str, Any] = {}
     uni_label = multi_label
     uni_n: dict[str, tuple[str, ...]] = {}
     for name in all_terms:
         data = _complete(full, [name])
         uni_n[name] = tuple(sorted(data.index))
-        uni[name], uni_label = estimates.fit_terms(block.model, data, outcome, [name], refs, block.ties)
+        uni[name], uni_label, notes = estimates.fit_terms(block.model, data, outcome, [name], refs, block.ties,
+                                                          **options)
+        for note in notes:
+            _model_note(ctx, f"univariable model: {note}")
+    uni.setdefault("TRT", empty_fit)
+    uni_n.setdefault("TRT", ())
     pr = ctx.precision
-    kind = "OR" if block.model == "logistic" else "HR"
     rows: list[Row] = [header_row(block.label, block.id)]
     analyses = [
         Analysis(ctx.analysis_id(block.id, "UNI"), f"{block.label}: univariable models (subjects with the factor known)", block.dataset,
@@ -247,20 +316,24 @@ def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[l
         aid = ctx.analysis_id(block.id, part)
         hit = fit[fit["term"] == term]
         if hit.empty:
+            if term.startswith("TRT="):
+                ne = Cell(ctx.templates.cell("est_ci", est="NE", lower="NE", upper="NE"), aid)
+                return {f"{part}.EST": ne, f"{part}.P": Cell("NE", aid)}
             return {}
         r = hit.iloc[0]
         est = Cell(ctx.templates.cell("est_ci", est=fmt(r["est"], pr.ratio), lower=fmt(r["lower"], pr.ratio),
                                       upper=fmt(r["upper"], pr.ratio)), aid,
                    ((kind.lower(), _num(r["est"])), ("lower", _num(r["lower"])), ("upper", _num(r["upper"]))),
                    subjects)
-        p = Cell(ctx.templates.cell("p_value", p=fmt_p(r["p"], pr.p_style)), aid, (("p", _num(r["p"])),))
+        p = Cell(ctx.templates.cell("p_value", p=fmt_p(r["p"], ctx.p_style)), aid, (("p", _num(r["p"])),))
         return {f"{part}.EST": est, f"{part}.P": p}
 
     def add(label: str, term: str, source: str, indent: int) -> None:
         cells = {**cells_for(term, uni[source], "UNI", uni_n[source]), **cells_for(term, multi, "MULTI", subjects)}
         rows.append(row_of(ctx, label, cells, block.id, indent))
 
-    add(f"{block.treatment_label}: {ctx.treatment} vs {ctx.reference}", f"TRT={ctx.treatment}", "TRT", 1)
+    for arm in treatments:
+        add(f"{block.treatment_label}: {arm} vs {reference}", f"TRT={arm}", "TRT", 1)
     for cov in block.covariates:
         rows.append(Row(cov.label, (), 1, "header", block.id))
         labels = {str(norm(lv.value)): lv.text for lv in cov.levels}
@@ -276,4 +349,4 @@ def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[l
     return rows, analyses
 
 
-BLOCK_BUILDERS = {**BUILDERS, AeBlock: create_ae_rows, RegressionBlock: create_regression_rows}
+BLOCK_BUILDERS = {**BUILDERS, **TTE_BUILDERS, AeBlock: create_ae_rows, RegressionBlock: create_regression_rows}
