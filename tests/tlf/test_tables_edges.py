@@ -35,7 +35,10 @@ def _build(study, adam, *ids: str):
 def _docx_text(table) -> tuple[list[list[str]], list[str]]:
     doc = Document(io.BytesIO(create_docx([table], run_timestamp())))
     grid = [[cell.text for cell in row.cells] for row in doc.tables[0].rows]
-    return grid, [p.text for p in doc.paragraphs]
+    # footnotes sit in the page footer (repeated on every page), titles in the page header
+    footers = [p.text for section in doc.sections for part in (section.header, section.footer)
+               for p in part.paragraphs]
+    return grid, [p.text for p in doc.paragraphs] + footers
 
 
 def _xlsx_text(table) -> list[str]:
