@@ -51,6 +51,8 @@ class MappingContext:
     reference: pd.DataFrame | None = None
     #: values computed once per run (e.g. parsed dates of a raw field), keyed by the computing function
     cache: dict = field(default_factory=dict)
+    #: the domain being mapped (named by the findings of derivations)
+    domain: str = ""
 
     @property
     def studyid(self) -> str:

@@ -198,6 +198,7 @@ def _seq_order(rd: ResolvedDomain) -> list[str]:
 
 def build_domain(rd: ResolvedDomain, ctx: MappingContext) -> DomainResult:
     """Map one domain from the raw forms in the context."""
+    ctx.domain = rd.name
     if rd.spec.records:
         return build_design_domain(rd, ctx)
     blocks = []

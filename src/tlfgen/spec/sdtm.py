@@ -76,11 +76,18 @@ class RuleSpec(StrictModel):
     @model_validator(mode="after")
     def _one_rule(self) -> "RuleSpec":
         given = [k for k in ("source", "assign", "derive") if getattr(self, k) is not None]
-        if len(given) != 1:
+        if len(given) > 1 or (not given and not self._may_have_no_rule()):
             raise ValueError(
                 "give exactly one of source, assign, derive" + (f" (got {', '.join(given)})" if given else "")
             )
         return self
+
+    def _may_have_no_rule(self) -> bool:
+        return False
+
+    @property
+    def has_rule(self) -> bool:
+        return self.source is not None or self.assign is not None or self.derive is not None
 
 
 def _check_date_options(rule):
@@ -117,6 +124,9 @@ class VariableSpec(RuleSpec):
     required: bool = False
     dictionary: DictionarySpec | None = None
     comment: str | None = None
+
+    def _may_have_no_rule(self) -> bool:
+        return True  # set by every stacked source (values or tests), or by a design domain's records
 
 
 class SuppSpec(RuleSpec):
@@ -395,6 +405,10 @@ def _resolve_domain(spec: DomainSpec, where: SpecSource, forms: dict[str, FormSp
             err(f"variable {var.name} is listed twice", ("variables", j, "name"))
         seen.add(var.name)
         _check_rule(var, ("variables", j), forms, forms_file, codelists, err, allowed=used_forms)
+        stacks = [s for s in spec.sources if s.join == "stack"]
+        if not var.has_rule and stacks and any(var.name not in s.values and not s.tests for s in stacks):
+            err(f"variable {var.name} has no rule", ("variables", j, "name"),
+                hint="give source, assign or derive, or set it in every stacked source (values or tests)")
     for j, supp in enumerate(spec.supp):
         if supp.qnam in seen:
             err(f"supplemental qualifier {supp.qnam} has the name of a variable", ("supp", j, "qnam"))
@@ -438,7 +452,10 @@ def _check_rule(rule: Any, path: tuple, forms: dict[str, FormSpec], forms_file: 
     if derive is not None:
         try:
             found = get_derivation(derive.name)
-            found.check_args(derive.args)
+            args = dict(derive.args)
+            if "new_var" in found.parameters:  # filled with the rule's variable by the engine
+                args.setdefault("new_var", getattr(rule, "name", None) or getattr(rule, "qnam", None) or "")
+            found.check_args(args)
         except SpecError as exc:
             err(exc.message, path + ("derive",), hint=exc.hint)
 
