@@ -45,6 +45,11 @@ def run_derivation(data: pd.DataFrame, derive: DeriveSpec, ctx: MappingContext, 
         if exc.location is None or exc.location.file is None:
             exc.location = location
         raise
+    except DerivationError as exc:
+        exc.location = exc.location or location
+        exc.dataset = exc.dataset or rd.name
+        exc.variable = getattr(exc, "variable", None) or name
+        raise
     except TlfgenError:
         raise
     except (KeyError, ValueError, TypeError) as exc:

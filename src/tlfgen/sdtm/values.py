@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tlfgen.sdtm.context import MappingContext
-from tlfgen.sdtm.iso8601 import INVALID, OK, PARTIAL, DateStyle, parse_edc_date_cached, parse_time
+from tlfgen.sdtm.iso8601 import INVALID, PARTIAL, DateStyle, join_date_time, parse_edc_date_cached, parse_time
 from tlfgen.spec.ct import Codelist, normalise_term
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
@@ -161,12 +161,12 @@ def compute_date_time(frame: pd.DataFrame, time: str, parsed: list[tuple[str, st
     raw = frame[col] if col in frame else frame.get(f"{col}@{form}", pd.Series("", index=frame.index, dtype=object))
     tcodes, tuniques = factorize_column(raw)
     times = [parse_time(compute_clean_unique(u)) for u in tuniques]
-    date_iso = np.array([p[0] for p in parsed], dtype=object)[codes]
+    pairs, first = np.unique(codes * len(times) + tcodes, return_inverse=True)
+    joined = [join_date_time(*parsed[p // len(times)], *times[p % len(times)]) for p in pairs.tolist()]
+    out = np.array([j[0] for j in joined], dtype=object)[first] if len(joined) else np.array([], dtype=object)
     date_status = np.array([p[1] for p in parsed], dtype=object)[codes]
     time_iso = np.array([t[0] for t in times], dtype=object)[tcodes]
     time_status = np.array([t[1] for t in times], dtype=object)[tcodes]
-    joined = (date_status == OK) & (time_iso != "")
-    out = np.where(joined, date_iso + "T" + time_iso, date_iso)
     if not quiet:
         values = raw.fillna("").astype(str)
         invalid = pd.Series(time_status == INVALID, index=frame.index)
