@@ -98,7 +98,7 @@ def _run(stages: list[str], allow_data_errors: bool = False) -> None:
         from tlfgen.spec.check import check_all
 
         study = _load_study()
-        check_all(study, ("ct", "sdtm") if stages == ["sdtm"] else None)  # each stage needs only its own specs
+        check_all(study)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       console=console, transient=not console.is_terminal, disable=not console.is_terminal) as progress:
             task = {"id": None}
