@@ -33,8 +33,8 @@ from tlfgen.spec.ct import Codelist, normalise_term
 from tlfgen.spec.expr import Expression, parse_expression
 from tlfgen.spec.sdtm_findings import check_tests, expand_tests
 from tlfgen.spec.sdtm_forms import (COLUMN, DateFormatSpec, FormSpec, FormsFile, IdentifiersSpec,  # noqa: F401
-                                    form_available_columns, form_dates, form_identifiers, form_key_columns,
-                                    form_leading, form_required_columns)
+                                    check_date_options, form_available_columns, form_dates, form_identifiers, form_key_columns,
+                                    form_leading, form_required_columns, resolve_forms)
 from tlfgen.spec.study import ResolvedStudy
 
 FORMS_FILE = "forms.yaml"
@@ -71,7 +71,7 @@ class RuleSpec(StrictModel):
 
     @model_validator(mode="after")
     def _dates(self) -> "RuleSpec":
-        return _check_date_options(self)
+        return check_date_options(self)
 
     @model_validator(mode="after")
     def _one_rule(self) -> "RuleSpec":
@@ -88,17 +88,6 @@ class RuleSpec(StrictModel):
     @property
     def has_rule(self) -> bool:
         return self.source is not None or self.assign is not None or self.derive is not None
-
-
-def _check_date_options(rule):
-    """``date``/``time`` describe an EDC date read from ``source`` (they imply ``format: edc_date``)."""
-    if rule.date is None and rule.time is None:
-        return rule
-    if getattr(rule, "source", None) is None:
-        raise ValueError("date and time options need a source (the raw date field)")
-    if rule.format not in (None, "edc_date"):
-        raise ValueError(f"date and time options read an EDC date; format {rule.format} reads something else")
-    return rule
 
 
 class DictionarySpec(StrictModel):
@@ -147,7 +136,7 @@ class OverrideSpec(StrictModel):
 
     @model_validator(mode="after")
     def _dates(self) -> "OverrideSpec":
-        return _check_date_options(self)
+        return check_date_options(self)
 
     @model_validator(mode="after")
     def _one_rule(self) -> "OverrideSpec":
@@ -301,7 +290,7 @@ def load_sdtm_specs(study: ResolvedStudy) -> SdtmSpecs:
     forms_file = validate_model(FormsFile, forms_doc)
     forms = {f.name: f for f in forms_file.forms}
     errors = ErrorList()
-    _resolve_forms(forms_file, forms_doc.source, errors)
+    resolve_forms(forms_file, forms_doc.source, errors)
     domains: dict[str, ResolvedDomain] = {}
     dictionaries: dict[str, CodingDictionary | None] = {}
     for path in study.spec_files("sdtm"):
@@ -326,40 +315,6 @@ def load_sdtm_specs(study: ResolvedStudy) -> SdtmSpecs:
     return SdtmSpecs(forms, tuple(forms_file.leading), tuple(forms_file.subject_forms),
                      domains, codelists, forms_doc.source,
                      {k: v for k, v in sorted(dictionaries.items()) if v is not None}, forms_file)
-
-
-def _resolve_forms(forms_file: FormsFile, where: SpecSource, errors: ErrorList) -> None:
-    """Each form's keys are columns it has; each USUBJID pattern uses known identifier fields."""
-    from tlfgen.spec.base import format_key_path
-    from tlfgen.spec.sdtm_forms import USUBJID_FIELDS, usubjid_fields
-
-    def err(message: str, path: tuple, hint: str | None = None) -> None:
-        errors.add(SpecError(message, location=where.location(path), key_path=format_key_path(path), hint=hint))
-
-    def check_ids(ids: IdentifiersSpec, path: tuple) -> None:
-        try:
-            fields = usubjid_fields(ids.usubjid)
-        except ValueError as exc:
-            err(f"usubjid pattern '{ids.usubjid}' is not valid ({exc})", path + ("usubjid",))
-            return
-        for name in fields:
-            if name not in USUBJID_FIELDS or (name == "SITEID" and ids.site is None):
-                err(f"usubjid pattern uses {{{name}}}", path + ("usubjid",),
-                    hint="a pattern may use {STUDYID}, {SUBJID} and {SITEID} (when site names a column)")
-        if "SUBJID" not in fields:
-            err("usubjid pattern must contain {SUBJID}", path + ("usubjid",))
-
-    check_ids(forms_file.identifiers, ("identifiers",))
-    for i, form in enumerate(forms_file.forms):
-        if form.identifiers is not None:
-            check_ids(form.identifiers, ("forms", i, "identifiers"))
-        available = form_available_columns(forms_file, form)
-        for k, key in enumerate(form.keys):
-            if key not in available:
-                near = closest(key, sorted(available))
-                err(f"key {key} of form {form.name} is not one of its columns", ("forms", i, "keys", k),
-                    hint=("did you mean " + " or ".join(near) + "?") if near
-                    else "declare it in columns, leading or identifiers")
 
 
 def _resolve_domain(spec: DomainSpec, where: SpecSource, forms: dict[str, FormSpec],

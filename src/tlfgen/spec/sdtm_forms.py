@@ -20,7 +20,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from tlfgen.spec.base import StrictModel
+from tlfgen.errors import ErrorList, SpecError
+from tlfgen.spec.base import SpecSource, StrictModel
 
 NAME = r"^[A-Z][A-Z0-9_]{0,7}$"
 COLUMN = r"^[A-Z_][A-Z0-9_]*$"  # raw column names are read upper case
@@ -111,3 +112,47 @@ def form_available_columns(forms: FormsFile, form: FormSpec) -> set[str]:
     """Every column a spec may read from the form (fields, leading, identifiers by either name)."""
     ids = form_identifiers(forms, form)
     return set(form_required_columns(forms, form)) | set(form.columns) | set(ids.aliases()) | {"STUDYID"}
+
+
+def check_date_options(rule):
+    """``date``/``time`` describe an EDC date read from ``source`` (they imply ``format: edc_date``)."""
+    if rule.date is None and rule.time is None:
+        return rule
+    if getattr(rule, "source", None) is None:
+        raise ValueError("date and time options need a source (the raw date field)")
+    if rule.format not in (None, "edc_date"):
+        raise ValueError(f"date and time options read an EDC date; format {rule.format} reads something else")
+    return rule
+
+
+def resolve_forms(forms_file: FormsFile, where: SpecSource, errors: ErrorList) -> None:
+    """Each form's keys are columns it has; each USUBJID pattern uses known identifier fields."""
+    from tlfgen.spec.base import closest, format_key_path
+
+    def err(message: str, path: tuple, hint: str | None = None) -> None:
+        errors.add(SpecError(message, location=where.location(path), key_path=format_key_path(path), hint=hint))
+
+    def check_ids(ids: IdentifiersSpec, path: tuple) -> None:
+        try:
+            fields = usubjid_fields(ids.usubjid)
+        except ValueError as exc:
+            err(f"usubjid pattern '{ids.usubjid}' is not valid ({exc})", path + ("usubjid",))
+            return
+        for name in fields:
+            if name not in USUBJID_FIELDS or (name == "SITEID" and ids.site is None):
+                err(f"usubjid pattern uses {{{name}}}", path + ("usubjid",),
+                    hint="a pattern may use {STUDYID}, {SUBJID} and {SITEID} (when site names a column)")
+        if "SUBJID" not in fields:
+            err("usubjid pattern must contain {SUBJID}", path + ("usubjid",))
+
+    check_ids(forms_file.identifiers, ("identifiers",))
+    for i, form in enumerate(forms_file.forms):
+        if form.identifiers is not None:
+            check_ids(form.identifiers, ("forms", i, "identifiers"))
+        available = form_available_columns(forms_file, form)
+        for k, key in enumerate(form.keys):
+            if key not in available:
+                near = closest(key, sorted(available))
+                err(f"key {key} of form {form.name} is not one of its columns", ("forms", i, "keys", k),
+                    hint=("did you mean " + " or ".join(near) + "?") if near
+                    else "declare it in columns, leading or identifiers")
