@@ -100,3 +100,9 @@ def test_a_time_field_must_exist(folder):
 def test_a_yearcutoff_is_a_four_digit_year(folder):
     edit(folder, "forms.yaml", "yearcutoff: 1950", "yearcutoff: 50")
     assert "yearcutoff" in error_of(folder)
+
+
+def test_a_bad_expression_in_a_derivation_is_a_spec_error_at_check_time(folder):
+    edit(folder, "CM.yaml", "condition: is_number(DOS)", "condition: eval(DOS)")
+    text = error_of(folder)
+    assert "specs/sdtm/CM.yaml:" in text and "calls 'eval', which is not an allowed function" in text

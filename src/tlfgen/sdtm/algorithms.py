@@ -118,8 +118,10 @@ def assign_hardcode_no_ct(dataset: pd.DataFrame, *, ctx: MappingContext, value: 
             context=CTX)
 def assign_hardcode_ct(dataset: pd.DataFrame, *, ctx: MappingContext, value: str, codelist: str,
                 raw_var: str | None = None, condition: str | None = None) -> pd.Series:
-    """``assign_hardcode_no_ct`` with ``value`` mapped through a codelist (sdtm.oak hardcode_ct); a value not
-    in the codelist is an error."""
+    """A fixed ``value`` mapped through a codelist where ``raw_var`` is filled (sdtm.oak hardcode_ct).
+
+    A value the codelist does not hold is an error (``assign_hardcode_no_ct`` takes any value).
+    """
     mapped = _codelist(ctx, codelist).lookup.get(normalise_term(str(value)))
     if mapped is None:
         raise DerivationError(f"'{value}' is not in codelist {codelist}",

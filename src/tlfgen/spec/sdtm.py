@@ -411,6 +411,10 @@ def _check_rule(rule: Any, path: tuple, forms: dict[str, FormSpec], forms_file: 
             if "new_var" in found.parameters:  # filled with the rule's variable by the engine
                 args.setdefault("new_var", getattr(rule, "name", None) or getattr(rule, "qnam", None) or "")
             found.check_args(args)
+            try:
+                found.required_vars(args)  # parses the expressions it is given (conditions, values)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                pass  # an argument of the wrong shape: the derivation itself reports it when it runs
         except SpecError as exc:
             err(exc.message, path + ("derive",), hint=exc.hint)
 
