@@ -257,3 +257,46 @@ def test_a_derivation_missing_its_column_names_the_spec_line(tmp_path):
             - {name: CMTRT, label: Name, derive: {name: assign_no_ct, args: {raw_var: MDRAWX}}}
             """)
     assert info.value.location.file.endswith("CM.yaml") and info.value.location.line == 12
+
+
+def test_a_wide_form_gives_one_record_per_test(tmp_path):
+    """One raw row per visit, one column per test -> one LB record per test with a result."""
+    run = mapped(tmp_path, """
+        PATNUM,LINE,HGB,HGBU,UPROT
+        1,1,13.5,g/dL,Negative
+        1,2,,g/dL,Trace
+        """, "")  # builds the folder; the LB spec below replaces CM
+    spec = tmp_path / "specs" / "sdtm"
+    (spec / "CM.yaml").unlink()
+    (spec / "LB.yaml").write_text(textwrap.dedent("""\
+        domain: LB
+        label: Laboratory Test Results
+        class: FINDINGS
+        structure: One record per lab test per time point per visit per subject
+        keys: [USUBJID, LBTESTCD, LBREFID]
+        sources:
+          - form: cm
+            tests:
+              - {testcd: HGB, test: Hemoglobin, result: HGB, unit_field: HGBU}
+              - {testcd: PROT, test: Protein, result: UPROT, numeric: false, values: {LBSPEC: {assign: URINE}}}
+        variables:
+          - {name: USUBJID, label: Unique Subject Identifier, derive: {name: compute_usubjid}}
+          - {name: LBSEQ, label: Sequence Number, type: integer, derive: {name: compute_seq, args: {order: [LBREFID, LBTESTCD]}}}
+          - {name: LBREFID, label: Specimen ID, source: cm.LINE}
+          - {name: LBTESTCD, label: Test Short Name}
+          - {name: LBTEST, label: Test Name}
+          - {name: LBORRES, label: Result in Original Units}
+          - {name: LBORRESU, label: Original Units}
+          - {name: LBSTRESC, label: Character Result in Std Format}
+          - {name: LBSTRESN, label: Numeric Result in Standard Units, type: float}
+          - {name: LBSTRESU, label: Standard Units}
+          - {name: LBSPEC, label: Specimen Type, assign: BLOOD}
+        """))
+    run = map_study(load_study(tmp_path))
+    lb = run.results["LB"].data
+    assert lb.drop(columns=["USUBJID", "LBSTRESN"]).values.tolist() == [
+        [1.0, "1", "HGB", "Hemoglobin", "13.5", "g/dL", "13.5", "g/dL", "BLOOD"],
+        [2.0, "1", "PROT", "Protein", "Negative", "", "Negative", "", "URINE"],
+        [3.0, "2", "PROT", "Protein", "Trace", "", "Trace", "", "URINE"],
+    ]
+    assert lb["LBSTRESN"].tolist()[0] == 13.5 and lb["LBSTRESN"].isna().tolist() == [False, True, True]

@@ -36,7 +36,9 @@ def test_values(domain: str, form: str, test: Any, declared: set[str]) -> dict[s
         "STRESN": {"source": result, "format": "number"} if test.numeric else None,
         "STRESU": unit,
     }
-    out = {f"{domain}{k}": v for k, v in values.items() if v is not None and f"{domain}{k}" in declared}
+    # a variable the test has nothing for (no unit, a text result) is blank on its records
+    out = {f"{domain}{k}": v if v is not None else {"assign": ""} for k, v in values.items()
+           if f"{domain}{k}" in declared}
     out.update({k: v.model_dump(exclude_none=True) for k, v in test.values.items()})
     return out
 
