@@ -17,8 +17,8 @@ does not exist (``31 FEB 2021``), or cannot be read, is invalid: blank in SDTM, 
 ISO text (``2020-08-03``, ``2020-08``, ``2020``) is accepted in every style.
 
 Times (``14:30``, ``9:05:30``, ``14:UN``) are parsed by ``parse_time`` and joined to a complete
-date as ``2020-09-15T14:30`` (``join_date_time``); with a partial date the time is dropped (the
-SDTMIG allows no gaps before a time in this toolkit's convention), with a finding.
+date as ``2020-09-15T14:30`` (``join_date_time``); next to a partial date the time is dropped, with
+a finding (this toolkit's convention: no time without a complete date, so no ``2020-09--T14:30``).
 """
 
 from __future__ import annotations
