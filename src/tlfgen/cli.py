@@ -172,6 +172,12 @@ def check(
             return
         study = _load_study()
         checked = check_all(study)
+        if any(item.stage == "sdtm" for item in checked):
+            from tlfgen.errors import ErrorList
+            from tlfgen.raw.headers import check_key_columns
+            from tlfgen.spec.check import load_stage_specs
+
+            ErrorList(check_key_columns(study, load_stage_specs(study, "sdtm"))).raise_if_any()
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
         return

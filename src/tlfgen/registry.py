@@ -168,3 +168,14 @@ def _expand(names: Names, args: Mapping[str, Any]) -> list[str]:
             values[lf] = item
             out.append(template.format(**values))
     return out
+
+
+def call_derivation(found: Derivation, args: Mapping[str, Any], *, dataset: Any,
+                    context: Mapping[str, Any], new_var: str | None = None) -> Any:
+    """Call a derivation the one way every stage does: ``dataset`` and the context values the
+    function declares (``sources``, ``study``, ``ctx`` ...) by keyword, then the spec's ``args``;
+    ``new_var`` fills a ``new_var`` parameter the spec left out (an SDTM rule's variable)."""
+    params = inspect.signature(found.func).parameters
+    call = {k: v for k, v in {"dataset": dataset, **context}.items() if k in params and k not in found.parameters}
+    extra = {"new_var": new_var} if new_var and "new_var" in found.parameters and "new_var" not in args else {}
+    return found.func(**call, **args, **extra)

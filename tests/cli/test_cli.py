@@ -113,3 +113,25 @@ def test_a_blank_source_date_epoch_is_unset_and_a_bad_one_is_an_error(tmp_path, 
     assert result.exit_code == 1
     assert "SOURCE_DATE_EPOCH='yesterday' is not a whole number of seconds" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_sdtm_only_study_needs_no_tlf_template_or_adam_spec(tmp_path):
+    """examples/edc_oak has specs/sdtm and specs/ct only: check and sdtm both work."""
+    study = tmp_path / "study"
+    shutil.copytree(ROOT / "examples" / "edc_oak", study)
+    assert not (study / "specs" / "templates").exists() and not (study / "specs" / "adam").exists()
+    result = runner.invoke(app, ["--study", str(study), "check"])
+    assert result.exit_code == 0, result.output
+    assert "sdtm: 3 spec(s) ok" in result.output and "tlf" not in result.output
+    result = runner.invoke(app, ["--study", str(study), "sdtm", "--allow-data-errors"])
+    assert result.exit_code == 0, result.output
+    assert (study / "sdtm" / "cm.xpt").is_file()
+
+
+def test_check_names_a_key_column_missing_from_a_raw_header(tmp_path):
+    study = tmp_path / "study"
+    shutil.copytree(ROOT / "examples" / "edc_oak", study)
+    (study / "raw" / "cm.csv").write_text((study / "raw" / "cm.csv").read_text().replace("PATNUM", "PATIENT", 1))
+    result = runner.invoke(app, ["--study", str(study), "check"])
+    assert result.exit_code == 2
+    assert "specs/sdtm/forms.yaml:15:5: form cm: raw/cm.csv has no column PATNUM" in result.output

@@ -207,3 +207,31 @@ def test_new_lesions_are_identified_once(tmp_path, folder):
     nl = lineage["files"].index("raw/nl.csv")
     assert [r[2] for r in lineage["records"] if r[2][0][0] == nl] == [[[nl, 1], [nl, 2]]]
     assert_balanced(run)
+
+
+def _without_studyid(text: str) -> str:
+    """A raw CSV text without its first column (STUDYID)."""
+    return "".join(line.split(",", 1)[1] + "\n" for line in text.splitlines())
+
+
+def test_an_export_without_studyid_maps_when_forms_yaml_says_so(tmp_path):
+    """The issue's KeyError: 'STUDYID': declared as no study column, STUDYID is study.yaml's id."""
+    study = make_study(tmp_path / "study", {name: _without_studyid(text) for name, text in RAW.items()})
+    forms = study.specs_dir / "sdtm" / "forms.yaml"
+    forms.write_text(forms.read_text().replace(
+        "leading: [STUDYID, SITEID, SUBJID, FOLDER, RECPOS]",
+        "leading: [SITEID, SUBJID, FOLDER, RECPOS]\nidentifiers: {study: null}"))
+    run = map_study(study)
+    assert set(run.results["DM"].data["STUDYID"]) == {"NCT04471480"}
+    assert run.results["DM"].data["USUBJID"].tolist() == ["NCT04471480-01001", "NCT04471480-01002",
+                                                         "NCT04471480-01003"]
+    assert not [f for f in run.findings if f.rule in ("RAW-STUDYID", "RAW-COLUMN-EXTRA")]
+
+
+def test_an_export_without_studyid_and_default_identifiers_is_a_data_error(tmp_path):
+    from tlfgen.errors import DataError
+
+    study = make_study(tmp_path / "study", {"cm.csv": _without_studyid(RAW["cm.csv"])})
+    with pytest.raises(DataError, match="required column STUDYID is missing") as err:
+        map_study(study)
+    assert "forms.yaml: leading, identifiers" in err.value.hint

@@ -25,6 +25,6 @@ def test_seq_numbers_records_per_subject_in_order_then_block_and_row():
     data = pd.DataFrame({"USUBJID": ["B", "A", "B", "A", "B"],
                          "AESTDTC": ["2021-02", "2021-01", "", "2021-03", "2021-02"],
                          "__block": [0, 0, 0, 1, 0], "__row": [5, 4, 3, 2, 1]}, index=[10, 11, 12, 13, 14])
-    seq = compute_seq(data, SimpleNamespace(), order=["AESTDTC"])
+    seq = compute_seq(data, ctx=SimpleNamespace(), order=["AESTDTC"])
     assert seq.index.tolist() == [10, 11, 12, 13, 14]
     assert seq.tolist() == [3.0, 1.0, 1.0, 2.0, 2.0]  # "" sorts first; equal dates by raw row

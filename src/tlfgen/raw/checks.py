@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from tlfgen.pipeline import Finding
+from tlfgen.raw.keys import usubjids
 from tlfgen.raw.reader import ROW, RawForm
 
 
@@ -23,16 +24,17 @@ def known_subjects(forms: dict[str, RawForm], subject_forms: tuple[str, ...]) ->
     return known
 
 
-def check_unknown_subjects(form: RawForm, known: set[str], studyid: str) -> list[Finding]:
-    """Reject rows whose SUBJID is blank or on no subject-level form."""
+def check_unknown_subjects(form: RawForm, known: set[str], studyid: str, *, column: str = "SUBJID",
+                           subject_files: tuple[str, ...] = ("dm.csv", "ic.csv")) -> list[Finding]:
+    """Reject rows whose subject (raw ``column``, read as SUBJID) is blank or on no subject-level form."""
     data = form.data
     bad = ~data["SUBJID"].isin(known)
+    where = " or ".join(subject_files) or "no subject-level form (forms.yaml subject_forms)"
     findings = [
         Finding("ERROR", "RAW-UNKNOWN-SUBJECT",
-                f"SUBJID '{subj}' is not on dm.csv or ic.csv" if subj else "SUBJID is blank",
-                file=form.file, row=int(row), column="SUBJID", value=subj,
-                usubjid=f"{studyid}-{subj}" if subj else None, action="rejected")
-        for subj, row in zip(data.loc[bad, "SUBJID"], data.loc[bad, ROW])
+                f"{column} '{subj}' is not on {where}" if subj else f"{column} is blank",
+                file=form.file, row=int(row), column=column, value=subj, usubjid=usubjid, action="rejected")
+        for subj, row, usubjid in zip(data.loc[bad, "SUBJID"], data.loc[bad, ROW], usubjids(data, bad, studyid))
     ]
     form.reject(bad, "unknown subject")
     return findings
@@ -52,11 +54,11 @@ def check_duplicates(form: RawForm, keys: list[str], fields: list[str], studyid:
         dup = find_duplicates(data, content, candidates)
         if dup.any():
             first = data.groupby(content, sort=False, dropna=False)[ROW].transform("first")
-            for row, original, subj in zip(data.loc[dup, ROW], first[dup], data.loc[dup, "SUBJID"]):
+            for row, original, usubjid in zip(data.loc[dup, ROW], first[dup], usubjids(data, dup, studyid)):
                 findings.append(Finding(
                     "WARNING", "RAW-DUPLICATE-RECORD",
                     f"row {row} repeats row {original} (same values in every field but RECPOS)",
-                    file=form.file, row=int(row), usubjid=f"{studyid}-{subj}",
+                    file=form.file, row=int(row), usubjid=usubjid,
                     action="rejected (duplicate)"))
             form.reject(dup, "duplicate record")
             candidates = candidates[~dup.to_numpy()]
@@ -64,12 +66,12 @@ def check_duplicates(form: RawForm, keys: list[str], fields: list[str], studyid:
     if len(data) and keys:
         dup = find_duplicates(data, keys, candidates)
         if dup.any():
-            for _, rec in data.loc[dup].iterrows():
+            for (_, rec), usubjid in zip(data.loc[dup].iterrows(), usubjids(data, dup, studyid)):
                 key = ", ".join(f"{k}={rec[k]}" for k in keys)
                 findings.append(Finding(
                     "ERROR", "RAW-DUPLICATE-KEY", f"key ({key}) is already used by an earlier row",
                     file=form.file, row=int(rec[ROW]), column=",".join(keys),
-                    usubjid=f"{studyid}-{rec['SUBJID']}", action="rejected (first row kept)"))
+                    usubjid=usubjid, action="rejected (first row kept)"))
             form.reject(dup, "duplicate key")
     return findings
 
@@ -85,9 +87,12 @@ def find_duplicates(data: pd.DataFrame, subset: list[str], candidates: np.ndarra
     return pd.Series(dup, index=data.index)
 
 
-def check_studyid(form: RawForm, studyid: str) -> list[Finding]:
-    """A STUDYID other than the study's is a WARNING (the study's id is used)."""
+def check_studyid(form: RawForm, studyid: str, column: str | None = "STUDYID") -> list[Finding]:
+    """A study id (raw ``column``, read as STUDYID) other than the study's is a WARNING (the study's
+    id is used). No column (``None``): nothing to check, STUDYID is the study's."""
     data = form.data
+    if column is None or "STUDYID" not in data:
+        return []
     values = data["STUDYID"]
     other = values[values.to_numpy() != studyid.upper()]  # an exact match is fine: only the rest is cleaned
     bad = (other.str.strip().str.upper() != studyid.upper()).reindex(values.index, fill_value=False).astype(bool)
@@ -95,8 +100,8 @@ def check_studyid(form: RawForm, studyid: str) -> list[Finding]:
         return []
     rows = data.loc[bad, ROW]
     values = data.loc[bad, "STUDYID"]
-    return [Finding("WARNING", "RAW-STUDYID", f"STUDYID '{value}' is not {studyid}", file=form.file,
-                    row=int(row), column="STUDYID", value=value, action=f"set to {studyid}")
+    return [Finding("WARNING", "RAW-STUDYID", f"{column} '{value}' is not {studyid}", file=form.file,
+                    row=int(row), column=column, value=value, action=f"set to {studyid}")
             for value, row in zip(values.head(20), rows.head(20))]
 
 

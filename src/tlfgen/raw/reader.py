@@ -366,7 +366,8 @@ def _finish(name, display, header, records, rows, lines, rejected, row, declared
         raise DataError(
             f"required column {missing_leading[0]} is missing (header: {', '.join(header)})",
             file=display, row=0, column=missing_leading[0],
-            hint="every raw export starts with " + ", ".join(leading),
+            hint="every raw export of this form starts with " + ", ".join(leading)
+            + " (specs/sdtm/forms.yaml: leading, identifiers)",
         )
     missing = tuple(c for c in columns if c not in header)
     for col in missing:

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from tlfgen.pipeline import Finding
+from tlfgen.raw.keys import USUBJID
 from tlfgen.raw.reader import RawForm
 from tlfgen.raw.reconcile import FileUsage
-from tlfgen.sdtm.iso8601 import iso_to_date
+from tlfgen.sdtm.iso8601 import EDC_STYLE, DateStyle, iso_to_date
 from tlfgen.spec.sdtm import SdtmSpecs
 from tlfgen.spec.study import ResolvedStudy
 
@@ -50,10 +51,18 @@ class MappingContext:
     reference: pd.DataFrame | None = None
     #: values computed once per run (e.g. parsed dates of a raw field), keyed by the computing function
     cache: dict = field(default_factory=dict)
+    #: the domain being mapped (named by the findings of derivations)
+    domain: str = ""
 
     @property
     def studyid(self) -> str:
         return self.study.studyid
+
+    def date_style(self, form: str, declared=None) -> DateStyle:
+        """How a date field of ``form`` is written: ``declared`` (a variable's ``date`` option),
+        else the form's ``dates`` in forms.yaml, else the embedded EDC's style."""
+        spec = declared if declared is not None else (self.specs.dates(form) if form in self.specs.forms else None)
+        return EDC_STYLE if spec is None else DateStyle(spec.order, spec.yearcutoff)
 
     def file_of(self, form: str) -> str:
         return self.forms[form].file
@@ -69,13 +78,17 @@ class MappingContext:
             return
         file = self.file_of(form) if form in self.forms else form
         rows = frame.loc[mask, row_col(form)] if row_col(form) in frame else frame.loc[mask, ROW]
-        subj = frame.loc[mask, "SUBJID"] if "SUBJID" in frame else pd.Series("", index=rows.index)
+        if USUBJID in frame:
+            subj = frame.loc[mask, USUBJID].fillna("")
+        else:
+            subj = frame.loc[mask, "SUBJID"] if "SUBJID" in frame else pd.Series("", index=rows.index)
+            subj = subj.map(lambda s: f"{self.studyid}-{s}" if s else "")
         vals = values[mask] if values is not None else pd.Series("", index=rows.index)
         for row, s, v in zip(rows, subj, vals):
             self.findings.append(Finding(
                 severity, rule, message.format(value=_short(v)), file=file,
                 row=int(row) if pd.notna(row) else None, column=column,
-                value=None if v is None else str(v), usubjid=f"{self.studyid}-{s}" if s else None,
+                value=None if v is None else str(v), usubjid=s or None,
                 domain=domain, action=action))
 
     def reference_dates(self, usubjid: pd.Series, var: str) -> pd.Series:

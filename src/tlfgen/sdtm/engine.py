@@ -23,6 +23,7 @@ from tlfgen.frames import renumber
 from tlfgen.pipeline import DatasetCount
 from tlfgen.raw.reconcile import FileUsage
 from tlfgen.registry import get_derivation
+from tlfgen.sdtm.derive import run_derivation
 from tlfgen.sdtm.checks import check_dates, check_required, check_text
 from tlfgen.sdtm.context import BLOCK, FORM, REC, ROW, MappingContext, row_col
 from tlfgen.sdtm.dictionary import check_dictionary
@@ -61,15 +62,24 @@ def derive_arg_names(args) -> set[str]:
 
 def derive_used_columns(rd: ResolvedDomain, leading) -> set[str]:
     """Raw columns the mapping of a domain reads after its source filters: the leading ones, every
-    rule's source field, every name a derivation argument gives, and the record keys and order."""
+    rule's source (and time) field, every name a derivation argument gives or requires, and the
+    record keys and order."""
     names = set(leading) | set(rd.spec.keys) | set(rd.spec.distinct) | set(rd.spec.order)
     rules = [*rd.spec.variables, *rd.spec.supp, *(r for s in rd.spec.sources for r in s.values.values())]
     for rule in rules:
-        if rule.source:
-            names.add(rule.source.split(".", 1)[1])
+        for ref in (rule.source, getattr(rule, "time", None)):
+            if ref:
+                names.add(ref.split(".", 1)[1])
         if getattr(rule, "derive", None) is not None:
             names |= derive_arg_names(rule.derive.args)
+            names |= set(get_derivation(rule.derive.name).required_vars(rule.derive.args))
     return names
+
+
+def key_columns(rd: ResolvedDomain, ctx: MappingContext) -> list[str]:
+    """The leading and identifier columns of every form the domain reads (``STUDYID``, ``SUBJID`` ...)."""
+    names = [c for src in rd.spec.sources if src.form in ctx.specs.forms for c in ctx.specs.key_columns(src.form)]
+    return list(dict.fromkeys([*ctx.specs.leading, *names]))
 
 
 def _used(columns, used: set[str]) -> list[str]:
@@ -89,7 +99,7 @@ def create_block(index: int, src: SourceSpec, rd: ResolvedDomain, ctx: MappingCo
         keep = rd.filters[index].evaluate(data).astype(bool)
         usage.skip(data.loc[~keep, ROW], f"{rd.name} source filter '{src.filter}'")
         data = data.loc[keep]
-    read = derive_used_columns(rd, ctx.specs.leading)
+    read = derive_used_columns(rd, key_columns(rd, ctx))
     columns = _used(data.columns, read)
     frame = data.reindex(columns=columns) if data.columns.is_unique else data[columns].copy()
     frame[FORM] = src.form
@@ -100,8 +110,8 @@ def create_block(index: int, src: SourceSpec, rd: ResolvedDomain, ctx: MappingCo
         if merge.join != "merge":
             continue
         other = ctx.forms[merge.form]
-        fields = [c for c in other.data.columns if c not in ctx.specs.leading and not c.startswith("__")
-                  and c in read]
+        keys = set(ctx.specs.leading) | set(ctx.specs.key_columns(merge.form))
+        fields = [c for c in other.data.columns if c not in keys and not c.startswith("__") and c in read]
         right = other.data[merge.by + fields + [ROW]].drop_duplicates(merge.by, keep="first")
         right = right.rename(columns={ROW: row_col(merge.form)})
         right = right.rename(columns={c: f"{c}@{merge.form}" for c in fields if c in frame})
@@ -135,12 +145,12 @@ def apply_derivations(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContex
     # the columns a stacked source sets (an override): the others are blank until derived here
     names = {v.name for v in rd.spec.variables}
     blocks_set = {n if n in names else supp_col(n) for s in rd.spec.sources if s.join == "stack" for n in s.values}
-    for var in [*rd.spec.variables, *rd.spec.supp]:
+    for path, var in [*((("variables", j), var) for j, var in enumerate(rd.spec.variables)),
+                      *((("supp", j), var) for j, var in enumerate(rd.spec.supp))]:
         if var.derive is None or var.derive.name == SEQ_DERIVATION:
             continue
         name = var.name if hasattr(var, "name") else supp_col(var.qnam)
-        func = get_derivation(var.derive.name).func
-        result = func(data, ctx, **var.derive.args)
+        result = run_derivation(data, var.derive, ctx, rd, name, path)
         current = data[name]
         set_by_block = name in blocks_set and current.notna().any()
         data[name] = result.where(current.isna(), current) if set_by_block else result
@@ -188,6 +198,7 @@ def _seq_order(rd: ResolvedDomain) -> list[str]:
 
 def build_domain(rd: ResolvedDomain, ctx: MappingContext) -> DomainResult:
     """Map one domain from the raw forms in the context."""
+    ctx.domain = rd.name
     if rd.spec.records:
         return build_design_domain(rd, ctx)
     blocks = []
@@ -204,8 +215,8 @@ def build_domain(rd: ResolvedDomain, ctx: MappingContext) -> DomainResult:
     data, lineage_rows = collapse_distinct(data, rd)
     seq_var = next((v.name for v in rd.spec.variables if v.derive and v.derive.name == SEQ_DERIVATION), None)
     if seq_var:
-        data[seq_var] = get_derivation(SEQ_DERIVATION).func(data, ctx, **next(
-            v.derive.args for v in rd.spec.variables if v.name == seq_var))
+        j, seq = next((j, v) for j, v in enumerate(rd.spec.variables) if v.name == seq_var)
+        data[seq_var] = run_derivation(data, seq.derive, ctx, rd, seq_var, ("variables", j))
     sort_by = ["USUBJID", seq_var] if seq_var else [k for k in rd.spec.keys if k in data]
     data = renumber(take_sorted(data, data[sort_by + [BLOCK, ROW]]))
     overflow = check_text(data, rd, ctx)
@@ -235,12 +246,12 @@ def finalise_types(data: pd.DataFrame, rd: ResolvedDomain) -> pd.DataFrame:
 def build_design_domain(rd: ResolvedDomain, ctx: MappingContext) -> DomainResult:
     """Trial design domains: records given in the spec; other variables by assign/derive rules."""
     data = pd.DataFrame([dict(r) for r in rd.spec.records])
-    for var in rd.spec.variables:
+    for j, var in enumerate(rd.spec.variables):
         given = data[var.name] if var.name in data else pd.Series(None, index=data.index, dtype=object)
         if var.assign is not None:
             default = pd.Series(var.assign, index=data.index, dtype=object)
         elif var.derive is not None:
-            default = get_derivation(var.derive.name).func(data, ctx, **var.derive.args)
+            default = run_derivation(data, var.derive, ctx, rd, var.name, ("variables", j))
         else:
             default = pd.Series(None, index=data.index, dtype=object)
         data[var.name] = given.where(given.notna(), default)

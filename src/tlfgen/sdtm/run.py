@@ -17,6 +17,7 @@ from tlfgen.errors import DerivationError, TlfgenError
 from tlfgen.io.metadata import StudyMetadata
 from tlfgen.pipeline import DatasetCount, Finding, StageResult
 from tlfgen.raw.checks import check_duplicates, check_studyid, check_unknown_subjects, known_subjects
+from tlfgen.raw.keys import apply_identifiers
 from tlfgen.raw.reader import RawForm, read_raw_form
 from tlfgen.raw.reconcile import FileUsage, reconcile
 from tlfgen.sdtm.context import MappingContext
@@ -43,24 +44,30 @@ class SdtmRun:
 
 
 def read_forms(study: ResolvedStudy, specs: SdtmSpecs) -> dict[str, RawForm]:
+    """Read every declared form, with its identifier columns under their SDTM-side names."""
     forms = {}
     for name, form in sorted(specs.forms.items()):
         path = study.raw_dir / form.file
-        forms[name] = read_raw_form(path, name=name, columns=form.columns, leading=list(specs.leading),
+        ids = specs.identifiers(name)
+        forms[name] = read_raw_form(path, name=name, columns=form.columns, leading=specs.required_columns(name),
                                     display=study.display(path))
+        apply_identifiers(forms[name], ids.aliases(), ids.usubjid, study.studyid)
     return forms
 
 
 def check_forms(forms: dict[str, RawForm], specs: SdtmSpecs, studyid: str) -> list[Finding]:
     findings: list[Finding] = []
-    for form in forms.values():
-        findings.extend(form.findings)
-        findings.extend(check_studyid(form, studyid))
-    known = known_subjects(forms, specs.subject_forms)
     for name, form in forms.items():
-        findings.extend(check_unknown_subjects(form, known, studyid))
+        findings.extend(form.findings)
+        findings.extend(check_studyid(form, studyid, specs.identifiers(name).study))
+    known = known_subjects(forms, specs.subject_forms)
+    subject_files = tuple(specs.forms[f].file for f in specs.subject_forms if f in specs.forms)
+    for name, form in forms.items():
+        findings.extend(check_unknown_subjects(form, known, studyid, column=specs.identifiers(name).subject,
+                                               subject_files=subject_files))
         spec = specs.forms[name]
-        findings.extend(check_duplicates(form, spec.keys, list(specs.leading) + spec.columns, studyid))
+        fields = list(dict.fromkeys(specs.required_columns(name) + spec.columns))
+        findings.extend(check_duplicates(form, spec.keys, fields, studyid))
     return findings
 
 

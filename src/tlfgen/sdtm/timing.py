@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tlfgen.raw.keys import USUBJID
 from tlfgen.registry import derivation
 from tlfgen.sdtm.context import BLOCK, ROW, MappingContext
 from tlfgen.sdtm.iso8601 import iso_to_date
@@ -19,13 +20,18 @@ CTX = ("dataset", "ctx")
 
 
 @derivation(requires=("SUBJID",), produces=(), context=CTX)
-def compute_usubjid(dataset: pd.DataFrame, ctx: MappingContext) -> pd.Series:
-    """USUBJID = STUDYID-SUBJID."""
+def compute_usubjid(dataset: pd.DataFrame, *, ctx: MappingContext) -> pd.Series:
+    """USUBJID = STUDYID-SUBJID.
+
+    That is the default pattern; forms.yaml may declare another (``identifiers: usubjid``).
+    """
+    if USUBJID in dataset:
+        return dataset[USUBJID].astype(object)
     return (ctx.studyid + "-" + dataset["SUBJID"].astype(str)).astype(object)
 
 
 @derivation(context=CTX)
-def compute_studyid(dataset: pd.DataFrame, ctx: MappingContext) -> pd.Series:
+def compute_studyid(dataset: pd.DataFrame, *, ctx: MappingContext) -> pd.Series:
     """STUDYID from the study spec."""
     return pd.Series(ctx.studyid, index=dataset.index, dtype=object)
 
@@ -56,19 +62,19 @@ def _report_unknown_folders(dataset: pd.DataFrame, ctx: MappingContext) -> None:
 
 
 @derivation(requires=("FOLDER",), context=CTX)
-def compute_visit(dataset: pd.DataFrame, ctx: MappingContext) -> pd.Series:
+def compute_visit(dataset: pd.DataFrame, *, ctx: MappingContext) -> pd.Series:
     """VISIT from the raw FOLDER by the study's visit schedule."""
     return _visits(dataset, ctx, 0)
 
 
 @derivation(requires=("FOLDER",), context=CTX)
-def compute_visitnum(dataset: pd.DataFrame, ctx: MappingContext) -> pd.Series:
+def compute_visitnum(dataset: pd.DataFrame, *, ctx: MappingContext) -> pd.Series:
     """VISITNUM from the raw FOLDER by the study's visit schedule."""
     return _visits(dataset, ctx, 1)
 
 
 @derivation(requires=("USUBJID",), context=CTX)
-def compute_epoch(dataset: pd.DataFrame, ctx: MappingContext, dtc: str | None = None) -> pd.Series:
+def compute_epoch(dataset: pd.DataFrame, *, ctx: MappingContext, dtc: str | None = None) -> pd.Series:
     """EPOCH: from the visit schedule, or (with ``dtc``) from the date against RFSTDTC/RFENDTC.
 
     By date: before first dose SCREENING, up to last dose TREATMENT, after it FOLLOW-UP;
@@ -94,14 +100,14 @@ def compute_day_number(dates: pd.Series, reference: pd.Series) -> pd.Series:
 
 
 @derivation(requires=("USUBJID", "{dtc}"), context=CTX)
-def compute_study_day(dataset: pd.DataFrame, ctx: MappingContext, dtc: str) -> pd.Series:
+def compute_study_day(dataset: pd.DataFrame, *, ctx: MappingContext, dtc: str) -> pd.Series:
     """--DY from a --DTC and DM.RFSTDTC; blank when either is partial or missing."""
     return compute_day_number(iso_to_date(dataset[dtc].fillna("").astype(str)),
                               ctx.reference_dates(dataset["USUBJID"], "RFSTDTC"))
 
 
 @derivation(requires=("USUBJID", "{order}"), context=CTX)
-def compute_seq(dataset: pd.DataFrame, ctx: MappingContext, order: list[str] | None = None) -> pd.Series:
+def compute_seq(dataset: pd.DataFrame, *, ctx: MappingContext, order: list[str] | None = None) -> pd.Series:
     """--SEQ: 1..n per USUBJID in the order of ``order`` then source block and raw row (deterministic)."""
     by = ["USUBJID", *(order or [])]
     extra = [c for c in (BLOCK, ROW) if c in dataset]
@@ -113,7 +119,7 @@ def compute_seq(dataset: pd.DataFrame, ctx: MappingContext, order: list[str] | N
 
 
 @derivation(requires=("{var}",), context=CTX)
-def compute_group_max(dataset: pd.DataFrame, ctx: MappingContext, var: str, by: list[str]) -> pd.Series:
+def compute_group_max(dataset: pd.DataFrame, *, ctx: MappingContext, var: str, by: list[str]) -> pd.Series:
     """The largest value of ``var`` within each ``by`` group (ISO text compares as dates)."""
     codes, uniques = pd.factorize(dataset[var].fillna("").astype(str), sort=True)  # codes in text order
     groups = [dataset[b].to_numpy() for b in by]
@@ -122,7 +128,7 @@ def compute_group_max(dataset: pd.DataFrame, ctx: MappingContext, var: str, by: 
 
 
 @derivation(requires=("USUBJID", "{dtc}", "{result}"), context=CTX)
-def compute_baseline_flag(dataset: pd.DataFrame, ctx: MappingContext, dtc: str, result: str,
+def compute_baseline_flag(dataset: pd.DataFrame, *, ctx: MappingContext, dtc: str, result: str,
                           by: list[str] | None = None) -> pd.Series:
     """--BLFL = 'Y' on the last record with a result on or before RFSTDTC, per USUBJID and ``by``."""
     when = iso_to_date(dataset[dtc].fillna("").astype(str))

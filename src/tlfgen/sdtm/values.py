@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tlfgen.sdtm.context import MappingContext
-from tlfgen.sdtm.iso8601 import INVALID, PARTIAL, parse_edc_date_cached
+from tlfgen.sdtm.iso8601 import INVALID, PARTIAL, DateStyle, join_date_time, parse_edc_date_cached, parse_time
 from tlfgen.spec.ct import Codelist, normalise_term
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
@@ -110,13 +110,18 @@ def evaluate_value(frame: pd.DataFrame, rule, ctx: MappingContext, *, domain: st
         ctx.report(mask, frame, severity=severity, rule=rule_id, form=form, column=col,
                    values=raw.fillna("").astype(str), message=message, domain=domain, action=action)
 
-    fmt = rule.format or ("number" if var_type in ("integer", "float") else None)
+    dated = getattr(rule, "date", None) is not None or getattr(rule, "time", None) is not None
+    fmt = rule.format or ("edc_date" if dated else "number" if var_type in ("integer", "float") else None)
     if fmt == "edc_date":
-        parsed = [parse_edc_date_cached(t) for t in text]
-        report([p[1] == INVALID for p in parsed], "ERROR", "DATE-INVALID", "'{value}' is not a valid date",
-               "set to blank")
+        style = ctx.date_style(form, getattr(rule, "date", None))
+        parsed = [parse_edc_date_cached(t, style) for t in text]
+        report([p[1] == INVALID for p in parsed], "ERROR", "DATE-INVALID", "'{value}' is not a valid date"
+               + _style_hint(style), "set to blank")
         report([p[1] == PARTIAL for p in parsed], "NOTE", "DATE-PARTIAL", "'{value}' is a partial date",
                "kept partial")
+        if getattr(rule, "time", None):
+            return compute_date_time(frame, rule.time, parsed, codes, ctx, domain=domain,
+                                     quiet=quiet)
         text = [p[0] for p in parsed]
     if rule.codelist:
         mapped, unmapped = map_codelist(pd.Series(text, dtype=object), ctx.specs.codelists[rule.codelist])
@@ -138,3 +143,38 @@ def evaluate_value(frame: pd.DataFrame, rule, ctx: MappingContext, *, domain: st
             return spread([("" if pd.isna(v) else format(v, ".12g")) for v in value.tolist()], codes, frame.index)
         return spread(value.to_numpy(), codes, frame.index, dtype="float64")
     return spread(text, codes, frame.index)
+
+
+def _style_hint(style: DateStyle) -> str:
+    if style.order == "auto":
+        return ""
+    return f" ({style.order}" + (f", two-digit years from {style.yearcutoff}" if style.yearcutoff else
+                                 ", four-digit years") + ")"
+
+
+def compute_date_time(frame: pd.DataFrame, time: str, parsed: list[tuple[str, str]], codes: np.ndarray,
+                      ctx: MappingContext, *, domain: str, quiet: bool = False) -> pd.Series:
+    """ISO date-times: each row's parsed date (``parsed[codes]``) joined with its raw ``time``
+    field (``form.FIELD``). An invalid time is an ERROR (the date is kept alone); a time next to
+    a partial date is dropped with a NOTE (no time without a complete date)."""
+    form, col = time.split(".", 1)
+    raw = frame[col] if col in frame else frame.get(f"{col}@{form}", pd.Series("", index=frame.index, dtype=object))
+    tcodes, tuniques = factorize_column(raw)
+    times = [parse_time(compute_clean_unique(u)) for u in tuniques]
+    pairs, first = np.unique(codes * len(times) + tcodes, return_inverse=True)
+    joined = [join_date_time(*parsed[p // len(times)], *times[p % len(times)]) for p in pairs.tolist()]
+    out = np.array([j[0] for j in joined], dtype=object)[first] if len(joined) else np.array([], dtype=object)
+    date_status = np.array([p[1] for p in parsed], dtype=object)[codes]
+    time_iso = np.array([t[0] for t in times], dtype=object)[tcodes]
+    time_status = np.array([t[1] for t in times], dtype=object)[tcodes]
+    if not quiet:
+        values = raw.fillna("").astype(str)
+        invalid = pd.Series(time_status == INVALID, index=frame.index)
+        ctx.report(invalid, frame, severity="ERROR", rule="TIME-INVALID", form=form, column=col, values=values,
+                   message="'{value}' is not a valid time (HH:MM or HH:MM:SS)", domain=domain,
+                   action="date kept without the time")
+        dropped = pd.Series((date_status == PARTIAL) & (time_iso != ""), index=frame.index)
+        ctx.report(dropped, frame, severity="NOTE", rule="TIME-DROPPED", form=form, column=col, values=values,
+                   message="time '{value}' of a partial date is not kept", domain=domain,
+                   action="partial date kept without the time")
+    return pd.Series(out, index=frame.index, dtype=object)

@@ -49,11 +49,24 @@ def _add_new(errors: ErrorList, found: list[SpecError]) -> None:
             errors.add(err)
 
 
-def check_all(study: ResolvedStudy) -> list[CheckedStage]:
-    """Load every stage's specs; collect the errors of all stages, then raise them together."""
+#: stage -> folders under specs/ holding its specs; a study without any of them skips the stage
+#: (an SDTM-only study has no specs/adam, specs/tlf or specs/templates)
+STAGE_FOLDERS = {"ct": ("ct",), "sdtm": ("sdtm",), "adam": ("adam",), "tlf": ("tlf", "templates")}
+
+
+def stage_present(study: ResolvedStudy, stage: str) -> bool:
+    """Whether the study has specs for ``stage`` (any of its folders under specs/)."""
+    return any((study.specs_dir / d).is_dir() for d in STAGE_FOLDERS.get(stage, (stage,)))
+
+
+def check_all(study: ResolvedStudy, stages: tuple[str, ...] | None = None) -> list[CheckedStage]:
+    """Load every stage's specs (or those of ``stages``) the study has; collect the errors of all
+    stages, then raise them together."""
     checked: list[CheckedStage] = []
     errors = ErrorList()
     for stage, target in SPEC_LOADERS:
+        if (stages is not None and stage not in stages) or not stage_present(study, stage):
+            continue
         try:
             loaded = load_stage_specs(study, stage)
         except ModuleNotFoundError as exc:

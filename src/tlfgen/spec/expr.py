@@ -140,6 +140,18 @@ def _fn_abs(x: Any) -> Any:
     return x.abs() if isinstance(x, pd.Series) else abs(x)
 
 
+_NUMBER_TEXT = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$"
+
+
+def _fn_is_number(x: Any) -> Any:
+    """True where the value is a number or text holding a plain decimal number (no unit, no comma)."""
+    s = x if isinstance(x, pd.Series) else pd.Series([x])
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iuf":
+        return s.notna()
+    text = s.astype("string")
+    return text.str.match(_NUMBER_TEXT).fillna(False).astype(bool)
+
+
 #: Whitelisted functions: name -> (callable, minimum args, maximum args).
 FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "is_missing": (_fn_is_missing, 1, 1),
@@ -154,6 +166,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "coalesce": (_fn_coalesce, 2, 8),
     "days_between": (_fn_days_between, 2, 2),
     "abs": (_fn_abs, 1, 1),
+    "is_number": (_fn_is_number, 1, 1),
 }
 
 

@@ -31,30 +31,21 @@ from tlfgen.registry import get_derivation
 from tlfgen.spec.base import SpecSource, StrictModel, closest, load_yaml, resolve_inside, validate_model
 from tlfgen.spec.ct import Codelist, normalise_term
 from tlfgen.spec.expr import Expression, parse_expression
+from tlfgen.spec.sdtm_findings import check_tests, expand_tests
+from tlfgen.spec.sdtm_forms import (COLUMN, DateFormatSpec, FormSpec, FormsFile, IdentifiersSpec,  # noqa: F401
+                                    check_date_options, form_available_columns, form_dates, form_identifiers, form_key_columns,
+                                    form_leading, form_required_columns, resolve_forms)
 from tlfgen.spec.study import ResolvedStudy
 
 FORMS_FILE = "forms.yaml"
 NAME = r"^[A-Z][A-Z0-9_]{0,7}$"
+SOURCE = r"^[a-z][a-z0-9_]*\.[A-Z][A-Z0-9_]*$"
 Scalar = str | int | float
 #: largest coding dictionary read, in bytes (a MedDRA-sized LLT list is well under it)
 MAX_DICTIONARY_BYTES = 50_000_000
 
 
 # ---------------------------------------------------------------- raw forms
-
-
-class FormSpec(StrictModel):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    file: str = Field(pattern=r"^[A-Za-z0-9_.-]+\.csv$")
-    label: str
-    columns: list[str] = Field(min_length=1)
-    keys: list[str] = Field(default_factory=lambda: ["SUBJID", "FOLDER", "RECPOS"])
-
-
-class FormsFile(StrictModel):
-    leading: list[str] = Field(default_factory=lambda: ["STUDYID", "SITEID", "SUBJID", "FOLDER", "RECPOS"])
-    subject_forms: list[str] = Field(default_factory=lambda: ["dm", "ic"])
-    forms: list[FormSpec] = Field(min_length=1)
 
 
 # ---------------------------------------------------------------- domains
@@ -74,15 +65,29 @@ class RuleSpec(StrictModel):
     format: Literal["edc_date", "number", "upper"] | None = None
     codelist: str | None = None
     unit: str | None = None  # a number's expected unit (stripped with a finding)
+    #: an EDC date: how it is written (default: the form's ``dates``), and a time field joined to it
+    date: DateFormatSpec | None = None
+    time: str | None = Field(default=None, pattern=SOURCE)
+
+    @model_validator(mode="after")
+    def _dates(self) -> "RuleSpec":
+        return check_date_options(self)
 
     @model_validator(mode="after")
     def _one_rule(self) -> "RuleSpec":
         given = [k for k in ("source", "assign", "derive") if getattr(self, k) is not None]
-        if len(given) != 1:
+        if len(given) > 1 or (not given and not self._may_have_no_rule()):
             raise ValueError(
                 "give exactly one of source, assign, derive" + (f" (got {', '.join(given)})" if given else "")
             )
         return self
+
+    def _may_have_no_rule(self) -> bool:
+        return False
+
+    @property
+    def has_rule(self) -> bool:
+        return self.source is not None or self.assign is not None or self.derive is not None
 
 
 class DictionarySpec(StrictModel):
@@ -109,6 +114,9 @@ class VariableSpec(RuleSpec):
     dictionary: DictionarySpec | None = None
     comment: str | None = None
 
+    def _may_have_no_rule(self) -> bool:
+        return True  # set by every stacked source (values or tests), or by a design domain's records
+
 
 class SuppSpec(RuleSpec):
     qnam: str = Field(pattern=NAME)
@@ -123,11 +131,44 @@ class OverrideSpec(StrictModel):
     format: Literal["edc_date", "number", "upper"] | None = None
     codelist: str | None = None
     unit: str | None = None
+    date: DateFormatSpec | None = None
+    time: str | None = Field(default=None, pattern=SOURCE)
+
+    @model_validator(mode="after")
+    def _dates(self) -> "OverrideSpec":
+        return check_date_options(self)
 
     @model_validator(mode="after")
     def _one_rule(self) -> "OverrideSpec":
         if (self.source is None) == (self.assign is None):
             raise ValueError("give exactly one of source, assign")
+        return self
+
+
+class TestSpec(StrictModel):
+    """One test of a wide findings form: one raw row gives one record per test.
+
+    Sets the domain's ``--TESTCD``, ``--TEST``, ``--ORRES`` (the raw ``result`` field),
+    ``--ORRESU``/``--STRESU`` (``unit``, or the raw ``unit_field``), ``--STRESC`` (the result,
+    through ``codelist`` if given) and ``--STRESN`` (the number, when ``numeric``), each only
+    when the domain declares it; ``values`` sets more variables for this test's records.
+    A row whose result is blank gives no record unless ``keep_blank``.
+    """
+
+    testcd: str = Field(pattern=NAME)
+    test: str = Field(min_length=1, max_length=40)
+    result: str = Field(pattern=COLUMN)
+    unit: str | None = None
+    unit_field: str | None = Field(default=None, pattern=COLUMN)
+    numeric: bool = True
+    codelist: str | None = None
+    keep_blank: bool = False
+    values: dict[str, OverrideSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> "TestSpec":
+        if self.unit is not None and self.unit_field is not None:
+            raise ValueError("give unit (a constant) or unit_field (a raw column), not both")
         return self
 
 
@@ -137,6 +178,7 @@ class SourceSpec(StrictModel):
     by: list[str] = Field(default_factory=lambda: ["SUBJID"])
     filter: str | None = None
     values: dict[str, OverrideSpec] = Field(default_factory=dict)
+    tests: list[TestSpec] = Field(default_factory=list)
 
 
 class DomainSpec(StrictModel):
@@ -211,9 +253,31 @@ class SdtmSpecs:
     forms_source: SpecSource | None = None
     #: coding dictionaries, keyed by the ``file`` the specs name (relative to specs/)
     dictionaries: dict[str, CodingDictionary] = field(default_factory=dict)
+    #: forms.yaml as read (file-level identifiers and date format); None: the defaults
+    forms_file: FormsFile | None = None
 
     def __len__(self) -> int:
         return len(self.domains)
+
+    def _file(self) -> FormsFile:
+        return self.forms_file or FormsFile(leading=list(self.leading), subject_forms=list(self.subject_forms),
+                                            forms=list(self.forms.values()))
+
+    def identifiers(self, form: str) -> IdentifiersSpec:
+        """The identifier columns and USUBJID pattern of one form."""
+        return form_identifiers(self._file(), self.forms[form])
+
+    def dates(self, form: str) -> DateFormatSpec:
+        """How the date fields of one form are written."""
+        return form_dates(self._file(), self.forms[form])
+
+    def required_columns(self, form: str) -> list[str]:
+        """Columns the form's file must have (leading and identifier columns)."""
+        return form_required_columns(self._file(), self.forms[form])
+
+    def key_columns(self, form: str) -> list[str]:
+        """The form's columns that are not fields (leading, identifiers by either name)."""
+        return form_key_columns(self._file(), self.forms[form])
 
 
 def load_sdtm_specs(study: ResolvedStudy) -> SdtmSpecs:
@@ -226,6 +290,7 @@ def load_sdtm_specs(study: ResolvedStudy) -> SdtmSpecs:
     forms_file = validate_model(FormsFile, forms_doc)
     forms = {f.name: f for f in forms_file.forms}
     errors = ErrorList()
+    resolve_forms(forms_file, forms_doc.source, errors)
     domains: dict[str, ResolvedDomain] = {}
     dictionaries: dict[str, CodingDictionary | None] = {}
     for path in study.spec_files("sdtm"):
@@ -240,17 +305,20 @@ def load_sdtm_specs(study: ResolvedStudy) -> SdtmSpecs:
         if spec.domain in domains:
             errors.add(SpecError(f"domain {spec.domain} is defined twice", location=where.location(("domain",))))
             continue
-        filters = _resolve_domain(spec, where, forms, forms_file.leading, codelists, errors)
+        filters = _resolve_domain(spec, where, forms, forms_file, codelists, errors)
         _resolve_dictionaries(spec, where, study, dictionaries, errors)
+        if any(src.tests for src in spec.sources) and not errors.errors:
+            spec = expand_tests(spec)
+            filters = _resolve_domain(spec, where, forms, forms_file, codelists, errors)
         domains[spec.domain] = ResolvedDomain(spec, where, filters)
     errors.raise_if_any()
     return SdtmSpecs(forms, tuple(forms_file.leading), tuple(forms_file.subject_forms),
                      domains, codelists, forms_doc.source,
-                     {k: v for k, v in sorted(dictionaries.items()) if v is not None})
+                     {k: v for k, v in sorted(dictionaries.items()) if v is not None}, forms_file)
 
 
 def _resolve_domain(spec: DomainSpec, where: SpecSource, forms: dict[str, FormSpec],
-                    leading: list[str], codelists: dict[str, Codelist], errors: ErrorList) -> dict[int, Expression]:
+                    forms_file: FormsFile, codelists: dict[str, Codelist], errors: ErrorList) -> dict[int, Expression]:
     def err(message: str, path: tuple, hint: str | None = None) -> None:
         from tlfgen.spec.base import format_key_path
 
@@ -273,15 +341,16 @@ def _resolve_domain(spec: DomainSpec, where: SpecSource, forms: dict[str, FormSp
             except SpecError as exc:
                 errors.add(exc)
             else:
-                cols = set(leading) | set(forms[src.form].columns)
+                cols = form_available_columns(forms_file, forms[src.form])
                 for col in sorted(expr.columns - cols):
                     err(f"filter uses '{col}', which is not a column of form {src.form}", ("sources", i, "filter"))
                 filters[i] = expr
         for var, rule in src.values.items():
             if var not in {v.name for v in spec.variables} | {s.qnam for s in spec.supp}:
                 err(f"override of unknown variable '{var}'", ("sources", i, "values", var))
-            _check_rule(rule, ("sources", i, "values", var), forms, leading, codelists, err, allowed=[src.form] +
+            _check_rule(rule, ("sources", i, "values", var), forms, forms_file, codelists, err, allowed=[src.form] +
                         [s.form for s in spec.sources if s.join == "merge"])
+        check_tests(spec, i, forms[src.form], forms_file, codelists, err)
     if not spec.sources and not spec.records:
         err("a domain needs sources (forms) or records (trial design)", ("domain",))
     names = [v.name for v in spec.variables]
@@ -290,11 +359,15 @@ def _resolve_domain(spec: DomainSpec, where: SpecSource, forms: dict[str, FormSp
         if var.name in seen:
             err(f"variable {var.name} is listed twice", ("variables", j, "name"))
         seen.add(var.name)
-        _check_rule(var, ("variables", j), forms, leading, codelists, err, allowed=used_forms)
+        _check_rule(var, ("variables", j), forms, forms_file, codelists, err, allowed=used_forms)
+        stacks = [s for s in spec.sources if s.join == "stack"]
+        if not var.has_rule and stacks and any(var.name not in s.values and not s.tests for s in stacks):
+            err(f"variable {var.name} has no rule", ("variables", j, "name"),
+                hint="give source, assign or derive, or set it in every stacked source (values or tests)")
     for j, supp in enumerate(spec.supp):
         if supp.qnam in seen:
             err(f"supplemental qualifier {supp.qnam} has the name of a variable", ("supp", j, "qnam"))
-        _check_rule(supp, ("supp", j), forms, leading, codelists, err, allowed=used_forms)
+        _check_rule(supp, ("supp", j), forms, forms_file, codelists, err, allowed=used_forms)
     for k, key in enumerate(spec.keys):
         if key not in names:
             err(f"key {key} is not a variable of {spec.domain}", ("keys", k))
@@ -311,18 +384,20 @@ def _resolve_domain(spec: DomainSpec, where: SpecSource, forms: dict[str, FormSp
     return filters
 
 
-def _check_rule(rule: Any, path: tuple, forms: dict[str, FormSpec], leading: list[str],
+def _check_rule(rule: Any, path: tuple, forms: dict[str, FormSpec], forms_file: FormsFile,
                 codelists: dict[str, Codelist], err, allowed: list[str]) -> None:
-    source = getattr(rule, "source", None)
-    if source:
+    for key in ("source", "time"):
+        source = getattr(rule, key, None)
+        if not source:
+            continue
         form, col = source.split(".", 1)
         if form not in forms:
-            err(f"unknown form '{form}' in source {source}", path + ("source",))
+            err(f"unknown form '{form}' in {key} {source}", path + (key,))
         elif form not in allowed:
-            err(f"source {source} reads form {form}, which is not in this domain's sources", path + ("source",))
-        elif col not in forms[form].columns and col not in leading:
+            err(f"{key} {source} reads form {form}, which is not in this domain's sources", path + (key,))
+        elif col not in form_available_columns(forms_file, forms[form]):
             near = closest(col, forms[form].columns)
-            err(f"form {form} has no column {col}", path + ("source",),
+            err(f"form {form} has no column {col}", path + (key,),
                 hint=("did you mean " + " or ".join(near) + "?") if near else None)
     if rule.codelist and rule.codelist not in codelists:
         near = closest(rule.codelist, codelists)
@@ -332,7 +407,14 @@ def _check_rule(rule: Any, path: tuple, forms: dict[str, FormSpec], leading: lis
     if derive is not None:
         try:
             found = get_derivation(derive.name)
-            found.check_args(derive.args)
+            args = dict(derive.args)
+            if "new_var" in found.parameters:  # filled with the rule's variable by the engine
+                args.setdefault("new_var", getattr(rule, "name", None) or getattr(rule, "qnam", None) or "")
+            found.check_args(args)
+            try:
+                found.required_vars(args)  # parses the expressions it is given (conditions, values)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                pass  # an argument of the wrong shape: the derivation itself reports it when it runs
         except SpecError as exc:
             err(exc.message, path + ("derive",), hint=exc.hint)
 
