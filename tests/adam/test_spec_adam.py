@@ -94,7 +94,7 @@ def test_error_02_misspelled_derivation(tmp_path):
         load(tmp_path, ADSL=ADSL.replace("derive: derive_var_cat", "derive: derive_var_kat"))
     assert str(err.value) == (
         "specs/adam/ADSL.yaml:12:5: unknown derivation 'derive_var_kat' (at steps[1].derive)\n"
-        "  hint: did you mean 'derive_var_cat' or 'derive_vars_dt' or 'derive_var_map'?")
+        "  hint: did you mean 'derive_var_cat' or 'derive_vars_cat' or 'derive_vars_dt'?")
 
 
 def test_error_03_unknown_argument(tmp_path):

@@ -11,7 +11,10 @@ checked against a whitelist; nothing is ever passed to ``eval``, ``exec`` or
 - comparisons ``== != < <= > >=`` (chains allowed), ``in`` / ``not in`` a
   tuple or list of literals, ``is None`` / ``is not None``;
 - ``and``, ``or``, ``not``; arithmetic ``+ - * /`` and unary minus;
-- the functions in ``FUNCTIONS`` (``is_missing``, ``upper``, ``date`` ...).
+- the functions in ``FUNCTIONS`` (``is_missing``, ``upper``, ``date`` ...), among them
+  ``if_else(cond, a, b)`` and ``case_when(c1, v1, c2, v2, ..., default)`` (dplyr's, vectorised),
+  ``round(x, digits)`` (half away from zero, as SAS), ``floor``, ``number`` (text -> number);
+  ``days_between(start, end)`` gives whole days between two dates.
 
 Evaluation is vectorised over a pandas DataFrame. Missing values follow SQL:
 a comparison with a missing operand is False; use ``is_missing(X)`` to test.
@@ -140,6 +143,50 @@ def _fn_abs(x: Any) -> Any:
     return x.abs() if isinstance(x, pd.Series) else abs(x)
 
 
+def _fn_if_else(condition: Any, true: Any, false: Any) -> Any:
+    """dplyr's ``if_else``: ``true`` where ``condition`` holds, ``false`` where it does not (a comparison
+    with a missing operand does not hold, as in filters); missing where the condition itself is missing."""
+    cond = condition if isinstance(condition, pd.Series) else pd.Series([condition])
+    index = cond.index
+    known = cond.notna()
+    flag = cond.astype("boolean").fillna(False).astype(bool)
+    out = _series(false, index).where(~flag, _series(true, index))
+    return out.where(known, None) if not known.all() else out
+
+
+def _fn_case_when(*args: Any) -> Any:
+    """dplyr's ``case_when(c1, v1, c2, v2, ..., [default])``: the value of the first condition that holds;
+    an odd last argument is the value when none holds (else missing)."""
+    pairs = list(zip(args[0::2], args[1::2]))
+    index = next((a.index for a in args if isinstance(a, pd.Series)), pd.RangeIndex(1))
+    default = args[-1] if len(args) % 2 else None
+    out = _series(default, index).astype(object)
+    done = pd.Series(False, index=index)
+    for cond, value in pairs:
+        hit = _series(cond, index).astype("boolean").fillna(False).astype(bool) & ~done
+        out = out.where(~hit, _series(value, index).astype(object))
+        done |= hit
+    return out
+
+
+def _fn_round(x: Any, digits: Any = 0) -> Any:
+    """Round half away from zero (SAS ``round``, not Python's half to even) to ``digits`` decimals."""
+    factor = 10.0 ** int(digits)
+    values = pd.to_numeric(x, errors="coerce") if isinstance(x, pd.Series) else float(x)
+    return np.sign(values) * np.floor(np.abs(values) * factor + 0.5 + 1e-9) / factor
+
+
+def _fn_floor(x: Any) -> Any:
+    return np.floor(pd.to_numeric(x, errors="coerce") if isinstance(x, pd.Series) else float(x))
+
+
+def _fn_number(x: Any) -> Any:
+    """Text to a number (SAS ``input(x, best.)``): text that is not a number becomes missing."""
+    if isinstance(x, pd.Series):
+        return pd.to_numeric(x.astype("string").str.strip(), errors="coerce").astype(float)
+    return float(x)
+
+
 #: Whitelisted functions: name -> (callable, minimum args, maximum args).
 FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "is_missing": (_fn_is_missing, 1, 1),
@@ -154,6 +201,11 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "coalesce": (_fn_coalesce, 2, 8),
     "days_between": (_fn_days_between, 2, 2),
     "abs": (_fn_abs, 1, 1),
+    "if_else": (_fn_if_else, 3, 3),
+    "case_when": (_fn_case_when, 2, 41),
+    "round": (_fn_round, 1, 2),
+    "floor": (_fn_floor, 1, 1),
+    "number": (_fn_number, 1, 1),
 }
 
 
