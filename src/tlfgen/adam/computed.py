@@ -30,7 +30,12 @@ UNITS_PER_YEAR = {"years": 1.0, "months": 12.0, "weeks": 365.25 / 7, "days": 365
 
 
 def _computed_requires(args: Mapping[str, Any]) -> list[str]:
-    cols = [c for text in (args.get("new_vars") or {}).values() for c in expr_columns(str(text))]
+    """The columns the expressions read, except those computed earlier in the same step."""
+    cols: list[str] = []
+    made: set[str] = set()
+    for name, text in (args.get("new_vars") or {}).items():
+        cols += [c for c in expr_columns(str(text)) if c not in made]
+        made.add(name)
     return sorted(set(cols + expr_columns(args.get("filter"))))
 
 

@@ -143,30 +143,40 @@ def _fn_abs(x: Any) -> Any:
     return x.abs() if isinstance(x, pd.Series) else abs(x)
 
 
+def _choose(flags: list[pd.Series], values: list[Any], default: Any, index: pd.Index) -> pd.Series:
+    """Per row the value of the first flag that holds, else ``default``; a numeric (or date) result when
+    every value is one (missing values stay missing)."""
+    columns = [_series(v, index) for v in [*values, default]]
+    out = np.select([f.to_numpy(dtype=bool) for f in flags], [c.to_numpy(dtype=object) for c in columns[:-1]],
+                    default=columns[-1].to_numpy(dtype=object))
+    result = pd.Series(out, index=index, dtype=object)
+    known = result[result.notna()]
+    if len(known) and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                          for v in known):
+        return pd.to_numeric(result).astype(float)
+    if len(known) and all(isinstance(v, (pd.Timestamp, np.datetime64)) for v in known):
+        return pd.to_datetime(result)
+    return result.where(result.notna(), None)
+
+
+def _as_flags(condition: Any, index: pd.Index) -> pd.Series:
+    return _series(condition, index).astype("boolean").fillna(False).astype(bool)
+
+
 def _fn_if_else(condition: Any, true: Any, false: Any) -> Any:
     """dplyr's ``if_else``: ``true`` where ``condition`` holds, ``false`` where it does not (a comparison
-    with a missing operand does not hold, as in filters); missing where the condition itself is missing."""
-    cond = condition if isinstance(condition, pd.Series) else pd.Series([condition])
-    index = cond.index
-    known = cond.notna()
-    flag = cond.astype("boolean").fillna(False).astype(bool)
-    out = _series(false, index).where(~flag, _series(true, index))
-    return out.where(known, None) if not known.all() else out
+    with a missing operand does not hold, as in filters)."""
+    index = next((a.index for a in (condition, true, false) if isinstance(a, pd.Series)), pd.RangeIndex(1))
+    return _choose([_as_flags(condition, index)], [true], false, index)
 
 
 def _fn_case_when(*args: Any) -> Any:
     """dplyr's ``case_when(c1, v1, c2, v2, ..., [default])``: the value of the first condition that holds;
     an odd last argument is the value when none holds (else missing)."""
-    pairs = list(zip(args[0::2], args[1::2]))
     index = next((a.index for a in args if isinstance(a, pd.Series)), pd.RangeIndex(1))
     default = args[-1] if len(args) % 2 else None
-    out = _series(default, index).astype(object)
-    done = pd.Series(False, index=index)
-    for cond, value in pairs:
-        hit = _series(cond, index).astype("boolean").fillna(False).astype(bool) & ~done
-        out = out.where(~hit, _series(value, index).astype(object))
-        done |= hit
-    return out
+    return _choose([_as_flags(c, index) for c in args[0:len(args) - len(args) % 2:2]],
+                   list(args[1::2])[:len(args) // 2], default, index)
 
 
 def _fn_round(x: Any, digits: Any = 0) -> Any:
