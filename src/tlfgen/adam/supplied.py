@@ -4,8 +4,9 @@ A study that starts at SDTM has no raw rows: its SDTM records are the first link
 lineage. ``write_supplied_lineage`` writes, for each supplied ``sdtm/<domain>.xpt`` the ADaM
 specs read, ``sdtm/lineage/<domain>.json`` in the SDTM stage's format (docs/contracts.md
 section 3) whose source is the XPT itself and the record's number in it
-(``sdtm/ae.xpt`` record 12), keyed like the SDTM stage's records (USUBJID + --SEQ; DM:
-USUBJID; without USUBJID: the record number). The XPT files are only read, never written;
+(``sdtm/ae.xpt`` record 12), keyed like the SDTM stage's records (USUBJID + --SEQ; without
+--SEQ, as DM and SV: USUBJID, with every record of the subject, since ADaM names such a
+record by USUBJID alone; without USUBJID: the record number). The XPT files are only read, never written;
 a lineage file the user supplied (one without the ``"supplied_xpt"`` marker) is kept.
 """
 
@@ -35,8 +36,13 @@ def create_supplied_lineage(data: pd.DataFrame, domain: str, file: str) -> dict[
         columns = [data["USUBJID"].astype(str).tolist(),
                    [None if pd.isna(v) else int(v) for v in seqs.tolist()]]
     elif "USUBJID" in data.columns:
-        keys = ["USUBJID"]
-        columns = [data["USUBJID"].astype(str).tolist()]
+        # no --SEQ (DM, SV): ADaM names such a record by USUBJID alone, so the subject's id lists every
+        # record of the subject in the file (SV: all visits), in file order
+        rows: dict[str, list[list[int]]] = {}
+        for usubjid, n in zip(data["USUBJID"].astype(str).tolist(), numbers):
+            rows.setdefault(usubjid, []).append([0, n])
+        return {"version": LINEAGE_VERSION, "domain": domain, "key": ["USUBJID"], "files": [file], MARKER: True,
+                "records": [[u, pairs] for u, pairs in rows.items()]}
     else:
         keys = ["record"]
         columns = [numbers]
