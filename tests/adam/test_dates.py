@@ -134,3 +134,15 @@ def test_compute_dt_admiral_min_dates_and_missing_year():
     assert flags.tolist() == ["Y", None]
     custom, _ = compute_dt(pd.Series(["2019", "2019-02"]), highest_imputation="M", date_imputation="06-15")
     assert custom.tolist() == [ts("2019-06-15"), ts("2019-02-15")]
+
+
+def test_derive_var_extreme_dt_filter_is_admirals_name_for_condition():
+    """Last known alive over two sources, one restricted by ``filter`` (admiral's date_source filter)."""
+    adsl = pd.DataFrame({"USUBJID": ["1", "2"]})
+    ds = pd.DataFrame({"USUBJID": ["1", "1", "2"], "DSSTDTC": ["2020-01-05", "2020-03-01", "2020-02-01"],
+                       "DSDECOD": ["ALIVE", "DEATH", "ALIVE"]})
+    ae = pd.DataFrame({"USUBJID": ["2"], "AEENDTC": ["2020-02"]})
+    out = derive_var_extreme_dt(adsl, sources={"sdtm.DS": ds, "sdtm.AE": ae}, new_var="LSTALVDT", mode="last",
+                                events=[{"source": "sdtm.DS", "date": "DSSTDTC", "filter": "DSDECOD == 'ALIVE'"},
+                                        {"source": "sdtm.AE", "date": "AEENDTC"}])
+    assert out["LSTALVDT"].tolist() == [ts("2020-01-05"), ts("2020-02-01")]

@@ -179,7 +179,7 @@ def _event_requires(args: Mapping[str, Any]) -> list[str]:
     out = list(args.get("by_vars") or ["USUBJID"])
     for ev in args["events"]:
         src = ev.get("source")
-        cols = [ev["date"], *expr_columns(ev.get("condition"))]
+        cols = [ev["date"], *expr_columns(ev.get("condition") or ev.get("filter"))]
         out += [f"{src}.{c}" for c in ["USUBJID", *cols]] if src else cols
     return out + [b for b in (args.get("upper_bound"), args.get("lower_bound")) if b]
 
@@ -190,7 +190,8 @@ def derive_var_extreme_dt(dataset: pd.DataFrame, *, sources: Mapping[str, pd.Dat
                           upper_bound: str | None = None, lower_bound: str | None = None) -> pd.DataFrame:
     """The first or last date over several events, per subject.
 
-    Each event: ``{source: sdtm.DS, date: DSSTDTC, condition: "..."}``; without ``source``
+    admiral's ``derive_var_extreme_dt``. Each event: ``{source: sdtm.DS, date: DSSTDTC, condition: "..."}``
+    (``filter``, admiral's name, is the same as ``condition``); without ``source``
     the date is a variable of the dataset itself. Only complete ISO dates count. Dates
     after the subject's ``upper_bound`` (e.g. DCUTDT) are ignored, likewise before
     ``lower_bound``.
@@ -203,7 +204,7 @@ def derive_var_extreme_dt(dataset: pd.DataFrame, *, sources: Mapping[str, pd.Dat
     for ev in events:
         src = ev.get("source")
         data = get_source(sources, src) if src else dataset
-        mask = filter_mask(data, ev.get("condition"))
+        mask = filter_mask(data, ev.get("condition") or ev.get("filter"))
         check_vars(data, ["USUBJID", ev["date"]], dataset=src)
         dates = _cached_complete_dates(data, ev["date"])
         usubjid = data["USUBJID"].to_numpy()
