@@ -139,6 +139,17 @@ def test_pilot_02_supplied_sdtm_is_never_rewritten_and_outputs_exist(pilot_run):
     assert not (root / "raw").exists()
 
 
+def test_pilot_05_same_inputs_give_byte_identical_adam_and_lineage(pilot_run):
+    root, _, _ = pilot_run
+    files = sorted([*(root / "adam").rglob("*.xpt"), *(root / "adam" / "lineage").glob("*.json"),
+                    *(root / "sdtm" / "lineage").glob("*.json")])
+    before = {p.relative_to(root).as_posix(): _sha(p) for p in files}
+    result = CliRunner().invoke(app, ["--study", str(root), "adam"])
+    assert result.exit_code == 0, result.output
+    assert {p.relative_to(root).as_posix(): _sha(p) for p in files} == before
+    assert len(before) == 3 + 3 + 8
+
+
 def test_pilot_03_lineage_starts_at_the_supplied_xpt_records(pilot_run):
     """01-701-1015's TRTSDT is SV.SVSTDTC of visit 3: its SV record is the 3rd of sdtm/sv.xpt (visits 1, 2, 3)."""
     root, _, _ = pilot_run
