@@ -115,8 +115,9 @@ def compute_dt(dtc: pd.Series, *, highest_imputation: str = "n", date_imputation
             flags.append(None)
             continue
         flag, lo, hi = found
-        if flag == "Y":  # no year: only a bound can give the date
-            bounds = [b[i] for b in (mins if date_imputation == "first" else maxs) if pd.notna(b[i])]
+        if flag == "Y":  # no year: only a bound can give the date (first: min_dates, last: max_dates)
+            side = {"first": mins, "last": maxs}.get(date_imputation, [])
+            bounds = [b[i] for b in side if pd.notna(b[i])]
             if not bounds:
                 dates.append(pd.NaT)
                 flags.append(None)
