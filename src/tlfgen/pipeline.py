@@ -95,9 +95,31 @@ def stage_follows(name: str) -> bool:
     return name in _FOLLOWING.get()
 
 
+def stages_to_run(study: ResolvedStudy, stages: Iterable[str]) -> list[str]:
+    """``stages`` without those whose datasets the study supplies (``study.start`` in study.yaml).
+
+    Asking only for such stages (``tlfgen sdtm`` on a study that starts at SDTM) is a usage
+    error: the supplied datasets are never rebuilt or overwritten.
+    """
+    from tlfgen.errors import SpecError
+
+    names = list(stages)
+    kept = [n for n in names if not study.supplies(n)]
+    if names and not kept:
+        raise SpecError(
+            f"this study starts at {study.start.upper()}: its {'/'.join(n.upper() for n in names)} "
+            "datasets are supplied, not built", location=study.source.location(("study", "start")),
+            hint="run the later stages (tlfgen adam, tlfgen tlf, tlfgen run), or set study.start: raw")
+    return kept
+
+
 def run_stages(study: ResolvedStudy, stages: Iterable[str],
                on_stage: Callable[[str], None] | None = None) -> list[StageResult]:
-    names = list(stages)
+    names = stages_to_run(study, stages)
+    if study.start == "adam" and "lineage" in names:  # supplied ADaM: its records start the lineage
+        from tlfgen.adam.supplied import write_supplied_adam_lineage
+
+        write_supplied_adam_lineage(study)
     results = []
     try:
         for index, name in enumerate(names):

@@ -9,6 +9,7 @@ import pytest
 
 from tlfgen.adam.adae import derive_var_trtemfl
 from tlfgen.adam.engine import run_dataset
+from tlfgen.errors import DerivationError
 from tlfgen.spec.adam import load_adam_spec_files
 from tlfgen.spec.study import load_study
 
@@ -107,3 +108,56 @@ def test_derive_var_trtemfl_01_window_and_missing_start():
     assert out["TRTEMFL"].tolist() == ["Y", "Y", None, "Y", None]
     out = derive_var_trtemfl(data, false_value="N")
     assert out["TRTEMFL"].tolist() == ["Y", "N", "N", "Y", "N"]
+
+
+# admiral tests/testthat/test-derive_var_trtemfl.R, Tests 1, 2 and 4 (the same 17 records), values as
+# published: https://rdrr.io/cran/admiral/src/tests/testthat/test-derive_var_trtemfl.R
+_ADMIRAL_TRTEMFL = [
+    # USUBJID, ASTDTM, AENDTM, AEITOXGR, AETOXGR, TRTEMFL, TRTEM2FL, TRTEM3FL
+    ("1", "2021-12-13T20:15", "2021-12-15T12:45", 1, 1, None, None, None),
+    ("1", "2021-12-14T20:15", "2021-12-14T22:00", 1, 3, None, None, None),
+    ("1", "2021-12-30T20:00", "2022-01-14T11:00", 1, 3, None, "Y", "Y"),
+    ("1", "2021-12-31T20:15", "2022-01-01T01:23", 1, 1, None, None, None),
+    ("1", "2022-01-01T12:00", "2022-01-02T23:25", 3, 4, "Y", "Y", "Y"),
+    ("1", "2022-05-10T11:00", "2022-05-10T13:05", 2, 2, "Y", "Y", "Y"),
+    ("1", "2022-05-10T12:00", "2022-05-10T13:05", 2, 2, "Y", "Y", None),
+    ("1", "2022-05-11T11:00", "2022-05-11T13:05", 2, 2, "Y", None, None),
+    ("1", None, None, 3, 4, "Y", "Y", "Y"),
+    ("1", "2021-12-30T09:00", None, 3, 4, None, "Y", "Y"),
+    ("1", "2021-12-30T11:00", None, 3, 3, None, None, None),
+    ("1", None, "2022-01-04T09:00", 3, 4, "Y", "Y", "Y"),
+    ("1", None, "2021-12-24T19:00", 3, 4, None, None, None),
+    ("1", None, "2022-06-04T09:00", 3, 4, "Y", "Y", "Y"),
+    ("2", None, "2021-12-03T12:00", 1, 2, None, None, None),
+    ("2", "2021-12-01T12:00", "2021-12-03T12:00", 1, 2, None, None, None),
+    ("2", "2021-12-06T18:00", None, 1, 2, None, None, None),
+]
+
+
+def _admiral_adae() -> pd.DataFrame:
+    rows = pd.DataFrame(_ADMIRAL_TRTEMFL, columns=["USUBJID", "ASTDTM", "AENDTM", "AEITOXGR", "AETOXGR",
+                                                   "TRTEMFL", "TRTEM2FL", "TRTEM3FL"])
+    treated = rows["USUBJID"] == "1"
+    return rows.assign(ASTDTM=pd.to_datetime(rows["ASTDTM"]), AENDTM=pd.to_datetime(rows["AENDTM"]),
+                       TRTSDTM=pd.to_datetime(treated.map({True: "2022-01-01T01:01", False: None})),
+                       TRTEDTM=pd.to_datetime(treated.map({True: "2022-04-30T11:30", False: None})))
+
+
+def test_derive_var_trtemfl_02_admiral_test_1_no_end_window():
+    adae = _admiral_adae()
+    out = derive_var_trtemfl(adae, start_date="ASTDTM", end_date="AENDTM", trt_start="TRTSDTM", trt_end=None)
+    assert out["TRTEMFL"].tolist() == adae["TRTEMFL"].tolist()
+
+
+def test_derive_var_trtemfl_03_admiral_tests_2_and_4_end_window_and_worsening():
+    adae = _admiral_adae()
+    args = dict(start_date="ASTDTM", end_date="AENDTM", trt_start="TRTSDTM", trt_end="TRTEDTM", end_window=10,
+                initial_intensity="AEITOXGR", intensity="AETOXGR")
+    assert derive_var_trtemfl(adae, new_var="F", **args)["F"].tolist() == adae["TRTEM2FL"].tolist()
+    exact = derive_var_trtemfl(adae, new_var="F", ignore_time_for_trt_end=False, **args)
+    assert exact["F"].tolist() == adae["TRTEM3FL"].tolist()
+
+
+def test_derive_var_trtemfl_04_intensity_needs_initial_intensity():
+    with pytest.raises(DerivationError, match="initial_intensity and intensity go together"):
+        derive_var_trtemfl(_admiral_adae(), start_date="ASTDTM", trt_start="TRTSDTM", intensity="AETOXGR")

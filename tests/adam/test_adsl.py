@@ -159,7 +159,32 @@ def test_derive_vars_trt_from_arms_02_unknown_arm():
     data = pd.DataFrame({"USUBJID": ["1"], "ARMCD": ["Z"]})
     with pytest.raises(DerivationError) as err:
         derive_vars_trt_from_arms(data, study=_Study(), armcd_var="ARMCD", new_var="TRT01P")
-    assert str(err.value) == "ARMCD: USUBJID=1: ARMCD 'Z' is not an arm of the study\n  hint: arms: X, Y"
+    assert str(err.value) == ("ARMCD: USUBJID=1: ARMCD 'Z' is not an arm of the study\n"
+                              "  hint: arms: X, Y; codes of subjects without an arm: no_arm_codes")
+
+
+class _PilotStudy:
+    """The CDISC pilot's arm codes, mixed case as its DM holds them."""
+    arms = [_Arm("Pbo", "Placebo", 0), _Arm("Xan_Lo", "Xanomeline Low Dose", 54),
+            _Arm("Xan_Hi", "Xanomeline High Dose", 81)]
+
+
+def test_derive_vars_trt_from_arms_03_any_case_and_screen_failures():
+    """Arm codes of any case; the pilot's screen failures (ARMCD 'Scrnfail') are not an arm."""
+    data = pd.DataFrame({"USUBJID": ["1", "2", "3", "4"], "ARMCD": ["Pbo", "Scrnfail", "XAN_LO", "Xan_Hi"]})
+    out = derive_vars_trt_from_arms(data, study=_PilotStudy(), armcd_var="ARMCD", new_var="TRT01P",
+                                    new_varn="TRT01PN", use="arm")
+    assert out["TRT01P"].tolist() == ["Placebo", None, "Xanomeline Low Dose", "Xanomeline High Dose"]
+    assert out["TRT01PN"].tolist()[::2] == [0.0, 54.0]
+    out = derive_vars_trt_from_arms(data, study=_PilotStudy(), armcd_var="ARMCD", new_var="TRT01P")
+    assert out["TRT01P"].tolist() == ["Pbo", None, "Xan_Lo", "Xan_Hi"]
+
+
+def test_derive_vars_trt_from_arms_04_declared_no_arm_codes():
+    data = pd.DataFrame({"USUBJID": ["1", "2"], "ARMCD": ["Pbo", "screen"]})
+    out = derive_vars_trt_from_arms(data, study=_PilotStudy(), armcd_var="ARMCD", new_var="TRT01P",
+                                    no_arm_codes=["SCREEN"])
+    assert out["TRT01P"].tolist() == ["Pbo", None]
 
 
 def test_derive_var_cutoff_date_01():

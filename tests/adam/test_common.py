@@ -175,3 +175,19 @@ def test_record_sources_01_rows_take_the_domain_of_the_first_record():
     assert record_sources(pd.DataFrame({"A": [1, 2]}), "DM", np.array([1])) == [[("DM", None)]]
 
 
+
+
+def test_derive_vars_merged_exist_flag_and_missing_values():
+    """admiral derive_vars_merged (https://rdrr.io/cran/admiral/man/derive_vars_merged.html):
+    exist_flag is true_value where a source record was merged, false_value elsewhere;
+    missing_values fills the new variables of records without a match (e.g. the last
+    vital sign 'Not done' example)."""
+    adsl = pd.DataFrame({"USUBJID": ["1", "2", "3"]})
+    vs = pd.DataFrame({"USUBJID": ["1", "1", "3"], "VSSTRESN": [70.0, 72.0, 80.0], "VSDTC": ["2020-01-01",
+                                                                                          "2020-02-01", "2020-01-05"],
+                       "VSTESTCD": ["WEIGHT", "WEIGHT", "HEIGHT"]})
+    out = derive_vars_merged(adsl, sources={"sdtm.VS": vs}, source="sdtm.VS", new_vars={"WGTLAST": "VSSTRESN"},
+                             filter="VSTESTCD == 'WEIGHT'", order=["VSDTC"], mode="last", exist_flag="WGTFL",
+                             false_value="N", missing_values={"WGTLAST": -1.0})
+    assert out["WGTLAST"].tolist() == [72.0, -1.0, -1.0]
+    assert out["WGTFL"].tolist() == ["Y", "N", "N"]

@@ -165,7 +165,7 @@ def test_run_dataset_06_unknown_arm_is_an_error_naming_the_subject(tmp_path):
     with pytest.raises(DerivationError) as err:
         run_dataset(loaded["ADSL"], src, STUDY)
     assert str(err.value) == ("specs/adam/ADSL.yaml:11:5: ADSL.ARMCD: USUBJID=XYZ-2: ARMCD 'C' is not an arm "
-                              "of the study\n  hint: arms: A, B")
+                              "of the study\n  hint: arms: A, B; codes of subjects without an arm: no_arm_codes")
 
 
 def test_compute_lineage_01_srcdom_srcseq(tmp_path):

@@ -94,7 +94,7 @@ def test_error_02_misspelled_derivation(tmp_path):
         load(tmp_path, ADSL=ADSL.replace("derive: derive_var_cat", "derive: derive_var_kat"))
     assert str(err.value) == (
         "specs/adam/ADSL.yaml:12:5: unknown derivation 'derive_var_kat' (at steps[1].derive)\n"
-        "  hint: did you mean 'derive_var_cat' or 'derive_vars_dt' or 'derive_var_map'?")
+        "  hint: did you mean 'derive_var_cat' or 'derive_vars_cat' or 'derive_vars_dt'?")
 
 
 def test_error_03_unknown_argument(tmp_path):
@@ -175,3 +175,24 @@ def test_error_10_file_name_must_match_dataset(tmp_path):
         load(tmp_path, ADSLX=ADSL)
     assert str(err.value) == ("specs/adam/ADSLX.yaml:1:1: file ADSLX.yaml holds dataset ADSL\n"
                               "  hint: name the file ADSL.yaml")
+
+
+def test_error_computed_expression_is_checked_at_load(tmp_path):
+    """derive_vars_computed: each NAME: expression is parsed when the spec loads (file:line of the value)."""
+    old = """    derive: derive_var_cat
+    args:
+      new_var: AGEGR1
+      cats:
+        - {condition: "AGE < 65", value: "<65"}
+        - {condition: "AGE >= 65", value: ">=65"}
+"""
+    assert old in ADSL
+    bad = ADSL.replace(old, """    derive: derive_vars_computed
+    args:
+      new_vars:
+        AGEGR1: "eval(AGE)"
+""")
+    with pytest.raises(SpecError) as err:
+        load(tmp_path, ADSL=bad)
+    assert str(err.value).startswith("specs/adam/ADSL.yaml:15:9: expression 'eval(AGE)' calls 'eval', which is not "
+                                     "an allowed function")

@@ -253,3 +253,42 @@ def test_create_tte_records_no_subjects_and_text_start():
     assert out[["USUBJID", "AVAL", "CNSR", "EVNTDESC", "SRCSEQ"]].astype(object).values.tolist() == [
         ["S1", 31, 2, "LAST", 4], ["S2", 31, 2, "LAST", pd.NA]]
     assert out["AVALM"].tolist() == [31 / 30.4375, 31 / 30.4375] and str(out["STARTDT"].dtype) == "datetime64[ns]"
+
+
+def test_censor_latest_date_is_the_default_admiral_rule():
+    """admiral's derive_param_tte (https://rdrr.io/cran/admiral/man/derive_param_tte.html): without an
+    event, the censoring date is the LATEST over the censor sources, whatever their order; an event
+    (the earliest event date) always wins over censoring. Hand-worked: S1 has TRTSDT (day 0) and last
+    known alive (day 20) as censor sources, listed start first: latest gives day 20 (AVAL 21), the
+    old first-listed rule (censor_rule: priority) gives day 0 (AVAL 1)."""
+    start = pd.DataFrame({"USUBJID": ["S1", "S2"], "STARTDT": [D0, D0]})
+    trts = create_date_source({"dataset": "adam.ADSL", "date": "TRTSDT", "cnsdtdsc": "START"}, kind="censor")
+    alive = create_date_source({"dataset": "adam.ADSL", "date": "LSTALVDT", "cnsdtdsc": "ALIVE"}, kind="censor")
+    death = create_date_source({"dataset": "adam.ADSL", "date": "DTHDT", "evntdesc": "DEATH"}, kind="event")
+    frame = pd.DataFrame({"USUBJID": ["S1", "S2"], "DATE": [D0, D0], "SRCSEQ": [None, None]})
+    censors = [(trts, frame), (alive, frame.assign(DATE=[day(20), day(30)]))]
+    events = [(death, pd.DataFrame({"USUBJID": ["S2"], "DATE": [day(10)], "SRCSEQ": [None]}))]
+    latest = create_tte_records(start, events, censors, paramcd="OS", param="OS")
+    assert latest[["USUBJID", "AVAL", "CNSR", "CNSDTDSC"]].values.tolist() == [["S1", 21, 1, "ALIVE"],
+                                                                             ["S2", 11, 0, None]]
+    first = create_tte_records(start, events, censors, paramcd="OS", param="OS", censor_rule="priority")
+    assert first[["USUBJID", "AVAL", "CNSDTDSC"]].values.tolist()[0] == ["S1", 1, "START"]
+
+
+def test_censor_tie_rule_is_declared():
+    """Two censor sources on the same date: admiral binds the sources in order and keeps the last record
+    of the latest date (last_listed); first_listed keeps the first."""
+    start = pd.DataFrame({"USUBJID": ["S1"], "STARTDT": [D0]})
+    a = create_date_source({"dataset": "d.A", "date": "X", "cnsdtdsc": "A"}, kind="censor")
+    b = create_date_source({"dataset": "d.B", "date": "Y", "cnsdtdsc": "B"}, kind="censor")
+    frame = pd.DataFrame({"USUBJID": ["S1"], "DATE": [day(10)], "SRCSEQ": [None]})
+    last = create_tte_records(start, [], [(a, frame), (b, frame)], paramcd="P", param="P")
+    assert last["CNSDTDSC"].tolist() == ["B"]
+    first = create_tte_records(start, [], [(a, frame), (b, frame)], paramcd="P", param="P",
+                               censor_ties="first_listed")
+    assert first["CNSDTDSC"].tolist() == ["A"]
+
+
+def test_censor_rule_must_be_known():
+    with pytest.raises(DerivationError, match="censor_rule must be latest or priority"):
+        derive_param_tte(None, sources=SOURCES, **{**PFS_ARGS, "censor_rule": "earliest"})

@@ -35,9 +35,11 @@ def _write(rel: str, data: bytes):
 
 
 HINT_EXPR = ("hint: allowed: column names, literals, comparisons, in, and/or/not, + - * /, and the functions abs, "
-             "coalesce, contains, date, days_between, is_missing, is_number, length, lower, not_missing, startswith, strip, upper")
-HINT_FUNCS = ("hint: allowed functions: abs, coalesce, contains, date, days_between, is_missing, is_number, length, lower, "
-              "not_missing, startswith, strip, upper")
+HINT_EXPR = ("hint: allowed: column names, literals, comparisons, in, and/or/not, + - * /, and the functions abs, "
+             "case_when, coalesce, contains, date, days_between, floor, if_else, is_missing, is_number, length, lower, "
+             "not_missing, number, round, startswith, strip, upper")
+HINT_FUNCS = ("hint: allowed functions: abs, case_when, coalesce, contains, date, days_between, floor, if_else, "
+              "is_missing, is_number, length, lower, not_missing, number, round, startswith, strip, upper")
 HINT_JINJA = "hint: templates may use the variables tlfgen passes and Jinja filters only"
 FILTER = "filter: not_missing(STAGE)"
 BOMB = (b'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'

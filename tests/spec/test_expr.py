@@ -105,3 +105,17 @@ def test_text_functions_per_distinct_value():
     assert parse_expression("not_missing(N)").mask(pd.DataFrame({"N": [1.0, None]})).tolist() == [True, False]
     lengths = compute_per_unique(data["S"], lambda t: t.str.len())
     assert str(lengths.dtype) == "Int64" and lengths.tolist() == [3, pd.NA, 1, 3, 0]
+
+
+def test_if_else_case_when_round_number():
+    """dplyr's if_else / case_when, SAS rounding (half away from zero), text to number."""
+    data = pd.DataFrame({"AGE": [50.0, 70.0, 85.0], "X": [2.5, -2.5, 0.25], "T": ["16", "n/a", " 7 "]})
+    assert parse_expression("if_else(AGE >= 65, '>=65', '<65')").evaluate(data).tolist() == ["<65", ">=65", ">=65"]
+    assert parse_expression("case_when(AGE < 65, '<65', AGE <= 80, '65-80', '>80')").evaluate(data).tolist() == [
+        "<65", "65-80", ">80"]
+    assert parse_expression("case_when(AGE < 65, 1)").evaluate(data).tolist()[0] == 1
+    assert parse_expression("round(X)").evaluate(data).tolist() == [3.0, -3.0, 0.0]
+    assert parse_expression("round(X, 1)").evaluate(data).tolist() == [2.5, -2.5, 0.3]
+    assert parse_expression("floor(X)").evaluate(data).tolist() == [2.0, -3.0, 0.0]
+    got = parse_expression("number(T)").evaluate(data).tolist()
+    assert got[0] == 16.0 and got[2] == 7.0 and got[1] != got[1]

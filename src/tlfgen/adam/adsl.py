@@ -7,7 +7,7 @@ Everything else in ADSL uses the generic derivations of ``common.py``.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import numpy as np
 import pandas as pd
@@ -19,31 +19,41 @@ from tlfgen.errors import DerivationError
 from tlfgen.registry import derivation
 
 
+#: ARMCD values of subjects without a study arm (SDTM IG 3.x), compared ignoring case
+NO_ARM_CODES = ("SCRNFAIL", "NOTASSGN", "NOTTRT", "UNPLAN")
+
+
 @derivation(requires=("{armcd_var}",), produces=("{new_var}", "{new_varn}"), context=("dataset", "study"))
 def derive_vars_trt_from_arms(dataset: pd.DataFrame, *, study: Any, armcd_var: str, new_var: str,
-                              new_varn: str | None = None, use: str = "armcd") -> pd.DataFrame:
+                              new_varn: str | None = None, use: Literal["armcd", "arm"] = "armcd",
+                              no_arm_codes: list[str] | None = None) -> pd.DataFrame:
     """Treatment name and number from the study arms: ARMCD -> arm code (``use: armcd``) or name.
 
-    A subject whose arm code is not a study arm gets missing values (screen failures,
-    not treated); an unknown non-empty code is an error naming the subject.
+    A subject whose arm code is one of ``no_arm_codes`` (default: SCRNFAIL, NOTASSGN, NOTTRT,
+    UNPLAN; any case, so the pilot's ``Scrnfail`` too) or missing gets missing values; an arm
+    code matches a study arm exactly, else ignoring case; any other code is an error naming
+    the subject.
     """
     check_vars(dataset, [armcd_var])
     arms = {a.armcd: a for a in study.arms}
+    folded = {a.armcd.upper(): a for a in study.arms}
     if use not in ("armcd", "arm"):
         raise DerivationError(f"use must be 'armcd' or 'arm', not '{use}'", variable=new_var)
+    skip = {"", *(c.strip().upper() for c in (NO_ARM_CODES if no_arm_codes is None else no_arm_codes))}
     names, numbers = [], []
-    skip = {"", "SCRNFAIL", "NOTASSGN", "NOTTRT", "UNPLAN"}
     for usubjid, code in zip(dataset["USUBJID"], dataset[armcd_var]):
         code = None if pd.isna(code) else str(code).strip()
-        if code is None or code in skip:
+        if code is None or code.upper() in skip:
             names.append(None)
             numbers.append(float("nan"))
             continue
-        if code not in arms:
+        arm = arms.get(code) or folded.get(code.upper())
+        if arm is None:
             raise DerivationError(f"{armcd_var} '{code}' is not an arm of the study", variable=armcd_var,
-                                  usubjid=str(usubjid), hint="arms: " + ", ".join(arms))
-        names.append(code if use == "armcd" else arms[code].arm)
-        numbers.append(float(arms[code].trtn))
+                                  usubjid=str(usubjid), hint="arms: " + ", ".join(arms)
+                                  + "; codes of subjects without an arm: no_arm_codes")
+        names.append(arm.armcd if use == "armcd" else arm.arm)
+        numbers.append(float(arm.trtn))
     out = dataset.copy()
     out[new_var] = pd.Series(names, index=out.index, dtype=object)
     if new_varn:

@@ -10,7 +10,7 @@ record, the SDTM ``(domain, seq)`` pairs used (docs/adam_engine.md section 4).
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -147,19 +147,25 @@ def _merged_requires(args: Mapping[str, Any]) -> list[str]:
     return by + own + [f"{src}.{c}" for c in dict.fromkeys(src_cols)]
 
 
-@derivation(requires=_merged_requires, produces=lambda a: list(new_vars_map(a["new_vars"])),
+@derivation(requires=_merged_requires,
+            produces=lambda a: list(new_vars_map(a["new_vars"])) + ([a["exist_flag"]] if a.get("exist_flag") else []),
             context=("dataset", "sources"))
 def derive_vars_merged(dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFrame], source: str,
-                       new_vars: Sequence[str] | Mapping[str, str], by_vars: Sequence[str] = ("USUBJID",),
-                       filter: str | None = None, dataset_vars: Sequence[str] = (),
-                       join_filter: str | None = None, order: Sequence[str] | None = None,
-                       mode: str | None = None) -> pd.DataFrame:
+                       new_vars: list[str] | dict[str, str], by_vars: list[str] = ("USUBJID",),  # type: ignore[assignment]
+                       filter: str | None = None, dataset_vars: list[str] = (),  # type: ignore[assignment]
+                       join_filter: str | None = None, order: list[str] | None = None,
+                       mode: Literal["first", "last"] | None = None, exist_flag: str | None = None,
+                       true_value: str = "Y", false_value: str | None = None,
+                       missing_values: dict[str, Any] | None = None) -> pd.DataFrame:
     """Add variables from another dataset, matched on ``by_vars``.
 
-    ``filter`` selects source records; ``join_filter`` is evaluated on the joined
-    records and may read the dataset's ``dataset_vars`` (e.g. ``date(QSDTC) <= TRTSDT``);
-    with ``order`` and ``mode`` (first/last) one record per by group is kept, otherwise
-    more than one match is an error naming the by values.
+    admiral's ``derive_vars_merged``: ``filter`` (its ``filter_add``) selects source records;
+    ``join_filter`` is evaluated on the joined records and may read the dataset's
+    ``dataset_vars`` (e.g. ``date(QSDTC) <= TRTSDT``); with ``order`` and ``mode``
+    (first/last) one record per by group is kept, otherwise more than one match is an
+    error naming the by values. ``exist_flag``: a variable set to ``true_value`` where a
+    source record matched, else ``false_value``; ``missing_values``: NEW: value for the
+    records without a match.
     """
     by = list(by_vars)
     names = new_vars_map(new_vars)
@@ -197,6 +203,16 @@ def derive_vars_merged(dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFr
     out = renumber(dataset.drop(columns=dropped) if dropped else dataset.copy(deep=False))
     for new, old in names.items():
         out[new] = compute_taken(add[old].to_numpy(), pos)
+    unmatched = pos < 0
+    for new, value in (missing_values or {}).items():
+        if new not in names:
+            raise DerivationError(f"missing_values names {new}, which is not one of new_vars", variable=new)
+        column = out[new].astype(object) if isinstance(value, str) else out[new]
+        column = column.where(~pd.Series(unmatched, index=column.index), value)
+        out[new] = column
+    if exist_flag:
+        out[exist_flag] = pd.Series(compute_flag_values(~unmatched, true_value, false_value), index=out.index,
+                                    dtype=object)
     if SRC not in dataset.columns:
         return out
     rows = add["_ROW"].to_numpy()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,10 +36,19 @@ def parse_dtc(value: Any) -> tuple[int | None, int | None, int | None]:
     return year, month, day
 
 
+_LEVELS = ("n", "D", "M", "Y")
+
+
 def _dtc_range(value: Any, highest_imputation: str) -> tuple[str | None, pd.Timestamp, pd.Timestamp] | None:
-    """(imputation flag, first, last possible date) of an ISO date; None when it cannot be imputed."""
+    """(imputation flag, first, last possible date) of an ISO date; None when it cannot be imputed.
+
+    A missing year (``highest_imputation`` Y) gives the flag "Y" and the widest range.
+    """
     year, month, day = parse_dtc(value)
-    if year is None or (month is None and highest_imputation != "M") or (day is None and highest_imputation == "n"):
+    level = _LEVELS.index(highest_imputation)
+    if year is None:
+        return ("Y", pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")) if level >= 3 else None
+    if (month is None and level < 2) or (day is None and level < 1):
         return None
     if month is None:
         return "M", pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31)
@@ -53,21 +62,43 @@ def _dtc_range(value: Any, highest_imputation: str) -> tuple[str | None, pd.Time
     return None, date, date
 
 
+def _imputed(flag: str | None, lo: pd.Timestamp, hi: pd.Timestamp, date_imputation: str) -> pd.Timestamp:
+    """The date ``date_imputation`` picks in [lo, hi]: first, last, mid (June 30 / the 15th) or "MM-DD"."""
+    if date_imputation == "first" or flag is None:
+        return lo
+    if date_imputation == "last":
+        return hi
+    month, day = (6, 30) if date_imputation == "mid" else map(int, date_imputation.split("-"))
+    if date_imputation == "mid" and flag == "D":
+        day = 15
+    if flag == "D":
+        month = lo.month
+    last = calendar.monthrange(lo.year, month)[1]
+    return pd.Timestamp(lo.year, month, min(day, last))
+
+
+def check_date_imputation(highest_imputation: str, date_imputation: str) -> None:
+    """DerivationError for an unknown imputation level or rule."""
+    if highest_imputation not in _LEVELS:
+        raise DerivationError(f"highest_imputation must be n, D, M or Y, not '{highest_imputation}'")
+    if date_imputation not in ("first", "mid", "last") and not re.fullmatch(r"\d{2}-\d{2}", date_imputation):
+        raise DerivationError(f"date_imputation must be first, mid, last or MM-DD, not '{date_imputation}'")
+
+
 def compute_dt(dtc: pd.Series, *, highest_imputation: str = "n", date_imputation: str = "first",
                min_dates: Sequence[pd.Series] = (), max_dates: Sequence[pd.Series] = ()
                ) -> tuple[pd.Series, pd.Series]:
-    """Impute (partial) ISO dates; returns (dates as datetime64, imputation flag D/M/None).
+    """Impute (partial) ISO dates; returns (dates as datetime64, imputation flag D/M/Y/None).
 
-    ``highest_imputation``: "n" none, "D" day only, "M" month and day. ``date_imputation``:
-    "first" (01, January) or "last" (end of month, December). ``min_dates``: the imputed
+    admiral's ``impute_dtc_dt``: ``highest_imputation`` "n" none, "D" day, "M" month and
+    day, "Y" also a missing year (then only from ``min_dates`` / ``max_dates``);
+    ``date_imputation`` "first" (01, January), "mid" (the 15th; June 30 when the month is
+    missing too), "last" (end of month, December) or "MM-DD". ``min_dates``: the imputed
     date is not before any of these when it lies in the range the partial date allows
     (e.g. an AE start in the month of the first dose is not before the first dose);
     ``max_dates`` likewise, not after.
     """
-    if highest_imputation not in ("n", "D", "M"):
-        raise DerivationError(f"highest_imputation must be n, D or M, not '{highest_imputation}'")
-    if date_imputation not in ("first", "last"):
-        raise DerivationError(f"date_imputation must be first or last, not '{date_imputation}'")
+    check_date_imputation(highest_imputation, date_imputation)
     mins = [pd.to_datetime(s).tolist() for s in min_dates]
     maxs = [pd.to_datetime(s).tolist() for s in max_dates]
     ranges: dict[Any, tuple[str | None, pd.Timestamp, pd.Timestamp] | None] = {}  # per distinct text
@@ -84,7 +115,18 @@ def compute_dt(dtc: pd.Series, *, highest_imputation: str = "n", date_imputation
             flags.append(None)
             continue
         flag, lo, hi = found
-        date = lo if date_imputation == "first" else hi
+        if flag == "Y":  # no year: only a bound can give the date (first: min_dates, last: max_dates)
+            side = {"first": mins, "last": maxs}.get(date_imputation, [])
+            bounds = [b[i] for b in side if pd.notna(b[i])]
+            if not bounds:
+                dates.append(pd.NaT)
+                flags.append(None)
+                continue
+            date = (max(bounds) if date_imputation == "first" else min(bounds)).normalize()
+            dates.append(date)
+            flags.append(flag)
+            continue
+        date = _imputed(flag, lo, hi, date_imputation)
         if flag is not None:
             for bound in mins:
                 b = bound[i]
@@ -103,9 +145,13 @@ def compute_dt(dtc: pd.Series, *, highest_imputation: str = "n", date_imputation
 @derivation(requires=lambda a: [a["dtc"], *(a.get("min_dates") or []), *(a.get("max_dates") or [])],
             produces=("{new_var}", "{flag_var}"))
 def derive_vars_dt(dataset: pd.DataFrame, *, dtc: str, new_var: str, flag_var: str | None = None,
-                   highest_imputation: str = "n", date_imputation: str = "first",
-                   min_dates: Sequence[str] = (), max_dates: Sequence[str] = ()) -> pd.DataFrame:
-    """Add a date (and its imputation flag) from an ISO 8601 text variable; see ``compute_dt``."""
+                   highest_imputation: Literal["n", "D", "M", "Y"] = "n", date_imputation: str = "first",
+                   min_dates: list[str] = (), max_dates: list[str] = ()) -> pd.DataFrame:  # type: ignore[assignment]
+    """Add a date (and its imputation flag --DTF) from an ISO 8601 text variable; see ``compute_dt``.
+
+    admiral's ``derive_vars_dt`` with ``new_vars_prefix`` spelled out: ``new_var`` (ASTDT)
+    and ``flag_var`` (ASTDTF: D, M or Y where imputed, else missing).
+    """
     check_vars(dataset, [dtc, *min_dates, *max_dates])
     dates, flags = compute_dt(dataset[dtc], highest_imputation=highest_imputation,
                               date_imputation=date_imputation,
@@ -134,7 +180,7 @@ def _event_requires(args: Mapping[str, Any]) -> list[str]:
     out = list(args.get("by_vars") or ["USUBJID"])
     for ev in args["events"]:
         src = ev.get("source")
-        cols = [ev["date"], *expr_columns(ev.get("condition"))]
+        cols = [ev["date"], *expr_columns(ev.get("condition") or ev.get("filter"))]
         out += [f"{src}.{c}" for c in ["USUBJID", *cols]] if src else cols
     return out + [b for b in (args.get("upper_bound"), args.get("lower_bound")) if b]
 
@@ -145,7 +191,8 @@ def derive_var_extreme_dt(dataset: pd.DataFrame, *, sources: Mapping[str, pd.Dat
                           upper_bound: str | None = None, lower_bound: str | None = None) -> pd.DataFrame:
     """The first or last date over several events, per subject.
 
-    Each event: ``{source: sdtm.DS, date: DSSTDTC, condition: "..."}``; without ``source``
+    admiral's ``derive_var_extreme_dt``. Each event: ``{source: sdtm.DS, date: DSSTDTC, condition: "..."}``
+    (``filter``, admiral's name, is the same as ``condition``); without ``source``
     the date is a variable of the dataset itself. Only complete ISO dates count. Dates
     after the subject's ``upper_bound`` (e.g. DCUTDT) are ignored, likewise before
     ``lower_bound``.
@@ -158,7 +205,7 @@ def derive_var_extreme_dt(dataset: pd.DataFrame, *, sources: Mapping[str, pd.Dat
     for ev in events:
         src = ev.get("source")
         data = get_source(sources, src) if src else dataset
-        mask = filter_mask(data, ev.get("condition"))
+        mask = filter_mask(data, ev.get("condition") or ev.get("filter"))
         check_vars(data, ["USUBJID", ev["date"]], dataset=src)
         dates = _cached_complete_dates(data, ev["date"])
         usubjid = data["USUBJID"].to_numpy()

@@ -169,6 +169,12 @@ def run_adam(study: ResolvedStudy) -> StageResult:
         result.findings.extend(item.findings)
         result.counts.append(item.count)
     release_written(study.cache, "sdtm")
+    if study.start == "sdtm":  # supplied SDTM: its records start the lineage
+        from tlfgen.adam.supplied import write_supplied_lineage
+
+        read = {name: sources.get(f"sdtm.{name}") for name in sorted(needed)}
+        result.outputs.extend(write_supplied_lineage(study, {
+            name: frame if frame is not None else read_sdtm(study.sdtm_dir, name) for name, frame in read.items()}))
     write_define(study, [done[ds.name].meta for ds in specs.datasets], result)
     result.findings.sort(key=lambda f: f.sort_key())
     return result

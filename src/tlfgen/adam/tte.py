@@ -16,8 +16,11 @@ Choice per subject (contracts.md section 4):
    therapy when the censor date is the last assessment before it) is before the
    event date, or there is no event;
 4. otherwise the event, if any;
-5. otherwise the censor source with the lowest ``priority`` (default: list
-   order) that has a date: e.g. the last adequate assessment, then the start date.
+5. otherwise, ``censor_rule: latest`` (the default, admiral's ``derive_param_tte``): the
+   latest censoring date over the censor sources; a tie goes to the source listed last
+   (``censor_ties: last_listed``, admiral's order of the combined sources) or first
+   (``first_listed``). ``censor_rule: priority``: the censor source with the lowest
+   ``priority`` (default: list order) that has a date.
 
 AVAL = ADT - STARTDT + 1 (days); AVALM = AVAL / ``months_divisor``.
 """
@@ -25,7 +28,7 @@ AVAL = ADT - STARTDT + 1 (days); AVALM = AVAL / ``months_divisor``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -167,7 +170,8 @@ def compute_aligned_dates(dates: pd.DataFrame, usubjids: Sequence[str]) -> tuple
 
 
 def compute_tte_choice(cutoff: np.ndarray, events: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
-                       censors: Sequence[tuple[DateSource, tuple[np.ndarray, np.ndarray, np.ndarray]]]
+                       censors: Sequence[tuple[DateSource, tuple[np.ndarray, np.ndarray, np.ndarray]]],
+                       censor_rule: str = "latest", censor_ties: str = "last_listed",
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per subject, the chosen record (contracts.md section 4, see the module docstring).
 
@@ -204,8 +208,12 @@ def compute_tte_choice(cutoff: np.ndarray, events: Sequence[tuple[np.ndarray, np
                 no_event | (np.where(no_trigger, date, trigger) < event_when))
             better = ok & ((preempt < 0) | (date < pre_when))
             preempt[better], pre_when[better] = k, date[better]
-        else:
+        elif censor_rule == "priority":
             ordinary[present & (ordinary < 0)] = k
+        else:  # latest date; ties: the source listed last (or first)
+            best = _chosen_dates(capped, ordinary)
+            later = (date > best) | ((date == best) & (censor_ties == "last_listed"))
+            ordinary[present & ((ordinary < 0) | later)] = k
     censor = np.where(preempt >= 0, preempt, np.where(no_event, ordinary, -1))
     for k, (date, (_, (_, date_seq, _))) in enumerate(zip(capped, censors)):
         rows = censor == k
@@ -213,10 +221,19 @@ def compute_tte_choice(cutoff: np.ndarray, events: Sequence[tuple[np.ndarray, np
     return choice, when, seq
 
 
+def _chosen_dates(capped: list[np.ndarray], chosen: np.ndarray) -> np.ndarray:
+    """Per subject, the date of the censor source ``chosen`` (NaT where none is chosen yet)."""
+    out = np.full(len(chosen), np.datetime64("NaT"), dtype="datetime64[ns]")
+    for k, dates in enumerate(capped):
+        rows = chosen == k
+        out[rows] = dates[rows]
+    return out
+
+
 def create_tte_records(
     starts: pd.DataFrame, events: Sequence[tuple[DateSource, pd.DataFrame]],
     censors: Sequence[tuple[DateSource, pd.DataFrame]], *, paramcd: str, param: str,
-    months_divisor: float = 30.4375,
+    months_divisor: float = 30.4375, censor_rule: str = "latest", censor_ties: str = "last_listed",
 ) -> pd.DataFrame:
     """One time-to-event record per subject of ``starts`` (columns USUBJID, STARTDT, optional CUTOFF).
 
@@ -236,7 +253,7 @@ def create_tte_records(
     ranked = sorted(censors, key=lambda x: x[0].priority)
     choice, when, seq = compute_tte_choice(
         cutoff, [compute_aligned_dates(d, usubjids) for _, d in events],
-        [(src, compute_aligned_dates(d, usubjids)) for src, d in ranked])
+        [(src, compute_aligned_dates(d, usubjids)) for src, d in ranked], censor_rule, censor_ties)
     sources = [src for src, _ in events] + [src for src, _ in ranked]
     check_tte_records(usubjids, choice, when, start, sources, paramcd)
     is_event = choice < len(events)
@@ -329,6 +346,8 @@ def derive_param_tte(
     paramcd: str, param: str, start: Mapping[str, Any], events: list[Mapping[str, Any]],
     censors: list[Mapping[str, Any]], months_divisor: float = 30.4375, cutoff_var: str | None = "DCUTDT",
     adsl: str = "adam.ADSL", adsl_vars: list[str] | None = None, subject_condition: str | None = None,
+    censor_rule: Literal["latest", "priority"] = "latest",
+    censor_ties: Literal["last_listed", "first_listed"] = "last_listed",
 ) -> pd.DataFrame:
     """Add one time-to-event parameter (one record per subject) from spec'd event and censor sources.
 
@@ -336,7 +355,13 @@ def derive_param_tte(
     ``events`` / ``censors``: lists of sources (keys: dataset, date, condition,
     evntdesc / cnsdtdsc, srcdom, srcvar, srcseq, select, censor, preempts,
     priority, after_cutoff). The cutoff is ADSL ``cutoff_var`` or the study's.
+    Event: the earliest event date (ties: the source listed first); without an event,
+    ``censor_rule`` latest (admiral's): the latest censoring date, ties by ``censor_ties``;
+    priority: the first censor source (by ``priority``) with a date.
     """
+    if censor_rule not in ("latest", "priority") or censor_ties not in ("last_listed", "first_listed"):
+        raise DerivationError(f"censor_rule must be latest or priority and censor_ties last_listed or "
+                              f"first_listed, not {censor_rule!r} / {censor_ties!r}", dataset="ADTTE")
     start_src = create_date_source(start, kind="start")
     event_srcs = [create_date_source(e, kind="event", position=i) for i, e in enumerate(events)]
     censor_srcs = [create_date_source(c, kind="censor", position=i) for i, c in enumerate(censors)]
@@ -358,7 +383,8 @@ def derive_param_tte(
         starts,
         [(s, compute_source_dates(_source(sources, s.dataset), s)) for s in event_srcs],
         [(s, compute_source_dates(_source(sources, s.dataset), s)) for s in censor_srcs],
-        paramcd=paramcd, param=param, months_divisor=months_divisor,
+        paramcd=paramcd, param=param, months_divisor=months_divisor, censor_rule=censor_rule,
+        censor_ties=censor_ties,
     )
     keep = [v for v in dict.fromkeys(["STUDYID", *(adsl_vars or [])]) if v not in records.columns]
     missing = [v for v in keep if v not in cut.columns]

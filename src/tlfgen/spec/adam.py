@@ -37,6 +37,8 @@ assert set(VarType.__args__) <= set(DATA_TYPES) and set(Origin.__args__) <= set(
 
 _INPUT = re.compile(r"^(sdtm|adam)\.[A-Z][A-Z0-9]{1,7}$")
 _EXPR_ARG = re.compile(r"^(filter|condition|join_filter|.*_filter|.*_condition)$")
+#: derivations whose argument maps NAME: expression (each value parsed when the spec loads)
+_EXPRESSION_MAPS = {"derive_vars_computed": "new_vars"}
 
 
 class AdamStep(StrictModel):
@@ -178,6 +180,10 @@ def resolve_steps(spec: AdamSpec, source: SpecSource) -> list[ResolvedStep]:
         deriv.check_args(step.args, location=source.location(("steps", i, "args")),
                          key_path=format_key_path(("steps", i, "args")))
         _check_expressions(step.args, source, ("steps", i, "args"))
+        if step.derive in _EXPRESSION_MAPS and isinstance(step.args.get(_EXPRESSION_MAPS[step.derive]), dict):
+            key = _EXPRESSION_MAPS[step.derive]  # NAME: expression (derive_vars_computed)
+            for name, text in step.args[key].items():
+                parse_expression(str(text), location=source.location(("steps", i, "args", key, name)))
         full = {**_defaults(deriv), **step.args}
         steps.append(ResolvedStep(
             spec=step, index=i, derivation=deriv,

@@ -34,10 +34,26 @@ def loader(stage: str):
 
 
 def load_stage_specs(study: ResolvedStudy, stage: str) -> Any:
-    """Load (once per study object) the specs of one stage."""
+    """Load (once per study object) the specs of one stage.
+
+    A stage whose datasets the study supplies (``study.start``) needs no specs: its specs are
+    empty (SDTM: no forms.yaml, no domain specs).
+    """
     if stage not in study.cache:
-        study.cache[stage] = loader(stage)(study)
+        study.cache[stage] = empty_specs(study, stage) if study.supplies(stage) else loader(stage)(study)
     return study.cache[stage]
+
+
+def empty_specs(study: ResolvedStudy, stage: str) -> Any:
+    """The specs of a stage the study does not run (its datasets are supplied)."""
+    if stage == "sdtm":
+        from tlfgen.spec.sdtm import SdtmSpecs
+
+        return SdtmSpecs(forms={}, leading=(), subject_forms=(), domains={},
+                         codelists=load_stage_specs(study, "ct"))
+    from tlfgen.spec.adam import load_adam_spec_files
+
+    return load_adam_spec_files([], root=study.root)  # "adam": no dataset is derived
 
 
 def _add_new(errors: ErrorList, found: list[SpecError]) -> None:
@@ -67,6 +83,8 @@ def check_all(study: ResolvedStudy, stages: tuple[str, ...] | None = None) -> li
     for stage, target in SPEC_LOADERS:
         if (stages is not None and stage not in stages) or not stage_present(study, stage):
             continue
+        if study.supplies(stage):
+            continue  # the study starts later: these datasets are supplied, their specs not needed
         try:
             loaded = load_stage_specs(study, stage)
         except ModuleNotFoundError as exc:

@@ -11,7 +11,10 @@ checked against a whitelist; nothing is ever passed to ``eval``, ``exec`` or
 - comparisons ``== != < <= > >=`` (chains allowed), ``in`` / ``not in`` a
   tuple or list of literals, ``is None`` / ``is not None``;
 - ``and``, ``or``, ``not``; arithmetic ``+ - * /`` and unary minus;
-- the functions in ``FUNCTIONS`` (``is_missing``, ``upper``, ``date`` ...).
+- the functions in ``FUNCTIONS`` (``is_missing``, ``upper``, ``date`` ...), among them
+  ``if_else(cond, a, b)`` and ``case_when(c1, v1, c2, v2, ..., default)`` (dplyr's, vectorised),
+  ``round(x, digits)`` (half away from zero, as SAS), ``floor``, ``number`` (text -> number);
+  ``days_between(start, end)`` gives whole days between two dates.
 
 Evaluation is vectorised over a pandas DataFrame. Missing values follow SQL:
 a comparison with a missing operand is False; use ``is_missing(X)`` to test.
@@ -152,6 +155,60 @@ def _fn_is_number(x: Any) -> Any:
     return text.str.match(_NUMBER_TEXT).fillna(False).astype(bool)
 
 
+def _choose(flags: list[pd.Series], values: list[Any], default: Any, index: pd.Index) -> pd.Series:
+    """Per row the value of the first flag that holds, else ``default``; a numeric (or date) result when
+    every value is one (missing values stay missing)."""
+    columns = [_series(v, index) for v in [*values, default]]
+    out = np.select([f.to_numpy(dtype=bool) for f in flags], [c.to_numpy(dtype=object) for c in columns[:-1]],
+                    default=columns[-1].to_numpy(dtype=object))
+    result = pd.Series(out, index=index, dtype=object)
+    known = result[result.notna()]
+    if len(known) and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                          for v in known):
+        return pd.to_numeric(result).astype(float)
+    if len(known) and all(isinstance(v, (pd.Timestamp, np.datetime64)) for v in known):
+        return pd.to_datetime(result)
+    return result.where(result.notna(), None)
+
+
+def _as_flags(condition: Any, index: pd.Index) -> pd.Series:
+    return _series(condition, index).astype("boolean").fillna(False).astype(bool)
+
+
+def _fn_if_else(condition: Any, true: Any, false: Any) -> Any:
+    """dplyr's ``if_else``: ``true`` where ``condition`` holds, ``false`` where it does not (a comparison
+    with a missing operand does not hold, as in filters)."""
+    index = next((a.index for a in (condition, true, false) if isinstance(a, pd.Series)), pd.RangeIndex(1))
+    return _choose([_as_flags(condition, index)], [true], false, index)
+
+
+def _fn_case_when(*args: Any) -> Any:
+    """dplyr's ``case_when(c1, v1, c2, v2, ..., [default])``: the value of the first condition that holds;
+    an odd last argument is the value when none holds (else missing)."""
+    index = next((a.index for a in args if isinstance(a, pd.Series)), pd.RangeIndex(1))
+    default = args[-1] if len(args) % 2 else None
+    return _choose([_as_flags(c, index) for c in args[0:len(args) - len(args) % 2:2]],
+                   list(args[1::2])[:len(args) // 2], default, index)
+
+
+def _fn_round(x: Any, digits: Any = 0) -> Any:
+    """Round half away from zero (SAS ``round``, not Python's half to even) to ``digits`` decimals."""
+    factor = 10.0 ** int(digits)
+    values = pd.to_numeric(x, errors="coerce") if isinstance(x, pd.Series) else float(x)
+    return np.sign(values) * np.floor(np.abs(values) * factor + 0.5 + 1e-9) / factor
+
+
+def _fn_floor(x: Any) -> Any:
+    return np.floor(pd.to_numeric(x, errors="coerce") if isinstance(x, pd.Series) else float(x))
+
+
+def _fn_number(x: Any) -> Any:
+    """Text to a number (SAS ``input(x, best.)``): text that is not a number becomes missing."""
+    if isinstance(x, pd.Series):
+        return pd.to_numeric(x.astype("string").str.strip(), errors="coerce").astype(float)
+    return float(x)
+
+
 #: Whitelisted functions: name -> (callable, minimum args, maximum args).
 FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "is_missing": (_fn_is_missing, 1, 1),
@@ -167,6 +224,11 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "days_between": (_fn_days_between, 2, 2),
     "abs": (_fn_abs, 1, 1),
     "is_number": (_fn_is_number, 1, 1),
+    "if_else": (_fn_if_else, 3, 3),
+    "case_when": (_fn_case_when, 2, 41),
+    "round": (_fn_round, 1, 2),
+    "floor": (_fn_floor, 1, 1),
+    "number": (_fn_number, 1, 1),
 }
 
 

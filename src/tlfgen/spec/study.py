@@ -24,7 +24,8 @@ STUDY_SPEC = Path("specs") / "study.yaml"
 
 
 class Arm(StrictModel):
-    armcd: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,19}$")
+    #: any case, as the SDTM ARMCD holds it (``Pbo``, ``Xan_Lo``); compared exactly, unique ignoring case
+    armcd: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,19}$")
     arm: str
     trtn: int
     description: str = ""
@@ -75,15 +76,20 @@ class StudyInfo(StrictModel):
     cutoff: date
     arms: list[Arm] = Field(min_length=1)
     paths: Paths = Paths()
+    #: where the study's data starts: raw EDC exports (mapped by specs/sdtm), supplied SDTM
+    #: datasets (sdtm/*.xpt, never rewritten) or supplied ADaM datasets (adam/*.xpt)
+    start: Literal["raw", "sdtm", "adam"] = "raw"
 
     @field_validator("arms")
     @classmethod
     def _unique_arms(cls, arms: list[Arm]) -> list[Arm]:
-        seen: set[str] = set()
+        seen: dict[str, str] = {}
         for arm in arms:
-            if arm.armcd in seen:
-                raise ValueError(f"arm code {arm.armcd} is listed twice")
-            seen.add(arm.armcd)
+            if arm.armcd.upper() in seen:
+                first = seen[arm.armcd.upper()]
+                raise ValueError(f"arm code {arm.armcd} is listed twice" if first == arm.armcd else
+                                 f"arm codes {first} and {arm.armcd} differ only in case")
+            seen[arm.armcd.upper()] = arm.armcd
         return arms
 
 
@@ -133,6 +139,17 @@ class ResolvedStudy:
     @property
     def cutoff(self) -> date:
         return self.spec.study.cutoff
+
+    @property
+    def start(self) -> str:
+        """Where the data starts: "raw", "sdtm" (supplied SDTM) or "adam" (supplied ADaM)."""
+        return self.spec.study.start
+
+    def supplies(self, stage: str) -> bool:
+        """True when the user supplies the datasets ``stage`` would build ("sdtm" or "adam"), so
+        that stage does not run and its specs are not needed."""
+        order = ("raw", "sdtm", "adam")
+        return stage in order[1:] and order.index(stage) <= order.index(self.start)
 
     def visit_of(self, folder: str) -> tuple[str, float, str] | None:
         for rule in self.spec.visits:

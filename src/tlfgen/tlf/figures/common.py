@@ -83,7 +83,10 @@ def order_arms(armcds: Sequence[str], labels: Mapping[str, str], treatment: str 
 
 def subject_arms(adsl: pd.DataFrame, population: Expression | None, arms: Sequence[Arm],
                  arm_var: str = "TRT01P") -> pd.Series:
-    """USUBJID -> armcd for the population subjects in one of ``arms`` (sorted by USUBJID)."""
+    """USUBJID -> armcd for the population subjects in one of ``arms`` (sorted by USUBJID).
+
+    ``arm_var`` may hold the arm code or the arm's name (the CDISC pilot's TRT01P is DM.ARM).
+    """
     require(adsl, "ADSL", "USUBJID", arm_var)
     data = adsl if population is None else adsl[population.mask(adsl)]
     dup = data["USUBJID"][data["USUBJID"].duplicated()]
@@ -91,7 +94,8 @@ def subject_arms(adsl: pd.DataFrame, population: Expression | None, arms: Sequen
         raise DataError(f"ADSL has more than one record for USUBJID {dup.iloc[0]}", file=dataset_file("ADSL"),
                         column="USUBJID")
     arm = data.set_index("USUBJID")[arm_var].astype(str).str.strip()
-    arm = arm[arm.isin([a.armcd for a in arms])]
+    codes = {a.label: a.armcd for a in arms} | {a.armcd: a.armcd for a in arms}
+    arm = arm[arm.isin(list(codes))].map(codes)
     return arm.sort_index()
 
 

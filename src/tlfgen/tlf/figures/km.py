@@ -153,7 +153,7 @@ def create_km_figure(spec: KmFigure, adsl: pd.DataFrame, adtte: pd.DataFrame, ar
         _style_axes(ax, spec, ticks)
         text = "\n".join(format_annotation(analysis, arms, treatment=treatment, reference=reference,
                                            time_decimals=spec.time_decimals, ratio_decimals=spec.ratio_decimals,
-                                           p_style=spec.p_style))
+                                           p_style=spec.p_style, unit=spec.time_unit))
         ax.text(0.98, 0.97, text, transform=ax.transAxes, ha="right", va="top", fontsize=SMALL_FONT_SIZE,
                 gid="km-annotation", bbox={"boxstyle": "square,pad=0.4", "facecolor": "white",
                                            "edgecolor": "#777777", "linewidth": 0.6})

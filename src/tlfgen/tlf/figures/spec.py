@@ -48,6 +48,7 @@ class KmFigure(_FigureBase):
     dataset: str = "ADTTE"
     param: str
     time: str = "AVALM"
+    time_unit: str = "months"  # unit of ``time`` in the median annotation (e.g. days for AVAL)
     censor: str = "CNSR"
     analysis: str | None = None  # key of precomputed results (Table 2 block id); default: param
     x_label: str = "Months since first dose"
