@@ -35,7 +35,6 @@ def _write(rel: str, data: bytes):
 
 
 HINT_EXPR = ("hint: allowed: column names, literals, comparisons, in, and/or/not, + - * /, and the functions abs, "
-HINT_EXPR = ("hint: allowed: column names, literals, comparisons, in, and/or/not, + - * /, and the functions abs, "
              "case_when, coalesce, contains, date, days_between, floor, if_else, is_missing, is_number, length, lower, "
              "not_missing, number, round, startswith, strip, upper")
 HINT_FUNCS = ("hint: allowed functions: abs, case_when, coalesce, contains, date, days_between, floor, if_else, "
