@@ -168,7 +168,10 @@ def check(
             from tlfgen.registry import registered
 
             for name, deriv in registered().items():
-                console.print(f"{name}: {deriv.description}", markup=False)
+                console.print(f"{name}: {deriv.summary}", markup=False)
+                for arg in deriv.arguments():
+                    default = "required" if arg.required else f"default {arg.default!r}"
+                    console.print(f"    {arg.name}: {arg.type_text} ({default})", markup=False)
             return
         study = _load_study()
         checked = check_all(study)

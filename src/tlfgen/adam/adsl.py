@@ -7,7 +7,7 @@ Everything else in ADSL uses the generic derivations of ``common.py``.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ from tlfgen.registry import derivation
 
 @derivation(requires=("{armcd_var}",), produces=("{new_var}", "{new_varn}"), context=("dataset", "study"))
 def derive_vars_trt_from_arms(dataset: pd.DataFrame, *, study: Any, armcd_var: str, new_var: str,
-                              new_varn: str | None = None, use: str = "armcd") -> pd.DataFrame:
+                              new_varn: str | None = None, use: Literal["armcd", "arm"] = "armcd") -> pd.DataFrame:
     """Treatment name and number from the study arms: ARMCD -> arm code (``use: armcd``) or name.
 
     A subject whose arm code is not a study arm gets missing values (screen failures,

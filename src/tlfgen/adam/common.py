@@ -10,7 +10,7 @@ record, the SDTM ``(domain, seq)`` pairs used (docs/adam_engine.md section 4).
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -153,7 +153,7 @@ def derive_vars_merged(dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFr
                        new_vars: Sequence[str] | Mapping[str, str], by_vars: Sequence[str] = ("USUBJID",),
                        filter: str | None = None, dataset_vars: Sequence[str] = (),
                        join_filter: str | None = None, order: Sequence[str] | None = None,
-                       mode: str | None = None) -> pd.DataFrame:
+                       mode: Literal["first", "last"] | None = None) -> pd.DataFrame:
     """Add variables from another dataset, matched on ``by_vars``.
 
     ``filter`` selects source records; ``join_filter`` is evaluated on the joined
@@ -334,7 +334,7 @@ def derive_var_numeric(dataset: pd.DataFrame, *, source_var: str, new_var: str) 
 @derivation(requires=lambda a: [*a["by_vars"], *order_columns(a["order"])[0], *expr_columns(a.get("filter"))],
             produces=("{new_var}",))
 def derive_var_extreme_flag(dataset: pd.DataFrame, *, by_vars: Sequence[str], order: Sequence[str], new_var: str,
-                            mode: str = "first", filter: str | None = None, true_value: str = "Y",
+                            mode: Literal["first", "last"] = "first", filter: str | None = None, true_value: str = "Y",
                             false_value: str | None = None) -> pd.DataFrame:
     """Flag the first (or last) record per ``by_vars`` by ``order`` among those passing ``filter``.
 

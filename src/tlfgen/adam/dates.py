@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -103,7 +103,8 @@ def compute_dt(dtc: pd.Series, *, highest_imputation: str = "n", date_imputation
 @derivation(requires=lambda a: [a["dtc"], *(a.get("min_dates") or []), *(a.get("max_dates") or [])],
             produces=("{new_var}", "{flag_var}"))
 def derive_vars_dt(dataset: pd.DataFrame, *, dtc: str, new_var: str, flag_var: str | None = None,
-                   highest_imputation: str = "n", date_imputation: str = "first",
+                   highest_imputation: Literal["n", "D", "M"] = "n",
+                   date_imputation: Literal["first", "last"] = "first",
                    min_dates: Sequence[str] = (), max_dates: Sequence[str] = ()) -> pd.DataFrame:
     """Add a date (and its imputation flag) from an ISO 8601 text variable; see ``compute_dt``."""
     check_vars(dataset, [dtc, *min_dates, *max_dates])
@@ -141,7 +142,7 @@ def _event_requires(args: Mapping[str, Any]) -> list[str]:
 
 @derivation(requires=_event_requires, produces=("{new_var}",), context=("dataset", "sources"))
 def derive_var_extreme_dt(dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFrame], new_var: str,
-                          events: Sequence[Mapping[str, Any]], mode: str = "last",
+                          events: Sequence[Mapping[str, Any]], mode: Literal["first", "last"] = "last",
                           upper_bound: str | None = None, lower_bound: str | None = None) -> pd.DataFrame:
     """The first or last date over several events, per subject.
 

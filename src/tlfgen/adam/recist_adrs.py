@@ -14,7 +14,7 @@ with added records or variables; the logic lives in the pure functions of
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Literal, Mapping
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,7 @@ from tlfgen.adam.recist import (
 )
 from tlfgen.adam.recist_assess import derive_recist_assessments
 from tlfgen.adam.recist_bor import compute_confirmed_bor, compute_unconfirmed_bor
-from tlfgen.adam.tte import compute_source_dates, create_date_source
+from tlfgen.adam.tte import StartSource, compute_source_dates, create_date_source
 from tlfgen.errors import DerivationError, SpecError
 from tlfgen.pipeline import Finding
 from tlfgen.registry import derivation
@@ -139,7 +139,7 @@ def derive_param_overall_response(
     dataset: pd.DataFrame | None, *, sources: Mapping[str, pd.DataFrame], param: str, paramcd: str = "OVR",
     source: str = "sdtm.RS", filter: str = "RSTESTCD == 'OVRLRESP'", aval_map: Mapping[str, float] | None = None,
     adsl: str = "adam.ADSL", start_var: str = "TRTSDT", adsl_vars: list[str] | None = None,
-    anl01fl_condition: str | None = None, date_sources: Mapping[str, Mapping[str, Any]] | None = None,
+    anl01fl_condition: str | None = None, date_sources: Mapping[str, StartSource] | None = None,
 ) -> pd.DataFrame:
     """Add one record per overall-response assessment from RS (AVALC = RSSTRESC, ADT = RSDTC).
 
@@ -275,7 +275,7 @@ def _bor_requires(a: Mapping[str, Any]) -> list[str]:
 def derive_param_bor(
     dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFrame], paramcd: str, param: str,
     confirmation: bool = True, source_paramcd: str = "OVR", filter: str | None = "ANL01FL == 'Y'",
-    confirm_min_days: int = 28, sd_min_days: int = 35, ne_between_responses: str = "ignore",
+    confirm_min_days: int = 28, sd_min_days: int = 35, ne_between_responses: Literal["ignore", "break"] = "ignore",
     aval_map: Mapping[str, float] | None = None, adsl: str = "adam.ADSL", start_var: str = "TRTSDT",
     subject_condition: str | None = None, adsl_vars: list[str] | None = None,
 ) -> pd.DataFrame:
@@ -331,7 +331,7 @@ def derive_param_best_pchg(
     dataset: pd.DataFrame | None, *, sources: Mapping[str, pd.DataFrame], param: str, paramcd: str = "BESTPCHG",
     tu: str = "sdtm.TU", tr: str = "sdtm.TR", role_var: str = "TUORRES", nodal_condition: str | None = None,
     adsl: str = "adam.ADSL", start_var: str = "TRTSDT", adsl_vars: list[str] | None = None,
-    window_condition: str | None = None, date_sources: Mapping[str, Mapping[str, Any]] | None = None,
+    window_condition: str | None = None, date_sources: Mapping[str, StartSource] | None = None,
 ) -> pd.DataFrame:
     """Add the best (lowest) % change from baseline in the sum of target diameters per subject (AVAL).
 

@@ -6,6 +6,8 @@ same ISO 8601 rules as everywhere; only complete dates count).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
@@ -52,8 +54,8 @@ def _as_iso(values: pd.Series) -> pd.Series:
 
 
 @derivation(requires=("SUBJID",), context=CTX)
-def compute_subject_date(dataset: pd.DataFrame, ctx: MappingContext, fields: list[str],
-                         how: str = "min") -> pd.Series:
+def compute_subject_date(dataset: pd.DataFrame, ctx: MappingContext, *, fields: list[str],
+                         how: Literal["min", "max"] = "min") -> pd.Series:
     """Per subject, the earliest (``how: min``) or latest (``max``) complete date over raw ``fields``.
 
     ``fields`` are ``form.FIELD`` references, e.g. ``[ex.EXSTDAT]`` for RFSTDTC (first dose).
@@ -65,14 +67,14 @@ def compute_subject_date(dataset: pd.DataFrame, ctx: MappingContext, fields: lis
 
 
 @derivation(requires=("{var}",), context=CTX)
-def compute_flag(dataset: pd.DataFrame, ctx: MappingContext, var: str, value: str = "Y") -> pd.Series:
+def compute_flag(dataset: pd.DataFrame, ctx: MappingContext, *, var: str, value: str = "Y") -> pd.Series:
     """``value`` where ``var`` is not blank, else blank (e.g. DTHFL from DTHDTC)."""
     has = dataset[var].fillna("").astype(str).str.strip() != ""
     return pd.Series(np.where(has, value, ""), index=dataset.index, dtype=object)
 
 
 @derivation(requires=("{birth}", "{ref}"), context=CTX)
-def compute_age(dataset: pd.DataFrame, ctx: MappingContext, birth: str, ref: str) -> pd.Series:
+def compute_age(dataset: pd.DataFrame, ctx: MappingContext, *, birth: str, ref: str) -> pd.Series:
     """Age in completed years at ``ref`` (e.g. RFICDTC); blank when either date is not complete."""
     b = iso_to_date(dataset[birth].fillna("").astype(str))
     r = iso_to_date(dataset[ref].fillna("").astype(str))
@@ -82,7 +84,7 @@ def compute_age(dataset: pd.DataFrame, ctx: MappingContext, birth: str, ref: str
 
 
 @derivation(requires=("{armcd}",), context=CTX)
-def compute_arm(dataset: pd.DataFrame, ctx: MappingContext, armcd: str) -> pd.Series:
+def compute_arm(dataset: pd.DataFrame, ctx: MappingContext, *, armcd: str) -> pd.Series:
     """ARM (or ACTARM) description of an arm code from the study spec."""
     names = {a.armcd: a.arm for a in ctx.study.spec.study.arms}
     names.update({"NOTTRT": "Not Treated", "SCRNFAIL": "Screen Failure", "NOTASSGN": "Not Assigned"})
@@ -90,7 +92,7 @@ def compute_arm(dataset: pd.DataFrame, ctx: MappingContext, armcd: str) -> pd.Se
 
 
 @derivation(requires=("SUBJID", "{armcd}"), context=CTX)
-def compute_actual_armcd(dataset: pd.DataFrame, ctx: MappingContext, armcd: str,
+def compute_actual_armcd(dataset: pd.DataFrame, ctx: MappingContext, *, armcd: str,
                          form: str = "ex", dose: str = "EXDOSE") -> pd.Series:
     """ACTARMCD: the planned arm when the subject has a dose record with a dose > 0, else NOTTRT."""
     treated: set[str] = set()
@@ -105,7 +107,7 @@ def compute_actual_armcd(dataset: pd.DataFrame, ctx: MappingContext, armcd: str,
 
 
 @derivation(requires=("{fields}",), context=CTX)
-def compute_any_related(dataset: pd.DataFrame, ctx: MappingContext, fields: list[str],
+def compute_any_related(dataset: pd.DataFrame, ctx: MappingContext, *, fields: list[str],
                         related: str = "RELATED", not_related: str = "NOT RELATED") -> pd.Series:
     """AEREL: ``related`` if any drug's relationship is related, ``not_related`` if any is assessed, else blank.
 
@@ -119,12 +121,12 @@ def compute_any_related(dataset: pd.DataFrame, ctx: MappingContext, fields: list
 
 
 @derivation(requires=("{var}",), context=CTX)
-def compute_to_number(dataset: pd.DataFrame, ctx: MappingContext, var: str) -> pd.Series:
+def compute_to_number(dataset: pd.DataFrame, ctx: MappingContext, *, var: str) -> pd.Series:
     """A numeric result (--STRESN) from a character one; non-numeric text gives blank."""
     return pd.to_numeric(dataset[var].fillna("").astype(str), errors="coerce").astype("float64")
 
 
 @derivation(requires=("{var}",), context=CTX)
-def compute_copy(dataset: pd.DataFrame, ctx: MappingContext, var: str) -> pd.Series:
+def compute_copy(dataset: pd.DataFrame, ctx: MappingContext, *, var: str) -> pd.Series:
     """The value of another variable (e.g. --STRESC from --ORRES when no standardisation applies)."""
     return dataset[var].copy()

@@ -68,7 +68,7 @@ def compute_visitnum(dataset: pd.DataFrame, ctx: MappingContext) -> pd.Series:
 
 
 @derivation(requires=("USUBJID",), context=CTX)
-def compute_epoch(dataset: pd.DataFrame, ctx: MappingContext, dtc: str | None = None) -> pd.Series:
+def compute_epoch(dataset: pd.DataFrame, ctx: MappingContext, *, dtc: str | None = None) -> pd.Series:
     """EPOCH: from the visit schedule, or (with ``dtc``) from the date against RFSTDTC/RFENDTC.
 
     By date: before first dose SCREENING, up to last dose TREATMENT, after it FOLLOW-UP;
@@ -94,14 +94,14 @@ def compute_day_number(dates: pd.Series, reference: pd.Series) -> pd.Series:
 
 
 @derivation(requires=("USUBJID", "{dtc}"), context=CTX)
-def compute_study_day(dataset: pd.DataFrame, ctx: MappingContext, dtc: str) -> pd.Series:
+def compute_study_day(dataset: pd.DataFrame, ctx: MappingContext, *, dtc: str) -> pd.Series:
     """--DY from a --DTC and DM.RFSTDTC; blank when either is partial or missing."""
     return compute_day_number(iso_to_date(dataset[dtc].fillna("").astype(str)),
                               ctx.reference_dates(dataset["USUBJID"], "RFSTDTC"))
 
 
 @derivation(requires=("USUBJID", "{order}"), context=CTX)
-def compute_seq(dataset: pd.DataFrame, ctx: MappingContext, order: list[str] | None = None) -> pd.Series:
+def compute_seq(dataset: pd.DataFrame, ctx: MappingContext, *, order: list[str] | None = None) -> pd.Series:
     """--SEQ: 1..n per USUBJID in the order of ``order`` then source block and raw row (deterministic)."""
     by = ["USUBJID", *(order or [])]
     extra = [c for c in (BLOCK, ROW) if c in dataset]
@@ -113,7 +113,7 @@ def compute_seq(dataset: pd.DataFrame, ctx: MappingContext, order: list[str] | N
 
 
 @derivation(requires=("{var}",), context=CTX)
-def compute_group_max(dataset: pd.DataFrame, ctx: MappingContext, var: str, by: list[str]) -> pd.Series:
+def compute_group_max(dataset: pd.DataFrame, ctx: MappingContext, *, var: str, by: list[str]) -> pd.Series:
     """The largest value of ``var`` within each ``by`` group (ISO text compares as dates)."""
     codes, uniques = pd.factorize(dataset[var].fillna("").astype(str), sort=True)  # codes in text order
     groups = [dataset[b].to_numpy() for b in by]
@@ -122,7 +122,7 @@ def compute_group_max(dataset: pd.DataFrame, ctx: MappingContext, var: str, by: 
 
 
 @derivation(requires=("USUBJID", "{dtc}", "{result}"), context=CTX)
-def compute_baseline_flag(dataset: pd.DataFrame, ctx: MappingContext, dtc: str, result: str,
+def compute_baseline_flag(dataset: pd.DataFrame, ctx: MappingContext, *, dtc: str, result: str,
                           by: list[str] | None = None) -> pd.Series:
     """--BLFL = 'Y' on the last record with a result on or before RFSTDTC, per USUBJID and ``by``."""
     when = iso_to_date(dataset[dtc].fillna("").astype(str))

@@ -175,8 +175,7 @@ def resolve_steps(spec: AdamSpec, source: SpecSource) -> list[ResolvedStep]:
     for i, step in enumerate(spec.steps):
         loc = source.location(("steps", i, "derive"))
         deriv = get_derivation(step.derive, location=loc, key_path=format_key_path(("steps", i, "derive")))
-        deriv.check_args(step.args, location=source.location(("steps", i, "args")),
-                         key_path=format_key_path(("steps", i, "args")))
+        deriv.check_args(step.args, source=source, prefix=("steps", i, "args"))
         _check_expressions(step.args, source, ("steps", i, "args"))
         full = {**_defaults(deriv), **step.args}
         steps.append(ResolvedStep(

@@ -334,7 +334,10 @@ def _check_rule(rule: Any, path: tuple, forms: dict[str, FormSpec], leading: lis
             found = get_derivation(derive.name)
             found.check_args(derive.args)
         except SpecError as exc:
-            err(exc.message, path + ("derive",), hint=exc.hint)
+            for one in getattr(exc, "errors", [exc]):  # each argument's error on its own line
+                arg_path = getattr(one, "arg_path", None)
+                err(one.message, path + ("derive",) + (("args", *arg_path) if arg_path is not None else ()),
+                    hint=one.hint)
 
 
 def _resolve_dictionaries(spec: DomainSpec, where: SpecSource, study: ResolvedStudy,
