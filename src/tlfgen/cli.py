@@ -179,7 +179,8 @@ def check(
         _fail(exc)
         return
     for item in checked:
-        console.print(f"{item.stage}: {item.items} spec(s) ok", markup=False)
+        what = "raw file header(s)" if item.stage == "raw" else "spec(s)"
+        console.print(f"{item.stage}: {item.items} {what} ok", markup=False)
     console.print("all specs are valid", markup=False)
 
 
