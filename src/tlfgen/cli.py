@@ -68,9 +68,13 @@ def _fail(exc: BaseException) -> None:
         raise exc
     err = _console()
     if isinstance(exc, TlfgenError):
-        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        from rich.markup import escape
+
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
         raise typer.Exit(exc.exit_code)
-    err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+    from rich.markup import escape
+
+    err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
               "  this is a bug in tlfgen; run again with --debug for the traceback")
     raise typer.Exit(3)
 

@@ -74,10 +74,11 @@ def check_variables(out: Any, declared: Mapping[str, list[str]], adam_files: Map
                 hint=("did you mean " + " or ".join(near) + "?") if near else
                 "ADaM datasets: " + ", ".join(sorted(declared))))
             return
-        if any(variable in declared.get(d, ()) for d in (dataset, *also)):
+        names = list(dict.fromkeys((dataset, *also)))
+        if any(variable in declared.get(d, ()) for d in names):
             return
-        near = closest(variable, [v for d in (dataset, *also) for v in declared.get(d, ())])
-        where = " or ".join(f"{d} ({adam_files.get(d, 'no spec')})" for d in (dataset, *also))
+        near = closest(variable, list(dict.fromkeys(v for d in names for v in declared.get(d, ()))))
+        where = " or ".join(f"{d} ({adam_files.get(d, 'no spec')})" for d in names)
         errors.append(SpecError(
             f"variable {variable} is not declared by the ADaM spec of {where}",
             location=source.location(key), key_path=format_key_path(key),
