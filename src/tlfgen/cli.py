@@ -190,18 +190,22 @@ def check(
 
 @app.command()
 def simulate(
-    subjects_per_arm: int = typer.Option(30, "--subjects-per-arm", min=1, max=100_000),
-    seed: int = typer.Option(20200803, "--seed"),
+    subjects_per_arm: int = typer.Option(30, "--subjects-per-arm", min=1, max=100_000,
+                                         help="Subjects simulated in each of the two arms."),
+    seed: int = typer.Option(20200803, "--seed", help="Random seed (same seed, same export)."),
     out: Path = typer.Option(Path("raw"), "--out", help="Folder for the raw CSV exports."),
     problems: Optional[bool] = typer.Option(
         None, "--problems/--no-problems",
         help="Inject the documented data problems (default: only for the embedded study)."),
+    force: bool = typer.Option(False, "--force",
+                               help="Write into --out even when it already holds files (they are overwritten)."),
 ) -> None:
     """Write a synthetic raw EDC export of NCT04471480 (one CSV per form)."""
     try:
         from tlfgen.simulate.run import simulate as do_simulate
 
-        written = do_simulate(out, subjects_per_arm=subjects_per_arm, seed=seed, inject_problems=problems)
+        written = do_simulate(out, subjects_per_arm=subjects_per_arm, seed=seed, inject_problems=problems,
+                              force=force)
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
         return

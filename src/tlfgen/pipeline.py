@@ -95,10 +95,38 @@ def stage_follows(name: str) -> bool:
     return name in _FOLLOWING.get()
 
 
+def check_raw_forms(study: ResolvedStudy) -> None:
+    """Every raw form the SDTM specs read is in the study, unless its spec says ``optional: true``.
+
+    A missing one stops the run before the SDTM stage starts (``DataError``, exit 1, even with
+    ``--allow-data-errors``): mapping without it would silently change the results (a missing
+    pr.csv moves the OS median from 24.51 to 45.73 months).
+    """
+    from tlfgen.errors import DataError
+    from tlfgen.spec.check import load_stage_specs
+
+    specs = load_stage_specs(study, "sdtm")
+    readers: dict[str, list[str]] = {}
+    for domain in specs.domains.values():
+        for source in domain.spec.sources:
+            readers.setdefault(source.form, []).append(domain.name)
+    for form in specs.forms.values():
+        path = study.raw_dir / form.file
+        if form.name in readers and not getattr(form, "optional", False) and not path.is_file():
+            domains = ", ".join(dict.fromkeys(readers[form.name]))
+            raise DataError(
+                f"raw form '{form.name}' ({form.label}) is missing; the SDTM specs read it for {domains}",
+                file=study.display(path),
+                hint=f"add {form.file} to {study.display(study.raw_dir)}/, or mark the form "
+                     "'optional: true' in specs/sdtm/forms.yaml if a study may lack it")
+
+
 def run_stages(study: ResolvedStudy, stages: Iterable[str],
                on_stage: Callable[[str], None] | None = None) -> list[StageResult]:
     names = list(stages)
     results = []
+    if "sdtm" in names:
+        check_raw_forms(study)
     try:
         for index, name in enumerate(names):
             if on_stage is not None:

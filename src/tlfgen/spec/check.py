@@ -83,24 +83,28 @@ def check_all(study: ResolvedStudy) -> list[CheckedStage]:
 MAX_HEADER_BYTES = 1_000_000
 
 
-def read_header(path: Path) -> list[str]:
-    """The column names on line 1 of a raw CSV export (upper case, stripped), reading that line only."""
+def read_header(path: Path) -> list[str] | None:
+    """The column names on line 1 of a raw CSV export (upper case, stripped), reading that line only.
+
+    None when the file is empty or its header cannot be parsed: the raw reader reports that
+    as a data problem (exit 1) when the run reads the file.
+    """
     with open(path, "rb") as handle:
         line = handle.readline(MAX_HEADER_BYTES)
     text = line.decode("utf-8-sig", errors="replace").rstrip("\r\n")
     if not text.strip():
-        return []
+        return None
     try:
-        fields = next(csv.reader([text]))
+        fields = next(csv.reader([text], strict=True))
     except (csv.Error, StopIteration):
-        return []
+        return None
     return [f.strip().upper() for f in fields]
 
 
 def check_raw_headers(study: ResolvedStudy) -> list[str]:
     """Every column the SDTM specs declare for a form their domains use is in that raw file's header.
 
-    Reads line 1 of each raw file only. A file that does not exist is left to the run (a missing
+    Reads line 1 of each raw file only (an empty or unparseable header is left to the reader). A file that does not exist is left to the run (a missing
     form stops it, unless the form is optional). Returns the forms checked.
     """
     specs = load_stage_specs(study, "sdtm")
@@ -114,8 +118,12 @@ def check_raw_headers(study: ResolvedStudy) -> list[str]:
             continue
         checked.append(form.name)
         header = read_header(path)
+        if header is None:
+            continue
         display = study.display(path)
-        for key, names in ((("leading",), list(specs.leading)), (("forms", index, "columns"), list(form.columns))):
+        # the leading columns (STUDYID, SUBJID ...) are the export's own contract: a file without
+        # them is broken data, which the raw reader reports (exit 1)
+        for key, names in ((("forms", index, "columns"), list(form.columns)),):
             for j, column in enumerate(names):
                 if column.upper() in header:
                     continue

@@ -49,6 +49,7 @@ class FormSpec(StrictModel):
     label: str
     columns: list[str] = Field(min_length=1)
     keys: list[str] = Field(default_factory=lambda: ["SUBJID", "FOLDER", "RECPOS"])
+    optional: bool = False  # a study may lack the file (else a missing file stops the run, exit 1)
 
 
 class FormsFile(StrictModel):
