@@ -25,10 +25,20 @@ app = typer.Typer(
 _STATE = {"debug": False, "study": Path(".")}
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from tlfgen.versions import version_text
+
+        typer.echo(version_text())
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _main(
     study: Path = typer.Option(Path("."), "--study", "-s", help="Study folder holding specs/ and raw/."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the version of tlfgen and of its key dependencies, then exit."),
 ) -> None:
     _STATE["debug"] = debug
     _STATE["study"] = study
@@ -112,7 +122,13 @@ def _run(stages: list[str], allow_data_errors: bool = False) -> None:
                     progress.update(task["id"], completed=1)
                 task["id"] = progress.add_task(f"{name.upper()} stage", total=1)
 
-            results = run_stages(study, stages, on_stage)
+            def on_done(result) -> None:
+                if not console.is_terminal:  # a log: one line per stage as it finishes
+                    from tlfgen.report import stage_line
+
+                    console.print(stage_line(result), markup=False)
+
+            results = run_stages(study, stages, on_stage, on_done)
             if task["id"] is not None:
                 progress.update(task["id"], completed=1)
         from tlfgen.lineage.manifest import write_manifest
@@ -161,7 +177,9 @@ def tlf(allow_data_errors: bool = _ALLOW) -> None:
 
 @app.command()
 def check(
-    list_derivations: bool = typer.Option(False, "--list-derivations", help="List the registered derivations."),
+    list_derivations: bool = typer.Option(
+        False, "--list-derivations",
+        help="List the registered derivations with their arguments (types, defaults) and a line of help."),
 ) -> None:
     """Validate every spec and template without touching data."""
     console = _console()
@@ -215,11 +233,11 @@ def simulate(
 @app.command()
 def trace(
     target: str = typer.Argument(..., help="A table (T2), or a variable such as ADSL.TRTSDT or ADTTE.AVAL."),
-    row: Optional[str] = typer.Option(None, "--row"),
-    col: Optional[str] = typer.Option(None, "--col"),
-    subject: Optional[str] = typer.Option(None, "--subject"),
-    param: Optional[str] = typer.Option(None, "--param"),
-    as_json: bool = typer.Option(False, "--json"),
+    row: Optional[str] = typer.Option(None, "--row", help="Table row: its id, block id or label as printed (case-insensitive)."),
+    col: Optional[str] = typer.Option(None, "--col", help="Table column: its key (an arm code such as TCAC, TOTAL, CMP) or its label."),
+    subject: Optional[str] = typer.Option(None, "--subject", help="A USUBJID, to trace one subject's value."),
+    param: Optional[str] = typer.Option(None, "--param", help="A PARAMCD (e.g. OS), for a variable of a BDS dataset."),
+    as_json: bool = typer.Option(False, "--json", help="Print the trace as JSON instead of text."),
 ) -> None:
     """Trace a table cell, a derived value or a variable back to raw rows and spec rules."""
     try:

@@ -122,7 +122,9 @@ def check_raw_forms(study: ResolvedStudy) -> None:
 
 
 def run_stages(study: ResolvedStudy, stages: Iterable[str],
-               on_stage: Callable[[str], None] | None = None) -> list[StageResult]:
+               on_stage: Callable[[str], None] | None = None,
+               on_done: Callable[[StageResult], None] | None = None) -> list[StageResult]:
+    """Run ``stages`` in order; ``on_stage(name)`` before each, ``on_done(result)`` after each."""
     names = list(stages)
     results = []
     if "sdtm" in names:
@@ -136,6 +138,8 @@ def run_stages(study: ResolvedStudy, stages: Iterable[str],
             try:
                 with stage_handoff(study, enabled=index + 1 < len(names)):
                     results.append(stage_runner(name)(study))
+                if on_done is not None:
+                    on_done(results[-1])
             finally:
                 _FOLLOWING.reset(token)
     finally:
