@@ -32,7 +32,7 @@ class Finding:
     rule: str  # rule id, e.g. "DATE-INVALID"
     message: str
     file: str | None = None  # raw file (or dataset) the problem is in
-    row: int | None = None  # 1-based data row number in that file (header is line 1, row 1 is line 2)
+    row: int | None = None  # the file's line number (header = line 1; a raw record: the line it starts on)
     column: str | None = None
     value: str | None = None
     usubjid: str | None = None

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from tlfgen.pipeline import Finding
-from tlfgen.raw.reader import ROW, RawForm
+from tlfgen.raw.reader import LINE, ROW, RawForm
 
 
 def known_subjects(forms: dict[str, RawForm], subject_forms: tuple[str, ...]) -> set[str]:
@@ -32,7 +32,7 @@ def check_unknown_subjects(form: RawForm, known: set[str], studyid: str) -> list
                 f"SUBJID '{subj}' is not on dm.csv or ic.csv" if subj else "SUBJID is blank",
                 file=form.file, row=int(row), column="SUBJID", value=subj,
                 usubjid=f"{studyid}-{subj}" if subj else None, action="rejected")
-        for subj, row in zip(data.loc[bad, "SUBJID"], data.loc[bad, ROW])
+        for subj, row in zip(data.loc[bad, "SUBJID"], data.loc[bad, LINE])
     ]
     form.reject(bad, "unknown subject")
     return findings
@@ -51,11 +51,11 @@ def check_duplicates(form: RawForm, keys: list[str], fields: list[str], studyid:
     if len(data) and content:
         dup = find_duplicates(data, content, candidates)
         if dup.any():
-            first = data.groupby(content, sort=False, dropna=False)[ROW].transform("first")
-            for row, original, subj in zip(data.loc[dup, ROW], first[dup], data.loc[dup, "SUBJID"]):
+            first = data.groupby(content, sort=False, dropna=False)[LINE].transform("first")
+            for row, original, subj in zip(data.loc[dup, LINE], first[dup], data.loc[dup, "SUBJID"]):
                 findings.append(Finding(
                     "WARNING", "RAW-DUPLICATE-RECORD",
-                    f"row {row} repeats row {original} (same values in every field but RECPOS)",
+                    f"line {row} repeats line {original} (same values in every field but RECPOS)",
                     file=form.file, row=int(row), usubjid=f"{studyid}-{subj}",
                     action="rejected (duplicate)"))
             form.reject(dup, "duplicate record")
@@ -68,7 +68,7 @@ def check_duplicates(form: RawForm, keys: list[str], fields: list[str], studyid:
                 key = ", ".join(f"{k}={rec[k]}" for k in keys)
                 findings.append(Finding(
                     "ERROR", "RAW-DUPLICATE-KEY", f"key ({key}) is already used by an earlier row",
-                    file=form.file, row=int(rec[ROW]), column=",".join(keys),
+                    file=form.file, row=int(rec[LINE]), column=",".join(keys),
                     usubjid=f"{studyid}-{rec['SUBJID']}", action="rejected (first row kept)"))
             form.reject(dup, "duplicate key")
     return findings
@@ -93,7 +93,7 @@ def check_studyid(form: RawForm, studyid: str) -> list[Finding]:
     bad = (other.str.strip().str.upper() != studyid.upper()).reindex(values.index, fill_value=False).astype(bool)
     if not bad.any():
         return []
-    rows = data.loc[bad, ROW]
+    rows = data.loc[bad, LINE]
     values = data.loc[bad, "STUDYID"]
     return [Finding("WARNING", "RAW-STUDYID", f"STUDYID '{value}' is not {studyid}", file=form.file,
                     row=int(row), column="STUDYID", value=value, action=f"set to {studyid}")
