@@ -112,3 +112,16 @@ def test_without_a_terminal_each_stage_prints_its_line_when_it_finishes(tmp_path
     assert line in out
     assert out.index("[sdtm running]") < out.index(line) < out.index("[adam running]")  # as it finishes
     assert out.index("ADAM stage done") < out.index("[tlf running]")
+
+
+def test_list_derivations_shows_arguments_with_types_defaults_and_help():
+    result = runner.invoke(app, ["check", "--list-derivations"])
+    assert result.exit_code == 0, result.output
+    out = result.output.splitlines()
+    start = out.index(next(line for line in out if line.startswith("derive_param_bor: ")))
+    assert out[start].startswith("derive_param_bor: Add the best overall response per subject")
+    block = out[start + 1:start + 14]
+    assert "    paramcd: str (required)" in block
+    assert "    confirm_min_days: int (default 28)" in block
+    assert "    ne_between_responses: 'ignore' | 'break' (default 'ignore')" in block
+    assert "    events: list[EventSource] (required)" in out  # derive_param_tte's typed entries
