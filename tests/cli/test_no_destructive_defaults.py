@@ -72,3 +72,17 @@ def test_an_optional_form_may_be_missing(tmp_path):
     (study.raw_dir / "ae.csv").unlink()
     with pytest.raises(DataError, match="raw form 'ae' \\(Adverse events\\) is missing"):
         check_raw_forms(load_study(study.root))
+
+
+def test_a_missing_optional_form_is_a_note_not_an_error(tmp_path):
+    from tlfgen.raw.reader import read_raw_form
+
+    lead = ["STUDYID", "SITEID", "SUBJID", "FOLDER", "RECPOS"]
+    kept = read_raw_form(tmp_path / "pr.csv", name="pr", columns=["PRDAT"], leading=lead, display="raw/pr.csv",
+                         optional=True)
+    [note] = kept.findings
+    assert (note.severity, note.rule, note.message) == (
+        "NOTE", "RAW-FILE-MISSING", "optional form: raw file not found; its domains are built without it")
+    [error] = read_raw_form(tmp_path / "pr.csv", name="pr", columns=["PRDAT"], leading=lead,
+                            display="raw/pr.csv").findings
+    assert error.severity == "ERROR"

@@ -87,12 +87,16 @@ def decode_bytes(raw: bytes, display: str) -> tuple[str, list[Finding]]:
 
 
 def read_raw_form(path: Path, *, name: str, columns: list[str], leading: list[str],
-                  display: str) -> RawForm:
-    """Read one raw CSV export as text. ``columns`` are the declared fields after ``leading``."""
+                  display: str, optional: bool = False) -> RawForm:
+    """Read one raw CSV export as text. ``columns`` are the declared fields after ``leading``.
+
+    A missing file is an ERROR finding, a NOTE for an ``optional`` form (forms.yaml).
+    """
     declared = list(leading) + [c for c in columns if c not in leading]
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in declared + [ROW, LINE]})
     if not path.is_file():
-        finding = Finding("ERROR", "RAW-FILE-MISSING", "raw file not found; its domains are built without it",
+        finding = Finding("NOTE" if optional else "ERROR", "RAW-FILE-MISSING",
+                          ("optional form: " if optional else "") + "raw file not found; its domains are built without it",
                           file=display, action="form treated as empty")
         return RawForm(name, display, empty, 0, findings=[finding], missing_columns=tuple(columns))
     text, findings = decode_bytes(path.read_bytes(), display)

@@ -47,7 +47,7 @@ def read_forms(study: ResolvedStudy, specs: SdtmSpecs) -> dict[str, RawForm]:
     for name, form in sorted(specs.forms.items()):
         path = study.raw_dir / form.file
         forms[name] = read_raw_form(path, name=name, columns=form.columns, leading=list(specs.leading),
-                                    display=study.display(path))
+                                    display=study.display(path), optional=form.optional)
     return forms
 
 
