@@ -72,7 +72,6 @@ class Derivation:
     description: str = ""
     parameters: tuple[str, ...] = field(default_factory=tuple)
     required_parameters: tuple[str, ...] = field(default_factory=tuple)
-    context: tuple[str, ...] = ("dataset",)
 
     def required_vars(self, args: Mapping[str, Any]) -> list[str]:
         return _expand(self.requires, args)
@@ -313,7 +312,6 @@ def derivation(*, requires: Names = (), produces: Names = (), name: str | None =
             description=inspect.cleandoc(func.__doc__ or "").split("\n\n")[0],
             parameters=tuple(p.name for p in params),
             required_parameters=tuple(p.name for p in params if p.default is p.empty),
-            context=tuple(context),
         )
         return func
 

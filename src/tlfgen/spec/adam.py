@@ -9,7 +9,6 @@ the order of datasets and of steps. See docs/adam_engine.md.
 
 from __future__ import annotations
 
-import inspect
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -164,9 +163,7 @@ def _check_expressions(args: Any, source: SpecSource, key_path: tuple) -> None:
 
 def _defaults(deriv: Derivation) -> dict[str, Any]:
     """The default values of a derivation's spec arguments (so requires/produces templates see them)."""
-    params = inspect.signature(deriv.func).parameters
-    return {name: params[name].default for name in deriv.parameters
-            if params[name].default is not inspect.Parameter.empty}
+    return {arg.name: arg.default for arg in deriv.arguments() if not arg.required}
 
 
 def resolve_steps(spec: AdamSpec, source: SpecSource) -> list[ResolvedStep]:
