@@ -45,6 +45,8 @@ CASES = [
     ("raw-header", "raw/dm.csv", "BRTHDAT,SEX,", "BRTHDAT,SEXX,", "specs/sdtm/forms.yaml:7:25",
      ["raw file raw/dm.csv has no column SEX (its header, line 1, has", "did you mean SEXX?",
       "read by DM.SEX at specs/sdtm/DM.yaml:"]),
+    ("sdtm-source-column", "specs/sdtm/DM.yaml", "source: dm.SEX,", "source: dm.SEXE,", "specs/sdtm/DM.yaml:38:53",
+     ["form dm has no column SEXE", "(at variables[16].source)", "did you mean SEX"]),
     ("tlf-variable", "specs/tlf/T2.yaml", "    variable: AVALC\n", "    variable: AVALCC\n",
      "specs/tlf/T2.yaml:16:5",
      ["variable AVALCC is not declared by the ADaM spec of ADRS (specs/adam/ADRS.yaml)",
