@@ -25,10 +25,20 @@ app = typer.Typer(
 _STATE = {"debug": False, "study": Path(".")}
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from tlfgen.versions import version_text
+
+        typer.echo(version_text())
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _main(
     study: Path = typer.Option(Path("."), "--study", "-s", help="Study folder holding specs/ and raw/."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the version of tlfgen and of its key dependencies, then exit."),
 ) -> None:
     _STATE["debug"] = debug
     _STATE["study"] = study
@@ -68,9 +78,13 @@ def _fail(exc: BaseException) -> None:
         raise exc
     err = _console()
     if isinstance(exc, TlfgenError):
-        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        from rich.markup import escape
+
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
         raise typer.Exit(exc.exit_code)
-    err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+    from rich.markup import escape
+
+    err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
               "  this is a bug in tlfgen; run again with --debug for the traceback")
     raise typer.Exit(3)
 
@@ -108,7 +122,13 @@ def _run(stages: list[str], allow_data_errors: bool = False) -> None:
                     progress.update(task["id"], completed=1)
                 task["id"] = progress.add_task(f"{name.upper()} stage", total=1)
 
-            results = run_stages(study, stages, on_stage)
+            def on_done(result) -> None:
+                if not console.is_terminal:  # a log: one line per stage as it finishes
+                    from tlfgen.report import stage_line
+
+                    console.print(stage_line(result), markup=False)
+
+            results = run_stages(study, stages, on_stage, on_done)
             if task["id"] is not None:
                 progress.update(task["id"], completed=1)
         from tlfgen.lineage.manifest import write_manifest
@@ -157,7 +177,9 @@ def tlf(allow_data_errors: bool = _ALLOW) -> None:
 
 @app.command()
 def check(
-    list_derivations: bool = typer.Option(False, "--list-derivations", help="List the registered derivations."),
+    list_derivations: bool = typer.Option(
+        False, "--list-derivations",
+        help="List the registered derivations with their arguments (types, defaults) and a line of help."),
 ) -> None:
     """Validate every spec and template without touching data."""
     console = _console()
@@ -168,7 +190,10 @@ def check(
             from tlfgen.registry import registered
 
             for name, deriv in registered().items():
-                console.print(f"{name}: {deriv.description}", markup=False)
+                console.print(f"{name}: {deriv.summary}", markup=False)
+                for arg in deriv.arguments():
+                    default = "required" if arg.required else f"default {arg.default!r}"
+                    console.print(f"    {arg.name}: {arg.type_text} ({default})", markup=False)
             return
         study = _load_study()
         checked = check_all(study)
@@ -182,24 +207,29 @@ def check(
         _fail(exc)
         return
     for item in checked:
-        console.print(f"{item.stage}: {item.items} spec(s) ok", markup=False)
+        what = "raw file header(s)" if item.stage == "raw" else "spec(s)"
+        console.print(f"{item.stage}: {item.items} {what} ok", markup=False)
     console.print("all specs are valid", markup=False)
 
 
 @app.command()
 def simulate(
-    subjects_per_arm: int = typer.Option(30, "--subjects-per-arm", min=1, max=100_000),
-    seed: int = typer.Option(20200803, "--seed"),
+    subjects_per_arm: int = typer.Option(30, "--subjects-per-arm", min=1, max=100_000,
+                                         help="Subjects simulated in each of the two arms."),
+    seed: int = typer.Option(20200803, "--seed", help="Random seed (same seed, same export)."),
     out: Path = typer.Option(Path("raw"), "--out", help="Folder for the raw CSV exports."),
     problems: Optional[bool] = typer.Option(
         None, "--problems/--no-problems",
         help="Inject the documented data problems (default: only for the embedded study)."),
+    force: bool = typer.Option(False, "--force",
+                               help="Write into --out even when it already holds files (they are overwritten)."),
 ) -> None:
     """Write a synthetic raw EDC export of NCT04471480 (one CSV per form)."""
     try:
         from tlfgen.simulate.run import simulate as do_simulate
 
-        written = do_simulate(out, subjects_per_arm=subjects_per_arm, seed=seed, inject_problems=problems)
+        written = do_simulate(out, subjects_per_arm=subjects_per_arm, seed=seed, inject_problems=problems,
+                              force=force)
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
         return
@@ -209,11 +239,11 @@ def simulate(
 @app.command()
 def trace(
     target: str = typer.Argument(..., help="A table (T2), or a variable such as ADSL.TRTSDT or ADTTE.AVAL."),
-    row: Optional[str] = typer.Option(None, "--row"),
-    col: Optional[str] = typer.Option(None, "--col"),
-    subject: Optional[str] = typer.Option(None, "--subject"),
-    param: Optional[str] = typer.Option(None, "--param"),
-    as_json: bool = typer.Option(False, "--json"),
+    row: Optional[str] = typer.Option(None, "--row", help="Table row: its id, block id or label as printed (case-insensitive)."),
+    col: Optional[str] = typer.Option(None, "--col", help="Table column: its key (an arm code such as TCAC, TOTAL, CMP) or its label."),
+    subject: Optional[str] = typer.Option(None, "--subject", help="A USUBJID, to trace one subject's value."),
+    param: Optional[str] = typer.Option(None, "--param", help="A PARAMCD (e.g. OS), for a variable of a BDS dataset."),
+    as_json: bool = typer.Option(False, "--json", help="Print the trace as JSON instead of text."),
 ) -> None:
     """Trace a table cell, a derived value or a variable back to raw rows and spec rules."""
     try:

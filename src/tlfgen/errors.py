@@ -117,16 +117,18 @@ class DataError(TlfgenError):
         row: int | None = None,
         column: str | None = None,
         hint: str | None = None,
+        line: int | None = None,
     ) -> None:
         self.file = file
-        self.row = row
+        self.row = row  # a record number (datasets); ``line`` for a text file (header = line 1)
+        self.line = line
         self.column = column
         super().__init__(message, hint=hint)
 
     def __str__(self) -> str:
         parts = []
         if self.file is not None:
-            parts.append(str(self.file))
+            parts.append(str(self.file) + (f":{self.line}" if self.line is not None else ""))
         if self.row is not None:
             parts.append(f"row {self.row}")
         if self.column is not None:

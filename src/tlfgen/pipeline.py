@@ -32,7 +32,7 @@ class Finding:
     rule: str  # rule id, e.g. "DATE-INVALID"
     message: str
     file: str | None = None  # raw file (or dataset) the problem is in
-    row: int | None = None  # 1-based data row number in that file (header is line 1, row 1 is line 2)
+    row: int | None = None  # the file's line number (header = line 1; a raw record: the line it starts on)
     column: str | None = None
     value: str | None = None
     usubjid: str | None = None
@@ -113,14 +113,44 @@ def stages_to_run(study: ResolvedStudy, stages: Iterable[str]) -> list[str]:
     return kept
 
 
+def check_raw_forms(study: ResolvedStudy) -> None:
+    """Every raw form the SDTM specs read is in the study, unless its spec says ``optional: true``.
+
+    A missing one stops the run before the SDTM stage starts (``DataError``, exit 1, even with
+    ``--allow-data-errors``): mapping without it would silently change the results (a missing
+    pr.csv moves the OS median from 24.51 to 45.73 months).
+    """
+    from tlfgen.errors import DataError
+    from tlfgen.spec.check import load_stage_specs
+
+    specs = load_stage_specs(study, "sdtm")
+    readers: dict[str, list[str]] = {}
+    for domain in specs.domains.values():
+        for source in domain.spec.sources:
+            readers.setdefault(source.form, []).append(domain.name)
+    for form in specs.forms.values():
+        path = study.raw_dir / form.file
+        if form.name in readers and not getattr(form, "optional", False) and not path.is_file():
+            domains = ", ".join(dict.fromkeys(readers[form.name]))
+            raise DataError(
+                f"raw form '{form.name}' ({form.label}) is missing; the SDTM specs read it for {domains}",
+                file=study.display(path),
+                hint=f"add {form.file} to {study.display(study.raw_dir)}/, or mark the form "
+                     "'optional: true' in specs/sdtm/forms.yaml if a study may lack it")
+
+
 def run_stages(study: ResolvedStudy, stages: Iterable[str],
-               on_stage: Callable[[str], None] | None = None) -> list[StageResult]:
+               on_stage: Callable[[str], None] | None = None,
+               on_done: Callable[[StageResult], None] | None = None) -> list[StageResult]:
+    """Run ``stages`` in order; ``on_stage(name)`` before each, ``on_done(result)`` after each."""
     names = stages_to_run(study, stages)
     if study.start == "adam" and "lineage" in names:  # supplied ADaM: its records start the lineage
         from tlfgen.adam.supplied import write_supplied_adam_lineage
 
         write_supplied_adam_lineage(study)
     results = []
+    if "sdtm" in names:
+        check_raw_forms(study)
     try:
         for index, name in enumerate(names):
             if on_stage is not None:
@@ -130,6 +160,8 @@ def run_stages(study: ResolvedStudy, stages: Iterable[str],
             try:
                 with stage_handoff(study, enabled=index + 1 < len(names)):
                     results.append(stage_runner(name)(study))
+                if on_done is not None:
+                    on_done(results[-1])
             finally:
                 _FOLLOWING.reset(token)
     finally:

@@ -8,6 +8,15 @@ from tlfgen.pipeline import StageResult
 from tlfgen.spec.study import ResolvedStudy
 
 
+def stage_line(result: StageResult) -> str:
+    """One line saying a stage finished: datasets, records out, findings by severity, outputs."""
+    by_sev = Counter(f.severity for f in result.findings)
+    findings = ", ".join(f"{by_sev[s]} {s.lower()}" for s in ("ERROR", "WARNING", "NOTE") if by_sev[s])
+    records = sum(c.rows_out for c in result.counts)
+    return (f"{result.stage.upper()} stage done: {len(result.counts)} dataset(s), {records} record(s) out, "
+            f"findings: {findings or 'none'}, {len(result.outputs)} output(s) written")
+
+
 def print_summary(console, results: list[StageResult], study: ResolvedStudy) -> None:
     from rich.table import Table
 

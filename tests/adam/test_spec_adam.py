@@ -101,7 +101,7 @@ def test_error_03_unknown_argument(tmp_path):
     with pytest.raises(SpecError) as err:
         load(tmp_path, ADSL=ADSL.replace("new_var: AGEGR1", "new_vr: AGEGR1"))
     assert str(err.value) == (
-        "specs/adam/ADSL.yaml:13:5: derivation 'derive_var_cat' has no argument 'new_vr' (at steps[1].args)\n"
+        "specs/adam/ADSL.yaml:14:7: derivation 'derive_var_cat' has no argument 'new_vr' (at steps[1].args.new_vr)\n"
         "  hint: did you mean 'new_var' or 'new_varn'?")
 
 

@@ -67,7 +67,7 @@ def test_debug_shows_the_traceback(tmp_path):
     assert result.exception is not None
 
 
-def _bug_in_a_child(study, stages, on_stage):
+def _bug_in_a_child(study, stages, on_stage, on_done=None):
     from tlfgen.parallel import start_child
 
     with start_child(lambda channel: {"a": 1}["b"], name="figure") as child:

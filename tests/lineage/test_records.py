@@ -18,9 +18,10 @@ def _reference(value) -> str:
     return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False)
 
 
-# 1. the no-quotes shortcut gives what csv.reader counts (blank lines, CRLF, no final newline)
+# 1. the no-quotes shortcut gives what csv.reader counts (CRLF, no final newline); a blank line is
+#    not a record, as the raw reader counts rows (so trace and findings give the same line)
 def test_raw_line_numbers_without_quotes(tmp_path):
-    cases = {"A,B\n1,x\n2,y\n": [2, 3], "A,B\r\n1,x\r\n\r\n2,y": [2, 3, 4], "A,B\n": [], "": [],
+    cases = {"A,B\n1,x\n2,y\n": [2, 3], "A,B\r\n1,x\r\n\r\n2,y": [2, 4], "A,B\n": [], "": [],
              'A,B\n1,"x\ny"\n2,z\n': [2, 4]}
     for i, (text, expected) in enumerate(cases.items()):
         path = tmp_path / f"f{i}.csv"

@@ -10,6 +10,7 @@ from tlfgen.raw.reconcile import FileUsage, reconcile
 def form(rows):
     data = pd.DataFrame(rows, columns=["SUBJID", "FOLDER", "RECPOS", "AETERM"], dtype=object)
     data["__row"] = range(1, len(data) + 1)
+    data["__line"] = range(2, len(data) + 2)  # findings give the file line (header = line 1)
     return RawForm("ae", "raw/ae.csv", data, len(data))
 
 
@@ -17,7 +18,7 @@ def test_unknown_subject_is_rejected():
     f = form([["01001", "LOG", "1", "Rash"], ["01999", "LOG", "1", "Rash"]])
     [finding] = check_unknown_subjects(f, {"01001"}, "S")
     assert finding.message == "SUBJID '01999' is not on dm.csv or ic.csv"
-    assert (finding.row, finding.usubjid, finding.action) == (2, "S-01999", "rejected")
+    assert (finding.row, finding.usubjid, finding.action) == (3, "S-01999", "rejected")
     assert f.rejected == {2: "unknown subject"}
     assert f.data["SUBJID"].tolist() == ["01001"]
 
@@ -26,7 +27,7 @@ def test_duplicate_record_then_duplicate_key():
     f = form([["01001", "LOG", "1", "Rash"], ["01001", "LOG", "1", "Rash"], ["01001", "LOG", "1", "Cough"]])
     findings = check_duplicates(f, ["SUBJID", "FOLDER", "RECPOS"], ["SUBJID", "FOLDER", "RECPOS", "AETERM"], "S")
     assert [x.message for x in findings] == [
-        "row 2 repeats row 1 (same values in every field but RECPOS)",
+        "line 3 repeats line 2 (same values in every field but RECPOS)",
         "key (SUBJID=01001, FOLDER=LOG, RECPOS=1) is already used by an earlier row"]
     assert f.rejected == {2: "duplicate record", 3: "duplicate key"}
 
@@ -35,7 +36,7 @@ def test_duplicates_among_other_subjects_and_keys():
     f = form([["01001", "LOG", "1", "Rash"], ["01002", "LOG", "1", "Rash"], ["01001", "LOG", "2", "Rash"],
               ["01002", "LOG", "2", "Cough"], ["01003", "LOG", "1", "Rash"], ["01002", "LOG", "2", "Fever"]])
     findings = check_duplicates(f, ["SUBJID", "FOLDER", "RECPOS"], ["SUBJID", "FOLDER", "RECPOS", "AETERM"], "S")
-    assert [(x.rule, x.row) for x in findings] == [("RAW-DUPLICATE-RECORD", 3), ("RAW-DUPLICATE-KEY", 6)]
+    assert [(x.rule, x.row) for x in findings] == [("RAW-DUPLICATE-RECORD", 4), ("RAW-DUPLICATE-KEY", 7)]
     assert f.data["__row"].tolist() == [1, 2, 4, 5]
 
 
@@ -65,10 +66,11 @@ def test_reconciliation_adds_up():
 def test_check_studyid_warns_only_for_another_study():
     from tlfgen.raw.checks import check_studyid
 
-    data = pd.DataFrame({"STUDYID": ["NCT1", "nct1 ", "OTHER"], "SUBJID": ["1", "2", "3"], "__row": [1, 2, 3]})
+    data = pd.DataFrame({"STUDYID": ["NCT1", "nct1 ", "OTHER"], "SUBJID": ["1", "2", "3"], "__row": [1, 2, 3],
+                         "__line": [2, 3, 4]})
     form = RawForm("dm", "raw/dm.csv", data, 3)
     findings = check_studyid(form, "NCT1")
-    assert [(f.row, f.value) for f in findings] == [(3, "OTHER")]
+    assert [(f.row, f.value) for f in findings] == [(4, "OTHER")]  # the file line
 
 
 def test_reject_with_nothing_to_reject_keeps_the_data():

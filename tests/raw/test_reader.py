@@ -30,7 +30,7 @@ def test_latin1_line_is_decoded_and_reported(tmp_path):
                           "S,01,01001,LOG,1,Ulc\u00e8re,\n".encode("latin-1"))
     assert form.data["MHTERM"].tolist() == ["Ulc\u00e8re"]
     [finding] = form.findings
-    assert (finding.severity, finding.rule, finding.file, finding.row) == ("WARNING", "RAW-ENCODING", "raw/mh.csv", 1)
+    assert (finding.severity, finding.rule, finding.file, finding.row) == ("WARNING", "RAW-ENCODING", "raw/mh.csv", 2)
     assert finding.message == "line 2 is not UTF-8 (byte 0xE8); read as Windows-1252/Latin-1"
 
 
@@ -59,7 +59,7 @@ def test_missing_declared_column_is_a_finding_and_reads_blank(tmp_path):
 def test_missing_leading_column_is_a_data_error(tmp_path):
     with pytest.raises(DataError) as err:
         read(tmp_path, b"STUDYID,SITEID,FOLDER,RECPOS,MHTERM,MHSTDAT\nS,01,LOG,1,X,\n")
-    assert str(err.value).startswith("raw/mh.csv, row 0, column SUBJID: required column SUBJID is missing")
+    assert str(err.value).startswith("raw/mh.csv:1, column SUBJID: required column SUBJID is missing")
 
 
 def test_field_counts_match_the_csv_module():

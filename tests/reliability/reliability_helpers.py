@@ -59,7 +59,7 @@ def read_findings(study: Path) -> list[Row]:
     for values in ws.iter_rows(min_row=2, values_only=True):
         rec = dict(zip(header, values))
         rows.append(Row(rec["severity"], rec["rule"], rec["file"],
-                        None if rec["row"] in (None, "") else int(rec["row"]), rec["column"], rec["value"],
+                        None if rec["line"] in (None, "") else int(rec["line"]), rec["column"], rec["value"],
                         rec["message"]))
     return rows
 

@@ -66,7 +66,7 @@ def test_04_uncoded_preferred_term(tmp_path):
     study = _study(tmp_path, ["01001,LOG,1,low wbc,Low white cells,Investigations",
                               "01001,LOG,2,Nausea,Nausea,Gastrointestinal disorders"])
     assert _dict_findings(study) == [
-        ("WARNING", "DICT-UNCODED", "raw/ae.csv", 1, "AEPT", "Low white cells", "NCT04471480-01001",
+        ("WARNING", "DICT-UNCODED", "raw/ae.csv", 2, "AEPT", "Low white cells", "NCT04471480-01001",
          f"'Low white cells' is not a PT of {DICT} (AEDECOD)", UNCODED_ACTION)]
 
 
@@ -74,7 +74,7 @@ def test_05_soc_mismatch(tmp_path):
     study = _study(tmp_path, ["01001,LOG,1,Nausea,Nausea,Gastrointestinal disorders",
                               "01002,LOG,1,proteinuria,Proteinuria,Investigations"])
     assert _dict_findings(study) == [
-        ("WARNING", "DICT-SOC-MISMATCH", "raw/ae.csv", 2, "AESOC", "Investigations", "NCT04471480-01002",
+        ("WARNING", "DICT-SOC-MISMATCH", "raw/ae.csv", 3, "AESOC", "Investigations", "NCT04471480-01002",
          f"'Investigations' is not the SOC of PT 'Proteinuria' ({DICT} gives 'Renal and urinary disorders')",
          MISMATCH_ACTION)]
 
@@ -88,16 +88,16 @@ def test_06_case_and_space_differences_are_accepted(tmp_path):
 def test_07_blank_soc_of_a_coded_pt(tmp_path):
     study = _study(tmp_path, ["01001,LOG,1,Nausea,Nausea,"])
     assert _dict_findings(study) == [
-        ("WARNING", "DICT-SOC-MISMATCH", "raw/ae.csv", 1, "AESOC", "", "NCT04471480-01001",
+        ("WARNING", "DICT-SOC-MISMATCH", "raw/ae.csv", 2, "AESOC", "", "NCT04471480-01001",
          f"SOC is blank for PT 'Nausea' ({DICT} gives 'Gastrointestinal disorders')", MISMATCH_ACTION)]
 
 
 def test_08_uncoded_pt_with_unknown_soc_gives_two_findings(tmp_path):
     study = _study(tmp_path, ["01001,LOG,1,odd,Odd event,Odd disorders"])
     assert _dict_findings(study) == [
-        ("WARNING", "DICT-UNCODED", "raw/ae.csv", 1, "AEPT", "Odd event", "NCT04471480-01001",
+        ("WARNING", "DICT-UNCODED", "raw/ae.csv", 2, "AEPT", "Odd event", "NCT04471480-01001",
          f"'Odd event' is not a PT of {DICT} (AEDECOD)", UNCODED_ACTION),
-        ("WARNING", "DICT-UNCODED", "raw/ae.csv", 1, "AESOC", "Odd disorders", "NCT04471480-01001",
+        ("WARNING", "DICT-UNCODED", "raw/ae.csv", 2, "AESOC", "Odd disorders", "NCT04471480-01001",
          f"'Odd disorders' is not a SOC of {DICT} (AEBODSYS)", UNCODED_ACTION)]
 
 
@@ -114,7 +114,7 @@ def test_10_one_finding_per_row_for_a_repeated_value(tmp_path):
                               "01001,LOG,2,x,low white cells,Investigations",
                               "01002,LOG,1,x,Low white cells,Investigations"])
     assert [(f[3], f[5]) for f in _dict_findings(study)] == [
-        (1, "Low white cells"), (2, "low white cells"), (3, "Low white cells")]
+        (2, "Low white cells"), (3, "low white cells"), (4, "Low white cells")]
 
 
 def test_11_the_dictionary_is_read_once_with_the_specs(tmp_path):

@@ -32,7 +32,7 @@ def read_back(data: bytes):
 
 def test_finding_rows_are_header_then_one_row_per_finding():
     assert derive_finding_rows([F1, F3]) == [
-        ("severity", "rule", "file", "row", "column", "value", "usubjid", "domain", "message", "action"),
+        ("severity", "rule", "file", "line", "column", "value", "usubjid", "domain", "message", "action"),
         ("ERROR", "DATE-INVALID", "raw/ae.csv", 3, "AESTDAT", "31 FEB 2020", "S-001", "AE",
          "'31 FEB 2020' is not a valid date", "set to blank"),
         ("NOTE", "RAW-FILE-NO-ROWS", "raw/pr.csv", None, None, None, None, None, "no rows", None),
@@ -112,7 +112,7 @@ def test_same_findings_give_the_same_bytes_with_fixed_dates(tmp_path):
 def test_empty_report_still_has_both_headers():
     wb = read_back(build_findings_workbook([], []))
     assert [[c.value for c in next(ws.iter_rows())] for ws in wb.worksheets] == [
-        ["severity", "rule", "file", "row", "column", "value", "usubjid", "domain", "message", "action"],
+        ["severity", "rule", "file", "line", "column", "value", "usubjid", "domain", "message", "action"],
         ["dataset", "rows_in", "rows_out", "rows_rejected", "reason", "rows"],
     ]
 

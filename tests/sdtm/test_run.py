@@ -99,7 +99,7 @@ def test_impossible_date(tmp_path):
     run = map_study(broken(tmp_path, "ae.csv", "20 AUG 2020", "31 FEB 2021"))
     [f] = findings_of(run, "DATE-INVALID")
     assert (f.severity, f.file, f.row, f.column, f.value, f.message, f.action) == (
-        "ERROR", "raw/ae.csv", 1, "AEENDAT", "31 FEB 2021", "'31 FEB 2021' is not a valid date", "set to blank")
+        "ERROR", "raw/ae.csv", 2, "AEENDAT", "31 FEB 2021", "'31 FEB 2021' is not a valid date", "set to blank")
     assert run.results["AE"].data["AEENDTC"].tolist()[0] == ""
     assert_balanced(run)
 
@@ -107,7 +107,7 @@ def test_impossible_date(tmp_path):
 def test_unknown_subject(tmp_path):
     run = map_study(make_study(tmp_path / "study", {"fu.csv": RAW["fu.csv"] + f"{S},01999,FU01,0,01 JAN 2021,Alive\n"}))
     [f] = findings_of(run, "RAW-UNKNOWN-SUBJECT")
-    assert (f.file, f.row, f.message, f.usubjid) == ("raw/fu.csv", 3, "SUBJID '01999' is not on dm.csv or ic.csv",
+    assert (f.file, f.row, f.message, f.usubjid) == ("raw/fu.csv", 4, "SUBJID '01999' is not on dm.csv or ic.csv",
                                                      "NCT04471480-01999")
     count = next(c for c in run.counts if c.name == "raw/fu.csv")
     assert (count.rows_in, count.rows_out, count.rejected) == (3, 2, {"rejected: unknown subject": 1})
@@ -117,7 +117,7 @@ def test_unknown_subject(tmp_path):
 def test_unmapped_code(tmp_path):
     run = map_study(broken(tmp_path, "ae.csv", "Drug interrupted,Recovered/resolved", "Drug interrupted,resolved?"))
     [f] = findings_of(run, "CT-UNMAPPED")
-    assert (f.row, f.column, f.value, f.message) == (3, "AEOUT", "resolved?", "'resolved?' is not in codelist OUT")
+    assert (f.row, f.column, f.value, f.message) == (4, "AEOUT", "resolved?", "'resolved?' is not in codelist OUT")
     assert_balanced(run)
 
 
@@ -125,7 +125,7 @@ def test_duplicate_record(tmp_path):
     line = RAW["ae.csv"].splitlines()[1]
     run = map_study(make_study(tmp_path / "study", {"ae.csv": RAW["ae.csv"].replace(line, line + "\n" + line)}))
     [f] = findings_of(run, "RAW-DUPLICATE-RECORD")
-    assert (f.row, f.message) == (2, "row 2 repeats row 1 (same values in every field but RECPOS)")
+    assert (f.row, f.message) == (3, "line 3 repeats line 2 (same values in every field but RECPOS)")
     assert len(run.results["AE"].data) == 3
     count = next(c for c in run.counts if c.name == "raw/ae.csv")
     assert (count.rows_in, count.rows_out, count.rejected) == (4, 3, {"rejected: duplicate record": 1})
@@ -147,7 +147,7 @@ def test_latin1_file(tmp_path):
     assert [f.message for f in findings_of(run, "RAW-ENCODING")] == [
         "line 2 is not UTF-8 (byte 0xE9); read as Windows-1252/Latin-1"]
     [f] = findings_of(run, "TEXT-NON-ASCII")
-    assert (f.row, f.action) == (1, "transliterated to ASCII")
+    assert (f.row, f.action) == (2, "transliterated to ASCII")
     assert run.results["MH"].data["MHTERM"].tolist()[0] == "Hypertension arterielle"
     assert_balanced(run)
 
@@ -165,7 +165,7 @@ def test_text_of_300_bytes_is_split_into_supp(tmp_path):
     assert len(long) == 300
     run = map_study(broken(tmp_path, "ae.csv", ",rash,", f",{long},"))
     [f] = findings_of(run, "TEXT-SPLIT")
-    assert (f.row, f.value, f.message) == (1, "300", "AETERM is 300 bytes, more than 200")
+    assert (f.row, f.value, f.message) == (2, "300", "AETERM is 300 bytes, more than 200")
     ae = run.results["AE"].data
     assert len(ae["AETERM"].iloc[0]) <= 200
     supp = run.results["AE"].supp
@@ -177,22 +177,22 @@ def test_text_of_300_bytes_is_split_into_supp(tmp_path):
 def test_end_before_start_and_after_cutoff(tmp_path):
     run = map_study(broken(tmp_path, "ae.csv", "20 AUG 2020", "01 AUG 2020"))
     [f] = findings_of(run, "DATE-END-BEFORE-START")
-    assert (f.row, f.message) == (1, "AEENDTC 2020-08-01 is before AESTDTC")
+    assert (f.row, f.message) == (2, "AEENDTC 2020-08-01 is before AESTDTC")
     run = map_study(broken(tmp_path / "b", "fu.csv", "29 DEC 2020", "29 DEC 2026"))
     [f] = findings_of(run, "DATE-AFTER-CUTOFF")
-    assert (f.file, f.row, f.message) == ("raw/fu.csv", 1, "DSSTDTC 2026-12-29 is after the data cutoff 2025-04-12")
+    assert (f.file, f.row, f.message) == ("raw/fu.csv", 2, "DSSTDTC 2026-12-29 is after the data cutoff 2025-04-12")
 
 
 def test_missing_required_value(tmp_path):
     run = map_study(broken(tmp_path, "ae.csv", "No,2,No,Related", "No,,No,Related"))
     [f] = findings_of(run, "REQUIRED-MISSING")
-    assert (f.file, f.row, f.column, f.message) == ("raw/ae.csv", 1, "AETOXGR", "AE.AETOXGR is required but blank")
+    assert (f.file, f.row, f.column, f.message) == ("raw/ae.csv", 2, "AETOXGR", "AE.AETOXGR is required but blank")
 
 
 def test_number_with_unit(tmp_path):
     run = map_study(broken(tmp_path, "tl.csv", "CT,20\n", "CT,20 mm\n"))
     [f] = findings_of(run, "NUMBER-UNIT")
-    assert (f.file, f.row, f.value) == ("raw/tl.csv", 3, "20 mm")
+    assert (f.file, f.row, f.value) == ("raw/tl.csv", 4, "20 mm")
     tr = run.results["TR"].data
     assert 20.0 in tr["TRSTRESN"].tolist()
 

@@ -151,12 +151,12 @@ def _merged_requires(args: Mapping[str, Any]) -> list[str]:
             produces=lambda a: list(new_vars_map(a["new_vars"])) + ([a["exist_flag"]] if a.get("exist_flag") else []),
             context=("dataset", "sources"))
 def derive_vars_merged(dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFrame], source: str,
-                       new_vars: list[str] | dict[str, str], by_vars: list[str] = ("USUBJID",),  # type: ignore[assignment]
-                       filter: str | None = None, dataset_vars: list[str] = (),  # type: ignore[assignment]
-                       join_filter: str | None = None, order: list[str] | None = None,
+                       new_vars: Sequence[str] | Mapping[str, str], by_vars: Sequence[str] = ("USUBJID",),
+                       filter: str | None = None, dataset_vars: Sequence[str] = (),
+                       join_filter: str | None = None, order: Sequence[str] | None = None,
                        mode: Literal["first", "last"] | None = None, exist_flag: str | None = None,
                        true_value: str = "Y", false_value: str | None = None,
-                       missing_values: dict[str, Any] | None = None) -> pd.DataFrame:
+                       missing_values: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Add variables from another dataset, matched on ``by_vars``.
 
     admiral's ``derive_vars_merged``: ``filter`` (its ``filter_add``) selects source records;
@@ -350,7 +350,7 @@ def derive_var_numeric(dataset: pd.DataFrame, *, source_var: str, new_var: str) 
 @derivation(requires=lambda a: [*a["by_vars"], *order_columns(a["order"])[0], *expr_columns(a.get("filter"))],
             produces=("{new_var}",))
 def derive_var_extreme_flag(dataset: pd.DataFrame, *, by_vars: Sequence[str], order: Sequence[str], new_var: str,
-                            mode: str = "first", filter: str | None = None, true_value: str = "Y",
+                            mode: Literal["first", "last"] = "first", filter: str | None = None, true_value: str = "Y",
                             false_value: str | None = None) -> pd.DataFrame:
     """Flag the first (or last) record per ``by_vars`` by ``order`` among those passing ``filter``.
 

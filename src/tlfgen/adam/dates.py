@@ -146,7 +146,7 @@ def compute_dt(dtc: pd.Series, *, highest_imputation: str = "n", date_imputation
             produces=("{new_var}", "{flag_var}"))
 def derive_vars_dt(dataset: pd.DataFrame, *, dtc: str, new_var: str, flag_var: str | None = None,
                    highest_imputation: Literal["n", "D", "M", "Y"] = "n", date_imputation: str = "first",
-                   min_dates: list[str] = (), max_dates: list[str] = ()) -> pd.DataFrame:  # type: ignore[assignment]
+                   min_dates: Sequence[str] = (), max_dates: Sequence[str] = ()) -> pd.DataFrame:
     """Add a date (and its imputation flag --DTF) from an ISO 8601 text variable; see ``compute_dt``.
 
     admiral's ``derive_vars_dt`` with ``new_vars_prefix`` spelled out: ``new_var`` (ASTDT)
@@ -187,7 +187,7 @@ def _event_requires(args: Mapping[str, Any]) -> list[str]:
 
 @derivation(requires=_event_requires, produces=("{new_var}",), context=("dataset", "sources"))
 def derive_var_extreme_dt(dataset: pd.DataFrame, *, sources: Mapping[str, pd.DataFrame], new_var: str,
-                          events: Sequence[Mapping[str, Any]], mode: str = "last",
+                          events: Sequence[Mapping[str, Any]], mode: Literal["first", "last"] = "last",
                           upper_bound: str | None = None, lower_bound: str | None = None) -> pd.DataFrame:
     """The first or last date over several events, per subject.
 

@@ -29,7 +29,7 @@ from tlfgen.adam.recist import (
 from tlfgen.adam.recist_assess import derive_recist_assessments
 from tlfgen.adam.dates import compute_dt
 from tlfgen.adam.recist_bor import compute_confirmed_bor, compute_unconfirmed_bor
-from tlfgen.adam.tte import compute_source_dates, create_date_source
+from tlfgen.adam.tte import StartSource, compute_source_dates, create_date_source
 from tlfgen.errors import DerivationError, SpecError
 from tlfgen.pipeline import Finding
 from tlfgen.registry import derivation
@@ -141,7 +141,7 @@ def derive_param_overall_response(
     dataset: pd.DataFrame | None, *, sources: Mapping[str, pd.DataFrame], param: str, paramcd: str = "OVR",
     source: str = "sdtm.RS", filter: str = "RSTESTCD == 'OVRLRESP'", aval_map: Mapping[str, float] | None = None,
     adsl: str = "adam.ADSL", start_var: str = "TRTSDT", adsl_vars: list[str] | None = None,
-    anl01fl_condition: str | None = None, date_sources: Mapping[str, Mapping[str, Any]] | None = None,
+    anl01fl_condition: str | None = None, date_sources: Mapping[str, StartSource] | None = None,
     worst_order: list[str] | None = None, highest_imputation: Literal["n", "D", "M"] = "n",
     date_imputation: Literal["first", "last"] = "first",
 ) -> pd.DataFrame:
@@ -389,7 +389,7 @@ def derive_param_best_pchg(
     dataset: pd.DataFrame | None, *, sources: Mapping[str, pd.DataFrame], param: str, paramcd: str = "BESTPCHG",
     tu: str = "sdtm.TU", tr: str = "sdtm.TR", role_var: str = "TUORRES", nodal_condition: str | None = None,
     adsl: str = "adam.ADSL", start_var: str = "TRTSDT", adsl_vars: list[str] | None = None,
-    window_condition: str | None = None, date_sources: Mapping[str, Mapping[str, Any]] | None = None,
+    window_condition: str | None = None, date_sources: Mapping[str, StartSource] | None = None,
 ) -> pd.DataFrame:
     """Add the best (lowest) % change from baseline in the sum of target diameters per subject (AVAL).
 

@@ -28,10 +28,12 @@ AVAL = ADT - STARTDT + 1 (days); AVALM = AVAL / ``months_divisor``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Annotated, Any, Iterable, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from pydantic import ConfigDict, StringConstraints, TypeAdapter, ValidationError, with_config
+from typing_extensions import NotRequired, TypedDict
 
 from tlfgen.adam.columns import compute_taken
 from tlfgen.errors import DerivationError, SpecError
@@ -40,8 +42,45 @@ from tlfgen.spec.expr import parse_expression
 
 TTE_COLUMNS = ("USUBJID", "PARAMCD", "PARAM", "STARTDT", "ADT", "AVAL", "AVALM", "CNSR", "EVNTDESC",
                "CNSDTDSC", "SRCDOM", "SRCVAR", "SRCSEQ")
-_SOURCE_KEYS = {"dataset", "date", "condition", "evntdesc", "cnsdtdsc", "srcdom", "srcvar", "srcseq",
-                "select", "censor", "preempts", "trigger_date", "priority", "after_cutoff"}
+_Text = Annotated[str, StringConstraints(min_length=1)]
+
+
+@with_config(ConfigDict(extra="forbid", strict=True))
+class StartSource(TypedDict):
+    """A ``start`` entry of ``derive_param_tte``: where STARTDT comes from."""
+
+    dataset: _Text
+    date: _Text
+    condition: NotRequired[str | None]
+    srcdom: NotRequired[str | None]
+    srcvar: NotRequired[str | None]
+    srcseq: NotRequired[str | None]
+    select: NotRequired[Literal["first", "last"]]
+    priority: NotRequired[int]
+
+
+@with_config(ConfigDict(extra="forbid", strict=True))
+class EventSource(StartSource):
+    """An ``events`` entry: an event date (events after the cutoff are always ignored)."""
+
+    evntdesc: _Text
+
+
+@with_config(ConfigDict(extra="forbid", strict=True))
+class CensorSource(StartSource):
+    """A ``censors`` entry: a censoring date, its CNSR value and how it competes with events."""
+
+    cnsdtdsc: _Text
+    evntdesc: NotRequired[str | None]
+    censor: NotRequired[int]
+    preempts: NotRequired[bool]
+    trigger_date: NotRequired[str | None]
+    after_cutoff: NotRequired[Literal["ignore", "cap"]]
+
+
+_SOURCE_MODELS = {"start": StartSource, "event": EventSource, "censor": CensorSource}
+#: keys only a censor source may have
+_CENSOR_ONLY = ("preempts", "trigger_date", "censor", "after_cutoff")
 
 
 @dataclass(frozen=True)
@@ -88,31 +127,10 @@ def compute_iso_date(values: pd.Series) -> pd.Series:
 
 def create_date_source(entry: Mapping[str, Any], *, kind: str, position: int = 0) -> DateSource:
     """Build a ``DateSource`` from a spec mapping (``kind``: start, event or censor)."""
-    if not isinstance(entry, Mapping):
-        raise SpecError(f"{kind} source {position + 1} must be a mapping with dataset, date, ...")
-    unknown = sorted(set(entry) - _SOURCE_KEYS)
-    if unknown:
-        from tlfgen.spec.base import closest
-
-        near = closest(unknown[0], _SOURCE_KEYS)
-        raise SpecError(f"{kind} source {position + 1} has unknown key '{unknown[0]}'",
-                        hint=("did you mean " + " or ".join(near) + "?") if near else
-                        "keys: " + ", ".join(sorted(_SOURCE_KEYS)))
-    for key in ("dataset", "date"):
-        if not entry.get(key):
-            raise SpecError(f"{kind} source {position + 1} needs '{key}'")
+    _check_source(entry, kind, position)
     desc = entry.get("evntdesc") if kind == "event" else entry.get("cnsdtdsc")
-    if kind in ("event", "censor") and not desc:
-        raise SpecError(f"{kind} source {position + 1} needs '{'evntdesc' if kind == 'event' else 'cnsdtdsc'}'")
     select = entry.get("select", "last" if kind == "censor" else "first")
     after = entry.get("after_cutoff", "ignore")
-    if select not in ("first", "last") or after not in ("ignore", "cap"):
-        raise SpecError(f"{kind} source {position + 1}: select must be first/last and after_cutoff ignore/cap")
-    if kind == "event" and (entry.get("preempts") or "censor" in entry or after != "ignore"
-                            or entry.get("trigger_date")):
-        raise SpecError(f"event source {position + 1}: preempts, trigger_date, censor and after_cutoff are "
-                        "for censor sources",
-                        hint="events after the cutoff are always ignored")
     return DateSource(
         dataset=str(entry["dataset"]), date=str(entry["date"]), condition=entry.get("condition"),
         description=desc, evntdesc=entry.get("evntdesc") if kind == "censor" else None,
@@ -121,6 +139,35 @@ def create_date_source(entry: Mapping[str, Any], *, kind: str, position: int = 0
         trigger_date=entry.get("trigger_date"),
         priority=int(entry.get("priority", position)), after_cutoff=after,
     )
+
+
+def _check_source(entry: Any, kind: str, position: int) -> None:
+    """Validate one source through its typed model (``StartSource``, ``EventSource``, ``CensorSource``).
+
+    A spec's sources are already checked with file:line by the registry's arguments model;
+    this covers direct calls.
+    """
+    from tlfgen.spec.base import closest
+
+    model = _SOURCE_MODELS.get(kind, StartSource)
+    try:
+        TypeAdapter(model).validate_python(entry)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = str(err["loc"][0]) if err["loc"] else ""
+        what = f"{kind} source {position + 1}"
+        if err["type"] == "extra_forbidden" and kind == "event" and key in _CENSOR_ONLY:
+            raise SpecError(f"{what}: {', '.join(_CENSOR_ONLY[:2])}, censor and after_cutoff are for censor "
+                            "sources", hint="events after the cutoff are always ignored") from None
+        if err["type"] == "extra_forbidden":
+            keys = list(model.__annotations__)
+            near = closest(key, keys)
+            raise SpecError(f"{what} has unknown key '{key}'",
+                            hint=("did you mean " + " or ".join(near) + "?") if near else
+                            "keys: " + ", ".join(keys)) from None
+        if err["type"] == "missing":
+            raise SpecError(f"{what} needs '{key}'") from None
+        raise SpecError(f"{what}: {key or 'entry'}: {err['msg']}") from None
 
 
 def compute_source_dates(data: pd.DataFrame, source: DateSource, *, by: str = "USUBJID") -> pd.DataFrame:
@@ -343,8 +390,8 @@ def _tte_produces(args: Mapping[str, Any]) -> Iterable[str]:
 @derivation(requires=_tte_requires, produces=_tte_produces, context=("dataset", "sources", "study"))
 def derive_param_tte(
     dataset: pd.DataFrame | None, *, sources: Mapping[str, pd.DataFrame], study: Any = None,
-    paramcd: str, param: str, start: Mapping[str, Any], events: list[Mapping[str, Any]],
-    censors: list[Mapping[str, Any]], months_divisor: float = 30.4375, cutoff_var: str | None = "DCUTDT",
+    paramcd: str, param: str, start: StartSource, events: list[EventSource],
+    censors: list[CensorSource], months_divisor: float = 30.4375, cutoff_var: str | None = "DCUTDT",
     adsl: str = "adam.ADSL", adsl_vars: list[str] | None = None, subject_condition: str | None = None,
     censor_rule: Literal["latest", "priority"] = "latest",
     censor_ties: Literal["last_listed", "first_listed"] = "last_listed",

@@ -15,7 +15,6 @@ import os
 import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 from tlfgen import __version__
@@ -24,10 +23,6 @@ from tlfgen.spec.study import ResolvedStudy
 
 SCHEMA_VERSION = "1.0"
 MANIFEST_NAME = "manifest.json"
-PACKAGES = (
-    "pandas", "numpy", "pyreadstat", "pydantic", "jinja2", "python-docx", "openpyxl", "PyYAML",
-    "statsmodels", "scipy", "lifelines", "matplotlib", "typer", "rich",
-)
 #: category -> folder attribute of ResolvedStudy
 CATEGORIES = (("specs", "specs_dir"), ("raw", "raw_dir"), ("sdtm", "sdtm_dir"), ("adam", "adam_dir"),
               ("outputs", "outputs_dir"))
@@ -50,13 +45,10 @@ def run_timestamp() -> str:
 
 
 def package_versions() -> dict[str, str]:
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+    """The versions ``tlfgen --version`` prints (tlfgen's direct dependencies, ``tlfgen.versions``)."""
+    from tlfgen.versions import package_versions as installed
+
+    return installed()
 
 
 def _hidden(rel: Path) -> bool:

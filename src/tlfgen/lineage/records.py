@@ -38,7 +38,7 @@ from tlfgen.spec.study import ResolvedStudy
 def raw_line_numbers(path: Path) -> list[int]:
     """The file line each data row starts on (index 0 = row 1); quoted newlines are counted."""
     data = path.read_bytes()
-    if b'"' not in data and data.count(b"\r") == data.count(b"\r\n"):
+    if b'"' not in data and data.count(b"\r") == data.count(b"\r\n") and not _has_blank_line(data):
         # no quoted fields, no lone CR: one physical line per row, row k starts on line k + 1
         physical = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
         return list(range(2, physical + 1))
@@ -47,10 +47,16 @@ def raw_line_numbers(path: Path) -> list[int]:
         reader = csv.reader(handle)
         next(reader, None)
         start = reader.line_num + 1
-        for _ in reader:
-            lines.append(start)
+        for record in reader:
+            if record:  # a blank line is not a record (as the raw reader counts rows)
+                lines.append(start)
             start = reader.line_num + 1
     return lines
+
+
+def _has_blank_line(data: bytes) -> bool:
+    body = data.rstrip(b"\r\n")
+    return b"\n\n" in body or b"\n\r\n" in body
 
 
 def sdtm_record_id(domain: str, usubjid: Any, seq: Any = None) -> str:

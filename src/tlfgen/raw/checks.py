@@ -12,7 +12,7 @@ import pandas as pd
 
 from tlfgen.pipeline import Finding
 from tlfgen.raw.keys import usubjids
-from tlfgen.raw.reader import ROW, RawForm
+from tlfgen.raw.reader import LINE, RawForm
 
 
 def known_subjects(forms: dict[str, RawForm], subject_forms: tuple[str, ...]) -> set[str]:
@@ -34,7 +34,7 @@ def check_unknown_subjects(form: RawForm, known: set[str], studyid: str, *, colu
         Finding("ERROR", "RAW-UNKNOWN-SUBJECT",
                 f"{column} '{subj}' is not on {where}" if subj else f"{column} is blank",
                 file=form.file, row=int(row), column=column, value=subj, usubjid=usubjid, action="rejected")
-        for subj, row, usubjid in zip(data.loc[bad, "SUBJID"], data.loc[bad, ROW], usubjids(data, bad, studyid))
+        for subj, row, usubjid in zip(data.loc[bad, "SUBJID"], data.loc[bad, LINE], usubjids(data, bad, studyid))
     ]
     form.reject(bad, "unknown subject")
     return findings
@@ -53,11 +53,11 @@ def check_duplicates(form: RawForm, keys: list[str], fields: list[str], studyid:
     if len(data) and content:
         dup = find_duplicates(data, content, candidates)
         if dup.any():
-            first = data.groupby(content, sort=False, dropna=False)[ROW].transform("first")
-            for row, original, usubjid in zip(data.loc[dup, ROW], first[dup], usubjids(data, dup, studyid)):
+            first = data.groupby(content, sort=False, dropna=False)[LINE].transform("first")
+            for row, original, usubjid in zip(data.loc[dup, LINE], first[dup], usubjids(data, dup, studyid)):
                 findings.append(Finding(
                     "WARNING", "RAW-DUPLICATE-RECORD",
-                    f"row {row} repeats row {original} (same values in every field but RECPOS)",
+                    f"line {row} repeats line {original} (same values in every field but RECPOS)",
                     file=form.file, row=int(row), usubjid=usubjid,
                     action="rejected (duplicate)"))
             form.reject(dup, "duplicate record")
@@ -70,7 +70,7 @@ def check_duplicates(form: RawForm, keys: list[str], fields: list[str], studyid:
                 key = ", ".join(f"{k}={rec[k]}" for k in keys)
                 findings.append(Finding(
                     "ERROR", "RAW-DUPLICATE-KEY", f"key ({key}) is already used by an earlier row",
-                    file=form.file, row=int(rec[ROW]), column=",".join(keys),
+                    file=form.file, row=int(rec[LINE]), column=",".join(keys),
                     usubjid=usubjid, action="rejected (first row kept)"))
             form.reject(dup, "duplicate key")
     return findings
@@ -98,7 +98,7 @@ def check_studyid(form: RawForm, studyid: str, column: str | None = "STUDYID") -
     bad = (other.str.strip().str.upper() != studyid.upper()).reindex(values.index, fill_value=False).astype(bool)
     if not bad.any():
         return []
-    rows = data.loc[bad, ROW]
+    rows = data.loc[bad, LINE]
     values = data.loc[bad, "STUDYID"]
     return [Finding("WARNING", "RAW-STUDYID", f"{column} '{value}' is not {studyid}", file=form.file,
                     row=int(row), column=column, value=value, action=f"set to {studyid}")

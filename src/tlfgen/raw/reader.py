@@ -81,18 +81,22 @@ def decode_bytes(raw: bytes, display: str) -> tuple[str, list[Finding]]:
         findings.append(Finding(
             "WARNING", "RAW-ENCODING",
             f"line {number} is not UTF-8 (byte 0x{bad.hex().upper()}); read as Windows-1252/Latin-1",
-            file=display, row=max(number - 1, 0), value=text.strip()[:80], action="decoded as Latin-1",
+            file=display, row=number, value=text.strip()[:80], action="decoded as Latin-1",
         ))
     return "\n".join(out), findings
 
 
 def read_raw_form(path: Path, *, name: str, columns: list[str], leading: list[str],
-                  display: str) -> RawForm:
-    """Read one raw CSV export as text. ``columns`` are the declared fields after ``leading``."""
+                  display: str, optional: bool = False) -> RawForm:
+    """Read one raw CSV export as text. ``columns`` are the declared fields after ``leading``.
+
+    A missing file is an ERROR finding, a NOTE for an ``optional`` form (forms.yaml).
+    """
     declared = list(leading) + [c for c in columns if c not in leading]
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in declared + [ROW, LINE]})
     if not path.is_file():
-        finding = Finding("ERROR", "RAW-FILE-MISSING", "raw file not found; its domains are built without it",
+        finding = Finding("NOTE" if optional else "ERROR", "RAW-FILE-MISSING",
+                          ("optional form: " if optional else "") + "raw file not found; its domains are built without it",
                           file=display, action="form treated as empty")
         return RawForm(name, display, empty, 0, findings=[finding], missing_columns=tuple(columns))
     text, findings = decode_bytes(path.read_bytes(), display)
@@ -144,7 +148,7 @@ def _read_exact(text: str, display: str, findings: list[Finding]):
     try:
         header = [h.strip().upper() for h in next(csv.reader(src, strict=True))]
     except csv.Error as exc:
-        raise DataError(f"the header line cannot be parsed ({exc})", file=display, row=0,
+        raise DataError(f"the header line cannot be parsed ({exc})", file=display, line=1,
                         hint="the first line must be the column names, comma separated") from None
     width = len(header)
     records: list[list[str]] = []
@@ -173,7 +177,7 @@ def _read_exact(text: str, display: str, findings: list[Finding]):
                 "ERROR", "RAW-MALFORMED-QUOTES",
                 f"line {start} {problem}: a quoted value is not closed, or has text after its closing "
                 f"quote; the line is rejected and reading resumes on line {start + 1}",
-                file=display, row=row, value=lines[first].rstrip("\r\n")[:80], action="rejected"))
+                file=display, row=start, value=lines[first].rstrip("\r\n")[:80], action="rejected"))
             src.pos = first + 1
             reader = csv.reader(src, strict=True)
             continue
@@ -181,7 +185,7 @@ def _read_exact(text: str, display: str, findings: list[Finding]):
             rejected[row] = "ragged row"
             findings.append(Finding(
                 "ERROR", "RAW-RAGGED-ROW",
-                f"line {start} has {len(values)} fields, the header has {width}", file=display, row=row,
+                f"line {start} has {len(values)} fields, the header has {width}", file=display, row=start,
                 value=",".join(values)[:80], action="rejected",
             ))
             continue
@@ -329,11 +333,11 @@ def _reject_long_values(data: pd.DataFrame, columns: list[str], display: str, re
             continue  # the common case: all text, none too long (no per-value pandas work)
         lengths = data[col].str.len()
         over = lengths > MAX_FIELD_CHARS
-        for row, length, value in zip(data.loc[over, ROW], lengths[over], data.loc[over, col]):
+        for line, length, value in zip(data.loc[over, LINE], lengths[over], data.loc[over, col]):
             findings.append(Finding(
                 "ERROR", "RAW-VALUE-TOO-LONG",
                 f"{col} holds {int(length)} characters, more than the {MAX_FIELD_CHARS} a value may have",
-                file=display, row=int(row), column=col, value=value[:80] + "...", action="rejected"))
+                file=display, row=int(line), column=col, value=value[:80] + "...", action="rejected"))
         bad |= over.fillna(False).astype(bool)
     for row in data.loc[bad, ROW]:
         rejected.setdefault(int(row), "value too long")
@@ -365,7 +369,7 @@ def _finish(name, display, header, records, rows, lines, rejected, row, declared
     if missing_leading:
         raise DataError(
             f"required column {missing_leading[0]} is missing (header: {', '.join(header)})",
-            file=display, row=0, column=missing_leading[0],
+            file=display, line=1, column=missing_leading[0],
             hint="every raw export of this form starts with " + ", ".join(leading)
             + " (specs/sdtm/forms.yaml: leading, identifiers)",
         )

@@ -13,7 +13,7 @@ import pandas as pd
 
 from tlfgen.pipeline import Finding
 from tlfgen.raw.keys import USUBJID
-from tlfgen.raw.reader import RawForm
+from tlfgen.raw.reader import LINE, RawForm
 from tlfgen.raw.reconcile import FileUsage
 from tlfgen.sdtm.iso8601 import EDC_STYLE, DateStyle, iso_to_date
 from tlfgen.spec.sdtm import SdtmSpecs
@@ -77,7 +77,8 @@ class MappingContext:
         if not mask.any():
             return
         file = self.file_of(form) if form in self.forms else form
-        rows = frame.loc[mask, row_col(form)] if row_col(form) in frame else frame.loc[mask, ROW]
+        rows = self.line_numbers(form, frame.loc[mask, row_col(form)] if row_col(form) in frame
+                                 else frame.loc[mask, ROW])
         if USUBJID in frame:
             subj = frame.loc[mask, USUBJID].fillna("")
         else:
@@ -90,6 +91,14 @@ class MappingContext:
                 row=int(row) if pd.notna(row) else None, column=column,
                 value=None if v is None else str(v), usubjid=s or None,
                 domain=domain, action=action))
+
+    def line_numbers(self, form: str, rows: pd.Series) -> pd.Series:
+        """The file line each raw row of ``form`` starts on (header = line 1), as findings give it."""
+        read = self.forms.get(form)
+        if read is None or LINE not in read.data:
+            return rows
+        lines = pd.Series(read.data[LINE].to_numpy(), index=read.data[ROW].to_numpy())
+        return rows.map(lines).fillna(rows + 1) if len(rows) else rows
 
     def reference_dates(self, usubjid: pd.Series, var: str) -> pd.Series:
         """A DM reference date (RFSTDTC ...) of each USUBJID as datetime64 (NaT when partial, blank,

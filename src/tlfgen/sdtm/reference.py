@@ -6,6 +6,8 @@ same ISO 8601 rules as everywhere; only complete dates count).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
@@ -54,7 +56,7 @@ def _as_iso(values: pd.Series) -> pd.Series:
 
 @derivation(requires=("SUBJID",), context=CTX)
 def compute_subject_date(dataset: pd.DataFrame, *, ctx: MappingContext, fields: list[str],
-                         how: str = "min") -> pd.Series:
+                         how: Literal["min", "max"] = "min") -> pd.Series:
     """Per subject, the earliest (``how: min``) or latest (``max``) complete date over raw ``fields``.
 
     ``fields`` are ``form.FIELD`` references, e.g. ``[ex.EXSTDAT]`` for RFSTDTC (first dose).

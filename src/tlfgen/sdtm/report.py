@@ -1,6 +1,7 @@
 """SDTM stage: the findings report ``outputs/qc/findings.xlsx``.
 
-Sheet "findings": every finding, sorted (severity, file, row, column, rule).
+Sheet "findings": every finding, sorted (severity, file, line, column, rule); "line" is the
+file's line number (header = line 1), as in every message and in ``tlfgen trace``.
 Sheet "reconciliation": per raw file and per domain, rows in / out / rejected
 by reason. Integers are number cells; everything else is an inline-string
 cell built by ``xlsx_safe.inline_text_xml`` (control characters escaped,
@@ -32,11 +33,12 @@ from tlfgen.io.ooxml import read_entries, store_zip, write_package
 from tlfgen.io.xlsx_safe import inline_text_xml
 from tlfgen.pipeline import DatasetCount, Finding
 
-FINDING_COLUMNS = ("severity", "rule", "file", "row", "column", "value", "usubjid", "domain", "message", "action")
+FINDING_COLUMNS = ("severity", "rule", "file", "line", "column", "value", "usubjid", "domain", "message", "action")
+_FINDING_FIELDS = {"line": "row"}  # sheet column -> Finding field
 RECON_COLUMNS = ("dataset", "rows_in", "rows_out", "rows_rejected", "reason", "rows")
 SHEETS = ("findings", "reconciliation")
 #: column widths in characters (others: 14)
-COLUMN_WIDTHS = {"severity": 10, "rule": 24, "file": 14, "row": 7, "column": 10, "value": 24, "usubjid": 20,
+COLUMN_WIDTHS = {"severity": 10, "rule": 24, "file": 14, "line": 7, "column": 10, "value": 24, "usubjid": 20,
                  "domain": 8, "message": 60, "action": 28, "dataset": 14, "reason": 36}
 _FIXED = datetime(2000, 1, 1)
 _FIXED_UTC = _FIXED.replace(tzinfo=timezone.utc)
@@ -53,7 +55,8 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
 
 def derive_finding_rows(findings: Sequence[Finding]) -> list[tuple]:
     """The "findings" sheet, header first: one row of ``FINDING_COLUMNS`` values per finding."""
-    return [FINDING_COLUMNS] + [tuple(getattr(f, c) for c in FINDING_COLUMNS) for f in findings]
+    fields = [_FINDING_FIELDS.get(c, c) for c in FINDING_COLUMNS]
+    return [FINDING_COLUMNS] + [tuple(getattr(f, c) for c in fields) for f in findings]
 
 
 def derive_reconciliation_rows(counts: Sequence[DatasetCount]) -> list[tuple]:

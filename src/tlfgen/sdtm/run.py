@@ -50,7 +50,7 @@ def read_forms(study: ResolvedStudy, specs: SdtmSpecs) -> dict[str, RawForm]:
         path = study.raw_dir / form.file
         ids = specs.identifiers(name)
         forms[name] = read_raw_form(path, name=name, columns=form.columns, leading=specs.required_columns(name),
-                                    display=study.display(path))
+                                    display=study.display(path), optional=form.optional)
         apply_identifiers(forms[name], ids.aliases(), ids.usubjid, study.studyid)
     return forms
 

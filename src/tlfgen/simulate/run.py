@@ -22,9 +22,15 @@ EMBEDDED_SEED = 20200803
 
 
 def simulate(out: Path, subjects_per_arm: int = EMBEDDED_SUBJECTS_PER_ARM, seed: int = EMBEDDED_SEED,
-             inject_problems: bool | None = None) -> list[Path]:
-    """Write the raw export to ``out``; return the files written (CSVs, then README.md)."""
+             inject_problems: bool | None = None, *, force: bool = False) -> list[Path]:
+    """Write the raw export to ``out``; return the files written (CSVs, then README.md).
+
+    A folder that already holds files is refused (``UsageError``, nothing written) unless
+    ``force``: the default ``--out raw`` would otherwise replace a study's raw export.
+    """
     from tlfgen.simulate.truth import create_study_truth
+
+    refuse_non_empty(Path(out), force=force)
 
     if inject_problems is None:
         inject_problems = subjects_per_arm == EMBEDDED_SUBJECTS_PER_ARM and seed == EMBEDDED_SEED
@@ -35,6 +41,20 @@ def simulate(out: Path, subjects_per_arm: int = EMBEDDED_SUBJECTS_PER_ARM, seed:
     readme = out / "README.md"
     write_text_atomic(readme, render_readme(truth, export, subjects_per_arm=subjects_per_arm, seed=seed))
     return written + [readme]
+
+
+def refuse_non_empty(out: Path, *, force: bool) -> None:
+    """A UsageError when ``out`` is a file, or a folder holding anything, and ``force`` is not given."""
+    from tlfgen.errors import UsageError
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} is a file, not a folder", hint="give --out a folder")
+    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if held and not force:
+        shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+        raise UsageError(
+            f"{out} already holds {len(held)} file(s) ({shown}); simulate would overwrite them",
+            hint="pass --force to overwrite them, or give --out an empty or new folder")
 
 
 def _clean(value: object) -> object:

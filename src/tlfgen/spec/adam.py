@@ -9,7 +9,6 @@ the order of datasets and of steps. See docs/adam_engine.md.
 
 from __future__ import annotations
 
-import inspect
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -166,9 +165,7 @@ def _check_expressions(args: Any, source: SpecSource, key_path: tuple) -> None:
 
 def _defaults(deriv: Derivation) -> dict[str, Any]:
     """The default values of a derivation's spec arguments (so requires/produces templates see them)."""
-    params = inspect.signature(deriv.func).parameters
-    return {name: params[name].default for name in deriv.parameters
-            if params[name].default is not inspect.Parameter.empty}
+    return {arg.name: arg.default for arg in deriv.arguments() if not arg.required}
 
 
 def resolve_steps(spec: AdamSpec, source: SpecSource) -> list[ResolvedStep]:
@@ -177,8 +174,7 @@ def resolve_steps(spec: AdamSpec, source: SpecSource) -> list[ResolvedStep]:
     for i, step in enumerate(spec.steps):
         loc = source.location(("steps", i, "derive"))
         deriv = get_derivation(step.derive, location=loc, key_path=format_key_path(("steps", i, "derive")))
-        deriv.check_args(step.args, location=source.location(("steps", i, "args")),
-                         key_path=format_key_path(("steps", i, "args")))
+        deriv.check_args(step.args, source=source, prefix=("steps", i, "args"))
         _check_expressions(step.args, source, ("steps", i, "args"))
         if step.derive in _EXPRESSION_MAPS and isinstance(step.args.get(_EXPRESSION_MAPS[step.derive]), dict):
             key = _EXPRESSION_MAPS[step.derive]  # NAME: expression (derive_vars_computed)

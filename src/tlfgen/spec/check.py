@@ -1,9 +1,16 @@
-"""Spec layer: ``tlfgen check`` — load and resolve every spec and template without touching data."""
+"""Spec layer: ``tlfgen check`` — load and resolve every spec and template without touching data.
+
+Besides each stage's specs it reads the header line (only) of every raw file the SDTM
+specs use, so a column a spec names but the export lacks is a spec error before any
+data row is read.
+"""
 
 from __future__ import annotations
 
+import csv
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tlfgen.errors import ErrorList, SpecError, SpecErrors
@@ -14,6 +21,7 @@ from tlfgen.spec.study import ResolvedStudy
 SPEC_LOADERS: tuple[tuple[str, str], ...] = (
     ("ct", "tlfgen.spec.ct:load_codelists"),
     ("sdtm", "tlfgen.spec.sdtm:load_sdtm_specs"),
+    ("raw", "tlfgen.spec.check:check_raw_headers"),
     ("adam", "tlfgen.spec.adam:load_adam_specs"),
     ("tlf", "tlfgen.spec.tlf:load_tlf_specs"),
 )
@@ -100,3 +108,80 @@ def check_all(study: ResolvedStudy, stages: tuple[str, ...] | None = None) -> li
         checked.append(CheckedStage(stage, len(loaded) if hasattr(loaded, "__len__") else 1))
     errors.raise_if_any()
     return checked
+
+
+#: largest header line read from a raw file, in bytes
+MAX_HEADER_BYTES = 1_000_000
+
+
+def read_header(path: Path) -> list[str] | None:
+    """The column names on line 1 of a raw CSV export (upper case, stripped), reading that line only.
+
+    None when the file is empty or its header cannot be parsed: the raw reader reports that
+    as a data problem (exit 1) when the run reads the file.
+    """
+    with open(path, "rb") as handle:
+        line = handle.readline(MAX_HEADER_BYTES)
+    text = line.decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    if not text.strip():
+        return None
+    try:
+        fields = next(csv.reader([text], strict=True))
+    except (csv.Error, StopIteration):
+        return None
+    return [f.strip().upper() for f in fields]
+
+
+def check_raw_headers(study: ResolvedStudy) -> list[str]:
+    """Every column the SDTM specs declare for a form their domains use is in that raw file's header.
+
+    Reads line 1 of each raw file only (an empty or unparseable header is left to the reader). A file that does not exist is left to the run (a missing
+    form stops it, unless the form is optional). Returns the forms checked.
+    """
+    specs = load_stage_specs(study, "sdtm")
+    used = {src.form for domain in specs.domains.values() for src in domain.spec.sources}
+    errors = ErrorList()
+    checked: list[str] = []
+    where = specs.forms_source
+    for index, form in enumerate(specs.forms.values()):
+        path = study.raw_dir / form.file
+        if form.name not in used or not path.is_file():
+            continue
+        checked.append(form.name)
+        header = read_header(path)
+        if header is None:
+            continue
+        display = study.display(path)
+        # the leading columns (STUDYID, SUBJID ...) are the export's own contract: a file without
+        # them is broken data, which the raw reader reports (exit 1)
+        for key, names in ((("forms", index, "columns"), list(form.columns)),):
+            for j, column in enumerate(names):
+                if column.upper() in header:
+                    continue
+                from tlfgen.spec.base import closest, format_key_path
+
+                near = closest(column.upper(), header)
+                users = _readers(specs, f"{form.name}.{column}")
+                errors.add(SpecError(
+                    f"raw file {display} has no column {column} (its header, line 1, has "
+                    f"{', '.join(header) if header else 'no columns'})",
+                    location=where.location(key + (j,)) if where is not None else None,
+                    key_path=format_key_path(key + (j,)),
+                    hint=(("did you mean " + " or ".join(near) + "?") if near
+                          else f"add {column} to {display} or remove it from the form's columns")
+                    + (f"; read by {', '.join(users)}" if users else ""),
+                ))
+    errors.raise_if_any()
+    return checked
+
+
+def _readers(specs: Any, source: str) -> list[str]:
+    """Where the domain specs read ``form.FIELD`` (``DM.SEX at specs/sdtm/DM.yaml:14:5``)."""
+    found = []
+    for domain in specs.domains.values():
+        for part in ("variables", "supp"):
+            for j, rule in enumerate(getattr(domain.spec, part)):
+                if getattr(rule, "source", None) == source:
+                    name = getattr(rule, "name", None) or getattr(rule, "qnam", "")
+                    found.append(f"{domain.name}.{name} at {domain.source.location((part, j, 'source'))}")
+    return found

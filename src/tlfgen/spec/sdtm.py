@@ -416,7 +416,10 @@ def _check_rule(rule: Any, path: tuple, forms: dict[str, FormSpec], forms_file: 
             except (KeyError, TypeError, ValueError, AttributeError):
                 pass  # an argument of the wrong shape: the derivation itself reports it when it runs
         except SpecError as exc:
-            err(exc.message, path + ("derive",), hint=exc.hint)
+            for one in getattr(exc, "errors", [exc]):  # each argument's error on its own line
+                arg_path = getattr(one, "arg_path", None)
+                err(one.message, path + ("derive",) + (("args", *arg_path) if arg_path is not None else ()),
+                    hint=one.hint)
 
 
 def _resolve_dictionaries(spec: DomainSpec, where: SpecSource, study: ResolvedStudy,

@@ -70,6 +70,7 @@ class FormSpec(StrictModel):
     leading: list[str] | None = None
     identifiers: IdentifiersSpec | None = None
     dates: DateFormatSpec | None = None
+    optional: bool = False  # a study may lack the file (else a missing file stops the run, exit 1)
 
 
 class FormsFile(StrictModel):

@@ -480,6 +480,25 @@ def load_tlf_specs(study: ResolvedStudy) -> TlfSpecs:
             errors.add(SpecError(f"template {out.template} does not exist",
                                  location=out.source.location(("template",)),
                                  hint=f"create specs/templates/{out.template}"))
+    if not errors.errors:
+        errors.errors.extend(_check_references(study, outputs, templates))
     errors.raise_if_any()
     outputs.sort(key=lambda o: (o.spec.order, o.id))
     return TlfSpecs(tuple(outputs), templates, tuple(names))
+
+
+def _check_references(study: ResolvedStudy, outputs: list[LoadedOutput], templates: Any) -> list[SpecError]:
+    """Variables the outputs name against the ADaM specs; names the templates read against their context."""
+    from tlfgen.spec.check import load_stage_specs
+    from tlfgen.spec.tlf_check import check_outputs
+
+    declared: dict[str, list[str]] | None = None
+    files: dict[str, str] = {}
+    try:
+        adam = load_stage_specs(study, "adam")
+    except (SpecError, ModuleNotFoundError):
+        adam = None  # the ADaM stage reports its own errors
+    if adam is not None and len(adam):  # no ADaM specs: datasets made elsewhere, nothing to check against
+        declared = {ds.name: [v.name for v in ds.spec.variables] for ds in adam.datasets}
+        files = {ds.name: ds.source.display for ds in adam.datasets}
+    return check_outputs(outputs, templates, declared, files)

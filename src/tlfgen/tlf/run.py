@@ -96,7 +96,7 @@ def read_adam(adam_dir: Path, names: list[str]) -> dict[str, pd.DataFrame]:
     for name in names:
         path = adam_dir / f"{name.lower()}.xpt"
         if not path.is_file():
-            raise DataError(f"ADaM dataset {name} not found", file=path, hint="run `tlfgen run --stage adam` first")
+            raise DataError(f"ADaM dataset {name} not found", file=path, hint="run `tlfgen adam` first")
         datasets[name], _ = read_xpt(path)
     return datasets
 

@@ -47,7 +47,7 @@ def read_adam(adam_dir: Path, names: Sequence[str]) -> dict[str, pd.DataFrame]:
         path = Path(adam_dir) / f"{name.lower()}.xpt"
         if not path.is_file():
             raise DataError(f"ADaM dataset {name} not found (needed by a figure)", file=path,
-                            hint="run `tlfgen run --stage adam` first")
+                            hint="run `tlfgen adam` first")
         datasets[name], _ = read_xpt(path)
     return datasets
 
