@@ -75,7 +75,7 @@ def _add_new(errors: ErrorList, found: list[SpecError]) -> None:
 
 #: stage -> folders under specs/ holding its specs; a study without any of them skips the stage
 #: (an SDTM-only study has no specs/adam, specs/tlf or specs/templates)
-STAGE_FOLDERS = {"ct": ("ct",), "sdtm": ("sdtm",), "adam": ("adam",), "tlf": ("tlf", "templates")}
+STAGE_FOLDERS = {"ct": ("ct",), "sdtm": ("sdtm",), "raw": ("sdtm",), "adam": ("adam",), "tlf": ("tlf", "templates")}
 
 
 def stage_present(study: ResolvedStudy, stage: str) -> bool:
@@ -91,7 +91,7 @@ def check_all(study: ResolvedStudy, stages: tuple[str, ...] | None = None) -> li
     for stage, target in SPEC_LOADERS:
         if (stages is not None and stage not in stages) or not stage_present(study, stage):
             continue
-        if study.supplies(stage):
+        if study.supplies("sdtm" if stage == "raw" else stage):
             continue  # the study starts later: these datasets are supplied, their specs not needed
         try:
             loaded = load_stage_specs(study, stage)

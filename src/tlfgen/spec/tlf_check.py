@@ -47,7 +47,7 @@ def template_context_shape(spec: Any) -> dict[str, Any]:
     if getattr(spec, "type", None) == "listing":
         shape.update(records=LEAF, subjects=LEAF)
         return shape
-    shape.update(treatment=LEAF, reference=LEAF)
+    shape.update(treatment=LEAF, reference=LEAF, notes=LEAF, p_values=LEAF)
     shape["methods"] = {b.id: {role: LEAF for role in _ROLES.get(b.kind, lambda _: [])(b)} for b in spec.blocks}
     shape["blocks"] = {b.id: {name: LEAF for name in type(b).model_fields} for b in spec.blocks}
     return shape
