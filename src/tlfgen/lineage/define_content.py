@@ -39,10 +39,11 @@ from tlfgen.io.metadata import (
     VariableMetadata,
 )
 
-MEDDRA = ExternalDictionary("MedDRA", "27.0", "https://www.meddra.org/")
+#: the embedded study codes AEs with a small MedDRA-shaped dictionary whose codes are invented
+#: (specs/dictionaries/README.md); a real study names MedDRA and its version here
+MEDDRA = ExternalDictionary("Synthetic MedDRA-shaped AE dictionary (codes invented, not MedDRA)", "1.0")
 ISO3166 = ExternalDictionary("ISO 3166-1 Alpha-3", "2020-08", "https://www.iso.org/iso-3166-country-codes.html")
-MEDDRA_VARIABLES = ("AEDECOD", "AEBODSYS", "AELLT", "AEHLT", "AEHLGT", "AESOC",
-                    "AELLTCD", "AEPTCD", "AEHLTCD", "AEHLGTCD", "AESOCCD", "AEBDSYCD")
+MEDDRA_VARIABLES = ("AEDECOD", "AEBODSYS", "AELLT", "AEHLT", "AEHLGT", "AESOC")
 #: variable -> codelist id of the study's CT (specs/ct/*.yaml)
 CT_BY_NAME = {
     "SEX": "SEX", "RACE": "RACE", "ETHNIC": "ETHNIC", "AGEU": "AGEU", "EPOCH": "EPOCH", "DSCAT": "DSCAT",
@@ -177,7 +178,7 @@ def create_codelist(meta: DatasetMetadata, var: VariableMetadata, series: pd.Ser
     if binding is None:
         return None
     if binding == "@meddra":
-        return CodelistMetadata("CL.MEDDRA", "Medical Dictionary for Regulatory Activities", external=MEDDRA)
+        return CodelistMetadata("CL.AEDICT", "Adverse Event Dictionary", external=MEDDRA)
     if binding == "@iso3166":
         return CodelistMetadata("CL.ISO3166", "Country Codes", external=ISO3166)
     values = _values(series)

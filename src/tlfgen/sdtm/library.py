@@ -1,3 +1,3 @@
 """SDTM stage: imports the derivation modules so the registry knows every SDTM derivation."""
 
-from tlfgen.sdtm import reference, timing, trial_summary  # noqa: F401
+from tlfgen.sdtm import dictionary, reference, timing, trial_summary  # noqa: F401
