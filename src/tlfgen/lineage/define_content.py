@@ -69,6 +69,15 @@ DECODED_BY = {"PARAMCD": "PARAM", "TSPARMCD": "TSPARM", "QNAM": "QLABEL"}
 #: result variables of an SDTM findings domain, by suffix (value level by --TESTCD)
 FINDINGS_RESULTS = ("ORRES", "ORRESU", "STRESC", "STRESN", "STRESU")
 MAX_CODELIST_VALUES = 60
+#: the method of an ADaM traceability or event-description variable whose spec states none
+STANDARD_METHODS = {
+    "SRCDOM": "The SDTM domain (or ADaM dataset) of the one record AVAL/AVALC/ADT was taken from; blank when "
+              "the value comes from several records (their list is in the record lineage)",
+    "SRCVAR": "The variable of the SRCDOM record the value was taken from; blank with SRCDOM",
+    "SRCSEQ": "The --SEQ of the SRCDOM record the value was taken from; blank with SRCDOM",
+    "EVNTDESC": "The description of the event or censoring rule that set ADT (see the value level of ADT)",
+    "CNSDTDSC": "For a censored record (CNSR = 1), the description of the censoring date (see ADT)",
+}
 ORIGINS_WITHOUT_METHOD = ("Collected", "Assigned", "Predecessor", "Protocol")
 
 
@@ -307,7 +316,7 @@ def _value_codelist(values: pd.Series, codelists: Mapping[str, CodelistMetadata]
 
 
 def _default_method(meta: DatasetMetadata, var: VariableMetadata) -> MethodMetadata:
-    text = var.comment or (f"Derived from {var.source}" if var.source else None) or \
+    text = (STANDARD_METHODS.get(var.name) if is_adam(meta) else None) or var.comment or (f"Derived from {var.source}" if var.source else None) or \
         f"Derived as the spec {var.spec_file or meta.spec_file or meta.name} states" + \
         (f" (line {var.spec_line})" if var.spec_line else "")
     return MethodMetadata(f"MT.{meta.name}.{var.name}", f"Algorithm for {meta.name}.{var.name}", text)

@@ -92,8 +92,26 @@ def create_domain_metadata(rd: ResolvedDomain, specs: SdtmSpecs) -> DatasetMetad
     return DatasetMetadata(
         name=rd.name, label=rd.spec.label, structure=rd.spec.structure, class_=rd.spec.class_,
         keys=tuple(rd.spec.keys), variables=tuple(variables), standard="SDTMIG 3.4",
-        comment=rd.spec.comment, spec_file=rd.display,
+        comment=rd.spec.comment, spec_file=rd.display, value_level=_design_value_level(rd),
     )
+
+
+def _design_value_level(rd: ResolvedDomain) -> tuple[ValueLevelMetadata, ...]:
+    """Trial design records that leave a derived variable to its derivation (TS: SSTDTC, SENDTC,
+    ACTSUB from the data): a Derived value-level row per topic value (TSPARMCD)."""
+    topic = next((v.name for v in rd.spec.variables if v.role == "Topic"), None)
+    rows = []
+    for var in rd.spec.variables if topic and rd.spec.records else ():
+        if var.derive is None or var.name in rd.spec.keys or var.name == topic:
+            continue
+        found = get_derivation(var.derive.name)
+        for value in dict.fromkeys(str(r[topic]) for r in rd.spec.records if var.name not in r and topic in r):
+            method = MethodMetadata(f"MT.{rd.name}.{var.name}.{value}", f"{rd.name}.{var.name} ({value})",
+                                    f"{found.name}: {found.description}")
+            rows.append(ValueLevelMetadata(variable=var.name, where_variable=topic, where_value=value,
+                                           label=f"{var.label} for {topic} = {value}", data_type="text",
+                                           origin="Derived", method=method))
+    return tuple(rows)
 
 
 def create_supp_metadata(rd: ResolvedDomain, specs: SdtmSpecs | None = None) -> DatasetMetadata:
