@@ -184,7 +184,7 @@ def test_end_before_start_and_after_cutoff(tmp_path):
 
 
 def test_missing_required_value(tmp_path):
-    run = map_study(broken(tmp_path, "ae.csv", "No,2,No,Related", "No,,No,Related"))
+    run = map_study(broken(tmp_path, "ae.csv", "No,2,No,,,,,,,Related", "No,,No,,,,,,,Related"))
     [f] = findings_of(run, "REQUIRED-MISSING")
     assert (f.file, f.row, f.column, f.message) == ("raw/ae.csv", 1, "AETOXGR", "AE.AETOXGR is required but blank")
 
