@@ -73,7 +73,7 @@ def test_6_two_processes_write_the_same_files_and_hand_on_the_same_frames(embedd
                        for name in ("ADSL", "ADAE", "ADRS", "ADTTE")})
         assert study.cache[HANDOFF_CACHE] == {}
     one, two = results
-    assert len(files[0]) == 13  # 4 x (xpt, json, lineage) + define.xml
+    assert len(files[0]) == 14  # 4 x (xpt, json, lineage) + define.xml and its stylesheet
     assert files[0] == files[1]
     assert [c.__dict__ for c in one.counts] == [c.__dict__ for c in two.counts]
     assert one.findings == two.findings

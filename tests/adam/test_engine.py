@@ -199,7 +199,7 @@ def test_run_adam_01_writes_xpt_json_lineage(tmp_path):
     result = run_adam(study)
     names = sorted(p.relative_to(tmp_path).as_posix() for p in result.outputs)
     assert names == [
-        "adam/adae.json", "adam/adae.xpt", "adam/adsl.json", "adam/adsl.xpt", "adam/define.xml",
+        "adam/adae.json", "adam/adae.xpt", "adam/adsl.json", "adam/adsl.xpt", "adam/define.xml", "adam/define2-1.xsl",
         "adam/lineage/adae.json", "adam/lineage/adsl.json"]
     assert [(c.name, c.rows_in, c.rows_out, c.rejected) for c in result.counts] == [
         ("ADSL", 3, 3, {}), ("ADAE", 3, 2, {"subject not in ADSL": 1})]

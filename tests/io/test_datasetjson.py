@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +49,7 @@ def _doc(**kwargs: object) -> dict[str, object]:
 
 
 def test_top_level_keys_in_specified_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     doc = _doc(source_system=("tlfgen", "0.1.0"), db_last_modified=datetime(1969, 12, 31),
                metadata_ref="define.xml")
     assert list(doc) == [
@@ -270,3 +270,11 @@ def test_written_file_with_columns_off_the_table_path(tmp_path: Path) -> None:
     assert path.read_bytes() == expected.encode("utf-8")
     assert doc["rows"] == [[-0.0, "a", 1], [0.0, None, 2], [None, "b", 3]]
     assert '"rows":[[-0.0,"a",1],[0.0,null,2],[null,"b",3]]}' in path.read_text()
+
+
+def test_creation_time_is_the_time_of_writing_without_source_date_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    before = datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None)
+    stamp = datetime.fromisoformat(str(_doc()["datasetJSONCreationDateTime"]))
+    after = datetime.now(timezone.utc).replace(tzinfo=None)
+    assert before <= stamp <= after

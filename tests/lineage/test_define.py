@@ -213,7 +213,7 @@ def test_value_level_metadata(root: ET.Element) -> None:
 
 def test_codelists(root: ET.Element) -> None:
     lists = {c.get("OID"): c for c in root.iter(f"{ODM}CodeList")}
-    assert list(lists) == ["CL.SEX", "CL.NY", "CL.PARAMCD.ADTTE"]  # CL.NY shared by DM and ADTTE, once
+    assert list(lists) == ["CL.NY", "CL.PARAMCD.ADTTE", "CL.SEX"]  # by OID; CL.NY shared by DM and ADTTE, once
     sex = [(i.get("CodedValue"), i.findtext(f"{ODM}Decode/{ODM}TranslatedText"))
            for i in lists["CL.SEX"].findall(f"{ODM}CodeListItem")]
     assert sex == [("F", "Female"), ("M", "Male")]
@@ -239,14 +239,16 @@ def test_methods_and_comments(root: ET.Element) -> None:
 
 
 def test_deterministic_and_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     first = write_define_xml(STUDY, tmp_path / "define.xml").read_bytes()
     assert first == build_define_xml(STUDY)
-    assert first.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" '
+    assert first.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n'
+                            b'<?xml-stylesheet type="text/xsl" href="define2-1.xsl"?>\n'
+                            b'<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" '
                             b'xmlns:def="http://www.cdisc.org/ns/def/v2.1" xmlns:xlink="http://www.w3.org/1999/xlink" '
                             b'ODMVersion="1.3.2" FileType="Snapshot" FileOID="DEF.NCT04471480" '
                             b'CreationDateTime="1970-01-01T00:00:00"')
-    assert [p.name for p in tmp_path.iterdir()] == ["define.xml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["define.xml", "define2-1.xsl"]
 
 
 def test_make_oid_replaces_bad_characters() -> None:

@@ -69,10 +69,10 @@ RAW = {
     "rs.csv": f"""{LEAD},RSDAT,TRGRESP,NTRGRESP,NEWLES,OVRLRESP
 {S},01001,TA01,0,20 SEP 2020,PR,NON-CR/NON-PD,No,PR
 """,
-    "ae.csv": f"""{LEAD},AETERM,AEPT,AESOC,AESTDAT,AEENDAT,AEONGO,AETOXGR,AESER,AERELCAM,AERELANL,AERELTAX,AERELPLT,AEACN,AEOUT
-{S},01001,LOG,1,rash,Rash,Skin and subcutaneous tissue disorders,10 AUG 2020,20 AUG 2020,No,2,No,Related,Not related,Not related,Not related,Dose not changed,Recovered/resolved
-{S},01001,LOG,2,Nausea,Nausea,Gastrointestinal disorders,UN SEP 2020,,Yes,1,No,Not related,Not related,Not related,Not related,Dose not changed,Not recovered/not resolved
-{S},01002,LOG,1,ALT increased,Alanine aminotransferase increased,Investigations,20 SEP 2020,30 SEP 2020,No,3,Yes,Not related,Not applicable,Related,Not related,Drug interrupted,Recovered/resolved
+    "ae.csv": f"""{LEAD},AETERM,AEPT,AESOC,AESTDAT,AEENDAT,AEONGO,AETOXGR,AESER,AESDTH,AESLIFE,AESHOSP,AESDISAB,AESCONG,AESMIE,AERELCAM,AERELANL,AERELTAX,AERELPLT,AEACN,AEOUT
+{S},01001,LOG,1,rash,Rash,Skin and subcutaneous tissue disorders,10 AUG 2020,20 AUG 2020,No,2,No,,,,,,,Related,Not related,Not related,Not related,Dose not changed,Recovered/resolved
+{S},01001,LOG,2,Nausea,Nausea,Gastrointestinal disorders,UN SEP 2020,,Yes,1,No,,,,,,,Not related,Not related,Not related,Not related,Dose not changed,Not recovered/not resolved
+{S},01002,LOG,1,ALT increased,Alanine aminotransferase increased,Investigations,20 SEP 2020,30 SEP 2020,No,3,Yes,No,No,Yes,No,No,No,Not related,Not applicable,Related,Not related,Drug interrupted,Recovered/resolved
 """,
     "pr.csv": f"""{LEAD},PRDAT,PRTRT,PRR0,PRPCR
 {S},01003,LOG,1,20 JAN 2021,Radical oesophagectomy,Yes,No

@@ -13,9 +13,10 @@ from tlfgen.sdtm.dictionary import compute_term_key, mismatch_rule
 from tlfgen.sdtm.run import map_study
 from tlfgen.spec.check import load_stage_specs
 
-AE_HEAD = (f"{LEAD},AETERM,AEPT,AESOC,AESTDAT,AEENDAT,AEONGO,AETOXGR,AESER,AERELCAM,AERELANL,AERELTAX,"
-           "AERELPLT,AEACN,AEOUT\n")
-TAIL = "10 AUG 2020,20 AUG 2020,No,2,No,Related,Not related,Not related,Not related,Dose not changed,Recovered/resolved"
+AE_HEAD = (f"{LEAD},AETERM,AEPT,AESOC,AESTDAT,AEENDAT,AEONGO,AETOXGR,AESER,AESDTH,AESLIFE,AESHOSP,AESDISAB,"
+           "AESCONG,AESMIE,AERELCAM,AERELANL,AERELTAX,AERELPLT,AEACN,AEOUT\n")
+TAIL = ("10 AUG 2020,20 AUG 2020,No,2,No,,,,,,,Related,Not related,Not related,Not related,Dose not changed,"
+        "Recovered/resolved")
 DICT = "specs/dictionaries/ae_dictionary.csv"
 UNCODED_ACTION = "kept as reported; code it or correct the raw value"
 MISMATCH_ACTION = "kept as reported; correct the SOC or the PT in the raw data"
@@ -122,7 +123,8 @@ def test_11_the_dictionary_is_read_once_with_the_specs(tmp_path):
     specs = load_stage_specs(study, "sdtm")
     assert list(specs.dictionaries) == ["dictionaries/ae_dictionary.csv"]
     coding = specs.dictionaries["dictionaries/ae_dictionary.csv"]
-    assert coding.columns == ("PT", "PTCD", "SOC", "SOCCD", "VERBATIMS")
+    assert coding.columns == ("LLT", "LLTCD", "PT", "PTCD", "HLT", "HLTCD", "HLGT", "HLGTCD", "SOC", "SOCCD",
+                              "VERBATIMS")
     assert len(coding.rows) == 25
     assert coding.entries("PT", "SOC")["EPISTAXIS"] == ("Respiratory, thoracic and mediastinal disorders",)
 
@@ -142,7 +144,7 @@ def test_12_missing_dictionary_file_is_a_spec_error_with_its_location(tmp_path):
     shutil.rmtree(study.specs_dir / "dictionaries")
     err = _spec_error(study)
     assert err.message == f"dictionary {DICT}: file not found"
-    assert (str(err.location), err.key_path) == ("specs/sdtm/AE.yaml:17:19", "variables[6].dictionary.file")
+    assert (str(err.location), err.key_path) == ("specs/sdtm/AE.yaml:21:19", "variables[8].dictionary.file")
     assert err.hint == "the file is relative to specs/; correct the name or add the dictionary there"
 
 
@@ -151,8 +153,8 @@ def test_13_missing_column_is_a_spec_error_listing_the_columns(tmp_path):
     _edit_ae_spec(study, "column: SOC,", "column: SOCNAME,")
     err = _spec_error(study)
     assert err.message == f"dictionary {DICT}: no column 'SOCNAME'"
-    assert (str(err.location), err.key_path) == ("specs/sdtm/AE.yaml:19:57", "variables[7].dictionary.column")
-    assert err.hint == "its columns: PT, PTCD, SOC, SOCCD, VERBATIMS"
+    assert (str(err.location), err.key_path) == ("specs/sdtm/AE.yaml:33:57", "variables[14].dictionary.column")
+    assert err.hint == "its columns: LLT, LLTCD, PT, PTCD, HLT, HLTCD, HLGT, HLGTCD, SOC, SOCCD, VERBATIMS"
 
 
 def test_14_match_must_name_a_variable_coded_on_the_same_file(tmp_path):
@@ -161,7 +163,7 @@ def test_14_match_must_name_a_variable_coded_on_the_same_file(tmp_path):
     err = _spec_error(study)
     assert err.message == ("match 'AETERM' must be another variable of AE coded on dictionaries/ae_dictionary.csv "
                            "without a match of its own")
-    assert err.key_path == "variables[7].dictionary.match"
+    assert err.key_path == "variables[14].dictionary.match"
 
 
 def test_15_dictionary_outside_the_specs_folder_is_refused(tmp_path):
@@ -170,14 +172,14 @@ def test_15_dictionary_outside_the_specs_folder_is_refused(tmp_path):
                   "file: dictionaries/../../raw/ae.csv, column: PT")
     err = _spec_error(study)
     assert "dictionary path 'dictionaries/../../raw/ae.csv' points outside" in err.message
-    assert str(err.location) == "specs/sdtm/AE.yaml:17:19"
+    assert str(err.location) == "specs/sdtm/AE.yaml:21:19"
 
 
 def test_16_unknown_key_in_the_option_is_rejected(tmp_path):
     study = _study(tmp_path)
     _edit_ae_spec(study, "column: PT}", "column: PT, version: 27.0}")
     err = _spec_error(study)
-    assert err.key_path == "variables[6].dictionary.version"
+    assert err.key_path == "variables[8].dictionary.version"
 
 
 def test_17_ragged_dictionary_is_a_spec_error(tmp_path):

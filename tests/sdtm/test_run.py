@@ -30,7 +30,7 @@ def test_clean_study_maps_every_domain_with_expected_counts(small_study):
     assert sorted(run.results) == DOMAINS
     sizes = {n: len(r.data) for n, r in run.results.items()}
     assert sizes == {"AE": 3, "CM": 1, "DM": 3, "DS": 10, "EX": 5, "MH": 2, "PR": 1, "QS": 5, "RS": 4,
-                     "SC": 30, "SV": 10, "TA": 6, "TE": 4, "TR": 7, "TS": 15, "TU": 4}
+                     "SC": 30, "SV": 10, "TA": 6, "TE": 4, "TR": 7, "TS": 44, "TU": 4}
     assert [f.rule for f in run.findings] == ["DATE-PARTIAL", "DATE-PARTIAL", "DATE-PARTIAL", "RAW-FILE-NO-ROWS"]
     assert_balanced(run)
     dm = run.results["DM"].data.set_index("SUBJID")
@@ -184,7 +184,7 @@ def test_end_before_start_and_after_cutoff(tmp_path):
 
 
 def test_missing_required_value(tmp_path):
-    run = map_study(broken(tmp_path, "ae.csv", "No,2,No,Related", "No,,No,Related"))
+    run = map_study(broken(tmp_path, "ae.csv", "No,2,No,,,,,,,Related", "No,,No,,,,,,,Related"))
     [f] = findings_of(run, "REQUIRED-MISSING")
     assert (f.file, f.row, f.column, f.message) == ("raw/ae.csv", 2, "AETOXGR", "AE.AETOXGR is required but blank")
 

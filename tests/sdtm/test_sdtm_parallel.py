@@ -67,7 +67,7 @@ def test_3_two_processes_give_the_same_files_findings_counts_and_frames(tmp_path
                        for k in sorted(study.cache.get(HANDOFF_CACHE, {}))})
     one, two = results
     assert from_child[0] == 0 and from_child[1] >= 1
-    assert len(files[0]) == 60  # 21 datasets x (xpt, json) + 16 lineage + define.xml + findings.xlsx
+    assert len(files[0]) == 61  # 21 datasets x (xpt, json) + 16 lineage + define.xml, its stylesheet, findings.xlsx
     assert sorted(files[0]) == sorted(files[1])
     assert [f for f in files[0] if files[0][f] != files[1][f]] == []
     assert one.findings == two.findings and len(one.findings) == 84

@@ -376,8 +376,13 @@ def test_12_ae_dictionary_csv_is_the_committed_file():
     committed = (REPO / "specs" / "dictionaries" / "ae_dictionary.csv").read_text(encoding="utf-8")
     assert committed == render_ae_dictionary_csv()
     frame = pd.read_csv(REPO / "specs" / "dictionaries" / "ae_dictionary.csv", dtype=str)
-    assert list(frame.columns) == ["PT", "PTCD", "SOC", "SOCCD", "VERBATIMS"]
+    assert list(frame.columns) == ["LLT", "LLTCD", "PT", "PTCD", "HLT", "HLTCD", "HLGT", "HLGTCD", "SOC", "SOCCD",
+                                   "VERBATIMS"]
     assert len(frame) == 25 and frame["PTCD"].is_unique and frame["PTCD"].str.startswith("9").all()
+    assert (frame["LLT"] == frame["PT"]).all() and (frame["LLTCD"] == frame["PTCD"]).all()  # MedDRA: PT = its LLT
+    for column in ("HLTCD", "HLGTCD", "SOCCD"):  # invented codes, one per name
+        assert frame[column].str.fullmatch(r"9\d{7}").all()
+        assert frame.groupby(column[:-2])[column].nunique().eq(1).all()
     assert frame.set_index("PT").loc["Reactive cutaneous capillary endothelial proliferation", "SOC"] == (
         "Skin and subcutaneous tissue disorders")
 

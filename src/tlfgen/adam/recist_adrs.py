@@ -409,7 +409,9 @@ def derive_param_best_pchg(
     out = pd.DataFrame({
         "USUBJID": best["USUBJID"], "PARAMCD": paramcd, "PARAM": param, "AVAL": best["PCHGBL"].astype(float),
         "ADT": best["ADT"], "AVISIT": best["VISIT"], "AVISITN": pd.to_numeric(best["VISITNUM"], errors="coerce"),
-        "SRCDOM": "TR", "SRCVAR": "TRSTRESN",
+        # the sum of several TR records (one per target lesion): no single source record, so SRCDOM,
+        # SRCVAR and SRCSEQ stay blank (ADaMIG 1.3 3.3.8); the record lineage lists every TR record
+        "SRCDOM": None, "SRCVAR": None,
     })
     out["ADY"] = _ady(out["ADT"], compute_iso_date(best[start_var]))
     for var in adsl_vars or []:

@@ -45,6 +45,8 @@ def write_dataset(study: ResolvedStudy, built: BuiltDataset) -> tuple[list[Path]
     """Write XPT, Dataset-JSON and lineage of one dataset; returns the paths and the final metadata."""
     from tlfgen.io.datasetjson import write_dataset_json
     from tlfgen.io.xpt import complete_metadata, write_xpt
+    from tlfgen.lineage.define import metadata_version_oid, study_oid
+    from tlfgen.lineage.define_content import create_ct_codelists, create_define_metadata
 
     folder = study.adam_dir
     name = built.name.lower()
@@ -54,12 +56,13 @@ def write_dataset(study: ResolvedStudy, built: BuiltDataset) -> tuple[list[Path]
     publish_written("adam", xpt, built.data, meta, build_now=True)
     paths = [
         xpt,
-        write_dataset_json(built.data, meta, folder / f"{name}.json", study_oid=study.studyid,
-                           metadata_version_oid=f"MDV.{study.studyid}.ADAM",
+        write_dataset_json(built.data, meta, folder / f"{name}.json", study_oid=study_oid(study.studyid),
+                           metadata_version_oid=metadata_version_oid(study.studyid, "ADAM"),
                            metadata_ref="define.xml"),
         write_lineage(built, folder / "lineage" / f"{name}.json"),
     ]
-    return paths, meta
+    # define.xml: codelists, value level and Mandatory from the IG and the data
+    return paths, create_define_metadata(meta, built.data, create_ct_codelists(load_stage_specs(study, "ct")))
 
 
 def write_define(study: ResolvedStudy, metas: list, result: StageResult) -> None:
@@ -72,11 +75,17 @@ def write_define(study: ResolvedStudy, metas: list, result: StageResult) -> None
         result.notes.append("adam/define.xml not written: tlfgen.lineage.define is not available")
         return
     info = study.spec.study
+    from tlfgen.io.metadata import CtStandard
+
+    codelists = load_stage_specs(study, "ct").values()
+    packages = dict.fromkeys(c.standard for c in codelists if c.standard is not None)
     metadata = StudyMetadata(studyid=info.id, name=info.name, description=info.description,
-                             protocol=info.protocol, datasets=tuple(metas))
+                             protocol=info.protocol, datasets=tuple(metas),
+                             ct_standards=tuple(CtStandard(*p) for p in packages),
+                             metadata_version_oid=define.metadata_version_oid(info.id, "ADAM"))
     path = study.adam_dir / "define.xml"
     define.write_define_xml(metadata, path)
-    result.outputs.append(path)
+    result.outputs += [path, study.adam_dir / define.STYLESHEET]
 
 
 @dataclass

@@ -22,8 +22,8 @@ datetime      datetime      integer if num. "YYYY-MM-DDThh:mm:ss"
 duration...   string                        string
 ============  ============  ==============  =====================================
 
-Deterministic: the creation time is ``fixed_timestamp(created)``
-(``SOURCE_DATE_EPOCH`` or 1970-01-01T00:00:00), keys are in a fixed order,
+The creation time is ``creation_timestamp(created)``: the time of writing, or
+``SOURCE_DATE_EPOCH`` when set (then the file is byte-identical run to run); keys are in a fixed order,
 NaN/NaT/None become null, and the file is written atomically.
 OIDs match the define.xml builder: ``IG.<DATASET>``, ``IT.<DATASET>.<VARIABLE>``.
 """
@@ -43,7 +43,7 @@ import pandas as pd
 
 from tlfgen.errors import DataError
 from tlfgen.io.atomic import atomic_write_bytes, fixed_timestamp
-from tlfgen.io.metadata import DatasetMetadata, VariableMetadata
+from tlfgen.io.metadata import DatasetMetadata, VariableMetadata, creation_timestamp
 from tlfgen.io.xpt import SAS_EPOCH, compute_text_length
 from tlfgen.io.xpt_columns import has_date_values, values_of
 
@@ -229,7 +229,7 @@ def _build_document(df: pd.DataFrame, meta: DatasetMetadata, *, study_oid: str, 
             f"in data only: {extra}",
             hint="make the spec and the derived columns list the same variables",
         )
-    when = fixed_timestamp(created)
+    when = creation_timestamp(created)
     doc: dict[str, Any] = {
         "datasetJSONCreationDateTime": _iso(when),
         "datasetJSONVersion": DATASET_JSON_VERSION,

@@ -7,7 +7,11 @@ never the specs. Frozen dataclasses, no behaviour beyond small lookups.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from tlfgen.io.atomic import fixed_timestamp
 
 #: Data types, as Define-XML 2.1 names them.
 DATA_TYPES = ("text", "integer", "float", "date", "datetime", "durationDatetime")
@@ -19,6 +23,17 @@ ORIGINS = ("Collected", "Derived", "Assigned", "Protocol", "Predecessor")
 class CodelistItem:
     coded_value: str
     decode: str | None = None
+    nci_code: str | None = None  # the term's NCI C-code (CDISC CT)
+    extended: bool = False  # a sponsor value added to an extensible CDISC codelist
+
+
+@dataclass(frozen=True)
+class ExternalDictionary:
+    """A codelist kept outside the define (MedDRA, ISO 3166): name, version, where to find it."""
+
+    dictionary: str
+    version: str
+    href: str | None = None
 
 
 @dataclass(frozen=True)
@@ -27,7 +42,8 @@ class CodelistMetadata:
     name: str
     data_type: str = "text"
     items: tuple[CodelistItem, ...] = ()
-    nci_code: str | None = None
+    nci_code: str | None = None  # set: a CDISC CT codelist (def:StandardOID); None: sponsor-defined
+    external: ExternalDictionary | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,10 @@ class ValueLevelMetadata:
     data_type: str
     origin: str
     method: MethodMetadata | None = None
+    source: str | None = None  # e.g. "raw ae.csv AERELCAM", "sdtm.RS.RSSTRESC"
+    length: int | None = None
+    codelist: CodelistMetadata | None = None
+    mandatory: bool = False  # every record matching the where clause has a value
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,7 @@ class VariableMetadata:
     comment: str | None = None
     mandatory: bool = False
     display_format: str | None = None  # e.g. "DATE9." for numeric ADaM dates
+    core: str | None = None  # the IG's core designation: "Req", "Exp", "Perm" (None: not in the IG)
     spec_file: str | None = None
     spec_line: int | None = None
 
@@ -90,9 +111,29 @@ class DatasetMetadata:
 
 
 @dataclass(frozen=True)
+class CtStandard:
+    """A controlled terminology package the codelists come from (def:Standard Type="CT")."""
+
+    name: str  # "CDISC/NCI"
+    publishing_set: str  # "SDTM", "ADaM"
+    version: str  # "2024-09-27"
+
+
+@dataclass(frozen=True)
 class StudyMetadata:
     studyid: str
     name: str
     description: str
     protocol: str
     datasets: tuple[DatasetMetadata, ...] = field(default_factory=tuple)
+    ct_standards: tuple[CtStandard, ...] = ()
+    metadata_version_oid: str | None = None  # None: "MDV.<studyid>"
+    comment: str | None = None  # on the MetaDataVersion
+
+
+def creation_timestamp(created: datetime | None = None) -> datetime:
+    """When a define.xml or Dataset-JSON file is created: ``created`` if given, else
+    ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now (UTC, whole seconds)."""
+    if created is not None or os.environ.get("SOURCE_DATE_EPOCH", "").strip():
+        return fixed_timestamp(created)
+    return datetime.now(timezone.utc).replace(microsecond=0)

@@ -21,10 +21,21 @@ def:DisplayFormat; without one it is ISO 8601 text (DataType="date").
 ``def:Origin/@Source`` is set when ``source`` is one of Subject, Investigator,
 Vendor, Sponsor; any other source text goes into ``def:Origin/Description``.
 
-Deterministic: attributes in a fixed order (ElementTree keeps insertion
-order), elements in metadata order, CreationDateTime from ``fixed_timestamp``.
-Not validated against the CDISC XSD (not available here); the tests check
-well-formedness, completeness and that every OID reference resolves.
+Origins (Define-XML 2.1 section 5.3.11.2): Collected with Source="Investigator" and the raw
+field as description; Derived, Assigned and Protocol with Source="Sponsor"; Predecessor with
+the predecessor variable as description. A MethodOID only on Derived items (and every Derived
+item has one). Codelists with an NCI code point at the CT standard (def:StandardOID) and carry
+the terms' codes (Alias nci:ExtCodeID); the others are def:IsNonStandard="Yes"; MedDRA and
+ISO 3166 are ExternalCodeList. ``lineage/define_content.py`` completes the metadata from the
+IG and the data (codelists, value level, Mandatory, methods) before it reaches this module.
+
+The document points at the stylesheet ``define2-1.xsl`` (package data, written beside it) with
+an xml-stylesheet processing instruction, so a browser shows it as HTML.
+
+Deterministic apart from CreationDateTime: attributes in a fixed order (ElementTree keeps
+insertion order), elements in metadata order; CreationDateTime is the time of writing, or
+``SOURCE_DATE_EPOCH`` when set (``creation_timestamp``). The tests validate the output
+against the Define-XML 2.1 XSD.
 """
 
 from __future__ import annotations
@@ -33,23 +44,27 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 
 from tlfgen.errors import DataError
-from tlfgen.io.atomic import atomic_write_bytes, fixed_timestamp
+from tlfgen.io.atomic import atomic_write_bytes
 from tlfgen.io.metadata import (
     CodelistMetadata,
+    CtStandard,
     DatasetMetadata,
     MethodMetadata,
     StudyMetadata,
     ValueLevelMetadata,
     VariableMetadata,
+    creation_timestamp,
 )
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 ORIGIN_SOURCES = ("Subject", "Investigator", "Vendor", "Sponsor")
+STYLESHEET = "define2-1.xsl"
 _OID_BAD = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -62,8 +77,10 @@ def study_oid(studyid: str) -> str:
     return make_oid("ST", studyid)
 
 
-def metadata_version_oid(studyid: str) -> str:
-    return make_oid("MDV", studyid)
+def metadata_version_oid(studyid: str, purpose: str | None = None) -> str:
+    """``MDV.<study>[.<purpose>]``: the SDTM and ADaM define.xml (and their Dataset-JSON) use
+    ``purpose`` "SDTM" and "ADAM"."""
+    return make_oid("MDV", studyid, *([purpose] if purpose else []))
 
 
 def _sub(parent: ET.Element, tag: str, attrs: dict[str, str | None] | None = None) -> ET.Element:
@@ -127,12 +144,21 @@ def _item_data_type(var: VariableMetadata | ValueLevelMetadata, display_format: 
 
 
 def _origin(parent: ET.Element, origin: str, source: str | None) -> None:
+    """def:Origin per Define-XML 2.1: who gave the value (Source) and, as text, where it came from."""
     attrs: dict[str, str | None] = {"Type": origin}
     if source in ORIGIN_SOURCES:
         attrs["Source"] = source
+    elif origin == "Collected":
+        attrs["Source"] = "Investigator"
+    elif origin in ("Derived", "Assigned", "Protocol"):
+        attrs["Source"] = "Sponsor"
+    text = source if source and source not in ORIGIN_SOURCES else None
+    if origin == "Predecessor" and not text:
+        raise DataError("a Predecessor origin needs its source (the predecessor variable)",
+                        hint="give the variable a source, e.g. sdtm.DM.AGE")
     element = _sub(parent, "def:Origin", attrs)
-    if source and source not in ORIGIN_SOURCES:
-        _description(element, source)
+    if text:
+        _description(element, text)
 
 
 def _item_ref(parent: ET.Element, oid: str, order: int, mandatory: bool, key: int | None,
@@ -171,9 +197,10 @@ def _item_group(mdv: ET.Element, ds: DatasetMetadata, reg: _Registry) -> None:
     _description(group, ds.label)
     for order, var in enumerate(ds.variables, start=1):
         key = ds.keys.index(var.name) + 1 if var.name in ds.keys else None
-        _item_ref(group, make_oid("IT", ds.name, var.name), order, var.mandatory, key, var.method,
+        method = var.method if var.origin == "Derived" else None
+        _item_ref(group, make_oid("IT", ds.name, var.name), order, var.mandatory, key, method,
                   None if adam else var.role)
-        if var.method:
+        if method:
             reg.add_method(var.method, f"{ds.name}.{var.name}")
     _sub(group, "def:Class", {"Name": ds.class_})
     leaf = _sub(group, "def:leaf", {"ID": make_oid("LF", ds.name), "xlink:href": f"{ds.name.lower()}.xpt"})
@@ -199,8 +226,9 @@ def _value_lists(mdv: ET.Element, ds: DatasetMetadata, reg: _Registry) -> dict[s
         refs[variable] = vl_oid
         vl = _sub(mdv, "def:ValueListDef", {"OID": vl_oid})
         for order, vlm in enumerate(rows, start=1):
-            item = _item_ref(vl, make_oid("IT", ds.name, variable, vlm.where_value), order, False, None,
-                             vlm.method, None)
+            method = vlm.method if vlm.origin == "Derived" else None
+            item = _item_ref(vl, make_oid("IT", ds.name, variable, vlm.where_value), order, vlm.mandatory, None,
+                             method, None)
             wc_oid = make_oid("WC", ds.name, vlm.where_variable, vlm.where_value)
             clause = (make_oid("IT", ds.name, vlm.where_variable), vlm.where_value)
             if reg.where.setdefault(wc_oid, clause) != clause:
@@ -208,8 +236,8 @@ def _value_lists(mdv: ET.Element, ds: DatasetMetadata, reg: _Registry) -> dict[s
                                 f"{vlm.where_value!r})", hint="OIDs replace characters outside A-Z a-z 0-9 . _ - "
                                 "by '_'; make the where values differ after that")
             _sub(item, "def:WhereClauseRef", {"WhereClauseOID": wc_oid})
-            if vlm.method:
-                reg.add_method(vlm.method, f"{ds.name}.{variable} where {vlm.where_value}")
+            if method:
+                reg.add_method(method, f"{ds.name}.{variable} where {vlm.where_value}")
     return refs
 
 
@@ -237,20 +265,28 @@ def _item_def(mdv: ET.Element, ds: DatasetMetadata, var: VariableMetadata, vl_oi
     _origin(item, var.origin, var.source)
 
 
-def _value_item_defs(mdv: ET.Element, ds: DatasetMetadata) -> None:
+def _value_item_defs(mdv: ET.Element, ds: DatasetMetadata, reg: _Registry) -> None:
     for vlm in ds.value_level:
         parent = ds.variable(vlm.variable)
         fmt = parent.display_format if vlm.data_type in ("date", "datetime") else None
+        length = vlm.length
+        if length is None and parent.length is not None and vlm.data_type == parent.data_type:
+            length = parent.length
+        if vlm.data_type in ("integer", "float") and parent.data_type in ("integer", "float"):
+            length = None  # numbers stored as 8-byte doubles: no text length
         item = _sub(mdv, "ItemDef", {
             "OID": make_oid("IT", ds.name, vlm.variable, vlm.where_value),
             "Name": vlm.variable,
             "DataType": _item_data_type(vlm, fmt),
-            "Length": str(parent.length) if parent.length is not None and vlm.data_type == parent.data_type else None,
+            "Length": str(length) if length is not None and vlm.data_type != "float" else None,
             "SASFieldName": vlm.variable,
             "def:DisplayFormat": fmt,
         })
         _description(item, vlm.label)
-        _origin(item, vlm.origin, None)
+        if vlm.codelist:
+            reg.add_codelist(vlm.codelist, f"{ds.name}.{vlm.variable} where {vlm.where_value}")
+            _sub(item, "CodeListRef", {"CodeListOID": vlm.codelist.oid})
+        _origin(item, vlm.origin, vlm.source)
 
 
 def _where_clauses(mdv: ET.Element, reg: _Registry) -> None:
@@ -260,16 +296,27 @@ def _where_clauses(mdv: ET.Element, reg: _Registry) -> None:
         _sub(check, "CheckValue").text = value
 
 
-def _codelist(mdv: ET.Element, codelist: CodelistMetadata) -> None:
+def _codelist(mdv: ET.Element, codelist: CodelistMetadata, ct_oid: str | None) -> None:
+    standard = ct_oid if codelist.nci_code and ct_oid else None
     element = _sub(mdv, "CodeList", {"OID": codelist.oid, "Name": codelist.name,
-                                     "DataType": codelist.data_type})
+                                     "DataType": codelist.data_type,
+                                     "def:IsNonStandard": None if standard else "Yes",
+                                     "def:StandardOID": standard})
+    if codelist.external is not None:
+        ext = codelist.external
+        _sub(element, "ExternalCodeList", {"Dictionary": ext.dictionary, "Version": ext.version, "href": ext.href})
+        return
     decoded = any(item.decode is not None for item in codelist.items)
     for order, item in enumerate(codelist.items, start=1):
+        attrs = {"CodedValue": item.coded_value, "OrderNumber": str(order),
+                 "def:ExtendedValue": "Yes" if item.extended and standard else None}
         if decoded:
-            entry = _sub(element, "CodeListItem", {"CodedValue": item.coded_value, "OrderNumber": str(order)})
+            entry = _sub(element, "CodeListItem", attrs)
             _description(entry, item.decode if item.decode is not None else item.coded_value, tag="Decode")
         else:
-            _sub(element, "EnumeratedItem", {"CodedValue": item.coded_value, "OrderNumber": str(order)})
+            entry = _sub(element, "EnumeratedItem", attrs)
+        if item.nci_code:
+            _sub(entry, "Alias", {"Context": "nci:ExtCodeID", "Name": item.nci_code})
     if codelist.nci_code:
         _sub(element, "Alias", {"Context": "nci:ExtCodeID", "Name": codelist.nci_code})
 
@@ -292,7 +339,7 @@ def build_define_xml(
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise DataError(f"datasets listed twice in the study metadata: {duplicates}")
-    when = fixed_timestamp(created)
+    when = creation_timestamp(created)
     odm = ET.Element("ODM", {
         "xmlns": ODM_NS,
         "xmlns:def": DEF_NS,
@@ -310,18 +357,22 @@ def build_define_xml(
     _sub(globals_el, "StudyName").text = study.name
     _sub(globals_el, "StudyDescription").text = study.description
     _sub(globals_el, "ProtocolName").text = study.protocol
+    reg = _Registry()
+    if study.comment:
+        reg.comments["COM.MDV"] = study.comment
     mdv = _sub(study_el, "MetaDataVersion", {
-        "OID": metadata_version_oid(study.studyid),
+        "OID": study.metadata_version_oid or metadata_version_oid(study.studyid),
         "Name": f"{study.studyid} Define-XML 2.1",
         "Description": study.description,
         "def:DefineVersion": "2.1.0",
+        "def:CommentOID": "COM.MDV" if study.comment else None,
     })
     standards = _sub(mdv, "def:Standards")
     for standard in dict.fromkeys(ds.standard for ds in study.datasets):
         name, version = _standard_parts(standard)
         _sub(standards, "def:Standard", {"OID": _standard_oid(standard), "Name": name, "Type": "IG",
                                          "Version": version, "Status": "Final"})
-    reg = _Registry()
+    ct_oid = _ct_standards(standards, study.ct_standards)
     value_lists = {ds.name: _value_lists(mdv, ds, reg) for ds in study.datasets}
     _where_clauses(mdv, reg)
     for ds in study.datasets:
@@ -329,9 +380,9 @@ def build_define_xml(
     for ds in study.datasets:
         for var in ds.variables:
             _item_def(mdv, ds, var, value_lists[ds.name].get(var.name), reg)
-        _value_item_defs(mdv, ds)
-    for codelist in reg.codelists.values():
-        _codelist(mdv, codelist)
+        _value_item_defs(mdv, ds, reg)
+    for codelist in sorted(reg.codelists.values(), key=lambda c: c.oid):
+        _codelist(mdv, codelist, ct_oid)
     for method in reg.methods.values():
         _method(mdv, method)
     for oid, text in reg.comments.items():
@@ -339,7 +390,20 @@ def build_define_xml(
     _check_unique_oids(odm)
     ET.indent(odm, space="  ")
     body = ET.tostring(odm, encoding="unicode", short_empty_elements=True)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<?xml-stylesheet type="text/xsl" href="{STYLESHEET}"?>\n' + body + "\n").encode("utf-8")
+
+
+def _ct_standards(standards: ET.Element, packages: tuple[CtStandard, ...]) -> str | None:
+    """Declare the CT packages; return the OID CDISC codelists point at (the first one's)."""
+    first = None
+    for ct in packages:
+        oid = make_oid("STD", "CT", ct.publishing_set, ct.version)
+        _sub(standards, "def:Standard", {"OID": oid, "Name": ct.name, "Type": "CT",
+                                         "PublishingSet": ct.publishing_set, "Version": ct.version,
+                                         "Status": "Final"})
+        first = first or oid
+    return first
 
 
 def _check_unique_oids(odm: ET.Element) -> None:
@@ -359,5 +423,14 @@ def write_define_xml(
     study: StudyMetadata, path: str | os.PathLike[str], *, context: str = "Submission",
     created: datetime | None = None,
 ) -> Path:
-    """Build define.xml for ``study`` and write it atomically to ``path``."""
-    return atomic_write_bytes(path, build_define_xml(study, context=context, created=created))
+    """Build define.xml for ``study`` and write it atomically to ``path``, with the stylesheet
+    it names (``define2-1.xsl``) beside it."""
+    written = atomic_write_bytes(path, build_define_xml(study, context=context, created=created))
+    write_stylesheet(Path(path).parent)
+    return written
+
+
+def write_stylesheet(folder: str | os.PathLike[str]) -> Path:
+    """Copy the package's define.xml stylesheet into ``folder``."""
+    xsl = resources.files("tlfgen.lineage").joinpath(STYLESHEET).read_bytes()
+    return atomic_write_bytes(Path(folder) / STYLESHEET, xsl)

@@ -2,7 +2,8 @@
 
 Writes ``outputs/lineage.json`` (variable and record lineage), ``outputs/ars/<output>.json``
 (analysis results metadata) and ``outputs/lineage.html`` (the searchable report) from the
-tables of the TLF stage (``write_lineage_outputs``):
+tables of the TLF stage (``write_lineage_outputs``), and ``outputs/qc/conformance.xlsx`` (the
+conformance checks of sdtm/ and adam/, ``lineage.conformance``):
 
 - when the TLF stage of the same run already did this work (in a process it forks once the
   tables are built, while it writes them: ``tlf.run``), its result is taken (``study.cache``, while the specs and
@@ -36,12 +37,26 @@ def run_lineage(study: ResolvedStudy) -> StageResult:
 
     specs = load_stage_specs(study, "tlf")
     done = recall_built(study, specs, DONE_CACHE, pop=True)
-    if done is not None:
-        return done  # type: ignore[return-value]
-    tables = recall_tables(study, specs)
-    if tables is None:  # the lineage stage on its own: rebuild the tables (no rendering)
-        tables = build_outputs(study, specs, read_adam(study.adam_dir, needed_datasets(specs)))
-    return write_lineage_outputs(study, specs, tables)
+    if done is None:
+        tables = recall_tables(study, specs)
+        if tables is None:  # the lineage stage on its own: rebuild the tables (no rendering)
+            tables = build_outputs(study, specs, read_adam(study.adam_dir, needed_datasets(specs)))
+        done = write_lineage_outputs(study, specs, tables)
+    return add_conformance_report(study, done)  # type: ignore[arg-type]
+
+
+def add_conformance_report(study: ResolvedStudy, result: StageResult) -> StageResult:
+    """Write outputs/qc/conformance.xlsx and add it and a one-line summary to ``result``."""
+    from tlfgen.lineage.conformance import write_conformance_report
+
+    path, checks = write_conformance_report(study.sdtm_dir, study.adam_dir,
+                                            study.outputs_dir / "qc" / "conformance.xlsx")
+    failing = [c for c in checks if c.status == "FAIL"]
+    warned = [c for c in checks if c.status == "WARN"]
+    result.outputs.append(path)
+    result.notes.append(f"conformance: {len(checks)} checks, {len(failing)} failing, {len(warned)} with warnings "
+                        "(see outputs/qc/conformance.xlsx)")
+    return result
 
 
 def remember_lineage(study: ResolvedStudy, specs: "TlfSpecs", result: StageResult) -> None:

@@ -13,6 +13,10 @@ Findings, all WARNING and naming the raw file, row, column and raw value:
   this value (blank included) is not the dictionary's entry for it.
 
 Values are kept as reported; no record is dropped. Work is per distinct value.
+
+``compute_coded_term`` carries another column of the dictionary onto each record (the MedDRA
+hierarchy and codes of AEDECOD: AELLT, AEPTCD, AEHLT, ..., AESOCCD): blank when the key is not coded
+(which is already a DICT-UNCODED finding).
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ import re
 
 import pandas as pd
 
+from tlfgen.errors import DerivationError
+from tlfgen.registry import derivation
 from tlfgen.sdtm.checks import report_by_form, source_column
-from tlfgen.sdtm.context import FORM, MappingContext
+from tlfgen.sdtm.context import FORM, ROW, MappingContext, row_col
 from tlfgen.sdtm.values import compute_unique_map
 from tlfgen.spec.ct import normalise_term
 from tlfgen.spec.sdtm import CodingDictionary, DictionarySpec, ResolvedDomain
@@ -41,16 +47,27 @@ def compute_term_key(values: pd.Series) -> pd.Series:
     return compute_unique_map(values, normalise_term, missing="")
 
 
-def compute_reported(data: pd.DataFrame, rd: ResolvedDomain, var: str) -> pd.Series:
-    """The raw value ``var`` was mapped from (as written in the raw file) where the working frame
-    still holds its column; the mapped value otherwise."""
+def compute_reported(data: pd.DataFrame, rd: ResolvedDomain, var: str, ctx: MappingContext) -> pd.Series:
+    """The raw value ``var`` was mapped from, as written in the raw file (read from the raw form
+    by row number: the working frame may hold a variable of the raw column's name, e.g. AESOC);
+    the mapped value where ``var`` has no raw column."""
     reported = data[var].astype(object)
     for form in data[FORM].unique():
         column = source_column(rd, var, form)
-        if column != var and column in data:
-            rows = data[FORM] == form
-            reported = reported.where(~rows, data[column])
+        raw = ctx.forms.get(form)
+        row = row_col(form) if row_col(form) in data else ROW
+        if not _has_source(rd, var) or raw is None or column not in raw.data or row not in data:
+            continue
+        rows = data[FORM] == form
+        by_row = pd.Series(raw.data[column].to_numpy(), index=raw.data[ROW].to_numpy())
+        values = by_row.reindex(data.loc[rows, row].to_numpy()).to_numpy()
+        reported = reported.where(~rows, pd.Series(values, index=data.index[rows]).reindex(data.index))
     return reported.where(reported.notna(), "")
+
+
+def _has_source(rd: ResolvedDomain, var: str) -> bool:
+    return any(v.name == var and v.source for v in rd.spec.variables) or any(
+        var in s.values and s.values[var].source for s in rd.spec.sources)
 
 
 def _escape(text: str) -> str:
@@ -95,8 +112,8 @@ def check_matched(data: pd.DataFrame, rd: ResolvedDomain, ctx: MappingContext, v
     wrong = matched & ~pair.isin({f"{m}\x1f{v}" for m, v in allowed})
     if not wrong.any():
         return
-    reported = compute_reported(data, rd, var)
-    reported_match = compute_reported(data, rd, option.match)
+    reported = compute_reported(data, rd, var, ctx)
+    reported_match = compute_reported(data, rd, option.match, ctx)
     column, action = _escape(option.column), (f"kept as reported; correct the {_escape(option.column)} or the "
                                                f"{_escape(key_column)} in the raw data")
     for m in sorted(match_key[wrong].unique()):
@@ -113,6 +130,25 @@ def _report_uncoded(mask: pd.Series, data: pd.DataFrame, rd: ResolvedDomain, ctx
                     option: DictionarySpec, coding: CodingDictionary) -> None:
     if not mask.any():
         return
-    report_by_form(mask, data, ctx, rd, var, values=compute_reported(data, rd, var), severity="WARNING",
+    report_by_form(mask, data, ctx, rd, var, values=compute_reported(data, rd, var, ctx), severity="WARNING",
                    rule=UNCODED, domain=rd.name, action=UNCODED_ACTION,
                    message=f"'{{value}}' is not a {_escape(option.column)} of {_escape(coding.display)} ({var})")
+
+
+@derivation(requires=("{key}",), context=("dataset", "ctx"))
+def compute_coded_term(dataset: pd.DataFrame, *, ctx: MappingContext, file: str, key: str, key_column: str,
+                       column: str, upper: bool = False) -> pd.Series:
+    """The dictionary's ``column`` for each record's ``key`` value (matched on ``key_column``)."""
+    coding = ctx.specs.dictionaries.get(file)
+    if coding is None:
+        raise DerivationError(f"dictionary {file} is not loaded",
+                              hint=f"give {key} the option dictionary: {{file: {file}, column: {key_column}}}")
+    for needed in (key_column, column):
+        if needed not in coding.columns:
+            raise DerivationError(f"dictionary {coding.display} has no column {needed!r}",
+                                  hint="its columns: " + ", ".join(coding.columns))
+    entries = {k: values[0] for k, values in coding.entries(key_column, column).items()}
+    values = compute_term_key(dataset[key]).map(entries)
+    if upper:
+        values = values.str.upper()
+    return values.where(values.notna(), "").astype(object)

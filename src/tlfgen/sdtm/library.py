@@ -1,3 +1,3 @@
 """SDTM stage: imports the derivation modules so the registry knows every SDTM derivation."""
 
-from tlfgen.sdtm import algorithms, reference, timing  # noqa: F401
+from tlfgen.sdtm import algorithms, dictionary, reference, timing, trial_summary  # noqa: F401

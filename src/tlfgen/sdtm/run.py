@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tlfgen.errors import DerivationError, TlfgenError
-from tlfgen.io.metadata import StudyMetadata
+from tlfgen.io.metadata import CtStandard, StudyMetadata
 from tlfgen.pipeline import DatasetCount, Finding, StageResult
 from tlfgen.raw.checks import check_duplicates, check_studyid, check_unknown_subjects, known_subjects
 from tlfgen.raw.keys import apply_identifiers
@@ -182,9 +182,15 @@ def _seq_var(rd) -> str | None:
     return next((v.name for v in rd.spec.variables if v.derive and v.derive.name == SEQ_DERIVATION), None)
 
 
+def ct_standards(specs: SdtmSpecs) -> tuple[CtStandard, ...]:
+    """The CT packages the study's codelists declare (specs/ct/*.yaml ``standard``)."""
+    found = dict.fromkeys(c.standard for c in specs.codelists.values() if c.standard is not None)
+    return tuple(CtStandard(*package) for package in found)
+
+
 def run_sdtm(study: ResolvedStudy) -> StageResult:
     """The SDTM stage: map, write every domain, define.xml, lineage and the findings report."""
-    from tlfgen.sdtm.write import write_define
+    from tlfgen.sdtm.write import SDTM_MDV, write_define
 
     specs: SdtmSpecs = load_stage_specs(study, "sdtm")
     run = map_study(study, finish=lambda result: write_domain(study, specs, result))
@@ -196,8 +202,9 @@ def run_sdtm(study: ResolvedStudy) -> StageResult:
         outputs += written.paths
     info = study.spec.study
     study_meta = StudyMetadata(studyid=study.studyid, name=info.name, description=info.description,
-                               protocol=info.protocol, datasets=tuple(sorted(metas, key=lambda m: m.name)))
-    outputs.append(write_define(study_meta, study.sdtm_dir))
+                               protocol=info.protocol, datasets=tuple(sorted(metas, key=lambda m: m.name)),
+                               ct_standards=ct_standards(specs), metadata_version_oid=SDTM_MDV(study.studyid))
+    outputs += write_define(study_meta, study.sdtm_dir)
     outputs.append(write_findings_report(run.findings, run.counts, study.outputs_dir / "qc" / "findings.xlsx"))
     supp_counts = [DatasetCount(f"SUPP{n}", written.supp_rows, written.supp_rows)
                    for n, written in sorted(run.finished.items()) if written.supp_rows is not None]
@@ -218,17 +225,19 @@ class WrittenDomain:
 
 def write_domain(study: ResolvedStudy, specs: SdtmSpecs, result: DomainResult) -> WrittenDomain:
     """Write one domain (XPT, Dataset-JSON, SUPP--, lineage sidecar)."""
+    from tlfgen.lineage.define_content import create_ct_codelists, create_define_metadata
     from tlfgen.sdtm.write import write_dataset, write_lineage
 
     folder = study.sdtm_dir
     rd = specs.domains[result.name]
     parts = [(result.data, create_domain_metadata(rd, specs))]
     if result.supp is not None:
-        parts.append((result.supp, create_supp_metadata(rd)))
+        parts.append((result.supp, create_supp_metadata(rd, specs)))
     metas, paths = [], []
+    ct = create_ct_codelists(specs.codelists)
     for data, meta in parts:
         meta, written = write_dataset(data, meta, folder, study.studyid)
-        metas.append(meta)
+        metas.append(create_define_metadata(meta, data, ct))  # codelists, value level, Mandatory
         paths += written
     paths.append(write_lineage(result, folder))
     return WrittenDomain(metas, paths, None if result.supp is None else len(result.supp))

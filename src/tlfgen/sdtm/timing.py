@@ -36,12 +36,16 @@ def compute_studyid(dataset: pd.DataFrame, *, ctx: MappingContext) -> pd.Series:
     return pd.Series(ctx.studyid, index=dataset.index, dtype=object)
 
 
-def _visits(dataset: pd.DataFrame, ctx: MappingContext, part: int) -> pd.Series:
+def _visits(dataset: pd.DataFrame, ctx: MappingContext, part: int, no_visit: list[str] | None = None) -> pd.Series:
     """Part ``part`` (0 VISIT, 1 VISITNUM, 2 EPOCH) of each row's visit, looked up once per distinct
-    FOLDER; an unknown folder is a WARNING (reported with part 0) and gives a blank."""
+    FOLDER; an unknown folder is a WARNING (reported with part 0) and gives a blank; so does a
+    folder in ``no_visit`` (log forms: their records belong to no visit), without a warning."""
     codes, uniques = factorize_column(dataset["FOLDER"])
     folders = ["" if u is None else str(u) for u in uniques]
     table = {f: ctx.study.visit_of(f) for f in dict.fromkeys(folders)}
+    for folder in no_visit or ():
+        if folder in table:
+            table[folder] = ("", None, "")
     if part == 0 and any(v is None for v in table.values()):
         _report_unknown_folders(dataset, ctx)
     values = [table[f][part] if table[f] else None for f in folders]
@@ -62,33 +66,50 @@ def _report_unknown_folders(dataset: pd.DataFrame, ctx: MappingContext) -> None:
 
 
 @derivation(requires=("FOLDER",), context=CTX)
-def compute_visit(dataset: pd.DataFrame, *, ctx: MappingContext) -> pd.Series:
-    """VISIT from the raw FOLDER by the study's visit schedule."""
-    return _visits(dataset, ctx, 0)
+def compute_visit(dataset: pd.DataFrame, *, ctx: MappingContext,
+                 no_visit: list[str] | None = None) -> pd.Series:
+    """VISIT from the raw FOLDER by the study's visit schedule (blank for the ``no_visit`` folders)."""
+    return _visits(dataset, ctx, 0, no_visit)
 
 
 @derivation(requires=("FOLDER",), context=CTX)
-def compute_visitnum(dataset: pd.DataFrame, *, ctx: MappingContext) -> pd.Series:
-    """VISITNUM from the raw FOLDER by the study's visit schedule."""
-    return _visits(dataset, ctx, 1)
+def compute_visitnum(dataset: pd.DataFrame, *, ctx: MappingContext,
+                 no_visit: list[str] | None = None) -> pd.Series:
+    """VISITNUM from the raw FOLDER by the study's visit schedule (blank for the ``no_visit`` folders)."""
+    return _visits(dataset, ctx, 1, no_visit)
 
 
 @derivation(requires=("USUBJID",), context=CTX)
 def compute_epoch(dataset: pd.DataFrame, *, ctx: MappingContext, dtc: str | None = None) -> pd.Series:
     """EPOCH: from the visit schedule, or (with ``dtc``) from the date against RFSTDTC/RFENDTC.
 
-    By date: before first dose SCREENING, up to last dose TREATMENT, after it FOLLOW-UP;
-    partial or blank dates give a blank EPOCH.
+    By date: before first dose SCREENING, up to last dose TREATMENT, after it FOLLOW-UP; a subject
+    never dosed is in SCREENING throughout. A partial date (YYYY-MM, YYYY) stands for the days it
+    may be: all before first dose SCREENING, all after last dose FOLLOW-UP, else TREATMENT (it
+    cannot be ruled out that the record falls on treatment, as for treatment emergence). A blank
+    date gives a blank EPOCH.
     """
     if dtc is None:
         return _visits(dataset, ctx, 2)
-    when = iso_to_date(dataset[dtc].fillna("").astype(str))
+    low, high = compute_date_bounds(dataset[dtc].fillna("").astype(str))
     start = ctx.reference_dates(dataset["USUBJID"], "RFSTDTC")
     end = ctx.reference_dates(dataset["USUBJID"], "RFENDTC")
     epoch = np.select(
-        [when.isna() | start.isna(), when < start, end.isna() | (when <= end)],
-        ["", "SCREENING", "TREATMENT"], default="FOLLOW-UP")
+        [low.isna(), start.isna() | (high < start), end.notna() & (low > end)],
+        ["", "SCREENING", "FOLLOW-UP"], default="TREATMENT")
     return pd.Series(epoch, index=dataset.index, dtype=object)
+
+
+def compute_date_bounds(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The first and last day an ISO 8601 date (complete or partial: YYYY-MM, YYYY) may be; NaT
+    for a blank or unreadable date."""
+    text = dtc.str.slice(0, 10)
+    full = iso_to_date(dtc)
+    month = pd.to_datetime(text.where(text.str.fullmatch(r"\d{4}-\d{2}")) + "-01", format="%Y-%m-%d", errors="coerce")
+    year = pd.to_datetime(text.where(text.str.fullmatch(r"\d{4}")) + "-01-01", format="%Y-%m-%d", errors="coerce")
+    low = full.fillna(month).fillna(year)
+    high = full.fillna(month + pd.offsets.MonthEnd(0)).fillna(year + pd.offsets.YearEnd(0))
+    return low, high
 
 
 def compute_day_number(dates: pd.Series, reference: pd.Series) -> pd.Series:

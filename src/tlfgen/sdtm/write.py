@@ -13,12 +13,17 @@ from tlfgen.io.atomic import atomic_write_text
 from tlfgen.io.datasetjson import write_dataset_json
 from tlfgen.io.metadata import DatasetMetadata, StudyMetadata
 from tlfgen.io.xpt import complete_metadata, write_xpt
-from tlfgen.lineage.define import metadata_version_oid, study_oid, write_define_xml
+from tlfgen.lineage.define import STYLESHEET, metadata_version_oid, study_oid, write_define_xml
 from tlfgen.pipeline import publish_written
 from tlfgen.sdtm.engine import DomainResult
 from tlfgen.sdtm.lineage import lineage_text
 
 LINEAGE_VERSION = 1
+
+
+def SDTM_MDV(studyid: str) -> str:  # noqa: N802 (a name shared by define.xml and Dataset-JSON)
+    """The metadata version OID of sdtm/define.xml and of every sdtm/*.json."""
+    return metadata_version_oid(studyid, "SDTM")
 
 
 def write_dataset(df, meta: DatasetMetadata, folder: Path, studyid: str) -> tuple[DatasetMetadata, list[Path]]:
@@ -29,7 +34,7 @@ def write_dataset(df, meta: DatasetMetadata, folder: Path, studyid: str) -> tupl
     xpt = write_xpt(df, meta, folder / f"{name}.xpt", profiles=profiles)
     publish_written("sdtm", xpt, df, meta)  # the ADaM stage of the same run takes it instead of reading
     js = write_dataset_json(df, meta, folder / f"{name}.json", study_oid=study_oid(studyid),
-                            metadata_version_oid=metadata_version_oid(studyid))
+                            metadata_version_oid=SDTM_MDV(studyid), metadata_ref="define.xml")
     return meta, [xpt, js]
 
 
@@ -54,5 +59,6 @@ def read_lineage(path: Path) -> dict[tuple, list[tuple[str, int]]]:
     return {tuple(rec[:width]): [(files[f], r) for f, r in rec[width]] for rec in doc["records"]}
 
 
-def write_define(study_meta: StudyMetadata, folder: Path) -> Path:
-    return write_define_xml(study_meta, folder / "define.xml")
+def write_define(study_meta: StudyMetadata, folder: Path) -> list[Path]:
+    """``define.xml`` and its stylesheet."""
+    return [write_define_xml(study_meta, folder / "define.xml"), folder / STYLESHEET]

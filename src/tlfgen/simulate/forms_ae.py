@@ -1,8 +1,17 @@
 """Simulation stage: the adverse event log (ae.csv) and the small invented AE dictionary.
 
-``AE_DICTIONARY`` is the single source of ``specs/dictionaries/ae_dictionary.csv``
-(columns PT,PTCD,SOC,SOCCD,VERBATIMS; verbatims separated by "|"). The codes
-are invented 8-digit numbers starting with 9 and are NOT MedDRA codes.
+``AE_DICTIONARY`` and ``AE_HIERARCHY`` are the single source of
+``specs/dictionaries/ae_dictionary.csv`` (columns LLT,LLTCD,PT,PTCD,HLT,HLTCD,HLGT,HLGTCD,SOC,
+SOCCD,VERBATIMS; verbatims separated by "|"): a small dictionary shaped like MedDRA (each PT is its
+own LLT, as in MedDRA; HLT and HLGT names modelled on MedDRA's, not checked against a licensed
+release). Every code is an invented 8-digit number starting with 9 (LLT/PT 900, HLT 960, HLGT
+970, SOC 950) and is NOT a MedDRA code.
+
+Seriousness criteria (AESDTH, AESLIFE, AESHOSP, AESDISAB, AESCONG, AESMIE) are ticked only on
+serious events, from what the event already is (no random draw): death for grade 5, life
+threatening for grade 4, hospitalisation for grade 3 to 5, "other medically important" for a
+serious event of grade 1 or 2 (no other criterion applies); disability and congenital anomaly
+never. Non-serious events leave them blank, as the CRF does.
 """
 
 from __future__ import annotations
@@ -68,6 +77,48 @@ _TERMS = (
     ("Pneumonitis", "90000125", "RSP", ("pneumonitis", "immune-related pneumonitis", "checkpoint pneumonitis")),
 )
 
+#: PT -> (HLT, HLGT): the MedDRA-like groups of each PT (codes: ``_GROUP_CODES``)
+_GROUPS = {
+    "Neutrophil count decreased": ("White blood cell analyses", "Haematology investigations (incl blood groups)"),
+    "White blood cell count decreased": ("White blood cell analyses", "Haematology investigations (incl blood groups)"),
+    "Platelet count decreased": ("Platelet analyses", "Haematology investigations (incl blood groups)"),
+    "Lymphocyte count decreased": ("White blood cell analyses", "Haematology investigations (incl blood groups)"),
+    "Anaemia": ("Anaemias NEC", "Anaemias nonhaemolytic and marrow depression"),
+    "Hypertension": ("Vascular hypertensive disorders NEC", "Vascular hypertensive disorders"),
+    "Rash": ("Rashes, eruptions and exanthems NEC", "Epidermal and dermal conditions"),
+    "Proteinuria": ("Urinary abnormalities", "Urinary tract signs and symptoms"),
+    "Reactive cutaneous capillary endothelial proliferation": ("Skin vascular abnormalities NEC",
+                                                               "Skin vascular abnormalities"),
+    "Nausea": ("Nausea and vomiting symptoms", "Gastrointestinal signs and symptoms"),
+    "Vomiting": ("Nausea and vomiting symptoms", "Gastrointestinal signs and symptoms"),
+    "Decreased appetite": ("Appetite disorders", "Appetite and general nutritional disorders"),
+    "Dysgeusia": ("Disturbances of taste", "Neurological disorders NEC"),
+    "Fatigue": ("Asthenic conditions", "General system disorders NEC"),
+    "Alopecia": ("Alopecias", "Skin appendage conditions"),
+    "Peripheral sensory neuropathy": ("Peripheral neuropathies NEC", "Peripheral neuropathies"),
+    "Diarrhoea": ("Diarrhoea (excl infective)", "Gastrointestinal motility and defaecation conditions"),
+    "Hypothyroidism": ("Thyroid hypofunction disorders", "Thyroid gland disorders"),
+    "Alanine aminotransferase increased": ("Liver function analyses", "Hepatobiliary investigations"),
+    "Aspartate aminotransferase increased": ("Liver function analyses", "Hepatobiliary investigations"),
+    "Palmar-plantar erythrodysaesthesia syndrome": ("Erythemas", "Epidermal and dermal conditions"),
+    "Pneumonia": ("Lower respiratory tract and lung infections", "Infections - pathogen unspecified"),
+    "Constipation": ("Gastrointestinal atonic and hypomotility disorders NEC",
+                     "Gastrointestinal motility and defaecation conditions"),
+    "Epistaxis": ("Respiratory tract haemorrhages and bleeding", "Respiratory disorders NEC"),
+    "Pneumonitis": ("Lower respiratory tract inflammatory and immunologic conditions",
+                    "Lower respiratory tract disorders (excl obstruction and infection)"),
+}
+#: invented codes of the groups, numbered in name order: HLT 9600nnnn, HLGT 9700nnnn
+_GROUP_CODES = {
+    **{name: f"9600{n:04d}" for n, name in enumerate(sorted({h for h, _ in _GROUPS.values()}), start=1)},
+    **{name: f"9700{n:04d}" for n, name in enumerate(sorted({g for _, g in _GROUPS.values()}), start=1)},
+}
+#: PT -> (LLT, LLTCD, HLT, HLTCD, HLGT, HLGTCD); the LLT is the PT's own (same name and code)
+AE_HIERARCHY: dict[str, tuple[str, str, str, str, str, str]] = {
+    pt: (pt, ptcd, _GROUPS[pt][0], _GROUP_CODES[_GROUPS[pt][0]], _GROUPS[pt][1], _GROUP_CODES[_GROUPS[pt][1]])
+    for pt, ptcd, _, _ in _TERMS
+}
+
 #: PT -> (PT, PTCD, SOC, SOCCD, verbatims)
 AE_DICTIONARY: dict[str, tuple[str, str, str, str, tuple[str, ...]]] = {
     pt: (pt, ptcd, _SOC[soc][0], _SOC[soc][1], verbatims) for pt, ptcd, soc, verbatims in _TERMS
@@ -80,10 +131,21 @@ def render_ae_dictionary_csv() -> str:
     """The text of specs/dictionaries/ae_dictionary.csv."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["PT", "PTCD", "SOC", "SOCCD", "VERBATIMS"])
+    writer.writerow(["LLT", "LLTCD", "PT", "PTCD", "HLT", "HLTCD", "HLGT", "HLGTCD", "SOC", "SOCCD", "VERBATIMS"])
     for pt, ptcd, soc, soccd, verbatims in sorted(AE_DICTIONARY.values()):
-        writer.writerow([pt, ptcd, soc, soccd, "|".join(verbatims)])
+        llt, lltcd, hlt, hltcd, hlgt, hlgtcd = AE_HIERARCHY[pt]
+        writer.writerow([llt, lltcd, pt, ptcd, hlt, hltcd, hlgt, hlgtcd, soc, soccd, "|".join(verbatims)])
     return buffer.getvalue()
+
+
+def compute_seriousness(serious: bool, grade: int) -> dict[str, str]:
+    """The seriousness criteria of one event as the CRF shows them (blank unless serious)."""
+    names = ("AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG", "AESMIE")
+    if not serious:
+        return dict.fromkeys(names, "")
+    ticked = {"AESDTH": grade == 5, "AESLIFE": grade == 4, "AESHOSP": grade >= 3,
+              "AESDISAB": False, "AESCONG": False, "AESMIE": grade <= 2}
+    return {name: "Yes" if ticked[name] else "No" for name in names}
 
 
 def compute_ae_outcome(grade: int, ended: bool) -> str:
@@ -117,6 +179,7 @@ def create_ae_rows(subject: SubjectTruth, rng: random.Random) -> list[dict[str, 
             AETERM=apply_texture(verbatim, rng, rate=0.15), AEPT=pt, AESOC=soc,
             AESTDAT=start, AEENDAT=format_date(event.end), AEONGO="No" if event.end else "Yes",
             AETOXGR=str(event.grade), AESER="Yes" if event.serious else "No",
+            **compute_seriousness(event.serious, event.grade),
             AERELCAM=rel["CAM"], AERELANL=rel["ANL"], AERELTAX=rel["TAX"], AERELPLT=rel["PLT"],
             AEACN=format_sentence(event.action), AEOUT=compute_ae_outcome(event.grade, event.end is not None),
         ))

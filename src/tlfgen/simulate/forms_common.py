@@ -31,7 +31,7 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
     "nl": ("NLDAT", "NLID", "NLLOC"),
     "rs": ("RSDAT", "TRGRESP", "NTRGRESP", "NEWLES", "OVRLRESP"),
     "ae": ("AETERM", "AEPT", "AESOC", "AESTDAT", "AEENDAT", "AEONGO", "AETOXGR", "AESER",
-           "AERELCAM", "AERELANL", "AERELTAX", "AERELPLT", "AEACN", "AEOUT"),
+           "AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG", "AESMIE", "AERELCAM", "AERELANL", "AERELTAX", "AERELPLT", "AEACN", "AEOUT"),
     "pr": ("PRDAT", "PRTRT", "PRR0", "PRPCR"),
     "eot": ("EOTDAT", "EOTREAS"),
     "eos": ("EOSDAT", "EOSREAS"),

@@ -29,7 +29,7 @@ FORM_TITLES = {
     "ntl": ("Non-target lesions (SCRN, TA<nn>)", "NTLDAT, NTLID (NT01..), NTLLOC, NTLSTAT (Present/Absent/Unequivocal progression)"),
     "nl": ("New lesions (TA<nn>)", "NLDAT, NLID (NEW01..), NLLOC"),
     "rs": ("Overall response, investigator (TA<nn>)", "RSDAT, TRGRESP, NTRGRESP, NEWLES (Yes/No), OVRLRESP (CR/PR/SD/PD/NE)"),
-    "ae": ("Adverse events (LOG)", "AETERM (verbatim), AEPT, AESOC (coded), AESTDAT, AEENDAT, AEONGO, AETOXGR (1-5), AESER, AERELCAM, AERELANL, AERELTAX, AERELPLT, AEACN, AEOUT"),
+    "ae": ("Adverse events (LOG)", "AETERM (verbatim), AEPT, AESOC (coded), AESTDAT, AEENDAT, AEONGO, AETOXGR (1-5), AESER, AESDTH, AESLIFE, AESHOSP, AESDISAB, AESCONG, AESMIE (serious events only), AERELCAM, AERELANL, AERELTAX, AERELPLT, AEACN, AEOUT"),
     "pr": ("Conversion surgery (LOG)", "PRDAT, PRTRT, PRR0 (Yes/No), PRPCR (Yes/No)"),
     "eot": ("End of treatment (EOT)", "EOTDAT, EOTREAS"),
     "eos": ("End of study (LOG)", "EOSDAT, EOSREAS"),

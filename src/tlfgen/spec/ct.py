@@ -38,6 +38,16 @@ class CodelistItemSpec(StrictModel):
     value: str = Field(min_length=1, max_length=200)
     decode: str | None = None
     raw: list[str] = Field(default_factory=list)
+    nci_code: str | None = Field(default=None, pattern=r"^C\d+$")  # the term's C-code in CDISC CT
+    extended: bool = False  # a sponsor value added to an extensible CDISC codelist
+
+
+class CtStandardSpec(StrictModel):
+    """The CDISC CT package the file's CDISC codelists come from (declared in define.xml)."""
+
+    name: str = "CDISC/NCI"
+    publishing_set: str = "SDTM"
+    version: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
 
 
 class CodelistSpec(StrictModel):
@@ -62,6 +72,7 @@ class CodelistSpec(StrictModel):
 
 
 class CodelistFile(StrictModel):
+    standard: CtStandardSpec | None = None
     codelists: list[CodelistSpec] = Field(min_length=1)
 
 
@@ -75,6 +86,8 @@ class Codelist:
     items: tuple[CodelistItemSpec, ...]
     lookup: dict[str, str] = field(repr=False)
     location: Location | None = None
+    #: (name, publishing set, version) of the file's CT package; None when it declares none
+    standard: tuple[str, str, str] | None = None
 
     def map_value(self, raw: str) -> str | None:
         return self.lookup.get(normalise_term(raw))
@@ -84,12 +97,14 @@ class Codelist:
         return tuple(item.value for item in self.items)
 
 
-def build_codelist(spec: CodelistSpec, location: Location | None = None) -> Codelist:
+def build_codelist(spec: CodelistSpec, location: Location | None = None,
+                   standard: CtStandardSpec | None = None) -> Codelist:
     lookup: dict[str, str] = {}
     for item in spec.items:
         for spelling in [item.value, *item.raw]:
             lookup[normalise_term(spelling)] = item.value
-    return Codelist(spec.id, spec.name, spec.nci_code, tuple(spec.items), lookup, location)
+    package = (standard.name, standard.publishing_set, standard.version) if standard else None
+    return Codelist(spec.id, spec.name, spec.nci_code, tuple(spec.items), lookup, location, package)
 
 
 def load_codelists(study: ResolvedStudy) -> dict[str, Codelist]:
@@ -107,6 +122,6 @@ def load_codelists(study: ResolvedStudy) -> dict[str, Codelist]:
                     location=location, key_path=f"codelists[{i}].id",
                 ))
                 continue
-            result[cl.id] = build_codelist(cl, location)
+            result[cl.id] = build_codelist(cl, location, spec.standard)
     errors.raise_if_any()
     return dict(sorted(result.items()))
