@@ -19,7 +19,8 @@ Choice per subject (contracts.md section 4):
 5. otherwise the censor source with the lowest ``priority`` (default: list
    order) that has a date: e.g. the last adequate assessment, then the start date.
 
-AVAL = ADT - STARTDT + 1 (days); AVALM = AVAL / ``months_divisor``.
+AVAL = ADT - STARTDT + 1 (days); AVALM = AVAL / ``months_divisor``, by default the
+study's ``days_per_month`` (specs/study.yaml).
 """
 
 from __future__ import annotations
@@ -327,7 +328,7 @@ def _tte_produces(args: Mapping[str, Any]) -> Iterable[str]:
 def derive_param_tte(
     dataset: pd.DataFrame | None, *, sources: Mapping[str, pd.DataFrame], study: Any = None,
     paramcd: str, param: str, start: Mapping[str, Any], events: list[Mapping[str, Any]],
-    censors: list[Mapping[str, Any]], months_divisor: float = 30.4375, cutoff_var: str | None = "DCUTDT",
+    censors: list[Mapping[str, Any]], months_divisor: float | None = None, cutoff_var: str | None = "DCUTDT",
     adsl: str = "adam.ADSL", adsl_vars: list[str] | None = None, subject_condition: str | None = None,
 ) -> pd.DataFrame:
     """Add one time-to-event parameter (one record per subject) from spec'd event and censor sources.
@@ -336,7 +337,10 @@ def derive_param_tte(
     ``events`` / ``censors``: lists of sources (keys: dataset, date, condition,
     evntdesc / cnsdtdsc, srcdom, srcvar, srcseq, select, censor, preempts,
     priority, after_cutoff). The cutoff is ADSL ``cutoff_var`` or the study's.
+    ``months_divisor`` (AVALM = AVAL / it): the study's ``days_per_month`` unless given.
     """
+    if months_divisor is None:
+        months_divisor = float(getattr(study, "days_per_month", None) or 30.4375)
     start_src = create_date_source(start, kind="start")
     event_srcs = [create_date_source(e, kind="event", position=i) for i, e in enumerate(events)]
     censor_srcs = [create_date_source(c, kind="censor", position=i) for i, c in enumerate(censors)]

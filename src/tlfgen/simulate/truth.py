@@ -6,8 +6,8 @@ OS ends, enrolment and first-dose dates) is read from
 ``calibration_30x2.json`` (found offline by ``calibrate.py``) and everything
 else (baseline, tumour measurements, treatment, adverse events) is drawn from
 seeded randomness under exact per-arm counts. Any other size or seed draws a
-study from the same generative model: skeleton rows of the calibrated arm are
-resampled with jittered days, then the data cutoff is applied.
+study from the same generative model: skeleton rows of the arm (``skeleton_pool.json``)
+are resampled with jittered days, then the data cutoff is applied.
 
 Study days: day 1 = first dose; the date of day ``d`` is ``trt_start + d - 1``
 (so AVAL = ADT - STARTDT + 1 = d). Imaging: days 43, 85, 127 (every 6 weeks in
@@ -38,6 +38,10 @@ FIRST_ENROL = date(2020, 8, 3)
 LAST_ENROL = date(2022, 8, 10)
 DEFAULT_SEED = 20200803
 CALIBRATION_PATH = Path(__file__).with_name("calibration_30x2.json")
+#: Skeleton rows resampled for any other size or seed: the first 30 + 30 calibration (months of
+#: 30.4375 days), kept as it was so that recalibrating the embedded study does not change every
+#: other simulated study (tests/reliability and tests/sdtm build theirs with 2 + 2 subjects).
+POOL_PATH = Path(__file__).with_name("skeleton_pool.json")
 ARMS = ("TCAC", "TCC")
 ALIVE_ROLES = ("ONTRT", "CENS", "PDALIVE")
 PD_ROLES = ("PDALIVE", "LTFU", "DEATHPD")
@@ -84,14 +88,13 @@ def load_calibration(path: Path) -> list[dict]:
 
 def draw_skeletons(n_per_arm: int, rng: random.Random) -> list[dict]:
     """Resample calibrated skeleton rows per arm, jitter their days, enrol uniformly, apply the cutoff."""
-    base = load_calibration(CALIBRATION_PATH)
+    base = load_calibration(POOL_PATH)
     span = (LAST_ENROL - FIRST_ENROL).days
     out = []
     for arm in ARMS:
         pool = [r for r in base if r["arm"] == arm]
         for _ in range(n_per_arm):
             sk = dict(rng.choice(pool))
-            sk.pop("baseline", None)  # covariates of the calibrated subjects: drawn afresh here
             sk["enrol"] = FIRST_ENROL + timedelta(days=rng.randint(0, span))
             sk["trt_start"] = sk["enrol"] + timedelta(days=rng.randint(1, 12))
             out.append(apply_cutoff(jitter_skeleton(sk, rng), rng))
