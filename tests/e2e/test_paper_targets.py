@@ -3,7 +3,9 @@
 Targets are a copy of shared/targets/paper_results.yaml (tests/data/). Counts and
 percentages exactly; ORR CIs exactly at 1 dp; KM medians within 0.01 month; symmetric
 median CIs within 0.05; log-rank HRs with CIs and the Cox HR within 0.01; follow-up
-within 0.1. Targets marked `stretch` are not asserted.
+within 0.1 (the targets' tolerances, on the ADaM values). Targets marked `stretch` are not
+asserted here; test_paper_printed.py checks every figure, the stretch ones included, as
+printed text in the DOCX and XLSX outputs.
 """
 
 from __future__ import annotations
@@ -146,10 +148,9 @@ def test_logrank_hazard_ratios(adam, targets, paramcd, section):
     hr = _hr(adam, paramcd)
     assert hr.hr == pytest.approx(goal["value"], abs=goal["tolerance"])
     assert hr.lower == pytest.approx(goal["ci95"][0], abs=goal["tolerance"])
-    # DOR: the paper's upper limit 0.91 is out of reach of the O/E interval with at most 11 TCC
-    # events (13 responders, 2 censored at surgery): about 0.93 is the floor for HR 0.37.
-    upper_tolerance = 0.035 if paramcd == "DOR" else goal["tolerance"]
-    assert hr.upper == pytest.approx(goal["ci95"][1], abs=upper_tolerance)
+    # DOR: (0.15, 0.91) needs 12 TCC DOR events, so one TCC surgery patient had stable disease
+    # (docs/paper_months.md); with at most 11 the O/E interval could not end below 0.93.
+    assert hr.upper == pytest.approx(goal["ci95"][1], abs=goal["tolerance"])
     printed = targets[section]["logrank_p"]
     if isinstance(printed, str):
         assert fmt_p(hr.p, style="paper") == printed

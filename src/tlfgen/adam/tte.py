@@ -22,7 +22,8 @@ Choice per subject (contracts.md section 4):
    (``first_listed``). ``censor_rule: priority``: the censor source with the lowest
    ``priority`` (default: list order) that has a date.
 
-AVAL = ADT - STARTDT + 1 (days); AVALM = AVAL / ``months_divisor``.
+AVAL = ADT - STARTDT + 1 (days); AVALM = AVAL / ``months_divisor``, by default the
+study's ``days_per_month`` (specs/study.yaml).
 """
 
 from __future__ import annotations
@@ -391,7 +392,7 @@ def _tte_produces(args: Mapping[str, Any]) -> Iterable[str]:
 def derive_param_tte(
     dataset: pd.DataFrame | None, *, sources: Mapping[str, pd.DataFrame], study: Any = None,
     paramcd: str, param: str, start: StartSource, events: list[EventSource],
-    censors: list[CensorSource], months_divisor: float = 30.4375, cutoff_var: str | None = "DCUTDT",
+    censors: list[CensorSource], months_divisor: float | None = None, cutoff_var: str | None = "DCUTDT",
     adsl: str = "adam.ADSL", adsl_vars: list[str] | None = None, subject_condition: str | None = None,
     censor_rule: Literal["latest", "priority"] = "latest",
     censor_ties: Literal["last_listed", "first_listed"] = "last_listed",
@@ -405,10 +406,13 @@ def derive_param_tte(
     Event: the earliest event date (ties: the source listed first); without an event,
     ``censor_rule`` latest (admiral's): the latest censoring date, ties by ``censor_ties``;
     priority: the first censor source (by ``priority``) with a date.
+    ``months_divisor`` (AVALM = AVAL / it): the study's ``days_per_month`` unless given.
     """
     if censor_rule not in ("latest", "priority") or censor_ties not in ("last_listed", "first_listed"):
         raise DerivationError(f"censor_rule must be latest or priority and censor_ties last_listed or "
                               f"first_listed, not {censor_rule!r} / {censor_ties!r}", dataset="ADTTE")
+    if months_divisor is None:
+        months_divisor = float(getattr(study, "days_per_month", None) or 30.4375)
     start_src = create_date_source(start, kind="start")
     event_srcs = [create_date_source(e, kind="event", position=i) for i, e in enumerate(events)]
     censor_srcs = [create_date_source(c, kind="censor", position=i) for i, c in enumerate(censors)]

@@ -1,26 +1,30 @@
 """Simulation stage, offline: search the survival skeleton of the embedded 30 + 30 study.
 
-Run once by hand (``python -m tlfgen.simulate.calibrate``); the result is
-committed as ``calibration_30x2.json`` and read by ``truth.py``. Nothing in the
-pipeline imports this module at run time.
+Run by hand (``python -m tlfgen.simulate.calibrate``); the result is committed as
+``calibration_30x2.json`` and read by ``truth.py``. Nothing in the pipeline imports
+this module at run time.
 
 The skeleton gives each subject a role (surgery, alive without progression,
 progression and alive, lost to follow-up, death) and integer study days
 (day 1 = first dose, AVAL = ADT - STARTDT + 1) for the first response, the
-PFS end, the OS end and, for subjects alive without progression, the last
-adequate assessment. Simulated annealing moves these days, under hard bounds
-that keep them consistent with the imaging schedule, until every survival
-target of the paper is met: KM medians and symmetric (median +/- 1.96 SE)
-CIs for PFS, OS and DOR, log-rank (O/E) hazard ratios and p-values, the Cox
-(Breslow) hazard ratio for PFS, and the follow-up median and range.
+PFS end and the OS end. The search moves these days, under hard bounds that keep
+them consistent with the imaging schedule, until every survival figure of the
+paper prints as the paper prints it (months = days / 30, docs/paper_months.md):
+KM medians and symmetric (median +/- z SE) CIs for PFS, OS and DOR, log-rank
+(O/E) hazard ratios and p-values, the Cox (Breslow) hazard ratio for PFS, and
+the follow-up median and range.
 
-The small statistics below are a fast objective for the search only (same
-formulas as ``tlfgen.stats.survival``: Collett/SPSS SE of the median with
-eps 0.05, Prism O/E hazard ratio, Breslow Cox); the committed result is checked
-with ``tlfgen.stats.survival`` itself in tests/simulate/test_truth.py. Every
-target is met within its tolerance except the DOR hazard-ratio upper limit
-(0.94 against 0.91; out of reach, see ``TARGETS``). Either run overwrites the
-JSON: ``--refine`` polishes the committed skeleton instead of starting afresh.
+The statistics of the objective are the fast versions in ``calibrate_stats``; the
+committed result is checked with ``tlfgen.stats`` in tests/simulate/test_truth.py
+and, through the whole pipeline, in tests/e2e/test_paper_printed.py.
+
+A symmetric median CI moves in steps of about 0.05 month per day of its
+quartile-like event times; a printed CI is a window ten times narrower, hit only
+by the right order of events and censorings (how many events fall among the
+conversion surgeries, where ties are). Annealing finds the rest but rarely those
+orders; the committed skeleton (``main`` documents the chain) had them set by hand
+from an enumeration of the possible orders, then ``search_keeping_ci`` moved every
+other day with the six CIs held exact.
 """
 
 from __future__ import annotations
@@ -31,16 +35,28 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
-MONTH = 30.4375
+from tlfgen.simulate.calibrate_stats import (
+    MONTH,
+    compute_cox_breslow,
+    compute_logrank,
+    compute_median_ci,
+)
+
 CUTOFF = date(2025, 4, 12)
 FIRST_ENROL = date(2020, 8, 3)
 LAST_ENROL = date(2022, 8, 10)
 CALIBRATION_PATH = Path(__file__).with_name("calibration_30x2.json")
+#: Longest follow-up (printed 45.9 months): no OS end after this study day.
+MAX_DAY = 1378
 
 # (role, bor, count) per arm. Roles: SURG conversion surgery; ONTRT on treatment at
 # cutoff; CENS off treatment, alive, no progression; PDALIVE progression, alive at
 # cutoff; LTFU progression then lost to follow-up; DEATHPD progression then death;
 # DEATHNOPD death without documented progression.
+# One TCC surgery patient has stable disease (not a confirmed response): with both TCC
+# surgery patients responders, 11 of the 13 TCC responders would have a DOR event and the
+# O/E interval of HR 0.37 could not end below 0.93; the paper prints (0.15, 0.91), which
+# needs 12 TCC DOR events (docs/paper_months.md).
 ROLES: dict[str, list[tuple[str, str, int]]] = {
     "TCAC": [
         ("SURG", "CR", 1), ("SURG", "PR", 9),
@@ -51,150 +67,43 @@ ROLES: dict[str, list[tuple[str, str, int]]] = {
         ("DEATHNOPD", "PR", 1),
     ],
     "TCC": [
-        ("SURG", "PR", 2),
+        ("SURG", "PR", 1), ("SURG", "SD", 1),
         ("CENS", "SD", 1),
         ("LTFU", "PR", 1), ("LTFU", "SD", 1),
         ("PDALIVE", "PR", 1), ("PDALIVE", "SD", 1), ("PDALIVE", "PD", 1),
-        ("DEATHPD", "CR", 1), ("DEATHPD", "PR", 7), ("DEATHPD", "SD", 7), ("DEATHPD", "PD", 5),
+        ("DEATHPD", "CR", 1), ("DEATHPD", "PR", 8), ("DEATHPD", "SD", 6), ("DEATHPD", "PD", 5),
         ("DEATHNOPD", "PR", 1), ("DEATHNOPD", "SD", 1),
     ],
 }
 
-# Targets: (value, tolerance); medians in days (AVAL of the median subject).
-TARGETS: dict[str, tuple[float, float]] = {
-    "PFS_MED_TCAC": (488, 0.5), "PFS_MED_TCC": (222, 0.5),
-    "PFS_LO_TCAC": (9.49, 0.05), "PFS_HI_TCAC": (22.58, 0.05),
-    "PFS_LO_TCC": (4.08, 0.05), "PFS_HI_TCC": (10.52, 0.05),
-    "OS_MED_TCAC": (746, 0.5), "OS_MED_TCC": (547, 0.5),
-    "OS_LO_TCAC": (12.43, 0.05), "OS_HI_TCAC": (36.57, 0.05),
-    "OS_LO_TCC": (11.43, 0.05), "OS_HI_TCC": (24.50, 0.05),
-    "DOR_MED_TCAC": (435, 0.5), "DOR_MED_TCC": (192, 0.5),
-    "DOR_LO_TCAC": (10.03, 0.05), "DOR_HI_TCAC": (18.57, 0.05),
-    "DOR_LO_TCC": (4.00, 0.05), "DOR_HI_TCC": (8.60, 0.05),
-    "PFS_HR": (0.35, 0.01), "PFS_HR_LO": (0.19, 0.01), "PFS_HR_HI": (0.65, 0.01),
-    "COX_HR": (0.33, 0.01), "COX_LO": (0.18, 0.01), "COX_HI": (0.63, 0.01),
-    "OS_HR": (0.75, 0.01), "OS_HR_LO": (0.39, 0.01), "OS_HR_HI": (1.43, 0.01),
-    "OS_P": (0.37, 0.005),
-    # DOR_HR_HI: 0.91 is out of reach with 11 TCC DOR events (13 responders, 2 censored at
-    # surgery): for HR 0.37 the O/E CI upper limit cannot go below ~0.93. Aim, do not insist.
-    "DOR_HR": (0.37, 0.01), "DOR_HR_LO": (0.15, 0.01), "DOR_HR_HI": (0.91, 0.03),
-    "DOR_P": (0.009, 0.0005),
-    "FU_MED": (14.5, 0.05), "FU_MIN": (1.9, 0.05), "FU_MAX": (45.9, 0.05),
+# Targets as the paper prints them: (value, decimals). A statistic meets its target when it
+# rounds to the printed value with a margin (MARGIN of the half step) to spare, so that a
+# change of rounding rule or of the last bit cannot flip the printed digit. Medians are
+# study days (the AVAL of the median subject): 481 / 30 prints 16.03, 219 / 30 7.30, ...
+TARGETS: dict[str, tuple[float, int]] = {
+    "PFS_MED_TCAC": (481, 0), "PFS_MED_TCC": (219, 0),
+    "PFS_LO_TCAC": (9.49, 2), "PFS_HI_TCAC": (22.58, 2),
+    "PFS_LO_TCC": (4.08, 2), "PFS_HI_TCC": (10.52, 2),
+    "OS_MED_TCAC": (735, 0), "OS_MED_TCC": (539, 0),
+    "OS_LO_TCAC": (12.43, 2), "OS_HI_TCAC": (36.57, 2),
+    "OS_LO_TCC": (11.43, 2), "OS_HI_TCC": (24.50, 2),
+    "DOR_MED_TCAC": (429, 0), "DOR_MED_TCC": (189, 0),
+    "DOR_LO_TCAC": (10.03, 2), "DOR_HI_TCAC": (18.57, 2),
+    "DOR_LO_TCC": (4.00, 2), "DOR_HI_TCC": (8.60, 2),
+    "PFS_HR": (0.35, 2), "PFS_HR_LO": (0.19, 2), "PFS_HR_HI": (0.65, 2),
+    "COX_HR": (0.33, 2), "COX_LO": (0.18, 2), "COX_HI": (0.63, 2),
+    "OS_HR": (0.75, 2), "OS_HR_LO": (0.39, 2), "OS_HR_HI": (1.43, 2),
+    "OS_P": (0.37, 2),
+    "DOR_HR": (0.37, 2), "DOR_HR_LO": (0.15, 2), "DOR_HR_HI": (0.91, 2),
+    "DOR_P": (0.009, 3),
+    "FU_MED": (14.5, 1), "FU_MIN": (1.9, 1), "FU_MAX": (45.9, 1),
 }
-
-
-# ---------------------------------------------------------------- fast statistics
-
-
-def compute_km(times: list[int], events: list[int]) -> list[tuple[int, int, int, float, float]]:
-    """KM steps at distinct event times: (t, at risk, events, S, Greenwood sum)."""
-    pairs = sorted(zip(times, events))
-    n = len(pairs)
-    steps = []
-    s, gw, i = 1.0, 0.0, 0
-    while i < n:
-        t = pairs[i][0]
-        j, d = i, 0
-        while j < n and pairs[j][0] == t:
-            d += pairs[j][1]
-            j += 1
-        if d:
-            at_risk = n - i
-            s *= 1.0 - d / at_risk
-            gw += d / (at_risk * (at_risk - d)) if at_risk > d else 0.0
-            steps.append((t, at_risk, d, s, gw))
-        i = j
-    return steps
-
-
-def compute_median_ci(times: list[int], events: list[int]) -> dict[str, float]:
-    """KM median (days) with symmetric CI in months: median +/- 1.96 SE (Collett, eps 0.05).
-
-    ``ambiguous`` > 0 flags data where the conventions could disagree (S exactly 0.5:
-    smallest time versus SAS/R midpoint).
-    """
-    steps = compute_km(times, events)
-    amb = sum(1 for st in steps if abs(st[3] - 0.5) < 1e-9)
-    med = next((st for st in steps if st[3] <= 0.5 + 1e-12), None)
-    if med is None:
-        return {"median": math.nan, "lower": math.nan, "upper": math.nan, "ambiguous": amb}
-    upper_steps = [st for st in steps if st[3] >= 0.55 - 1e-12]
-    u_t, u_s = (upper_steps[-1][0], upper_steps[-1][3]) if upper_steps else (0, 1.0)
-    low = next((st for st in steps if st[3] <= 0.45 + 1e-12), None)
-    if low is None:
-        return {"median": med[0], "lower": math.nan, "upper": math.nan, "ambiguous": amb}
-    se_s = med[3] * math.sqrt(med[4])
-    se = se_s * (low[0] - u_t) / (u_s - low[3])
-    m = med[0] / MONTH
-    return {"median": med[0], "lower": m - 1.96 * se / MONTH, "upper": m + 1.96 * se / MONTH, "ambiguous": amb}
-
-
-def compute_logrank(times: list[int], events: list[int], groups: list[int]) -> dict[str, float]:
-    """Log-rank test; HR = (O1/E1)/(O2/E2), CI exp(log HR +/- 1.96 sqrt(1/E1 + 1/E2)); group 1 = treatment."""
-    data = sorted(zip(times, events, groups))
-    n, n1 = len(data), sum(groups)
-    o1 = e1 = v = 0.0
-    o = 0
-    i = 0
-    while i < len(data):
-        t = data[i][0]
-        j, d, d1, c1 = i, 0, 0, 0
-        while j < len(data) and data[j][0] == t:
-            d += data[j][1]
-            d1 += data[j][1] * data[j][2]
-            c1 += data[j][2]
-            j += 1
-        if d:
-            e1 += d * n1 / n
-            if n > 1:
-                v += d * (n1 / n) * (1 - n1 / n) * (n - d) / (n - 1)
-            o1 += d1
-            o += d
-        n -= j - i
-        n1 -= c1
-        i = j
-    e2, o2 = o - e1, o - o1
-    hr = (o1 / e1) / (o2 / e2)
-    se = math.sqrt(1 / e1 + 1 / e2)
-    chi2 = (o1 - e1) ** 2 / v
-    p = math.erfc(math.sqrt(chi2 / 2))
-    return {"hr": hr, "lower": hr * math.exp(-1.96 * se), "upper": hr * math.exp(1.96 * se), "p": p}
-
-
-def compute_cox_breslow(times: list[int], events: list[int], groups: list[int]) -> dict[str, float]:
-    """Cox model with one binary covariate, Breslow ties, Wald CI."""
-    data = sorted(zip(times, events, groups))
-    risk = []  # (d, d1, n0, n1) at each distinct event time
-    n, n1 = len(data), sum(groups)
-    i = 0
-    while i < len(data):
-        t = data[i][0]
-        j, d, d1, c1 = i, 0, 0, 0
-        while j < len(data) and data[j][0] == t:
-            d += data[j][1]
-            d1 += data[j][1] * data[j][2]
-            c1 += data[j][2]
-            j += 1
-        if d:
-            risk.append((d, d1, n - n1, n1))
-        n -= j - i
-        n1 -= c1
-        i = j
-    b = 0.0
-    info = 1.0
-    for _ in range(50):
-        eb = math.exp(b)
-        score = info = 0.0
-        for d, d1, r0, r1 in risk:
-            p = r1 * eb / (r0 + r1 * eb)
-            score += d1 - d * p
-            info += d * p * (1 - p)
-        step = score / info
-        b += step
-        if abs(step) < 1e-12:
-            break
-    se = 1 / math.sqrt(info)
-    return {"hr": math.exp(b), "lower": math.exp(b - 1.96 * se), "upper": math.exp(b + 1.96 * se)}
+#: "< 0.001" targets. The log-rank p stays below 0.0005, so that it prints "< 0.001" also where
+#: p-values are rounded to 3 decimals first (the paper prints the univariable logistic Wald p
+#: 0.00053 as "0.001"). The Cox Wald p cannot follow: HR 0.33 (0.18, 0.63) itself gives about
+#: 0.0005, and the skeleton's is 0.0007 ("< 0.001" by the threshold rule of tlfgen's p style).
+P_BELOW = {"PFS_P": 0.0004, "COX_P": 0.0008}
+MARGIN = 0.02
 
 
 # ---------------------------------------------------------------- skeleton
@@ -231,29 +140,29 @@ def clamp_subject(s: dict) -> dict:
     if resp is not None and resp not in (43, 85):
         s["resp"] = resp = 43
     if role == "SURG":  # after 4 cycles, within ~4 months of enrolment; response confirmed on day 85
-        s["resp"] = 43
+        s["resp"] = 43 if bor in ("CR", "PR") else None
         s["pfs"] = min(max(s["pfs"], 92), 128)
         s["os"] = s["pfs"]
         return s
     if role in ("ONTRT", "CENS"):
-        s["os"] = min(max(s["os"], 965), 1397)
+        s["os"] = min(max(s["os"], 965), MAX_DAY)
         s["pfs"] = min(max(s["pfs"], s["os"] - 60), s["os"] - 3)
         return s
     if bor == "PD":
         low, high = 40, 46
     elif bor == "SD":
-        low, high = (50 if role == "DEATHNOPD" else 64), 1500
+        low, high = (50 if role == "DEATHNOPD" else 64), MAX_DAY - 14
     else:
-        low, high = resp + (43 if role == "DEATHNOPD" else 63), 1500
+        low, high = resp + (43 if role == "DEATHNOPD" else 63), MAX_DAY - 14
     s["pfs"] = min(max(s["pfs"], low), high)
     if role == "DEATHNOPD":
         s["os"] = s["pfs"]
     elif role == "PDALIVE":
-        s["os"] = min(max(s["os"], 965, s["pfs"] + 14), 1397)
-    elif s["arm"] == "TCAC" and bor == "PD":  # early death, before the first surgery (day 92):
-        s["os"] = min(max(s["os"], s["pfs"] + 14, 58), 91)  # else OS S(t) hits 0.5 exactly
+        s["os"] = min(max(s["os"], 965, s["pfs"] + 14), MAX_DAY)
+    elif s["arm"] == "TCAC" and bor == "PD":  # early death, among the conversion surgeries (by day 128):
+        s["os"] = min(max(s["os"], s["pfs"] + 14, 56), 127)  # its place among them shapes the OS CI
     else:
-        s["os"] = min(max(s["os"], s["pfs"] + 14), 1650)
+        s["os"] = min(max(s["os"], s["pfs"] + 14), MAX_DAY)
     return s
 
 
@@ -290,7 +199,7 @@ def compute_metrics(subjects: list[dict]) -> dict[str, float]:
         m[f"{key.upper()}_P"] = lr["p"]
         if key == "pfs":
             cox = compute_cox_breslow(t, ev, g)
-            m["COX_HR"], m["COX_LO"], m["COX_HI"] = cox["hr"], cox["lower"], cox["upper"]
+            m["COX_HR"], m["COX_LO"], m["COX_HI"], m["COX_P"] = cox["hr"], cox["lower"], cox["upper"], cox["p"]
             event_times = [x for x, y in zip(t, ev) if y]
             amb += len(event_times) - len(set(event_times))  # no tied PFS events: Breslow = Efron
     fu = sorted(e["os"] / MONTH for e in ends)
@@ -300,37 +209,111 @@ def compute_metrics(subjects: list[dict]) -> dict[str, float]:
     return m
 
 
+def compute_miss(got: float, value: float, decimals: int) -> float:
+    """How far ``got`` is outside the values that print as ``value`` (with the margin), in half steps."""
+    half = 0.5 * 10.0 ** -decimals
+    room = half * (1 - MARGIN)
+    return max(0.0, abs(got - value) - room) / half
+
+
 def compute_loss(m: dict[str, float]) -> float:
-    """Sum of target misses beyond 40% of each tolerance, in tolerance units, plus a little pull."""
-    loss = 50.0 * m["AMBIGUOUS"]
-    for key, (value, tol) in TARGETS.items():
+    """Sum of the misses of the printed targets, plus a little pull towards the printed values."""
+    loss = 30.0 * m["AMBIGUOUS"]
+    for key, (value, decimals) in TARGETS.items():
         got = m[key]
         if got != got:  # NaN
             loss += 100.0
             continue
-        miss = abs(got - value) / tol
-        loss += max(0.0, miss - 0.4) * 3 + 0.01 * miss
-    loss += max(0.0, m["PFS_P"] - 0.0008) * 1000
+        half = 0.5 * 10.0 ** -decimals
+        weight = 30 if key.split("_")[1] in ("MED", "LO", "HI") else 3  # KM medians and CIs: hardest to move
+        loss += compute_miss(got, value, decimals) * weight + 0.01 * abs(got - value) / half
+    for key, bound in P_BELOW.items():
+        loss += max(0.0, m[key] - bound) * 1000
     return loss
 
 
 def propose(subjects: list[dict], rng: random.Random) -> list[dict]:
-    """Copy the skeleton and move one day value of one subject."""
+    """Copy the skeleton and move one day value of one subject (sometimes of two or three)."""
     new = [dict(s) for s in subjects]
-    s = new[rng.randrange(len(new))]
-    field = rng.choice(["pfs", "pfs", "os", "resp"])
+    for _ in range(rng.choice([1, 1, 1, 2, 3])):
+        s = new[rng.randrange(len(new))]
+        field = rng.choice(["pfs", "pfs", "os", "resp"])
+        if field != "resp" and rng.random() < 0.3:  # next to another subject of the arm: reorders the KM steps
+            other = rng.choice([x for x in new if x["arm"] == s["arm"]])
+            move_subject(s, field, other[field] + rng.choice([-1, 0, 1]) - s[field])
+        else:
+            move_subject(s, field, rng.randint(-1, 1) * rng.choice([1, 1, 2, 3, 5, 15, 60]) or 1)
+    return new
+
+
+def move_subject(s: dict, field: str, delta: int) -> None:
+    """Move one day value of a subject by ``delta`` days (``resp``: swap day 43 and 85), then clamp."""
     if field == "resp":
         if s["resp"] is None:
-            return new
+            return
         s["resp"] = 128 - s["resp"]
-    elif field in s:
-        scale = rng.choice([1, 2, 5, 15, 60])
-        s[field] += rng.randint(-scale, scale)
+    else:
+        s[field] += delta
         if s["role"] in ("SURG", "DEATHNOPD"):
             s["os"] = s["pfs"] if field == "pfs" else s["os"]
             s["pfs"] = s["os"] if field == "os" else s["pfs"]
     clamp_subject(s)
-    return new
+
+
+def polish(subjects: list[dict], rng: random.Random, tries: int = 20000) -> tuple[list[dict], float]:
+    """Greedy end game: every single move of 1-34 days, then random pairs of moves; keep improvements."""
+    cur = [clamp_subject(dict(s)) for s in subjects]
+    cur_loss = compute_loss(compute_metrics(cur))
+    moves = [(i, f, d) for i in range(len(cur)) for f in ("pfs", "os") for k in (1, 2, 3, 5, 8, 13, 21, 34)
+             for d in (k, -k)] + [(i, "resp", 0) for i in range(len(cur))]
+    improved = True
+    while improved:
+        improved = False
+        for i, f, d in moves:
+            cand = [dict(x) for x in cur]
+            move_subject(cand[i], f, d)
+            loss = compute_loss(compute_metrics(cand))
+            if loss < cur_loss - 1e-12:
+                cur, cur_loss, improved = cand, loss, True
+        for _ in range(tries if not improved else 0):
+            cand = [dict(x) for x in cur]
+            for i, f, d in rng.sample(moves, 2):
+                move_subject(cand[i], f, d)
+            loss = compute_loss(compute_metrics(cand))
+            if loss < cur_loss - 1e-12:
+                cur, cur_loss, improved = cand, loss, True
+                break
+    return cur, cur_loss
+
+
+def check_km_targets(subjects: list[dict], key: str, arm: str) -> bool:
+    """Whether one arm's KM median and symmetric CI of ``key`` (pfs, os, dor) print as the paper's."""
+    rows = [e for e in (derive_endpoints(s) for s in subjects if s["arm"] == arm) if e[key] is not None]
+    r = compute_median_ci([e[key] for e in rows], [e[key + "_ev"] for e in rows])
+    name = key.upper()
+    return r["ambiguous"] == 0 and all(
+        compute_miss(r[stat], *TARGETS[f"{name}_{part}_{arm}"]) == 0
+        for stat, part in (("median", "MED"), ("lower", "LO"), ("upper", "HI")))
+
+
+def search_keeping_ci(seed: int, iterations: int, start: list[dict], t0: float = 1.0) -> tuple[list[dict], float]:
+    """Annealing that rejects every move breaking one of the six KM medians and CIs (all met at ``start``)."""
+    rng = random.Random(seed)
+    pairs = [(k, a) for k in ("pfs", "os", "dor") for a in ("TCAC", "TCC")]
+    cur = [clamp_subject(dict(s)) for s in start]
+    cur_loss = compute_loss(compute_metrics(cur))
+    best, best_loss = cur, cur_loss
+    for it in range(iterations):
+        temp = t0 * (0.01 / t0) ** (it / iterations)
+        cand = propose(cur, rng)
+        if not all(check_km_targets(cand, k, a) for k, a in pairs):
+            continue
+        cand_loss = compute_loss(compute_metrics(cand))
+        if cand_loss <= cur_loss or rng.random() < math.exp((cur_loss - cand_loss) / temp):
+            cur, cur_loss = cand, cand_loss
+            if cur_loss < best_loss:
+                best, best_loss = cur, cur_loss
+    return best, best_loss
 
 
 def search(seed: int, iterations: int, start: list[dict] | None = None, t0: float = 2.0) -> tuple[list[dict], float]:
@@ -414,7 +397,7 @@ def print_metrics(subjects: list[dict]) -> None:
     """Print every target with the value reached."""
     m = compute_metrics(subjects)
     for key, (value, tol) in TARGETS.items():
-        flag = "ok" if abs(m[key] - value) <= tol else "MISS"
+        flag = "ok" if compute_miss(m[key], value, tol) == 0 else "MISS"
         print(f"{key:14s} target {value:>9} got {m[key]:10.4f} {flag}")
     print("PFS_P", m["PFS_P"], "AMBIGUOUS", m["AMBIGUOUS"], "loss", compute_loss(m))
 
@@ -429,16 +412,25 @@ def read_skeleton(path: Path = CALIBRATION_PATH) -> list[dict]:
 def main(seed: int = 1, iterations: int = 60000, refine: bool = False) -> None:
     """Search (from scratch, or refining the committed skeleton), report, write the JSON.
 
-    The committed file came from a chain of runs: a search from scratch
-    (seed 4), then low-temperature refinements after each tightening of the
-    bounds (surgery by day 128; the early TCAC death before day 92).
+    The committed file (months = days / 30) came from this chain: the previous skeleton
+    (days / 30.4375, commit 43593d2) with its days scaled by 30 / 30.4375, one TCC surgery
+    patient made SD and one TCC SD death made PR (``ROLES``); ``search`` and ``polish``
+    until only three CIs missed (PFS TCAC, OS TCAC, DOR TCC); then by hand, from an
+    enumeration of event/censoring orders: the TCAC surgeries spread over days 92-128 with
+    the early TCAC death after the first of them (OS) and one SD progression after the
+    fifth (PFS), three TCC DOR events before the PR surgery patient's censoring (DOR), the
+    quartile-like event days set to hit the printed CIs; last ``search_keeping_ci``
+    (seed 41, t0 3) for the hazard ratios, p-values and follow-up. ``write_calibration``
+    with seed 5 assigned the dates. ``--refine`` runs ``search_keeping_ci`` on the
+    committed skeleton.
     """
     if refine:
-        best, loss = search(seed, iterations, [clamp_subject(s) for s in read_skeleton()], t0=1.0)
+        best, loss = search_keeping_ci(seed, iterations, [clamp_subject(s) for s in read_skeleton()], t0=1.0)
     else:
         best, loss = search(seed, iterations)
         for round_ in range(4):
             best, loss = search(seed + 100 + round_, iterations, best, t0=0.5 if round_ else 2.0)
+        best, loss = polish(best, random.Random(seed))
     print_metrics(best)
     write_calibration(best, seed)
     print("wrote", CALIBRATION_PATH)

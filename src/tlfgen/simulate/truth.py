@@ -6,8 +6,8 @@ OS ends, enrolment and first-dose dates) is read from
 ``calibration_30x2.json`` (found offline by ``calibrate.py``) and everything
 else (baseline, tumour measurements, treatment, adverse events) is drawn from
 seeded randomness under exact per-arm counts. Any other size or seed draws a
-study from the same generative model: skeleton rows of the calibrated arm are
-resampled with jittered days, then the data cutoff is applied.
+study from the same generative model: skeleton rows of the arm (``skeleton_pool.json``)
+are resampled with jittered days, then the data cutoff is applied.
 
 Study days: day 1 = first dose; the date of day ``d`` is ``trt_start + d - 1``
 (so AVAL = ADT - STARTDT + 1 = d). Imaging: days 43, 85, 127 (every 6 weeks in
@@ -38,6 +38,10 @@ FIRST_ENROL = date(2020, 8, 3)
 LAST_ENROL = date(2022, 8, 10)
 DEFAULT_SEED = 20200803
 CALIBRATION_PATH = Path(__file__).with_name("calibration_30x2.json")
+#: Skeleton rows resampled for any other size or seed: the first 30 + 30 calibration (months of
+#: 30.4375 days), kept as it was so that recalibrating the embedded study does not change every
+#: other simulated study (tests/reliability and tests/sdtm build theirs with 2 + 2 subjects).
+POOL_PATH = Path(__file__).with_name("skeleton_pool.json")
 ARMS = ("TCAC", "TCC")
 ALIVE_ROLES = ("ONTRT", "CENS", "PDALIVE")
 PD_ROLES = ("PDALIVE", "LTFU", "DEATHPD")
@@ -84,7 +88,7 @@ def load_calibration(path: Path) -> list[dict]:
 
 def draw_skeletons(n_per_arm: int, rng: random.Random) -> list[dict]:
     """Resample calibrated skeleton rows per arm, jitter their days, enrol uniformly, apply the cutoff."""
-    base = load_calibration(CALIBRATION_PATH)
+    base = load_calibration(POOL_PATH)
     span = (LAST_ENROL - FIRST_ENROL).days
     out = []
     for arm in ARMS:
@@ -152,7 +156,9 @@ def create_arm_plan(skeletons: list[dict], arm: str, rng: random.Random) -> dict
     for s in deep:
         plan[s["subjid"]]["deep"] = True
     surgery = [s for s in skeletons if s["role"] == "SURG"]
-    for s in rng.sample(surgery, min(len(surgery), round(PCR[arm] * len(surgery) / (10 if arm == "TCAC" else 2)))):
+    n_pcr = min(len(surgery), round(PCR[arm] * len(surgery) / (10 if arm == "TCAC" else 2)))
+    responded = [s for s in surgery if s["bor"] in ("CR", "PR")]  # a pCR after a response, where there is one
+    for s in rng.sample(responded if len(responded) >= n_pcr else surgery, n_pcr):
         plan[s["subjid"]]["pcr"] = True
     for subjid, ae_plan in create_arm_ae_plan(skeletons, arm, rng).items():
         plan[subjid]["ae"] = ae_plan
@@ -221,25 +227,36 @@ def create_subject(sk: dict, plan: dict, rng: random.Random) -> SubjectTruth:
 
 
 def create_baseline(sk: dict, rng: random.Random) -> dict:
-    """Demographics and baseline disease (plausible for Chinese ESCC, same law in both arms)."""
+    """Demographics and baseline disease (plausible for Chinese ESCC, same law in both arms).
+
+    The calibrated study's skeleton rows carry the covariates of the paper's multivariable
+    models (``baseline``: age, sex, ecog, stage, pdl1 group); they replace the drawn values.
+    """
+    fixed = sk.get("baseline") or {}
     age = min(78, max(45, round(rng.gauss(63, 7))))
+    age = fixed.get("age", age)
     enrol = sk["enrol"]
     birth = enrol - timedelta(days=int(age * 365.25) + rng.randint(10, 355))
     stage = "III" if rng.random() < 0.3 else "IV"
+    stage = fixed.get("stage", stage)
     if stage == "III":
         tnm = rng.choice([("T3", "N1", "M0"), ("T3", "N2", "M0"), ("T4a", "N1", "M0"), ("T2", "N2", "M0")])
     else:
         tnm = rng.choice([("T3", "N2", "M1"), ("T3", "N3", "M0"), ("T4b", "N2", "M0"), ("T4a", "N2", "M1"),
                           ("T3", "N1", "M1")])
     cps_group = rng.choices(["<1", "1-9", ">=10", "NE"], weights=[20, 40, 32, 8])[0]
+    cps_group = fixed.get("pdl1", cps_group)
     cps = {"<1": 0.0, "1-9": float(rng.randint(1, 9)), ">=10": float(rng.randint(10, 60)), "NE": None}[cps_group]
+    sex = "M" if rng.random() < 0.85 else "F"
+    consent = enrol - timedelta(days=rng.randint(0, 5))
+    ecog = 0 if rng.random() < 0.35 else 1
     return {
-        "sex": "M" if rng.random() < 0.85 else "F",
+        "sex": fixed.get("sex", sex),
         "birth_date": birth,
-        "consent_date": enrol - timedelta(days=rng.randint(0, 5)),
+        "consent_date": consent,
         "enrol_date": enrol,
         "trt_start": sk["trt_start"],
-        "ecog": 0 if rng.random() < 0.35 else 1,
+        "ecog": fixed.get("ecog", ecog),
         "stage": stage,
         "tnm": tnm,
         "tumour_site": rng.choices(["CERVICAL", "UPPER THORACIC", "MIDDLE THORACIC", "LOWER THORACIC"],

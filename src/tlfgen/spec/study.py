@@ -74,6 +74,9 @@ class StudyInfo(StrictModel):
     protocol: str
     country: str = "CHN"
     cutoff: date
+    #: Days per month for every time in months (ADTTE AVALM, figures): 30.4375 = 365.25 / 12
+    #: (admiral, SAS conventions) unless the study's publication counted otherwise.
+    days_per_month: float = Field(default=30.4375, gt=0, le=31)
     arms: list[Arm] = Field(min_length=1)
     paths: Paths = Paths()
     #: where the study's data starts: raw EDC exports (mapped by specs/sdtm), supplied SDTM

@@ -10,7 +10,7 @@ file and line before any data is read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -219,4 +219,8 @@ def load_figure_specs(study) -> tuple[LoadedFigure, ...]:  # study: tlfgen.spec.
     path = study.specs_dir / FIGURES_SPEC
     if not path.is_file():
         return ()
-    return load_figures_file(path, [a.armcd for a in study.spec.study.arms], root=study.root)
+    figures = load_figures_file(path, [a.armcd for a in study.spec.study.arms], root=study.root)
+    per_month = getattr(study.spec.study, "days_per_month", None)  # the study's month, unless the spec sets one
+    return tuple(replace(f, spec=f.spec.model_copy(update={"months_divisor": per_month}))
+                 if per_month and isinstance(f.spec, SwimmerFigure) and "months_divisor" not in f.spec.model_fields_set
+                 else f for f in figures)
