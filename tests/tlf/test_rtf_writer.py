@@ -85,3 +85,16 @@ def test_05_long_listing_repeats_title_header_and_footnotes_on_every_page(monkey
         assert "Listing 9. Events" in page and "Reported term" in page and "SD = standard deviation." in page
     assert sum(page.count("S-") for page in pages) == 120  # every row once
     assert text.count("{\\header") == 1
+
+
+def test_06_rows_from_rtflite_templates_are_the_bytes_rtflite_writes_for_every_row(monkeypatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    rows = []
+    for block in range(12):  # label rows, indented rows, a bold label with indented rows, one page break or more
+        rows.append(Row(f"Block {block} {{x}}", (), 0, kind="header"))
+        rows += [Row(f"level \u2265 {k}", (Cell(f"{k} (1{k}.0)"), Cell("")), 1 + k % 2) for k in range(5)]
+        rows.append(Row("Total", (Cell("30"), Cell("0.370")), 0))
+    table = _table(rows=tuple(rows))
+    fast = create_rtf(table, run_timestamp(), style=STYLE)
+    assert fast.count(b"\\page") >= 1
+    assert fast == create_rtf(table, run_timestamp(), style=STYLE, direct=True)
