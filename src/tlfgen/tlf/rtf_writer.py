@@ -175,8 +175,8 @@ def create_rtf(table: Table, run_at: datetime, *, style: DocumentStyle = DEFAULT
     """The RTF bytes of one table or listing (ASCII: every other character escaped); ``direct``:
     rtflite encodes every row itself (slower, the same bytes: see ``_encode_page``)."""
     layout = layout or compute_table_layout(table, style)
+    pages = compute_rtf_pages(table, run_at, style=style, layout=layout)
     style = rtf_sizes(style)
-    pages = split_pages(table, layout, body_room(table, layout, style, run_at), row_heights(table, layout, style))
     parts = [_encode_page(table, layout, style, run_at, first, end, direct=direct) for first, end in pages]
     text = parts[0].rstrip()
     assert text.endswith("}")
@@ -194,6 +194,14 @@ def rtf_sizes(style: DocumentStyle) -> DocumentStyle:
     never wraps more than the layout computed)."""
     return replace(style, title_size=math.floor(style.title_size), footnote_size=math.floor(style.footnote_size),
                    size=math.floor(style.size), listing_size=math.floor(style.listing_size))
+
+
+def compute_rtf_pages(table: Table, run_at: datetime, *, style: DocumentStyle = DEFAULT_STYLE,
+                      layout: TableLayout | None = None) -> list[tuple[int, int]]:
+    """(first, end) body rows of each page of ``table``'s RTF: its page count is known when written."""
+    layout = layout or compute_table_layout(table, style)
+    style = rtf_sizes(style)
+    return split_pages(table, layout, body_room(table, layout, style, run_at), row_heights(table, layout, style))
 
 
 def _use_study_font(text: str, font: str) -> str:
