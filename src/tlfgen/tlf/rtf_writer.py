@@ -144,7 +144,8 @@ def row_heights(table: Table, layout: TableLayout, style: DocumentStyle) -> list
     return heights
 
 
-def split_pages(table: Table, layout: TableLayout, room: float, heights: Sequence[float] | None = None) -> list[tuple[int, int]]:
+def split_pages(table: Table, layout: TableLayout, room: float,
+                heights: Sequence[float] | None = None) -> list[tuple[int, int]]:
     """(first, end) row indexes of each page: rows fill ``room`` points; a row that must stay with
     the next one (a block label, a group label with indented rows) never ends a page."""
     heights = list(heights if heights is not None else layout.row_heights)
@@ -178,14 +179,9 @@ def create_rtf(table: Table, run_at: datetime, *, style: DocumentStyle = DEFAULT
     pages = compute_rtf_pages(table, run_at, style=style, layout=layout)
     style = rtf_sizes(style)
     parts = [_encode_page(table, layout, style, run_at, first, end, direct=direct) for first, end in pages]
-    text = parts[0].rstrip()
-    assert text.endswith("}")
-    text = text[:-1]
-    for part in parts[1:]:
-        body = part[part.index("\\paperw"):].rstrip()
-        text = text.rstrip() + "\n" + PAGE_JOIN + body[:-1]
-    text = text.rstrip() + "\n}\n"
-    text = _use_study_font(text, style.font)
+    # the first page whole, the others from their page setup on, each without the closing brace
+    chunks = [part[part.index("\\paperw") if k else 0:].rstrip()[:-1].rstrip() for k, part in enumerate(parts)]
+    text = _use_study_font(("\n" + PAGE_JOIN).join(chunks) + "\n}\n", style.font)
     return text.encode("ascii")
 
 
