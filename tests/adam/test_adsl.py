@@ -80,7 +80,9 @@ def sdtm() -> dict[str, pd.DataFrame]:
     rs = frame("RS", [dict(USUBJID=s1, RSTESTCD="OVRLRESP", RSSTRESC="PR", RSDTC="2021-03-01")])
     ae = frame("AE", [dict(USUBJID=s2, AESTDTC="2021-03", AEENDTC="2021-03-20")])
     return {"sdtm.DM": dm, "sdtm.EX": ex, "sdtm.DS": ds, "sdtm.SC": frame("SC", sc_rows), "sdtm.QS": qs,
-            "sdtm.PR": pr, "sdtm.SUPPPR": supppr, "sdtm.RS": rs, "sdtm.AE": ae}
+            "sdtm.PR": pr, "sdtm.SUPPPR": supppr, "sdtm.RS": rs, "sdtm.AE": ae,
+            "sdtm.SUPPDM": frame("SUPPDM", [dict(USUBJID=s2, RDOMAIN="DM", IDVAR="", IDVARVAL="", QNAM="DTHCAUS",
+                                                 QVAL="DISEASE PROGRESSION")])}
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +131,8 @@ def test_adsl_spec_04_surgery_and_disposition(adsl):
     assert col(adsl, "SURGFL") == ["Y", "N", "N"]
     assert col(adsl, "SURGDT") == [T("2021-05-10"), None, None]
     assert col(adsl, "PCRFL") == ["Y", "N", "N"]
+    assert col(adsl, "R0FL") == ["Y", "N", "N"]  # SUPPPR QNAM PRR0 = Y for the one surgery
+    assert col(adsl, "DTHCAUS") == [None, "DISEASE PROGRESSION", None]  # SUPPDM QNAM DTHCAUS
     assert col(adsl, "EOTSTT") == ["ONGOING", "DISCONTINUED", "COMPLETED"]
     assert col(adsl, "DCTREAS") == [None, "PROGRESSIVE DISEASE", None]
     assert col(adsl, "EOSSTT") == ["ONGOING", "DISCONTINUED", "ONGOING"]

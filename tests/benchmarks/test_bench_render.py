@@ -21,8 +21,11 @@ def test_synthetic_listing_renders_every_row() -> None:
     table = create_listing(30)
     assert (len(table.rows), len(table.columns), table.rows[7].label) == (30, 9, "NCT04471480-000001")
     ws = load_workbook(io.BytesIO(create_xlsx([table], RUN_AT)))["L30"]
+    from datetime import datetime
+
+    # the start date as an Excel date (tlf/xlsx_writer: listing dates are dates people filter on)
     assert [c.value for c in ws[5]] == ["NCT04471480-000000", "TC", "NAUSEA", "GASTROINTESTINAL DISORDERS",
-                                        "2020-01-01", None, 1, "Y", "NOT RELATED", "Y"]
+                                        datetime(2020, 1, 1), None, 1, "Y", "NOT RELATED", "Y"]
     assert ws.cell(row=34, column=1).value == "NCT04471480-000004"
 
 

@@ -25,10 +25,12 @@ def test_01_deaths_sorted_by_arm_then_subject(study, adam) -> None:
     adam["ADSL"] = adam["ADSL"].iloc[::-1].reset_index(drop=True)  # input order must not matter
     table = _listing(study, adam, "L2")
     assert [c.label for c in table.columns] == [
-        "Arm", "First dose", "Date of death", "Conversion surgery", "Reason for end of study"]
+        "Arm", "First dose", "Date of death", "Cause of death", "Conversion surgery", "Reason for end of study"]
     assert [r.label for r in table.rows][:3] == ["S-001", "S-005", "S-009"]
     assert [r.label for r in table.rows][8] == "S-033"
-    assert [c.text for c in table.rows[0].cells] == ["TCAC", "2020-09-01", "2021-01-01", "N", "DEATH"]
+    assert [c.text for c in table.rows[0].cells] == [
+        "TCAC", "2020-09-01", "2021-01-01", "DISEASE PROGRESSION", "N", "DEATH"]
+    assert table.rows[1].cells[3].text == "ADVERSE EVENT"  # S-005: i = 4
     assert table.rows[0].cells[2].analysis_id == "L2.LISTING" and table.rows[0].cells[2].subjects == ("S-001",)
     assert table.footnotes[-1] == "15 record(s) from 15 subject(s). Data cutoff 2025-04-12."
 
@@ -45,6 +47,15 @@ def test_02_adverse_events_take_arm_from_adsl_and_respect_population(study, adam
         ("S-002", "2021-01-02", "3"), ("S-002", "2021-01-05", "1"), ("S-003", "2021-01-01", "2"),
         ("S-031", "2021-01-01", "2"), ("S-031", "2021-01-03", "3"), ("S-032", "2021-01-01", "1")]
     assert table.rows_per_page == 25 and table.rows[0].cells[0].text == "TCAC"
+
+
+def test_03b_conversion_surgery_lists_r0_and_pcr(study, adam) -> None:
+    table = _listing(study, adam, "L4")
+    assert [c.label for c in table.columns] == [
+        "Arm", "First dose", "Date of surgery", "R0 resection", "Pathological complete response"]
+    # S-003 (i = 2): pCR without R0 in the inline data; S-006 (i = 5): R0 without pCR
+    assert [(r.label, r.cells[3].text, r.cells[4].text) for r in table.rows] == [("S-003", "N", "Y"), ("S-006", "Y", "N")]
+    assert "R0 = complete resection" in table.footnotes[0]
 
 
 def test_03_empty_listing_prints_a_line(study, adam) -> None:

@@ -34,7 +34,7 @@ def ready(study, adam, monkeypatch):
 def test_01_writes_every_output_combined_files_and_ards(ready) -> None:
     result = tlf_run.run_tlf(ready)
     names = sorted(p.relative_to(ready.outputs_dir).as_posix() for p in result.outputs)
-    expected = sorted([f"tables/{i}.{ext}" for i in OUTPUTS for ext in ("docx", "xlsx")]
+    expected = sorted([f"tables/{i}.{ext}" for i in OUTPUTS for ext in ("docx", "xlsx", "rtf")]
                       + [f"ard/{i}.csv" for i in OUTPUTS if i.startswith("T")]
                       + ["tables/combined.docx", "tables/combined.xlsx"])
     assert names == expected
@@ -80,3 +80,15 @@ def test_06_missing_adam_file_is_a_data_error(tmp_path) -> None:
     with pytest.raises(DataError) as info:
         tlf_run.read_adam(tmp_path, ["ADSL"])
     assert str(info.value).splitlines()[0] == f"{tmp_path}/adsl.xpt: ADaM dataset ADSL not found"
+
+
+def test_formats_come_from_the_spec_else_from_the_study(ready) -> None:
+    from tlfgen.spec.check import load_stage_specs
+
+    specs = load_stage_specs(ready, "tlf")
+    formats = tlf_run.output_formats(ready, specs)
+    assert all(f == ["docx", "xlsx", "rtf"] for f in formats.values())  # specs/study.yaml documents: formats
+    from types import SimpleNamespace
+
+    own = SimpleNamespace(outputs=[SimpleNamespace(id="L9", spec=specs.outputs[0].spec.model_copy(update={"formats": ["rtf"]}))])
+    assert tlf_run.output_formats(ready, own) == {"L9": ["rtf"]}

@@ -144,3 +144,29 @@ def test_13_body_cells_repeated_empty_and_last_row_xml() -> None:
         '<row r="7"><c r="A7" s="11" t="inlineStr"><is><t>S-3</t></is></c>'
         '<c r="B7" s="28" t="inlineStr"><is><t>=1</t></is></c><c r="C7" s="11"/></row></sheetData>'
     )
+
+
+def test_10_listing_dates_are_dates_with_autofilter_and_frozen_header() -> None:
+    from datetime import datetime
+
+    from tlfgen.tlf.xlsx_writer import excel_date
+
+    rows = (Row("S-001", (Cell("TCAC"), Cell("2021-03-08"))), Row("S-002", (Cell("TCC"), Cell("2021-03"))),
+            Row("S-003", (Cell("TCC"), Cell("2021-02-30"))))
+    cols = (Column("ARM", "Arm", kind="listing"), Column("ASTDT", "Start date", kind="listing"))
+    ws = _sheet(create_xlsx([_table(kind="listing", rows=rows, columns=cols)], run_timestamp()))
+    assert excel_date("2021-03-08") == 44263  # 2021-01-01 is Excel day 44197; + 31 + 28 + 7
+    assert (ws["C5"].value, ws["C5"].number_format, ws["C5"].is_date) == (datetime(2021, 3, 8), "yyyy-mm-dd", True)
+    assert (ws["C6"].value, ws["C6"].data_type) == ("2021-03", "s")  # a partial date stays as printed
+    assert (ws["C7"].value, ws["C7"].data_type) == ("2021-02-30", "s")  # not a date: text, never a wrong day
+    assert ws.auto_filter.ref == "A4:C7"
+    assert ws.freeze_panes == "B5"
+
+
+def test_11_p_values_numeric_where_printed_as_numbers() -> None:
+    rows = (Row("p-value", (Cell("0.037"), Cell("< 0.001"))), Row("p-value", (Cell("0.5"), Cell("1.000"))))
+    ws = _sheet(create_xlsx([_table(rows=rows)], run_timestamp()))
+    assert [(ws[c].value, ws[c].number_format) for c in ("B5", "B6", "C6")] == [
+        (0.037, "0.000"), (0.5, "0.0"), (1, "0.000")]
+    assert (ws["C5"].value, ws["C5"].data_type) == ("< 0.001", "s")
+    assert ws.auto_filter.ref is None  # a table is not filtered

@@ -41,6 +41,8 @@ def make_adam() -> dict[str, pd.DataFrame]:
         "SURGFL": ["Y" if i in (2, 5) else "N" for i in range(60)],
         "SURGDT": [pd.Timestamp("2021-02-01") if i in (2, 5) else pd.NaT for i in range(60)],
         "PCRFL": ["Y" if i == 2 else "N" for i in range(60)],
+        "R0FL": ["Y" if i == 5 else "N" for i in range(60)],
+        "DTHCAUS": [["DISEASE PROGRESSION", "ADVERSE EVENT"][i % 8 // 4] if i % 4 == 0 else "" for i in range(60)],
         "DCSREAS": ["DEATH" if i % 4 == 0 else "" for i in range(60)],
     })
     rows = []

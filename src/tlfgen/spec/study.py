@@ -104,6 +104,8 @@ class Documents(StrictModel):
     table_size: float = Field(default=8.0, ge=6, le=12)
     listing_size: float = Field(default=7.0, ge=6, le=12)
     max_column_share: float = Field(default=0.4, gt=0.05, le=1.0)
+    #: files written for each table and listing unless its spec says ``formats:``
+    formats: list[Literal["docx", "xlsx", "rtf"]] = Field(default_factory=lambda: ["docx", "xlsx", "rtf"])
 
 
 class StudySpec(StrictModel):

@@ -240,7 +240,7 @@ class TableSpec(StrictModel):
     stub_header: str = ""
     precision: Precision = Precision()
     blocks: list[Block] = Field(min_length=1)
-    formats: list[Literal["docx", "xlsx"]] = Field(default_factory=lambda: ["docx", "xlsx"])
+    formats: list[Literal["docx", "xlsx", "rtf"]] | None = None  # None: the study's documents.formats
 
 
 class ListingColumn(StrictModel):
@@ -264,7 +264,7 @@ class ListingSpec(StrictModel):
     sort: list[str] = Field(default_factory=lambda: ["USUBJID"])  # after the arm
     rows_per_page: int = Field(default=25, ge=5, le=500)
     empty_text: str = "No records."
-    formats: list[Literal["docx", "xlsx"]] = Field(default_factory=lambda: ["docx", "xlsx"])
+    formats: list[Literal["docx", "xlsx", "rtf"]] | None = None  # None: the study's documents.formats
 
 
 class _Envelope(StrictModel):

@@ -1,10 +1,11 @@
-"""TLF stage runner: ADaM XPT -> table models -> DOCX, XLSX and ARD files.
+"""TLF stage runner: ADaM XPT -> table models -> DOCX, XLSX, RTF and ARD files.
 
 ``run_tlf(study)`` loads the TLF specs (which compiles the templates), reads
 the ADaM datasets the specs need (``adam/<name>.xpt``), builds every table and
 listing, and writes:
 
-- ``outputs/tables/<ID>.docx`` and ``<ID>.xlsx`` per output;
+- ``outputs/tables/<ID>.docx``, ``<ID>.xlsx`` and ``<ID>.rtf`` per output (the formats its
+  spec or the study's ``documents: formats:`` names);
 - ``outputs/tables/combined.docx`` (with a table of contents) and
   ``outputs/tables/combined.xlsx`` (one sheet per output);
 - ``outputs/ard/<ID>.csv`` per table (analysis results dataset).
@@ -148,6 +149,7 @@ def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
     from tlfgen.tlf.ard import create_ard_csv
     from tlfgen.tlf.docx_writer import create_docx
     from tlfgen.io.ooxml import run_timestamp
+    from tlfgen.tlf.rtf_writer import create_rtf
     from tlfgen.tlf.xlsx_writer import create_xlsx
 
     run_at = run_timestamp()
@@ -157,7 +159,7 @@ def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
     folder.mkdir(parents=True, exist_ok=True)
     ard_folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    formats = {out.id: out.spec.formats for out in specs.outputs}
+    formats = output_formats(study, specs)
     # each table's rendered body is made once and reused by the combined document/workbook
     docx_cache: dict = {}
     xlsx_cache: dict = {}
@@ -168,6 +170,10 @@ def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
         if "xlsx" in formats[table.id]:
             written.append(atomic_write_bytes(folder / f"{table.id}.xlsx",
                                               create_xlsx([table], run_at, cache=xlsx_cache)))
+        if "rtf" in formats[table.id]:
+            written.append(atomic_write_bytes(folder / f"{table.id}.rtf",
+                                              create_rtf(table, run_at, style=style,
+                                                         layout=docx_layout(docx_cache, table, style))))
         if table.kind == "table":
             written.append(atomic_write_text(ard_folder / f"{table.id}.csv", create_ard_csv(table)))
     if callable(figures):
@@ -178,6 +184,23 @@ def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
                                                       cache=docx_cache, style=style)))
         written.append(atomic_write_bytes(folder / f"{COMBINED}.xlsx", create_xlsx(tables, run_at, cache=xlsx_cache)))
     return [Path(p) for p in written]
+
+
+def output_formats(study: ResolvedStudy, specs: TlfSpecs) -> dict[str, list[str]]:
+    """Output id -> the formats written for it: its spec's ``formats:``, else the study's
+    ``documents: formats:``."""
+    default = list(study.spec.documents.formats)
+    return {out.id: list(out.spec.formats) if out.spec.formats is not None else default for out in specs.outputs}
+
+
+def docx_layout(cache: dict, table: Table, style):
+    """The layout the DOCX writer computed for ``table`` (kept in its ``cache``), else computed now."""
+    from tlfgen.tlf.layout import compute_table_layout
+
+    key = (id(table), style, "layout")
+    if key not in cache:
+        cache[key] = (table, compute_table_layout(table, style))
+    return cache[key][1]
 
 
 def document_style(study: ResolvedStudy):

@@ -2,9 +2,11 @@
 
 One sheet per output: title lines, the header row(s) (spanners merged),
 the body, then the footnotes. Header rows are frozen and repeat on printed
-pages; listings get a page break every ``rows_per_page`` rows. A cell whose
-text is a plain number ("30", "0.370") is stored as that number with a number
-format showing the same decimals; every other cell is stored as an inline
+pages; listings get a page break every ``rows_per_page`` rows and an autofilter
+on their header row. A cell whose text is a plain number ("30", "0.370", a
+p-value) is stored as that number with a number format showing the same
+decimals; a complete ISO date ("2021-03-08") as an Excel date formatted
+yyyy-mm-dd; every other cell ("< 0.001", "27 (90.0)") is stored as an inline
 string through ``tlfgen.io.xlsx_safe.inline_text_xml``, so "=1+1" never becomes
 a formula (text starting with = + - @ also gets ``quotePrefix``).
 
@@ -22,7 +24,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Sequence
 
 from openpyxl import Workbook
@@ -47,6 +49,11 @@ ALIGNS = {"center": Alignment(horizontal="center"),
           "wrap": Alignment(vertical="center", wrap_text=True)}
 BORDERS = {"top": Border(top=THIN), "bottom": Border(bottom=THIN), "topbottom": Border(top=THIN, bottom=THIN)}
 NUMBER_FORMATS = ("0",) + tuple("0." + "0" * d for d in range(1, 11))
+#: a complete ISO 8601 date printed in a cell (listings): stored as an Excel date
+DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+DATE_FORMAT = "yyyy-mm-dd"
+#: day 0 of Excel's 1900 date system as Excel counts it (serial 61 is 1900-03-01)
+EXCEL_EPOCH = date(1899, 12, 30)
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -59,7 +66,7 @@ def _style_keys() -> tuple[tuple[str, str, str, str, bool], ...]:
                  for align in ("wrap", "wrap_center") for border in ("", "top", "bottom", "topbottom")]
         keys += [(font, align, border, "General", quote)
                  for font in ("", "bold") for align in ("", "center") for border in ("", "bottom")]
-    keys += [("", align, border, fmt, False) for fmt in NUMBER_FORMATS
+    keys += [("", align, border, fmt, False) for fmt in NUMBER_FORMATS + (DATE_FORMAT,)
              for align in ("", "center") for border in ("", "bottom")]
     return tuple(dict.fromkeys(keys))
 
@@ -132,6 +139,19 @@ def _spanner_groups(table: Table) -> list[tuple[int, int]]:
     return groups
 
 
+def excel_date(text: str) -> int | None:
+    """The Excel serial day of a complete ISO date ("2021-03-08" -> 44263), else None (partial or
+    impossible dates stay text)."""
+    match = DATE_RE.match(text)
+    if match is None:
+        return None
+    try:
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+    return (day - EXCEL_EPOCH).days if day >= date(1900, 3, 1) else None
+
+
 class _CellXml:
     """The XML after ``<c r="..."`` of one cell, memoised per (text, style) for a sheet."""
 
@@ -155,7 +175,10 @@ class _CellXml:
         if found is None:
             match = NUMBER_RE.match(text)
             digits = text.lstrip("-")
-            if match and not (len(text) > 1 and digits.startswith("0") and not digits.startswith("0.")):
+            serial = excel_date(text)
+            if serial is not None:
+                found = self._finish(f"<v>{serial}</v>", "n", ("", align, border, DATE_FORMAT, False))
+            elif match and not (len(text) > 1 and digits.startswith("0") and not digits.startswith("0.")):
                 number = float(text) if match.group(1) else int(text)
                 fmt = NUMBER_FORMATS[len(match.group(2) or "")]
                 found = self._finish(f"<v>{safe_string(number)}</v>", "n", ("", align, border, fmt, False))
@@ -262,6 +285,8 @@ def _set_up_sheet(ws: Worksheet, table: Table, layout: Layout, run_at: datetime)
     if layout.breaks:  # set at once: RowBreak.append copies the list (quadratic for long listings)
         ws.row_breaks.brk = [Break(id=row) for row in layout.breaks]
     ws.freeze_panes = f"B{layout.first_body}"
+    if table.kind == "listing" and table.rows:  # a listing is data to filter: on its (last) header row
+        ws.auto_filter.ref = f"A{layout.header_end}:{get_column_letter(layout.n_cols)}{layout.first_body + len(table.rows) - 1}"
     ws.print_title_rows = f"{layout.header_start}:{layout.header_end}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1

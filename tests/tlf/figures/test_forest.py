@@ -86,3 +86,19 @@ def test_missing_subgroup_variable(fig_adam, arms):
     spec = forest_spec(subgroups=[{"variable": "STAGE", "label": "Stage", "levels": [{"value": "IV"}]}])
     with pytest.raises(DataError, match="ADSL has no column STAGE"):
         create_forest_figure(spec, fig_adam["ADSL"], fig_adam["ADTTE"], arms, population=FAS)
+
+
+# 6. a CI running past the axis is drawn to the axis limit and ends in an arrow there
+def test_ci_beyond_axis_gets_an_arrow(fig_adam, arms):
+    import math
+
+    hr, lo, hi = hr_of([2, 4, 6, 8, 1, 3, 5, 7], [1, 0, 1, 0, 1, 1, 0, 1], ["TCAC"] * 4 + ["TCC"] * 4)
+    limits = (math.sqrt(lo * hr), math.sqrt(hr * hi))  # both CI ends outside, the point inside
+    drawn = create_forest_figure(forest_spec(x_limits=limits), fig_adam["ADSL"], fig_adam["ADTTE"], arms,
+                                 population=FAS)
+    overall = next(r for r in drawn.data["rows"] if r["key"] == "OVERALL")
+    assert overall["ci"] == pytest.approx(limits, rel=1e-12)
+    assert overall["arrows"] == [("left", pytest.approx(limits[0])), ("right", pytest.approx(limits[1]))]
+    assert overall["hr_text"] == fmt_estimate_ci(hr, lo, hi, 2)  # the text keeps the real limits
+    inside = create_forest_figure(forest_spec(), fig_adam["ADSL"], fig_adam["ADTTE"], arms, population=FAS)
+    assert "arrows" not in next(r for r in inside.data["rows"] if r["key"] == "OVERALL")

@@ -106,3 +106,19 @@ def test_same_bytes(fig_adam, arms):
     first, second = draw(fig_adam, arms).figure, draw(fig_adam, arms).figure
     assert render_png(first) == render_png(second)
     assert render_svg(first) == render_svg(second)
+
+
+# 8. a lane ends at conversion surgery, where PFS/OS censor: S02 followed up and dead after surgery
+def test_lane_stops_at_surgery_censoring(fig_adam, arms):
+    adsl = fig_adam["ADSL"].copy()
+    s02 = adsl["USUBJID"] == "S02"
+    adsl.loc[s02, "LSTALVDT"] = pd.Timestamp("2020-09-01")
+    adsl.loc[s02, "DTHDT"] = pd.Timestamp("2020-10-01")
+    censored = create_swimmer_figure(sw_spec(), adsl, fig_adam["ADRS"], fig_adam["ADTTE"], arms, population=FAS).data
+    assert censored["lanes"]["S02"]["study_end"] == pytest.approx(105 / M)  # 2020-02-01 .. surgery 2020-05-15
+    assert ("S02", pytest.approx(105 / M)) in censored["markers"]["surgery"]
+    assert "S02" not in [s for s, _ in censored["markers"]["death"]]  # after the censoring: not drawn
+    full = create_swimmer_figure(sw_spec(censor_at_surgery=False), adsl, fig_adam["ADRS"], fig_adam["ADTTE"], arms,
+                                 population=FAS).data
+    assert full["lanes"]["S02"]["study_end"] == pytest.approx(244 / M)  # .. death 2020-10-01
+    assert ("S02", pytest.approx(244 / M)) in full["markers"]["death"]

@@ -20,13 +20,27 @@ def wf_spec(**kw) -> WaterfallFigure:
     return WaterfallFigure(**{"id": "F5", "kind": "waterfall", "title": "Waterfall", **kw})
 
 
-# 1. bar heights (read from the Rectangle patches) equal ADRS BESTPCHG AVAL, sorted per arm, largest first
+# 1. bar values (read from the Rectangle patches) equal ADRS BESTPCHG AVAL, sorted per arm, largest first
 def test_bar_heights_equal_adrs(fig_adam, arms):
     drawn = create_waterfall_figure(wf_spec(), fig_adam["ADSL"], fig_adam["ADRS"], arms, population=FAS)
-    assert [(b["USUBJID"], b["height"]) for b in drawn.data["bars"]] == [
+    assert [(b["USUBJID"], b["value"]) for b in drawn.data["bars"]] == [
         ("S03", 10.0), ("S02", -35.5), ("S01", -60.0),
         ("S05", 25.0), ("S07", 0.0), ("S06", -40.0), ("S08", -100.0),
     ]
+    assert [b["height"] for b in drawn.data["bars"] if b["USUBJID"] != "S07"] == [10.0, -35.5, -60.0, 25.0, -40.0, -100.0]
+
+
+# 1b. a best change of 0.0% (S07) still draws a bar: a thin one across the zero line, 1.2% of the y axis
+def test_zero_change_draws_a_visible_bar(fig_adam, arms):
+    drawn = create_waterfall_figure(wf_spec(), fig_adam["ADSL"], fig_adam["ADRS"], arms, population=FAS)
+    assert len(drawn.data["bars"]) == 7  # one per subject with a value, the 0.0% one included
+    s07 = next(b for b in drawn.data["bars"] if b["USUBJID"] == "S07")
+    low, high = drawn.figure.axes[0].get_ylim()
+    # y axis: -100 .. +25 padded by 8% of the range each side: 125 x 1.16 = 145; 1.2% of it = 1.74
+    assert (high - low) == pytest.approx(145.0)
+    assert s07["height"] == pytest.approx(1.74)
+    assert drawn.data["method_notes"] == [
+        "1 subject(s) with a best change of 0.0%: drawn as a thin bar across the zero line."]
 
 
 # 2. subjects without BESTPCHG (S04) are left out and listed; S09 (not FAS) is not drawn
@@ -81,7 +95,7 @@ def test_one_artist_per_category(fig_adam, arms):
     assert sorted(patches) == ["wf-bar:0:PR", "wf-bar:0:SD", "wf-bar:1:CR", "wf-bar:1:PD", "wf-bar:1:PR",
                                "wf-bar:1:SD"]
     assert patches["wf-bar:0:PR"].get_linewidth() == 0.4
-    assert "method_notes" not in drawn.data
+    assert not any("side by side" in note for note in drawn.data["method_notes"])  # bars keep their outlines
 
 
 # 8. bars with less than 3 pt of room are drawn touching, without outlines, and a footnote says so
@@ -92,7 +106,7 @@ def test_narrow_bars(arms):
     bars = [p for ax in drawn.figure.axes for p in ax.patches if (p.get_gid() or "").startswith("wf-bar")]
     assert len(bars) == 4 and all(p.get_linewidth() == 0.0 for p in bars)
     assert drawn.data["bars"][0]["x"] == -0.5 and drawn.data["bars"][1]["x"] == 0.5
-    assert drawn.data["method_notes"] == [
+    assert drawn.data["method_notes"][-1:] == [
         "1000 subjects: each bar has less than 3 pt of room, so the bars are drawn side by side without outlines."]
 
 

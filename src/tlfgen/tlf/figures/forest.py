@@ -4,8 +4,9 @@ Rows: the overall population, then each subgroup level. Per row: n and events
 per arm, the hazard ratio of treatment vs reference with its 95% CI on a log
 axis (``tlfgen.tlf.estimates.hazard_ratio``, the call Table 2 makes), printed
 as text on the right. A HR is drawn only when both arms have at least one
-event in the row; otherwise the row prints "NE". The data handed back are read
-from the drawn artists.
+event in the row; otherwise the row prints "NE". A CI reaching past the x axis
+limits is drawn to the limit and ends in an arrow there (the printed text gives its
+value). The data handed back are read from the drawn artists.
 """
 
 from __future__ import annotations
@@ -132,7 +133,13 @@ def _draw_forest(fig: Any, spec: ForestFigure, rows: list[ForestRow], arms: Sequ
         if row.hr is not None and all(math.isfinite(v) and v > 0 for v in row.hr):
             h, lo, hi = row.hr
             colour = OKABE_ITO["black"] if row.kind == "overall" else OKABE_ITO["blue"]
-            ax.plot([lo, hi], [y, y], color=colour, linewidth=1.0, solid_capstyle="butt", gid=f"forest-ci:{row.key}")
+            ax.plot([max(lo, lo_lim), min(hi, hi_lim)], [y, y], color=colour, linewidth=1.0, solid_capstyle="butt",
+                    gid=f"forest-ci:{row.key}")
+            # a CI running past the axis ends in an arrow at the edge (the printed HR text has its limits)
+            for side, beyond, edge, marker in (("left", lo < lo_lim, lo_lim, "<"), ("right", hi > hi_lim, hi_lim, ">")):
+                if beyond:
+                    ax.plot([edge], [y], marker=marker, markersize=4.5, color=colour, linestyle="none", clip_on=False,
+                            gid=f"forest-arrow:{row.key}:{side}")
             marker = "D" if row.kind == "overall" else "s"
             size = 3.0 + 4.0 * math.sqrt(sum(row.n) / max(sum(rows[0].n), 1))
             ax.plot([h], [y], marker=marker, markersize=size, color=colour, linestyle="none",
@@ -155,7 +162,8 @@ def _draw_forest(fig: Any, spec: ForestFigure, rows: list[ForestRow], arms: Sequ
 
 
 def read_forest(fig: Any) -> dict[str, Any]:
-    """Rows as drawn: label, events/n text per arm, HR text, and the plotted point and CI."""
+    """Rows as drawn: label, events/n text per arm, HR text, the plotted point and CI (cut at the axis
+    limits) and the arrows drawn where the CI runs past them, as (side, x)."""
     rows: dict[str, dict[str, Any]] = {}
     for art in gid_artists(fig, "forest-"):
         kind, _, rest = art.get_gid().partition(":")
@@ -172,4 +180,6 @@ def read_forest(fig: Any) -> dict[str, Any]:
             row["hr"] = float(art.get_xdata()[0])
         elif kind == "forest-ci":
             row["ci"] = tuple(float(v) for v in art.get_xdata())
+        elif kind == "forest-arrow":
+            row.setdefault("arrows", []).append((armcd, float(art.get_xdata()[0])))
     return {"rows": sorted(rows.values(), key=lambda r: r.get("y", math.inf))}

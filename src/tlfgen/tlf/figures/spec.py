@@ -109,6 +109,8 @@ class SwimmerFigure(_FigureBase):
     pfs_param: str = "PFS"
     months_divisor: float = Field(default=30.4375, gt=0)
     x_label: str = "Months since first dose"
+    #: lanes end at conversion surgery (ADSL SURGDT), where the time-to-event analyses censor
+    censor_at_surgery: bool = True
 
 
 class ConsortBox(StrictModel):

@@ -5,7 +5,10 @@ from first dose (days = date - TRTSDT + 1, divided by ``months_divisor``, as in
 ADTTE):
 
 - a dark bar for treatment (TRTSDT to TRTEDT) and a light bar for follow-up
-  after treatment up to the last known alive date or death (LSTALVDT, DTHDT);
+  after treatment up to the last known alive date or death (LSTALVDT, DTHDT), or, with
+  ``censor_at_surgery`` (the default), up to conversion surgery (SURGDT) where the
+  time-to-event analyses censor: a lane is the follow-up the KM figures count, and the
+  markers after its end (a death after surgery) are not drawn;
 - markers: first response (first ADRS ``response_param`` record with AVALC in
   ``responses``, ADT), progression (ADTTE PFS event, CNSR = 0, whose date is not
   the death date), conversion surgery (SURGDT), death (DTHDT) and an arrow for
@@ -79,7 +82,11 @@ def compute_swimmer_lanes(spec: SwimmerFigure, adsl: pd.DataFrame, adrs: pd.Data
     lanes["ARM"] = subjects
     lanes["treatment_end"] = months(dates["TRTEDT"].fillna(start))
     ends = pd.concat([dates["LSTALVDT"], dates["DTHDT"], dates["TRTEDT"]], axis=1).max(axis=1)
+    if spec.censor_at_surgery:
+        ends = ends.where(dates["SURGDT"].isna() | (ends <= dates["SURGDT"]), dates["SURGDT"])
     lanes["study_end"] = months(ends.fillna(start))
+    lanes["treatment_end"] = lanes["treatment_end"].where(lanes["treatment_end"] <= lanes["study_end"],
+                                                          lanes["study_end"])
     lanes["response"] = months(_first_response(spec, adrs, subjects.index).reindex(subjects.index))
     progression = _pfs_event(spec, adtte, subjects.index).reindex(subjects.index)
     lanes["progression"] = months(progression.where(progression != dates["DTHDT"]))
@@ -87,6 +94,8 @@ def compute_swimmer_lanes(spec: SwimmerFigure, adsl: pd.DataFrame, adrs: pd.Data
     lanes["death"] = months(dates["DTHDT"])
     ongoing = base["EOTSTT"].astype(str).str.strip().str.upper() == "ONGOING"
     lanes["ongoing"] = lanes["treatment_end"].where(ongoing)
+    for kind in ("response", "progression", "death"):  # nothing is drawn past the end of a lane
+        lanes[kind] = lanes[kind].where(~(lanes[kind] > lanes["study_end"]))
     left_out = sorted(lanes.index[start.isna()])
     lanes = lanes[start.notna()]
     order = {a.armcd: a.position for a in arms}

@@ -11,6 +11,11 @@ The bars of one response category in one panel are one patch (one compound
 path, ``common.create_rectangles``). When a bar has less than ``NARROW_POINTS``
 of room (hundreds of subjects per panel) the bars touch and lose their outlines,
 which would otherwise cover the colours, and a method note (footnote) says so.
+
+A best change of exactly 0.0% has no height: it is drawn as a thin bar across the zero
+line (``ZERO_BAR_SHARE`` of the y axis, half above and half below), so every subject has a
+visible bar, and a method note says so. The data read back give each bar's drawn ``height``
+and its ``value`` (AVAL).
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from tlfgen.tlf.figures.style import RESPONSE_STYLES, create_figure, figure_styl
 
 MISSING_RESPONSE = "Missing"
 NARROW_POINTS = 3.0  # bars with less room than this are drawn touching, without outlines
+#: a best change of exactly 0.0% is drawn as a thin bar across the zero line, this share of the y axis high
+ZERO_BAR_SHARE = 0.012
 
 
 def compute_waterfall_bars(spec: WaterfallFigure, adsl: pd.DataFrame, adrs: pd.DataFrame, arms: Sequence[Arm],
@@ -76,21 +83,28 @@ def create_waterfall_figure(spec: WaterfallFigure, adsl: pd.DataFrame, adrs: pd.
         for i, (armcd, panel) in enumerate(panels):
             ax = fig.add_subplot(grid[i], sharey=first)
             first = first or ax
-            drawn_ids, thin = _draw_panel(ax, spec, i, armcd, panel, show_ylabel=i == 0)
+            drawn_ids, thin = _draw_panel(ax, spec, i, armcd, panel, show_ylabel=i == 0,
+                                          zero_height=ZERO_BAR_SHARE * (top - bottom + 2 * pad))
             ids.update(drawn_ids)
             narrow = narrow or thin
             ax.set_ylim(bottom - pad, top + pad)
         _draw_legend(fig, spec, sorted(set(bars["BOR"])))
     data = read_waterfall(fig, ids)
     data["left_out"] = left_out
+    notes = []
+    zeros = int((bars["AVAL"] == 0).sum())
+    if zeros:
+        notes.append(f"{zeros} subject(s) with a best change of 0.0%: drawn as a thin bar across the zero line.")
     if narrow:
-        data["method_notes"] = [f"{len(bars)} subjects: each bar has less than {NARROW_POINTS:g} pt of room, so "
-                                "the bars are drawn side by side without outlines."]
+        notes.append(f"{len(bars)} subjects: each bar has less than {NARROW_POINTS:g} pt of room, so "
+                     "the bars are drawn side by side without outlines.")
+    if notes:
+        data["method_notes"] = notes
     return Drawn(fig, data)
 
 
 def _draw_panel(ax: Any, spec: WaterfallFigure, index: int, armcd: str, panel: pd.DataFrame, *,
-                show_ylabel: bool) -> tuple[dict[str, list[str]], bool]:
+                show_ylabel: bool, zero_height: float = 0.0) -> tuple[dict[str, list[str]], bool]:
     """Bars of one panel, one patch per response category; returns (gid -> USUBJIDs, narrow)."""
     x = np.arange(len(panel), dtype=float)
     span = max(len(panel), 1) + 0.6
@@ -99,13 +113,16 @@ def _draw_panel(ax: Any, spec: WaterfallFigure, index: int, armcd: str, panel: p
     width, linewidth = (1.0, 0.0) if narrow else (0.8, 0.4)
     values = panel["AVAL"].to_numpy(dtype=float)
     bor = panel["BOR"].to_numpy(dtype=object)
+    zero = values == 0.0
+    low = np.where(zero, -zero_height / 2, 0.0)
+    high = np.where(zero, zero_height / 2, values)
     ids: dict[str, list[str]] = {}
     for response in sorted(set(bor)):
         mask = bor == response
         colour, hatch = response_style(response)
         gid = f"wf-bar:{index}:{response}"
-        ax.add_artist(create_rectangles(gid, x[mask] - width / 2, x[mask] + width / 2, np.zeros(int(mask.sum())),
-                                        values[mask], facecolor=colour, hatch=hatch or None, edgecolor="#333333",
+        ax.add_artist(create_rectangles(gid, x[mask] - width / 2, x[mask] + width / 2, low[mask],
+                                        high[mask], facecolor=colour, hatch=hatch or None, edgecolor="#333333",
                                         linewidth=linewidth))
         ids[gid] = panel["USUBJID"][mask].tolist()
     for value in spec.reference_lines:
@@ -137,7 +154,8 @@ def _draw_legend(fig: Any, spec: WaterfallFigure, present: Sequence[str]) -> Non
 
 
 def read_waterfall(fig: Any, ids: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    """Bars as drawn (USUBJID, height, left edge x, face colour, hatch; panel by panel, left to right)
+    """Bars as drawn (USUBJID, drawn height, value, left edge x, face colour, hatch; panel by panel, left
+    to right; a bar across the zero line has the value 0.0)
     and the reference lines. ``ids``: patch gid -> USUBJIDs in the order its rectangles were drawn."""
     bars, lines = [], []
     for art in gid_artists(fig, "wf-"):
@@ -146,7 +164,8 @@ def read_waterfall(fig: Any, ids: Mapping[str, Sequence[str]]) -> dict[str, Any]
             panel = int(name.partition(":")[0])
             facecolor = tuple(float(c) for c in art.get_facecolor())
             for usubjid, (x0, _, y0, y1) in zip(ids[art.get_gid()], read_rectangles(art).tolist(), strict=True):
-                bars.append((panel, x0, {"USUBJID": usubjid, "height": y1 - y0, "x": x0,
+                value = 0.0 if y0 < 0.0 < y1 else y1 - y0
+                bars.append((panel, x0, {"USUBJID": usubjid, "height": y1 - y0, "value": value, "x": x0,
                                          "hatch": art.get_hatch() or "", "facecolor": facecolor}))
         elif kind == "wf-ref":
             lines.append(float(art.get_ydata()[0]))

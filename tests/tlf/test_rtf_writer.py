@@ -1,0 +1,100 @@
+"""Tests of tlf/rtf_writer.py: RTF written by rtflite from a small Table model, read back as text.
+
+The rendering itself (LibreOffice -> PDF, pages, titles, headers) is checked on the embedded
+study by test_render_pdf.py."""
+
+from __future__ import annotations
+
+import re
+
+from tlfgen.io.ooxml import run_timestamp
+from tlfgen.tlf.layout import DocumentStyle, compute_table_layout
+from tlfgen.tlf.model import Cell, Column, Row, Table
+from tlfgen.tlf.rtf_writer import count_lines_at_spaces, create_rtf, rtf_text, split_pages
+
+STYLE = DocumentStyle(study_id="NCT04471480")
+
+
+def _table(rows=None, **kw) -> Table:
+    base = dict(
+        id="T9", kind="table", title=("Table 9. Response {x}", "Full analysis set"), stub_header="Characteristic",
+        columns=(Column("A", "A", 30, "TCAC\n(N=30)"), Column("B", "B", 30, "TCC\n(N=30)")),
+        rows=rows or (Row("Age, years", (Cell(""), Cell("")), 0, kind="header"),
+                      Row("Mean (SD)", (Cell("61.6 (6.55)"), Cell("61.9 (7.49)")), 1),
+                      Row("Age group \u2265 65", (Cell("11 (36.7)"), Cell("15 (50.0)")), 1)),
+        footnotes=("SD = standard deviation.",), spec_path="specs/tlf/T9.yaml", cutoff="2025-04-12",
+    )
+    base.update(kw)
+    return Table(**base)
+
+
+def test_01_text_is_escaped_for_rtf() -> None:
+    assert rtf_text("a{b}\\c") == "a\\{b\\}\\\\c"
+    assert rtf_text("\u2265 65, caf\u00e9") == "\\u8805? 65, caf\\u233?"
+    assert rtf_text("TCAC\n(N=30)") == "TCAC\\line (N=30)"
+    assert rtf_text("\U0001F600") == "\\u-10179?\\u-8704?"  # UTF-16 surrogates D83D DE00, as signed 16-bit
+
+
+def test_02_lines_break_at_spaces_only() -> None:
+    # as LibreOffice set it in Listing 1 (7 pt DejaVu Sans, 66 pt of text): NOT | RECOVERED/NOT | RESOLVED
+    assert count_lines_at_spaces("NOT RECOVERED/NOT RESOLVED", 66.0, font="DejaVu Sans", size=7) == 3
+    assert count_lines_at_spaces("RECOVERED/RESOLVED", 66.0, font="DejaVu Sans", size=7) == 2
+    assert count_lines_at_spaces("A\nB", 66.0, font="DejaVu Sans", size=7) == 2
+
+
+def test_03_pages_never_end_on_a_block_label() -> None:
+    rows = (Row("Age", (), 0, kind="header"), Row("n", (Cell("1"), Cell("2")), 1), Row("Mean", (Cell("1"), Cell("2")), 1),
+            Row("Sex", (), 0, kind="header"), Row("M", (Cell("1"), Cell("2")), 1), Row("F", (Cell("1"), Cell("2")), 1))
+    table = _table(rows=rows)
+    layout = compute_table_layout(table, STYLE)
+    # 10 points a row, 40 on a page: the 4th row ("Sex") would end page 1, so it starts page 2
+    assert split_pages(table, layout, 40.0, [10.0] * 6) == [(0, 3), (3, 6)]
+    assert split_pages(table, layout, 60.0, [10.0] * 6) == [(0, 6)]
+
+
+def test_04_document_font_titles_page_numbers_and_widths(monkeypatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    table = _table()
+    data = create_rtf(table, run_timestamp(), style=STYLE)
+    text = data.decode("ascii")
+    assert text.startswith("{\\rtf1") and text.rstrip().endswith("}")
+    assert "{\\f0\\fswiss\\fcharset0\\fprq2 DejaVu Sans;}" in text
+    assert "Table 9. Response \\{x\\}" in text and "Full analysis set" in text
+    assert "{\\header" in text and "NCT04471480" in text
+    assert "{\\field{\\*\\fldinst PAGE }" in text and "{\\field{\\*\\fldinst NUMPAGES }" in text
+    assert "TCAC\\line (N=30)" in text and "Age group \\u8805? 65" in text
+    assert "SD = standard deviation." in text and "Source: specs/tlf/T9.yaml" in text
+    assert "\\landscape" in text and "\\paperw16838\\paperh11906" in text  # A4 landscape, twips
+    # the column widths of the DOCX layout: cell right edges in twips
+    widths = [c.width for c in compute_table_layout(table, STYLE).columns]
+    edges = [int(x) for x in re.findall(r"\\cellx(\d+)", text)[:3]]
+    assert [round(e / 20, 0) for e in edges] == [round(sum(widths[:k + 1]), 0) for k in range(3)]
+    assert "\\trgaph50" in text  # 2.5 pt of padding each side, as the DOCX's cell margins
+    assert data == create_rtf(table, run_timestamp(), style=STYLE)  # byte-identical
+
+
+def test_05_long_listing_repeats_title_header_and_footnotes_on_every_page(monkeypatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    rows = tuple(Row(f"S-{i:03d}", (Cell("TCAC"), Cell(f"term {i}"))) for i in range(120))
+    table = _table(rows=rows, id="L9", kind="listing", title=("Listing 9. Events", "Safety set"),
+                   columns=(Column("ARM", "Arm", kind="listing"), Column("TERM", "Reported term", kind="listing")))
+    text = create_rtf(table, run_timestamp(), style=STYLE).decode("ascii")
+    pages = text.split("\\page")
+    assert len(pages) >= 3
+    for page in pages:
+        assert "Listing 9. Events" in page and "Reported term" in page and "SD = standard deviation." in page
+    assert sum(page.count("S-") for page in pages) == 120  # every row once
+    assert text.count("{\\header") == 1
+
+
+def test_06_rows_from_rtflite_templates_are_the_bytes_rtflite_writes_for_every_row(monkeypatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    rows = []
+    for block in range(12):  # label rows, indented rows, a bold label with indented rows, one page break or more
+        rows.append(Row(f"Block {block} {{x}}", (), 0, kind="header"))
+        rows += [Row(f"level \u2265 {k}", (Cell(f"{k} (1{k}.0)"), Cell("")), 1 + k % 2) for k in range(5)]
+        rows.append(Row("Total", (Cell("30"), Cell("0.370")), 0))
+    table = _table(rows=tuple(rows))
+    fast = create_rtf(table, run_timestamp(), style=STYLE)
+    assert fast.count(b"\\page") >= 1
+    assert fast == create_rtf(table, run_timestamp(), style=STYLE, direct=True)
