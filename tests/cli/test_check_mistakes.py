@@ -52,7 +52,7 @@ CASES = [
      ["variable AVALCC is not declared by the ADaM spec of ADRS (specs/adam/ADRS.yaml)",
       "(at blocks[0].variable)", "did you mean AVALC"]),
     ("tlf-listing-column", "specs/tlf/L2.yaml", "{variable: DCSREAS,", "{variable: DCSREASON,",
-     "specs/tlf/L2.yaml:13:6", ["variable DCSREASON is not declared by the ADaM spec of ADSL", "did you mean DCSREAS"]),
+     "specs/tlf/L2.yaml:14:6", ["variable DCSREASON is not declared by the ADaM spec of ADSL", "did you mean DCSREAS"]),
     ("tlf-filter-column", "specs/tlf/T1.yaml", 'filter: "FASFL == \'Y\'"', 'filter: "FASLF == \'Y\'"',
      "specs/tlf/T1.yaml:5:", ["variable FASLF is not declared by the ADaM spec of ADSL", "(at population.filter)",
                                "did you mean FASFL"]),

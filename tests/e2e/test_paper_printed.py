@@ -202,4 +202,5 @@ def test_conversion_surgery_listing_counts(printed, targets):
     by_arm = {arm: [r for r in body if r[1] == arm] for arm in ARMS}
     assert {arm: len(by_arm[arm]) for arm in ARMS} == targets["population"]["surgery_censored"]
     pcr = targets["population"]["pcr_among_surgery_tcac"]
-    assert (sum(r[4] == "Y" for r in by_arm["TCAC"]), len(by_arm["TCAC"])) == (pcr["n"], pcr["of"])
+    col = rows[header].index("Pathological complete response")
+    assert (sum(r[col] == "Y" for r in by_arm["TCAC"]), len(by_arm["TCAC"])) == (pcr["n"], pcr["of"])

@@ -22,6 +22,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "edc_oak"
 def raw_form(columns, rows):
     data = pd.DataFrame(rows, columns=columns, dtype=object)
     data["__row"] = range(1, len(data) + 1)
+    data["__line"] = range(2, len(data) + 2)  # findings give the file line (header = line 1)
     return RawForm("cm", "raw/cm.csv", data, len(data))
 
 
@@ -45,7 +46,7 @@ def test_unknown_subject_names_the_raw_subject_column_and_subject_forms():
     apply_identifiers(form, {"SUBJID": "PATNUM"}, "{STUDYID}-{SUBJID}", "X1")
     [finding] = check_unknown_subjects(form, {"101"}, "X1", column="PATNUM", subject_files=("dm.csv",))
     assert (finding.message, finding.column, finding.row, finding.usubjid) == (
-        "PATNUM '999' is not on dm.csv", "PATNUM", 2, "X1-999")
+        "PATNUM '999' is not on dm.csv", "PATNUM", 3, "X1-999")
 
 
 def test_no_study_column_is_no_check_and_no_key_error():
@@ -59,7 +60,7 @@ def test_another_study_column_is_checked_under_its_own_name():
     form = raw_form(["PROTNO", "PATNUM"], [["X1", "101"], ["X2", "102"]])
     apply_identifiers(form, {"SUBJID": "PATNUM", "STUDYID": "PROTNO"}, "{STUDYID}-{SUBJID}", "X1")
     [finding] = check_studyid(form, "X1", "PROTNO")
-    assert (finding.message, finding.column, finding.row) == ("PROTNO 'X2' is not X1", "PROTNO", 2)
+    assert (finding.message, finding.column, finding.row) == ("PROTNO 'X2' is not X1", "PROTNO", 3)
 
 
 def test_read_header_reads_the_first_line_only(tmp_path):

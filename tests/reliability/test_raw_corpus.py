@@ -213,7 +213,7 @@ CASES = {
     # a column the specs declare but the header lacks is a spec error found by the check (issue 17)
     "missing_declared_column": Case(
         _drop_column("ae.csv", "AEOUT"), 2,
-        error="error: specs/sdtm/forms.yaml:28:63: raw file raw/ae.csv has no column AEOUT (its header, line 1, "
+        error="error: specs/sdtm/forms.yaml:28:116: raw file raw/ae.csv has no column AEOUT (its header, line 1, "
               "has STUDYID,"),
     "missing_leading_column": Case(
         _drop_column("ae.csv", "SUBJID"), 1,

@@ -100,7 +100,7 @@ def test_assign_ct_maps_through_the_codelist_and_reports_unmapped_values(tmp_pat
     assert column(run, "CMROUTE") == ["ORAL", "INTRAVENOUS", "", ""]
     [finding] = [f for f in run.findings if f.rule == "CT-UNMAPPED"]
     assert (finding.file, finding.row, finding.column, finding.value, finding.usubjid, finding.domain) == (
-        "raw/cm.csv", 3, "MDRTE", "Nasal", "ALG01-1", "CM")
+        "raw/cm.csv", 4, "MDRTE", "Nasal", "ALG01-1", "CM")
 
 
 def test_hardcode_with_and_without_ct_where_a_tick_box_is_ticked(tmp_path):
@@ -191,7 +191,7 @@ def test_assign_datetime_joins_date_and_time_with_findings(tmp_path):
     assert column(run, "CMSTDTC") == ["2020-09-15T08:00", "2020-09-15", "2020-09", "2020-09-15", "", "2049-01-01T14"]
     assert column(run, "CMENDTC") == ["1920-09-15", "1920-09-15", "1920-09", "1920-09-15", "", "1949-01-01"]
     found = sorted({(f.rule, f.row, f.column) for f in run.findings if f.severity != "NOTE" or f.rule == "TIME-DROPPED"})
-    assert found == [("DATE-INVALID", 5, "MDBDR"), ("TIME-DROPPED", 3, "MDBTM"), ("TIME-INVALID", 4, "MDBTM")]
+    assert found == [("DATE-INVALID", 6, "MDBDR"), ("TIME-DROPPED", 4, "MDBTM"), ("TIME-INVALID", 5, "MDBTM")]
 
 
 def test_a_source_rule_takes_date_and_time_options(tmp_path):
@@ -204,7 +204,7 @@ def test_a_source_rule_takes_date_and_time_options(tmp_path):
         """)
     assert column(run, "CMENDTC") == ["2020-09-15T07:05", ""]
     [bad] = [f for f in run.findings if f.rule == "DATE-INVALID"]
-    assert (bad.row, bad.column, bad.value) == (2, "MDEDR", "02/30/2020")
+    assert (bad.row, bad.column, bad.value) == (3, "MDEDR", "02/30/2020")
     assert bad.message == "'02/30/2020' is not a valid date (MDY, four-digit years)"
 
 

@@ -52,8 +52,8 @@ def test_suppcm_equals_the_sdtm_written_by_hand(mapped):
 def test_the_two_wrong_values_are_findings_with_file_row_and_column(mapped):
     errors = [(f.rule, f.file, f.row, f.column, f.value, f.usubjid) for f in mapped.findings if f.severity == "ERROR"]
     assert errors == [
-        ("DATE-INVALID", "raw/cm.csv", 5, "MDBDR", "31-Sep-20", "OAKDEMO01-103"),
-        ("TIME-INVALID", "raw/cm.csv", 5, "MDBTM", "25:00", "OAKDEMO01-103"),
+        ("DATE-INVALID", "raw/cm.csv", 6, "MDBDR", "31-Sep-20", "OAKDEMO01-103"),
+        ("TIME-INVALID", "raw/cm.csv", 6, "MDBTM", "25:00", "OAKDEMO01-103"),
     ]
     partial = sorted((f.file, f.row, f.column) for f in mapped.findings if f.rule == "DATE-PARTIAL")
-    assert partial == [("raw/cm.csv", 2, "MDBDR"), ("raw/cm.csv", 3, "MDEDR"), ("raw/dm.csv", 3, "BRTHDAT")]
+    assert partial == [("raw/cm.csv", 3, "MDBDR"), ("raw/cm.csv", 4, "MDEDR"), ("raw/dm.csv", 4, "BRTHDAT")]

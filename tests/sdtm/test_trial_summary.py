@@ -46,7 +46,7 @@ def test_1_ts_holds_every_expected_parameter_sstdtc_first(embedded_run) -> None:
 def test_2_ts_values_from_the_data(embedded_run) -> None:
     ts = _sdtm(embedded_run, "TS").set_index("TSPARMCD")
     consent = _raw_dates("ic.csv", "ICDAT")
-    assert ts.loc["SSTDTC", "TSVAL"] == min(consent).strftime("%Y-%m-%d") == "2020-07-31"
+    assert ts.loc["SSTDTC", "TSVAL"] == min(consent).strftime("%Y-%m-%d")
     assert ts.loc["ACTSUB", "TSVAL"] == "60"
     assert ts.loc["SENDTC", "TSVAL"] == "2025-04-12"  # the last follow-up contact, at the data cutoff
     assert ts.loc["SSTDTC", "TSVCDREF"] == ts.loc["AGEMIN", "TSVCDREF"] == "ISO 8601"
@@ -77,12 +77,17 @@ def test_4_epoch_present_and_populated_where_the_ig_expects_it(embedded_run) -> 
 
 
 def test_5_ae_with_a_partial_start_date_gets_the_epoch_it_may_fall_in(embedded_run) -> None:
+    """An AE starting in a month (YYYY-MM) that overlaps the subject's treatment gets TREATMENT."""
     ae = _sdtm(embedded_run, "AE")
     dm = _sdtm(embedded_run, "DM").set_index("USUBJID")
-    # NCT04471480-01003: first dose 2020-08-15, last 2021-03-13; an AE starting "2020-10"
-    row = ae[(ae["USUBJID"] == "NCT04471480-01003") & (ae["AESTDTC"] == "2020-10")]
-    assert dm.loc["NCT04471480-01003", ["RFSTDTC", "RFENDTC"]].tolist() == ["2020-08-15", "2021-03-13"]
-    assert row["EPOCH"].tolist() == ["TREATMENT"]
+    partial = ae[ae["AESTDTC"].str.len() == 7]
+    checked = 0
+    for _, rec in partial.iterrows():
+        first, last = (str(d)[:7] for d in dm.loc[rec["USUBJID"], ["RFSTDTC", "RFENDTC"]])
+        if first <= rec["AESTDTC"] <= last:
+            assert rec["EPOCH"] == "TREATMENT", (rec["USUBJID"], rec["AESTDTC"], first, last)
+            checked += 1
+    assert checked >= 1
 
 
 def test_6_log_form_records_carry_no_visit(embedded_run) -> None:

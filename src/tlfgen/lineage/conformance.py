@@ -201,7 +201,10 @@ def check_define(stage: _Stage) -> list[ConformanceCheck]:
     items = {i.get("OID"): i for i in root.iterfind(".//o:ItemDef", NS)}
     codelists = {c.get("OID"): c for c in root.iterfind(".//o:CodeList", NS)}
     study = root.find("o:Study", NS)
-    mdv = study.find("o:MetaDataVersion", NS)
+    mdv = study.find("o:MetaDataVersion", NS) if study is not None else None
+    if mdv is None:  # e.g. a supplied Define-XML 1.0 (ODM 1.2 namespace): not what these checks read
+        return [ConformanceCheck("DEFINE-OID", stage.name, "define.xml", "define.xml is Define-XML 2.1 (ODM 1.3)", 1,
+                                 [f"not checked: root element {root.tag}"])]
     out = []
     for group in mdv.iterfind("o:ItemGroupDef", NS):
         name = group.get("Name")
