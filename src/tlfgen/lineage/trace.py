@@ -21,6 +21,7 @@ Tables are rebuilt in memory from ``adam/*.xpt`` (``tlfgen.tlf.tables.create_tab
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,6 +135,13 @@ class TraceContext:
     # ------------------------------------------------------------ records
 
     def sdtm_record(self, rid: str) -> dict[str, Any]:
+        """One SDTM record with its raw rows (shared by every caller: copy it before changing it)."""
+        key = ("sdtm_record", rid)
+        if key not in self._cache:
+            self._cache[key] = self._sdtm_record(rid)
+        return self._cache[key]
+
+    def _sdtm_record(self, rid: str) -> dict[str, Any]:
         domain, _, rest = rid[len("sdtm."):].partition(":")
         usubjid, _, tail = rest.partition(":")
         values: dict[str, Any] = {}
@@ -142,15 +150,23 @@ class TraceContext:
         seq = int(tail) if tail.isdigit() and (data is None or f"{domain}SEQ" in data) else None
         position = self._sdtm_positions(domain).get((usubjid, float(seq))) if seq is not None else None
         if data is not None and position is not None:
-            row = data.iloc[position]
             for suffix in SDTM_SHOW:
                 col = f"{domain}{suffix}"
-                if col in row.index and _value(row[col]) not in (None, ""):
-                    values[col] = _value(row[col])
-            if "VISIT" in row.index and row["VISIT"]:
-                values["VISIT"] = row["VISIT"]
+                if col in data and (value := self.column(f"sdtm.{domain}", col)[position]) not in (None, ""):
+                    values[col] = value
+            if "VISIT" in data and (visit := data["VISIT"].iat[position]):
+                values["VISIT"] = visit
         return {"id": rid, "domain": domain, "seq": seq, "values": values,
                 "raw": self.records.raw_of(rid)}
+
+    def column(self, dataset: str, name: str) -> list[Any]:
+        """One column of ``adam.<NAME>`` or ``sdtm.<DOMAIN>`` as plain values (``_value``), by row position."""
+        key = ("column", dataset, name)
+        if key not in self._cache:
+            stage, _, which = dataset.partition(".")
+            data = self.adam(which) if stage == "adam" else self.sdtm(which)
+            self._cache[key] = [_value(v) for v in data[name].tolist()]
+        return self._cache[key]
 
     def _sdtm_positions(self, domain: str) -> dict[tuple[str, float], int]:
         key = f"sdtm.{domain}.positions"
@@ -168,31 +184,50 @@ class TraceContext:
         ``domains`` limits the SDTM records of a predecessor ADSL record to the domains the
         traced variable depends on (an ADSL record is built from every subject-level domain);
         ``show`` adds the analysed variables (AGE for a mean) to the values shown.
+        The result is shared by every caller asking the same (a table traces each record many
+        times): copy it before changing it.
         """
+        key = ("adam_record", dataset, position, None if domains is None else frozenset(domains), show)
+        if key not in self._cache:
+            self._cache[key] = self._adam_record(dataset, position, domains, show)
+        return self._cache[key]
+
+    def _subject_positions(self, dataset: str) -> dict[Any, list[int]]:
+        key = f"adam.{dataset}.subjects"
+        if key not in self._cache:
+            found: dict[Any, list[int]] = {}
+            for i, rec in enumerate(self.adam_lineage(dataset)):
+                found.setdefault(rec["key"].get("USUBJID"), []).append(i)
+            self._cache[key] = found
+        return self._cache[key]
+
+    def _adam_record(self, dataset: str, position: int, domains: set[str] | None,
+                     show: tuple[str, ...]) -> dict[str, Any]:
         data = self.adam(dataset)
         lineage = self.adam_lineage(dataset)[position]
-        row = data.iloc[position]
-        values = {c: _value(row[c]) for c in dict.fromkeys((*ADAM_SHOW, *show))
-                  if c in row.index and _value(row[c]) not in (None, "")}
+        values = {c: value for c in dict.fromkeys((*ADAM_SHOW, *show))
+                  if c in data and (value := self.column(f"adam.{dataset}", c)[position]) not in (None, "")}
         out = {"id": adam_record_id(dataset, lineage["key"]), "dataset": dataset, "values": values,
                "sdtm": [], "adam": []}
         for src in self.records.adam_sources(dataset, lineage):
             if src.startswith("adam."):
                 parent = src[len("adam."):].split(":")[0]
-                hits = [i for i, rec in enumerate(self.adam_lineage(parent))
-                        if rec["key"].get("USUBJID") == lineage["key"].get("USUBJID")]
+                hits = self._subject_positions(parent).get(lineage["key"].get("USUBJID"), [])
                 out["adam"] += [self.adam_record(parent, i, domains) for i in hits]
             elif domains is None or dataset not in ("ADSL",) or src.split(":")[0][5:] in domains:
                 out["sdtm"].append(self.sdtm_record(src))
         return out
 
     def sdtm_domains_above(self, nodes: list[str]) -> set[str]:
-        found = set()
-        for node in nodes:
-            for parent, _, _ in self.graph.upstream_edges(node):
-                if parent.startswith("sdtm."):
-                    found.add(parent.split(".")[1])
-        return found
+        key = ("domains_above", tuple(nodes))
+        if key not in self._cache:
+            found = set()
+            for node in nodes:
+                for parent, _, _ in self.graph.upstream_edges(node):
+                    if parent.startswith("sdtm."):
+                        found.add(parent.split(".")[1])
+            self._cache[key] = found
+        return set(self._cache[key])
 
 
 # ---------------------------------------------------------------- cells
@@ -230,6 +265,13 @@ def find_column(table: Any, name: str) -> Any:
 
 
 def _group_subjects(ctx: TraceContext, out: Any, column: Any) -> list[str]:
+    key = ("group_subjects", out.id, column.key)
+    if key not in ctx._cache:
+        ctx._cache[key] = _find_group_subjects(ctx, out, column)
+    return ctx._cache[key]
+
+
+def _find_group_subjects(ctx: TraceContext, out: Any, column: Any) -> list[str]:
     spec = out.spec
     adsl = ctx.adam(spec.population.dataset)
     pop = adsl[out.filters["population"].mask(adsl)] if "population" in out.filters else adsl
@@ -250,12 +292,16 @@ def select_cell_records(ctx: TraceContext, out: Any, table: Any, row: Any, colum
     from tlfgen.tlf.blocks import norm
 
     block = next(b for b in out.spec.blocks if b.id == row.block_id)
-    data = ctx.adam(block.dataset).reset_index(drop=True)
-    data = data[data["USUBJID"].isin(_group_subjects(ctx, out, column))]
-    if block.id in out.filters:
-        data = data[out.filters[block.id].mask(data)]
-    if getattr(block, "param", None) and "PARAMCD" in data:
-        data = data[data["PARAMCD"].astype(str).str.strip() == block.param]
+    key = ("block_records", out.id, block.id, column.key)
+    if key not in ctx._cache:  # every row of a block starts from the same records
+        data = ctx.adam(block.dataset).reset_index(drop=True)
+        data = data[data["USUBJID"].isin(_group_subjects(ctx, out, column))]
+        if block.id in out.filters:
+            data = data[out.filters[block.id].mask(data)]
+        if getattr(block, "param", None) and "PARAMCD" in data:
+            data = data[data["PARAMCD"].astype(str).str.strip() == block.param]
+        ctx._cache[key] = data
+    data = ctx._cache[key]
     counted = any(name == "n" for name, _ in cell.values) and bool(cell.subjects or cell.value("n") == 0)
     kind = block.kind
     first = row.label == block.label
@@ -285,10 +331,23 @@ def select_cell_records(ctx: TraceContext, out: Any, table: Any, row: Any, colum
 
 
 def trace_cell(ctx: TraceContext, target: str, row_name: str, col_name: str) -> dict[str, Any]:
+    """A table cell traced: the analysis, the subjects and their records down to the raw rows of
+    the forms on the path, and the spec rules on the path (what ``tlfgen trace`` prints)."""
     out = ctx.output(target)
     table = ctx.table(out)
     row, rid = find_row(table, row_name)
     column = find_column(table, col_name)
+    result = cell_path(ctx, out, table, row, rid, column)
+    result["subjects"] = copy.deepcopy(result["subjects"])
+    for subject in result["subjects"]:
+        keep_raw(subject["records"], set(result["forms"]))
+    return result
+
+
+def cell_path(ctx: TraceContext, out: Any, table: Any, row: Any, rid: str, column: Any) -> dict[str, Any]:
+    """The trace of one cell with its records shared with other traces (``adam_record``) and all
+    their raw rows; ``forms`` names the raw forms on the path (``trace_cell`` keeps only their rows,
+    the explorer page filters by them)."""
     cell = row.cells[list(table.columns).index(column)]
     item = analysis_of(table, cell.analysis_id) if cell.analysis_id else None
     if item is None:
@@ -296,20 +355,26 @@ def trace_cell(ctx: TraceContext, target: str, row_name: str, col_name: str) -> 
                          hint="columns with values in this row: " + ", ".join(
                              c.key for c, x in zip(table.columns, row.cells) if x.analysis_id))
     data, counted = select_cell_records(ctx, out, table, row, column, cell)
-    positions = {u: list(g) for u, g in data.groupby("USUBJID").groups.items()}
+    positions: dict[str, list[int]] = {}
+    for usubjid, position in zip(data["USUBJID"].tolist(), data.index.tolist()):
+        positions.setdefault(usubjid, []).append(position)
     subjects = list(cell.subjects) or sorted(positions)
-    block = next(b for b in out.spec.blocks if b.id == row.block_id)
+    index = next(i for i, b in enumerate(out.spec.blocks) if b.id == row.block_id)
+    block = out.spec.blocks[index]
     reads = _block_variables(block, out) + _population_variables(ctx, out)
     nodes = sorted({f"adam.{ds}.{var}" for ds, var in reads} & set(ctx.graph.nodes))
     domains = ctx.sdtm_domains_above(nodes)
     shown = tuple(var for ds, var in reads if ds == block.dataset)
     subject_rows = [{"usubjid": s, "records": [ctx.adam_record(block.dataset, int(p), domains, shown)
                                                for p in positions.get(s, [])]} for s in subjects]
-    scope = record_scope(block.dataset, data, [r for s in subject_rows for r in s["records"]])
-    rules = path_rules(ctx.graph, ctx.specs("adam"), nodes, scope)
-    for subject in subject_rows:
-        keep_raw(subject["records"], raw_forms(rules))
+    scope = record_scope(block.dataset, data, [r for s in subject_rows for r in s["records"]],
+                         ctx._cache.setdefault("scope_memo", {}))
+    rules_key = ("rules", tuple(nodes), tuple(sorted((k, tuple(sorted(v))) for k, v in scope.items())))
+    if rules_key not in ctx._cache:  # many cells of one block share their path
+        ctx._cache[rules_key] = path_rules(ctx.graph, ctx.specs("adam"), nodes, scope)
+    rules = ctx._cache[rules_key]
     recount = sorted(positions) if counted else None
+    loc = out.source.location(("blocks", index))
     return {
         "kind": "cell", "output": table.id, "spec": out.display,
         "row": {"id": rid, "label": row.label, "block": row.block_id},
@@ -317,11 +382,12 @@ def trace_cell(ctx: TraceContext, target: str, row_name: str, col_name: str) -> 
         "text": cell.text, "values": {k: _value(v) for k, v in cell.values},
         "analysis": {"id": item.id, "cell_analysis_id": cell.analysis_id, "description": item.description,
                      "dataset": item.dataset, "population": item.population, "subset": item.subset,
-                     "method": item.method, "group": item.group},
+                     "method": item.method, "group": item.group, "spec": f"{loc.file}:{loc.line}"},
         "n": len(cell.subjects) if counted else None,
         "recount": None if recount is None else {"n": len(recount), "matches": recount == sorted(cell.subjects)},
         "subjects": subject_rows,
         "rules": rules,
+        "forms": sorted(raw_forms(rules)),
     }
 
 
@@ -406,7 +472,7 @@ def trace_value(ctx: TraceContext, target: str, subject: str, param: str | None)
     records = []
     for pos in data.index[mask]:
         row = data.loc[pos]
-        rec = ctx.adam_record(dataset, int(pos), domains)
+        rec = copy.deepcopy(ctx.adam_record(dataset, int(pos), domains))
         rec["value"] = _value(row[var]) if var in row.index else None
         tte = _tte_rule(ctx, dataset, row) if "CNSR" in row.index else None
         if tte is not None:
