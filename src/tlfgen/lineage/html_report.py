@@ -36,11 +36,13 @@ def json_block(block_id: str, value: Any) -> str:
 def create_explorer_html(data: ExplorerData) -> str:
     """The page: the template with the shell, spec texts and one block per output filled in."""
     template = resources.files("tlfgen.lineage").joinpath(TEMPLATE_NAME).read_text(encoding="utf-8")
-    blocks = [json_block("tlfgen-shell", data.shell), json_block("tlfgen-specs", data.specs)]
-    blocks += [json_block(f"tlfgen-output-{oid}", block) for oid, block in data.blocks.items()]
+    shell = json_block("tlfgen-shell", data.shell) + json_block("tlfgen-specs", data.specs)
+    blocks = [json_block(f"tlfgen-output-{oid}", block) for oid, block in data.blocks.items()]
     title = html.escape(f"Lineage explorer {data.shell.get('study', '')}")
-    head, _, tail = template.partition("__DATA__")
-    return head.replace("__TITLE__", title) + "".join(blocks) + tail
+    head, _, rest = template.partition("__SHELL__")
+    script, _, tail = rest.partition("__DATA__")
+    # the outputs are drawn as soon as the shell is read; the per-output blocks follow the script
+    return head.replace("__TITLE__", title) + shell + script + "".join(blocks) + tail
 
 
 def write_html_report(study: ResolvedStudy, tables: list[Any]) -> Path:

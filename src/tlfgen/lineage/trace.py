@@ -33,6 +33,7 @@ from tlfgen.lineage.graph import (
     RecordIndex, VariableGraph, _block_variables, adam_record_id, analysis_of, build_variable_graph, row_ids,
     row_label_id,
 )
+from tlfgen.lineage.records import _is_row_file
 from tlfgen.lineage.paths import keep_raw, path_rules, raw_forms, record_scope
 from tlfgen.spec.base import closest
 from tlfgen.spec.study import ResolvedStudy
@@ -81,13 +82,44 @@ class TraceContext:
         return self._cache[key]
 
     def sdtm(self, domain: str) -> pd.DataFrame | None:
+        """The columns of ``sdtm/<domain>.xpt`` a trace shows (keys, --SEQ, VISIT, ``SDTM_SHOW``)."""
         key = f"sdtm.{domain}"
         if key not in self._cache:
-            from tlfgen.io.xpt import read_xpt
+            import pyreadstat
 
             path = self.study.sdtm_dir / f"{domain.lower()}.xpt"
-            self._cache[key] = read_xpt(path)[0] if path.is_file() else None
+            data = None
+            if path.is_file():
+                try:
+                    _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+                    wanted = {"USUBJID", "VISIT", f"{domain}SEQ", *(f"{domain}{s}" for s in SDTM_SHOW)}
+                    data, _ = pyreadstat.read_xport(str(path), usecols=[c for c in meta.column_names if c in wanted],
+                                                    disable_datetime_conversion=True)
+                except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
+                    raise DataError(f"cannot read XPT file: {exc}", file=path, hint="run the SDTM stage again") from exc
+            self._cache[key] = data
         return self._cache[key]
+
+    def has_column(self, dataset: str, name: str) -> bool:
+        """Whether ``adam.<NAME>`` / ``sdtm.<DOMAIN>`` has the column (a set lookup, not pandas')."""
+        key = ("columns", dataset)
+        if key not in self._cache:
+            stage, _, which = dataset.partition(".")
+            data = self.adam(which) if stage == "adam" else self.sdtm(which)
+            self._cache[key] = set() if data is None else set(data.columns)
+        return name in self._cache[key]
+
+    def raw_rows(self, rid: str) -> list[dict[str, Any]]:
+        """The raw rows (file, data row, file line) of one SDTM record."""
+        out = []
+        for file, row in self.records.sdtm.get(rid, []):
+            key = ("lines", file)
+            if key not in self._cache:
+                self._cache[key] = self.records._file_lines(file).tolist() if _is_row_file(file) else None
+            lines = self._cache[key]
+            line = row if lines is None else (lines[row - 1] if 0 < row <= len(lines) else row + 1)
+            out.append({"file": file, "row": row, "line": line, "id": f"{file}:{line}"})
+        return out
 
     @property
     def records(self) -> RecordIndex:
@@ -150,14 +182,14 @@ class TraceContext:
         seq = int(tail) if tail.isdigit() and (data is None or f"{domain}SEQ" in data) else None
         position = self._sdtm_positions(domain).get((usubjid, float(seq))) if seq is not None else None
         if data is not None and position is not None:
+            name = f"sdtm.{domain}"
             for suffix in SDTM_SHOW:
                 col = f"{domain}{suffix}"
-                if col in data and (value := self.column(f"sdtm.{domain}", col)[position]) not in (None, ""):
+                if self.has_column(name, col) and (value := self.column(name, col)[position]) not in (None, ""):
                     values[col] = value
-            if "VISIT" in data and (visit := data["VISIT"].iat[position]):
+            if self.has_column(name, "VISIT") and (visit := self.column(name, "VISIT")[position]):
                 values["VISIT"] = visit
-        return {"id": rid, "domain": domain, "seq": seq, "values": values,
-                "raw": self.records.raw_of(rid)}
+        return {"id": rid, "domain": domain, "seq": seq, "values": values, "raw": self.raw_rows(rid)}
 
     def column(self, dataset: str, name: str) -> list[Any]:
         """One column of ``adam.<NAME>`` or ``sdtm.<DOMAIN>`` as plain values (``_value``), by row position."""
@@ -165,7 +197,12 @@ class TraceContext:
         if key not in self._cache:
             stage, _, which = dataset.partition(".")
             data = self.adam(which) if stage == "adam" else self.sdtm(which)
-            self._cache[key] = [_value(v) for v in data[name].tolist()]
+            values = data[name]
+            if values.dtype == object:  # text: only missing values change
+                self._cache[key] = [None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
+                                    for v in values.tolist()]
+            else:
+                self._cache[key] = [_value(v) for v in values.tolist()]
         return self._cache[key]
 
     def _sdtm_positions(self, domain: str) -> dict[tuple[str, float], int]:
@@ -203,10 +240,10 @@ class TraceContext:
 
     def _adam_record(self, dataset: str, position: int, domains: set[str] | None,
                      show: tuple[str, ...]) -> dict[str, Any]:
-        data = self.adam(dataset)
         lineage = self.adam_lineage(dataset)[position]
+        name = f"adam.{dataset}"
         values = {c: value for c in dict.fromkeys((*ADAM_SHOW, *show))
-                  if c in data and (value := self.column(f"adam.{dataset}", c)[position]) not in (None, "")}
+                  if self.has_column(name, c) and (value := self.column(name, c)[position]) not in (None, "")}
         out = {"id": adam_record_id(dataset, lineage["key"]), "dataset": dataset, "values": values,
                "sdtm": [], "adam": []}
         for src in self.records.adam_sources(dataset, lineage):
