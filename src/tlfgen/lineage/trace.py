@@ -525,6 +525,71 @@ def trace_value(ctx: TraceContext, target: str, subject: str, param: str | None)
             "rules": path_rules(ctx.graph, ctx.specs("adam"), [node], record_scope(dataset, data[mask], records))}
 
 
+# ---------------------------------------------------------------- figures
+
+
+def _figures(ctx: TraceContext) -> dict[str, Any]:
+    from tlfgen.tlf.figures.spec import load_figure_specs
+
+    if "figures" not in ctx._cache:
+        ctx._cache["figures"] = {f.id.upper(): f for f in load_figure_specs(ctx.study)}
+    return ctx._cache["figures"]
+
+
+def km_figure_ids(ctx: TraceContext) -> list[str]:
+    from tlfgen.tlf.figures.spec import KmFigure
+
+    return [f.id for f in _figures(ctx).values() if isinstance(f.spec, KmFigure)]
+
+
+def trace_figure(ctx: TraceContext, target: str) -> dict[str, Any]:
+    """A Kaplan-Meier figure traced: per arm the subjects drawn (the figure's own selection:
+    ``subject_arms``, ``param_records``), their time, censoring and records, and the rules on the path."""
+    from tlfgen.tlf.figures.common import param_records, subject_arms
+    from tlfgen.tlf.figures.run import figure_arms
+    from tlfgen.tlf.figures.spec import KmFigure
+
+    loaded = _figures(ctx).get(target.strip().upper())
+    if loaded is None:
+        raise _unknown("figure", target, km_figure_ids(ctx))
+    spec = loaded.spec
+    if not isinstance(spec, KmFigure):
+        raise UsageError(f"{spec.id} is a {spec.kind} figure; trace follows the subjects of Kaplan-Meier figures",
+                         hint="Kaplan-Meier figures: " + ", ".join(km_figure_ids(ctx)))
+    arms = figure_arms(loaded, [(a.armcd, a.arm) for a in ctx.study.spec.study.arms])
+    population = loaded.filters.get("population")
+    drawn = subject_arms(ctx.adam("ADSL"), population, arms)
+    chosen = param_records(ctx.adam(spec.dataset), spec.dataset, spec.param, drawn.index, spec.time, spec.censor)
+    data = ctx.adam(spec.dataset).reset_index(drop=True)
+    data = data[(data["PARAMCD"].astype(str).str.strip() == spec.param) & data["USUBJID"].isin(chosen.index)]
+    positions = dict(zip(data["USUBJID"], data.index))
+    reads = [(spec.dataset, v) for v in dict.fromkeys(("AVAL", spec.time, spec.censor))]
+    reads += [("ADSL", c) for c in sorted(population.columns)] if population is not None else []
+    reads += [("ADSL", "TRT01P")]
+    nodes = sorted({f"adam.{ds}.{var}" for ds, var in reads} & set(ctx.graph.nodes))
+    domains = ctx.sdtm_domains_above(nodes)
+    shown = tuple(var for ds, var in reads if ds == spec.dataset)
+    by_arm = []
+    records = []
+    for arm in arms:
+        subjects = [u for u, a in drawn.items() if a == arm.armcd and u in positions]
+        rows = [{"usubjid": u, "records": [copy.deepcopy(ctx.adam_record(spec.dataset, int(positions[u]), domains,
+                                                                         shown))]} for u in subjects]
+        records += [r for row in rows for r in row["records"]]
+        censor = pd.to_numeric(chosen.loc[subjects, spec.censor], errors="coerce")
+        by_arm.append({"armcd": arm.armcd, "label": arm.label, "n": len(subjects), "events": int((censor == 0).sum()),
+                       "censored": int((censor == 1).sum()), "subjects": rows})
+    rules = path_rules(ctx.graph, ctx.specs("adam"), nodes, record_scope(spec.dataset, data, records))
+    for arm in by_arm:
+        for row in arm["subjects"]:
+            keep_raw(row["records"], raw_forms(rules))
+    loc = loaded.source.location(("figures", loaded.index))
+    return {"kind": "figure", "output": spec.id, "title": spec.title, "figure": spec.kind,
+            "spec": f"{loc.file}:{loc.line}", "dataset": spec.dataset, "param": spec.param,
+            "time": spec.time, "censor": spec.censor,
+            "population": loaded.spec.population.filter or "", "arms": by_arm, "rules": rules}
+
+
 # ---------------------------------------------------------------- terminal
 
 
@@ -599,6 +664,21 @@ def render(result: dict[str, Any], console: Any) -> None:
                 ("rule spec", rule.get("spec")), ("method", result["metadata"].get("method"))])
             records_table("Records used", [(a, s, r) for a, s, r in _record_lines(rec)],
                           ("ADaM record", "SDTM record", "raw rows (file:line)"))
+    elif result["kind"] == "figure":
+        kv(f"{result['output']}: {result['title']}", [
+            ("records", f"{result['dataset']} PARAMCD {result['param']}"), ("population", result["population"]),
+            ("time, censoring", f"{result['time']}, {result['censor']} (1 = censored)"), ("spec", result["spec"])])
+        for arm in result["arms"]:
+            rows = []
+            for subj in arm["subjects"]:
+                lines = [line for rec in subj["records"] for line in _record_lines(rec)] or [("-", "-", "-")]
+                v = subj["records"][0]["values"] if subj["records"] else {}
+                shown = {k: round(x, 2) if isinstance(x, float) else x for k, x in v.items()}
+                values = f"{result['time']}={shown.get(result['time'])} {result['censor']}={shown.get(result['censor'])}"
+                rows += [("" if i else subj["usubjid"], "" if i else values, *line) for i, line in enumerate(lines)]
+            records_table(f"{arm['label']} ({arm['armcd']}): {arm['n']} subjects, {arm['events']} events, "
+                          f"{arm['censored']} censored", rows,
+                          ("USUBJID", "time, censoring", "ADaM record", "SDTM record", "raw rows (file:line)"))
     else:
         meta = result["metadata"]
         kv(result["variable"], [(k, meta.get(k)) for k in ("label", "origin", "method", "source", "spec")])
@@ -617,7 +697,9 @@ def run_trace(study: ResolvedStudy, target: str, *, row: str | None, col: str | 
     specs = ctx.specs("tlf").outputs
     outputs = {o.id.upper() for o in specs}
     tables = sorted(o.id for o in specs if o.spec.type == "table")
-    if target.strip().upper() in outputs:
+    if target.strip().upper() in {f.upper() for f in km_figure_ids(ctx)} or target.strip().upper() in _figures(ctx):
+        result = trace_figure(ctx, target)
+    elif target.strip().upper() in outputs:
         if not row or not col:
             table = ctx.table(ctx.output(target))
             raise UsageError(f"tracing a cell of {table.id} needs --row and --col",
@@ -627,7 +709,7 @@ def run_trace(study: ResolvedStudy, target: str, *, row: str | None, col: str | 
     elif "." in target:
         result = trace_value(ctx, target, subject, param) if subject else trace_variable(ctx, target, param)
     else:
-        raise _unknown("table or variable", target, tables + ["<DATASET>.<VARIABLE>"])
+        raise _unknown("table, figure or variable", target, tables + km_figure_ids(ctx) + ["<DATASET>.<VARIABLE>"])
     if as_json:
         console.print(json.dumps(result, indent=1, sort_keys=True, default=str), markup=False, highlight=False,
                       emoji=False, soft_wrap=True)
