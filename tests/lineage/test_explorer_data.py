@@ -109,3 +109,19 @@ def test_analysis_spec_text_is_the_rate_block(page):
     text = page["tlfgen-specs"][cell["analysis"]["spec"]]
     assert cell["analysis"]["spec"].startswith("specs/tlf/T2.yaml:")
     assert text.lstrip().startswith("- kind: rate") and "id: ORR" in text and "responder:" in text
+
+
+# 5. a Kaplan-Meier figure: one row per arm whose cell opens the subjects drawn (trace_figure)
+def test_km_figure_rows_open_the_subjects_drawn(page, trace_ctx):
+    from tlfgen.lineage.trace import trace_figure
+
+    traced = trace_figure(trace_ctx, "F1")
+    shell = next(o for o in page["tlfgen-shell"]["outputs"] if o["id"] == "F1")
+    assert [r["id"] for r in shell["rows"]] == [a["armcd"] for a in traced["arms"]] == ["TCAC", "TCC"]
+    block = page["tlfgen-output-F1"]
+    for r, arm in enumerate(traced["arms"]):
+        cell = block["cells"][f"{r},0"]
+        assert cell["values"] == {"n": arm["n"], "events": arm["events"], "censored": arm["censored"]}
+        assert [block["subjects"][s] for s, _ in cell["subjects"]] == [s["usubjid"] for s in arm["subjects"]]
+        for (_, records), subject in zip(cell["subjects"], arm["subjects"]):
+            assert [_records(block, i, cell["forms"]) for i in records] == [_traced(x) for x in subject["records"]]

@@ -29,7 +29,8 @@ from typing import Any
 
 from tlfgen.errors import TlfgenError
 from tlfgen.lineage.graph import row_ids
-from tlfgen.lineage.trace import TraceContext, cell_path
+from tlfgen.lineage.paths import raw_forms
+from tlfgen.lineage.trace import TraceContext, cell_path, trace_figure
 
 #: lines of spec text shown for one rule at most
 SPEC_LINES = 24
@@ -155,16 +156,59 @@ def _listing_block(table: Any) -> dict[str, Any]:
     return {"rows": [[c.text for c in row.cells] for row in table.rows if row.kind == "data"]}
 
 
-def _figures(ctx: TraceContext) -> list[dict[str, Any]]:
-    """The figures by title (their subjects are not traced on the page)."""
+def _figures(ctx: TraceContext, blocks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The figures by title; a Kaplan-Meier figure also as a small table of its arms whose cells open
+    the subjects drawn (``trace_figure``, what ``tlfgen trace F1`` prints)."""
     from tlfgen.tlf.figures.spec import load_figure_specs
 
     try:
         figures = load_figure_specs(ctx.study)
     except TlfgenError:
         return []
-    return [{"id": f.spec.id, "kind": "figure", "order": f.spec.order, "title": str(f.spec.title).split("\n"),
-             "figure": f.spec.kind, "footnotes": list(getattr(f.spec, "footnotes", []) or [])} for f in figures]
+    found = []
+    for f in figures:
+        entry = {"id": f.spec.id, "kind": "figure", "order": f.spec.order, "title": str(f.spec.title).split("\n"),
+                 "figure": f.spec.kind, "footnotes": list(getattr(f.spec, "footnotes", []) or [])}
+        if f.spec.kind == "km":
+            try:
+                traced = trace_figure(ctx, f.spec.id)
+            except TlfgenError as exc:
+                entry["error"] = str(exc)
+            else:
+                entry.update(_figure_table(traced))
+                blocks[f.spec.id] = _figure_block(traced)
+        found.append(entry)
+    return found
+
+
+def _figure_table(traced: dict[str, Any]) -> dict[str, Any]:
+    rows = [{"label": f"{a['label']} ({a['armcd']})", "indent": 0, "kind": "data", "id": a["armcd"],
+             "cells": [f"{a['n']} ({a['events']} events, {a['censored']} censored)"], "traced": [1]}
+            for a in traced["arms"]]
+    return {"columns": [{"key": "subjects", "label": "Subjects drawn", "header": "Subjects drawn", "spanner": ""}],
+            "stub": "Arm", "rows": rows, "spec": traced["spec"].rsplit(":", 1)[0]}
+
+
+def _figure_block(traced: dict[str, Any]) -> dict[str, Any]:
+    store = _Store()
+    rules = [store.rule(rule) for rule in traced["rules"]]
+    forms = sorted(raw_forms(traced["rules"]))
+    cells = {}
+    for r, arm in enumerate(traced["arms"]):
+        cells[f"{r},0"] = {
+            "row": {"id": arm["armcd"], "label": arm["label"], "block": ""},
+            "column": {"key": "subjects", "label": "Subjects drawn", "N": arm["n"]},
+            "text": f"{arm['n']} ({arm['events']} events)", "command": f"tlfgen trace {traced['output']}",
+            "values": {"n": arm["n"], "events": arm["events"], "censored": arm["censored"]},
+            "analysis": {"id": f"{traced['output']}.{arm['armcd']}", "description": " ".join(traced["title"].split()),
+                         "dataset": traced["dataset"], "population": traced["population"],
+                         "subset": f"PARAMCD == '{traced['param']}'",
+                         "method": f"Kaplan-Meier: time {traced['time']}, censoring {traced['censor']} (1 = censored)",
+                         "group": arm["armcd"], "spec": traced["spec"]},
+            "n": arm["n"], "recount": None, "forms": forms, "rules": rules,
+            "subjects": [[store.subject(s["usubjid"]), [store.adam_record(rec) for rec in s["records"]]]
+                         for s in arm["subjects"]]}
+    return store.block(cells)
 
 
 def create_explorer_data(ctx: TraceContext, tables: list[Any]) -> ExplorerData:
@@ -189,7 +233,7 @@ def create_explorer_data(ctx: TraceContext, tables: list[Any]) -> ExplorerData:
             entry["nrows"] = sum(1 for r in table.rows if r.kind == "data")
             blocks[table.id] = _listing_block(table)
         outputs.append(entry)
-    outputs += _figures(ctx)
+    outputs += _figures(ctx, blocks)
     outputs.sort(key=lambda o: (o["kind"] == "figure", o["order"], o["id"]))
     refs = {cell["analysis"]["spec"] for b in blocks.values() for cell in b.get("cells", {}).values()
             if "analysis" in cell}
