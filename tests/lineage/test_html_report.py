@@ -52,3 +52,18 @@ def test_embedded_page_is_written_and_self_contained(lineage_study):
     shell = json.loads(found["tlfgen-shell"])
     assert [o["id"] for o in shell["outputs"] if o["kind"] == "table"] == ["T1", "T2", "T3", "T4", "T5"]
     assert {f"tlfgen-output-{o['id']}" for o in shell["outputs"] if o["kind"] != "figure"} <= set(found)
+
+
+# 4. same inputs, same bytes: the page rebuilt from adam/ and sdtm/ equals the one the stage wrote
+def test_page_is_rebuilt_byte_identical(lineage_study):
+    from tlfgen.lineage.html_report import REPORT_NAME, create_explorer_html
+    from tlfgen.lineage.explorer_data import create_explorer_data
+    from tlfgen.lineage.trace import TraceContext
+    from tlfgen.spec.check import load_stage_specs
+    from tlfgen.tlf.run import build_outputs, needed_datasets, read_adam
+
+    study = lineage_study[0]
+    specs = load_stage_specs(study, "tlf")
+    tables = build_outputs(study, specs, read_adam(study.adam_dir, needed_datasets(specs)))
+    page = create_explorer_html(create_explorer_data(TraceContext(study), tables))
+    assert page == (study.outputs_dir / REPORT_NAME).read_text(encoding="utf-8")
