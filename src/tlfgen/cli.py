@@ -202,7 +202,7 @@ def simulate(
 
 @app.command()
 def trace(
-    target: str = typer.Argument(..., help="A table (T2), or a variable such as ADSL.TRTSDT or ADTTE.AVAL."),
+    target: str = typer.Argument(..., help="A table (T2), a Kaplan-Meier figure (F1), or a variable such as ADSL.TRTSDT or ADTTE.AVAL."),
     row: Optional[str] = typer.Option(
         None, "--row", help="Row of the table: its id (ORR.95_CI, AGEGR1.>=65), its block id (ORR: the block's "
                             "first row) or its label; case-insensitive. Leave out to list the rows."),

@@ -113,7 +113,7 @@ def test_analysis_spec_text_is_the_rate_block(page):
 
 # 5. a Kaplan-Meier figure: one row per arm whose cell opens the subjects drawn (trace_figure)
 def test_km_figure_rows_open_the_subjects_drawn(page, trace_ctx):
-    from tlfgen.lineage.trace import trace_figure
+    from tlfgen.lineage.trace_figure import trace_figure
 
     traced = trace_figure(trace_ctx, "F1")
     shell = next(o for o in page["tlfgen-shell"]["outputs"] if o["id"] == "F1")

@@ -263,7 +263,7 @@ def test_a_listing_is_not_offered_as_a_trace_target(lineage_study):
 # 5. a KM figure: per arm the subjects drawn, their time and censoring, and the events, which
 #    equal Table 2's "Progression or death" counts (computed by the table, not the figure)
 def test_km_figure_lists_per_arm_subjects_and_events(trace_ctx):
-    from tlfgen.lineage.trace import trace_figure
+    from tlfgen.lineage.trace_figure import trace_figure
 
     result = trace_figure(trace_ctx, "f1")
     assert (result["output"], result["param"], result["time"], result["censor"]) == ("F1", "PFS", "AVALM", "CNSR")

@@ -30,7 +30,8 @@ from typing import Any
 from tlfgen.errors import TlfgenError
 from tlfgen.lineage.graph import row_ids
 from tlfgen.lineage.paths import raw_forms
-from tlfgen.lineage.trace import TraceContext, cell_path, trace_figure
+from tlfgen.lineage.trace import TraceContext, cell_path
+from tlfgen.lineage.trace_figure import trace_figure
 
 #: lines of spec text shown for one rule at most
 SPEC_LINES = 24

@@ -12,7 +12,10 @@ Three questions, each answered as plain data (``trace_cell``, ``trace_value``,
   record, the rule that applied (for time to event: the event or censoring entry
   of ``derive_param_tte`` whose EVNTDESC / CNSDTDSC the record carries) and the
   records it came from;
-- a variable (``trace ADSL.TRTSDT``): its upstream chain down to raw columns.
+- a variable (``trace ADSL.TRTSDT``): its upstream chain down to raw columns;
+- a Kaplan-Meier figure (``trace F1``): per arm the subjects drawn (``trace_figure.py``).
+
+The explorer page (``html_report.py``) shows ``cell_path`` of every cell: page and command line agree.
 
 Rows are named by their id (``<block>.<LABEL AS ID>``, see ``graph.row_ids``),
 by their block id (the block's first row: ``ORR``) or by their label, case-insensitively.
@@ -525,174 +528,12 @@ def trace_value(ctx: TraceContext, target: str, subject: str, param: str | None)
             "rules": path_rules(ctx.graph, ctx.specs("adam"), [node], record_scope(dataset, data[mask], records))}
 
 
-# ---------------------------------------------------------------- figures
-
-
-def _figures(ctx: TraceContext) -> dict[str, Any]:
-    from tlfgen.tlf.figures.spec import load_figure_specs
-
-    if "figures" not in ctx._cache:
-        ctx._cache["figures"] = {f.id.upper(): f for f in load_figure_specs(ctx.study)}
-    return ctx._cache["figures"]
-
-
-def km_figure_ids(ctx: TraceContext) -> list[str]:
-    from tlfgen.tlf.figures.spec import KmFigure
-
-    return [f.id for f in _figures(ctx).values() if isinstance(f.spec, KmFigure)]
-
-
-def trace_figure(ctx: TraceContext, target: str) -> dict[str, Any]:
-    """A Kaplan-Meier figure traced: per arm the subjects drawn (the figure's own selection:
-    ``subject_arms``, ``param_records``), their time, censoring and records, and the rules on the path."""
-    from tlfgen.tlf.figures.common import param_records, subject_arms
-    from tlfgen.tlf.figures.run import figure_arms
-    from tlfgen.tlf.figures.spec import KmFigure
-
-    loaded = _figures(ctx).get(target.strip().upper())
-    if loaded is None:
-        raise _unknown("figure", target, km_figure_ids(ctx))
-    spec = loaded.spec
-    if not isinstance(spec, KmFigure):
-        raise UsageError(f"{spec.id} is a {spec.kind} figure; trace follows the subjects of Kaplan-Meier figures",
-                         hint="Kaplan-Meier figures: " + ", ".join(km_figure_ids(ctx)))
-    arms = figure_arms(loaded, [(a.armcd, a.arm) for a in ctx.study.spec.study.arms])
-    population = loaded.filters.get("population")
-    drawn = subject_arms(ctx.adam("ADSL"), population, arms)
-    chosen = param_records(ctx.adam(spec.dataset), spec.dataset, spec.param, drawn.index, spec.time, spec.censor)
-    data = ctx.adam(spec.dataset).reset_index(drop=True)
-    data = data[(data["PARAMCD"].astype(str).str.strip() == spec.param) & data["USUBJID"].isin(chosen.index)]
-    positions = dict(zip(data["USUBJID"], data.index))
-    reads = [(spec.dataset, v) for v in dict.fromkeys(("AVAL", spec.time, spec.censor))]
-    reads += [("ADSL", c) for c in sorted(population.columns)] if population is not None else []
-    reads += [("ADSL", "TRT01P")]
-    nodes = sorted({f"adam.{ds}.{var}" for ds, var in reads} & set(ctx.graph.nodes))
-    domains = ctx.sdtm_domains_above(nodes)
-    shown = tuple(var for ds, var in reads if ds == spec.dataset)
-    by_arm = []
-    records = []
-    for arm in arms:
-        subjects = [u for u, a in drawn.items() if a == arm.armcd and u in positions]
-        rows = [{"usubjid": u, "records": [copy.deepcopy(ctx.adam_record(spec.dataset, int(positions[u]), domains,
-                                                                         shown))]} for u in subjects]
-        records += [r for row in rows for r in row["records"]]
-        censor = pd.to_numeric(chosen.loc[subjects, spec.censor], errors="coerce")
-        by_arm.append({"armcd": arm.armcd, "label": arm.label, "n": len(subjects), "events": int((censor == 0).sum()),
-                       "censored": int((censor == 1).sum()), "subjects": rows})
-    rules = path_rules(ctx.graph, ctx.specs("adam"), nodes, record_scope(spec.dataset, data, records))
-    for arm in by_arm:
-        for row in arm["subjects"]:
-            keep_raw(row["records"], raw_forms(rules))
-    loc = loaded.source.location(("figures", loaded.index))
-    return {"kind": "figure", "output": spec.id, "title": spec.title, "figure": spec.kind,
-            "spec": f"{loc.file}:{loc.line}", "dataset": spec.dataset, "param": spec.param,
-            "time": spec.time, "censor": spec.censor,
-            "population": loaded.spec.population.filter or "", "arms": by_arm, "rules": rules}
-
-
-# ---------------------------------------------------------------- terminal
-
-
-def _raw_text(raw: list[dict[str, Any]]) -> str:
-    return ", ".join(r["id"] for r in raw) or "-"
-
-
-def _adam_label(rec: dict[str, Any]) -> str:
-    v = rec["values"]
-    shown = [str(v[k]) for k in ("PARAMCD", "AVALC", "ADT", "AEDECOD", "ATOXGRN") if k in v]
-    return f"{rec['dataset']} " + " ".join(shown) if shown else rec["id"]
-
-
-def _sdtm_label(rec: dict[str, Any]) -> str:
-    head = f"{rec['domain']} {rec['seq']}" if rec["seq"] is not None else rec["domain"]
-    return f"{head}: " + " ".join(str(v) for v in rec["values"].values()) if rec["values"] else head
-
-
-def _record_lines(rec: dict[str, Any], indent: str = "") -> list[tuple[str, str, str]]:
-    """(ADaM record, SDTM record, raw rows) lines; the ADaM label only on its first line."""
-    lines = []
-    for s in rec["sdtm"]:
-        lines.append(("" if lines else indent + _adam_label(rec), _sdtm_label(s), _raw_text(s["raw"])))
-    for parent in rec["adam"]:
-        lines += _record_lines(parent, indent + "> ")
-    return lines or [(indent + _adam_label(rec), "-", "-")]
-
-
-def render(result: dict[str, Any], console: Any) -> None:
-    from rich.table import Table as RichTable
-
-    def kv(title: str, pairs: list[tuple[str, Any]]) -> None:
-        grid = RichTable(title=title, show_header=False, title_justify="left")
-        grid.add_column(style="bold")
-        grid.add_column()
-        for k, v in pairs:
-            if v not in (None, ""):
-                grid.add_row(k, str(v))
-        console.print(grid)
-
-    def records_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> None:
-        table = RichTable(title=title, title_justify="left")
-        for h in headers:
-            table.add_column(h, overflow="fold")
-        for r in rows:
-            table.add_row(*r)
-        console.print(table)
-
-    if result["kind"] == "cell":
-        a = result["analysis"]
-        rc = result["recount"]
-        kv(f"{result['output']} [{result['row']['id']}, {result['column']['key']}]: {result['text']}", [
-            ("row", result["row"]["label"]), ("column", result["column"]["label"]), ("analysis", a["id"]),
-            ("description", a["description"]), ("population", a["population"]),
-            ("subset", f"{a['dataset']}: {a['subset']}" if a["subset"] else a["dataset"]), ("method", a["method"]),
-            ("subjects counted", result["n"]),
-            ("recount from ADaM", None if rc is None else f"{rc['n']} ({'matches' if rc['matches'] else 'DIFFERS'})"),
-            ("spec", result["spec"])])
-        rows = []
-        for subj in result["subjects"]:
-            lines = [line for rec in subj["records"] for line in _record_lines(rec)] or [("-", "-", "-")]
-            rows += [("" if i else subj["usubjid"], *line) for i, line in enumerate(lines)]
-        records_table(f"Subjects ({len(result['subjects'])}) and records", rows,
-                      ("USUBJID", "ADaM record", "SDTM record", "raw rows (file:line)"))
-    elif result["kind"] == "value":
-        for rec in result["records"]:
-            rule = rec.get("rule") or {}
-            kv(f"{result['variable']} for {result['subject']}: {rec['value']}", [
-                *[(k, v) for k, v in rec["values"].items()], ("record", rec["id"]),
-                ("rule", f"{rule.get('kind')}: {rule.get('description')} (step {rule.get('step')}, "
-                         f"{rule.get('derivation')})" if rule else None),
-                ("rule spec", rule.get("spec")), ("method", result["metadata"].get("method"))])
-            records_table("Records used", [(a, s, r) for a, s, r in _record_lines(rec)],
-                          ("ADaM record", "SDTM record", "raw rows (file:line)"))
-    elif result["kind"] == "figure":
-        kv(f"{result['output']}: {result['title']}", [
-            ("records", f"{result['dataset']} PARAMCD {result['param']}"), ("population", result["population"]),
-            ("time, censoring", f"{result['time']}, {result['censor']} (1 = censored)"), ("spec", result["spec"])])
-        for arm in result["arms"]:
-            rows = []
-            for subj in arm["subjects"]:
-                lines = [line for rec in subj["records"] for line in _record_lines(rec)] or [("-", "-", "-")]
-                v = subj["records"][0]["values"] if subj["records"] else {}
-                shown = {k: round(x, 2) if isinstance(x, float) else x for k, x in v.items()}
-                values = f"{result['time']}={shown.get(result['time'])} {result['censor']}={shown.get(result['censor'])}"
-                rows += [("" if i else subj["usubjid"], "" if i else values, *line) for i, line in enumerate(lines)]
-            records_table(f"{arm['label']} ({arm['armcd']}): {arm['n']} subjects, {arm['events']} events, "
-                          f"{arm['censored']} censored", rows,
-                          ("USUBJID", "time, censoring", "ADaM record", "SDTM record", "raw rows (file:line)"))
-    else:
-        meta = result["metadata"]
-        kv(result["variable"], [(k, meta.get(k)) for k in ("label", "origin", "method", "source", "spec")])
-        records_table("Upstream chain", [(e["to"], e["from"], e.get("name", ""), e.get("spec", ""))
-                                         for e in result["chain"]], ("variable", "from", "rule", "spec"))
-        console.print("raw columns: " + ", ".join(result["raw_columns"]), markup=False)
-    if result.get("rules"):
-        records_table("Spec rules on the path", [(r["variable"], r["rule"], r["spec"], ", ".join(r["from"]))
-                                                 for r in result["rules"]], ("variable", "rule", "spec", "from"))
-
-
 def run_trace(study: ResolvedStudy, target: str, *, row: str | None, col: str | None, subject: str | None,
               param: str | None, as_json: bool, console: Any) -> int:
     """The ``tlfgen trace`` command: 0 when traced; errors raise (exit 2 for unknown names)."""
+    from tlfgen.lineage.trace_figure import _figures, km_figure_ids, trace_figure
+    from tlfgen.lineage.trace_render import render
+
     ctx = TraceContext(study)
     specs = ctx.specs("tlf").outputs
     outputs = {o.id.upper() for o in specs}
