@@ -29,7 +29,6 @@ from typing import Any
 
 from tlfgen.errors import TlfgenError
 from tlfgen.lineage.graph import row_ids
-from tlfgen.lineage.paths import raw_forms
 from tlfgen.lineage.trace import TraceContext, cell_path
 from tlfgen.lineage.trace_figure import trace_figure
 
@@ -172,7 +171,7 @@ def _figures(ctx: TraceContext, blocks: dict[str, dict[str, Any]]) -> list[dict[
                  "figure": f.spec.kind, "footnotes": list(getattr(f.spec, "footnotes", []) or [])}
         if f.spec.kind == "km":
             try:
-                traced = trace_figure(ctx, f.spec.id)
+                traced = trace_figure(ctx, f.spec.id, shared=True)
             except TlfgenError as exc:
                 entry["error"] = str(exc)
             else:
@@ -193,7 +192,7 @@ def _figure_table(traced: dict[str, Any]) -> dict[str, Any]:
 def _figure_block(traced: dict[str, Any]) -> dict[str, Any]:
     store = _Store()
     rules = [store.rule(rule) for rule in traced["rules"]]
-    forms = sorted(raw_forms(traced["rules"]))
+    forms = traced["forms"]
     cells = {}
     for r, arm in enumerate(traced["arms"]):
         cells[f"{r},0"] = {

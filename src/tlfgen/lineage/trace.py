@@ -160,12 +160,15 @@ class TraceContext:
 
     def adam_lineage(self, dataset: str) -> list[dict[str, Any]]:
         """Lineage records aligned with the rows of ``adam(dataset)`` (both in output order)."""
-        records = self.records.adam.get(dataset, [])
-        data = self.adam(dataset)
-        if len(records) != len(data) or (len(data) and records[0]["key"].get("USUBJID") != data["USUBJID"].iloc[0]):
-            raise DataError(f"adam/lineage/{dataset.lower()}.json does not match adam/{dataset.lower()}.xpt",
-                            file=f"adam/lineage/{dataset.lower()}.json", hint="run the ADaM stage again")
-        return records
+        key = ("adam_lineage", dataset)
+        if key not in self._cache:  # checked once per dataset
+            records = self.records.adam.get(dataset, [])
+            data = self.adam(dataset)
+            if len(records) != len(data) or (len(data) and records[0]["key"].get("USUBJID") != data["USUBJID"].iloc[0]):
+                raise DataError(f"adam/lineage/{dataset.lower()}.json does not match adam/{dataset.lower()}.xpt",
+                                file=f"adam/lineage/{dataset.lower()}.json", hint="run the ADaM stage again")
+            self._cache[key] = records
+        return self._cache[key]
 
     # ------------------------------------------------------------ records
 
@@ -217,7 +220,7 @@ class TraceContext:
                                 {(u, float(q)): i for i, (u, q) in enumerate(zip(data["USUBJID"], data[seq]))})
         return self._cache[key]
 
-    def adam_record(self, dataset: str, position: int, domains: set[str] | None = None,
+    def adam_record(self, dataset: str, position: int, domains: frozenset[str] | set[str] | None = None,
                     show: tuple[str, ...] = ()) -> dict[str, Any]:
         """One ADaM record with the SDTM records (and their raw rows) behind it.
 
@@ -227,7 +230,8 @@ class TraceContext:
         The result is shared by every caller asking the same (a table traces each record many
         times): copy it before changing it.
         """
-        key = ("adam_record", dataset, position, None if domains is None else frozenset(domains), show)
+        domains = None if domains is None else frozenset(domains)  # the same object when given one
+        key = ("adam_record", dataset, position, domains, show)
         if key not in self._cache:
             self._cache[key] = self._adam_record(dataset, position, domains, show)
         return self._cache[key]
@@ -241,7 +245,7 @@ class TraceContext:
             self._cache[key] = found
         return self._cache[key]
 
-    def _adam_record(self, dataset: str, position: int, domains: set[str] | None,
+    def _adam_record(self, dataset: str, position: int, domains: frozenset[str] | None,
                      show: tuple[str, ...]) -> dict[str, Any]:
         lineage = self.adam_lineage(dataset)[position]
         name = f"adam.{dataset}"
@@ -258,7 +262,7 @@ class TraceContext:
                 out["sdtm"].append(self.sdtm_record(src))
         return out
 
-    def sdtm_domains_above(self, nodes: list[str]) -> set[str]:
+    def sdtm_domains_above(self, nodes: list[str]) -> frozenset[str]:
         key = ("domains_above", tuple(nodes))
         if key not in self._cache:
             found = set()
@@ -266,8 +270,8 @@ class TraceContext:
                 for parent, _, _ in self.graph.upstream_edges(node):
                     if parent.startswith("sdtm."):
                         found.add(parent.split(".")[1])
-            self._cache[key] = found
-        return set(self._cache[key])
+            self._cache[key] = frozenset(found)
+        return self._cache[key]
 
 
 # ---------------------------------------------------------------- cells

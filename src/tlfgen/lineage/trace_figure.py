@@ -30,9 +30,12 @@ def km_figure_ids(ctx: TraceContext) -> list[str]:
     return [f.id for f in _figures(ctx).values() if isinstance(f.spec, KmFigure)]
 
 
-def trace_figure(ctx: TraceContext, target: str) -> dict[str, Any]:
+def trace_figure(ctx: TraceContext, target: str, *, shared: bool = False) -> dict[str, Any]:
     """A Kaplan-Meier figure traced: per arm the subjects drawn (the figure's own selection:
-    ``subject_arms``, ``param_records``), their time, censoring and records, and the rules on the path."""
+    ``subject_arms``, ``param_records``), their time, censoring and records, and the rules on the path.
+
+    ``shared``: the records are those ``TraceContext`` keeps (not copied) with all their raw rows,
+    ``forms`` naming the raw forms on the path (the explorer page filters by them)."""
     from tlfgen.tlf.figures.common import param_records, subject_arms
     from tlfgen.tlf.figures.run import figure_arms
     from tlfgen.tlf.figures.spec import KmFigure
@@ -61,18 +64,22 @@ def trace_figure(ctx: TraceContext, target: str) -> dict[str, Any]:
     records = []
     for arm in arms:
         subjects = [u for u, a in drawn.items() if a == arm.armcd and u in positions]
-        rows = [{"usubjid": u, "records": [copy.deepcopy(ctx.adam_record(spec.dataset, int(positions[u]), domains,
-                                                                         shown))]} for u in subjects]
+        rows = [{"usubjid": u, "records": [ctx.adam_record(spec.dataset, int(positions[u]), domains, shown)]}
+                for u in subjects]
+        if not shared:
+            rows = copy.deepcopy(rows)
         records += [r for row in rows for r in row["records"]]
         censor = pd.to_numeric(chosen.loc[subjects, spec.censor], errors="coerce")
         by_arm.append({"armcd": arm.armcd, "label": arm.label, "n": len(subjects), "events": int((censor == 0).sum()),
                        "censored": int((censor == 1).sum()), "subjects": rows})
     rules = path_rules(ctx.graph, ctx.specs("adam"), nodes, record_scope(spec.dataset, data, records))
-    for arm in by_arm:
+    forms = raw_forms(rules)
+    for arm in by_arm if not shared else []:
         for row in arm["subjects"]:
-            keep_raw(row["records"], raw_forms(rules))
+            keep_raw(row["records"], forms)
     loc = loaded.source.location(("figures", loaded.index))
     return {"kind": "figure", "output": spec.id, "title": spec.title, "figure": spec.kind,
             "spec": f"{loc.file}:{loc.line}", "dataset": spec.dataset, "param": spec.param,
             "time": spec.time, "censor": spec.censor,
-            "population": loaded.spec.population.filter or "", "arms": by_arm, "rules": rules}
+            "population": loaded.spec.population.filter or "", "arms": by_arm, "rules": rules,
+            "forms": sorted(forms)}
