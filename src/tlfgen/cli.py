@@ -238,12 +238,17 @@ def simulate(
 
 @app.command()
 def trace(
-    target: str = typer.Argument(..., help="A table (T2), or a variable such as ADSL.TRTSDT or ADTTE.AVAL."),
-    row: Optional[str] = typer.Option(None, "--row", help="Table row: its id, block id or label as printed (case-insensitive)."),
-    col: Optional[str] = typer.Option(None, "--col", help="Table column: its key (an arm code such as TCAC, TOTAL, CMP) or its label."),
-    subject: Optional[str] = typer.Option(None, "--subject", help="A USUBJID, to trace one subject's value."),
-    param: Optional[str] = typer.Option(None, "--param", help="A PARAMCD (e.g. OS), for a variable of a BDS dataset."),
-    as_json: bool = typer.Option(False, "--json", help="Print the trace as JSON instead of text."),
+    target: str = typer.Argument(..., help="A table (T2), a Kaplan-Meier figure (F1), or a variable such as ADSL.TRTSDT or ADTTE.AVAL."),
+    row: Optional[str] = typer.Option(
+        None, "--row", help="Row of the table: its id (ORR.95_CI, AGEGR1.>=65), its block id (ORR: the block's "
+                            "first row) or its label; case-insensitive. Leave out to list the rows."),
+    col: Optional[str] = typer.Option(
+        None, "--col", help="Column of the table: its key (TCAC, TOTAL, TCAC.HIGH) or its label."),
+    subject: Optional[str] = typer.Option(
+        None, "--subject", help="With a variable: trace that subject's value (USUBJID, or its last part 01001)."),
+    param: Optional[str] = typer.Option(
+        None, "--param", help="With a variable of a BDS dataset: the PARAMCD (ADTTE.AVAL --param PFS)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the trace as JSON (the fields the explorer page shows)."),
 ) -> None:
     """Trace a table cell, a derived value or a variable back to raw rows and spec rules."""
     try:

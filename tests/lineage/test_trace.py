@@ -258,3 +258,26 @@ def test_a_listing_is_not_offered_as_a_trace_target(lineage_study):
     with pytest.raises(UsageError, match="L1 is a listing"):
         run_trace(study, "L1", row="1", col="X", subject=None, param=None, as_json=True,
                   console=Console(file=io.StringIO()))
+
+
+# 5. a KM figure: per arm the subjects drawn, their time and censoring, and the events, which
+#    equal Table 2's "Progression or death" counts (computed by the table, not the figure)
+def test_km_figure_lists_per_arm_subjects_and_events(trace_ctx):
+    from tlfgen.lineage.trace_figure import trace_figure
+
+    result = trace_figure(trace_ctx, "f1")
+    assert (result["output"], result["param"], result["time"], result["censor"]) == ("F1", "PFS", "AVALM", "CNSR")
+    table = _table(trace_ctx, "T2")
+    events_row = next(r for r in table.rows if r.block_id == "PFS" and r.label.startswith("Progression or death"))
+    for arm in result["arms"]:
+        cell = events_row.cells[[c.key for c in table.columns].index(arm["armcd"])]
+        assert arm["events"] == cell.value("n"), arm["armcd"]
+        assert arm["n"] == len(arm["subjects"]) == 30
+        assert arm["events"] + arm["censored"] == arm["n"]
+        for subject in arm["subjects"]:
+            (record,) = subject["records"]
+            assert record["values"]["PARAMCD"] == "PFS" and record["values"]["CNSR"] in (0, 1)
+            assert "AVALM" in record["values"]
+    assert [a["armcd"] for a in result["arms"]] == ["TCAC", "TCC"]
+    with pytest.raises(UsageError, match="F4 is a forest figure"):
+        trace_figure(trace_ctx, "F4")

@@ -113,22 +113,34 @@ def path_rules(graph: VariableGraph, adam_specs: Any, nodes: list[str],
             for (child, name, spec), parents in sorted(grouped.items(), key=lambda kv: (kv[0][2], kv[0][0]))]
 
 
-def record_scope(dataset: str, data: pd.DataFrame, records: list[dict[str, Any]]) -> dict[str, set[str]]:
-    """PARAMCDs of the traced ADaM records and test codes of the SDTM records behind them."""
+def record_scope(dataset: str, data: pd.DataFrame, records: list[dict[str, Any]],
+                 memo: dict[int, set[tuple[str, str]]] | None = None) -> dict[str, set[str]]:
+    """PARAMCDs of the traced ADaM records and test codes of the SDTM records behind them.
+
+    ``memo`` keeps the test codes found under each record (by object: records are shared by
+    the traces of one ``TraceContext``) for the next call.
+    """
     scope: dict[str, set[str]] = {}
     if "PARAMCD" in data and len(data):
         scope[dataset] = set(data["PARAMCD"].astype(str).str.strip())
+    memo = {} if memo is None else memo
 
-    def visit(rec: dict[str, Any]) -> None:
-        for sdtm in rec.get("sdtm", []):
-            code = sdtm["values"].get(f"{sdtm['domain']}TESTCD")
-            if code:
-                scope.setdefault(f"sdtm.{sdtm['domain']}", set()).add(f"{sdtm['domain']}TESTCD = {code}")
-        for parent in rec.get("adam", []):
-            visit(parent)
+    def codes(rec: dict[str, Any]) -> set[tuple[str, str]]:
+        key = id(rec)
+        if key not in memo:
+            found = set()
+            for sdtm in rec.get("sdtm", []):
+                code = sdtm["values"].get(f"{sdtm['domain']}TESTCD")
+                if code:
+                    found.add((f"sdtm.{sdtm['domain']}", f"{sdtm['domain']}TESTCD = {code}"))
+            for parent in rec.get("adam", []):
+                found |= codes(parent)
+            memo[key] = found
+        return memo[key]
 
     for rec in records:
-        visit(rec)
+        for name, code in codes(rec):
+            scope.setdefault(name, set()).add(code)
     return scope
 
 

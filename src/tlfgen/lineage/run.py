@@ -1,7 +1,7 @@
 """Lineage layer: ``run_lineage(study)``, run after the TLF stage.
 
 Writes ``outputs/lineage.json`` (variable and record lineage), ``outputs/ars/<output>.json``
-(analysis results metadata) and ``outputs/lineage.html`` (the searchable report) from the
+(analysis results metadata) and ``outputs/lineage.html`` (the explorer page) from the
 tables of the TLF stage (``write_lineage_outputs``), and ``outputs/qc/conformance.xlsx`` (the
 conformance checks of sdtm/ and adam/, ``lineage.conformance``):
 
@@ -89,7 +89,7 @@ def write_lineage_outputs(study: ResolvedStudy, specs: "TlfSpecs", tables: "list
             # first what does not need the record links, then this process's share of them
             ars = write_ars(study, tables, specs)
             doc = create_variable_lineage(study, tables)
-            html = write_html_report(study, doc)
+            html = write_html_report(study, tables)
             add_record_links(study, doc, records())
             outputs = [write_lineage(study, doc), *ars, html]
     notes = [f"lineage: {len(doc['nodes'])} variable nodes, {len(doc['edges'])} edges, "

@@ -12,7 +12,10 @@ Three questions, each answered as plain data (``trace_cell``, ``trace_value``,
   record, the rule that applied (for time to event: the event or censoring entry
   of ``derive_param_tte`` whose EVNTDESC / CNSDTDSC the record carries) and the
   records it came from;
-- a variable (``trace ADSL.TRTSDT``): its upstream chain down to raw columns.
+- a variable (``trace ADSL.TRTSDT``): its upstream chain down to raw columns;
+- a Kaplan-Meier figure (``trace F1``): per arm the subjects drawn (``trace_figure.py``).
+
+The explorer page (``html_report.py``) shows ``cell_path`` of every cell: page and command line agree.
 
 Rows are named by their id (``<block>.<LABEL AS ID>``, see ``graph.row_ids``),
 by their block id (the block's first row: ``ORR``) or by their label, case-insensitively.
@@ -21,6 +24,7 @@ Tables are rebuilt in memory from ``adam/*.xpt`` (``tlfgen.tlf.tables.create_tab
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +36,7 @@ from tlfgen.lineage.graph import (
     RecordIndex, VariableGraph, _block_variables, adam_record_id, analysis_of, build_variable_graph, row_ids,
     row_label_id,
 )
+from tlfgen.lineage.records import _is_row_file
 from tlfgen.lineage.paths import keep_raw, path_rules, raw_forms, record_scope
 from tlfgen.spec.base import closest
 from tlfgen.spec.study import ResolvedStudy
@@ -80,13 +85,44 @@ class TraceContext:
         return self._cache[key]
 
     def sdtm(self, domain: str) -> pd.DataFrame | None:
+        """The columns of ``sdtm/<domain>.xpt`` a trace shows (keys, --SEQ, VISIT, ``SDTM_SHOW``)."""
         key = f"sdtm.{domain}"
         if key not in self._cache:
-            from tlfgen.io.xpt import read_xpt
+            import pyreadstat
 
             path = self.study.sdtm_dir / f"{domain.lower()}.xpt"
-            self._cache[key] = read_xpt(path)[0] if path.is_file() else None
+            data = None
+            if path.is_file():
+                try:
+                    _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+                    wanted = {"USUBJID", "VISIT", f"{domain}SEQ", *(f"{domain}{s}" for s in SDTM_SHOW)}
+                    data, _ = pyreadstat.read_xport(str(path), usecols=[c for c in meta.column_names if c in wanted],
+                                                    disable_datetime_conversion=True)
+                except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
+                    raise DataError(f"cannot read XPT file: {exc}", file=path, hint="run the SDTM stage again") from exc
+            self._cache[key] = data
         return self._cache[key]
+
+    def has_column(self, dataset: str, name: str) -> bool:
+        """Whether ``adam.<NAME>`` / ``sdtm.<DOMAIN>`` has the column (a set lookup, not pandas')."""
+        key = ("columns", dataset)
+        if key not in self._cache:
+            stage, _, which = dataset.partition(".")
+            data = self.adam(which) if stage == "adam" else self.sdtm(which)
+            self._cache[key] = set() if data is None else set(data.columns)
+        return name in self._cache[key]
+
+    def raw_rows(self, rid: str) -> list[dict[str, Any]]:
+        """The raw rows (file, data row, file line) of one SDTM record."""
+        out = []
+        for file, row in self.records.sdtm.get(rid, []):
+            key = ("lines", file)
+            if key not in self._cache:
+                self._cache[key] = self.records._file_lines(file).tolist() if _is_row_file(file) else None
+            lines = self._cache[key]
+            line = row if lines is None else (lines[row - 1] if 0 < row <= len(lines) else row + 1)
+            out.append({"file": file, "row": row, "line": line, "id": f"{file}:{line}"})
+        return out
 
     @property
     def records(self) -> RecordIndex:
@@ -124,16 +160,26 @@ class TraceContext:
 
     def adam_lineage(self, dataset: str) -> list[dict[str, Any]]:
         """Lineage records aligned with the rows of ``adam(dataset)`` (both in output order)."""
-        records = self.records.adam.get(dataset, [])
-        data = self.adam(dataset)
-        if len(records) != len(data) or (len(data) and records[0]["key"].get("USUBJID") != data["USUBJID"].iloc[0]):
-            raise DataError(f"adam/lineage/{dataset.lower()}.json does not match adam/{dataset.lower()}.xpt",
-                            file=f"adam/lineage/{dataset.lower()}.json", hint="run the ADaM stage again")
-        return records
+        key = ("adam_lineage", dataset)
+        if key not in self._cache:  # checked once per dataset
+            records = self.records.adam.get(dataset, [])
+            data = self.adam(dataset)
+            if len(records) != len(data) or (len(data) and records[0]["key"].get("USUBJID") != data["USUBJID"].iloc[0]):
+                raise DataError(f"adam/lineage/{dataset.lower()}.json does not match adam/{dataset.lower()}.xpt",
+                                file=f"adam/lineage/{dataset.lower()}.json", hint="run the ADaM stage again")
+            self._cache[key] = records
+        return self._cache[key]
 
     # ------------------------------------------------------------ records
 
     def sdtm_record(self, rid: str) -> dict[str, Any]:
+        """One SDTM record with its raw rows (shared by every caller: copy it before changing it)."""
+        key = ("sdtm_record", rid)
+        if key not in self._cache:
+            self._cache[key] = self._sdtm_record(rid)
+        return self._cache[key]
+
+    def _sdtm_record(self, rid: str) -> dict[str, Any]:
         domain, _, rest = rid[len("sdtm."):].partition(":")
         usubjid, _, tail = rest.partition(":")
         values: dict[str, Any] = {}
@@ -142,15 +188,28 @@ class TraceContext:
         seq = int(tail) if tail.isdigit() and (data is None or f"{domain}SEQ" in data) else None
         position = self._sdtm_positions(domain).get((usubjid, float(seq))) if seq is not None else None
         if data is not None and position is not None:
-            row = data.iloc[position]
+            name = f"sdtm.{domain}"
             for suffix in SDTM_SHOW:
                 col = f"{domain}{suffix}"
-                if col in row.index and _value(row[col]) not in (None, ""):
-                    values[col] = _value(row[col])
-            if "VISIT" in row.index and row["VISIT"]:
-                values["VISIT"] = row["VISIT"]
-        return {"id": rid, "domain": domain, "seq": seq, "values": values,
-                "raw": self.records.raw_of(rid)}
+                if self.has_column(name, col) and (value := self.column(name, col)[position]) not in (None, ""):
+                    values[col] = value
+            if self.has_column(name, "VISIT") and (visit := self.column(name, "VISIT")[position]):
+                values["VISIT"] = visit
+        return {"id": rid, "domain": domain, "seq": seq, "values": values, "raw": self.raw_rows(rid)}
+
+    def column(self, dataset: str, name: str) -> list[Any]:
+        """One column of ``adam.<NAME>`` or ``sdtm.<DOMAIN>`` as plain values (``_value``), by row position."""
+        key = ("column", dataset, name)
+        if key not in self._cache:
+            stage, _, which = dataset.partition(".")
+            data = self.adam(which) if stage == "adam" else self.sdtm(which)
+            values = data[name]
+            if values.dtype == object:  # text: only missing values change
+                self._cache[key] = [None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
+                                    for v in values.tolist()]
+            else:
+                self._cache[key] = [_value(v) for v in values.tolist()]
+        return self._cache[key]
 
     def _sdtm_positions(self, domain: str) -> dict[tuple[str, float], int]:
         key = f"sdtm.{domain}.positions"
@@ -161,38 +220,58 @@ class TraceContext:
                                 {(u, float(q)): i for i, (u, q) in enumerate(zip(data["USUBJID"], data[seq]))})
         return self._cache[key]
 
-    def adam_record(self, dataset: str, position: int, domains: set[str] | None = None,
+    def adam_record(self, dataset: str, position: int, domains: frozenset[str] | set[str] | None = None,
                     show: tuple[str, ...] = ()) -> dict[str, Any]:
         """One ADaM record with the SDTM records (and their raw rows) behind it.
 
         ``domains`` limits the SDTM records of a predecessor ADSL record to the domains the
         traced variable depends on (an ADSL record is built from every subject-level domain);
         ``show`` adds the analysed variables (AGE for a mean) to the values shown.
+        The result is shared by every caller asking the same (a table traces each record many
+        times): copy it before changing it.
         """
-        data = self.adam(dataset)
+        domains = None if domains is None else frozenset(domains)  # the same object when given one
+        key = ("adam_record", dataset, position, domains, show)
+        if key not in self._cache:
+            self._cache[key] = self._adam_record(dataset, position, domains, show)
+        return self._cache[key]
+
+    def _subject_positions(self, dataset: str) -> dict[Any, list[int]]:
+        key = f"adam.{dataset}.subjects"
+        if key not in self._cache:
+            found: dict[Any, list[int]] = {}
+            for i, rec in enumerate(self.adam_lineage(dataset)):
+                found.setdefault(rec["key"].get("USUBJID"), []).append(i)
+            self._cache[key] = found
+        return self._cache[key]
+
+    def _adam_record(self, dataset: str, position: int, domains: frozenset[str] | None,
+                     show: tuple[str, ...]) -> dict[str, Any]:
         lineage = self.adam_lineage(dataset)[position]
-        row = data.iloc[position]
-        values = {c: _value(row[c]) for c in dict.fromkeys((*ADAM_SHOW, *show))
-                  if c in row.index and _value(row[c]) not in (None, "")}
+        name = f"adam.{dataset}"
+        values = {c: value for c in dict.fromkeys((*ADAM_SHOW, *show))
+                  if self.has_column(name, c) and (value := self.column(name, c)[position]) not in (None, "")}
         out = {"id": adam_record_id(dataset, lineage["key"]), "dataset": dataset, "values": values,
                "sdtm": [], "adam": []}
         for src in self.records.adam_sources(dataset, lineage):
             if src.startswith("adam."):
                 parent = src[len("adam."):].split(":")[0]
-                hits = [i for i, rec in enumerate(self.adam_lineage(parent))
-                        if rec["key"].get("USUBJID") == lineage["key"].get("USUBJID")]
+                hits = self._subject_positions(parent).get(lineage["key"].get("USUBJID"), [])
                 out["adam"] += [self.adam_record(parent, i, domains) for i in hits]
             elif domains is None or dataset not in ("ADSL",) or src.split(":")[0][5:] in domains:
                 out["sdtm"].append(self.sdtm_record(src))
         return out
 
-    def sdtm_domains_above(self, nodes: list[str]) -> set[str]:
-        found = set()
-        for node in nodes:
-            for parent, _, _ in self.graph.upstream_edges(node):
-                if parent.startswith("sdtm."):
-                    found.add(parent.split(".")[1])
-        return found
+    def sdtm_domains_above(self, nodes: list[str]) -> frozenset[str]:
+        key = ("domains_above", tuple(nodes))
+        if key not in self._cache:
+            found = set()
+            for node in nodes:
+                for parent, _, _ in self.graph.upstream_edges(node):
+                    if parent.startswith("sdtm."):
+                        found.add(parent.split(".")[1])
+            self._cache[key] = frozenset(found)
+        return self._cache[key]
 
 
 # ---------------------------------------------------------------- cells
@@ -230,6 +309,13 @@ def find_column(table: Any, name: str) -> Any:
 
 
 def _group_subjects(ctx: TraceContext, out: Any, column: Any) -> list[str]:
+    key = ("group_subjects", out.id, column.key)
+    if key not in ctx._cache:
+        ctx._cache[key] = _find_group_subjects(ctx, out, column)
+    return ctx._cache[key]
+
+
+def _find_group_subjects(ctx: TraceContext, out: Any, column: Any) -> list[str]:
     spec = out.spec
     adsl = ctx.adam(spec.population.dataset)
     pop = adsl[out.filters["population"].mask(adsl)] if "population" in out.filters else adsl
@@ -250,12 +336,16 @@ def select_cell_records(ctx: TraceContext, out: Any, table: Any, row: Any, colum
     from tlfgen.tlf.blocks import norm
 
     block = next(b for b in out.spec.blocks if b.id == row.block_id)
-    data = ctx.adam(block.dataset).reset_index(drop=True)
-    data = data[data["USUBJID"].isin(_group_subjects(ctx, out, column))]
-    if block.id in out.filters:
-        data = data[out.filters[block.id].mask(data)]
-    if getattr(block, "param", None) and "PARAMCD" in data:
-        data = data[data["PARAMCD"].astype(str).str.strip() == block.param]
+    key = ("block_records", out.id, block.id, column.key)
+    if key not in ctx._cache:  # every row of a block starts from the same records
+        data = ctx.adam(block.dataset).reset_index(drop=True)
+        data = data[data["USUBJID"].isin(_group_subjects(ctx, out, column))]
+        if block.id in out.filters:
+            data = data[out.filters[block.id].mask(data)]
+        if getattr(block, "param", None) and "PARAMCD" in data:
+            data = data[data["PARAMCD"].astype(str).str.strip() == block.param]
+        ctx._cache[key] = data
+    data = ctx._cache[key]
     counted = any(name == "n" for name, _ in cell.values) and bool(cell.subjects or cell.value("n") == 0)
     kind = block.kind
     first = row.label == block.label
@@ -285,10 +375,23 @@ def select_cell_records(ctx: TraceContext, out: Any, table: Any, row: Any, colum
 
 
 def trace_cell(ctx: TraceContext, target: str, row_name: str, col_name: str) -> dict[str, Any]:
+    """A table cell traced: the analysis, the subjects and their records down to the raw rows of
+    the forms on the path, and the spec rules on the path (what ``tlfgen trace`` prints)."""
     out = ctx.output(target)
     table = ctx.table(out)
     row, rid = find_row(table, row_name)
     column = find_column(table, col_name)
+    result = cell_path(ctx, out, table, row, rid, column)
+    result["subjects"] = copy.deepcopy(result["subjects"])
+    for subject in result["subjects"]:
+        keep_raw(subject["records"], set(result["forms"]))
+    return result
+
+
+def cell_path(ctx: TraceContext, out: Any, table: Any, row: Any, rid: str, column: Any) -> dict[str, Any]:
+    """The trace of one cell with its records shared with other traces (``adam_record``) and all
+    their raw rows; ``forms`` names the raw forms on the path (``trace_cell`` keeps only their rows,
+    the explorer page filters by them)."""
     cell = row.cells[list(table.columns).index(column)]
     item = analysis_of(table, cell.analysis_id) if cell.analysis_id else None
     if item is None:
@@ -296,20 +399,26 @@ def trace_cell(ctx: TraceContext, target: str, row_name: str, col_name: str) -> 
                          hint="columns with values in this row: " + ", ".join(
                              c.key for c, x in zip(table.columns, row.cells) if x.analysis_id))
     data, counted = select_cell_records(ctx, out, table, row, column, cell)
-    positions = {u: list(g) for u, g in data.groupby("USUBJID").groups.items()}
+    positions: dict[str, list[int]] = {}
+    for usubjid, position in zip(data["USUBJID"].tolist(), data.index.tolist()):
+        positions.setdefault(usubjid, []).append(position)
     subjects = list(cell.subjects) or sorted(positions)
-    block = next(b for b in out.spec.blocks if b.id == row.block_id)
+    index = next(i for i, b in enumerate(out.spec.blocks) if b.id == row.block_id)
+    block = out.spec.blocks[index]
     reads = _block_variables(block, out) + _population_variables(ctx, out)
     nodes = sorted({f"adam.{ds}.{var}" for ds, var in reads} & set(ctx.graph.nodes))
     domains = ctx.sdtm_domains_above(nodes)
     shown = tuple(var for ds, var in reads if ds == block.dataset)
     subject_rows = [{"usubjid": s, "records": [ctx.adam_record(block.dataset, int(p), domains, shown)
                                                for p in positions.get(s, [])]} for s in subjects]
-    scope = record_scope(block.dataset, data, [r for s in subject_rows for r in s["records"]])
-    rules = path_rules(ctx.graph, ctx.specs("adam"), nodes, scope)
-    for subject in subject_rows:
-        keep_raw(subject["records"], raw_forms(rules))
+    scope = record_scope(block.dataset, data, [r for s in subject_rows for r in s["records"]],
+                         ctx._cache.setdefault("scope_memo", {}))
+    rules_key = ("rules", tuple(nodes), tuple(sorted((k, tuple(sorted(v))) for k, v in scope.items())))
+    if rules_key not in ctx._cache:  # many cells of one block share their path
+        ctx._cache[rules_key] = path_rules(ctx.graph, ctx.specs("adam"), nodes, scope)
+    rules = ctx._cache[rules_key]
     recount = sorted(positions) if counted else None
+    loc = out.source.location(("blocks", index))
     return {
         "kind": "cell", "output": table.id, "spec": out.display,
         "row": {"id": rid, "label": row.label, "block": row.block_id},
@@ -317,11 +426,12 @@ def trace_cell(ctx: TraceContext, target: str, row_name: str, col_name: str) -> 
         "text": cell.text, "values": {k: _value(v) for k, v in cell.values},
         "analysis": {"id": item.id, "cell_analysis_id": cell.analysis_id, "description": item.description,
                      "dataset": item.dataset, "population": item.population, "subset": item.subset,
-                     "method": item.method, "group": item.group},
+                     "method": item.method, "group": item.group, "spec": f"{loc.file}:{loc.line}"},
         "n": len(cell.subjects) if counted else None,
         "recount": None if recount is None else {"n": len(recount), "matches": recount == sorted(cell.subjects)},
         "subjects": subject_rows,
         "rules": rules,
+        "forms": sorted(raw_forms(rules)),
     }
 
 
@@ -406,7 +516,7 @@ def trace_value(ctx: TraceContext, target: str, subject: str, param: str | None)
     records = []
     for pos in data.index[mask]:
         row = data.loc[pos]
-        rec = ctx.adam_record(dataset, int(pos), domains)
+        rec = copy.deepcopy(ctx.adam_record(dataset, int(pos), domains))
         rec["value"] = _value(row[var]) if var in row.index else None
         tte = _tte_rule(ctx, dataset, row) if "CNSR" in row.index else None
         if tte is not None:
@@ -422,99 +532,19 @@ def trace_value(ctx: TraceContext, target: str, subject: str, param: str | None)
             "rules": path_rules(ctx.graph, ctx.specs("adam"), [node], record_scope(dataset, data[mask], records))}
 
 
-# ---------------------------------------------------------------- terminal
-
-
-def _raw_text(raw: list[dict[str, Any]]) -> str:
-    return ", ".join(r["id"] for r in raw) or "-"
-
-
-def _adam_label(rec: dict[str, Any]) -> str:
-    v = rec["values"]
-    shown = [str(v[k]) for k in ("PARAMCD", "AVALC", "ADT", "AEDECOD", "ATOXGRN") if k in v]
-    return f"{rec['dataset']} " + " ".join(shown) if shown else rec["id"]
-
-
-def _sdtm_label(rec: dict[str, Any]) -> str:
-    head = f"{rec['domain']} {rec['seq']}" if rec["seq"] is not None else rec["domain"]
-    return f"{head}: " + " ".join(str(v) for v in rec["values"].values()) if rec["values"] else head
-
-
-def _record_lines(rec: dict[str, Any], indent: str = "") -> list[tuple[str, str, str]]:
-    """(ADaM record, SDTM record, raw rows) lines; the ADaM label only on its first line."""
-    lines = []
-    for s in rec["sdtm"]:
-        lines.append(("" if lines else indent + _adam_label(rec), _sdtm_label(s), _raw_text(s["raw"])))
-    for parent in rec["adam"]:
-        lines += _record_lines(parent, indent + "> ")
-    return lines or [(indent + _adam_label(rec), "-", "-")]
-
-
-def render(result: dict[str, Any], console: Any) -> None:
-    from rich.table import Table as RichTable
-
-    def kv(title: str, pairs: list[tuple[str, Any]]) -> None:
-        grid = RichTable(title=title, show_header=False, title_justify="left")
-        grid.add_column(style="bold")
-        grid.add_column()
-        for k, v in pairs:
-            if v not in (None, ""):
-                grid.add_row(k, str(v))
-        console.print(grid)
-
-    def records_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> None:
-        table = RichTable(title=title, title_justify="left")
-        for h in headers:
-            table.add_column(h, overflow="fold")
-        for r in rows:
-            table.add_row(*r)
-        console.print(table)
-
-    if result["kind"] == "cell":
-        a = result["analysis"]
-        rc = result["recount"]
-        kv(f"{result['output']} [{result['row']['id']}, {result['column']['key']}]: {result['text']}", [
-            ("row", result["row"]["label"]), ("column", result["column"]["label"]), ("analysis", a["id"]),
-            ("description", a["description"]), ("population", a["population"]),
-            ("subset", f"{a['dataset']}: {a['subset']}" if a["subset"] else a["dataset"]), ("method", a["method"]),
-            ("subjects counted", result["n"]),
-            ("recount from ADaM", None if rc is None else f"{rc['n']} ({'matches' if rc['matches'] else 'DIFFERS'})"),
-            ("spec", result["spec"])])
-        rows = []
-        for subj in result["subjects"]:
-            lines = [line for rec in subj["records"] for line in _record_lines(rec)] or [("-", "-", "-")]
-            rows += [("" if i else subj["usubjid"], *line) for i, line in enumerate(lines)]
-        records_table(f"Subjects ({len(result['subjects'])}) and records", rows,
-                      ("USUBJID", "ADaM record", "SDTM record", "raw rows (file:line)"))
-    elif result["kind"] == "value":
-        for rec in result["records"]:
-            rule = rec.get("rule") or {}
-            kv(f"{result['variable']} for {result['subject']}: {rec['value']}", [
-                *[(k, v) for k, v in rec["values"].items()], ("record", rec["id"]),
-                ("rule", f"{rule.get('kind')}: {rule.get('description')} (step {rule.get('step')}, "
-                         f"{rule.get('derivation')})" if rule else None),
-                ("rule spec", rule.get("spec")), ("method", result["metadata"].get("method"))])
-            records_table("Records used", [(a, s, r) for a, s, r in _record_lines(rec)],
-                          ("ADaM record", "SDTM record", "raw rows (file:line)"))
-    else:
-        meta = result["metadata"]
-        kv(result["variable"], [(k, meta.get(k)) for k in ("label", "origin", "method", "source", "spec")])
-        records_table("Upstream chain", [(e["to"], e["from"], e.get("name", ""), e.get("spec", ""))
-                                         for e in result["chain"]], ("variable", "from", "rule", "spec"))
-        console.print("raw columns: " + ", ".join(result["raw_columns"]), markup=False)
-    if result.get("rules"):
-        records_table("Spec rules on the path", [(r["variable"], r["rule"], r["spec"], ", ".join(r["from"]))
-                                                 for r in result["rules"]], ("variable", "rule", "spec", "from"))
-
-
 def run_trace(study: ResolvedStudy, target: str, *, row: str | None, col: str | None, subject: str | None,
               param: str | None, as_json: bool, console: Any) -> int:
     """The ``tlfgen trace`` command: 0 when traced; errors raise (exit 2 for unknown names)."""
+    from tlfgen.lineage.trace_figure import _figures, km_figure_ids, trace_figure
+    from tlfgen.lineage.trace_render import render
+
     ctx = TraceContext(study)
     specs = ctx.specs("tlf").outputs
     outputs = {o.id.upper() for o in specs}
     tables = sorted(o.id for o in specs if o.spec.type == "table")
-    if target.strip().upper() in outputs:
+    if target.strip().upper() in {f.upper() for f in km_figure_ids(ctx)} or target.strip().upper() in _figures(ctx):
+        result = trace_figure(ctx, target)
+    elif target.strip().upper() in outputs:
         if not row or not col:
             table = ctx.table(ctx.output(target))
             raise UsageError(f"tracing a cell of {table.id} needs --row and --col",
@@ -524,7 +554,7 @@ def run_trace(study: ResolvedStudy, target: str, *, row: str | None, col: str | 
     elif "." in target:
         result = trace_value(ctx, target, subject, param) if subject else trace_variable(ctx, target, param)
     else:
-        raise _unknown("table or variable", target, tables + ["<DATASET>.<VARIABLE>"])
+        raise _unknown("table, figure or variable", target, tables + km_figure_ids(ctx) + ["<DATASET>.<VARIABLE>"])
     if as_json:
         console.print(json.dumps(result, indent=1, sort_keys=True, default=str), markup=False, highlight=False,
                       emoji=False, soft_wrap=True)

@@ -1,0 +1,247 @@
+"""Lineage layer: the data of the explorer page (``outputs/lineage.html``), as plain dicts.
+
+Every traced cell is ``trace.cell_path`` (what ``tlfgen trace`` prints), so the page and the
+command line agree. The page gets:
+
+- a *shell* (parsed when the page opens): the outputs in their own order (``order:`` of the
+  specs), each table as printed (title, columns, rows in table order, cell texts, footnotes),
+  listings by title and size, figures by title, and the study's USUBJIDs;
+- one block per output (parsed on first use): its traced cells, with the records they use kept
+  once per output and referred to by index (a record feeds many cells)::
+
+      subjects: [USUBJID, ...]
+      adam: [[id, dataset, values, [sdtm index...], [adam index...]], ...]
+      sdtm: [[id, domain, values, [raw row "file:line"...]], ...]
+      rules: [[variable, rule, spec "file:line", [from...]], ...]
+      cells: {"<row index>,<column index>": {analysis, n, recount, text, values, forms, rules: [index...],
+                                              subjects: [[subject index, [adam index...]], ...]}}
+
+  a listing's block holds its rows instead (``rows``);
+- the spec text of every rule on a path (``specs``: ``{"file:line": text}``), read from the spec
+  files: the line and the lines indented under it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tlfgen.errors import TlfgenError
+from tlfgen.lineage.graph import row_ids
+from tlfgen.lineage.trace import TraceContext, cell_path
+from tlfgen.lineage.trace_figure import trace_figure
+
+#: lines of spec text shown for one rule at most
+SPEC_LINES = 24
+
+
+@dataclass
+class ExplorerData:
+    shell: dict[str, Any]
+    blocks: dict[str, dict[str, Any]]  # output id -> its block
+    specs: dict[str, str]  # "file:line" -> spec text
+
+
+class _Store:
+    """The records of one output's cells, each once, referred to by index."""
+
+    def __init__(self) -> None:
+        self.subjects: dict[str, int] = {}
+        self.adam: list[list[Any]] = []
+        self.sdtm: list[list[Any]] = []
+        self.rules: list[list[Any]] = []
+        self._adam: dict[int, int] = {}
+        self._sdtm: dict[int, int] = {}
+        self._rules: dict[tuple[str, str, str], int] = {}
+
+    def subject(self, usubjid: str) -> int:
+        return self.subjects.setdefault(usubjid, len(self.subjects))
+
+    def sdtm_record(self, rec: dict[str, Any]) -> int:
+        key = id(rec)  # records are shared objects (TraceContext caches them): one entry per object
+        if key not in self._sdtm:
+            self._sdtm[key] = len(self.sdtm)
+            self.sdtm.append([rec["id"], rec["domain"], rec["values"], [r["id"] for r in rec["raw"]]])
+        return self._sdtm[key]
+
+    def adam_record(self, rec: dict[str, Any]) -> int:
+        key = id(rec)
+        if key not in self._adam:
+            entry: list[Any] = [rec["id"], rec["dataset"], rec["values"], [], []]
+            self._adam[key] = len(self.adam)
+            self.adam.append(entry)
+            entry[3] = [self.sdtm_record(s) for s in rec["sdtm"]]
+            entry[4] = [self.adam_record(a) for a in rec["adam"]]
+        return self._adam[key]
+
+    def rule(self, rule: dict[str, Any]) -> int:
+        key = (rule["variable"], rule["rule"], rule["spec"])
+        if key not in self._rules:
+            self._rules[key] = len(self.rules)
+            self.rules.append([rule["variable"], rule["rule"], rule["spec"], rule["from"]])
+        return self._rules[key]
+
+    def block(self, cells: dict[str, Any]) -> dict[str, Any]:
+        return {"subjects": list(self.subjects), "adam": self.adam, "sdtm": self.sdtm, "rules": self.rules,
+                "cells": cells}
+
+
+def _shell_table(table: Any) -> dict[str, Any]:
+    ids = {id(row): rid for row, rid in row_ids(table)}
+    rows = []
+    for row in table.rows:
+        traced = [1 if c.analysis_id else 0 for c in row.cells] if row.kind == "data" else []
+        rows.append({"label": row.label, "indent": row.indent, "kind": row.kind, "id": ids.get(id(row), ""),
+                     "cells": [c.text for c in row.cells] if row.kind == "data" else [], "traced": traced})
+    return {"columns": [{"key": c.key, "label": c.label, "header": c.header or c.label, "spanner": c.spanner}
+                        for c in table.columns],
+            "stub": table.stub_header, "rows": rows}
+
+
+def create_table_block(ctx: TraceContext, out: Any, table: Any) -> dict[str, Any]:
+    """One table's block: every cell with an analysis traced by ``cell_path``."""
+    store = _Store()
+    cells: dict[str, Any] = {}
+    ids = {id(row): rid for row, rid in row_ids(table)}
+    for r, row in enumerate(table.rows):
+        if row.kind != "data":
+            continue
+        for c, (column, cell) in enumerate(zip(table.columns, row.cells)):
+            if not cell.analysis_id:
+                continue
+            try:
+                path = cell_path(ctx, out, table, row, ids[id(row)], column)
+            except TlfgenError as exc:  # shown on the page, never a failed run
+                cells[f"{r},{c}"] = {"error": str(exc)}
+                continue
+            cells[f"{r},{c}"] = {
+                "row": path["row"], "column": path["column"], "text": path["text"], "values": path["values"],
+                "analysis": path["analysis"], "n": path["n"], "recount": path["recount"], "forms": path["forms"],
+                "rules": [store.rule(rule) for rule in path["rules"]],
+                "subjects": [[store.subject(s["usubjid"]), [store.adam_record(rec) for rec in s["records"]]]
+                             for s in path["subjects"]]}
+    return store.block(cells)
+
+
+def spec_text(root: Path, ref: str, cache: dict[str, list[str]]) -> str:
+    """The spec line ``ref`` (``specs/adam/ADRS.yaml:48``) and the lines indented under it."""
+    name, _, line = ref.rpartition(":")
+    if not name or not line.isdigit():
+        return ""
+    if name not in cache:
+        path = root / name
+        try:
+            cache[name] = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+        except (OSError, UnicodeDecodeError):
+            cache[name] = []
+    lines = cache[name]
+    start = int(line) - 1
+    if not 0 <= start < len(lines):
+        return ""
+    first = lines[start]
+    stripped = first.lstrip()
+    base = len(first) - len(stripped) + (2 if stripped.startswith("- ") else 0)
+    out = [first]
+    for text in lines[start + 1:start + SPEC_LINES]:
+        if text.strip() and len(text) - len(text.lstrip()) < base + (0 if stripped.startswith("- ") else 1):
+            break
+        out.append(text)
+    while out and not out[-1].strip():
+        out.pop()
+    return "\n".join(out)
+
+
+def _listing_block(table: Any) -> dict[str, Any]:
+    return {"rows": [[c.text for c in row.cells] for row in table.rows if row.kind == "data"]}
+
+
+def _figures(ctx: TraceContext, blocks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The figures by title; a Kaplan-Meier figure also as a small table of its arms whose cells open
+    the subjects drawn (``trace_figure``, what ``tlfgen trace F1`` prints)."""
+    from tlfgen.tlf.figures.spec import load_figure_specs
+
+    try:
+        figures = load_figure_specs(ctx.study)
+    except TlfgenError:
+        return []
+    found = []
+    for f in figures:
+        entry = {"id": f.spec.id, "kind": "figure", "order": f.spec.order, "title": str(f.spec.title).split("\n"),
+                 "figure": f.spec.kind, "footnotes": list(getattr(f.spec, "footnotes", []) or [])}
+        if f.spec.kind == "km":
+            try:
+                traced = trace_figure(ctx, f.spec.id, shared=True)
+            except TlfgenError as exc:
+                entry["error"] = str(exc)
+            else:
+                entry.update(_figure_table(traced))
+                blocks[f.spec.id] = _figure_block(traced)
+        found.append(entry)
+    return found
+
+
+def _figure_table(traced: dict[str, Any]) -> dict[str, Any]:
+    rows = [{"label": f"{a['label']} ({a['armcd']})", "indent": 0, "kind": "data", "id": a["armcd"],
+             "cells": [f"{a['n']} ({a['events']} events, {a['censored']} censored)"], "traced": [1]}
+            for a in traced["arms"]]
+    return {"columns": [{"key": "subjects", "label": "Subjects drawn", "header": "Subjects drawn", "spanner": ""}],
+            "stub": "Arm", "rows": rows, "spec": traced["spec"].rsplit(":", 1)[0]}
+
+
+def _figure_block(traced: dict[str, Any]) -> dict[str, Any]:
+    store = _Store()
+    rules = [store.rule(rule) for rule in traced["rules"]]
+    forms = traced["forms"]
+    cells = {}
+    for r, arm in enumerate(traced["arms"]):
+        cells[f"{r},0"] = {
+            "row": {"id": arm["armcd"], "label": arm["label"], "block": ""},
+            "column": {"key": "subjects", "label": "Subjects drawn", "N": arm["n"]},
+            "text": f"{arm['n']} ({arm['events']} events)", "command": f"tlfgen trace {traced['output']}",
+            "values": {"n": arm["n"], "events": arm["events"], "censored": arm["censored"]},
+            "analysis": {"id": f"{traced['output']}.{arm['armcd']}", "description": " ".join(traced["title"].split()),
+                         "dataset": traced["dataset"], "population": traced["population"],
+                         "subset": f"PARAMCD == '{traced['param']}'",
+                         "method": f"Kaplan-Meier: time {traced['time']}, censoring {traced['censor']} (1 = censored)",
+                         "group": arm["armcd"], "spec": traced["spec"]},
+            "n": arm["n"], "recount": None, "forms": forms, "rules": rules,
+            "subjects": [[store.subject(s["usubjid"]), [store.adam_record(rec) for rec in s["records"]]]
+                         for s in arm["subjects"]]}
+    return store.block(cells)
+
+
+def create_explorer_data(ctx: TraceContext, tables: list[Any]) -> ExplorerData:
+    """The page's shell, its per-output blocks and the spec text of every rule shown."""
+    specs_by_id = {o.id: o for o in ctx.specs("tlf").outputs}
+    outputs: list[dict[str, Any]] = []
+    blocks: dict[str, dict[str, Any]] = {}
+    for table in tables:
+        out = specs_by_id.get(table.id)
+        if out is None:
+            continue
+        ctx._cache[f"table.{table.id}"] = table  # the tables of this run, not rebuilt
+        entry: dict[str, Any] = {"id": table.id, "kind": table.kind, "order": out.spec.order,
+                                 "title": list(table.title), "footnotes": list(table.footnotes),
+                                 "spec": out.display}
+        if table.kind == "table":
+            entry.update(_shell_table(table))
+            blocks[table.id] = create_table_block(ctx, out, table)
+        else:
+            entry["columns"] = [{"key": c.key, "label": c.label, "header": c.header or c.label, "spanner": ""}
+                                for c in table.columns]
+            entry["nrows"] = sum(1 for r in table.rows if r.kind == "data")
+            blocks[table.id] = _listing_block(table)
+        outputs.append(entry)
+    outputs += _figures(ctx, blocks)
+    outputs.sort(key=lambda o: (o["kind"] == "figure", o["order"], o["id"]))
+    refs = {cell["analysis"]["spec"] for b in blocks.values() for cell in b.get("cells", {}).values()
+            if "analysis" in cell}
+    refs |= {rule[2] for b in blocks.values() for rule in b.get("rules", [])}
+    cache: dict[str, list[str]] = {}
+    spec_texts = {ref: spec_text(ctx.study.root, ref, cache) for ref in sorted(refs) if ref}
+    adsl = ctx.adam("ADSL") if (ctx.study.adam_dir / "adsl.xpt").is_file() else None
+    subjects = sorted(adsl["USUBJID"].astype(str)) if adsl is not None else []
+    shell = {"study": ctx.study.studyid, "cutoff": str(getattr(ctx.study, "cutoff", "") or ""),
+             "outputs": outputs, "subjects": subjects}
+    return ExplorerData(shell, blocks, spec_texts)
