@@ -71,7 +71,7 @@ def test_04_table2_footnotes_name_the_methods(study, adam) -> None:
     assert t2.title == ("Table 2. Tumour response (RECIST v1.1, investigator-assessed, confirmed) and efficacy summary",
                         "Full analysis set")
     assert t2.footnotes[2] == (
-        "p-values by the declared rule 'cochran' (Fisher's exact test if any expected count is below 5, otherwise "
+        "p-values by Cochran's rule (Fisher's exact test if any expected count is below 5, otherwise "
         "Pearson chi-square): ORR, Pearson chi-square test; DCR, Fisher's exact test, two-sided; "
         "depth of response, Pearson chi-square test.")
     assert t2.footnotes[5].startswith("Hazard ratio TCAC vs TCC: log-rank hazard ratio (O/E ratio)")
