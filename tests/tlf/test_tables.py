@@ -179,3 +179,69 @@ def test_14_map_distinct_calls_once_per_distinct_value_and_keeps_types_apart() -
         "str:a", "str:a", "int:1", "bool:True", "float:1.0", "int:1", "float:-0.0", "float:0.0", "float:nan", "str:a"]
     assert calls[:5] == ["a", 1, True, 1.0, -0.0]  # repeats of "a" and 1 are not formatted again
     assert len(calls) == 7
+
+
+PILOT = REPO / "examples" / "cdiscpilot01"
+
+
+def test_15_pilot_demographics_headers_are_arm_labels_over_n() -> None:
+    """header: label prints the arms' labels from study.yaml with N under them; the pilot's Table
+    14-2.01 (safety population) heads its columns Placebo (N=86), Xanomeline Low Dose (N=84),
+    Xanomeline High Dose (N=84), Total (N=254). The columns stay keyed by arm code."""
+    import pyreadstat
+
+    from tlfgen.spec.study import load_study
+
+    pilot = load_study(PILOT)
+    specs = load_tlf_specs(pilot)
+    adsl, _ = pyreadstat.read_xport(str(PILOT / "reference" / "adsl.xpt"))
+    t1 = create_table(next(o for o in specs.outputs if o.id == "T1"), pilot, {"ADSL": adsl}, specs.templates)
+    assert [c.header for c in t1.columns] == [
+        "Placebo\n(N=86)", "Xanomeline Low Dose\n(N=84)", "Xanomeline High Dose\n(N=84)", "Total\n(N=254)"]
+    assert [c.key for c in t1.columns] == ["Pbo", "Xan_Lo", "Xan_Hi", "TOTAL"]
+
+
+def test_16_header_code_is_the_default(study, adam, study_dir: Path) -> None:
+    """Without header: the armcd (the embedded study's tables); with header: label, the arm's label,
+    also in the names of the comparison columns."""
+    text = (REPO / "specs" / "tlf" / "T1.yaml").read_text(encoding="utf-8")
+    t1 = _build(study, adam, "T1")["T1"]
+    assert [c.header for c in t1.columns][:2] == ["TCAC\n(N=30)", "TCC\n(N=30)"]
+    arms = {a.armcd: a.arm for a in study.spec.study.arms}
+    write_spec(study_dir, "T1.yaml", text.replace("columns: {", "columns: {header: label, "))
+    specs = load_tlf_specs(study)
+    labelled = create_table(specs.outputs[0], study, adam, specs.templates)
+    assert [c.header for c in labelled.columns][:2] == [f"{arms['TCAC']}\n(N=30)", f"{arms['TCC']}\n(N=30)"]
+    assert [c.key for c in labelled.columns] == [c.key for c in t1.columns]
+
+
+def test_17_ae_severity_columns_from_the_block(study, adam, study_dir: Path) -> None:
+    """The high column counts subjects by the block's grade variable and threshold, under its header:
+    ASEVN (1 MILD, 2 MODERATE, 3 SEVERE) with high_header Severe. Hand count: TCAC (N=29) S-002 Nausea
+    mild + moderate (worst 2), S-003 Hypertension severe; TCC (N=30) S-031 Nausea mild, Rash severe."""
+    text = (REPO / "specs" / "tlf" / "T3.yaml").read_text(encoding="utf-8")
+    write_spec(study_dir, "T3.yaml", text.replace("grade: ATOXGRN", "grade: ASEVN\n    any_header: Any severity\n"
+                                                  "    high_header: Severe"))
+    adam["ADAE"] = adam["ADAE"].assign(ASEVN=[1.0, 2.0, 3.0, 1.0, 3.0, 3.0, 3.0])
+    specs = load_tlf_specs(study)
+    t3 = create_table(specs.outputs[0], study, adam, specs.templates)
+    assert [c.label for c in t3.columns] == ["Any severity", "Severe"] * 2
+    texts = {r.label: [c.text for c in r.cells] for r in t3.rows}
+    assert texts["Any TRAE"] == ["2 (6.9)", "1 (3.4)", "1 (3.3)", "1 (3.3)"]
+    assert texts["Nausea"] == ["1 (3.4)", "0 (0.0)", "1 (3.3)", "0 (0.0)"]
+    assert texts["Hypertension"] == ["1 (3.4)", "1 (3.4)", "0 (0.0)", "0 (0.0)"]
+    assert t3.cell("Rash", "TCC.HIGH").subjects == ("S-031",)
+    assert t3.analysis("T3.TRAE.NAUSEA.TCAC.HIGH").description == (
+        "Nausea: subjects with Severe (worst ASEVN >= 3)")
+
+
+def test_18_pilot_ae_table_is_headed_by_severity() -> None:
+    """The pilot records severity (AESEV), not toxicity grades: its AE table's columns say so."""
+    from tlfgen.spec.study import load_study
+
+    pilot = load_study(PILOT)
+    specs = load_tlf_specs(pilot)
+    t2 = next(o for o in specs.outputs if o.id == "T2")
+    blocks = t2.spec.blocks
+    assert {(b.grade, b.high_grade, b.any_header, b.high_text) for b in blocks} == {
+        ("ASEVN", 3, "Any severity", "Severe")}
