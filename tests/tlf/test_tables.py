@@ -243,5 +243,33 @@ def test_18_pilot_ae_table_is_headed_by_severity() -> None:
     specs = load_tlf_specs(pilot)
     t2 = next(o for o in specs.outputs if o.id == "T2")
     blocks = t2.spec.blocks
-    assert {(b.grade, b.high_grade, b.any_header, b.high_text) for b in blocks} == {
-        ("ASEVN", 3, "Any severity", "Severe")}
+    assert [(b.soc, b.term, b.grade, b.high_grade, b.any_header, b.high_text) for b in blocks] == [
+        ("AEBODSYS", "AEDECOD", "ASEVN", 3, "Any severity", "Severe")]
+
+
+def test_19_ae_terms_nested_under_their_class(study, adam, study_dir: Path) -> None:
+    """soc: AEBODSYS gives a row per class (a subject counted once in it, at the worst grade over its terms),
+    then its terms indented; classes and terms by descending count, then name. Hand count on the inline ADAE
+    plus S-002 Vomiting grade 2: GI = S-002 (Nausea 1+3, Vomiting 2) and S-031 (Nausea 2)."""
+    import pandas as pd
+
+    text = (REPO / "specs" / "tlf" / "T3.yaml").read_text(encoding="utf-8")
+    write_spec(study_dir, "T3.yaml", text.replace("term: AEDECOD", "term: AEDECOD\n    soc: AEBODSYS"))
+    soc = {"Nausea": "GASTROINTESTINAL DISORDERS", "Vomiting": "GASTROINTESTINAL DISORDERS",
+           "Hypertension": "VASCULAR DISORDERS", "Rash": "SKIN AND SUBCUTANEOUS TISSUE DISORDERS"}
+    extra = adam["ADAE"].iloc[[0]].assign(AEDECOD="Vomiting", ATOXGRN=2.0, AETERM="vomiting")
+    adae = pd.concat([adam["ADAE"], extra], ignore_index=True)
+    adam["ADAE"] = adae.assign(AEBODSYS=adae["AEDECOD"].map(soc))
+    specs = load_tlf_specs(study)
+    t3 = create_table(specs.outputs[0], study, adam, specs.templates)
+    assert [(r.label, r.indent) for r in t3.rows] == [
+        ("Any TRAE", 0), ("Gastrointestinal disorders", 0), ("Nausea", 1), ("Vomiting", 1),
+        ("Skin and subcutaneous tissue disorders", 0), ("Rash", 1), ("Vascular disorders", 0), ("Hypertension", 1)]
+    texts = {r.label: [c.text for c in r.cells] for r in t3.rows}
+    assert texts["Gastrointestinal disorders"] == ["1 (3.4)", "1 (3.4)", "1 (3.3)", "0 (0.0)"]
+    assert texts["Vomiting"] == ["1 (3.4)", "0 (0.0)", "0 (0.0)", "0 (0.0)"]
+    assert texts["Skin and subcutaneous tissue disorders"] == ["0 (0.0)", "0 (0.0)", "1 (3.3)", "1 (3.3)"]
+    nausea = t3.cell("Nausea", "TCAC.HIGH")
+    assert (nausea.analysis_id, nausea.subjects) == ("T3.TRAE.GASTROINTESTINAL_DISORDERS.NAUSEA.TCAC.HIGH", ("S-002",))
+    assert t3.analysis(nausea.analysis_id).description == (
+        "Gastrointestinal disorders / Nausea: subjects with worst grade >= 3")

@@ -184,6 +184,8 @@ class AeBlock(_BlockBase):
     kind: Literal["ae_by_term"]
     dataset: str = "ADAE"
     term: str = "AEDECOD"
+    #: the class the terms are nested under (AEBODSYS): a row per class, then its terms indented
+    soc: str | None = None
     grade: str = "ATOXGRN"
     high_grade: int = 3  # the high column counts subjects whose worst ``grade`` is at least this
     #: column headers under each arm: every record, and worst grade >= high_grade. None: "Grade \u2265<high_grade>";

@@ -172,45 +172,68 @@ def _template_context(out: LoadedOutput, study: ResolvedStudy, groups: tuple[Gro
 # -- adverse events by preferred term -----------------------------------------------------------
 
 
-def create_ae_rows(block: AeBlock, ctx: BlockContext) -> tuple[list[Row], list[Analysis]]:
-    """Subjects with at least one record per term (any grade) and with worst grade >= high_grade."""
-    data = select_records(ctx, block.dataset, block.id, block.label)
-    require(data, block.dataset, block.term, block.grade)
-    terms_text = data[block.term].astype(str).str.strip()
-    if block.term_case == "sentence":
-        terms_text = terms_text.str[:1].str.upper() + terms_text.str[1:].str.lower()
-    data = data.assign(_TERM=terms_text,
-                       _GRADE=pd.to_numeric(data[block.grade], errors="coerce"))
-    worst = data.groupby(["USUBJID", "_TERM"], sort=True)["_GRADE"].max().reset_index()
-    any_worst = data.groupby("USUBJID", sort=True)["_GRADE"].max()
-    total_subjects = set().union(*(g.subjects for g in ctx.groups))
-    freq = worst[worst["USUBJID"].isin(total_subjects)].groupby("_TERM")["USUBJID"].nunique()
+def _ae_text(values: pd.Series, case: str) -> pd.Series:
+    """Term text as printed: stripped, and "NEUTROPHIL COUNT" -> "Neutrophil count" for sentence case."""
+    text = values.astype(str).str.strip()
+    return text.str[:1].str.upper() + text.str[1:].str.lower() if case == "sentence" else text
+
+
+def _ordered_terms(worst: pd.DataFrame, key: str, subjects: set[str], block: AeBlock, minimum: int) -> list[str]:
+    """Terms of ``worst[key]`` by descending subject count (then name) or by name, at least ``minimum`` subjects."""
+    freq = worst[worst["USUBJID"].isin(subjects)].groupby(key)["USUBJID"].nunique()
     if block.sort == "frequency":
         terms = sorted(freq.index, key=lambda t: (-int(freq[t]), t))
     else:
         terms = sorted(freq.index)
-    terms = [t for t in terms if int(freq[t]) >= block.min_subjects]
+    return [t for t in terms if int(freq[t]) >= minimum]
+
+
+def create_ae_rows(block: AeBlock, ctx: BlockContext) -> tuple[list[Row], list[Analysis]]:
+    """Subjects with at least one record per term (any grade) and with worst grade >= high_grade.
+
+    With ``soc``, each system organ class row (subjects with any term in it, at their worst grade
+    in it) is followed by its terms, indented (SAS-style SOC / PT tables); ``min_subjects`` applies
+    to the terms and a class none of whose terms is shown is left out."""
+    data = select_records(ctx, block.dataset, block.id, block.label)
+    require(data, block.dataset, block.term, block.grade, *([block.soc] if block.soc else []))
+    data = data.assign(_TERM=_ae_text(data[block.term], block.term_case),
+                       _SOC=_ae_text(data[block.soc], block.term_case) if block.soc else "",
+                       _GRADE=pd.to_numeric(data[block.grade], errors="coerce"))
+    worst = data.groupby(["USUBJID", "_SOC", "_TERM"], sort=True)["_GRADE"].max().reset_index()
+    any_worst = data.groupby("USUBJID", sort=True)["_GRADE"].max()
+    total_subjects = set().union(*(g.subjects for g in ctx.groups))
     rows, analyses = [], []
 
-    def make_row(label: str, per_subject: pd.Series, key: str) -> Row:
+    def make_row(label: str, per_subject: pd.Series, key: tuple[str, ...], indent: int) -> Row:
         cells: dict[str, Cell] = {}
         for g in ctx.groups:
             mine = per_subject[per_subject.index.isin(g.subjects)]
             for part, chosen in (("ANY", mine), ("HIGH", mine[mine >= block.high_grade])):
-                aid = ctx.analysis_id(block.id, key, g.key, part)
+                aid = ctx.analysis_id(block.id, *key, g.key, part)
                 cells[f"{g.key}.{part}"] = count_cell(ctx, aid, list(chosen.index), len(g.subjects))
                 what = "any grade" if part == "ANY" else (
                     f"worst grade >= {block.high_grade}" if block.high_header is None
                     else f"{block.high_header} (worst {block.grade} >= {block.high_grade})")
-                analyses.append(Analysis(aid, f"{label}: subjects with {what}", block.dataset, ctx.population_text,
+                analyses.append(Analysis(aid, f"{' / '.join(key) if len(key) > 1 else label}: subjects with {what}",
+                                         block.dataset, ctx.population_text,
                                          ctx.filters[block.id].text if block.id in ctx.filters else "",
                                          "count of subjects, once per term at worst grade", g.key, "count"))
-        return row_of(ctx, label, cells, block.id, indent=0 if key == "ANY" else 1)
+        return row_of(ctx, label, cells, block.id, indent=indent)
 
-    rows.append(make_row(block.any_label, any_worst, "ANY"))
-    for term in terms:
-        per_subject = worst[worst["_TERM"] == term].set_index("USUBJID")["_GRADE"]
-        rows.append(make_row(term, per_subject, term))
+    def term_rows(frame: pd.DataFrame, soc: tuple[str, ...], indent: int) -> list[Row]:
+        return [make_row(term, frame[frame["_TERM"] == term].set_index("USUBJID")["_GRADE"], (*soc, term), indent)
+                for term in _ordered_terms(frame, "_TERM", total_subjects, block, block.min_subjects)]
+
+    rows.append(make_row(block.any_label, any_worst, ("ANY",), 0))
+    if not block.soc:
+        rows += term_rows(worst, (), 1)
+        return rows, analyses
+    by_soc = worst.groupby(["USUBJID", "_SOC"], sort=True)["_GRADE"].max().reset_index()
+    for soc in _ordered_terms(by_soc, "_SOC", total_subjects, block, 1):
+        terms = term_rows(worst[worst["_SOC"] == soc], (soc,), 1)
+        if terms:
+            rows.append(make_row(soc, by_soc[by_soc["_SOC"] == soc].set_index("USUBJID")["_GRADE"], (soc,), 0))
+            rows += terms
     return rows, analyses
 
 
