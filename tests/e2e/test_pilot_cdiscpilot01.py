@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -187,3 +188,36 @@ def test_pilot_04_start_at_adam_from_the_pilots_own_datasets(pilot_run, tmp_path
     pd.testing.assert_frame_equal(ours, theirs)
     assert (study / "outputs" / "figures" / "F1.png").is_file()
     assert runner.invoke(app, ["--study", str(study), "adam"]).exit_code == 2
+
+
+def test_pilot_06_ae_table_counts_match_the_pilots_adae_by_soc_and_pt(pilot_run):
+    """Table 2 (SOC rows, PTs nested, Any severity / Severe columns): every count equals the number of
+    safety subjects with a treatment-emergent record (and with a SEVERE one) in the pilot's own ADAE
+    for that SOC / PT and planned arm; classes in descending order of subjects in total."""
+    root, _, _ = pilot_run
+    ard = pd.read_csv(root / "outputs" / "ard" / "T2.csv", dtype=str)
+    ard = ard[ard["statistic"] == "n"]
+    got = dict(zip(ard["analysis_id"], ard["value"].astype(int)))
+    adsl, _ = pyreadstat.read_xport(str(EXAMPLE / "reference" / "adsl.xpt"))
+    adae, _ = pyreadstat.read_xport(str(EXAMPLE / "reference" / "adae.xpt"))
+    safety = adsl.loc[adsl["SAFFL"] == "Y", ["USUBJID", "TRT01PN"]]
+    teae = adae[adae["TRTEMFL"] == "Y"].drop(columns=["TRT01PN"], errors="ignore").merge(safety, on="USUBJID")
+    arms = {0.0: "PBO", 54.0: "XAN_LO", 81.0: "XAN_HI"}
+
+    def key(text: str) -> str:  # the row's part of the analysis id (tlfgen.tlf.blocks.safe_id)
+        text = text.strip()
+        return re.sub(r"[^A-Za-z0-9]+", "_", text.upper()).strip("_")
+
+    expected: dict[str, int] = {}
+    for by in (["AEBODSYS"], ["AEBODSYS", "AEDECOD"]):
+        for names, rows in teae.groupby(by):
+            stem = "T2.TEAE." + ".".join(key(str(n)) for n in names)
+            for arm, code in [*arms.items(), (None, "TOTAL")]:
+                mine = rows if arm is None else rows[rows["TRT01PN"] == arm]
+                expected[f"{stem}.{code}.ANY"] = mine["USUBJID"].nunique()
+                expected[f"{stem}.{code}.HIGH"] = mine.loc[mine["AESEV"] == "SEVERE", "USUBJID"].nunique()
+    assert len(expected) == len(got) - 8  # all but the 8 cells of the "Any TEAE" row
+    assert {k: got.get(k) for k in expected} == expected
+    socs = [r for r in dict.fromkeys(ard["analysis_id"].str.rsplit(".", n=2).str[0]) if r.count(".") == 2][1:]
+    totals = [expected[f"{s}.TOTAL.ANY"] for s in socs]
+    assert totals == sorted(totals, reverse=True) and len(socs) == teae["AEBODSYS"].nunique()

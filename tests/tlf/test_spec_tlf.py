@@ -100,3 +100,12 @@ def test_10_unknown_block_kind(study, study_dir) -> None:
     with pytest.raises(SpecError) as info:
         load_tlf_specs(study)
     assert str(info.value).splitlines()[0] == "specs/tlf/X.yaml:4:6: unknown block kind 'pie' (at blocks[0].kind)"
+
+
+def test_11_ae_blocks_of_one_table_share_their_columns(study, study_dir) -> None:
+    block = ("  - {{kind: ae_by_term, id: {id}, label: {id}, term: AEDECOD, grade: ASEVN, high_grade: 3, "
+             "high_header: {header}}}\n")
+    write_spec(study_dir, "X.yaml", "id: X\ntype: table\nblocks:\n" + block.format(id="A", header="Severe")
+               + block.format(id="B", header="Grade 3+"))
+    with pytest.raises(SpecError, match="the ae_by_term blocks of one table share its columns"):
+        load_tlf_specs(study)

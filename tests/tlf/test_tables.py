@@ -179,3 +179,97 @@ def test_14_map_distinct_calls_once_per_distinct_value_and_keeps_types_apart() -
         "str:a", "str:a", "int:1", "bool:True", "float:1.0", "int:1", "float:-0.0", "float:0.0", "float:nan", "str:a"]
     assert calls[:5] == ["a", 1, True, 1.0, -0.0]  # repeats of "a" and 1 are not formatted again
     assert len(calls) == 7
+
+
+PILOT = REPO / "examples" / "cdiscpilot01"
+
+
+def test_15_pilot_demographics_headers_are_arm_labels_over_n() -> None:
+    """header: label prints the arms' labels from study.yaml with N under them; the pilot's Table
+    14-2.01 (safety population) heads its columns Placebo (N=86), Xanomeline Low Dose (N=84),
+    Xanomeline High Dose (N=84), Total (N=254). The columns stay keyed by arm code."""
+    import pyreadstat
+
+    from tlfgen.spec.study import load_study
+
+    pilot = load_study(PILOT)
+    specs = load_tlf_specs(pilot)
+    adsl, _ = pyreadstat.read_xport(str(PILOT / "reference" / "adsl.xpt"))
+    t1 = create_table(next(o for o in specs.outputs if o.id == "T1"), pilot, {"ADSL": adsl}, specs.templates)
+    assert [c.header for c in t1.columns] == [
+        "Placebo\n(N=86)", "Xanomeline Low Dose\n(N=84)", "Xanomeline High Dose\n(N=84)", "Total\n(N=254)"]
+    assert [c.key for c in t1.columns] == ["Pbo", "Xan_Lo", "Xan_Hi", "TOTAL"]
+
+
+def test_16_header_code_is_the_default(study, adam, study_dir: Path) -> None:
+    """Without header: the armcd (the embedded study's tables); with header: label, the arm's label,
+    also in the names of the comparison columns."""
+    text = (REPO / "specs" / "tlf" / "T1.yaml").read_text(encoding="utf-8")
+    t1 = _build(study, adam, "T1")["T1"]
+    assert [c.header for c in t1.columns][:2] == ["TCAC\n(N=30)", "TCC\n(N=30)"]
+    arms = {a.armcd: a.arm for a in study.spec.study.arms}
+    write_spec(study_dir, "T1.yaml", text.replace("columns: {", "columns: {header: label, "))
+    specs = load_tlf_specs(study)
+    labelled = create_table(specs.outputs[0], study, adam, specs.templates)
+    assert [c.header for c in labelled.columns][:2] == [f"{arms['TCAC']}\n(N=30)", f"{arms['TCC']}\n(N=30)"]
+    assert [c.key for c in labelled.columns] == [c.key for c in t1.columns]
+
+
+def test_17_ae_severity_columns_from_the_block(study, adam, study_dir: Path) -> None:
+    """The high column counts subjects by the block's grade variable and threshold, under its header:
+    ASEVN (1 MILD, 2 MODERATE, 3 SEVERE) with high_header Severe. Hand count: TCAC (N=29) S-002 Nausea
+    mild + moderate (worst 2), S-003 Hypertension severe; TCC (N=30) S-031 Nausea mild, Rash severe."""
+    text = (REPO / "specs" / "tlf" / "T3.yaml").read_text(encoding="utf-8")
+    write_spec(study_dir, "T3.yaml", text.replace("grade: ATOXGRN", "grade: ASEVN\n    any_header: Any severity\n"
+                                                  "    high_header: Severe"))
+    adam["ADAE"] = adam["ADAE"].assign(ASEVN=[1.0, 2.0, 3.0, 1.0, 3.0, 3.0, 3.0])
+    specs = load_tlf_specs(study)
+    t3 = create_table(specs.outputs[0], study, adam, specs.templates)
+    assert [c.label for c in t3.columns] == ["Any severity", "Severe"] * 2
+    texts = {r.label: [c.text for c in r.cells] for r in t3.rows}
+    assert texts["Any TRAE"] == ["2 (6.9)", "1 (3.4)", "1 (3.3)", "1 (3.3)"]
+    assert texts["Nausea"] == ["1 (3.4)", "0 (0.0)", "1 (3.3)", "0 (0.0)"]
+    assert texts["Hypertension"] == ["1 (3.4)", "1 (3.4)", "0 (0.0)", "0 (0.0)"]
+    assert t3.cell("Rash", "TCC.HIGH").subjects == ("S-031",)
+    assert t3.analysis("T3.TRAE.NAUSEA.TCAC.HIGH").description == (
+        "Nausea: subjects with Severe (worst ASEVN >= 3)")
+
+
+def test_18_pilot_ae_table_is_headed_by_severity() -> None:
+    """The pilot records severity (AESEV), not toxicity grades: its AE table's columns say so."""
+    from tlfgen.spec.study import load_study
+
+    pilot = load_study(PILOT)
+    specs = load_tlf_specs(pilot)
+    t2 = next(o for o in specs.outputs if o.id == "T2")
+    blocks = t2.spec.blocks
+    assert [(b.soc, b.term, b.grade, b.high_grade, b.any_header, b.high_text) for b in blocks] == [
+        ("AEBODSYS", "AEDECOD", "ASEVN", 3, "Any severity", "Severe")]
+
+
+def test_19_ae_terms_nested_under_their_class(study, adam, study_dir: Path) -> None:
+    """soc: AEBODSYS gives a row per class (a subject counted once in it, at the worst grade over its terms),
+    then its terms indented; classes and terms by descending count, then name. Hand count on the inline ADAE
+    plus S-002 Vomiting grade 2: GI = S-002 (Nausea 1+3, Vomiting 2) and S-031 (Nausea 2)."""
+    import pandas as pd
+
+    text = (REPO / "specs" / "tlf" / "T3.yaml").read_text(encoding="utf-8")
+    write_spec(study_dir, "T3.yaml", text.replace("term: AEDECOD", "term: AEDECOD\n    soc: AEBODSYS"))
+    soc = {"Nausea": "GASTROINTESTINAL DISORDERS", "Vomiting": "GASTROINTESTINAL DISORDERS",
+           "Hypertension": "VASCULAR DISORDERS", "Rash": "SKIN AND SUBCUTANEOUS TISSUE DISORDERS"}
+    extra = adam["ADAE"].iloc[[0]].assign(AEDECOD="Vomiting", ATOXGRN=2.0, AETERM="vomiting")
+    adae = pd.concat([adam["ADAE"], extra], ignore_index=True)
+    adam["ADAE"] = adae.assign(AEBODSYS=adae["AEDECOD"].map(soc))
+    specs = load_tlf_specs(study)
+    t3 = create_table(specs.outputs[0], study, adam, specs.templates)
+    assert [(r.label, r.indent) for r in t3.rows] == [
+        ("Any TRAE", 0), ("Gastrointestinal disorders", 0), ("Nausea", 1), ("Vomiting", 1),
+        ("Skin and subcutaneous tissue disorders", 0), ("Rash", 1), ("Vascular disorders", 0), ("Hypertension", 1)]
+    texts = {r.label: [c.text for c in r.cells] for r in t3.rows}
+    assert texts["Gastrointestinal disorders"] == ["1 (3.4)", "1 (3.4)", "1 (3.3)", "0 (0.0)"]
+    assert texts["Vomiting"] == ["1 (3.4)", "0 (0.0)", "0 (0.0)", "0 (0.0)"]
+    assert texts["Skin and subcutaneous tissue disorders"] == ["0 (0.0)", "0 (0.0)", "1 (3.3)", "1 (3.3)"]
+    nausea = t3.cell("Nausea", "TCAC.HIGH")
+    assert (nausea.analysis_id, nausea.subjects) == ("T3.TRAE.GASTROINTESTINAL_DISORDERS.NAUSEA.TCAC.HIGH", ("S-002",))
+    assert t3.analysis(nausea.analysis_id).description == (
+        "Gastrointestinal disorders / Nausea: subjects with worst grade >= 3")

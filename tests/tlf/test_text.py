@@ -101,3 +101,19 @@ def test_population_is_printed_by_its_label_never_its_expression(tmp_path) -> No
     context = {"population": "Full analysis set", "population_filter": "FASFL == 'Y'"}
     assert templates.output_text("X.j2", context) == (("T",), ("Population: Full analysis set.",))
     assert templates.output_text("X.j2", {"population_filter": "FASFL == 'Y'"})[1] == ("Population: FASFL == 'Y'.",)
+
+
+def test_20_a_study_without_cells_j2_gets_the_packaged_formats(tmp_path: Path) -> None:
+    """No specs/templates/cells.j2: the package's default_cells.j2 gives the cell formats; a study's own
+    cells.j2 overrides it."""
+    (tmp_path / "X.j2").write_text("{% set title %}Table X{% endset %}", encoding="utf-8")
+    t = TemplateSet(tmp_path)
+    assert t.compile_all() == ["X.j2"]
+    assert t.cell("n_pct", n="27", pct="90.0") == "27 (90.0)"
+    assert t.cell("column_header", label="Placebo", n="86") == "Placebo\n(N=86)"
+    assert t.display("cells.j2") == "tlfgen/tlf/default_cells.j2 (built in)"
+    (tmp_path / "cells.j2").write_text((REPO_TEMPLATES / "cells.j2").read_text(encoding="utf-8").replace(
+        "{{ n }} ({{ pct }})", "{{ n }} [{{ pct }}%]"), encoding="utf-8")
+    own = TemplateSet(tmp_path)
+    assert own.cell("n_pct", n="27", pct="90.0") == "27 [90.0%]"
+    assert own.display("cells.j2") == "specs/templates/cells.j2"

@@ -85,6 +85,9 @@ class ColumnsSpec(StrictModel):
     #: pair: treatment vs reference (one column); each-vs-control: every other arm vs ``reference``;
     #: pairwise: every pair of arms in study order; or an explicit list of pairs
     comparisons: Literal["pair", "each-vs-control", "pairwise"] | list[Pair] = "pair"
+    #: text over each arm column: code (the study's armcd, "Pbo") or label (its arm, "Placebo"),
+    #: with the column's N under it (cells.j2 column_header)
+    header: Literal["code", "label"] = "code"
 
 
 
@@ -181,12 +184,24 @@ class AeBlock(_BlockBase):
     kind: Literal["ae_by_term"]
     dataset: str = "ADAE"
     term: str = "AEDECOD"
+    #: the class the terms are nested under (AEBODSYS): a row per class, then its terms indented
+    soc: str | None = None
     grade: str = "ATOXGRN"
-    high_grade: int = 3
+    high_grade: int = 3  # the high column counts subjects whose worst ``grade`` is at least this
+    #: column headers under each arm: every record, and worst grade >= high_grade. None: "Grade \u2265<high_grade>";
+    #: for severity (AESEV/ASEVN 1-3) e.g. ``any_header: Any severity``, ``high_header: Severe``
+    any_header: str = "Any grade"
+    high_header: str | None = None
     any_label: str = "Any TRAE"
     sort: Literal["frequency", "alphabetical"] = "frequency"
     min_subjects: int = 1  # terms shown when at least this many subjects in the total
     term_case: Literal["as_is", "sentence"] = "as_is"  # sentence: "NEUTROPHIL COUNT" -> "Neutrophil count"
+
+
+    @property
+    def high_text(self) -> str:
+        """Header of the high-grade column."""
+        return self.high_header if self.high_header is not None else f"Grade \u2265{self.high_grade}"
 
 
 class Covariate(StrictModel):
@@ -351,6 +366,11 @@ def _check_table(spec: TableSpec, source: SpecSource, armcds: set[str]) -> None:
                 f"columns.{key} '{value}' is not an arm of the study",
                 location=source.location(("columns", key)), hint="arms: " + ", ".join(sorted(armcds)),
             )
+    ae_columns = {(b.grade, b.high_grade, b.any_header, b.high_text) for b in spec.blocks if isinstance(b, AeBlock)}
+    if len(ae_columns) > 1:
+        raise SpecError("the ae_by_term blocks of one table share its columns: grade, high_grade, any_header and "
+                        "high_header must be the same in each", location=source.location(("blocks",)),
+                        hint="put blocks with other grading in another table")
     seen: set[str] = set()
     for i, block in enumerate(spec.blocks):
         if block.id in seen:

@@ -5,7 +5,8 @@ Three layouts, chosen by the blocks of the spec:
 - by group (Table 1, Table 2): one column per arm, an optional total and
   comparison columns (p-values, HRs, differences): one for a single pair, or one per
   pair for each arm vs a control or all pairs; blocks from ``blocks.py`` and ``tte_rows.py``;
-- adverse events by term (Table 3): per arm "Any grade" and "Grade >= 3" columns;
+- adverse events by term (Table 3): per arm "Any grade" and "Grade >= 3" columns (headers, grade
+  variable and threshold from the block: "Any severity" and "Severe" for AESEV);
 - regression (logistic for ORR, Cox for PFS): univariable and multivariable
   estimate (95% CI) and p columns, one row per term.
 
@@ -16,7 +17,7 @@ follow them, so no printed NE or dash is left unexplained.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import pandas as pd
 
@@ -34,8 +35,11 @@ from tlfgen.tlf.text import TemplateSet
 
 
 def create_groups(out: LoadedOutput, study: ResolvedStudy, adsl: pd.DataFrame, *, total: bool,
-                  by: str) -> tuple[Group, ...]:
-    """Population subjects per arm (study arm order), then the total group if asked."""
+                  by: str, header: Literal["code", "label"] = "code") -> tuple[Group, ...]:
+    """Population subjects per arm (study arm order), then the total group if asked.
+
+    Each group is keyed by its armcd; its label (the column header) is the armcd, or the arm's
+    label from ``specs/study.yaml`` when ``header`` is ``label``."""
     require(adsl, "ADSL", "USUBJID", by)
     pop = adsl[out.filters["population"].mask(adsl)] if "population" in out.filters else adsl
     arm_of = {float(a.trtn): a.armcd for a in study.spec.study.arms}
@@ -45,7 +49,7 @@ def create_groups(out: LoadedOutput, study: ResolvedStudy, adsl: pd.DataFrame, *
         raise DataError(f"{by} of USUBJID {unknown.iloc[0]} is not an arm number of the study "
                         f"({', '.join(f'{int(k)}={v}' for k, v in arm_of.items())})",
                         file="adam/adsl.xpt", column=by, hint=f"check {by} or the arms in specs/study.yaml")
-    groups = [Group(arm.armcd, arm.armcd, tuple(sorted(pop.loc[codes == float(arm.trtn), "USUBJID"])))
+    groups = [Group(arm.armcd, arm.arm if header == "label" else arm.armcd, tuple(sorted(pop.loc[codes == float(arm.trtn), "USUBJID"])))
               for arm in study.spec.study.arms]
     if total:
         groups.append(Group(TOTAL, "", tuple(sorted(pop["USUBJID"]))))
@@ -71,12 +75,14 @@ def resolve_pairs(spec: TableSpec, study: ResolvedStudy) -> tuple[tuple[str, str
     return ()
 
 
-def _comparison_columns(spec: TableSpec, pairs: tuple[tuple[str, str], ...]) -> tuple[Column, ...]:
+def _comparison_columns(spec: TableSpec, pairs: tuple[tuple[str, str], ...],
+                        label_of: Mapping[str, str]) -> tuple[Column, ...]:
     header = spec.columns.comparison
     if len(pairs) == 1:
         return (Column(CMP, header, header=header, kind="comparison"),) if header else ()
     return tuple(
-        Column(f"{CMP}.{t}.{r}", f"{t} vs {r}", header=f"{t} vs {r}" + (f"\n{header}" if header else ""),
+        Column(f"{CMP}.{t}.{r}", f"{t} vs {r}",
+               header=f"{label_of.get(t, t)} vs {label_of.get(r, r)}" + (f"\n{header}" if header else ""),
                kind="comparison")
         for t, r in pairs
     )
@@ -90,17 +96,18 @@ def create_table(out: LoadedOutput, study: ResolvedStudy, datasets: Mapping[str,
         raise DataError(f"dataset {spec.population.dataset} (population of {spec.id}) was not found",
                         file=f"adam/{spec.population.dataset.lower()}.xpt", hint="run the ADaM stage first")
     groups = create_groups(out, study, datasets[spec.population.dataset], total=spec.columns.total,
-                           by=spec.columns.by)
+                           by=spec.columns.by, header=spec.columns.header)
     if spec.columns.total:
         groups = groups[:-1] + (Group(TOTAL, spec.columns.total_label, groups[-1].subjects),)
     pairs = resolve_pairs(spec, study)
     kinds = {type(b) for b in spec.blocks}
     if AeBlock in kinds:
+        ae = next(b for b in spec.blocks if isinstance(b, AeBlock))
         columns = tuple(
             Column(f"{g.key}.{part}", label, len(g.subjects), spanner=_header(templates, g.label, len(g.subjects)),
                    kind="total" if g.key == TOTAL else "group")
             for g in groups
-            for part, label in (("ANY", "Any grade"), ("HIGH", f"Grade \u2265{spec.blocks[0].high_grade}"))
+            for part, label in (("ANY", ae.any_header), ("HIGH", ae.high_text))
         )
     elif RegressionBlock in kinds:
         columns = (
@@ -115,7 +122,7 @@ def create_table(out: LoadedOutput, study: ResolvedStudy, datasets: Mapping[str,
                    kind="total" if g.key == TOTAL else "group")
             for g in groups
         )
-        columns += _comparison_columns(spec, pairs)
+        columns += _comparison_columns(spec, pairs, {g.key: g.label for g in groups})
     ctx = BlockContext(
         output_id=spec.id, groups=groups, columns=columns, datasets=datasets, templates=templates,
         precision=spec.precision, population_text=spec.population.filter, filters=out.filters,
@@ -165,43 +172,68 @@ def _template_context(out: LoadedOutput, study: ResolvedStudy, groups: tuple[Gro
 # -- adverse events by preferred term -----------------------------------------------------------
 
 
-def create_ae_rows(block: AeBlock, ctx: BlockContext) -> tuple[list[Row], list[Analysis]]:
-    """Subjects with at least one record per term (any grade) and with worst grade >= high_grade."""
-    data = select_records(ctx, block.dataset, block.id, block.label)
-    require(data, block.dataset, block.term, block.grade)
-    terms_text = data[block.term].astype(str).str.strip()
-    if block.term_case == "sentence":
-        terms_text = terms_text.str[:1].str.upper() + terms_text.str[1:].str.lower()
-    data = data.assign(_TERM=terms_text,
-                       _GRADE=pd.to_numeric(data[block.grade], errors="coerce"))
-    worst = data.groupby(["USUBJID", "_TERM"], sort=True)["_GRADE"].max().reset_index()
-    any_worst = data.groupby("USUBJID", sort=True)["_GRADE"].max()
-    total_subjects = set().union(*(g.subjects for g in ctx.groups))
-    freq = worst[worst["USUBJID"].isin(total_subjects)].groupby("_TERM")["USUBJID"].nunique()
+def _ae_text(values: pd.Series, case: str) -> pd.Series:
+    """Term text as printed: stripped, and "NEUTROPHIL COUNT" -> "Neutrophil count" for sentence case."""
+    text = values.astype(str).str.strip()
+    return text.str[:1].str.upper() + text.str[1:].str.lower() if case == "sentence" else text
+
+
+def _ordered_terms(worst: pd.DataFrame, key: str, subjects: set[str], block: AeBlock, minimum: int) -> list[str]:
+    """Terms of ``worst[key]`` by descending subject count (then name) or by name, at least ``minimum`` subjects."""
+    freq = worst[worst["USUBJID"].isin(subjects)].groupby(key)["USUBJID"].nunique()
     if block.sort == "frequency":
         terms = sorted(freq.index, key=lambda t: (-int(freq[t]), t))
     else:
         terms = sorted(freq.index)
-    terms = [t for t in terms if int(freq[t]) >= block.min_subjects]
+    return [t for t in terms if int(freq[t]) >= minimum]
+
+
+def create_ae_rows(block: AeBlock, ctx: BlockContext) -> tuple[list[Row], list[Analysis]]:
+    """Subjects with at least one record per term (any grade) and with worst grade >= high_grade.
+
+    With ``soc``, each system organ class row (subjects with any term in it, at their worst grade
+    in it) is followed by its terms, indented (SAS-style SOC / PT tables); ``min_subjects`` applies
+    to the terms and a class none of whose terms is shown is left out."""
+    data = select_records(ctx, block.dataset, block.id, block.label)
+    require(data, block.dataset, block.term, block.grade, *([block.soc] if block.soc else []))
+    data = data.assign(_TERM=_ae_text(data[block.term], block.term_case),
+                       _SOC=_ae_text(data[block.soc], block.term_case) if block.soc else "",
+                       _GRADE=pd.to_numeric(data[block.grade], errors="coerce"))
+    worst = data.groupby(["USUBJID", "_SOC", "_TERM"], sort=True)["_GRADE"].max().reset_index()
+    any_worst = data.groupby("USUBJID", sort=True)["_GRADE"].max()
+    total_subjects = set().union(*(g.subjects for g in ctx.groups))
     rows, analyses = [], []
 
-    def make_row(label: str, per_subject: pd.Series, key: str) -> Row:
+    def make_row(label: str, per_subject: pd.Series, key: tuple[str, ...], indent: int) -> Row:
         cells: dict[str, Cell] = {}
         for g in ctx.groups:
             mine = per_subject[per_subject.index.isin(g.subjects)]
             for part, chosen in (("ANY", mine), ("HIGH", mine[mine >= block.high_grade])):
-                aid = ctx.analysis_id(block.id, key, g.key, part)
+                aid = ctx.analysis_id(block.id, *key, g.key, part)
                 cells[f"{g.key}.{part}"] = count_cell(ctx, aid, list(chosen.index), len(g.subjects))
-                what = "any grade" if part == "ANY" else f"worst grade >= {block.high_grade}"
-                analyses.append(Analysis(aid, f"{label}: subjects with {what}", block.dataset, ctx.population_text,
+                what = "any grade" if part == "ANY" else (
+                    f"worst grade >= {block.high_grade}" if block.high_header is None
+                    else f"{block.high_header} (worst {block.grade} >= {block.high_grade})")
+                analyses.append(Analysis(aid, f"{' / '.join(key) if len(key) > 1 else label}: subjects with {what}",
+                                         block.dataset, ctx.population_text,
                                          ctx.filters[block.id].text if block.id in ctx.filters else "",
                                          "count of subjects, once per term at worst grade", g.key, "count"))
-        return row_of(ctx, label, cells, block.id, indent=0 if key == "ANY" else 1)
+        return row_of(ctx, label, cells, block.id, indent=indent)
 
-    rows.append(make_row(block.any_label, any_worst, "ANY"))
-    for term in terms:
-        per_subject = worst[worst["_TERM"] == term].set_index("USUBJID")["_GRADE"]
-        rows.append(make_row(term, per_subject, term))
+    def term_rows(frame: pd.DataFrame, soc: tuple[str, ...], indent: int) -> list[Row]:
+        return [make_row(term, frame[frame["_TERM"] == term].set_index("USUBJID")["_GRADE"], (*soc, term), indent)
+                for term in _ordered_terms(frame, "_TERM", total_subjects, block, block.min_subjects)]
+
+    rows.append(make_row(block.any_label, any_worst, ("ANY",), 0))
+    if not block.soc:
+        rows += term_rows(worst, (), 1)
+        return rows, analyses
+    by_soc = worst.groupby(["USUBJID", "_SOC"], sort=True)["_GRADE"].max().reset_index()
+    for soc in _ordered_terms(by_soc, "_SOC", total_subjects, block, 1):
+        terms = term_rows(worst[worst["_SOC"] == soc], (soc,), 1)
+        if terms:
+            rows.append(make_row(soc, by_soc[by_soc["_SOC"] == soc].set_index("USUBJID")["_GRADE"], (soc,), 0))
+            rows += terms
     return rows, analyses
 
 

@@ -5,6 +5,7 @@ Templates live in ``specs/templates/*.j2``:
 - ``cells.j2`` holds one macro per cell format (``n_pct(n, pct)`` -> ``27 (90.0)``,
   ``ci(lower, upper)`` -> ``73.5, 97.9`` ...). Python rounds the numbers (half up,
   ``tlfgen.stats.formatting``) and passes the rounded text; the macro assembles it.
+  A study without its own ``cells.j2`` gets the package's ``tlfgen/tlf/default_cells.j2``.
 - ``<output>.j2`` (one per output, e.g. ``T2.j2``) sets ``title`` and ``footnotes``
   with ``{% set title %}...{% endset %}`` blocks; footnotes are one per line.
 
@@ -16,6 +17,7 @@ fails with a ``SpecError`` naming the template file and line.
 from __future__ import annotations
 
 import sys
+from importlib import resources
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -27,6 +29,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from tlfgen.errors import Location, SpecError
 
 CELLS_TEMPLATE = "cells.j2"
+#: the cell formats used when a study's specs/templates has no cells.j2 (package data)
+DEFAULT_CELLS = "default_cells.j2"
 #: macros every cells.j2 must define, with the arguments Python passes
 REQUIRED_MACROS: dict[str, tuple[str, ...]] = {
     "n_pct": ("n", "pct"),
@@ -46,7 +50,10 @@ class TemplateSet:
         self.folder = Path(folder)
         self.display_prefix = display_prefix
         self.env = SandboxedEnvironment(
-            loader=jinja2.FileSystemLoader(str(self.folder)),
+            loader=jinja2.ChoiceLoader([
+                jinja2.FileSystemLoader(str(self.folder)),
+                jinja2.DictLoader({CELLS_TEMPLATE: default_cells_text()}),
+            ]),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             trim_blocks=True,
@@ -58,6 +65,8 @@ class TemplateSet:
 
     # -- loading -----------------------------------------------------------------
     def display(self, name: str) -> str:
+        if name == CELLS_TEMPLATE and not (self.folder / name).is_file():
+            return f"tlfgen/tlf/{DEFAULT_CELLS} (built in)"
         return f"{self.display_prefix}/{name}"
 
     def names(self) -> list[str]:
@@ -79,7 +88,8 @@ class TemplateSet:
         return self._templates[name]
 
     def compile_all(self) -> list[str]:
-        """Compile every template and check cells.j2 defines the cell macros; returns the names."""
+        """Compile every template and check cells.j2 (the study's or the default) defines the cell
+        macros; returns the names of the study's templates."""
         names = self.names()
         for name in names:
             self.template(name)
@@ -162,6 +172,11 @@ class TemplateSet:
                 f"template {what}: {exc}", location=Location(self.display(name), line),
                 hint="templates may use the variables tlfgen passes and Jinja filters only",
             ) from None
+
+
+def default_cells_text() -> str:
+    """The package's default cell formats (``tlfgen/tlf/default_cells.j2``)."""
+    return resources.files("tlfgen.tlf").joinpath(DEFAULT_CELLS).read_text(encoding="utf-8")
 
 
 def in_words(context: dict[str, Any]) -> dict[str, Any]:
