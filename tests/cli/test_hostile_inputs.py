@@ -105,3 +105,23 @@ def test_an_exact_duplicate_raw_column_is_a_data_error_not_first_wins(tmp_path):
     result = runner.invoke(app, ["--study", str(study.root), "sdtm"])
     assert result.exit_code == 1, result.output
     assert "error: raw/ae.csv:1, column AETERM: column AETERM appears twice in the header" in result.output
+
+
+# item 10: expression errors that hold whatever the data are spec errors at check, with file:line
+def test_an_expression_dividing_by_zero_is_a_spec_error_at_check(tmp_path):
+    study = copy_study(tmp_path)
+    _replace(study.root / "specs" / "adam" / "ADSL.yaml", 'condition: "AGE < 65"', 'condition: "AGE < 1 / 0"')
+    result = runner.invoke(app, ["--study", str(study.root), "check"])
+    assert result.exit_code == 2, result.output
+    assert "specs/adam/ADSL.yaml:21:" in result.output
+    assert "expression 'AGE < 1 / 0': division by zero" in result.output
+
+
+def test_an_impossible_literal_date_is_a_spec_error_at_check(tmp_path):
+    study = copy_study(tmp_path)
+    _replace(study.root / "specs" / "adam" / "ADSL.yaml", 'filter: "EXDOSE > 0 and',
+             "filter: \"EXSTDTC != date('2021-02-29') and EXDOSE > 0 and")
+    result = runner.invoke(app, ["--study", str(study.root), "check"])
+    assert result.exit_code == 2, result.output
+    assert "specs/adam/ADSL.yaml:45:" in result.output
+    assert "date('2021-02-29') is not a valid date" in result.output
