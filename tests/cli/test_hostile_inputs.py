@@ -125,3 +125,24 @@ def test_an_impossible_literal_date_is_a_spec_error_at_check(tmp_path):
     assert result.exit_code == 2, result.output
     assert "specs/adam/ADSL.yaml:45:" in result.output
     assert "date('2021-02-29') is not a valid date" in result.output
+
+
+# item 2: infinity, NaN or a number beyond XPT's range in a raw field is a finding on the raw row
+def test_infinite_and_huge_raw_numbers_are_findings_naming_the_raw_file_line_and_column(tmp_path):
+    import openpyxl
+
+    study = copy_study(tmp_path)
+    path = study.raw_dir / "dx.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0].endswith(",PDL1CPS,DYSPHSC") and lines[1].endswith(",40,0") and lines[2].endswith(",7,1")
+    lines[1] = lines[1][:-len(",40,0")] + ",1e308,0"
+    lines[2] = lines[2][:-len(",7,1")] + ",-inf,1"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["--study", str(study.root), "sdtm", "--allow-data-errors"])
+    assert result.exit_code == 0, result.output
+    assert "error finding(s) in the data" in result.output
+    sheet = openpyxl.load_workbook(study.outputs_dir / "qc" / "findings.xlsx").worksheets[0]
+    found = [row[:6] for row in sheet.iter_rows(values_only=True) if row[1] == "NUMBER-RANGE"]
+    assert found == [("ERROR", "NUMBER-RANGE", "raw/dx.csv", 2, "PDL1CPS", "1e308"),
+                     ("ERROR", "NUMBER-RANGE", "raw/dx.csv", 3, "PDL1CPS", "-inf")]
+    assert (study.sdtm_dir / "sc.xpt").is_file()
