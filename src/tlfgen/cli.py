@@ -64,10 +64,32 @@ def _check_source_date_epoch() -> None:
         _fail(exc)
 
 
-def _console():
-    from rich.console import Console
+def _plain(text: object):
+    from tlfgen.terminal import plain
 
-    return Console(stderr=False, highlight=False, soft_wrap=True)
+    return plain(text)
+
+
+def _console():
+    from tlfgen.terminal import make_console
+
+    return make_console(stderr=False, soft_wrap=True)
+
+
+_MAX_ERRORS_SHOWN = 50
+
+
+def _error_text(exc: BaseException) -> str:
+    """The message of ``exc``; a list of spec errors is capped at ``_MAX_ERRORS_SHOWN`` entries."""
+    from tlfgen.errors import SpecErrors
+
+    if isinstance(exc, SpecErrors) and len(exc.errors) > _MAX_ERRORS_SHOWN:
+        hidden = len(exc.errors) - _MAX_ERRORS_SHOWN
+        lines = [f"{len(exc.errors)} spec error(s):"]
+        lines += [f"  {err}" for err in exc.errors[:_MAX_ERRORS_SHOWN]]
+        lines.append(f"  ... and {hidden} more errors not shown (fix these and run check again)")
+        return "\n".join(lines)
+    return str(exc)
 
 
 def _fail(exc: BaseException) -> None:
@@ -76,16 +98,16 @@ def _fail(exc: BaseException) -> None:
 
     if _STATE["debug"]:
         raise exc
+    from rich.text import Text
+
+    from tlfgen.terminal import plain
+
     err = _console()
     if isinstance(exc, TlfgenError):
-        from rich.markup import escape
-
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+        err.print(Text.assemble(plain("error:", "bold red"), " ", plain(_error_text(exc))))
         raise typer.Exit(exc.exit_code)
-    from rich.markup import escape
-
-    err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
-              "  this is a bug in tlfgen; run again with --debug for the traceback")
+    err.print(Text.assemble(plain("internal error:", "bold red"), " ", plain(f"{type(exc).__name__}: {exc}\n"
+              "  this is a bug in tlfgen; run again with --debug for the traceback")))
     raise typer.Exit(3)
 
 
@@ -126,7 +148,7 @@ def _run(stages: list[str], allow_data_errors: bool = False) -> None:
                 if not console.is_terminal:  # a log: one line per stage as it finishes
                     from tlfgen.report import stage_line
 
-                    console.print(stage_line(result), markup=False)
+                    console.print(_plain(stage_line(result)))
 
             results = run_stages(study, stages, on_stage, on_done)
             if task["id"] is not None:
@@ -143,11 +165,11 @@ def _run(stages: list[str], allow_data_errors: bool = False) -> None:
     from tlfgen.report import print_summary
 
     print_summary(console, results, study)
-    console.print(f"manifest: {study.display(manifest)}", markup=False)
+    console.print(_plain(f"manifest: {study.display(manifest)}"))
     errors = sum(r.errors for r in results)
     if errors:
-        console.print(f"{errors} error finding(s) in the data: see {study.display(study.outputs_dir / 'qc' / 'findings.xlsx')}"
-                      + (" (exit 0: --allow-data-errors)" if allow_data_errors else ""), markup=False)
+        console.print(_plain(f"{errors} error finding(s) in the data: see {study.display(study.outputs_dir / 'qc' / 'findings.xlsx')}"
+                      + (" (exit 0: --allow-data-errors)" if allow_data_errors else "")))
     raise typer.Exit(1 if errors and not allow_data_errors else 0)
 
 
@@ -190,10 +212,10 @@ def check(
             from tlfgen.registry import registered
 
             for name, deriv in registered().items():
-                console.print(f"{name}: {deriv.summary}", markup=False)
+                console.print(_plain(f"{name}: {deriv.summary}"))
                 for arg in deriv.arguments():
                     default = "required" if arg.required else f"default {arg.default!r}"
-                    console.print(f"    {arg.name}: {arg.type_text} ({default})", markup=False)
+                    console.print(_plain(f"    {arg.name}: {arg.type_text} ({default})"))
             return
         study = _load_study()
         checked = check_all(study)
@@ -208,8 +230,8 @@ def check(
         return
     for item in checked:
         what = "raw file header(s)" if item.stage == "raw" else "spec(s)"
-        console.print(f"{item.stage}: {item.items} {what} ok", markup=False)
-    console.print("all specs are valid", markup=False)
+        console.print(_plain(f"{item.stage}: {item.items} {what} ok"))
+    console.print(_plain("all specs are valid"))
 
 
 @app.command()
@@ -233,7 +255,7 @@ def simulate(
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
         return
-    _console().print(f"wrote {len(written)} files to {out}", markup=False)
+    _console().print(_plain(f"wrote {len(written)} files to {out}"))
 
 
 @app.command()
@@ -254,7 +276,7 @@ def trace(
     try:
         from tlfgen.lineage.trace import run_trace
     except ModuleNotFoundError:
-        _console().print("tlfgen trace is not built yet (see the traceability issue)", markup=False)
+        _console().print(_plain("tlfgen trace is not built yet (see the traceability issue)"))
         raise typer.Exit(2)
     try:
         study = _load_study()
@@ -279,13 +301,13 @@ def verify() -> None:
         return
     for label, items in (("changed", report.changed), ("missing", report.missing), ("added", report.added)):
         for item in items:
-            console.print(f"{label}: {item}", markup=False)
+            console.print(_plain(f"{label}: {item}"))
     if report.ok:
-        console.print(f"verified {report.checked} file(s): nothing changed since the run", markup=False)
+        console.print(_plain(f"verified {report.checked} file(s): nothing changed since the run"))
         return
-    console.print(
+    console.print(_plain(
         f"{len(report.changed)} changed, {len(report.missing)} missing, {len(report.added)} added "
-        f"since the run", markup=False)
+        f"since the run"))
     raise typer.Exit(1)
 
 

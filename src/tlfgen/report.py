@@ -6,6 +6,7 @@ from collections import Counter
 
 from tlfgen.pipeline import StageResult
 from tlfgen.spec.study import ResolvedStudy
+from tlfgen.terminal import plain
 
 
 def stage_line(result: StageResult) -> str:
@@ -18,6 +19,9 @@ def stage_line(result: StageResult) -> str:
 
 
 def print_summary(console, results: list[StageResult], study: ResolvedStudy) -> None:
+    """Per stage: a table of records in/out/rejected, findings by severity, notes, outputs.
+
+    Dataset names, reasons and notes come from the study: they are printed as plain text."""
     from rich.table import Table
 
     for result in results:
@@ -29,16 +33,15 @@ def print_summary(console, results: list[StageResult], study: ResolvedStudy) -> 
         table.add_column("reasons")
         for count in result.counts:
             reasons = "; ".join(f"{k}: {v}" for k, v in sorted(count.rejected.items()))
-            table.add_row(count.name, str(count.rows_in), str(count.rows_out), str(count.rows_rejected), reasons)
+            table.add_row(plain(count.name), str(count.rows_in), str(count.rows_out), str(count.rows_rejected),
+                          plain(reasons))
         if result.counts:
             console.print(table)
         by_sev = Counter(f.severity for f in result.findings)
         if result.findings:
-            console.print(
-                f"{result.stage}: findings " + ", ".join(f"{by_sev[s]} {s.lower()}" for s in ("ERROR", "WARNING", "NOTE") if by_sev[s]),
-                markup=False,
-            )
+            console.print(plain(
+                f"{result.stage}: findings " + ", ".join(f"{by_sev[s]} {s.lower()}" for s in ("ERROR", "WARNING", "NOTE") if by_sev[s])))
         for note in result.notes:
-            console.print(f"{result.stage}: {note}", markup=False)
+            console.print(plain(f"{result.stage}: {note}"))
         if result.outputs:
-            console.print(f"{result.stage}: {len(result.outputs)} output(s) written", markup=False)
+            console.print(plain(f"{result.stage}: {len(result.outputs)} output(s) written"))

@@ -53,3 +53,21 @@ def test_compute_clean_unique_collapses_spaces_and_blanks_missing():
     from tlfgen.sdtm.values import compute_clean_unique
 
     assert [compute_clean_unique(v) for v in ["  a   b ", None, "", 12]] == ["a b", "", "", "12"]
+
+
+def test_numbers_xpt_cannot_hold_are_recognised_in_any_spelling():
+    # issue 24: infinity, NaN and magnitudes outside IBM 370 doubles (16**-65 .. 16**63)
+    from tlfgen.sdtm.values import compute_unstorable_number
+
+    for text in ("inf", "-Infinity", "NaN", "+nan", "1e308", "-1E76", "1e-80", "8" + "0" * 75):
+        assert compute_unstorable_number(text), text
+    for text in ("", "40", "-3.5", "7e75", "1e-78", "0e-99", "0", "INF mm", "1,5", "Informed", "n/a"):
+        assert not compute_unstorable_number(text), text
+
+
+def test_compute_number_refuses_a_magnitude_xpt_cannot_hold():
+    text = pd.Series(["1" + "0" * 80, "12", "-" + "9" * 76, "0.000"])
+    value, stripped, invalid = compute_number(text)
+    assert value.isna().tolist() == [True, False, True, False]
+    assert value[1] == 12.0 and value[3] == 0.0
+    assert invalid.tolist() == [True, False, True, False]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tlfgen.terminal import plain
+
+
 def _raw_text(raw: list[dict[str, Any]]) -> str:
     return ", ".join(r["id"] for r in raw) or "-"
 
@@ -33,20 +36,20 @@ def render(result: dict[str, Any], console: Any) -> None:
     from rich.table import Table as RichTable
 
     def kv(title: str, pairs: list[tuple[str, Any]]) -> None:
-        grid = RichTable(title=title, show_header=False, title_justify="left")
+        grid = RichTable(title=plain(title), show_header=False, title_justify="left")
         grid.add_column(style="bold")
         grid.add_column()
         for k, v in pairs:
             if v not in (None, ""):
-                grid.add_row(k, str(v))
+                grid.add_row(plain(k), plain(v))
         console.print(grid)
 
     def records_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> None:
-        table = RichTable(title=title, title_justify="left")
+        table = RichTable(title=plain(title), title_justify="left")
         for h in headers:
-            table.add_column(h, overflow="fold")
+            table.add_column(plain(h), overflow="fold")
         for r in rows:
-            table.add_row(*r)
+            table.add_row(*(plain(c) for c in r))
         console.print(table)
 
     if result["kind"] == "cell":
@@ -95,7 +98,7 @@ def render(result: dict[str, Any], console: Any) -> None:
         kv(result["variable"], [(k, meta.get(k)) for k in ("label", "origin", "method", "source", "spec")])
         records_table("Upstream chain", [(e["to"], e["from"], e.get("name", ""), e.get("spec", ""))
                                          for e in result["chain"]], ("variable", "from", "rule", "spec"))
-        console.print("raw columns: " + ", ".join(result["raw_columns"]), markup=False)
+        console.print(plain("raw columns: " + ", ".join(result["raw_columns"])))
     if result.get("rules"):
         records_table("Spec rules on the path", [(r["variable"], r["rule"], r["spec"], ", ".join(r["from"]))
                                                  for r in result["rules"]], ("variable", "rule", "spec", "from"))

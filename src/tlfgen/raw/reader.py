@@ -129,6 +129,23 @@ class _Lines:
         return self.lines[self.pos - 1]
 
 
+def _unique_header(names: list[str], display: str) -> list[str]:
+    """Column names as tlfgen reads them (stripped, upper case); two that are the same after that
+    (``AETERM`` twice, ``AEOUT`` and ``aeout``) make the file ambiguous: ``DataError``."""
+    seen: dict[str, str] = {}
+    for name in names:
+        key = name.strip().upper()
+        if key in seen:
+            same = "twice" if seen[key] == name else f"as {seen[key]!r} and {name!r}"
+            raise DataError(
+                f"column {key} appears {same} in the header; tlfgen cannot tell which one holds the data",
+                file=display, line=1, column=key,
+                hint="rename or remove one of the columns in the export (column names are compared "
+                     "ignoring case and outer spaces)")
+        seen[key] = name
+    return [name.strip().upper() for name in names]
+
+
 def _physical_lines(text: str) -> list[str]:
     """Lines split at "\n" only (control characters inside values are not line ends)."""
     parts = text.split("\n")
@@ -146,10 +163,11 @@ def _read_exact(text: str, display: str, findings: list[Finding]):
     lines = _physical_lines(text)
     src = _Lines(lines, 0)
     try:
-        header = [h.strip().upper() for h in next(csv.reader(src, strict=True))]
+        names = next(csv.reader(src, strict=True))
     except csv.Error as exc:
         raise DataError(f"the header line cannot be parsed ({exc})", file=display, line=1,
                         hint="the first line must be the column names, comma separated") from None
+    header = _unique_header(names, display)
     width = len(header)
     records: list[list[str]] = []
     rows: list[int] = []
@@ -314,6 +332,9 @@ def _read_fast(text: str):
     header = [str(h).strip().upper() for h in frame.columns]
     if len(set(header)) != len(header) or any(h.startswith("UNNAMED:") for h in header):
         return None
+    first = next(csv.reader(io.StringIO(text[:text.find("\n")] if "\n" in text else text)), [])
+    if len({h.strip().upper() for h in first}) != len(first):
+        return None  # pandas renamed a duplicate (AETERM.1): the exact path refuses the file
     frame.columns = header
     n = len(frame)
     rows = np.arange(1, n + 1, dtype="int64")

@@ -20,6 +20,10 @@ from tlfgen.spec.ct import Codelist, normalise_term
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _WITH_UNIT = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*([A-Za-z%/][A-Za-z0-9%/^.]*)$")
+#: text a number conversion would read as infinity, NaN or a number in E-notation
+_FLOAT_TEXT = re.compile(r"^[+-]?(inf|infinity|nan|(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?)$", re.IGNORECASE)
+#: the magnitudes an XPT (IBM 370) double holds: 16**-65 up to (1 - 16**-14) * 16**63
+XPT_SMALLEST, XPT_LARGEST = 16.0 ** -65, (1 - 16.0 ** -14) * 16.0 ** 63
 #: raw codes that mean "no number" without being an error
 NOT_A_NUMBER = {"NE", "ND", "NA", "NOT EVALUABLE", "NOT DONE", "UNK"}
 
@@ -48,6 +52,15 @@ def map_codelist(text: pd.Series, codelist: Codelist) -> tuple[pd.Series, pd.Ser
     return mapped.fillna(""), unmapped
 
 
+def compute_unstorable_number(text: str) -> bool:
+    """True for text that reads as a number XPT cannot hold: infinity, NaN, or a magnitude over
+    ``XPT_LARGEST`` or (not zero) under ``XPT_SMALLEST`` (``1e308``, ``-inf``, ``nan``)."""
+    if not text or _FLOAT_TEXT.match(text) is None:
+        return False
+    value = abs(float(text))
+    return not np.isfinite(value) or value > XPT_LARGEST or 0 < value < XPT_SMALLEST
+
+
 def compute_number(text: pd.Series, unit: str | None = None) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(float values, unit-stripped mask, invalid mask). Commas and foreign units are invalid."""
     value = pd.Series(np.nan, index=text.index, dtype="float64")
@@ -64,6 +77,10 @@ def compute_number(text: pd.Series, unit: str | None = None) -> tuple[pd.Series,
         value[idx] = pd.to_numeric(parts.loc[idx, 0], errors="coerce")
         stripped[idx] = True
     invalid = rest & ~stripped
+    unstorable = value.abs().gt(XPT_LARGEST) | (value.abs().lt(XPT_SMALLEST) & value.ne(0))
+    if unstorable.any():
+        value[unstorable] = np.nan
+        invalid = invalid | unstorable
     return value, stripped, invalid
 
 
@@ -123,6 +140,11 @@ def evaluate_value(frame: pd.DataFrame, rule, ctx: MappingContext, *, domain: st
             return compute_date_time(frame, rule.time, parsed, codes, ctx, domain=domain,
                                      quiet=quiet)
         text = [p[0] for p in parsed]
+    if fmt != "number" and not rule.codelist:  # numbers are checked by compute_number
+        unstorable = [compute_unstorable_number(t) for t in text]
+        report(unstorable, "ERROR", "NUMBER-RANGE", "'{value}' reads as a number outside what SAS XPT "
+               "holds (infinity, NaN, or a magnitude over 7.2E+75 or under 5.4E-79)", "set to blank")
+        text = ["" if bad else t for t, bad in zip(text, unstorable)]
     if rule.codelist:
         mapped, unmapped = map_codelist(pd.Series(text, dtype=object), ctx.specs.codelists[rule.codelist])
         report(unmapped.tolist(), "ERROR", "CT-UNMAPPED",

@@ -15,6 +15,7 @@ Resolution (references between specs) happens in each stage's spec module.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
@@ -28,6 +29,11 @@ from tlfgen.errors import ErrorList, Location, SpecError
 MAX_SPEC_BYTES = 2_000_000
 
 KeyPath = tuple[str | int, ...]
+
+#: Characters a spec text may not hold (written as YAML escapes such as "\e" or "\x07"): C0
+#: controls but tab, newline and carriage return, DEL, C1 controls, lone surrogates and the
+#: non-characters U+FFFE/U+FFFF. They make define.xml not well-formed and drive terminals.
+_FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 class StrictModel(BaseModel):
@@ -188,7 +194,7 @@ def _construct(loader, node, key_path: KeyPath, positions, display, seen: set[in
                     "YAML merge keys (<<) are not allowed in specs",
                     location=Location(display, key_node.start_mark.line + 1, key_node.start_mark.column + 1),
                 )
-            key = str(loader.construct_object(key_node, deep=True))
+            key = _checked_text(str(loader.construct_object(key_node, deep=True)), key_node, display)
             if key in result:
                 raise SpecError(
                     f"duplicate key '{key}'",
@@ -205,7 +211,20 @@ def _construct(loader, node, key_path: KeyPath, positions, display, seen: set[in
             _construct(loader, item, key_path + (i,), positions, display, seen)
             for i, item in enumerate(node.value)
         ]
-    return loader.construct_object(node, deep=True)
+    value = loader.construct_object(node, deep=True)
+    return _checked_text(value, node, display) if isinstance(value, str) else value
+
+
+def _checked_text(text: str, node, display: str) -> str:
+    """``text`` unchanged, or a spec error at ``node`` when it holds a control character."""
+    bad = _FORBIDDEN_CHARS.search(text)
+    if bad is None:
+        return text
+    raise SpecError(
+        f"text holds the control character U+{ord(bad.group(0)):04X} at position {bad.start() + 1}",
+        location=Location(display, node.start_mark.line + 1, node.start_mark.column + 1),
+        hint="remove it: spec text is written to define.xml, documents and the terminal",
+    )
 
 
 M = TypeVar("M", bound=BaseModel)

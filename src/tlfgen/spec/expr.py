@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from tlfgen.errors import ExpressionError, Location
+from tlfgen.spec.expr_literals import check_literals
 
 MAX_EXPRESSION_LENGTH = 2000
 MAX_NODES = 400
@@ -286,6 +287,7 @@ def parse_expression(text: str, *, location: Location | None = None) -> Expressi
         if count > MAX_NODES:
             raise ExpressionError(f"expression '{text}' is too complex", location=location)
         _check_node(node, text, location, columns, func_ids)
+    check_literals(tree, text, location)
     return Expression(text=text, tree=tree, columns=frozenset(columns), location=location)
 
 

@@ -196,8 +196,40 @@ def load_study(root: Path, *, overrides: dict[str, Path] | None = None) -> Resol
         return resolve_inside(root, getattr(paths, name), what=name,
                               location=doc.source.location(("study", "paths", name)))
 
+    placed = {name: place(name) for name in ("raw", "sdtm", "adam", "outputs", "specs")}
+    _check_separate_roots(placed, doc.source)
     return ResolvedStudy(
         root=root.resolve(), spec=spec, source=doc.source,
-        raw_dir=place("raw"), sdtm_dir=place("sdtm"), adam_dir=place("adam"),
-        outputs_dir=place("outputs"), specs_dir=place("specs"),
+        raw_dir=placed["raw"], sdtm_dir=placed["sdtm"], adam_dir=placed["adam"],
+        outputs_dir=placed["outputs"], specs_dir=placed["specs"],
     )
+
+
+#: folders tlfgen writes into (each is cleaned and rewritten by its stage)
+_OUTPUT_ROOTS = ("sdtm", "adam", "outputs")
+
+
+def _check_separate_roots(placed: dict[str, Path], source: SpecSource) -> None:
+    """Each output root is its own folder: not the same as, inside or around another output
+    root, the raw folder or the specs folder (a stage would overwrite another's files)."""
+    names = list(placed)
+    pairs = [(later, first) if later in _OUTPUT_ROOTS else (first, later)  # the output root first
+             for i, first in enumerate(names) for later in names[i + 1:]]
+    for name, other in pairs:
+        if name not in _OUTPUT_ROOTS:
+            continue
+        a, b = placed[name], placed[other]
+        if a == b:
+            relation = "the same folder as"
+        elif b in a.parents:
+            relation = "inside"
+        elif a in b.parents:
+            relation = "a parent folder of"
+        else:
+            continue
+        raise SpecError(
+            f"paths.{name} is {relation} paths.{other} ({b}): a stage would overwrite "
+            "or delete files it does not own",
+            location=source.location(("study", "paths", name)), key_path=f"study.paths.{name}",
+            hint="give raw, specs, sdtm, adam and outputs separate folders, none inside another",
+        )
