@@ -63,3 +63,25 @@ def test_template_names_are_checked_against_the_shape(text, found):
     env = SandboxedEnvironment(undefined=jinja2.StrictUndefined)
     errors = check_template(env, text, "T.j2", "T.j2", SHAPE, "T9")
     assert [(str(e.location), e.key_path, e.hint) for e in errors] == found
+
+
+def test_an_unknown_soc_variable_is_a_spec_error_at_check(tmp_path):
+    """The nested SOC/PT block's ``soc`` variable is checked like its term and grade (pilot T2)."""
+    import shutil
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from tlfgen.cli import app
+
+    pilot = Path(__file__).resolve().parents[2] / "examples" / "cdiscpilot01"
+    study = tmp_path / "pilot"
+    shutil.copytree(pilot / "specs", study / "specs")
+    spec = study / "specs" / "tlf" / "T2.yaml"
+    text = spec.read_text(encoding="utf-8")
+    line = text[:text.index("soc: AEBODSYS")].count("\n") + 1
+    spec.write_text(text.replace("soc: AEBODSYS", "soc: AEBODSYX"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["--study", str(study), "check"])
+    assert result.exit_code == 2, result.output
+    assert f"specs/tlf/T2.yaml:{line}:" in result.output and "AEBODSYX" in result.output
+    assert "did you mean AEBODSYS" in result.output

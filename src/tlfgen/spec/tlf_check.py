@@ -109,7 +109,7 @@ def check_variables(out: Any, declared: Mapping[str, list[str]], adam_files: Map
     for i, block in enumerate(spec.blocks):
         at = ("blocks", i)
         need_filter(block.dataset, block.id, at + ("filter",))
-        for name in ("variable", "time", "censor", "term", "grade"):
+        for name in ("variable", "time", "censor", "term", "grade", "soc"):
             if name in type(block).model_fields and (block.kind != "regression" or block.model == "cox"
                                                      or name not in ("time", "censor")):
                 need(block.dataset, getattr(block, name), at + (name,))
