@@ -61,7 +61,7 @@ CASES = [
      ["template names 'methods.ORR.cii', which the context of T2 does not provide", "did you mean 'methods.ORR.ci'?"]),
     ("template-root", "specs/templates/T1.j2", "{{ population }}", "{{ populaton }}", "specs/templates/T1.j2:3",
      ["template names 'populaton', which the context of T1 does not provide", "did you mean 'population'"]),
-    ("template-block-field", "specs/templates/T2.j2", "{{ blocks.ORR.test }}", "{{ blocks.ORR.tset }}",
+    ("template-block-field", "specs/templates/T2.j2", "{% if blocks.ORR.test ==", "{% if blocks.ORR.tset ==",
      "specs/templates/T2.j2:8", ["template names 'blocks.ORR.tset'", "did you mean 'blocks.ORR.test' or 'blocks.ORR.dataset'?"]),
     ("template-block-id", "specs/templates/T2.j2", "{{ methods.DCR.test.split", "{{ methods.DCRR.test.split",
      "specs/templates/T2.j2:8", ["template names 'methods.DCRR'", "did you mean 'methods.DCR'?"]),
