@@ -251,7 +251,7 @@ def create_table_xml(table: Table, layout: TableLayout, *, bookmark: str = "") -
     if table.has_spanners:
         parts.append(head_tr)
         parts.append(_cell_xml(widths[0], stub, borders=top_rule + bottom_rule, vmerge="restart", valign="bottom"))
-        for start, end in _spanner_groups(table):
+        for start, end in table.spanner_groups():
             label = table.columns[start].spanner
             parts.append(_cell_xml(sum(widths[1 + start:2 + end]), _para(label, size=sz, bold=True, jc="center"),
                                    borders=top_rule + (bottom_rule if label else ""), span=end - start + 1))
@@ -271,17 +271,6 @@ def create_table_xml(table: Table, layout: TableLayout, *, bookmark: str = "") -
     parts.append(create_body_xml(table, layout))
     parts.append("</w:tbl>")
     return "".join(parts)
-
-
-def _spanner_groups(table: Table) -> list[tuple[int, int]]:
-    groups, start = [], 0
-    while start < len(table.columns):
-        end = start
-        while end + 1 < len(table.columns) and table.columns[end + 1].spanner == table.columns[start].spanner:
-            end += 1
-        groups.append((start, end))
-        start = end + 1
-    return groups
 
 
 def create_body_xml(table: Table, layout: TableLayout) -> str:

@@ -101,6 +101,17 @@ class Table:
     def has_spanners(self) -> bool:
         return any(c.spanner for c in self.columns)
 
+    def spanner_groups(self) -> list[tuple[int, int]]:
+        """(first, last) column indexes of each run of columns under one spanner label."""
+        groups, start = [], 0
+        while start < len(self.columns):
+            end = start
+            while end + 1 < len(self.columns) and self.columns[end + 1].spanner == self.columns[start].spanner:
+                end += 1
+            groups.append((start, end))
+            start = end + 1
+        return groups
+
     def analysis(self, analysis_id: str) -> Analysis:
         for item in self.analyses:
             if item.id == analysis_id:

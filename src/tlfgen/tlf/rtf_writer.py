@@ -277,7 +277,7 @@ def _page_document(table: Table, layout: TableLayout, style: DocumentStyle, run_
                   text_space_before=space, text_space_after=space, border_left=[[""]], border_right=[[""]])
     headers = []
     if table.has_spanners:
-        groups = _spanner_groups(table)
+        groups = table.spanner_groups()
         headers.append(rtf.RTFColumnHeader(
             text=[""] + [rtf_text(table.columns[s].spanner) for s, _ in groups],
             col_rel_width=[widths[0]] + [sum(widths[1 + s:2 + e]) for s, e in groups],
@@ -312,17 +312,6 @@ def _page_document(table: Table, layout: TableLayout, style: DocumentStyle, run_
         rtf_source=rtf.RTFSource(text=[rtf_text(source_line(table, run_at))], **notes),
     )
     return doc.rtf_encode()
-
-
-def _spanner_groups(table: Table) -> list[tuple[int, int]]:
-    groups, start = [], 0
-    while start < len(table.columns):
-        end = start
-        while end + 1 < len(table.columns) and table.columns[end + 1].spanner == table.columns[start].spanner:
-            end += 1
-        groups.append((start, end))
-        start = end + 1
-    return groups
 
 
 def create_rtf_files(tables: Sequence[Table], run_at: datetime, *,

@@ -116,7 +116,7 @@ def compute_layout(table: Table) -> Layout:
     merges: list[str] = []
     if table.has_spanners:
         merges.append(f"A{header_start}:A{header_end}")
-        for start, end in _spanner_groups(table):
+        for start, end in table.spanner_groups():
             if end > start:
                 merges.append(f"{get_column_letter(2 + start)}{header_start}:{get_column_letter(2 + end)}{header_start}")
     first_body = header_end + 1
@@ -125,18 +125,6 @@ def compute_layout(table: Table) -> Layout:
     body_end = first_body + len(table.rows) - 1
     last_row = body_end + 1 + len(table.footnotes) if table.footnotes else body_end
     return Layout(1 + len(table.columns), header_start, header_end, first_body, last_row, tuple(merges), breaks)
-
-
-def _spanner_groups(table: Table) -> list[tuple[int, int]]:
-    """(first, last) column indexes of each run of equal spanner labels."""
-    groups, start = [], 0
-    while start < len(table.columns):
-        end = start
-        while end + 1 < len(table.columns) and table.columns[end + 1].spanner == table.columns[start].spanner:
-            end += 1
-        groups.append((start, end))
-        start = end + 1
-    return groups
 
 
 def excel_date(text: str) -> int | None:
@@ -272,7 +260,7 @@ def _header_texts(table: Table, layout: Layout) -> dict[int, list[str]]:
     if not table.has_spanners:
         return {layout.header_start: [table.stub_header] + [table.header_lines(c) for c in table.columns]}
     top = [table.stub_header] + [""] * n
-    for start, _end in _spanner_groups(table):
+    for start, _end in table.spanner_groups():
         top[1 + start] = table.columns[start].spanner
     second = [""] + [c.header or c.label for c in table.columns]
     return {layout.header_start: top, layout.header_end: second}
