@@ -13,13 +13,17 @@ test_paper_targets.py.
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from statistics import NormalDist
 
 import pytest
 from docx import Document
 from openpyxl import load_workbook
+
+from tlfgen.stats.formatting import fmt_p
 
 ARMS = ("TCAC", "TCC")
 HEADER = "<column header>"
@@ -97,8 +101,10 @@ T2_COL = {"TCAC": 1, "TCC": 2, "TOTAL": 3, "CMP": 4}
 SECTIONS = {"pfs": "Progression-free survival", "os": "Overall survival", "dor": "Duration of response (responders)"}
 UNIVARIABLE_P_GAP = (
     "the paper prints the univariable logistic p as 'P = 0.001' (SPSS rounds the Wald p 0.00053 of "
-    "27/30 vs 13/30 to 3 decimals); tlfgen's 'paper' p-value style prints '< 0.001' below 0.001. "
-    "Fixed by the study-level p-value rule of issue 19 (stats, another helper)")
+    "27/30 vs 13/30 to 3 decimals: p-value style 'spss'); the study's 'paper' style prints '< 0.001'. "
+    "Switching the study to 'spss' would print the univariable Cox Wald p as '0.001' where the paper "
+    "prints '< 0.001', and no data can avoid it: see test_cox_wald_p_cannot_print_below_0001_under_spss "
+    "and docs/paper_months.md")
 
 
 def expected_cells(t: dict) -> list[tuple]:
@@ -204,3 +210,32 @@ def test_conversion_surgery_listing_counts(printed, targets):
     pcr = targets["population"]["pcr_among_surgery_tcac"]
     col = rows[header].index("Pathological complete response")
     assert (sum(r[col] == "Y" for r in by_arm["TCAC"]), len(by_arm["TCAC"])) == (pcr["n"], pcr["of"])
+
+
+def _wald_p_from_printed(hr: float, upper: float) -> float:
+    """Two-sided Wald p of a log-symmetric 95% CI with estimate ``hr`` and upper limit ``upper``."""
+    z = math.log(hr) * -1 * NormalDist().inv_cdf(0.975) / math.log(upper / hr)
+    return 2 * NormalDist().cdf(-z)
+
+
+def test_cox_wald_p_cannot_print_below_0001_under_spss(targets):
+    """No data printing the paper's Cox HR 0.33 (0.18, 0.63) has a Wald p that SPSS prints "< 0.001".
+
+    ln HR is the midpoint of the log limits, so the Wald p depends on (HR, upper) only; every
+    (HR, L, U) rounding to the printed figures gives p > 0.000588 > 0.0005 (docs/paper_months.md),
+    while the logistic Wald p the paper prints as "0.001" is 0.00053: no monotone rule prints both.
+    """
+    cox = targets["pfs"]["cox_univariable"]
+    assert (cox["hr"], cox["ci95"], cox["p"]) == (0.33, [0.18, 0.63], "< 0.001")
+    grid = [i / 400 for i in range(400)]
+    smallest = min(
+        _wald_p_from_printed(hr, up)
+        for hr in (0.325 + 0.01 * g for g in grid)
+        for up in (0.625 + 0.01 * g for g in grid)
+        if 0.175 <= hr * hr / up < 0.185
+    )
+    assert 0.000588 < smallest < 0.000589  # supremum of z at HR -> 0.335, U = 0.625: z = 3.4371
+    assert fmt_p(smallest, "spss") == "0.001"
+    logistic_z = math.log(27 * 17 / (3 * 13)) / math.sqrt(1 / 27 + 1 / 3 + 1 / 13 + 1 / 17)
+    logistic_p = 2 * NormalDist().cdf(-logistic_z)
+    assert fmt_p(logistic_p, "spss") == "0.001" and logistic_p < smallest

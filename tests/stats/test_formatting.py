@@ -130,3 +130,37 @@ def test_fmt_p_edges_consistent(p, paper, sas, fixed3):
     assert fmt_p(p) == paper
     assert fmt_p(p, "sas") == sas
     assert fmt_p(p, "fixed3") == fixed3
+
+
+# 7. SPSS "Sig." rule: round half up to 3 decimals first, "< 0.001" only when that gives 0.000
+#    (SPSS prints ".000"); always 3 decimals; 1.000 when the value rounds to 1 (as SPSS prints).
+#    The paper (SPSS v23) prints the univariable logistic p = 0.00053 (27/30 vs 13/30) as
+#    "P = 0.001": the raw-value rule of the other styles prints it "< 0.001".
+@pytest.mark.parametrize(
+    ("p", "spss", "paper"),
+    [
+        (0.00049, "< 0.001", "< 0.001"),
+        (0.0005, "0.001", "< 0.001"),
+        (0.00053, "0.001", "< 0.001"),
+        (0.0, "< 0.001", "< 0.001"),
+        (0.001, "0.001", "0.001"),
+        (0.0162, "0.016", "0.016"),
+        (0.0995, "0.100", "0.10"),
+        (0.3712, "0.371", "0.37"),
+        (0.9994, "0.999", "> 0.99"),
+        (0.9995, "1.000", "> 0.99"),
+        (1.0, "1.000", "1.00"),
+    ],
+)
+def test_fmt_p_spss_rounds_before_the_threshold(p, spss, paper):
+    assert fmt_p(p, "spss") == spss
+    assert fmt_p(p) == paper
+
+
+def test_fmt_p_spss_on_the_paper_logistic_wald_p():
+    # Wald z for log OR of 27/30 vs 13/30: b = log((27*17)/(3*13)), SE = sqrt(1/27+1/3+1/13+1/17)
+    b = math.log(27 * 17 / (3 * 13))
+    z = b / math.sqrt(1 / 27 + 1 / 3 + 1 / 13 + 1 / 17)
+    p = math.erfc(z / math.sqrt(2))
+    assert 0.0005 < p < 0.00055
+    assert fmt_p(p, "spss") == "0.001"

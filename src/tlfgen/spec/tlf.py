@@ -29,7 +29,7 @@ CI_METHODS = Literal["clopper-pearson", "wilson", "wald"]
 MEDIAN_CI_METHODS = Literal["symmetric", "loglog", "log", "linear"]
 #: pointwise CI transform of S(t) at landmark times (tlfgen.stats.survival.BAND_METHODS)
 SURVIVAL_CI_METHODS = Literal["loglog", "log", "linear", "arcsine"]
-P_VALUE_STYLES = Literal["paper", "sas", "fixed3"]  # tlfgen.stats.formatting.P_STYLES
+P_VALUE_STYLES = Literal["paper", "sas", "fixed3", "spss"]  # tlfgen.stats.formatting.P_STYLES
 CONVENTIONS_SPEC = "conventions.yaml"
 #: declared rule choosing the categorical test (tlfgen.stats.hypothesis_tests.categorical_test)
 TEST_RULES = Literal["none", "cochran", "cochran-rxc", "fisher", "chisq"]

@@ -99,6 +99,10 @@ class PValueStyle:
     the choice of places never depends on digits the reader does not see). A p-value below 1
     that rounds to 1 prints ``above`` when given (0.9951 -> "> 0.99"), since "1.00" would
     claim certainty. ``leading_zero=False`` drops the "0" before the decimal point.
+
+    ``round_first=True`` compares the *rounded* value with ``threshold`` instead of the raw
+    p-value (SPSS: round to 3 decimals, "< 0.001" only when that prints 0.000), so 0.00053
+    prints "0.001" where the raw-value rule (SAS PVALUE, R format.pval) prints "< 0.001".
     """
 
     threshold: float
@@ -109,6 +113,7 @@ class PValueStyle:
     leading_zero: bool = True
     above: str | None = None
     label: str = ""
+    round_first: bool = False
 
 
 P_STYLES: dict[str, PValueStyle] = {
@@ -124,6 +129,13 @@ P_STYLES: dict[str, PValueStyle] = {
     "fixed3": PValueStyle(threshold=0.001, below="< 0.001", decimals=3, above="> 0.999",
                           label="< 0.001; otherwise 3 decimals; > 0.999 for values that round to 1; "
                           "rounded half up"),
+    # SPSS "Sig." column: p rounded half up to 3 decimals first; a rounded 0.000 (SPSS prints
+    # ".000") is reported "< 0.001", so 0.00049 -> "< 0.001" but 0.0005 and 0.00053 -> "0.001".
+    # Always 3 decimals (0.0995 -> "0.100"), and a p that rounds to 1 prints "1.000" as SPSS
+    # does. SAS equivalent: PVALUE6.3 after ROUND(p, 0.001), i.e. the threshold on the rounded p.
+    "spss": PValueStyle(threshold=0.001, below="< 0.001", decimals=3, round_first=True,
+                        label="SPSS Sig.: rounded half up to 3 decimals first; < 0.001 when that "
+                        "gives 0.000; otherwise 3 decimals (1.000 for values that round to 1)"),
 }
 
 
@@ -137,9 +149,9 @@ def fmt_p(p: float | None, style: str | PValueStyle = "paper", *, missing: str =
         return missing
     if not 0.0 <= float(p) <= 1.0:
         raise DataError(f"p-value must be between 0 and 1, got {p!r}")
-    if p < style.threshold:
-        return style.below
     rounded = round_half_up(p, style.decimals)
+    if (rounded if style.round_first else Decimal(repr(float(p)))) < Decimal(repr(style.threshold)):
+        return style.below
     places = style.large_decimals if rounded >= Decimal(repr(style.large_from)) else style.decimals
     rounded = round_half_up(p, places)
     if style.above is not None and p < 1.0 and rounded >= 1:
