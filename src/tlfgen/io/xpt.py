@@ -299,43 +299,6 @@ def _numbers_as_read(column: pd.Series, fmt: str | None) -> tuple[pd.Series, str
     return column, "float"
 
 
-#: the magnitudes an IBM 370 double (an XPT v5 number) can hold, with a margin for readstat's
-#: clamping at the edges: a number read back outside them is not what the file holds
-_IBM_TINY, _IBM_HUGE = 16.0 ** -65 / 2, 16.0 ** 63 * 2
-
-
-def find_impossible_numbers(df: pd.DataFrame, numeric: list[str]) -> list[str]:
-    """The numeric columns holding a value no XPT v5 file can store (non-zero and smaller than
-    16**-65, or larger than 16**63, or infinite): the read went wrong, not the file."""
-    bad = []
-    for name in numeric:
-        values = df[name].to_numpy(dtype=np.float64)
-        size = np.abs(values)
-        if ((size != 0) & ((size < _IBM_TINY) | (size > _IBM_HUGE)) & ~np.isnan(values)).any():
-            bad.append(name)
-    return bad
-
-
-def _read_checked(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, object]:
-    """``pyreadstat.read_xport`` with its numbers checked against what the format can hold.
-
-    Under heavy load a read has, rarely, returned a double that no XPT file can hold (a denormal
-    such as 6.95e-310, left in memory the read did not fill); the same file read again was right
-    every time. Such a read is repeated once; if it is wrong again, the file is reported.
-    """
-    for attempt in (1, 2):
-        try:
-            df, info = pyreadstat.read_xport(str(path), disable_datetime_conversion=True)
-        except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
-            raise DataError(f"cannot read XPT file: {exc}", file=path) from exc
-        numeric = [n for n in info.column_names if info.readstat_variable_types[n] != "string"]
-        bad = find_impossible_numbers(df, numeric)
-        if not bad:
-            return df, info
-    raise DataError(f"XPT file reads as numbers no XPT file can hold, twice, in {', '.join(bad)}",
-                    file=path, hint="the file is damaged or not XPT v5: write it again")
-
-
 def read_xpt(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, DatasetMetadata]:
     """Read an XPT file back: data plus the metadata the file itself carries.
 
@@ -344,7 +307,10 @@ def read_xpt(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, DatasetMetadat
     with a DATE/DATETIME format as datetime64 with data_type "date"/"datetime".
     ``structure`` and ``class_`` are empty: XPT does not store them.
     """
-    df, info = _read_checked(path)
+    try:
+        df, info = pyreadstat.read_xport(str(path), disable_datetime_conversion=True)
+    except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
+        raise DataError(f"cannot read XPT file: {exc}", file=path) from exc
     variables = []
     for name in info.column_names:
         fmt = _format_with_dot(info.original_variable_types.get(name))
