@@ -408,3 +408,26 @@ def test_fast_writer_matches_pyreadstat_bytes(tmp_path: Path) -> None:
         slow = (tmp_path / "b.xpt").read_bytes()
         assert len(fast) == len(slow)
         assert [fast[a:b] == slow[a:b] for a, b in [(0, 144), (176, 464), (496, len(slow))]] == [True] * 3, n
+
+
+def test_compute_from_sas_numbers_never_hands_nan_to_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pandas 2.x rounds an uninitialised fraction at NaN positions in to_timedelta (GH#57366): the
+    intermittent 'overflow encountered in multiply' seen in the suite. Missing values stay NaT."""
+    from tlfgen.io.xpt import compute_from_sas_numbers
+
+    real = pd.to_timedelta
+    seen: list[np.ndarray] = []
+
+    def spy(values, *args, **kwargs):
+        seen.append(np.asarray(values, dtype=float))
+        return real(values, *args, **kwargs)
+
+    monkeypatch.setattr(pd, "to_timedelta", spy)
+    days = pd.Series([np.nan, 22130.0, -1.0, np.nan], index=[5, 6, 7, 8], name="TRTSDT")
+    out = compute_from_sas_numbers(days, "D")
+    assert not np.isnan(seen[0]).any()
+    assert (out.name, list(out.index), str(out.dtype)) == ("TRTSDT", [5, 6, 7, 8], "datetime64[ns]")
+    assert out.isna().tolist() == [True, False, False, True]
+    assert out.tolist()[1:3] == [pd.Timestamp("2020-08-03"), pd.Timestamp("1959-12-31")]
+    secs = compute_from_sas_numbers(pd.Series([86460.0, np.nan]), "s")
+    assert secs.tolist()[0] == pd.Timestamp("1960-01-02 00:01:00") and pd.isna(secs.tolist()[1])

@@ -289,13 +289,27 @@ def _format_with_dot(fmt: str | None) -> str | None:
     return fmt if "." in fmt else f"{fmt}."
 
 
+def compute_from_sas_numbers(column: pd.Series, unit: str) -> pd.Series:
+    """SAS dates (``unit`` "D": days) or datetimes ("s": seconds) since 1960-01-01 as datetime64;
+    missing numbers become NaT.
+
+    No NaN reaches ``pd.to_timedelta``: pandas 2.x (``cast_from_unit_vectorized``) leaves the
+    fractional part of a NaN position uninitialised and rounds it, so whatever the memory held
+    there intermittently raised "overflow encountered in multiply" (pandas GH#57366; fixed
+    upstream in PR #64438)."""
+    values = column.to_numpy(dtype=np.float64)
+    missing = np.isnan(values)
+    stamps = SAS_EPOCH + pd.to_timedelta(np.where(missing, 0.0, values), unit=unit)
+    return pd.Series(stamps, index=column.index, name=column.name).where(~missing)
+
+
 def _numbers_as_read(column: pd.Series, fmt: str | None) -> tuple[pd.Series, str]:
     """A numeric XPT column as ``read_xpt`` returns it, with its data type: SAS numbers become
     datetime64 under a DATETIME (seconds) or DATE / E8601DA (days) format, others stay float."""
     if fmt and fmt.startswith("DATETIME"):
-        return SAS_EPOCH + pd.to_timedelta(column, unit="s"), "datetime"
+        return compute_from_sas_numbers(column, "s"), "datetime"
     if fmt and (fmt.startswith("DATE") or fmt.startswith("E8601DA")):
-        return SAS_EPOCH + pd.to_timedelta(column, unit="D"), "date"
+        return compute_from_sas_numbers(column, "D"), "date"
     return column, "float"
 
 

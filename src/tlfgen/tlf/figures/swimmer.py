@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from tlfgen.errors import DataError
+from tlfgen.io.xpt import compute_from_sas_numbers
 from tlfgen.spec.expr import Expression
 from tlfgen.tlf.figures.common import (
     Arm, Drawn, create_rectangles, dataset_file, gid_artists, read_rectangles, require, subject_arms,
@@ -37,7 +38,6 @@ from tlfgen.tlf.figures.common import (
 from tlfgen.tlf.figures.spec import SwimmerFigure
 from tlfgen.tlf.figures.style import OKABE_ITO, SMALL_FONT_SIZE, arm_style, create_figure, figure_style
 
-SAS_EPOCH = pd.Timestamp("1960-01-01")
 ROW_INCHES = 0.085  # figure height per lane, up to MAX_HEIGHT
 MAX_HEIGHT = 11.0  # inches: past this the lanes get thinner instead of the figure taller
 LANE_HEIGHT = 0.7  # of the distance between lanes
@@ -57,7 +57,7 @@ def as_dates(series: pd.Series, dataset: str, column: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series):
         return series.dt.normalize()
     if pd.api.types.is_numeric_dtype(series):
-        return SAS_EPOCH + pd.to_timedelta(series, unit="D")
+        return compute_from_sas_numbers(series, "D")
     converted = pd.to_datetime(series, errors="coerce")
     bad = converted.isna() & series.notna() & (series.astype(str).str.strip() != "")
     if bad.any():
