@@ -62,12 +62,11 @@ def compute_median_ci(times: list[int], events: list[int]) -> dict[str, float]:
     return {"median": med[0], "lower": m - Z95 * se / MONTH, "upper": m + Z95 * se / MONTH, "ambiguous": amb}
 
 
-def compute_logrank(times: list[int], events: list[int], groups: list[int]) -> dict[str, float]:
-    """Log-rank test; HR = (O1/E1)/(O2/E2), CI exp(log HR +/- z sqrt(1/E1 + 1/E2)); group 1 = treatment."""
+def _event_risk_sets(times: list[int], events: list[int], groups: list[int]) -> list[tuple[int, int, int, int]]:
+    """(deaths, deaths in group 1, at risk, at risk in group 1) at each distinct event time."""
     data = sorted(zip(times, events, groups))
+    risk = []
     n, n1 = len(data), sum(groups)
-    o1 = e1 = v = 0.0
-    o = 0
     i = 0
     while i < len(data):
         t = data[i][0]
@@ -78,14 +77,23 @@ def compute_logrank(times: list[int], events: list[int], groups: list[int]) -> d
             c1 += data[j][2]
             j += 1
         if d:
-            e1 += d * n1 / n
-            if n > 1:
-                v += d * (n1 / n) * (1 - n1 / n) * (n - d) / (n - 1)
-            o1 += d1
-            o += d
+            risk.append((d, d1, n, n1))
         n -= j - i
         n1 -= c1
         i = j
+    return risk
+
+
+def compute_logrank(times: list[int], events: list[int], groups: list[int]) -> dict[str, float]:
+    """Log-rank test; HR = (O1/E1)/(O2/E2), CI exp(log HR +/- z sqrt(1/E1 + 1/E2)); group 1 = treatment."""
+    o1 = e1 = v = 0.0
+    o = 0
+    for d, d1, n, n1 in _event_risk_sets(times, events, groups):
+        e1 += d * n1 / n
+        if n > 1:
+            v += d * (n1 / n) * (1 - n1 / n) * (n - d) / (n - 1)
+        o1 += d1
+        o += d
     e2, o2 = o - e1, o - o1
     hr = (o1 / e1) / (o2 / e2)
     se = math.sqrt(1 / e1 + 1 / e2)
@@ -96,23 +104,7 @@ def compute_logrank(times: list[int], events: list[int], groups: list[int]) -> d
 
 def compute_cox_breslow(times: list[int], events: list[int], groups: list[int]) -> dict[str, float]:
     """Cox model with one binary covariate, Breslow ties, Wald CI and p-value."""
-    data = sorted(zip(times, events, groups))
-    risk = []  # (d, d1, n0, n1) at each distinct event time
-    n, n1 = len(data), sum(groups)
-    i = 0
-    while i < len(data):
-        t = data[i][0]
-        j, d, d1, c1 = i, 0, 0, 0
-        while j < len(data) and data[j][0] == t:
-            d += data[j][1]
-            d1 += data[j][1] * data[j][2]
-            c1 += data[j][2]
-            j += 1
-        if d:
-            risk.append((d, d1, n - n1, n1))
-        n -= j - i
-        n1 -= c1
-        i = j
+    risk = [(d, d1, n - n1, n1) for d, d1, n, n1 in _event_risk_sets(times, events, groups)]  # (d, d1, n0, n1)
     b = 0.0
     info = 1.0
     for _ in range(50):
