@@ -219,11 +219,18 @@ def derive_var_extreme_dt(dataset: pd.DataFrame, *, sources: Mapping[str, pd.Dat
             limit = np.append(np.asarray(bounds[bound], dtype="datetime64[ns]"),
                               np.datetime64("NaT", "ns"))[codes]  # code -1 (no subject): NaT
             keep &= ~(drop(dates, limit) & ~np.isnat(limit))
-    agg = compute_extreme_per_code(codes[keep], dates[keep], len(subjects), mode)
+    return assign_extreme_per_subject(dataset, subjects, codes[keep], dates[keep], mode, new_var)
+
+
+def assign_extreme_per_subject(dataset: pd.DataFrame, subjects: pd.Index, codes: np.ndarray, dates: np.ndarray,
+                               mode: str, new_var: str) -> pd.DataFrame:
+    """``dataset`` with ``new_var``: per USUBJID the first or last (``mode``) of ``dates``, whose
+    ``codes`` index ``subjects``; missing for a subject without any."""
+    agg = compute_extreme_per_code(codes, dates, len(subjects), mode)
     found = ~np.isnat(agg)
-    agg = pd.Series(agg[found], index=subjects[found])
+    per_subject = pd.Series(agg[found], index=subjects[found])
     out = dataset.copy(deep=False)  # only whole columns are set below
-    out[new_var] = pd.to_datetime(out["USUBJID"].map(agg)).astype("datetime64[ns]")
+    out[new_var] = pd.to_datetime(out["USUBJID"].map(per_subject)).astype("datetime64[ns]")
     return out
 
 

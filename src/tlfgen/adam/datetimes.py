@@ -16,7 +16,7 @@ import pandas as pd
 
 from tlfgen.adam.common import check_vars, expr_columns, filter_mask, get_source
 from tlfgen.adam.dates import _LEVELS as DATE_LEVELS
-from tlfgen.adam.dates import compute_dt, compute_extreme_per_code
+from tlfgen.adam.dates import assign_extreme_per_subject, compute_dt
 from tlfgen.errors import DerivationError
 from tlfgen.registry import derivation
 
@@ -168,9 +168,4 @@ def derive_var_extreme_dtm(dataset: pd.DataFrame, *, sources: Mapping[str, pd.Da
     codes = np.concatenate(codes_all) if codes_all else np.zeros(0, dtype=np.int64)
     dates = np.concatenate(dates_all) if dates_all else np.zeros(0, dtype="datetime64[ns]")
     keep = (codes >= 0) & ~np.isnat(dates)
-    agg = compute_extreme_per_code(codes[keep], dates[keep], len(subjects), mode)
-    found = ~np.isnat(agg)
-    per_subject = pd.Series(agg[found], index=subjects[found])
-    out = dataset.copy(deep=False)  # only whole columns are set below
-    out[new_var] = pd.to_datetime(out["USUBJID"].map(per_subject)).astype("datetime64[ns]")
-    return out
+    return assign_extreme_per_subject(dataset, subjects, codes[keep], dates[keep], mode, new_var)
