@@ -164,3 +164,21 @@ def test_fmt_p_spss_on_the_paper_logistic_wald_p():
     p = math.erfc(z / math.sqrt(2))
     assert 0.0005 < p < 0.00055
     assert fmt_p(p, "spss") == "0.001"
+
+
+# paper-spss: SPSS's threshold on the p rounded to 3 decimals, the paper's digits (2 from 0.1): the
+# paper prints the logistic Wald p 0.00053 as "P = 0.001" and the OS log-rank p 0.372 as "P = 0.37".
+@pytest.mark.parametrize(
+    ("p", "expected"),
+    [
+        (0.00049, "< 0.001"),
+        (0.00053, "0.001"),
+        (0.0155, "0.016"),
+        (0.0995, "0.10"),
+        (0.3712, "0.37"),
+        (0.9951, "> 0.99"),
+        (1.0, "1.00"),
+    ],
+)
+def test_fmt_p_paper_spss(p, expected):
+    assert fmt_p(p, "paper-spss") == expected

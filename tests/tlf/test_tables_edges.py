@@ -393,3 +393,36 @@ def test_15_ph_check_row(study, adam, study_dir) -> None:
     expected = ph_test(tte, "AVALM", "event", ["arm"], references={"arm": "TCC"}).iloc[0]["p"]
     cell = t2.cell("Proportional hazards (Schoenfeld) p-value", "CMP", block_id="PFS")
     assert cell.value("p") == pytest.approx(expected)
+
+
+# 16. A Cox regression block may choose the test of each term (test: score | lr | wald, SAS PHREG TYPE3) and
+#     profile-likelihood CIs (ci: profile, SAS RISKLIMITS=PL). The univariable treatment p is then the global
+#     score test of the one-covariate model (PROC PHREG "Score"; R summary(coxph) "Score (logrank) test").
+def test_16_cox_regression_score_test_and_profile_ci(study, adam, study_dir) -> None:
+    from tlfgen.stats.survival import cox_model
+
+    text = (REPO / "specs" / "tlf" / "T5.yaml").read_text(encoding="utf-8").replace(
+        "    ties: breslow\n", "    ties: breslow\n    test: score\n    ci: profile\n")
+    write_spec(study_dir, "T5.yaml", text)
+    t5 = _build(study, adam)["T5"]
+    tte = adam["ADTTE"][adam["ADTTE"]["PARAMCD"] == "PFS"].merge(adam["ADSL"][["USUBJID", "TRT01PN"]])
+    tte["TRT"] = tte["TRT01PN"].map({1.0: "TCAC", 2.0: "TCC"})
+    tte["EVENT"] = 1 - tte["CNSR"]
+    fit = cox_model(tte, "AVALM", "EVENT", ["TRT"], references={"TRT": "TCC"}, ci="profile")
+    cell = t5.cell("Treatment: TCAC vs TCC", "UNI.P")
+    assert cell.value("p") == pytest.approx(fit.tests["score"].p, rel=1e-9)
+    est = t5.cell("Treatment: TCAC vs TCC", "UNI.EST")
+    assert (est.value("lower"), est.value("upper")) == pytest.approx(
+        (fit.terms.iloc[0]["lower"], fit.terms.iloc[0]["upper"]))
+    assert "TYPE3(SCORE)" in t5.analysis("T5.PFS.UNI").method
+    assert "RISKLIMITS=PL" in t5.analysis("T5.PFS.MULTI").method
+
+
+# 17. Firth's logistic regression prints Wald CIs and p: another test or CI is a spec error with the line.
+def test_17_firth_with_score_test_is_a_spec_error(study, study_dir) -> None:
+    text = (REPO / "specs" / "tlf" / "T4.yaml").read_text(encoding="utf-8").replace(
+        "    response: \"AVALC == 'Y'\"\n", "    response: \"AVALC == 'Y'\"\n    method: firth\n    test: score\n")
+    write_spec(study_dir, "T4.yaml", text)
+    with pytest.raises(SpecError, match="Firth's logistic regression prints Wald") as info:
+        load_tlf_specs(study)
+    assert "T4.yaml:" in str(info.value)

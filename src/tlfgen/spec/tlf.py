@@ -29,7 +29,7 @@ CI_METHODS = Literal["clopper-pearson", "wilson", "wald"]
 MEDIAN_CI_METHODS = Literal["symmetric", "loglog", "log", "linear"]
 #: pointwise CI transform of S(t) at landmark times (tlfgen.stats.survival.BAND_METHODS)
 SURVIVAL_CI_METHODS = Literal["loglog", "log", "linear", "arcsine"]
-P_VALUE_STYLES = Literal["paper", "sas", "fixed3", "spss"]  # tlfgen.stats.formatting.P_STYLES
+P_VALUE_STYLES = Literal["paper", "sas", "fixed3", "spss", "paper-spss"]  # tlfgen.stats.formatting.P_STYLES
 CONVENTIONS_SPEC = "conventions.yaml"
 #: declared rule choosing the categorical test (tlfgen.stats.hypothesis_tests.categorical_test)
 TEST_RULES = Literal["none", "cochran", "cochran-rxc", "fisher", "chisq"]
@@ -55,7 +55,8 @@ class Conventions(StrictModel):
 
     type: Literal["conventions"] = "conventions"
     #: one p-value and rounding rule for every table: paper ("< 0.001", 3 then 2 decimals),
-    #: sas (PVALUE6.4), fixed3 (3 decimals); always half-up rounding
+    #: sas (PVALUE6.4), fixed3 (3 decimals), spss (threshold on the p rounded to 3 decimals), paper-spss
+    #: (spss's threshold, the paper's digits); always half-up rounding
     p_values: P_VALUE_STYLES = "paper"
     #: S(t) = 0.5 on a final censored plateau: r = midpoint to the last time, sas = NE
     median_plateau: Literal["r", "sas"] = "r"
@@ -223,8 +224,13 @@ class RegressionBlock(_BlockBase):
     #: logistic: ml, or firth (SAS FIRTH; R logistf); separation: error, or firth when ml fails
     method: Literal["ml", "firth"] = "ml"
     separation: Literal["error", "firth"] = "firth"
-    #: logistic CIs: wald (SAS Wald CL; R confint.default) or profile (SAS CLODDS=PL; R confint)
+    #: CIs: wald (SAS Wald CL; R confint.default) or profile likelihood (logistic: SAS CLODDS=PL, R confint;
+    #: Cox: SAS PHREG RISKLIMITS=PL)
     ci: Literal["wald", "profile"] = "wald"
+    #: p of each term: wald (SAS "Analysis of Maximum Likelihood Estimates"; R summary Pr(>|z|)), lr
+    #: (likelihood ratio of dropping the term: SAS TYPE3(LR), R drop1 / anova) or score (Rao score test of the
+    #: term: SAS TYPE3(SCORE); one covariate: PROC PHREG "Score" = log-rank, SPSS "Overall (score)")
+    test: Literal["wald", "score", "lr"] = "wald"
     treatment_label: str = "Treatment"
     covariates: list[Covariate] = Field(default_factory=list)
 
@@ -234,8 +240,8 @@ class RegressionBlock(_BlockBase):
             raise ValueError("a logistic regression needs 'response' (an expression true for responders)")
         if self.model == "cox" and not self.param:
             raise ValueError("a Cox regression needs 'param' (the ADTTE PARAMCD)")
-        if self.model == "cox" and self.ci == "profile":
-            raise ValueError("profile-likelihood CIs are available for logistic models only (Cox: Wald)")
+        if self.method == "firth" and (self.ci, self.test) != ("wald", "wald"):
+            raise ValueError("Firth's logistic regression prints Wald CIs and p-values: drop ci/test or use method: ml")
         return self
 
 

@@ -9,6 +9,19 @@ The global tests of PROC PHREG's "Testing Global Null Hypothesis: BETA=0" table
 and of R's summary(coxph) are returned too: likelihood ratio, score (log-rank
 for one binary covariate) and Wald.
 
+Per term, ``test`` chooses the p-value of the ``p`` column: ``wald`` (PROC PHREG's
+"Analysis of Maximum Likelihood Estimates"; R summary(coxph) Pr(>|z|)), ``lr`` (the
+likelihood ratio test of the term's coefficient = 0: twice the log partial likelihood
+gained over the model refitted without it; SAS PHREG TYPE3(LR), R anova(reduced, full))
+or ``score`` (Rao's score test of the coefficient = 0 at the refit without it; SAS PHREG
+TYPE3(SCORE)). In a model of one covariate they are the global tests; every column
+(``wald_p``, ``lr_p``, ``score_p``) is kept.
+
+``ci="profile"`` gives profile-likelihood CIs (SAS PHREG RISKLIMITS=PL): the values b
+of the coefficient where 2 (l_max - l_profile(b)) equals the chi-square(1) quantile,
+l_profile(b) the log partial likelihood maximised over the other coefficients with this
+one fixed at b (a refit with b x as offset); found by scipy's ``brentq``.
+
 Infinite estimates (monotone likelihood, e.g. an arm without events): R coxph
 warns "Loglik converged before variable k; coefficient may be infinite" and SAS
 PHREG notes "the likelihood ... monotone". tlfgen flags such a term
@@ -39,6 +52,10 @@ COX_LABELS = {
     "efron": "Cox proportional hazards, Efron ties, Wald CI and p "
     "(R coxph default; SAS TIES=EFRON)",
 }
+#: what replaces "Wald CI and p" in the label when another CI or test is chosen
+CI_TEXT = {"wald": "Wald CI", "profile": "profile-likelihood CI (SAS PHREG RISKLIMITS=PL)"}
+P_TEXT = {"wald": "Wald p", "lr": "likelihood ratio p of each term (SAS PHREG TYPE3(LR))",
+          "score": "score p of each term (SAS PHREG TYPE3(SCORE); R coxph score test)"}
 
 
 def build_design(
@@ -77,17 +94,22 @@ def cox_model(
     conf: float = 0.95,
     references: dict[str, Any] | None = None,
     strata_col: str | None = None,
+    test: str = "wald",
+    ci: str = "wald",
 ) -> CoxModelResult:
     """Fit a Cox model with statsmodels ``PHReg``; one row per term.
 
     Non-numeric covariates (and any named in ``references``) become 0/1
     dummies against the reference level (default: first level in sorted
-    order); term names are ``COL=LEVEL``. CIs and p-values are Wald, as SAS
-    PROC PHREG's parameter estimates table prints them.
+    order); term names are ``COL=LEVEL``. CIs and p-values are Wald by default, as SAS
+    PROC PHREG's parameter estimates table prints them; ``test`` (wald, lr, score) and
+    ``ci`` (wald, profile) choose others (module docstring).
     """
     from statsmodels.duration.hazard_regression import PHReg  # not statsmodels.api: it imports all of statsmodels
 
     check_choice(ties, tuple(COX_LABELS), "ties")
+    check_choice(test, tuple(P_TEXT), "test")
+    check_choice(ci, tuple(CI_TEXT), "ci")
     check_conf(conf)
     for col in (duration_col, event_col):
         if col not in df.columns:
@@ -108,6 +130,17 @@ def cox_model(
     infinite = _infinite_terms(model, beta)
     terms = wald_terms(design.columns, beta, fit.bse, conf=conf, ratio="hr")
     terms["infinite"] = infinite
+    terms["wald_p"] = terms["p"]
+    restricted = [_restricted_fit(time, design.to_numpy(), event, ties, strata, j, 0.0) for j in range(beta.size)]
+    llf = float(model.loglike(beta))
+    terms["lr_p"] = [_lr_p(llf, ll) for ll, _ in restricted]
+    terms["score_p"] = [_score_p(model, start) for _, start in restricted]
+    terms["p"] = terms[f"{test}_p"]
+    if ci == "profile":
+        limits = [_profile_limits(time, design.to_numpy(), event, ties, strata, j, beta, np.asarray(fit.bse), llf, conf)
+                  if not infinite[j] else (math.nan, math.nan) for j in range(beta.size)]
+        terms["lower"] = [math.exp(lo) for lo, _ in limits]
+        terms["upper"] = [math.exp(hi) for _, hi in limits]
     notes = tuple(
         f"{name}: estimate infinite (monotone likelihood; R coxph: 'coefficient may be infinite'), "
         "printed NE" for name, flag in zip(design.columns, infinite, strict=True) if flag
@@ -118,11 +151,78 @@ def cox_model(
         n_events=int(event.sum()),
         ties=ties,
         method=f"cox-{ties}",
-        method_label=COX_LABELS[ties],
+        method_label=COX_LABELS[ties].replace("Wald CI and p", f"{CI_TEXT[ci]}, {P_TEXT[test]}")
+        if (test, ci) != ("wald", "wald") else COX_LABELS[ties],
         conf=conf,
         tests=_global_tests(model, beta, np.asarray(fit.cov_params(), dtype=float), infinite),
         notes=notes,
     )
+
+
+def _restricted_fit(time: np.ndarray, exog: np.ndarray, event: np.ndarray, ties: str, strata: Any, j: int,
+                    value: float) -> tuple[float, np.ndarray]:
+    """Log partial likelihood maximised with coefficient ``j`` fixed at ``value``, and the full parameter vector."""
+    from statsmodels.duration.hazard_regression import PHReg
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    k = exog.shape[1]
+    params = np.zeros(k)
+    params[j] = value
+    offset = value * exog[:, j]
+    if k == 1:
+        model = PHReg(time, exog, status=event, ties=ties, strata=strata)
+        with np.errstate(all="ignore"):
+            return float(model.loglike(params)), params
+    others = np.delete(exog, j, axis=1)
+    reduced = PHReg(time, others, status=event, ties=ties, strata=strata, offset=offset)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fit = reduced.fit(disp=False)
+        params[np.arange(k) != j] = np.asarray(fit.params, dtype=float)
+        return float(reduced.loglike(np.asarray(fit.params, dtype=float))), params
+
+
+def _lr_p(llf: float, restricted: float) -> float:
+    """Likelihood ratio p-value (chi-square, 1 df) of a coefficient fixed at 0."""
+    from scipy.stats import chi2
+
+    return float(chi2.sf(max(0.0, 2.0 * (llf - restricted)), 1))
+
+
+def _score_p(model: Any, start: np.ndarray) -> float:
+    """Rao score p-value (chi-square, 1 df) at the restricted estimate ``start``."""
+    from scipy.stats import chi2
+
+    with np.errstate(all="ignore"):
+        u = np.asarray(model.score(start), dtype=float)
+        info = -np.asarray(model.hessian(start), dtype=float)
+        stat = float(u @ np.linalg.solve(info, u))
+    return float(chi2.sf(stat, 1)) if math.isfinite(stat) else math.nan
+
+
+def _profile_limits(time: np.ndarray, exog: np.ndarray, event: np.ndarray, ties: str, strata: Any, j: int,
+                    beta: np.ndarray, bse: np.ndarray, llf: float, conf: float) -> tuple[float, float]:
+    """Profile-likelihood limits of coefficient ``j`` (log scale); NaN where the profile never drops enough."""
+    from scipy.optimize import brentq
+    from scipy.stats import chi2
+
+    cut = float(chi2.ppf(conf, 1)) / 2.0
+    centre, step = float(beta[j]), float(bse[j])
+
+    def excess(b: float) -> float:
+        return llf - _restricted_fit(time, exog, event, ties, strata, j, b)[0] - cut
+
+    limits = []
+    for sign in (-1.0, 1.0):
+        for k in range(1, 40):
+            far = centre + sign * step * k
+            if excess(far) > 0.0:
+                limits.append(float(brentq(excess, centre, far, xtol=1e-12)))
+                break
+        else:
+            limits.append(math.nan)
+    return limits[0], limits[1]
 
 
 def _infinite_terms(model: Any, beta: np.ndarray) -> list[bool]:

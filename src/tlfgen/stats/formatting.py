@@ -136,6 +136,13 @@ P_STYLES: dict[str, PValueStyle] = {
     "spss": PValueStyle(threshold=0.001, below="< 0.001", decimals=3, round_first=True,
                         label="SPSS Sig.: rounded half up to 3 decimals first; < 0.001 when that "
                         "gives 0.000; otherwise 3 decimals (1.000 for values that round to 1)"),
+    # SPSS's threshold with the paper's digits: "< 0.001" only when p rounds to 0.000 (0.00053 ->
+    # "0.001"), 3 decimals below 0.1 and 2 from 0.1 on the rounded value (0.372 -> "0.37"), "> 0.99".
+    "paper-spss": PValueStyle(threshold=0.001, below="< 0.001", decimals=3, large_from=0.1, large_decimals=2,
+                              above="> 0.99", round_first=True,
+                              label="rounded half up to 3 decimals first, < 0.001 when that gives 0.000 "
+                              "(SPSS Sig.); 3 decimals below 0.1 and 2 from 0.1 (on the rounded value); "
+                              "> 0.99 for values that round to 1"),
 }
 
 

@@ -21,7 +21,10 @@ the chi-square(1) quantile, l_profile(b) the maximum over the other coefficients
 term fixed at b (a fit with b x as offset). ``tests`` holds the global likelihood ratio
 test (SAS "Testing Global Null Hypothesis: Likelihood Ratio"; R anova against the null
 model) and, per term, ``lr_p`` the likelihood ratio test of dropping it (R drop1(test =
-"LRT"); SAS Type 3 LR with LRCI).
+"LRT"); SAS Type 3 LR with LRCI) and ``score_p`` Rao's score test of its coefficient = 0 at
+the fit without it (R anova(reduced, full, test = "Rao"); SAS TYPE3(SCORE)); for one binary
+covariate it is the Pearson chi-square of the 2 x 2 table. ``test`` (wald, lr, score) picks
+the one in the ``p`` column (maximum likelihood fits; Firth's fits keep Wald).
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ FIRTH_LABEL = (
     "Firth's penalised likelihood logistic regression, Wald CI and p "
     "(SAS PROC LOGISTIC MODEL / FIRTH; R logistf(pl = FALSE))"
 )
+P_TEXT = {"wald": "Wald p", "lr": "likelihood ratio p of each term (SAS TYPE3(LR); R drop1 LRT)",
+          "score": "score p of each term (SAS TYPE3(SCORE); R anova test = 'Rao')"}
 SEPARATION_NOTE = ("separation (a level with all or no responders): maximum likelihood has no finite estimate; "
                    "Firth's penalised likelihood used instead")
 
@@ -105,6 +110,7 @@ def logistic_model(
     method: str = "ml",
     separation: str = "error",
     ci: str = "wald",
+    test: str = "wald",
 ) -> LogisticModelResult:
     """Fit a logistic regression of a 0/1 outcome on ``covariates`` (with an intercept).
 
@@ -119,6 +125,7 @@ def logistic_model(
     check_choice(method, ("ml", "firth"), "method")
     check_choice(separation, ("error", "firth"), "separation")
     check_choice(ci, ("wald", "profile"), "ci")
+    check_choice(test, tuple(P_TEXT), "test")
     if outcome_col not in df.columns:
         raise DataError(f"outcome column {outcome_col!r} is not in the data", column=outcome_col)
     y = df[outcome_col]
@@ -152,6 +159,9 @@ def logistic_model(
             ) from exc
     terms = wald_terms(design.columns, np.asarray(fit.params)[1:], np.asarray(fit.bse)[1:], conf=conf, ratio="or")
     terms["lr_p"] = [_drop_one_lr_p(exog, endog, j, float(fit.llf)) for j in range(1, exog.shape[1])]
+    terms["score_p"] = [_score_p(exog, endog, j) for j in range(1, exog.shape[1])]
+    terms["wald_p"] = terms["p"]
+    terms["p"] = terms[f"{test}_p"]
     label = LOGISTIC_LABEL
     if ci == "profile":
         limits = [_profile_limits(exog, endog, j, np.asarray(fit.params), np.asarray(fit.bse), float(fit.llf), conf)
@@ -159,6 +169,8 @@ def logistic_model(
         terms["lower"] = [math.exp(lo) for lo, _ in limits]
         terms["upper"] = [math.exp(hi) for _, hi in limits]
         label = PROFILE_LABEL
+    if test != "wald":
+        label = label.replace("Wald p", P_TEXT[test]).replace("Wald CI and p", f"Wald CI, {P_TEXT[test]}")
     from scipy.stats import chi2
 
     lr = float(fit.llr)
@@ -191,6 +203,22 @@ def _drop_one_lr_p(exog: np.ndarray, endog: np.ndarray, j: int, llf: float) -> f
     from scipy.stats import chi2
 
     stat = max(0.0, 2.0 * (llf - _loglik_with_fixed(exog, endog, j, 0.0)))
+    return float(chi2.sf(stat, 1))
+
+
+def _score_p(exog: np.ndarray, endog: np.ndarray, j: int) -> float:
+    """Rao score p-value of coefficient ``j`` = 0, at the maximum likelihood fit without term ``j``."""
+    from scipy.stats import chi2
+    from statsmodels.discrete.discrete_model import Logit
+
+    others = np.delete(exog, j, axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reduced = Logit(endog, others).fit(disp=0, maxiter=200)
+    start = np.insert(np.asarray(reduced.params, dtype=float), j, 0.0)
+    full = Logit(endog, exog)
+    u = np.asarray(full.score(start), dtype=float)
+    stat = float(u @ np.linalg.solve(-np.asarray(full.hessian(start), dtype=float), u))
     return float(chi2.sf(stat, 1))
 
 

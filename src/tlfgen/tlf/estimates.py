@@ -296,23 +296,26 @@ def _label(result: Any, default: str) -> str:
 
 def fit_terms(model: str, frame: pd.DataFrame, outcome: Sequence[str], covariates: Sequence[str],
               references: dict[str, Any], ties: str, *, method: str = "ml",
-              separation: str = "firth", ci: str = "wald") -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+              separation: str = "firth", ci: str = "wald",
+              test: str = "wald") -> tuple[pd.DataFrame, str, tuple[str, ...]]:
     """Fit a logistic or Cox model; one row per term: term ("COL=LEVEL"), est (OR/HR), lower, upper, p.
 
-    Infinite Cox estimates come back as NaN (printed NE) with a note; a logistic fit that fails
-    by separation is refitted by Firth's method when ``separation="firth"``, with a note.
+    ``test`` (wald, lr, score) is the test of each term's p; ``ci`` (wald, profile) its CI.
+    Infinite Cox estimates come back as NaN (printed NE) with a note (a Wald p too; a likelihood
+    ratio or score p stays defined); a logistic fit that fails by separation is refitted by
+    Firth's method when ``separation="firth"``, with a note (Wald CI and p).
     """
     refs = {k: v for k, v in references.items() if k in covariates}
     if model == "cox":
         from tlfgen.stats.survival import cox_model
 
-        res = cox_model(frame, outcome[0], outcome[1], list(covariates), ties=ties, references=refs)
+        res = cox_model(frame, outcome[0], outcome[1], list(covariates), ties=ties, references=refs, test=test, ci=ci)
         terms = res.terms.rename(columns={"hr": "est"})
-        terms.loc[terms["infinite"], ["est", "lower", "upper", "p"]] = NAN
+        terms.loc[terms["infinite"], ["est", "lower", "upper", *(["p"] if test == "wald" else [])]] = NAN
         return terms[["term", "est", "lower", "upper", "p"]], res.method_label, tuple(res.notes)
     from tlfgen.stats.regression import logistic_model
 
     res = logistic_model(frame, outcome[0], list(covariates), references=refs, method=method, separation=separation,
-                         ci=ci if method == "ml" else "wald")
+                         ci=ci if method == "ml" else "wald", test=test)
     terms = res.terms.rename(columns={"or": "est", "odds_ratio": "est"})
     return terms[["term", "est", "lower", "upper", "p"]], _label(res, "logistic regression"), tuple(res.notes)

@@ -316,7 +316,7 @@ def create_regression_rows(block: RegressionBlock, ctx: BlockContext) -> tuple[l
     for cov in block.covariates:
         refs[cov.variable] = str(norm(cov.reference)) if cov.reference is not None else sorted(
             frame[cov.variable].unique().tolist())[0]
-    options = {"method": block.method, "separation": block.separation, "ci": block.ci}
+    options = {"method": block.method, "separation": block.separation, "ci": block.ci, "test": block.test}
     empty_fit = pd.DataFrame(columns=["term", "est", "lower", "upper", "p"])
     multi, multi_label, notes = (estimates.fit_terms(block.model, frame, outcome, all_terms, refs, block.ties,
                                                      **options) if all_terms else (empty_fit, "", ()))
