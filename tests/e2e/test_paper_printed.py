@@ -272,3 +272,63 @@ def test_univariable_cox_p_needs_a_test_the_paper_does_not_name(adam, targets):
     paper = (cox["cox_univariable"]["p"], f"{cox['cox_multivariable']['p']:.3f}")
     assert printed == {"wald": ("0.001", paper[1]), "score": (paper[0], "0.014"), "lr": ("0.001", "0.015")}
     assert paper == ("< 0.001", "0.016")
+
+
+# ------------------------------------------------------------------ Table 1 p-values
+
+#: T1 block -> (ADSL variable, label of the row that carries the p-value)
+T1_TESTS = {"AGE": ("AGE", "n"), "AGEGR1": ("AGEGR1", "<65"), "SEX": ("SEX", "Male"), "ECOG": ("ECOGBL", "0"),
+            "STAGE": ("STAGE", "III"), "TUMLOC": ("TUMLOC", "Cervical"), "DYSPH": ("DYSPHBL", "0"),
+            "PDL1": ("PDL1GR1", "<1"), "SMOKE": ("SMOKSTAT", "Never"), "ALCOHOL": ("ALCSTAT", "Never")}
+T1_BLOCK_LABELS = {"AGE": "Age, years", "AGEGR1": "Age group, n (%)", "SEX": "Sex, n (%)",
+                   "ECOG": "ECOG performance status, n (%)", "STAGE": "Clinical stage, n (%)",
+                   "TUMLOC": "Tumour site, n (%)", "DYSPH": "Dysphagia score, n (%)", "PDL1": "PD-L1 CPS, n (%)",
+                   "SMOKE": "Smoking history, n (%)", "ALCOHOL": "Alcohol use, n (%)"}
+
+
+def _fisher_2xk(table) -> float:
+    """Exact Fisher p of a 2 x k table: every first row with the column margins, by scipy's hypergeometric pmf."""
+    import itertools
+
+    import numpy as np
+    from scipy.stats import multivariate_hypergeom
+
+    cols = table.sum(axis=0)
+    first = int(table[0].sum())
+    rows = np.array([x for x in itertools.product(*(range(int(c) + 1) for c in cols)) if sum(x) == first])
+    probs = multivariate_hypergeom.pmf(rows, m=cols, n=first)
+    observed = multivariate_hypergeom.pmf(table[0], m=cols, n=first)
+    return float(min(1.0, probs[probs <= observed * (1 + 1e-7)].sum()))
+
+
+def _t1_expected_p(adsl, block: str) -> float:
+    """The paper's tests computed by scipy from ADSL: Student's t test; chi-square, or Fisher's exact test when
+    an expected count is below 5 (Cochran)."""
+    import pandas as pd
+    from scipy.stats import chi2_contingency, ttest_ind
+
+    fas = adsl[adsl["FASFL"] == "Y"]
+    variable = T1_TESTS[block][0]
+    arm = fas["TRT01PN"].map({1.0: "TCAC", 2.0: "TCC"})
+    if block == "AGE":
+        return float(ttest_ind(fas.loc[arm == "TCAC", "AGE"], fas.loc[arm == "TCC", "AGE"], equal_var=True).pvalue)
+    table = pd.crosstab(arm, fas[variable]).to_numpy()
+    chi = chi2_contingency(table, correction=False)
+    return _fisher_2xk(table) if chi.expected_freq.min() < 5 else float(chi.pvalue)
+
+
+@pytest.fixture(scope="module", params=["docx", "xlsx"])
+def table1(request, embedded_run):
+    study, _ = embedded_run
+    read = docx_rows if request.param == "docx" else xlsx_rows
+    return read(study.outputs_dir / "tables" / f"T1.{request.param}")
+
+
+@pytest.mark.parametrize("block", list(T1_TESTS))
+def test_table1_p_values_by_the_papers_methods(table1, adam, block):
+    """Table 1 prints, for each characteristic, the p-value of the paper's stated test ("Student's t test";
+    "chi-square test or Fisher's exact test"), recomputed here by scipy from ADSL, in the study's p style."""
+    header = find_row(table1, HEADER)
+    assert header[4] == "p-value"
+    row = find_row(table1, T1_TESTS[block][1], after=T1_BLOCK_LABELS[block])
+    assert row[4] == fmt_p(_t1_expected_p(adam["ADSL"], block), "paper")

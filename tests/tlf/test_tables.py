@@ -79,7 +79,14 @@ def test_04_table2_footnotes_name_the_methods(study, adam) -> None:
 
 def test_05_table1_baseline(study, adam) -> None:
     t1 = _build(study, adam, "T1")["T1"]
-    assert [c.key for c in t1.columns] == ["TCAC", "TCC", "TOTAL"]
+    assert [c.key for c in t1.columns] == ["TCAC", "TCC", "TOTAL", "CMP"]
+    # the paper's tests: Student's t test for age (scipy here), Cochran's rule for the categories
+    from scipy.stats import ttest_ind
+
+    adsl = adam["ADSL"]
+    ages = [adsl.loc[adsl["TRT01PN"] == code, "AGE"] for code in (1, 2)]
+    assert t1.cell("n", "CMP", block_id="AGE").value("p") == pytest.approx(ttest_ind(*ages).pvalue, rel=1e-12)
+    assert "Student's t test, pooled variance" in t1.footnotes[3]
     assert t1.columns[2].header == "Total\n(N=60)"
     assert t1.cell("Mean (SD)", "TCAC", block_id="AGE").text == "57.8 (5.61)"
     assert t1.cell("Median (min, max)", "TOTAL", block_id="AGE").text == "59.5 (50, 69)"
@@ -149,7 +156,9 @@ def test_11_unknown_arm_number_is_a_data_error(study, adam) -> None:
 
 
 def test_12_two_records_per_subject_is_a_data_error(study, adam, study_dir: Path) -> None:
-    write_spec(study_dir, "X.yaml", "id: X\ntype: table\ntemplate: T1.j2\nblocks:\n"
+    (study_dir / "specs" / "templates" / "X.j2").write_text(
+        "{% set title %}\nX\n{% endset %}\n{% set footnotes %}\n{% endset %}\n", encoding="utf-8")
+    write_spec(study_dir, "X.yaml", "id: X\ntype: table\nblocks:\n"
                "  - {kind: categorical, id: B, label: B, dataset: ADRS, variable: AVALC, levels: [{value: Y}]}\n")
     with pytest.raises(DataError, match="block B: more than one ADRS record for USUBJID S-001"):
         _build(study, adam)

@@ -26,7 +26,7 @@ ANY_KEY = "*"
 #: the analyses each block kind records, by role (``Analysis.role``), given the block
 _ROLES = {
     "categorical": lambda b: ["count", *(["test"] if b.test != "none" else [])],
-    "continuous": lambda b: ["summary"],
+    "continuous": lambda b: ["summary", *(["test"] if b.test != "none" else [])],
     "rate": lambda b: ["ci", *(["test"] if b.test != "none" else []), *(["difference"] if b.difference else [])],
     "tte": lambda b: ["events", "median", "hr", *(["logrank"] if b.logrank_p else [])],
     "followup": lambda b: ["summary"],
