@@ -425,3 +425,36 @@ def test_17_firth_with_score_test_is_a_spec_error(study, study_dir) -> None:
     with pytest.raises(SpecError, match="Firth's logistic regression prints Wald") as info:
         load_tlf_specs(study)
     assert "T4.yaml:" in str(info.value)
+
+
+# 18. A stratified difference: the Mantel-Haenszel common risk difference by sex (difference_method: mh, Sato
+#     variance, SAS COMMONRISKDIFF(CL=MH); tested against Agresti 2013 in tests/stats), on per-sex 2 x 2 tables
+#     built here by hand; without strata the spec is refused with its line.
+def test_18_rate_mh_stratified_difference(study, adam, study_dir) -> None:
+    from tlfgen.stats.stratified import mh_risk_difference
+
+    base = (REPO / "specs" / "tlf" / "T2.yaml").read_text(encoding="utf-8")
+    text, n = re.subn(r"(    id: ORR\n(?:    .*\n)*?)    test: cochran\n",
+                      r"\1    test: cochran\n    strata: [SEX]\n    difference: true\n    difference_method: mh\n", base)
+    assert n == 1
+    write_spec(study_dir, "T2.yaml", text)
+    t2 = _build(study, adam)["T2"]
+    adsl = adam["ADSL"].set_index("USUBJID")
+    orr = adam["ADRS"][(adam["ADRS"]["PARAMCD"] == "ORR") & (adam["ADRS"]["AVALC"] == "Y")]["USUBJID"]
+    tables = []
+    for sex in ("F", "M"):
+        table = []
+        for arm in (1.0, 2.0):
+            ids = adsl.index[(adsl["SEX"] == sex) & (adsl["TRT01PN"] == arm)]
+            yes = int(ids.isin(orr).sum())
+            table.append([yes, len(ids) - yes])
+        tables.append(table)
+    expected = mh_risk_difference(tables)
+    cell = t2.cell("Difference TCAC - TCC, % (95% CI)", "CMP", block_id="ORR")
+    assert (cell.value("difference"), cell.value("lower"), cell.value("upper")) == pytest.approx(
+        (100 * expected.estimate, 100 * expected.lower, 100 * expected.upper))
+    assert t2.analysis("T2.ORR.DIFF").method.startswith("Mantel-Haenszel common risk difference, Sato variance")
+    write_spec(study_dir, "T2.yaml", text.replace("    strata: [SEX]\n", ""))
+    with pytest.raises(SpecError, match="difference_method: mh needs strata") as info:
+        load_tlf_specs(study)
+    assert "T2.yaml:" in str(info.value)

@@ -137,13 +137,16 @@ class RateBlock(_BlockBase):
     ratio: Literal["none", "rr", "or"] = "none"
     difference: bool = False
     #: CI of the difference: newcombe (SAS RISKDIFF CL=NEWCOMBE), wald, mn (Miettinen-Nurminen,
-    #: SAS CL=MN), agresti-caffo (SAS CL=AC)
-    difference_method: Literal["newcombe", "wald", "mn", "agresti-caffo"] = "newcombe"
+    #: SAS CL=MN), agresti-caffo (SAS CL=AC); stratified by ``strata``: mh (Mantel-Haenszel common risk
+    #: difference, Sato variance: SAS COMMONRISKDIFF(CL=MH)) or mh-greenland-robins (RevMan's variance)
+    difference_method: Literal["newcombe", "wald", "mn", "agresti-caffo", "mh", "mh-greenland-robins"] = "newcombe"
 
     @model_validator(mode="after")
     def _check_cmh(self) -> "RateBlock":
         if self.test == "cmh" and not self.strata:
             raise ValueError("test: cmh needs strata (ADSL variables)")
+        if self.difference_method.startswith("mh") and not self.strata:
+            raise ValueError(f"difference_method: {self.difference_method} needs strata (ADSL variables)")
         return self
 
 

@@ -381,7 +381,9 @@ def create_rate_rows(block: RateBlock, ctx: BlockContext) -> tuple[list[Row], li
                 analyses.append(analysis(ctx, aid, f"{block.label}: {pair[0]} vs {pair[1]}", dataset=block.dataset,
                                          block_key=block.id, method=res.method, role="test"))
             if block.difference:
-                res = estimates.difference_est(x1, n1, x2, n2, block.difference_method)
+                res = (estimates.mh_difference_est(_cmh_tables(ctx, block, pair, hits), block.difference_method)
+                       if block.difference_method.startswith("mh")
+                       else estimates.difference_est(x1, n1, x2, n2, block.difference_method))
                 aid = ctx.analysis_id(block.id, "DIFF", *parts)
                 diff_cells[ctx.cmp_key(pair)] = est_cell(ctx, aid, res, pr.pct, "difference")
                 analyses.append(analysis(ctx, aid, f"{block.label}: difference in proportions {pair[0]} - {pair[1]}",

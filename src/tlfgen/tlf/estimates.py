@@ -56,6 +56,19 @@ def difference_est(x1: int, n1: int, x2: int, n2: int, method: str = "newcombe")
     return Estimate(100.0 * res.estimate, 100.0 * res.lower, 100.0 * res.upper, method=_label(res, method))
 
 
+def mh_difference_est(tables: Any, method: str = "mh") -> Estimate:
+    """Mantel-Haenszel common risk difference over strata (2 x 2 tables: arms x responder yes/no), in percent."""
+    from tlfgen.errors import DataError
+    from tlfgen.stats.stratified import MH_RD_LABELS, mh_risk_difference
+
+    variance = "sato" if method == "mh" else method.removeprefix("mh-")
+    try:
+        res = mh_risk_difference(tables, variance=variance)
+    except DataError as exc:
+        return Estimate(method=MH_RD_LABELS[variance], note=f"difference not estimable (NE): {exc.message}")
+    return Estimate(100.0 * res.estimate, 100.0 * res.lower, 100.0 * res.upper, method=res.method_label)
+
+
 def difference(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float, float, str]:
     """Difference of proportions (group 1 - group 2) in percent with its Newcombe 95% CI."""
     res = difference_est(x1, n1, x2, n2)
