@@ -176,3 +176,45 @@ def test_every_figure_page_holds_its_picture(rendered) -> None:
         listed = subprocess.run(["pdfimages", "-list", "-f", str(k), "-l", str(k), str(pdf)], check=True,
                                 capture_output=True, text=True).stdout.splitlines()
         assert len(listed) >= 3, f"page {k}: no picture"  # two header lines, then one line per image
+
+
+def _bbox_words(pdf: Path, page: int) -> list[tuple[float, float, str]]:
+    """(x, y, word) of every word of one page, as pdftotext -bbox places them (points)."""
+    import html
+
+    out = subprocess.run(["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(pdf), "-"], check=True,
+                         capture_output=True, text=True).stdout
+    return [(float(x), float(y), html.unescape(w)) for x, y, w in
+            re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="[\d.]+">([^<]*)</word>', out)]
+
+
+@pytest.mark.parametrize("kind", ["docx", "rtf"])
+def test_numbers_of_a_column_line_up_on_the_decimal(rendered, kind) -> None:
+    """T2's TCAC column: "3 (10.0)", "24 (80.0)", "16.03 (9.49, 22.58)", "73.5, 97.9" have their first
+    number's decimal point (an integer: its end) at one x on the rendered page. The x of that point
+    is the x of the cell's first word plus the width of its digits (font metrics); centred cells
+    would spread it over several points."""
+    from tlfgen.tlf.layout import compute_table_layout, split_at_decimal, text_width
+
+    study, tables, out = rendered
+    style = _style(study)
+    table = tables["T2"]
+    layout = compute_table_layout(table, style)
+    assert layout.columns[1].align == "decimal"
+    pdf = out / kind / "T2.pdf"
+    left = style.margin_x + (style.text_width - sum(layout.widths)) / 2
+    lo, hi = left + layout.widths[0], left + layout.widths[0] + layout.widths[1]
+    lines: dict[float, list[tuple[float, str]]] = {}
+    for x, y, word in _bbox_words(pdf, 1):
+        if lo <= x < hi:
+            lines.setdefault(round(y, 1), []).append((x, word))
+    cells = {r.cells[0].text for r in table.rows if r.kind == "data"}
+    points, digits = [], set()
+    for words in lines.values():
+        x, word = min(words)
+        if word[0].isdigit() and " ".join(w for _, w in sorted(words)) in cells:  # a cell, not a footnote
+            cut = split_at_decimal(word)
+            points.append(x + text_width(word[:cut], font=style.font, size=layout.size))
+            digits.add(cut)
+    assert len(points) >= 15 and digits == {1, 2}, (len(points), digits)  # one- and two-digit numbers
+    assert max(points) - min(points) < 0.5, sorted(points)

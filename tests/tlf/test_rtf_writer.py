@@ -98,3 +98,21 @@ def test_06_rows_from_rtflite_templates_are_the_bytes_rtflite_writes_for_every_r
     fast = create_rtf(table, run_timestamp(), style=STYLE)
     assert fast.count(b"\\page") >= 1
     assert fast == create_rtf(table, run_timestamp(), style=STYLE, direct=True)
+
+
+def test_07_numbers_aligned_on_the_decimal_as_in_the_docx(monkeypatch) -> None:
+    """Each number's cell gets the DOCX layout's decimal tab stop (``\\tqdec\\tx`` in twips, no
+    ``\\tab``: LibreOffice and Word align a table cell on it without one); "NE (12.3, NE)", which a
+    decimal tab would align on "12.3", is indented to put the end of "NE" there."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    rows = (Row("ORR", (Cell("27 (90.0)"), Cell("NE (12.3, NE)")), 0), Row("95% CI", (Cell("73.5, 97.9"), Cell("3 (10.0)")), 1))
+    table = _table(rows=rows)
+    layout = compute_table_layout(table, STYLE)
+    text = create_rtf(table, run_timestamp(), style=STYLE).decode("ascii")
+    a, b = (round(c.decimal_at * 20) for c in layout.columns[1:])
+    assert f"\\ql\\tqdec\\tx{a}\\fs16{{\\f0 27 (90.0)}}\\cell" in text
+    assert f"\\ql\\tqdec\\tx{a}\\fs16{{\\f0 73.5, 97.9}}\\cell" in text
+    assert f"\\ql\\tqdec\\tx{b}\\fs16{{\\f0 3 (10.0)}}\\cell" in text
+    ne = round((layout.columns[2].decimal_at - (1532 + 1294) * 8 / 2048) * 20)  # "NE": DejaVu Sans units
+    assert f"\\li{ne}\\ri0\\ql\\fs16{{\\f0 NE (12.3, NE)}}\\cell" in text
+    assert "\\tab" not in text and "\x02" not in text

@@ -11,7 +11,9 @@ Laid out as SAS ODS RTF output is in a submission:
   joined into one RTF file the way rtflite joins its own pages (``\\page``), so the renderer
   never breaks a page on its own;
 - the body has rules above and below the header rows and below each page's last row, no
-  vertical lines; text left-aligned, statistics centred; bold block labels, indented rows.
+  vertical lines; text left-aligned, numbers aligned on the decimal as in the DOCX (a decimal
+  tab stop ``\\tqdec\\tx`` in each number's cell: rtflite has no option for it, so the cell's
+  paragraph is given it after rtflite wrote it); bold block labels, indented rows.
 
 rtflite knows ten fonts by number (for its own pagination, not used here: each page is cut
 before it is given to rtflite); every run uses font 1 and the font table's entry of font 1 is
@@ -30,7 +32,8 @@ from typing import Sequence
 from tlfgen.io.xlsx_safe import safe_cell_text
 from tlfgen.tlf.fontmetrics import LINE_HEIGHT_EM
 from tlfgen.tlf.layout import (
-    CELL_PAD_X, DocumentStyle, TableLayout, compute_table_layout, count_lines, footnote_height, text_width,
+    CELL_PAD_X, DocumentStyle, TableLayout, compute_table_layout, count_lines, decimal_offset, decimal_tab_anchor,
+    footnote_height, split_at_decimal, text_width,
 )
 from tlfgen.tlf.model import Table
 
@@ -181,7 +184,7 @@ def create_rtf(table: Table, run_at: datetime, *, style: DocumentStyle = DEFAULT
     parts = [_encode_page(table, layout, style, run_at, first, end, direct=direct) for first, end in pages]
     # the first page whole, the others from their page setup on, each without the closing brace
     chunks = [part[part.index("\\paperw") if k else 0:].rstrip()[:-1].rstrip() for k, part in enumerate(parts)]
-    text = _use_study_font(("\n" + PAGE_JOIN).join(chunks) + "\n}\n", style.font)
+    text = _use_study_font(_place_decimals(("\n" + PAGE_JOIN).join(chunks) + "\n}\n"), style.font)
     return text.encode("ascii")
 
 
@@ -216,14 +219,50 @@ _TOKEN = re.compile(r"@@R(\d+)C(\d+)@@")
 PageRow = tuple[tuple[str, ...], bool, int]
 
 
-def _page_rows(table: Table, first: int, end: int) -> list[PageRow]:
+def _page_rows(table: Table, layout: TableLayout, first: int, end: int) -> list[PageRow]:
     n = len(table.columns)
     out = []
     for row in table.rows[first:end]:
         bold = row.kind == "header" or (row.indent == 0 and table.kind == "table")
         cells = [c.text for c in row.cells] if row.kind == "data" else [""] * n
-        out.append((tuple([rtf_text(row.label)] + [rtf_text(t) for t in cells]), bold, row.indent))
+        texts = [_decimal_mark(t, layout, j) + rtf_text(t) for j, t in enumerate(cells, start=1)]
+        out.append((tuple([rtf_text(row.label)] + texts), bold, row.indent))
     return out
+
+
+#: a cell's text starting with a mark the paragraph of the cell is given after rtflite wrote it:
+#: "D<twips>" a decimal tab stop, "L<twips>" a left indent (``_decimal_mark``, ``_place_decimals``)
+_MARK = re.compile(r"\\li0\\ri0\\ql(\\fs\d+\{\\f\d+ )\x02([DL])(\d+)\x03")
+
+
+def _decimal_mark(text: str, layout: TableLayout, j: int) -> str:
+    """The mark putting the first number of a cell of a decimal column at the column's
+    ``decimal_at``: a decimal tab stop (in a table cell LibreOffice and Word align on it with no
+    tab character), or a left indent where the decimal tab would align elsewhere ("NE (12.3, NE)")."""
+    column = layout.columns[j]
+    if column.align != "decimal" or not text.strip():
+        return ""
+    if decimal_tab_anchor(text) == split_at_decimal(text):
+        return f"\x02D{round(column.decimal_at * 20)}\x03"
+    offset = decimal_offset(text, column, font=layout.font, size=layout.size)
+    return f"\x02L{max(0, round(offset * 20))}\x03"
+
+
+def _place_decimals(text: str) -> str:
+    """rtflite's cell paragraphs with their decimal tab stop or left indent (``_decimal_mark``)."""
+    def place(match: re.Match) -> str:
+        kind, twips = match.group(2), match.group(3)
+        if kind == "D":
+            return f"\\li0\\ri0\\ql\\tqdec\\tx{twips}{match.group(1)}"
+        return f"\\li{twips}\\ri0\\ql{match.group(1)}"
+
+    text = _MARK.sub(place, text)
+    if "\x02" in text:  # pragma: no cover - rtflite changed how it writes a cell
+        from tlfgen.errors import RenderError
+
+        raise RenderError("rtflite wrote a cell paragraph tlfgen cannot align on the decimal",
+                          hint="pin rtflite to a version tlfgen supports")
+    return text
 
 
 def _encode_page(table: Table, layout: TableLayout, style: DocumentStyle, run_at: datetime,
@@ -233,7 +272,7 @@ def _encode_page(table: Table, layout: TableLayout, style: DocumentStyle, run_at
     row, one per (bold, indent) of the rows between, the last row; their cells hold tokens), and
     every row of the page is that format's rtflite row with its own texts in place of the tokens:
     the same bytes as rtflite encoding every row (``direct``), in a fraction of the time."""
-    rows = _page_rows(table, first, end)
+    rows = _page_rows(table, layout, first, end)
     middle = list(dict.fromkeys((bold, indent) for _, bold, indent in rows[1:-1]))
     if direct or len(rows) <= 2 + len(middle):
         return _page_document(table, layout, style, run_at, rows)
@@ -264,7 +303,7 @@ def _page_document(table: Table, layout: TableLayout, style: DocumentStyle, run_
     widths = [_inches(c.width) for c in layout.columns]
     n = len(widths)
     size = math.floor(layout.size)
-    just = ["l" if c.align == "left" else "c" for c in layout.columns]
+    just = ["c" if c.align == "center" else "l" for c in layout.columns]
     names = [f"c{j}" for j in range(n)]
     texts = [list(cells) for cells, _, _ in rows]
     formats = [["b" if bold else ""] + [""] * (n - 1) for _, bold, _ in rows]
