@@ -5,8 +5,9 @@ Checks, from the PDF text: the page count (the DOCX writer's own count within on
 writer's exactly, as it cuts the pages itself; and Listing 1
 in at most 16 pages, half of the 33 it took before the layout work); no blank page; the first title line
 and "Page x of y" on every page; every column header on every page of a table or listing; no
-word of a cell split over two lines; a filled table of contents whose page numbers are the
-pages the outputs start on. A PNG of each output's first page is kept next to the PDFs in the
+word of a cell split over two lines; numbers of a column aligned on the decimal (x positions
+from pdftotext -bbox); in the combined DOCX and the combined RTF, a filled table of contents
+whose page numbers are the pages the outputs start on, and every figure on its page. A PNG of each output's first page is kept next to the PDFs in the
 test's temporary folder, for a reviewer to look at.
 """
 
@@ -83,7 +84,8 @@ def _style(study):
 def test_every_docx_output_was_rendered(rendered) -> None:
     study, tables, out = rendered
     assert sorted(p.stem for p in _pdfs(rendered, "docx")) == sorted(tables)
-    assert (out / "docx" / "combined.pdf").is_file()
+    assert (out / "docx" / "combined.pdf").is_file() and (out / "rtf" / "combined.pdf").is_file()
+    assert sorted(p.stem for p in _pdfs(rendered, "rtf")) == sorted(tables)
     assert all((p.with_suffix(".png")).stat().st_size > 1000 for p in out.glob("*/*.pdf"))
 
 
@@ -146,9 +148,15 @@ def test_no_word_of_a_cell_is_split_over_two_lines(rendered) -> None:
         assert not short, f"{pdf.name}: words split or missing (expected, found): {dict(list(short.items())[:8])}"
 
 
-def test_combined_document_opens_with_a_filled_table_of_contents(rendered) -> None:
+@pytest.mark.parametrize("kind", ["docx", "rtf"])
+def test_combined_document_opens_with_a_filled_table_of_contents(rendered, kind) -> None:
+    """combined.docx and combined.rtf: the contents list every output (tables, listings, then the
+    seven figures), each at the page where its title first appears; the outputs in that order;
+    "Page x of N" on every page."""
     _, tables, out = rendered
-    pages = _pages(out / "docx" / "combined.pdf")
+    pages = _pages(out / kind / "combined.pdf")
+    for k, page in enumerate(pages, start=1):
+        assert f"Page {k} of {len(pages)}" in page, (kind, k)
     contents = pages[0]
     assert "Table of contents" in contents
     entries = [line for line in contents.splitlines() if re.match(r"^\s*(Table|Listing|Figure) \d+\.", line)]
@@ -163,6 +171,21 @@ def test_combined_document_opens_with_a_filled_table_of_contents(rendered) -> No
     assert starts == sorted(starts) and starts[0] == 2
     for table in tables.values():
         assert any(table.title[0] in line for line in entries), table.id
+    order = [t.split(".")[0] for t in (re.sub(r"^\s*", "", line) for line in entries)]
+    assert order[:len(tables)] == [t.title[0].split(".")[0] for t in tables.values()]
+    assert order[len(tables):] == [f"Figure {k}" for k in range(1, 8)]
+
+
+def test_combined_rtf_holds_every_figure_on_its_page(rendered) -> None:
+    _, _, out = rendered
+    pdf = out / "rtf" / "combined.pdf"
+    figure_pages = [k for k, page in enumerate(_pages(pdf), start=1)
+                    if k > 1 and re.search(r"^\s*Figure \d+\.", page, re.M)]
+    assert len(figure_pages) == 7
+    for k in figure_pages:
+        listed = subprocess.run(["pdfimages", "-list", "-f", str(k), "-l", str(k), str(pdf)], check=True,
+                                capture_output=True, text=True).stdout.splitlines()
+        assert len(listed) >= 3, f"page {k}: no picture"
 
 
 def test_every_figure_page_holds_its_picture(rendered) -> None:

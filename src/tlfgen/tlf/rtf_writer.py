@@ -184,7 +184,7 @@ def create_rtf(table: Table, run_at: datetime, *, style: DocumentStyle = DEFAULT
     parts = [_encode_page(table, layout, style, run_at, first, end, direct=direct) for first, end in pages]
     # the first page whole, the others from their page setup on, each without the closing brace
     chunks = [part[part.index("\\paperw") if k else 0:].rstrip()[:-1].rstrip() for k, part in enumerate(parts)]
-    text = _use_study_font(_place_decimals(("\n" + PAGE_JOIN).join(chunks) + "\n}\n"), style.font)
+    text = use_study_font(_place_decimals(("\n" + PAGE_JOIN).join(chunks) + "\n}\n"), style.font)
     return text.encode("ascii")
 
 
@@ -203,7 +203,7 @@ def compute_rtf_pages(table: Table, run_at: datetime, *, style: DocumentStyle = 
     return split_pages(table, layout, body_room(table, layout, style, run_at), row_heights(table, layout, style))
 
 
-def _use_study_font(text: str, font: str) -> str:
+def use_study_font(text: str, font: str) -> str:
     entry = re.search(r"\{\\f0\\[a-z]+\\fcharset\d+\\fprq2 [^;]*;\}", text)
     if entry is None:  # pragma: no cover - rtflite's font table changed
         from tlfgen.errors import RenderError
@@ -339,8 +339,7 @@ def _page_document(table: Table, layout: TableLayout, style: DocumentStyle, run_
         rtf_page=rtf.RTFPage(orientation="landscape", width=_inches(style.page_width),
                              height=_inches(style.page_height), margin=margin, nrow=len(rows) + 1000,
                              col_width=sum(widths), border_first="single", border_last="single"),
-        rtf_page_header=rtf.RTFPageHeader(text=f"{rtf_text(style.study_id)}    {_PAGE_FIELD}", text_font=1,
-                                          text_font_size=style.size, text_space_before=0, text_space_after=0),
+        rtf_page_header=page_header(style),
         rtf_title=rtf.RTFTitle(text=[rtf_text(t) for t in table.title], text_font=1, text_format="b",
                                text_font_size=style.title_size, text_convert=False, text_space_before=0,
                                text_space_after=TITLE_AFTER * 20),
@@ -351,6 +350,14 @@ def _page_document(table: Table, layout: TableLayout, style: DocumentStyle, run_
         rtf_source=rtf.RTFSource(text=[rtf_text(source_line(table, run_at))], **notes),
     )
     return doc.rtf_encode()
+
+
+def page_header(style: DocumentStyle):
+    """The page header of every page: the study id and "Page x of y"."""
+    import rtflite as rtf
+
+    return rtf.RTFPageHeader(text=f"{rtf_text(style.study_id)}    {_PAGE_FIELD}", text_font=1,
+                             text_font_size=style.size, text_space_before=0, text_space_after=0)
 
 
 def create_rtf_files(tables: Sequence[Table], run_at: datetime, *,
