@@ -51,7 +51,7 @@ RULE = '<w:{side} w:val="single" w:sz="6" w:space="0" w:color="000000"/>'
 #: the gap between the header (footer) and the body, points
 GAP = 6.0
 #: points of a page's body not counted on when counting pages (rules, the paragraph after a table)
-PAGE_SLACK = 6.0
+PAGE_SLACK = 3.0
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ Widths come from the embedded font metrics (``fontmetrics.py``), in points.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -128,21 +129,29 @@ def split_words(line: str) -> list[str]:
 
 
 def count_lines(text: str, width: float, *, font: str, size: float, bold: bool = False) -> int:
-    """Lines ``text`` takes when wrapped at spaces (and after a slash) into ``width`` points."""
+    """Lines ``text`` takes when wrapped into ``width`` points as LibreOffice wraps it: at spaces; a
+    word wider than the line after its slashes ("RECOVERED/" "RESOLVED"; "RECOVERED/NOT", which
+    fits, stays whole: measured with LibreOffice 7.4); a piece still wider is cut (never here: the
+    columns are as wide as the longest piece)."""
     lines = 0
     space = text_width(" ", font=font, size=size, bold=bold)
     for part in text.split("\n"):
         lines += 1
         used = 0.0
         for k, word in enumerate(part.split(" ")):
-            for m, piece in enumerate(_BREAK.split(word)):
-                w = text_width(piece, font=font, size=size, bold=bold)
+            whole = text_width(word, font=font, size=size, bold=bold)
+            pieces = [word] if whole <= width else _BREAK.split(word)
+            for m, piece in enumerate(pieces):
+                w = whole if len(pieces) == 1 else text_width(piece, font=font, size=size, bold=bold)
                 gap = space if (m == 0 and k > 0) else 0.0
                 if used and used + gap + w > width:
                     lines += 1
                     used = w
                 else:
                     used = used + gap + w if (used or k or m) else w
+                if w > width:
+                    lines += math.ceil(w / width) - 1
+                    used = w % width
     return lines
 
 
@@ -255,7 +264,8 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
     line = size * LINE_HEIGHT_EM
     header_lines = max(count_lines(h, widths[j] - CELL_PAD_X, font=font, size=size, bold=True)
                        for j, h in enumerate(headers))
-    header_height = (header_lines + (1 if table.has_spanners else 0)) * line + 2 * CELL_PAD_Y
+    header_rows = 2 if table.has_spanners else 1
+    header_height = (header_lines + header_rows - 1) * line + header_rows * CELL_PAD_Y
     heights = []
     for row in table.rows:
         lines = count_lines(row.label, widths[0] - CELL_PAD_X - indent * row.indent, font=font, size=size)
@@ -263,7 +273,7 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
             for j, cell in enumerate(row.cells, start=1):
                 if cell.text:
                     lines = max(lines, count_lines(cell.text, widths[j] - CELL_PAD_X, font=font, size=size))
-        heights.append(lines * line + 2 * CELL_PAD_Y)
+        heights.append(lines * line + CELL_PAD_Y)  # half the padding above the text, half below
     return TableLayout(tuple(columns), size, header_height, tuple(heights), font)
 
 

@@ -22,7 +22,8 @@ from tlfgen.tlf.fontmetrics import LINE_HEIGHT_EM
 from tlfgen.tlf.layout import DocumentStyle, TableLayout, compute_table_layout, count_lines, footnote_height
 from tlfgen.tlf.model import Table
 from tlfgen.tlf.rtf_writer import (
-    CELL_SPACE, DEFAULT_STYLE, NOTE_BEFORE, PAGE_JOIN, PAGE_SLACK, TITLE_AFTER, compute_rtf_pages, create_rtf,
+    CELL_SPACE, DEFAULT_STYLE, NOTE_BEFORE, PAGE_JOIN, PAGE_SLACK, TITLE_AFTER, bottom_margin, compute_rtf_pages,
+    create_rtf,
     page_header, rtf_sizes, rtf_text, top_margin, use_study_font,
 )
 
@@ -91,7 +92,7 @@ def contents_rows_per_page(style: DocumentStyle, entries: Sequence[str]) -> int:
     width = sizes.text_width * 0.9
     lines = max([count_lines(e, width, font=style.font, size=sizes.size) for e in entries] or [1])
     row = lines * sizes.size * LINE_HEIGHT_EM + 2 * CELL_SPACE + 0.5
-    room = (sizes.page_height - top_margin(sizes) - sizes.margin_bottom - _title_height((CONTENTS_TITLE,), sizes)
+    room = (sizes.page_height - top_margin(sizes) - bottom_margin(sizes) - _title_height((CONTENTS_TITLE,), sizes)
             - footnote_height(["Source"], sizes) - 2 * NOTE_BEFORE - PAGE_SLACK)
     return max(1, int(room // row))
 
@@ -113,7 +114,7 @@ def _rtf_page(style: DocumentStyle, **kw: Any):
     import rtflite as rtf
 
     margin = [_inches(style.margin_x), _inches(style.margin_x), _inches(top_margin(style)),
-              _inches(style.margin_bottom), _inches(style.header_distance), _inches(style.footer_distance)]
+              _inches(bottom_margin(style)), _inches(style.header_distance), _inches(style.footer_distance)]
     return rtf.RTFPage(orientation="landscape", width=_inches(style.page_width), height=_inches(style.page_height),
                        margin=margin, col_width=_inches(style.text_width), **kw)
 
@@ -175,7 +176,7 @@ def create_figure_rtf(figure: Any, run_at: datetime, *, style: DocumentStyle = D
     style = rtf_sizes(style)
     title = tuple(figure.title.split("\n"))
     notes = list(figure.footnotes) + [source_text(FIGURES_SPEC, cutoff, run_at)]
-    room = (style.page_height - top_margin(style) - style.margin_bottom - _title_height(title, style)
+    room = (style.page_height - top_margin(style) - bottom_margin(style) - _title_height(title, style)
             - footnote_height(notes, style) - (len(notes) + 1) * NOTE_BEFORE - PAGE_SLACK)
     width = min(style.text_width, room * figure.width / figure.height)
     height = width * figure.height / figure.width

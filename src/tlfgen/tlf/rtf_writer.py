@@ -32,7 +32,7 @@ from typing import Sequence
 from tlfgen.io.xlsx_safe import safe_cell_text
 from tlfgen.tlf.fontmetrics import LINE_HEIGHT_EM
 from tlfgen.tlf.layout import (
-    CELL_PAD_X, DocumentStyle, TableLayout, compute_table_layout, count_lines, decimal_offset, decimal_tab_anchor,
+    CELL_PAD_X, CELL_PAD_Y, DocumentStyle, TableLayout, compute_table_layout, count_lines, decimal_offset, decimal_tab_anchor,
     footnote_height, split_at_decimal, text_width,
 )
 from tlfgen.tlf.model import Table
@@ -42,9 +42,9 @@ DEFAULT_STYLE = DocumentStyle()
 TITLE_AFTER = 6.0
 NOTE_BEFORE = 3.0
 #: paragraph space above and below the text of a cell, points (rtflite: twips)
-CELL_SPACE = 0.75
+CELL_SPACE = CELL_PAD_Y / 2  # as the DOCX's cell margins above and below
 #: points of each page's body not counted on (rules, rounding of the renderer's line heights)
-PAGE_SLACK = 12.0
+PAGE_SLACK = 6.0
 #: what rtflite writes between two pages of one document
 PAGE_JOIN = "{\\pard\\fs2\\par}\\page{\\pard\\fs2\\par}\n"
 INDENT_TWIPS = 200
@@ -82,6 +82,12 @@ def top_margin(style: DocumentStyle) -> float:
     return max(style.margin_top, style.header_distance + style.size * LINE_HEIGHT_EM + 6.0)
 
 
+def bottom_margin(style: DocumentStyle) -> float:
+    """Points from the body to the page bottom: the page has no footer (the footnotes and source
+    line close the body, under the table), so only the footer distance and a gap."""
+    return min(style.margin_bottom, style.footer_distance + 6.0)
+
+
 def title_height(table: Table, style: DocumentStyle) -> float:
     lines = sum(count_lines(t, style.text_width, font=style.font, size=style.title_size, bold=True)
                 for t in table.title)
@@ -99,7 +105,7 @@ def source_line(table: Table, run_at: datetime) -> str:
 
 def body_room(table: Table, layout: TableLayout, style: DocumentStyle, run_at: datetime) -> float:
     """Points of a page left for the body rows (the column header rows already taken)."""
-    return (style.page_height - top_margin(style) - style.margin_bottom - title_height(table, style)
+    return (style.page_height - top_margin(style) - bottom_margin(style) - title_height(table, style)
             - layout.header_height - notes_height(table, style, run_at) - PAGE_SLACK)
 
 
@@ -143,7 +149,7 @@ def row_heights(table: Table, layout: TableLayout, style: DocumentStyle) -> list
         n = lines(0, row.label, INDENT_TWIPS / 20 * row.indent, bold)
         if row.kind == "data":
             n = max([n] + [lines(j, c.text) for j, c in enumerate(row.cells, start=1)])
-        heights.append(n * line + 2 * CELL_SPACE + 0.5)
+        heights.append(n * line + 2 * CELL_SPACE)
     return heights
 
 
@@ -331,7 +337,7 @@ def _page_document(table: Table, layout: TableLayout, style: DocumentStyle, run_
     body = rtf.RTFBody(col_rel_width=widths, text_justification=[just], text_format=formats,
                        text_indent_left=indents, border_top=[[""]], border_bottom=[[""]], **common)
     margin = [_inches(style.margin_x), _inches(style.margin_x), _inches(top_margin(style)),
-              _inches(style.margin_bottom), _inches(style.header_distance), _inches(style.footer_distance)]
+              _inches(bottom_margin(style)), _inches(style.header_distance), _inches(style.footer_distance)]
     notes = dict(text_font=1, text_font_size=style.footnote_size, text_convert=False, as_table=False,
                  text_justification="l", text_space_before=NOTE_BEFORE * 20, text_space_after=0)
     doc = rtf.RTFDocument(
