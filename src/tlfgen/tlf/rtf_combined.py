@@ -20,20 +20,17 @@ from typing import Any, Mapping, Sequence
 
 from tlfgen.tlf.fontmetrics import LINE_HEIGHT_EM
 from tlfgen.tlf.layout import DocumentStyle, TableLayout, compute_table_layout, count_lines, footnote_height
+from tlfgen.tlf.docx_writer import bookmark_name
 from tlfgen.tlf.model import Table
 from tlfgen.tlf.rtf_writer import (
-    CELL_SPACE, DEFAULT_STYLE, NOTE_BEFORE, PAGE_JOIN, PAGE_SLACK, TITLE_AFTER, bottom_margin, compute_rtf_pages,
+    CELL_SPACE, DEFAULT_STYLE, NOTE_BEFORE, PAGE_JOIN, PAGE_SLACK, inches, bottom_margin, compute_rtf_pages,
     create_rtf,
-    page_header, rtf_sizes, rtf_text, top_margin, use_study_font,
+    note_options, page_header, rtf_page, rtf_sizes, rtf_text, rtf_title, source_text, title_lines_height, top_margin,
+    use_study_font,
 )
 
 CONTENTS_TITLE = "Table of contents"
 FIGURES_SPEC = "specs/tlf/figures.yaml"
-
-
-def bookmark_name(output_id: str) -> str:
-    """The bookmark at an output's title (the combined DOCX's names)."""
-    return "tlf_" + re.sub(r"[^A-Za-z0-9_]", "_", output_id)[:36]
 
 
 def contents_entry(title: Sequence[str]) -> str:
@@ -92,44 +89,9 @@ def contents_rows_per_page(style: DocumentStyle, entries: Sequence[str]) -> int:
     width = sizes.text_width * 0.9
     lines = max([count_lines(e, width, font=style.font, size=sizes.size) for e in entries] or [1])
     row = lines * sizes.size * LINE_HEIGHT_EM + 2 * CELL_SPACE + 0.5
-    room = (sizes.page_height - top_margin(sizes) - bottom_margin(sizes) - _title_height((CONTENTS_TITLE,), sizes)
+    room = (sizes.page_height - top_margin(sizes) - bottom_margin(sizes) - title_lines_height((CONTENTS_TITLE,), sizes)
             - footnote_height(["Source"], sizes) - 2 * NOTE_BEFORE - PAGE_SLACK)
     return max(1, int(room // row))
-
-
-def _title_height(title: Sequence[str], style: DocumentStyle) -> float:
-    lines = sum(count_lines(t, style.text_width, font=style.font, size=style.title_size, bold=True) for t in title)
-    return lines * style.title_size * LINE_HEIGHT_EM + TITLE_AFTER
-
-
-def source_text(spec_path: str, cutoff: str, run_at: datetime) -> str:
-    return f"Source: {spec_path}    Data cutoff: {cutoff}    Run: {run_at.strftime('%Y-%m-%d %H:%M')} UTC"
-
-
-def _inches(points: float) -> float:
-    return points / 72.0
-
-
-def _rtf_page(style: DocumentStyle, **kw: Any):
-    import rtflite as rtf
-
-    margin = [_inches(style.margin_x), _inches(style.margin_x), _inches(top_margin(style)),
-              _inches(bottom_margin(style)), _inches(style.header_distance), _inches(style.footer_distance)]
-    return rtf.RTFPage(orientation="landscape", width=_inches(style.page_width), height=_inches(style.page_height),
-                       margin=margin, col_width=_inches(style.text_width), **kw)
-
-
-def _notes(style: DocumentStyle) -> dict[str, Any]:
-    return dict(text_font=1, text_font_size=style.footnote_size, text_convert=False, as_table=False,
-                text_justification="l", text_space_before=NOTE_BEFORE * 20, text_space_after=0)
-
-
-def _title(style: DocumentStyle, title: Sequence[str]):
-    import rtflite as rtf
-
-    return rtf.RTFTitle(text=[rtf_text(t) for t in title], text_font=1, text_format="b",
-                        text_font_size=style.title_size, text_convert=False, text_space_before=0,
-                        text_space_after=TITLE_AFTER * 20)
 
 
 def create_contents_rtf(entries: Sequence[tuple[str, str, int]], run_at: datetime, *, style: DocumentStyle,
@@ -148,15 +110,15 @@ def create_contents_rtf(entries: Sequence[tuple[str, str, int]], run_at: datetim
     space = CELL_SPACE * 20
     doc = rtf.RTFDocument(
         df=frame,
-        rtf_page=_rtf_page(style, nrow=per_page, border_first="", border_last=""),
+        rtf_page=rtf_page(style, nrow=per_page, col_width=inches(style.text_width), border_first="", border_last=""),
         rtf_page_header=page_header(style),
-        rtf_title=_title(style, (CONTENTS_TITLE,)),
+        rtf_title=rtf_title((CONTENTS_TITLE,), style),
         rtf_column_header=[],
-        rtf_body=rtf.RTFBody(col_rel_width=[_inches(w) for w in widths], text_justification=[["l", "r"]],
+        rtf_body=rtf.RTFBody(col_rel_width=[inches(w) for w in widths], text_justification=[["l", "r"]],
                              text_font=1, text_font_size=style.size, text_convert=False,
                              text_space_before=space, text_space_after=space, border_left=[[""]],
                              border_right=[[""]], border_top=[[""]], border_bottom=[[""]]),
-        rtf_source=rtf.RTFSource(text=[rtf_text(source_text("specs/tlf", cutoff, run_at))], **_notes(style)),
+        rtf_source=rtf.RTFSource(text=[rtf_text(source_text("specs/tlf", cutoff, run_at))], **note_options(style)),
     )
     return use_study_font(doc.rtf_encode(), style.font)
 
@@ -176,17 +138,17 @@ def create_figure_rtf(figure: Any, run_at: datetime, *, style: DocumentStyle = D
     style = rtf_sizes(style)
     title = tuple(figure.title.split("\n"))
     notes = list(figure.footnotes) + [source_text(FIGURES_SPEC, cutoff, run_at)]
-    room = (style.page_height - top_margin(style) - bottom_margin(style) - _title_height(title, style)
+    room = (style.page_height - top_margin(style) - bottom_margin(style) - title_lines_height(title, style)
             - footnote_height(notes, style) - (len(notes) + 1) * NOTE_BEFORE - PAGE_SLACK)
     width = min(style.text_width, room * figure.width / figure.height)
     height = width * figure.height / figure.width
     doc = rtf.RTFDocument(
-        rtf_figure=rtf.RTFFigure(figures=str(figure.png), fig_width=_inches(width), fig_height=_inches(height)),
-        rtf_page=_rtf_page(style),
+        rtf_figure=rtf.RTFFigure(figures=str(figure.png), fig_width=inches(width), fig_height=inches(height)),
+        rtf_page=rtf_page(style, col_width=inches(style.text_width)),
         rtf_page_header=page_header(style),
-        rtf_title=_title(style, title),
-        rtf_footnote=rtf.RTFFootnote(text=[rtf_text(t) for t in figure.footnotes], **_notes(style))
+        rtf_title=rtf_title(title, style),
+        rtf_footnote=rtf.RTFFootnote(text=[rtf_text(t) for t in figure.footnotes], **note_options(style))
         if figure.footnotes else None,
-        rtf_source=rtf.RTFSource(text=[rtf_text(notes[-1])], **_notes(style)),
+        rtf_source=rtf.RTFSource(text=[rtf_text(notes[-1])], **note_options(style)),
     )
     return use_study_font(doc.rtf_encode(), style.font)

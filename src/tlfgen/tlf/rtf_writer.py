@@ -73,7 +73,7 @@ def rtf_text(text: str) -> str:
     return "".join(out)
 
 
-def _inches(points: float) -> float:
+def inches(points: float) -> float:
     return points / 72.0
 
 
@@ -89,8 +89,12 @@ def bottom_margin(style: DocumentStyle) -> float:
 
 
 def title_height(table: Table, style: DocumentStyle) -> float:
-    lines = sum(count_lines(t, style.text_width, font=style.font, size=style.title_size, bold=True)
-                for t in table.title)
+    return title_lines_height(table.title, style)
+
+
+def title_lines_height(title: Sequence[str], style: DocumentStyle) -> float:
+    """Points the title lines take, wrapped to the text width, and the space after them."""
+    lines = sum(count_lines(t, style.text_width, font=style.font, size=style.title_size, bold=True) for t in title)
     return lines * style.title_size * LINE_HEIGHT_EM + TITLE_AFTER
 
 
@@ -99,8 +103,11 @@ def notes_height(table: Table, style: DocumentStyle, run_at: datetime) -> float:
 
 
 def source_line(table: Table, run_at: datetime) -> str:
-    return (f"Source: {table.spec_path}    Data cutoff: {table.cutoff}    "
-            f"Run: {run_at.strftime('%Y-%m-%d %H:%M')} UTC")
+    return source_text(table.spec_path, table.cutoff, run_at)
+
+
+def source_text(spec_path: str, cutoff: str, run_at: datetime) -> str:
+    return f"Source: {spec_path}    Data cutoff: {cutoff}    Run: {run_at.strftime('%Y-%m-%d %H:%M')} UTC"
 
 
 def body_room(table: Table, layout: TableLayout, style: DocumentStyle, run_at: datetime) -> float:
@@ -306,7 +313,7 @@ def _page_document(table: Table, layout: TableLayout, style: DocumentStyle, run_
     import polars as pl
     import rtflite as rtf
 
-    widths = [_inches(c.width) for c in layout.columns]
+    widths = [inches(c.width) for c in layout.columns]
     n = len(widths)
     size = math.floor(layout.size)
     just = ["c" if c.align == "center" else "l" for c in layout.columns]
@@ -336,19 +343,13 @@ def _page_document(table: Table, layout: TableLayout, style: DocumentStyle, run_
         cell_vertical_justification=["bottom"], **common))
     body = rtf.RTFBody(col_rel_width=widths, text_justification=[just], text_format=formats,
                        text_indent_left=indents, border_top=[[""]], border_bottom=[[""]], **common)
-    margin = [_inches(style.margin_x), _inches(style.margin_x), _inches(top_margin(style)),
-              _inches(bottom_margin(style)), _inches(style.header_distance), _inches(style.footer_distance)]
-    notes = dict(text_font=1, text_font_size=style.footnote_size, text_convert=False, as_table=False,
-                 text_justification="l", text_space_before=NOTE_BEFORE * 20, text_space_after=0)
+    notes = note_options(style)
     doc = rtf.RTFDocument(
         df=frame,
-        rtf_page=rtf.RTFPage(orientation="landscape", width=_inches(style.page_width),
-                             height=_inches(style.page_height), margin=margin, nrow=len(rows) + 1000,
-                             col_width=sum(widths), border_first="single", border_last="single"),
+        rtf_page=rtf_page(style, nrow=len(rows) + 1000, col_width=sum(widths), border_first="single",
+                          border_last="single"),
         rtf_page_header=page_header(style),
-        rtf_title=rtf.RTFTitle(text=[rtf_text(t) for t in table.title], text_font=1, text_format="b",
-                               text_font_size=style.title_size, text_convert=False, text_space_before=0,
-                               text_space_after=TITLE_AFTER * 20),
+        rtf_title=rtf_title(table.title, style),
         rtf_column_header=headers,
         rtf_body=body,
         rtf_footnote=rtf.RTFFootnote(text=[rtf_text(t) for t in table.footnotes], **notes)
@@ -356,6 +357,31 @@ def _page_document(table: Table, layout: TableLayout, style: DocumentStyle, run_
         rtf_source=rtf.RTFSource(text=[rtf_text(source_line(table, run_at))], **notes),
     )
     return doc.rtf_encode()
+
+
+def rtf_page(style: DocumentStyle, **options):
+    """rtflite's page of ``style``: A4 landscape, the margins, and ``options`` (rows, borders)."""
+    import rtflite as rtf
+
+    margin = [inches(style.margin_x), inches(style.margin_x), inches(top_margin(style)),
+              inches(bottom_margin(style)), inches(style.header_distance), inches(style.footer_distance)]
+    return rtf.RTFPage(orientation="landscape", width=inches(style.page_width), height=inches(style.page_height),
+                       margin=margin, **options)
+
+
+def rtf_title(title: Sequence[str], style: DocumentStyle):
+    """The title lines, bold, centred, with the space after them."""
+    import rtflite as rtf
+
+    return rtf.RTFTitle(text=[rtf_text(t) for t in title], text_font=1, text_format="b",
+                        text_font_size=style.title_size, text_convert=False, text_space_before=0,
+                        text_space_after=TITLE_AFTER * 20)
+
+
+def note_options(style: DocumentStyle) -> dict:
+    """rtflite options of the footnotes and the source line: paragraphs under the body."""
+    return dict(text_font=1, text_font_size=style.footnote_size, text_convert=False, as_table=False,
+                text_justification="l", text_space_before=NOTE_BEFORE * 20, text_space_after=0)
 
 
 def page_header(style: DocumentStyle):
