@@ -78,8 +78,9 @@ def inches(points: float) -> float:
 
 
 def top_margin(style: DocumentStyle) -> float:
-    """Points from the page top to the body: the page header line and a gap under it."""
-    return max(style.margin_top, style.header_distance + style.size * LINE_HEIGHT_EM + 6.0)
+    """Points from the page top to the body: the page header line and a gap under it (the title,
+    in the body, is the first line under the header, as in the DOCX's page header)."""
+    return min(style.margin_top, style.header_distance + style.size * LINE_HEIGHT_EM + 6.0)
 
 
 def bottom_margin(style: DocumentStyle) -> float:
