@@ -10,7 +10,7 @@ import re
 from tlfgen.io.ooxml import run_timestamp
 from tlfgen.tlf.layout import DocumentStyle, compute_table_layout
 from tlfgen.tlf.model import Cell, Column, Row, Table
-from tlfgen.tlf.rtf_writer import count_lines_at_spaces, create_rtf, rtf_text, split_pages
+from tlfgen.tlf.rtf_writer import create_rtf, rtf_text, split_pages
 
 STYLE = DocumentStyle(study_id="NCT04471480")
 
@@ -33,13 +33,6 @@ def test_01_text_is_escaped_for_rtf() -> None:
     assert rtf_text("\u2265 65, caf\u00e9") == "\\u8805? 65, caf\\u233?"
     assert rtf_text("TCAC\n(N=30)") == "TCAC\\line (N=30)"
     assert rtf_text("\U0001F600") == "\\u-10179?\\u-8704?"  # UTF-16 surrogates D83D DE00, as signed 16-bit
-
-
-def test_02_lines_break_at_spaces_only() -> None:
-    # as LibreOffice set it in Listing 1 (7 pt DejaVu Sans, 66 pt of text): NOT | RECOVERED/NOT | RESOLVED
-    assert count_lines_at_spaces("NOT RECOVERED/NOT RESOLVED", 66.0, font="DejaVu Sans", size=7) == 3
-    assert count_lines_at_spaces("RECOVERED/RESOLVED", 66.0, font="DejaVu Sans", size=7) == 2
-    assert count_lines_at_spaces("A\nB", 66.0, font="DejaVu Sans", size=7) == 2
 
 
 def test_03_pages_never_end_on_a_block_label() -> None:

@@ -17,9 +17,10 @@ What SAS PROC REPORT / ODS does for a CSR appendix, done here for every writer (
   a cell where the renderers' decimal tab would align elsewhere (``decimal_tab_anchor``:
   "NE (12.3, NE)" aligns on "12.3") gets a left indent instead. Headers are centred, the stub's
   header left-aligned.
-- **Pages.** Row heights from the wrapped line count of each cell (greedy wrapping at spaces,
-  as the renderers do), so the number of pages of each output is known before rendering (the
-  table of contents prints it).
+- **Pages.** Row heights from the wrapped line count of each cell (``count_lines``: greedy
+  wrapping at spaces, a word too wide for the line after its slashes, as LibreOffice does) and
+  the cell padding, so the number of pages of each output is known before rendering (the table
+  of contents prints it; the rendering test checks it against LibreOffice's pages).
 
 Widths come from the embedded font metrics (``fontmetrics.py``), in points.
 """

@@ -33,7 +33,7 @@ from tlfgen.io.xlsx_safe import safe_cell_text
 from tlfgen.tlf.fontmetrics import LINE_HEIGHT_EM
 from tlfgen.tlf.layout import (
     CELL_PAD_X, CELL_PAD_Y, DocumentStyle, TableLayout, compute_table_layout, count_lines, decimal_offset, decimal_tab_anchor,
-    footnote_height, split_at_decimal, text_width,
+    footnote_height, split_at_decimal,
 )
 from tlfgen.tlf.model import Table
 
@@ -117,27 +117,6 @@ def body_room(table: Table, layout: TableLayout, style: DocumentStyle, run_at: d
             - layout.header_height - notes_height(table, style, run_at) - PAGE_SLACK)
 
 
-def count_lines_at_spaces(text: str, width: float, *, font: str, size: float, bold: bool = False) -> int:
-    """Lines ``text`` takes in ``width`` points when it breaks at spaces only (LibreOffice keeps
-    "RECOVERED/NOT" on one line); a word wider than the cell counts the lines it is cut into."""
-    lines = 0
-    space = text_width(" ", font=font, size=size, bold=bold)
-    for part in text.split("\n"):
-        lines += 1
-        used = 0.0
-        for word in part.split(" "):
-            w = text_width(word, font=font, size=size, bold=bold)
-            if used and used + space + w > width:
-                lines += 1
-                used = 0.0
-            if w > width:
-                lines += math.ceil(w / width) - 1
-                used = w % width
-            else:
-                used = used + space + w if used else w
-    return lines
-
-
 def row_heights(table: Table, layout: TableLayout, style: DocumentStyle) -> list[float]:
     """Height of each body row in points, lines counted as the renderer breaks them."""
     font, size = style.font, layout.size
@@ -148,7 +127,7 @@ def row_heights(table: Table, layout: TableLayout, style: DocumentStyle) -> list
     def lines(j: int, text: str, indent: float = 0.0, bold: bool = False) -> int:
         key = (j, text, indent, bold)
         if key not in memo:
-            memo[key] = count_lines_at_spaces(text, inner[j] - indent, font=font, size=size, bold=bold) if text else 1
+            memo[key] = count_lines(text, inner[j] - indent, font=font, size=size, bold=bold) if text else 1
         return memo[key]
 
     heights = []
