@@ -131,5 +131,30 @@ def test_09_markup_control_characters_indent_and_bold_in_body() -> None:
     assert grid.rows[1].cells[0].paragraphs[0].runs[0].bold is True
     assert grid.rows[2].cells[0].paragraphs[0].paragraph_format.left_indent == 400 * 635  # 200 twips per level
     assert grid.rows[2].cells[1].paragraphs[0].alignment is None  # text: left-aligned (the default)
-    numbers = _read(create_docx([_table()], run_timestamp())).tables[0]
-    assert numbers.rows[1].cells[1].paragraphs[0].alignment == 1  # a column of statistics: centred
+
+
+def test_10_numbers_aligned_on_the_decimal_by_a_decimal_tab_stop() -> None:
+    """Column A holds "27 (90.0)" and "73.5, 97.9": both cells get one decimal tab stop, where the
+    block of numbers (widest left part "27" or "73", widest right part ".5, 97.9") is centred in the
+    cell. DejaVu Sans units (of 2048 per em): "27" = 2 x 1303, ".5, 97.9" = 651 + 1303 + 651 + 651
+    + 1303 + 1303 + 651 + 1303; at 8 pt: x 8 / 2048 points. No tab character: in a table cell
+    Word and LibreOffice align on the stop without one."""
+    from tlfgen.tlf.layout import compute_table_layout
+
+    table = _table(rows=(Row("ORR, n (%)", (Cell("27 (90.0)"), Cell("NE (12.3, NE)")), 0),
+                         Row("95% CI", (Cell("73.5, 97.9"), Cell("3 (10.0)")), 1)))
+    width_a = compute_table_layout(table, DocumentStyle()).columns[1].width
+    left, right = 2 * 1303 * 8 / 2048, 7816 * 8 / 2048
+    expected = round((round((width_a - 5 - left - right) / 2 + left, 2)) * 20)
+    grid = _read(create_docx([table], run_timestamp())).tables[0]
+    for row in (1, 2):
+        para = grid.rows[row].cells[1].paragraphs[0]
+        stops = para._p.findall(f"{qn('w:pPr')}/{qn('w:tabs')}/{qn('w:tab')}")
+        assert [(s.get(qn("w:val")), int(s.get(qn("w:pos")))) for s in stops] == [("decimal", expected)]
+        assert para.alignment is None and "\t" not in para.text
+    # "NE (12.3, NE)": a decimal tab would align on "12.3", so the cell is indented to put the end of
+    # "NE" (1532 + 1294 units) where column B's first numbers end ("3": its tab stop)
+    ne, three = (grid.rows[k].cells[2].paragraphs[0] for k in (1, 2))
+    assert ne._p.find(f"{qn('w:pPr')}/{qn('w:tabs')}") is None
+    stop = int(three._p.find(f"{qn('w:pPr')}/{qn('w:tabs')}/{qn('w:tab')}").get(qn("w:pos")))
+    assert ne.paragraph_format.left_indent.twips == pytest.approx(stop - (1532 + 1294) * 8 / 2048 * 20, abs=1.5)

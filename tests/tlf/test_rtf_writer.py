@@ -10,7 +10,7 @@ import re
 from tlfgen.io.ooxml import run_timestamp
 from tlfgen.tlf.layout import DocumentStyle, compute_table_layout
 from tlfgen.tlf.model import Cell, Column, Row, Table
-from tlfgen.tlf.rtf_writer import count_lines_at_spaces, create_rtf, rtf_text, split_pages
+from tlfgen.tlf.rtf_writer import create_rtf, rtf_text, split_pages
 
 STYLE = DocumentStyle(study_id="NCT04471480")
 
@@ -33,13 +33,6 @@ def test_01_text_is_escaped_for_rtf() -> None:
     assert rtf_text("\u2265 65, caf\u00e9") == "\\u8805? 65, caf\\u233?"
     assert rtf_text("TCAC\n(N=30)") == "TCAC\\line (N=30)"
     assert rtf_text("\U0001F600") == "\\u-10179?\\u-8704?"  # UTF-16 surrogates D83D DE00, as signed 16-bit
-
-
-def test_02_lines_break_at_spaces_only() -> None:
-    # as LibreOffice set it in Listing 1 (7 pt DejaVu Sans, 66 pt of text): NOT | RECOVERED/NOT | RESOLVED
-    assert count_lines_at_spaces("NOT RECOVERED/NOT RESOLVED", 66.0, font="DejaVu Sans", size=7) == 3
-    assert count_lines_at_spaces("RECOVERED/RESOLVED", 66.0, font="DejaVu Sans", size=7) == 2
-    assert count_lines_at_spaces("A\nB", 66.0, font="DejaVu Sans", size=7) == 2
 
 
 def test_03_pages_never_end_on_a_block_label() -> None:
@@ -98,3 +91,21 @@ def test_06_rows_from_rtflite_templates_are_the_bytes_rtflite_writes_for_every_r
     fast = create_rtf(table, run_timestamp(), style=STYLE)
     assert fast.count(b"\\page") >= 1
     assert fast == create_rtf(table, run_timestamp(), style=STYLE, direct=True)
+
+
+def test_07_numbers_aligned_on_the_decimal_as_in_the_docx(monkeypatch) -> None:
+    """Each number's cell gets the DOCX layout's decimal tab stop (``\\tqdec\\tx`` in twips, no
+    ``\\tab``: LibreOffice and Word align a table cell on it without one); "NE (12.3, NE)", which a
+    decimal tab would align on "12.3", is indented to put the end of "NE" there."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    rows = (Row("ORR", (Cell("27 (90.0)"), Cell("NE (12.3, NE)")), 0), Row("95% CI", (Cell("73.5, 97.9"), Cell("3 (10.0)")), 1))
+    table = _table(rows=rows)
+    layout = compute_table_layout(table, STYLE)
+    text = create_rtf(table, run_timestamp(), style=STYLE).decode("ascii")
+    a, b = (round(c.decimal_at * 20) for c in layout.columns[1:])
+    assert f"\\ql\\tqdec\\tx{a}\\fs16{{\\f0 27 (90.0)}}\\cell" in text
+    assert f"\\ql\\tqdec\\tx{a}\\fs16{{\\f0 73.5, 97.9}}\\cell" in text
+    assert f"\\ql\\tqdec\\tx{b}\\fs16{{\\f0 3 (10.0)}}\\cell" in text
+    ne = round((layout.columns[2].decimal_at - (1532 + 1294) * 8 / 2048) * 20)  # "NE": DejaVu Sans units
+    assert f"\\li{ne}\\ri0\\ql\\fs16{{\\f0 NE (12.3, NE)}}\\cell" in text
+    assert "\\tab" not in text and "\x02" not in text

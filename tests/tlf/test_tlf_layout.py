@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tlfgen.tlf.layout import (
-    DocumentStyle, count_lines, count_pages, compute_table_layout, fit_widths, is_numeric_text, split_words,
-    text_width, TableLayout,
+    DocumentStyle, count_lines, count_pages, compute_table_layout, decimal_tab_anchor, fit_widths, is_numeric_text,
+    split_at_decimal, split_words, text_width, TableLayout,
 )
 from tlfgen.tlf.model import Cell, Column, Row, Table
 
@@ -27,7 +27,12 @@ def test_02_split_words_and_count_lines() -> None:
     digit = 1303 * 8 / 2048
     assert count_lines("00 00", 5 * digit, font="DejaVu Sans", size=8) == 1  # 2 digits + space + 2 digits
     assert count_lines("00 00", 4 * digit, font="DejaVu Sans", size=8) == 2
-    assert count_lines("0000", 1 * digit, font="DejaVu Sans", size=8) == 1  # a word is never broken
+    # a word wider than the line is cut, as the renderer must (a column is never that narrow)
+    assert count_lines("0000", 1 * digit, font="DejaVu Sans", size=8) == 4
+    # as LibreOffice 7.4 set Listing 1 (7 pt, 66.1 pt of text): a word breaks after its slash only
+    # when it does not fit whole: NOT | RECOVERED/NOT | RESOLVED, though "NOT RECOVERED/" (63.2 pt) fits
+    assert count_lines("NOT RECOVERED/NOT RESOLVED", 66.1, font="DejaVu Sans", size=7) == 3
+    assert count_lines("RECOVERED/RESOLVED", 66.1, font="DejaVu Sans", size=7) == 2  # RECOVERED/ | RESOLVED
     assert count_lines("a\nb", 100, font="DejaVu Sans", size=8) == 2
 
 
@@ -53,8 +58,27 @@ def test_05_table_layout_and_pages() -> None:
                   (Column("A", "A", 30, "A\n(N=30)"), Column("B", "Term", kind="listing")),
                   tuple(Row(f"Row {k}", (Cell("27 (90.0)"), Cell("SUBCUTANEOUS"))) for k in range(3)))
     layout = compute_table_layout(table, style)
-    assert [c.align for c in layout.columns] == ["left", "center", "left"]
+    assert [c.align for c in layout.columns] == ["left", "decimal", "left"]
     assert sum(layout.widths) == pytest.approx(style.text_width, abs=0.05)
     assert layout.widths[2] >= text_width("SUBCUTANEOUS", font=style.font, size=style.size)
     assert count_pages(TableLayout(layout.columns, 8, 20, (10.0,) * 10), 70) == 2  # 5 rows a page
     assert count_pages(TableLayout(layout.columns, 8, 20, (10.0,) * 10), 120) == 1
+
+
+# 6. decimal alignment: the first number's decimal point, or its end; where the renderers' tab aligns
+def test_06_decimal_alignment_points() -> None:
+    cells = ("16.03 (9.49, 22.58)", "12 (40.0)", "< 0.001", "NE (12.3, NE)", "NE", "-1.5", "2020-05-12")
+    assert [split_at_decimal(t) for t in cells] == [2, 2, 3, 2, 2, 2, 4]
+    # Word / LibreOffice: the first ".", else the first non-digit after a digit, else the end
+    assert [decimal_tab_anchor(t) for t in cells] == [2, 2, 3, 6, 2, 2, 4]
+    style = DocumentStyle()
+    table = Table("T9", "table", ("Table 9",), "Statistic", (Column("A", "A", 30, "A"),),
+                  tuple(Row(f"Row {k}", (Cell(t),)) for k, t in enumerate(("3 (10.0)", "16.03 (9.49, 22.58)"))))
+    column = compute_table_layout(table, style).columns[1]
+    # widest left part "16" (2 x 1303 units), widest right part ".03 (9.49, 22.58)" (units summed by hand:
+    # . 651, 0 1303, 3 1303, space 651, ( 799, 9 1303, . 651, 4 1303, 9 1303, , 651, space 651, 2 1303,
+    # 2 1303, . 651, 5 1303, 8 1303, ) 799), centred in the cell less its 5 points of padding
+    left, right = 2606 * 8 / 2048, 17231 * 8 / 2048
+    assert column.align == "decimal"
+    assert column.decimal_at == pytest.approx((column.width - 5 - left - right) / 2 + left, abs=0.01)
+    assert column.width >= left + right + 5

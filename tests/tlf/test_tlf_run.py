@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from tlf_helpers import REPO
 from tlfgen.errors import DataError
+from tlfgen.spec.study import load_study
 from tlfgen.tlf import run as tlf_run
 
 OUTPUTS = ["T1", "T2", "T3", "T4", "T5", "L1", "L2", "L3", "L4"]
@@ -36,7 +37,7 @@ def test_01_writes_every_output_combined_files_and_ards(ready) -> None:
     names = sorted(p.relative_to(ready.outputs_dir).as_posix() for p in result.outputs)
     expected = sorted([f"tables/{i}.{ext}" for i in OUTPUTS for ext in ("docx", "xlsx", "rtf")]
                       + [f"ard/{i}.csv" for i in OUTPUTS if i.startswith("T")]
-                      + ["tables/combined.docx", "tables/combined.xlsx"])
+                      + ["tables/combined.docx", "tables/combined.xlsx", "tables/combined.rtf"])
     assert names == expected
     assert result.stage == "tlf" and [c.name for c in result.counts] == ["ADAE", "ADRS", "ADSL", "ADTTE"]
 
@@ -59,6 +60,30 @@ def test_03_combined_outputs(ready) -> None:
     assert wb.sheetnames == OUTPUTS
     doc = Document(ready.outputs_dir / "tables" / "combined.docx")
     assert len(doc.tables) == len(OUTPUTS)
+    rtf = (ready.outputs_dir / "tables" / "combined.rtf").read_text(encoding="ascii")
+    bookmarks = [rtf.index(f"{{\\*\\bkmkstart tlf_{i}}}") for i in OUTPUTS]
+    assert bookmarks == sorted(bookmarks) and rtf.index("Table of contents") < bookmarks[0]
+
+
+def test_03b_combined_rtf_holds_the_outputs_written_as_rtf(ready) -> None:
+    """A spec's ``formats:`` leaves an output out of the combined RTF; with none in RTF there is none."""
+    for output_id in OUTPUTS:
+        path = ready.specs_dir / "tlf" / f"{output_id}.yaml"
+        text = path.read_text(encoding="utf-8")
+        if output_id != "T1":
+            path.write_text(text.rstrip("\n") + "\nformats: [docx, xlsx]\n", encoding="utf-8")
+    tlf_run.run_tlf(ready)
+    rtf = (ready.outputs_dir / "tables" / "combined.rtf").read_text(encoding="ascii")
+    assert "tlf_T1" in rtf and "tlf_T2" not in rtf
+    (ready.specs_dir / "tlf" / "T1.yaml").write_text(
+        (ready.specs_dir / "tlf" / "T1.yaml").read_text(encoding="utf-8").rstrip("\n") + "\nformats: [docx]\n",
+        encoding="utf-8")
+    for path in (ready.outputs_dir / "tables").iterdir():
+        path.unlink()
+    again = load_study(ready.root)  # the specs as now written (a study keeps those it loaded)
+    tlf_run.run_tlf(again)
+    assert (again.outputs_dir / "tables" / "combined.docx").exists()
+    assert not (again.outputs_dir / "tables" / "combined.rtf").exists()
 
 
 def test_04_ard_lists_the_subjects_counted(ready) -> None:

@@ -11,7 +11,7 @@ Laid out as SAS ODS RTF / PROC REPORT output is in a CSR appendix:
 - the table: fixed column widths from content (``compute_table_layout``), header rows repeated
   on every page (``w:tblHeader``), rules above and below the header and below the last row (no
   vertical lines), rows never split, a block label kept with its first row (``w:keepNext``),
-  text left-aligned and numbers centred;
+  text left-aligned and numbers aligned on the decimal (a decimal tab stop in each number's cell);
 - one font family throughout (``DocumentStyle.font``, declared per study);
 - figures: the picture sized to the body area, footnotes in the footer: always one page;
 - the combined document opens with a table of contents written when the file is written: one
@@ -40,6 +40,7 @@ from tlfgen.io.ooxml import read_entries, write_package
 from tlfgen.io.xlsx_safe import safe_cell_text
 from tlfgen.tlf.layout import (
     CELL_PAD_X, CELL_PAD_Y, DocumentStyle, TableLayout, compute_table_layout, count_lines, count_pages,
+    decimal_offset, decimal_tab_anchor, split_at_decimal,
 )
 from tlfgen.tlf.fontmetrics import LINE_HEIGHT_EM
 from tlfgen.tlf.model import Table
@@ -50,7 +51,7 @@ RULE = '<w:{side} w:val="single" w:sz="6" w:space="0" w:color="000000"/>'
 #: the gap between the header (footer) and the body, points
 GAP = 6.0
 #: points of a page's body not counted on when counting pages (rules, the paragraph after a table)
-PAGE_SLACK = 6.0
+PAGE_SLACK = 3.0
 
 
 @dataclass(frozen=True)
@@ -208,12 +209,17 @@ def _cell_xml(width: int, content: str, *, borders: str = "", span: int = 1, vme
 
 
 def _para(text: str, *, size: int = 0, bold: bool = False, jc: str = "", indent: int = 0,
-          keep_next: bool = False, bookmark: str = "") -> str:
+          keep_next: bool = False, bookmark: str = "", left: int = 0, decimal_tab: int | None = None) -> str:
+    """A paragraph; ``indent`` in levels of 200 twips, ``left`` in twips; ``decimal_tab``: a decimal
+    tab stop at that many twips (in a table cell the text aligns on it with no tab character, in
+    Word and in LibreOffice; a leading tab would move the text on to the next default stop)."""
     ppr = ""
     if keep_next:
         ppr += "<w:keepNext/>"
-    if indent:
-        ppr += f'<w:ind w:left="{200 * indent}"/>'
+    if decimal_tab is not None:
+        ppr += f'<w:tabs><w:tab w:val="decimal" w:pos="{decimal_tab}"/></w:tabs>'
+    if indent or left:
+        ppr += f'<w:ind w:left="{200 * indent + left}"/>'
     if jc:
         ppr += f'<w:jc w:val="{jc}"/>'
     if size:  # the paragraph mark's size counts in the line height too
@@ -273,6 +279,18 @@ def create_table_xml(table: Table, layout: TableLayout, *, bookmark: str = "") -
     return "".join(parts)
 
 
+def _decimal_place(text: str, layout: TableLayout, j: int) -> dict[str, int]:
+    """How a cell of a decimal column puts its first number's decimal point at the column's
+    ``decimal_at``: a decimal tab stop there, where the renderers' decimal tab aligns on that
+    point; else (a first word before the number: "NE (12.3, NE)") a left indent."""
+    column = layout.columns[j]
+    if column.align != "decimal" or not text.strip():
+        return {}
+    if decimal_tab_anchor(text) == split_at_decimal(text):
+        return {"decimal_tab": _twips(column.decimal_at)}
+    return {"left": max(0, _twips(decimal_offset(text, column, font=layout.font, size=layout.size)))}
+
+
 def create_body_xml(table: Table, layout: TableLayout) -> str:
     """The ``w:tr`` elements of the table body.
 
@@ -289,8 +307,10 @@ def create_body_xml(table: Table, layout: TableLayout) -> str:
         key = (j, text, bold, indent, keep, last)
         found = memo.get(key)
         if found is None:
+            place = _decimal_place(text, layout, j)
             found = memo[key] = _cell_xml(widths[j], _para(text, size=sz, bold=bold, indent=indent, jc=centred[j],
-                                                            keep_next=keep), borders=bottom_rule if last else "")
+                                                            keep_next=keep, **place),
+                                          borders=bottom_rule if last else "")
         return found
 
     parts = []

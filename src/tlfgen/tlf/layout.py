@@ -8,18 +8,26 @@ What SAS PROC REPORT / ODS does for a CSR appendix, done here for every writer (
   widest columns are narrowed first (one common cap, found by bisection), never below their
   longest word; when they fit, the spare width is shared out in proportion.
 - **Alignment.** Text (the stub, listing text) is left-aligned; a column whose every cell is a
-  number or a statistic ("27 (90.0)", "0.370", "< 0.001") is centred, in every writer (a decimal
-  tab stop would need a tab character before each number for LibreOffice to honour it, which
-  the cell text must not carry). Headers are centred, the stub's header left-aligned.
-- **Pages.** Row heights from the wrapped line count of each cell (greedy wrapping at spaces,
-  as the renderers do), so the number of pages of each output is known before rendering (the
-  table of contents prints it).
+  number or a statistic ("27 (90.0)", "16.03 (9.49, 22.58)", "< 0.001") is aligned on the decimal,
+  as PROC REPORT's ``just=d``: each cell's first number has its decimal point (an integer: its
+  end) at one position of the column (``ColumnLayout.decimal_at``), the block of numbers centred
+  in the column. The DOCX and RTF writers put a decimal tab stop there in each cell (no tab
+  character: in a table cell Word and LibreOffice align the text on a decimal tab stop without
+  one, and a leading tab moves it on to the next default stop, measured with LibreOffice 7.4);
+  a cell where the renderers' decimal tab would align elsewhere (``decimal_tab_anchor``:
+  "NE (12.3, NE)" aligns on "12.3") gets a left indent instead. Headers are centred, the stub's
+  header left-aligned.
+- **Pages.** Row heights from the wrapped line count of each cell (``count_lines``: greedy
+  wrapping at spaces, a word too wide for the line after its slashes, as LibreOffice does) and
+  the cell padding, so the number of pages of each output is known before rendering (the table
+  of contents prints it; the rendering test checks it against LibreOffice's pages).
 
 Widths come from the embedded font metrics (``fontmetrics.py``), in points.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,7 +36,7 @@ from typing import Any, Callable, Literal, Sequence
 from tlfgen.tlf.fontmetrics import EXTRA_CODEPOINTS, LINE_HEIGHT_EM, UNITS_PER_EM, WIDTHS
 from tlfgen.tlf.model import Table
 
-Align = Literal["left", "center"]
+Align = Literal["left", "center", "decimal"]
 _EXTRA = {c: k for k, c in enumerate(EXTRA_CODEPOINTS)}
 #: a number or statistic: digits and the signs around them, "NE" / "NA" where not estimable
 _NUMERIC = re.compile(r"(?:[\d.,()%<>=≤≥+\-\u2212 ]|\bN[EA]\b)+")
@@ -71,6 +79,9 @@ class DocumentStyle:
 class ColumnLayout:
     width: float  # points, cell padding included
     align: Align
+    #: a "decimal" column: points from the start of a cell's text (the padding left of it excluded)
+    #: to where every cell's first number has its decimal point (or its end)
+    decimal_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,7 @@ class TableLayout:
     size: float  # text size of the cells, points
     header_height: float  # points, all header rows
     row_heights: tuple[float, ...]  # points, per body row
+    font: str = "DejaVu Sans"  # the cells' font family
 
     @property
     def widths(self) -> tuple[float, ...]:
@@ -118,21 +130,29 @@ def split_words(line: str) -> list[str]:
 
 
 def count_lines(text: str, width: float, *, font: str, size: float, bold: bool = False) -> int:
-    """Lines ``text`` takes when wrapped at spaces (and after a slash) into ``width`` points."""
+    """Lines ``text`` takes when wrapped into ``width`` points as LibreOffice wraps it: at spaces; a
+    word wider than the line after its slashes ("RECOVERED/" "RESOLVED"; "RECOVERED/NOT", which
+    fits, stays whole: measured with LibreOffice 7.4); a piece still wider is cut (never here: the
+    columns are as wide as the longest piece)."""
     lines = 0
     space = text_width(" ", font=font, size=size, bold=bold)
     for part in text.split("\n"):
         lines += 1
         used = 0.0
         for k, word in enumerate(part.split(" ")):
-            for m, piece in enumerate(_BREAK.split(word)):
-                w = text_width(piece, font=font, size=size, bold=bold)
+            whole = text_width(word, font=font, size=size, bold=bold)
+            pieces = [word] if whole <= width else _BREAK.split(word)
+            for m, piece in enumerate(pieces):
+                w = whole if len(pieces) == 1 else text_width(piece, font=font, size=size, bold=bold)
                 gap = space if (m == 0 and k > 0) else 0.0
                 if used and used + gap + w > width:
                     lines += 1
                     used = w
                 else:
                     used = used + gap + w if (used or k or m) else w
+                if w > width:
+                    lines += math.ceil(w / width) - 1
+                    used = w % width
     return lines
 
 
@@ -140,6 +160,47 @@ def is_numeric_text(text: str) -> bool:
     """True for a statistic or number printed in a cell ("27 (90.0)", "0.370", "< 0.001", "NE")."""
     text = text.strip()
     return bool(_NUMERIC.fullmatch(text)) and (any(ch.isdigit() for ch in text) or "NE" in text or "NA" in text)
+
+
+_FIRST_TOKEN = re.compile(r"\d+|[A-Za-z]+")
+
+
+def split_at_decimal(text: str) -> int:
+    """Index in ``text`` of the point a decimal column aligns: the end of the first number's
+    integer digits ("16|.03 (9.49, 22.58)", "12| (40.0)", "< 0|.001"), or of the first word
+    ("NE| (12.3, NE)"); no number or word: the end of the text."""
+    match = _FIRST_TOKEN.search(text)
+    return match.end() if match else len(text)
+
+
+def decimal_tab_anchor(text: str) -> int:
+    """Index of the character a decimal tab stop aligns ``text`` on in Word and LibreOffice (its
+    Word-compatible mode, which a DOCX opens in): the first ".", or the first character that is
+    not a digit after a digit; neither: the end of the text (measured with LibreOffice 7.4)."""
+    digit = False
+    for k, ch in enumerate(text):
+        if ch == ".":
+            return k
+        if ch.isdigit():
+            digit = True
+        elif digit:
+            return k
+    return len(text)
+
+
+def decimal_offset(text: str, column: ColumnLayout, *, font: str, size: float) -> float:
+    """Points from the start of a cell's text area to where ``text`` starts in a decimal column."""
+    return column.decimal_at - text_width(text[:split_at_decimal(text)], font=font, size=size)
+
+
+def _decimal_parts(texts: Sequence[str], *, font: str, size: float) -> tuple[float, float]:
+    """The widest text left of the alignment point and the widest from it on, in points."""
+    left = right = 0.0
+    for text in texts:
+        cut = split_at_decimal(text)
+        left = max(left, text_width(text[:cut], font=font, size=size))
+        right = max(right, text_width(text[cut:], font=font, size=size))
+    return left, right
 
 
 def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
@@ -175,10 +236,15 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
                 for word in split_words(line):
                     longest_word[j] = max(longest_word[j], text_width(word, font=font, size=size))
     aligns: list[Align] = ["left"]
+    parts: dict[int, tuple[float, float]] = {}
     for j in range(1, n):
-        filled = [t for t in texts[j] if t.strip()]
-        aligns.append("center" if filled and all(is_numeric_text(t) for t in filled) else "left")
-        if aligns[j] == "center":
+        filled = sorted({t for t in texts[j] if t.strip()})
+        numeric = bool(filled) and all(is_numeric_text(t) for t in filled)
+        aligns.append("left" if not numeric else "center" if any("\n" in t for t in filled) else "decimal")
+        if aligns[j] == "decimal":
+            parts[j] = _decimal_parts(filled, font=font, size=size)
+            longest_line[j] = max(longest_line[j], sum(parts[j]))
+        if aligns[j] != "left":
             longest_word[j] = max(longest_word[j], longest_line[j])  # a statistic is never wrapped
     pad = CELL_PAD_X + SAFETY
     minimum = [w + pad for w in longest_word]
@@ -188,11 +254,19 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
                                                          [""] * (n - 1)) for row in table.rows]
     widths = fit_widths(minimum, natural, style.text_width, body=body,
                         lines=lambda text, width: count_lines(text, width - pad, font=font, size=size))
-    columns = [ColumnLayout(round(widths[j], 2), aligns[j]) for j in range(n)]
+    columns = []
+    for j in range(n):
+        width = round(widths[j], 2)
+        at = 0.0
+        if j in parts:  # the block of numbers centred in the cell's text area
+            left, right = parts[j]
+            at = round((width - CELL_PAD_X - left - right) / 2 + left, 2)
+        columns.append(ColumnLayout(width, aligns[j], at))
     line = size * LINE_HEIGHT_EM
     header_lines = max(count_lines(h, widths[j] - CELL_PAD_X, font=font, size=size, bold=True)
                        for j, h in enumerate(headers))
-    header_height = (header_lines + (1 if table.has_spanners else 0)) * line + 2 * CELL_PAD_Y
+    header_rows = 2 if table.has_spanners else 1
+    header_height = (header_lines + header_rows - 1) * line + header_rows * CELL_PAD_Y
     heights = []
     for row in table.rows:
         lines = count_lines(row.label, widths[0] - CELL_PAD_X - indent * row.indent, font=font, size=size)
@@ -200,8 +274,8 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
             for j, cell in enumerate(row.cells, start=1):
                 if cell.text:
                     lines = max(lines, count_lines(cell.text, widths[j] - CELL_PAD_X, font=font, size=size))
-        heights.append(lines * line + 2 * CELL_PAD_Y)
-    return TableLayout(tuple(columns), size, header_height, tuple(heights))
+        heights.append(lines * line + CELL_PAD_Y)  # half the padding above the text, half below
+    return TableLayout(tuple(columns), size, header_height, tuple(heights), font)
 
 
 def fit_widths(minimum: Sequence[float], natural: Sequence[float], available: float, *,

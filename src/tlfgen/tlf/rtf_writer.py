@@ -11,7 +11,9 @@ Laid out as SAS ODS RTF output is in a submission:
   joined into one RTF file the way rtflite joins its own pages (``\\page``), so the renderer
   never breaks a page on its own;
 - the body has rules above and below the header rows and below each page's last row, no
-  vertical lines; text left-aligned, statistics centred; bold block labels, indented rows.
+  vertical lines; text left-aligned, numbers aligned on the decimal as in the DOCX (a decimal
+  tab stop ``\\tqdec\\tx`` in each number's cell: rtflite has no option for it, so the cell's
+  paragraph is given it after rtflite wrote it); bold block labels, indented rows.
 
 rtflite knows ten fonts by number (for its own pagination, not used here: each page is cut
 before it is given to rtflite); every run uses font 1 and the font table's entry of font 1 is
@@ -30,7 +32,8 @@ from typing import Sequence
 from tlfgen.io.xlsx_safe import safe_cell_text
 from tlfgen.tlf.fontmetrics import LINE_HEIGHT_EM
 from tlfgen.tlf.layout import (
-    CELL_PAD_X, DocumentStyle, TableLayout, compute_table_layout, count_lines, footnote_height, text_width,
+    CELL_PAD_X, CELL_PAD_Y, DocumentStyle, TableLayout, compute_table_layout, count_lines, decimal_offset, decimal_tab_anchor,
+    footnote_height, split_at_decimal,
 )
 from tlfgen.tlf.model import Table
 
@@ -39,9 +42,9 @@ DEFAULT_STYLE = DocumentStyle()
 TITLE_AFTER = 6.0
 NOTE_BEFORE = 3.0
 #: paragraph space above and below the text of a cell, points (rtflite: twips)
-CELL_SPACE = 0.75
+CELL_SPACE = CELL_PAD_Y / 2  # as the DOCX's cell margins above and below
 #: points of each page's body not counted on (rules, rounding of the renderer's line heights)
-PAGE_SLACK = 12.0
+PAGE_SLACK = 6.0
 #: what rtflite writes between two pages of one document
 PAGE_JOIN = "{\\pard\\fs2\\par}\\page{\\pard\\fs2\\par}\n"
 INDENT_TWIPS = 200
@@ -70,18 +73,29 @@ def rtf_text(text: str) -> str:
     return "".join(out)
 
 
-def _inches(points: float) -> float:
+def inches(points: float) -> float:
     return points / 72.0
 
 
 def top_margin(style: DocumentStyle) -> float:
-    """Points from the page top to the body: the page header line and a gap under it."""
-    return max(style.margin_top, style.header_distance + style.size * LINE_HEIGHT_EM + 6.0)
+    """Points from the page top to the body: the page header line and a gap under it (the title,
+    in the body, is the first line under the header, as in the DOCX's page header)."""
+    return min(style.margin_top, style.header_distance + style.size * LINE_HEIGHT_EM + 6.0)
+
+
+def bottom_margin(style: DocumentStyle) -> float:
+    """Points from the body to the page bottom: the page has no footer (the footnotes and source
+    line close the body, under the table), so only the footer distance and a gap."""
+    return min(style.margin_bottom, style.footer_distance + 6.0)
 
 
 def title_height(table: Table, style: DocumentStyle) -> float:
-    lines = sum(count_lines(t, style.text_width, font=style.font, size=style.title_size, bold=True)
-                for t in table.title)
+    return title_lines_height(table.title, style)
+
+
+def title_lines_height(title: Sequence[str], style: DocumentStyle) -> float:
+    """Points the title lines take, wrapped to the text width, and the space after them."""
+    lines = sum(count_lines(t, style.text_width, font=style.font, size=style.title_size, bold=True) for t in title)
     return lines * style.title_size * LINE_HEIGHT_EM + TITLE_AFTER
 
 
@@ -90,35 +104,17 @@ def notes_height(table: Table, style: DocumentStyle, run_at: datetime) -> float:
 
 
 def source_line(table: Table, run_at: datetime) -> str:
-    return (f"Source: {table.spec_path}    Data cutoff: {table.cutoff}    "
-            f"Run: {run_at.strftime('%Y-%m-%d %H:%M')} UTC")
+    return source_text(table.spec_path, table.cutoff, run_at)
+
+
+def source_text(spec_path: str, cutoff: str, run_at: datetime) -> str:
+    return f"Source: {spec_path}    Data cutoff: {cutoff}    Run: {run_at.strftime('%Y-%m-%d %H:%M')} UTC"
 
 
 def body_room(table: Table, layout: TableLayout, style: DocumentStyle, run_at: datetime) -> float:
     """Points of a page left for the body rows (the column header rows already taken)."""
-    return (style.page_height - top_margin(style) - style.margin_bottom - title_height(table, style)
+    return (style.page_height - top_margin(style) - bottom_margin(style) - title_height(table, style)
             - layout.header_height - notes_height(table, style, run_at) - PAGE_SLACK)
-
-
-def count_lines_at_spaces(text: str, width: float, *, font: str, size: float, bold: bool = False) -> int:
-    """Lines ``text`` takes in ``width`` points when it breaks at spaces only (LibreOffice keeps
-    "RECOVERED/NOT" on one line); a word wider than the cell counts the lines it is cut into."""
-    lines = 0
-    space = text_width(" ", font=font, size=size, bold=bold)
-    for part in text.split("\n"):
-        lines += 1
-        used = 0.0
-        for word in part.split(" "):
-            w = text_width(word, font=font, size=size, bold=bold)
-            if used and used + space + w > width:
-                lines += 1
-                used = 0.0
-            if w > width:
-                lines += math.ceil(w / width) - 1
-                used = w % width
-            else:
-                used = used + space + w if used else w
-    return lines
 
 
 def row_heights(table: Table, layout: TableLayout, style: DocumentStyle) -> list[float]:
@@ -131,7 +127,7 @@ def row_heights(table: Table, layout: TableLayout, style: DocumentStyle) -> list
     def lines(j: int, text: str, indent: float = 0.0, bold: bool = False) -> int:
         key = (j, text, indent, bold)
         if key not in memo:
-            memo[key] = count_lines_at_spaces(text, inner[j] - indent, font=font, size=size, bold=bold) if text else 1
+            memo[key] = count_lines(text, inner[j] - indent, font=font, size=size, bold=bold) if text else 1
         return memo[key]
 
     heights = []
@@ -140,7 +136,7 @@ def row_heights(table: Table, layout: TableLayout, style: DocumentStyle) -> list
         n = lines(0, row.label, INDENT_TWIPS / 20 * row.indent, bold)
         if row.kind == "data":
             n = max([n] + [lines(j, c.text) for j, c in enumerate(row.cells, start=1)])
-        heights.append(n * line + 2 * CELL_SPACE + 0.5)
+        heights.append(n * line + 2 * CELL_SPACE)
     return heights
 
 
@@ -181,7 +177,7 @@ def create_rtf(table: Table, run_at: datetime, *, style: DocumentStyle = DEFAULT
     parts = [_encode_page(table, layout, style, run_at, first, end, direct=direct) for first, end in pages]
     # the first page whole, the others from their page setup on, each without the closing brace
     chunks = [part[part.index("\\paperw") if k else 0:].rstrip()[:-1].rstrip() for k, part in enumerate(parts)]
-    text = _use_study_font(("\n" + PAGE_JOIN).join(chunks) + "\n}\n", style.font)
+    text = use_study_font(_place_decimals(("\n" + PAGE_JOIN).join(chunks) + "\n}\n"), style.font)
     return text.encode("ascii")
 
 
@@ -200,7 +196,7 @@ def compute_rtf_pages(table: Table, run_at: datetime, *, style: DocumentStyle = 
     return split_pages(table, layout, body_room(table, layout, style, run_at), row_heights(table, layout, style))
 
 
-def _use_study_font(text: str, font: str) -> str:
+def use_study_font(text: str, font: str) -> str:
     entry = re.search(r"\{\\f0\\[a-z]+\\fcharset\d+\\fprq2 [^;]*;\}", text)
     if entry is None:  # pragma: no cover - rtflite's font table changed
         from tlfgen.errors import RenderError
@@ -216,14 +212,50 @@ _TOKEN = re.compile(r"@@R(\d+)C(\d+)@@")
 PageRow = tuple[tuple[str, ...], bool, int]
 
 
-def _page_rows(table: Table, first: int, end: int) -> list[PageRow]:
+def _page_rows(table: Table, layout: TableLayout, first: int, end: int) -> list[PageRow]:
     n = len(table.columns)
     out = []
     for row in table.rows[first:end]:
         bold = row.kind == "header" or (row.indent == 0 and table.kind == "table")
         cells = [c.text for c in row.cells] if row.kind == "data" else [""] * n
-        out.append((tuple([rtf_text(row.label)] + [rtf_text(t) for t in cells]), bold, row.indent))
+        texts = [_decimal_mark(t, layout, j) + rtf_text(t) for j, t in enumerate(cells, start=1)]
+        out.append((tuple([rtf_text(row.label)] + texts), bold, row.indent))
     return out
+
+
+#: a cell's text starting with a mark the paragraph of the cell is given after rtflite wrote it:
+#: "D<twips>" a decimal tab stop, "L<twips>" a left indent (``_decimal_mark``, ``_place_decimals``)
+_MARK = re.compile(r"\\li0\\ri0\\ql(\\fs\d+\{\\f\d+ )\x02([DL])(\d+)\x03")
+
+
+def _decimal_mark(text: str, layout: TableLayout, j: int) -> str:
+    """The mark putting the first number of a cell of a decimal column at the column's
+    ``decimal_at``: a decimal tab stop (in a table cell LibreOffice and Word align on it with no
+    tab character), or a left indent where the decimal tab would align elsewhere ("NE (12.3, NE)")."""
+    column = layout.columns[j]
+    if column.align != "decimal" or not text.strip():
+        return ""
+    if decimal_tab_anchor(text) == split_at_decimal(text):
+        return f"\x02D{round(column.decimal_at * 20)}\x03"
+    offset = decimal_offset(text, column, font=layout.font, size=layout.size)
+    return f"\x02L{max(0, round(offset * 20))}\x03"
+
+
+def _place_decimals(text: str) -> str:
+    """rtflite's cell paragraphs with their decimal tab stop or left indent (``_decimal_mark``)."""
+    def place(match: re.Match) -> str:
+        kind, twips = match.group(2), match.group(3)
+        if kind == "D":
+            return f"\\li0\\ri0\\ql\\tqdec\\tx{twips}{match.group(1)}"
+        return f"\\li{twips}\\ri0\\ql{match.group(1)}"
+
+    text = _MARK.sub(place, text)
+    if "\x02" in text:  # pragma: no cover - rtflite changed how it writes a cell
+        from tlfgen.errors import RenderError
+
+        raise RenderError("rtflite wrote a cell paragraph tlfgen cannot align on the decimal",
+                          hint="pin rtflite to a version tlfgen supports")
+    return text
 
 
 def _encode_page(table: Table, layout: TableLayout, style: DocumentStyle, run_at: datetime,
@@ -233,7 +265,7 @@ def _encode_page(table: Table, layout: TableLayout, style: DocumentStyle, run_at
     row, one per (bold, indent) of the rows between, the last row; their cells hold tokens), and
     every row of the page is that format's rtflite row with its own texts in place of the tokens:
     the same bytes as rtflite encoding every row (``direct``), in a fraction of the time."""
-    rows = _page_rows(table, first, end)
+    rows = _page_rows(table, layout, first, end)
     middle = list(dict.fromkeys((bold, indent) for _, bold, indent in rows[1:-1]))
     if direct or len(rows) <= 2 + len(middle):
         return _page_document(table, layout, style, run_at, rows)
@@ -261,10 +293,10 @@ def _page_document(table: Table, layout: TableLayout, style: DocumentStyle, run_
     import polars as pl
     import rtflite as rtf
 
-    widths = [_inches(c.width) for c in layout.columns]
+    widths = [inches(c.width) for c in layout.columns]
     n = len(widths)
     size = math.floor(layout.size)
-    just = ["l" if c.align == "left" else "c" for c in layout.columns]
+    just = ["c" if c.align == "center" else "l" for c in layout.columns]
     names = [f"c{j}" for j in range(n)]
     texts = [list(cells) for cells, _, _ in rows]
     formats = [["b" if bold else ""] + [""] * (n - 1) for _, bold, _ in rows]
@@ -291,20 +323,13 @@ def _page_document(table: Table, layout: TableLayout, style: DocumentStyle, run_
         cell_vertical_justification=["bottom"], **common))
     body = rtf.RTFBody(col_rel_width=widths, text_justification=[just], text_format=formats,
                        text_indent_left=indents, border_top=[[""]], border_bottom=[[""]], **common)
-    margin = [_inches(style.margin_x), _inches(style.margin_x), _inches(top_margin(style)),
-              _inches(style.margin_bottom), _inches(style.header_distance), _inches(style.footer_distance)]
-    notes = dict(text_font=1, text_font_size=style.footnote_size, text_convert=False, as_table=False,
-                 text_justification="l", text_space_before=NOTE_BEFORE * 20, text_space_after=0)
+    notes = note_options(style)
     doc = rtf.RTFDocument(
         df=frame,
-        rtf_page=rtf.RTFPage(orientation="landscape", width=_inches(style.page_width),
-                             height=_inches(style.page_height), margin=margin, nrow=len(rows) + 1000,
-                             col_width=sum(widths), border_first="single", border_last="single"),
-        rtf_page_header=rtf.RTFPageHeader(text=f"{rtf_text(style.study_id)}    {_PAGE_FIELD}", text_font=1,
-                                          text_font_size=style.size, text_space_before=0, text_space_after=0),
-        rtf_title=rtf.RTFTitle(text=[rtf_text(t) for t in table.title], text_font=1, text_format="b",
-                               text_font_size=style.title_size, text_convert=False, text_space_before=0,
-                               text_space_after=TITLE_AFTER * 20),
+        rtf_page=rtf_page(style, nrow=len(rows) + 1000, col_width=sum(widths), border_first="single",
+                          border_last="single"),
+        rtf_page_header=page_header(style),
+        rtf_title=rtf_title(table.title, style),
         rtf_column_header=headers,
         rtf_body=body,
         rtf_footnote=rtf.RTFFootnote(text=[rtf_text(t) for t in table.footnotes], **notes)
@@ -312,6 +337,39 @@ def _page_document(table: Table, layout: TableLayout, style: DocumentStyle, run_
         rtf_source=rtf.RTFSource(text=[rtf_text(source_line(table, run_at))], **notes),
     )
     return doc.rtf_encode()
+
+
+def rtf_page(style: DocumentStyle, **options):
+    """rtflite's page of ``style``: A4 landscape, the margins, and ``options`` (rows, borders)."""
+    import rtflite as rtf
+
+    margin = [inches(style.margin_x), inches(style.margin_x), inches(top_margin(style)),
+              inches(bottom_margin(style)), inches(style.header_distance), inches(style.footer_distance)]
+    return rtf.RTFPage(orientation="landscape", width=inches(style.page_width), height=inches(style.page_height),
+                       margin=margin, **options)
+
+
+def rtf_title(title: Sequence[str], style: DocumentStyle):
+    """The title lines, bold, centred, with the space after them."""
+    import rtflite as rtf
+
+    return rtf.RTFTitle(text=[rtf_text(t) for t in title], text_font=1, text_format="b",
+                        text_font_size=style.title_size, text_convert=False, text_space_before=0,
+                        text_space_after=TITLE_AFTER * 20)
+
+
+def note_options(style: DocumentStyle) -> dict:
+    """rtflite options of the footnotes and the source line: paragraphs under the body."""
+    return dict(text_font=1, text_font_size=style.footnote_size, text_convert=False, as_table=False,
+                text_justification="l", text_space_before=NOTE_BEFORE * 20, text_space_after=0)
+
+
+def page_header(style: DocumentStyle):
+    """The page header of every page: the study id and "Page x of y"."""
+    import rtflite as rtf
+
+    return rtf.RTFPageHeader(text=f"{rtf_text(style.study_id)}    {_PAGE_FIELD}", text_font=1,
+                             text_font_size=style.size, text_space_before=0, text_space_after=0)
 
 
 def create_rtf_files(tables: Sequence[Table], run_at: datetime, *,

@@ -8,6 +8,8 @@ listing, and writes:
   spec or the study's ``documents: formats:`` names);
 - ``outputs/tables/combined.docx`` (with a table of contents) and
   ``outputs/tables/combined.xlsx`` (one sheet per output);
+- ``outputs/tables/combined.rtf`` (with a table of contents, then the figures) of the outputs
+  written as RTF, when there are any;
 - ``outputs/ard/<ID>.csv`` per table (analysis results dataset).
 
 ``build_outputs`` (specs + in-memory datasets -> tables) does no I/O, so tests
@@ -140,7 +142,8 @@ def build_outputs(study: ResolvedStudy, specs: TlfSpecs, datasets: Mapping[str, 
 
 def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
                   figures: list | Callable[[], list] | None = None) -> list[Path]:
-    """Write each output's DOCX/XLSX/ARD, then the combined DOCX (with ``figures``) and XLSX.
+    """Write each output's DOCX/XLSX/RTF/ARD, then the combined DOCX (with ``figures``) and XLSX,
+    and the combined RTF (with ``figures``) of the outputs written as RTF.
 
     ``figures`` may be a function returning them: it is called only for the combined document,
     after every single output is written (the figures may still be being drawn until then).
@@ -163,6 +166,7 @@ def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
     # each table's rendered body is made once and reused by the combined document/workbook
     docx_cache: dict = {}
     xlsx_cache: dict = {}
+    rtf_documents: dict[str, bytes] = {}
     for table in tables:
         if "docx" in formats[table.id]:
             written.append(atomic_write_bytes(folder / f"{table.id}.docx",
@@ -171,9 +175,9 @@ def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
             written.append(atomic_write_bytes(folder / f"{table.id}.xlsx",
                                               create_xlsx([table], run_at, cache=xlsx_cache)))
         if "rtf" in formats[table.id]:
-            written.append(atomic_write_bytes(folder / f"{table.id}.rtf",
-                                              create_rtf(table, run_at, style=style,
-                                                         layout=docx_layout(docx_cache, table, style))))
+            rtf_documents[table.id] = create_rtf(table, run_at, style=style,
+                                                 layout=docx_layout(docx_cache, table, style))
+            written.append(atomic_write_bytes(folder / f"{table.id}.rtf", rtf_documents[table.id]))
         if table.kind == "table":
             written.append(atomic_write_text(ard_folder / f"{table.id}.csv", create_ard_csv(table)))
     if callable(figures):
@@ -183,6 +187,13 @@ def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
                                           create_docx(tables, run_at, toc=True, figures=figures or (),
                                                       cache=docx_cache, style=style)))
         written.append(atomic_write_bytes(folder / f"{COMBINED}.xlsx", create_xlsx(tables, run_at, cache=xlsx_cache)))
+    if rtf_documents:
+        from tlfgen.tlf.rtf_combined import create_combined_rtf
+
+        in_rtf = [t for t in tables if t.id in rtf_documents]
+        written.append(atomic_write_bytes(folder / f"{COMBINED}.rtf", create_combined_rtf(
+            in_rtf, run_at, figures=figures or (), style=style, documents=rtf_documents,
+            layouts={t.id: docx_layout(docx_cache, t, style) for t in in_rtf})))
     return [Path(p) for p in written]
 
 
