@@ -92,9 +92,13 @@ def _error_text(exc: BaseException) -> str:
     return str(exc)
 
 
-def _fail(exc: BaseException) -> None:
-    """Print a tlfgen error without a traceback and exit with its code."""
-    from tlfgen.errors import TlfgenError
+#: said when a run command stops before it published (io.generation)
+_UNPUBLISHED = "nothing was published; the outputs are those of the last complete run"
+
+
+def _fail(exc: BaseException, note: str | None = None) -> None:
+    """Print a tlfgen error without a traceback and exit with its code (``note``: a last line)."""
+    from tlfgen.errors import EnvironmentFault, TlfgenError
 
     if _STATE["debug"]:
         raise exc
@@ -103,11 +107,14 @@ def _fail(exc: BaseException) -> None:
     from tlfgen.terminal import plain
 
     err = _console()
+    if isinstance(exc, OSError):
+        exc = EnvironmentFault.from_os_error(exc) or exc
+    tail = f"\n  {note}" if note else ""
     if isinstance(exc, TlfgenError):
-        err.print(Text.assemble(plain("error:", "bold red"), " ", plain(_error_text(exc))))
+        err.print(Text.assemble(plain("error:", "bold red"), " ", plain(_error_text(exc) + tail)))
         raise typer.Exit(exc.exit_code)
     err.print(Text.assemble(plain("internal error:", "bold red"), " ", plain(f"{type(exc).__name__}: {exc}\n"
-              "  this is a bug in tlfgen; run again with --debug for the traceback")))
+              "  this is a bug in tlfgen; run again with --debug for the traceback" + tail)))
     raise typer.Exit(3)
 
 
@@ -128,39 +135,27 @@ def _run(stages: list[str], allow_data_errors: bool = False) -> None:
 
     console = _console()
     try:
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        from tlfgen.pipeline import run_stages
+        from tlfgen.lineage.manifest import manifest_path, write_manifest
+        from tlfgen.pipeline import published_run
         from tlfgen.spec.check import check_all
 
-        study = _load_study()
-        check_all(study)
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=console, transient=not console.is_terminal, disable=not console.is_terminal) as progress:
-            task = {"id": None}
-
-            def on_stage(name: str) -> None:
-                if task["id"] is not None:
-                    progress.update(task["id"], completed=1)
-                task["id"] = progress.add_task(f"{name.upper()} stage", total=1)
-
-            def on_done(result) -> None:
-                if not console.is_terminal:  # a log: one line per stage as it finishes
-                    from tlfgen.report import stage_line
-
-                    console.print(_plain(stage_line(result)))
-
-            results = run_stages(study, stages, on_stage, on_done)
-            if task["id"] is not None:
-                progress.update(task["id"], completed=1)
-        from tlfgen.lineage.manifest import write_manifest
-
-        manifest = write_manifest(study)
+        published = _load_study()
+        with published_run(published) as (study, recovered):  # all outputs or none (io.generation)
+            if recovered:
+                console.print(_plain(f"note: {recovered}"))
+            check_all(study)
+            results = _run_with_progress(console, study, stages)
+            write_manifest(study)
+        study = published
+        manifest = manifest_path(study)
+    except KeyboardInterrupt:
+        _console().print(_plain(f"interrupted: {_UNPUBLISHED}"))
+        raise typer.Exit(130) from None
     except TlfgenError as exc:
-        _fail(exc)
+        _fail(exc, note=_UNPUBLISHED)
         return
     except Exception as exc:  # noqa: BLE001 - reported as an internal error
-        _fail(exc)
+        _fail(exc, note=_UNPUBLISHED)
         return
     from tlfgen.report import print_summary
 
@@ -171,6 +166,32 @@ def _run(stages: list[str], allow_data_errors: bool = False) -> None:
         console.print(_plain(f"{errors} error finding(s) in the data: see {study.display(study.outputs_dir / 'qc' / 'findings.xlsx')}"
                       + (" (exit 0: --allow-data-errors)" if allow_data_errors else "")))
     raise typer.Exit(1 if errors and not allow_data_errors else 0)
+
+
+def _run_with_progress(console, study, stages: list[str]):
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from tlfgen.pipeline import run_stages
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=not console.is_terminal, disable=not console.is_terminal) as progress:
+        task = {"id": None}
+
+        def on_stage(name: str) -> None:
+            if task["id"] is not None:
+                progress.update(task["id"], completed=1)
+            task["id"] = progress.add_task(f"{name.upper()} stage", total=1)
+
+        def on_done(result) -> None:
+            if not console.is_terminal:  # a log: one line per stage as it finishes
+                from tlfgen.report import stage_line
+
+                console.print(_plain(stage_line(result)))
+
+        results = run_stages(study, stages, on_stage, on_done)
+        if task["id"] is not None:
+            progress.update(task["id"], completed=1)
+    return results
 
 
 @app.command()
