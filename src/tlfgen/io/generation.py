@@ -25,8 +25,8 @@ it current in one step:
    with its staged folder by ``renameat2(RENAME_EXCHANGE)`` (Linux; at every instant the
    root path holds a complete folder) or, where that call is missing, two renames (root
    aside, staged folder in). The journal is removed when every root is swapped; the
-   previous generation, now in the staging folder, is deleted. Ctrl-C and SIGTERM are held
-   back while this runs.
+   previous generation, now in the staging folder, is deleted. Ctrl-C and SIGTERM are
+   ignored while this runs (they come after the run, which ends a moment later).
 
 **Recovery** at the next start (every run command, and ``tlfgen verify``/``trace``): a
 journal means a kill came inside step 4, after the commit point, so the publish is
@@ -244,20 +244,18 @@ def recover_if_needed(root: str | os.PathLike[str]) -> str | None:
 
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold back SIGINT and SIGTERM (main thread only) and deliver them after the block."""
+    """Ignore SIGINT and SIGTERM inside the block (main thread only): one that comes while the
+    generation is being published (a few renames) is taken as coming after the run, which ends
+    normally a moment later."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    received: list[int] = []
-    previous = {sig: signal.signal(sig, lambda num, _frame: received.append(num))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        for sig in received[:1]:
-            os.kill(os.getpid(), sig)
 
 
 class RunStaging:
