@@ -1,8 +1,10 @@
 """Command line: the only module that knows about the terminal.
 
 Exit codes: 0 clean; 1 findings of error severity in the data (or data that
-cannot be processed); 2 bad specs, templates or usage. Errors print as one
-clear message; ``--debug`` shows the traceback.
+cannot be processed); 2 bad specs, templates or usage; 3 a bug in tlfgen;
+4 the environment (permission, read-only or full disk, a path of the wrong
+kind, the study locked by another command); 130 interrupted. Errors print as
+one clear message; ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ import typer
 
 app = typer.Typer(
     name="tlfgen",
-    help="Raw EDC exports -> SDTM -> ADaM -> tables, listings and figures, traceable end to end.",
+    help="Raw EDC exports -> SDTM -> ADaM -> tables, listings and figures, traceable end to end.\n\n"
+         "Exit codes: 0 clean; 1 data (error findings, data that cannot be processed, verify found "
+         "changes); 2 specs, templates or usage; 3 a bug in tlfgen; 4 the environment (permission, "
+         "read-only or full disk, a file where a folder is needed, the study locked by another "
+         "command); 130 interrupted. A run publishes all its outputs or none.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -122,6 +128,19 @@ def _load_study():
     from tlfgen.spec.study import load_study
 
     return load_study(_STATE["study"])
+
+
+def _load_published_study():
+    """The study for a command that reads outputs: an interrupted publish is completed first."""
+    from tlfgen.io.generation import recover_if_needed
+
+    study = _load_study()
+    note = recover_if_needed(study.root)
+    if note:  # on stderr: `trace --json` prints JSON on stdout
+        from tlfgen.terminal import make_console
+
+        make_console(stderr=True, soft_wrap=True).print(_plain(f"note: {note}"))
+    return study
 
 
 _ALLOW = typer.Option(
@@ -300,7 +319,7 @@ def trace(
         _console().print(_plain("tlfgen trace is not built yet (see the traceability issue)"))
         raise typer.Exit(2)
     try:
-        study = _load_study()
+        study = _load_published_study()
         code = run_trace(study, target, row=row, col=col, subject=subject, param=param,
                          as_json=as_json, console=_console())
     except Exception as exc:  # noqa: BLE001
@@ -316,7 +335,7 @@ def verify() -> None:
     try:
         from tlfgen.lineage.manifest import verify_manifest
 
-        report = verify_manifest(_load_study())
+        report = verify_manifest(_load_published_study())
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
         return
