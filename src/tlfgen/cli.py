@@ -292,6 +292,11 @@ def simulate(
 
         written = do_simulate(out, subjects_per_arm=subjects_per_arm, seed=seed, inject_problems=problems,
                               force=force)
+    except OSError as exc:
+        from tlfgen.errors import EnvironmentFault
+
+        _fail(EnvironmentFault.from_os_error(exc, writing_in=out) or exc)
+        return
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
         return

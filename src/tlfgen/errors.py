@@ -183,15 +183,18 @@ class EnvironmentFault(TlfgenError):
     }
 
     @classmethod
-    def from_os_error(cls, exc: OSError, mapping: Callable[[str], str] = str) -> EnvironmentFault | None:
+    def from_os_error(cls, exc: OSError, mapping: Callable[[str], str] = str, *,
+                      writing_in: str | Path | None = None) -> EnvironmentFault | None:
         """The fault for an ``OSError`` of the environment (permission, read-only, disk full, a
         file in the way); None for any other errno. Hidden temporary names are not shown: the
-        message names the folder they are in."""
+        file they stand for is. ``writing_in``: the folder to name when the error names no file."""
         cause = cls.CAUSES.get(exc.errno or 0)
         if cause is None:
             return None
         paths = [mapping(_visible(str(p))) for p in (exc.filename, exc.filename2) if p is not None]
-        where = " -> ".join(dict.fromkeys(paths)) or "(no path given)"
+        where = " -> ".join(dict.fromkeys(paths))
+        if not where:
+            where = f"while writing in {writing_in}" if writing_in is not None else "(no path given)"
         return cls(f"{cause[0]}: {where}", hint=cause[1])
 
 
