@@ -146,3 +146,14 @@ def test_infinite_and_huge_raw_numbers_are_findings_naming_the_raw_file_line_and
     assert found == [("ERROR", "NUMBER-RANGE", "raw/dx.csv", 2, "PDL1CPS", "1e308"),
                      ("ERROR", "NUMBER-RANGE", "raw/dx.csv", 3, "PDL1CPS", "-inf")]
     assert (study.sdtm_dir / "sc.xpt").is_file()
+
+
+# item 12: a YAML key holding '[' is reported as itself, at its own line
+def test_a_yaml_key_with_a_bracket_is_an_unknown_key_at_its_line(tmp_path):
+    study = copy_study(tmp_path, parts=("specs",))
+    _replace(study.root / "specs" / "study.yaml", "  days_per_month: 30", '  "bad[0]": 1\n  days_per_month: 30')
+    line = study.root.joinpath("specs", "study.yaml").read_text(encoding="utf-8").splitlines().index('  "bad[0]": 1') + 1
+    result = runner.invoke(app, ["--study", str(study.root), "check"])
+    assert result.exit_code == 2, result.output
+    assert f"error: specs/study.yaml:{line}:3: unknown key 'bad[0]' (at study.bad[0])" in result.output
+    assert "hint: allowed keys: arms, country, cutoff, days_per_month" in " ".join(result.output.split())
