@@ -85,8 +85,13 @@ def _console():
 _MAX_ERRORS_SHOWN = 50
 
 
+#: characters of one message line shown (a raw header or value can be megabytes long)
+_MAX_LINE_SHOWN = 1_000
+
+
 def _error_text(exc: BaseException) -> str:
-    """The message of ``exc``; a list of spec errors is capped at ``_MAX_ERRORS_SHOWN`` entries."""
+    """The message of ``exc``; a list of spec errors is capped at ``_MAX_ERRORS_SHOWN`` entries,
+    each line at ``_MAX_LINE_SHOWN`` characters."""
     from tlfgen.errors import SpecErrors
 
     if isinstance(exc, SpecErrors) and len(exc.errors) > _MAX_ERRORS_SHOWN:
@@ -94,8 +99,17 @@ def _error_text(exc: BaseException) -> str:
         lines = [f"{len(exc.errors)} spec error(s):"]
         lines += [f"  {err}" for err in exc.errors[:_MAX_ERRORS_SHOWN]]
         lines.append(f"  ... and {hidden} more errors not shown (fix these and run check again)")
-        return "\n".join(lines)
-    return str(exc)
+        return _capped("\n".join(lines))
+    return _capped(str(exc))
+
+
+def _capped(text: str) -> str:
+    lines = []
+    for line in text.split("\n"):
+        if len(line) > _MAX_LINE_SHOWN:
+            line = line[:_MAX_LINE_SHOWN] + f" ... ({len(line) - _MAX_LINE_SHOWN:,} more characters not shown)"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 #: said when a run command stops before it published (io.generation)
@@ -119,7 +133,7 @@ def _fail(exc: BaseException, note: str | None = None) -> None:
     if isinstance(exc, TlfgenError):
         err.print(Text.assemble(plain("error:", "bold red"), " ", plain(_error_text(exc) + tail)))
         raise typer.Exit(exc.exit_code)
-    err.print(Text.assemble(plain("internal error:", "bold red"), " ", plain(f"{type(exc).__name__}: {exc}\n"
+    err.print(Text.assemble(plain("internal error:", "bold red"), " ", plain(f"{type(exc).__name__}: {_capped(str(exc))}\n"
               "  this is a bug in tlfgen; run again with --debug for the traceback" + tail)))
     raise typer.Exit(3)
 

@@ -128,8 +128,12 @@ def check_raw_forms(study: ResolvedStudy) -> None:
     for domain in specs.domains.values():
         for source in domain.spec.sources:
             readers.setdefault(source.form, []).append(domain.name)
+    from tlfgen.raw.reader import check_inside_study
+
     for form in specs.forms.values():
         path = study.raw_dir / form.file
+        if path.is_symlink():
+            check_inside_study(path, study.root, study.display(study.raw_dir) + "/" + form.file)
         if form.name in readers and not getattr(form, "optional", False) and not path.is_file():
             domains = ", ".join(dict.fromkeys(readers[form.name]))
             raise DataError(

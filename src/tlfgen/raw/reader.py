@@ -130,7 +130,7 @@ class _Lines:
         return self.lines[self.pos - 1]
 
 
-def _unique_header(names: list[str], display: str) -> list[str]:
+def unique_header(names: list[str], display: str) -> list[str]:
     """Column names as tlfgen reads them (stripped, upper case); two that are the same after that
     (``AETERM`` twice, ``AEOUT`` and ``aeout``) make the file ambiguous: ``DataError``."""
     seen: dict[str, str] = {}
@@ -145,6 +145,18 @@ def _unique_header(names: list[str], display: str) -> list[str]:
                      "ignoring case and outer spaces)")
         seen[key] = name
     return [name.strip().upper() for name in names]
+
+
+def check_inside_study(path: Path, root: Path, display: str) -> None:
+    """A raw file that resolves outside the study folder (a symbolic link to elsewhere) is refused
+    before anything of it is read (``DataError``, exit 1); its content is never shown."""
+    try:
+        path.resolve().relative_to(Path(root).resolve())
+    except ValueError:
+        raise DataError(
+            "the raw file is a link to a file outside the study folder; tlfgen reads raw data only "
+            "from inside the study", file=display,
+            hint=f"copy the export into {display.rsplit('/', 1)[0]}/ instead of linking to it") from None
 
 
 def _physical_lines(text: str) -> list[str]:
@@ -184,7 +196,7 @@ def _read_exact(text: str, display: str, findings: list[Finding]):
     except csv.Error as exc:
         raise DataError(f"the header line cannot be parsed ({exc})", file=display, line=1,
                         hint="the first line must be the column names, comma separated") from None
-    header = _unique_header(names, display)
+    header = unique_header(names, display)
     width = len(header)
     records: list[list[str]] = []
     rows: list[int] = []
