@@ -167,12 +167,14 @@ def _run(stages: list[str], allow_data_errors: bool = False) -> None:
     from tlfgen.errors import TlfgenError
 
     console = _console()
+    staged = False  # once the study is loaded, a failure says that nothing was published
     try:
         from tlfgen.lineage.manifest import manifest_path, write_manifest
         from tlfgen.pipeline import published_run
         from tlfgen.spec.check import check_all
 
         published = _load_study()
+        staged = True
         with published_run(published) as (study, recovered):  # all outputs or none (io.generation)
             if recovered:
                 console.print(_plain(f"note: {recovered}"))
@@ -185,10 +187,10 @@ def _run(stages: list[str], allow_data_errors: bool = False) -> None:
         _console().print(_plain(f"interrupted: {_UNPUBLISHED}"))
         raise typer.Exit(130) from None
     except TlfgenError as exc:
-        _fail(exc, note=_UNPUBLISHED)
+        _fail(exc, note=_UNPUBLISHED if staged else None)
         return
     except Exception as exc:  # noqa: BLE001 - reported as an internal error
-        _fail(exc, note=_UNPUBLISHED)
+        _fail(exc, note=_UNPUBLISHED if staged else None)
         return
     from tlfgen.report import print_summary
 
