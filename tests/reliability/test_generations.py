@@ -35,6 +35,7 @@ EXPORTS = {"A": (20200803, 15), "B": (20200804, 15), "C": (20200803, 8)}
 #: SIGKILL trials: the stage each one is killed in (0 SDTM .. 3 LINEAGE, its manifest and publish)
 KILL_PLAN = (0, 1, 2, 3, 0, 1, 2, 3, 2, 0)
 UNPUBLISHED = "nothing was published; the outputs are those of the last complete run"
+JOURNAL_NAME = "publish.json"
 
 
 def _env() -> dict[str, str]:
@@ -55,6 +56,8 @@ class _Run:
     """``tlfgen run`` in a subprocess, its output lines collected with the time they came."""
 
     def __init__(self, study: Path) -> None:
+        self.study = study
+        self.stale = set(_staging_left(study))
         self.started = time.monotonic()
         self.proc = subprocess.Popen([str(TLFGEN), "--study", str(study), "run", "--allow-data-errors"],
                                      env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -67,8 +70,11 @@ class _Run:
             self.lines.append((time.monotonic(), line.rstrip("\n")))
 
     def stage_started(self, stage: int) -> bool:
-        """True once stage number ``stage`` runs (the line of the stage before it came)."""
-        return stage == 0 or any(STAGE_LINES[stage - 1] in text for _, text in self.lines)
+        """True once stage number ``stage`` runs: the line of the stage before it came (stage 0:
+        the run's staging folder exists, so the command is past its start-up)."""
+        if stage == 0:
+            return bool(set(_staging_left(self.study)) - self.stale - {JOURNAL_NAME})
+        return any(STAGE_LINES[stage - 1] in text for _, text in self.lines)
 
     def finish(self, timeout: float = 600) -> tuple[int, str]:
         code = self.proc.wait(timeout=timeout)
