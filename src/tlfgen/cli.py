@@ -1,8 +1,10 @@
 """Command line: the only module that knows about the terminal.
 
 Exit codes: 0 clean; 1 findings of error severity in the data (or data that
-cannot be processed); 2 bad specs, templates or usage. Errors print as one
-clear message; ``--debug`` shows the traceback.
+cannot be processed); 2 bad specs, templates or usage; 3 a bug in tlfgen;
+4 the environment (permission, read-only or full disk, a path of the wrong
+kind, the study locked by another command); 130 interrupted. Errors print as
+one clear message; ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ import typer
 
 app = typer.Typer(
     name="tlfgen",
-    help="Raw EDC exports -> SDTM -> ADaM -> tables, listings and figures, traceable end to end.",
+    help="Raw EDC exports -> SDTM -> ADaM -> tables, listings and figures, traceable end to end.\n\n"
+         "Exit codes: 0 clean; 1 data (error findings, data that cannot be processed, verify found "
+         "changes); 2 specs, templates or usage; 3 a bug in tlfgen; 4 the environment (permission, "
+         "read-only or full disk, a file where a folder is needed, the study locked by another "
+         "command); 130 interrupted. A run publishes all its outputs or none.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -79,8 +85,13 @@ def _console():
 _MAX_ERRORS_SHOWN = 50
 
 
+#: characters of one message line shown (a raw header or value can be megabytes long)
+_MAX_LINE_SHOWN = 1_000
+
+
 def _error_text(exc: BaseException) -> str:
-    """The message of ``exc``; a list of spec errors is capped at ``_MAX_ERRORS_SHOWN`` entries."""
+    """The message of ``exc``; a list of spec errors is capped at ``_MAX_ERRORS_SHOWN`` entries,
+    each line at ``_MAX_LINE_SHOWN`` characters."""
     from tlfgen.errors import SpecErrors
 
     if isinstance(exc, SpecErrors) and len(exc.errors) > _MAX_ERRORS_SHOWN:
@@ -88,13 +99,26 @@ def _error_text(exc: BaseException) -> str:
         lines = [f"{len(exc.errors)} spec error(s):"]
         lines += [f"  {err}" for err in exc.errors[:_MAX_ERRORS_SHOWN]]
         lines.append(f"  ... and {hidden} more errors not shown (fix these and run check again)")
-        return "\n".join(lines)
-    return str(exc)
+        return _capped("\n".join(lines))
+    return _capped(str(exc))
 
 
-def _fail(exc: BaseException) -> None:
-    """Print a tlfgen error without a traceback and exit with its code."""
-    from tlfgen.errors import TlfgenError
+def _capped(text: str) -> str:
+    lines = []
+    for line in text.split("\n"):
+        if len(line) > _MAX_LINE_SHOWN:
+            line = line[:_MAX_LINE_SHOWN] + f" ... ({len(line) - _MAX_LINE_SHOWN:,} more characters not shown)"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+#: said when a run command stops before it published (io.generation)
+_UNPUBLISHED = "nothing was published; the outputs are those of the last complete run"
+
+
+def _fail(exc: BaseException, note: str | None = None) -> None:
+    """Print a tlfgen error without a traceback and exit with its code (``note``: a last line)."""
+    from tlfgen.errors import EnvironmentFault, TlfgenError
 
     if _STATE["debug"]:
         raise exc
@@ -103,11 +127,14 @@ def _fail(exc: BaseException) -> None:
     from tlfgen.terminal import plain
 
     err = _console()
+    if isinstance(exc, OSError):
+        exc = EnvironmentFault.from_os_error(exc) or exc
+    tail = f"\n  {note}" if note else ""
     if isinstance(exc, TlfgenError):
-        err.print(Text.assemble(plain("error:", "bold red"), " ", plain(_error_text(exc))))
+        err.print(Text.assemble(plain("error:", "bold red"), " ", plain(_error_text(exc) + tail)))
         raise typer.Exit(exc.exit_code)
-    err.print(Text.assemble(plain("internal error:", "bold red"), " ", plain(f"{type(exc).__name__}: {exc}\n"
-              "  this is a bug in tlfgen; run again with --debug for the traceback")))
+    err.print(Text.assemble(plain("internal error:", "bold red"), " ", plain(f"{type(exc).__name__}: {_capped(str(exc))}\n"
+              "  this is a bug in tlfgen; run again with --debug for the traceback" + tail)))
     raise typer.Exit(3)
 
 
@@ -115,6 +142,19 @@ def _load_study():
     from tlfgen.spec.study import load_study
 
     return load_study(_STATE["study"])
+
+
+def _load_published_study():
+    """The study for a command that reads outputs: an interrupted publish is completed first."""
+    from tlfgen.io.generation import recover_if_needed
+
+    study = _load_study()
+    note = recover_if_needed(study.root)
+    if note:  # on stderr: `trace --json` prints JSON on stdout
+        from tlfgen.terminal import make_console
+
+        make_console(stderr=True, soft_wrap=True).print(_plain(f"note: {note}"))
+    return study
 
 
 _ALLOW = typer.Option(
@@ -127,40 +167,30 @@ def _run(stages: list[str], allow_data_errors: bool = False) -> None:
     from tlfgen.errors import TlfgenError
 
     console = _console()
+    staged = False  # once the study is loaded, a failure says that nothing was published
     try:
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        from tlfgen.pipeline import run_stages
+        from tlfgen.lineage.manifest import manifest_path, write_manifest
+        from tlfgen.pipeline import published_run
         from tlfgen.spec.check import check_all
 
-        study = _load_study()
-        check_all(study)
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=console, transient=not console.is_terminal, disable=not console.is_terminal) as progress:
-            task = {"id": None}
-
-            def on_stage(name: str) -> None:
-                if task["id"] is not None:
-                    progress.update(task["id"], completed=1)
-                task["id"] = progress.add_task(f"{name.upper()} stage", total=1)
-
-            def on_done(result) -> None:
-                if not console.is_terminal:  # a log: one line per stage as it finishes
-                    from tlfgen.report import stage_line
-
-                    console.print(_plain(stage_line(result)))
-
-            results = run_stages(study, stages, on_stage, on_done)
-            if task["id"] is not None:
-                progress.update(task["id"], completed=1)
-        from tlfgen.lineage.manifest import write_manifest
-
-        manifest = write_manifest(study)
+        published = _load_study()
+        staged = True
+        with published_run(published) as (study, recovered):  # all outputs or none (io.generation)
+            if recovered:
+                console.print(_plain(f"note: {recovered}"))
+            check_all(study)
+            results = _run_with_progress(console, study, stages)
+            write_manifest(study)
+        study = published
+        manifest = manifest_path(study)
+    except KeyboardInterrupt:
+        _console().print(_plain(f"interrupted: {_UNPUBLISHED}"))
+        raise typer.Exit(130) from None
     except TlfgenError as exc:
-        _fail(exc)
+        _fail(exc, note=_UNPUBLISHED if staged else None)
         return
     except Exception as exc:  # noqa: BLE001 - reported as an internal error
-        _fail(exc)
+        _fail(exc, note=_UNPUBLISHED if staged else None)
         return
     from tlfgen.report import print_summary
 
@@ -171,6 +201,32 @@ def _run(stages: list[str], allow_data_errors: bool = False) -> None:
         console.print(_plain(f"{errors} error finding(s) in the data: see {study.display(study.outputs_dir / 'qc' / 'findings.xlsx')}"
                       + (" (exit 0: --allow-data-errors)" if allow_data_errors else "")))
     raise typer.Exit(1 if errors and not allow_data_errors else 0)
+
+
+def _run_with_progress(console, study, stages: list[str]):
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from tlfgen.pipeline import run_stages
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=not console.is_terminal, disable=not console.is_terminal) as progress:
+        task = {"id": None}
+
+        def on_stage(name: str) -> None:
+            if task["id"] is not None:
+                progress.update(task["id"], completed=1)
+            task["id"] = progress.add_task(f"{name.upper()} stage", total=1)
+
+        def on_done(result) -> None:
+            if not console.is_terminal:  # a log: one line per stage as it finishes
+                from tlfgen.report import stage_line
+
+                console.print(_plain(stage_line(result)))
+
+        results = run_stages(study, stages, on_stage, on_done)
+        if task["id"] is not None:
+            progress.update(task["id"], completed=1)
+    return results
 
 
 @app.command()
@@ -252,6 +308,11 @@ def simulate(
 
         written = do_simulate(out, subjects_per_arm=subjects_per_arm, seed=seed, inject_problems=problems,
                               force=force)
+    except OSError as exc:
+        from tlfgen.errors import EnvironmentFault
+
+        _fail(EnvironmentFault.from_os_error(exc, writing_in=out) or exc)
+        return
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
         return
@@ -279,7 +340,7 @@ def trace(
         _console().print(_plain("tlfgen trace is not built yet (see the traceability issue)"))
         raise typer.Exit(2)
     try:
-        study = _load_study()
+        study = _load_published_study()
         code = run_trace(study, target, row=row, col=col, subject=subject, param=param,
                          as_json=as_json, console=_console())
     except Exception as exc:  # noqa: BLE001
@@ -295,7 +356,7 @@ def verify() -> None:
     try:
         from tlfgen.lineage.manifest import verify_manifest
 
-        report = verify_manifest(_load_study())
+        report = verify_manifest(_load_published_study())
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
         return

@@ -2,15 +2,18 @@
 
 Every error carries enough context for a person to find and fix the problem
 (file, line, column, dataset, variable, row or USUBJID) and an exit code used
-by the command line: 2 for bad specs, templates or usage, 1 for bad data.
+by the command line: 2 for bad specs, templates or usage, 1 for bad data,
+4 for a fault of the environment (permissions, disk space).
 Causes are chained with ``raise ... from exc``; the CLI prints ``str(error)``
 without a traceback unless ``--debug`` is given.
 """
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,21 @@ class TlfgenError(Exception):
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
+
+    def map_text(self, mapping: Callable[[str], str]) -> None:
+        """Apply ``mapping`` to every text this error prints (e.g. a staging path -> the study's)."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, str):
+                setattr(self, name, mapping(value))
+            elif isinstance(value, Path):
+                setattr(self, name, Path(mapping(str(value))))
+            elif isinstance(value, Location) and isinstance(value.file, (str, Path)):
+                setattr(self, name, Location(mapping(str(value.file)), value.line, value.column))
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, TlfgenError):
+                        item.map_text(mapping)
+        self.args = (str(self),)
 
 
 class UsageError(TlfgenError):
@@ -138,6 +156,56 @@ class DataError(TlfgenError):
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
+
+
+class EnvironmentFault(TlfgenError):
+    """The machine stopped the command, not the data or the specs: no permission, a read-only
+    or full file system, a path of the wrong kind, the study locked by another command.
+    Names the path and what to do. Exit 4."""
+
+    exit_code = 4
+
+    #: errno -> (what happened, what to do)
+    CAUSES = {
+        errno.EACCES: ("permission denied", "give your user write access to it (or read access, for an input)"),
+        errno.EPERM: ("operation not permitted", "give your user write access to it"),
+        errno.EROFS: ("the file system is read-only", "run the study from a writable folder"),
+        errno.ENOSPC: ("no space left on the device", "free disk space (or point the study at a larger disk), "
+                       "then run again"),
+        errno.EDQUOT: ("the disk quota is exceeded", "free space within your quota, then run again"),
+        errno.ENOTDIR: ("a file is in the way where a folder is needed", "move or rename that file"),
+        errno.EISDIR: ("a folder is in the way where a file is needed", "move or rename that folder"),
+        errno.EEXIST: ("something is already in the way", "move or rename it"),
+        errno.EXDEV: ("the output folders are on different file systems", "keep the study and its output "
+                      "folders on one file system (an output folder must not be a mount point)"),
+        errno.EBUSY: ("the path is busy (a mount point?)", "an output folder must not be a mount point"),
+        errno.EMFILE: ("too many open files", "raise the limit (ulimit -n)"),
+    }
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, mapping: Callable[[str], str] = str, *,
+                      writing_in: str | Path | None = None) -> EnvironmentFault | None:
+        """The fault for an ``OSError`` of the environment (permission, read-only, disk full, a
+        file in the way); None for any other errno. Hidden temporary names are not shown: the
+        file they stand for is. ``writing_in``: the folder to name when the error names no file."""
+        cause = cls.CAUSES.get(exc.errno or 0)
+        if cause is None:
+            return None
+        paths = [mapping(_visible(str(p))) for p in (exc.filename, exc.filename2) if p is not None]
+        where = " -> ".join(dict.fromkeys(paths))
+        if not where:
+            where = f"while writing in {writing_in}" if writing_in is not None else "(no path given)"
+        return cls(f"{cause[0]}: {where}", hint=cause[1])
+
+
+def _visible(path: str) -> str:
+    """``path`` without hidden temporary parts: ``out/.t1.docx.x8.tmp`` -> ``out/t1.docx``,
+    ``study/.tlfgen/run-x/new/sdtm`` stays (mapped by the caller)."""
+    folder, _, name = path.rpartition("/")
+    if name.startswith(".") and name.endswith(".tmp") and name.count(".") >= 3:
+        name = name[1:].rsplit(".", 2)[0]
+        return f"{folder}/{name}" if folder else name
+    return path
 
 
 class DerivationError(TlfgenError):

@@ -14,7 +14,7 @@ Rules the callers keep:
   cheaper than recomputing them; datasets it offers the next stages (``pipeline.publish_written``)
   come back with its result and are offered by the parent (``pipeline.publish_collected``);
 - an error in the child is raised again in the parent by ``result()``: a ``TlfgenError``
-  as itself, anything else (a bug) as a ``WorkerError`` naming the original exception, with the
+  as itself (an ``OSError`` of the environment, a full disk, first becomes an ``EnvironmentFault``), anything else (a bug) as a ``WorkerError`` naming the original exception, with the
   child's traceback as a note, so the command line reports it as it reports the same bug in one
   process ("internal error", exit 3, the traceback only with --debug);
 - used as a context manager, a child still running when the parent's block fails is
@@ -220,6 +220,10 @@ def _child_main(work: Callable[[Any], Any], conn: Any, parent_pid: int) -> None:
             value = work(conn)
         message = ("ok", value, "", published)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+        if isinstance(exc, OSError):  # a full disk, no permission: the environment, not a bug
+            from tlfgen.errors import EnvironmentFault
+
+            exc = EnvironmentFault.from_os_error(exc) or exc
         text = "".join(traceback.format_exception(exc)).rstrip()
         last = traceback.format_exception_only(exc)[-1].strip()  # "KeyError: 'b'"
         message = ("error", exc if isinstance(exc, TlfgenError) else last, text, [])

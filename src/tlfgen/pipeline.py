@@ -128,8 +128,12 @@ def check_raw_forms(study: ResolvedStudy) -> None:
     for domain in specs.domains.values():
         for source in domain.spec.sources:
             readers.setdefault(source.form, []).append(domain.name)
+    from tlfgen.raw.reader import check_inside_study
+
     for form in specs.forms.values():
         path = study.raw_dir / form.file
+        if path.is_symlink():
+            check_inside_study(path, study.root, study.display(study.raw_dir) + "/" + form.file)
         if form.name in readers and not getattr(form, "optional", False) and not path.is_file():
             domains = ", ".join(dict.fromkeys(readers[form.name]))
             raise DataError(
@@ -167,6 +171,40 @@ def run_stages(study: ResolvedStudy, stages: Iterable[str],
     finally:
         study.cache.pop(HANDOFF_CACHE, None)
     return results
+
+
+@contextmanager
+def published_run(study: ResolvedStudy) -> Iterator[tuple[ResolvedStudy, str | None]]:
+    """Scope of one command's stages: yields the study as the run sees it, and the note of the
+    recovery of an earlier interrupted command (or None).
+
+    The yielded study is ``study`` with every folder moved into the staging area of
+    ``io.generation.RunStaging`` (paths relative to its root unchanged). Leaving the block
+    normally publishes every output root (sdtm, adam, outputs) in one step; an error or an
+    interrupt publishes nothing, and the error names the study's own paths.
+    """
+    from dataclasses import replace
+
+    from tlfgen.errors import EnvironmentFault, TlfgenError
+    from tlfgen.io.generation import RunStaging
+
+    staging = RunStaging(study.root, outputs=[study.sdtm_dir, study.adam_dir, study.outputs_dir],
+                         inputs=[study.raw_dir, study.specs_dir])
+    with staging:
+        staged = replace(study, root=staging.study_root, raw_dir=staging.staged(study.raw_dir),
+                         sdtm_dir=staging.staged(study.sdtm_dir), adam_dir=staging.staged(study.adam_dir),
+                         outputs_dir=staging.staged(study.outputs_dir),
+                         specs_dir=staging.staged(study.specs_dir), cache={})
+        try:
+            yield staged, staging.note
+        except TlfgenError as exc:
+            exc.map_text(staging.unstaged_text)
+            raise
+        except OSError as exc:
+            fault = EnvironmentFault.from_os_error(exc, staging.unstaged_text)
+            if fault is None:
+                raise
+            raise fault from exc
 
 
 # ---------------------------------------------------------------- hand-off between stages

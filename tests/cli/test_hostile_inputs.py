@@ -146,3 +146,115 @@ def test_infinite_and_huge_raw_numbers_are_findings_naming_the_raw_file_line_and
     assert found == [("ERROR", "NUMBER-RANGE", "raw/dx.csv", 2, "PDL1CPS", "1e308"),
                      ("ERROR", "NUMBER-RANGE", "raw/dx.csv", 3, "PDL1CPS", "-inf")]
     assert (study.sdtm_dir / "sc.xpt").is_file()
+
+
+# item 12: a YAML key holding '[' is reported as itself, at its own line
+def test_a_yaml_key_with_a_bracket_is_an_unknown_key_at_its_line(tmp_path):
+    study = copy_study(tmp_path, parts=("specs",))
+    _replace(study.root / "specs" / "study.yaml", "  days_per_month: 30", '  "bad[0]": 1\n  days_per_month: 30')
+    line = study.root.joinpath("specs", "study.yaml").read_text(encoding="utf-8").splitlines().index('  "bad[0]": 1') + 1
+    result = runner.invoke(app, ["--study", str(study.root), "check"])
+    assert result.exit_code == 2, result.output
+    assert f"error: specs/study.yaml:{line}:3: unknown key 'bad[0]' (at study.bad[0])" in result.output
+    assert "hint: allowed keys: arms, country, cutoff, days_per_month" in " ".join(result.output.split())
+
+
+# item 15: a raw file linked from outside the study is refused, its content never shown
+def test_a_raw_file_linked_from_outside_the_study_is_refused_without_its_content(tmp_path):
+    study = copy_study(tmp_path / "study")
+    secret = tmp_path / "secret.csv"
+    secret.write_text("TOPSECRET,PASSWORD\nx,y\n", encoding="utf-8")
+    (study.raw_dir / "dm.csv").unlink()
+    (study.raw_dir / "dm.csv").symlink_to(secret)
+    for command in ("check", "sdtm"):
+        result = runner.invoke(app, ["--study", str(study.root), command])
+        assert result.exit_code == 1, result.output
+        text = " ".join(result.output.split())
+        assert ("error: raw/dm.csv: the raw file is a link to a file outside the study folder; tlfgen reads "
+                "raw data only from inside the study hint: copy the export into raw/ instead of linking to it") in text
+        assert "TOPSECRET" not in text and str(secret) not in text
+
+
+def test_a_raw_file_linked_inside_the_study_is_read(tmp_path):
+    study = copy_study(tmp_path / "study")
+    (study.root / "archive").mkdir()
+    (study.raw_dir / "dm.csv").rename(study.root / "archive" / "dm.csv")
+    (study.raw_dir / "dm.csv").symlink_to("../archive/dm.csv")
+    result = runner.invoke(app, ["--study", str(study.root), "check"])
+    assert result.exit_code == 0, result.output
+
+
+# item 15: a negative dose or lesion diameter is an error finding, and is read as missing
+def test_negative_doses_and_diameters_are_error_findings(tmp_path):
+    import csv
+    import io
+
+    import openpyxl
+
+    study = copy_study(tmp_path)
+    changed = {}
+    for name, column, value in (("ex.csv", "EXDOSE", "-200"), ("tl.csv", "TLDIAM", "-12")):
+        path = study.raw_dir / name
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+        col = rows[0].index(column)
+        changed[name] = rows[1][col]
+        rows[1][col] = value
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        path.write_text(out.getvalue(), encoding="utf-8")
+    result = runner.invoke(app, ["--study", str(study.root), "sdtm"])
+    assert result.exit_code == 1, result.output
+    sheet = openpyxl.load_workbook(study.outputs_dir / "qc" / "findings.xlsx").worksheets[0]
+    header = [c.value for c in sheet[1]]
+    found = [(row[1], row[2], row[3], row[4], row[5], row[header.index("message")], row[header.index("action")])
+             for row in sheet.iter_rows(values_only=True) if row[1] == "RAW-NEGATIVE"]
+    assert found == [
+        ("RAW-NEGATIVE", "raw/ex.csv", 2, "EXDOSE", "-200", "EXDOSE '-200' is below zero, which an amount cannot be",
+         "set to missing"),
+        ("RAW-NEGATIVE", "raw/tl.csv", 2, "TLDIAM", "-12", "TLDIAM '-12' is below zero, which an amount cannot be",
+         "set to missing")]
+    assert sheet.cell(row=[r[1] for r in sheet.iter_rows(values_only=True)].index("RAW-NEGATIVE") + 1,
+                      column=1).value == "ERROR"
+
+
+# check: duplicate raw column names are found before any data is read
+def test_check_finds_raw_columns_differing_only_in_case(tmp_path):
+    study = copy_study(tmp_path)
+    path = study.raw_dir / "ae.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([lines[0] + ",aeout"] + [line + ",x" for line in lines[1:]]) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["--study", str(study.root), "check"])
+    assert result.exit_code == 1, result.output
+    assert ("error: raw/ae.csv:1, column AEOUT: column AEOUT appears as 'AEOUT' and 'aeout' in the header"
+            in result.output)
+
+
+# one very long message: each line is capped, with the count of what was left out
+def test_a_very_long_message_line_is_capped(tmp_path):
+    study = copy_study(tmp_path)
+    path = study.raw_dir / "ae.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    long_name = "X" * 200_000
+    lines[0] = lines[0].replace(",AEOUT", "," + long_name)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["--study", str(study.root), "check"])
+    assert result.exit_code == 2, result.output
+    assert "raw file raw/ae.csv has no column AEOUT" in " ".join(result.output.split())
+    assert "more characters not shown)" in result.output
+    assert len(result.output) < 5_000
+
+
+# item 15: Ctrl-C ends a run with exit 130 and one line saying nothing was published
+def test_ctrl_c_during_a_run_exits_130_with_one_line(tmp_path, monkeypatch):
+    import tlfgen.pipeline
+
+    study = copy_study(tmp_path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tlfgen.pipeline, "run_stages", interrupted)
+    result = runner.invoke(app, ["--study", str(study.root), "run"])
+    assert result.exit_code == 130
+    assert result.output == "interrupted: nothing was published; the outputs are those of the last complete run\n"
+    assert [p.name for p in (study.root / ".tlfgen").iterdir()] == ["lock"]

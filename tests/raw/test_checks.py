@@ -78,3 +78,29 @@ def test_reject_with_nothing_to_reject_keeps_the_data():
     form = RawForm("dm", "raw/dm.csv", data, 1)
     form.reject(pd.Series([False]), "why")
     assert form.data is data and form.rejected == {}
+
+
+def test_a_negative_amount_is_an_error_and_read_as_missing():
+    from tlfgen.raw.checks import check_non_negative
+
+    data = pd.DataFrame([["01001", "-200"], ["01002", "0"], ["01003", " -0.5 "], ["01004", ""], ["01005", "abc"]],
+                        columns=["SUBJID", "EXDOSE"], dtype=object)
+    data["__row"] = range(1, 6)
+    data["__line"] = range(2, 7)
+    f = RawForm("ex", "raw/ex.csv", data, 5)
+    findings = check_non_negative(f, ["EXDOSE"], "S")
+    assert [(x.row, x.column, x.value, x.message, x.usubjid, x.action) for x in findings] == [
+        (2, "EXDOSE", "-200", "EXDOSE '-200' is below zero, which an amount cannot be", "S-01001", "set to missing"),
+        (4, "EXDOSE", " -0.5 ", "EXDOSE '-0.5' is below zero, which an amount cannot be", "S-01003", "set to missing")]
+    assert f.data["EXDOSE"].tolist() == ["", "0", "", "", "abc"]  # text that is not a number is left to mapping
+    assert f.rejected == {}
+
+
+def test_non_negative_must_name_a_column_of_the_form():
+    import pytest
+    from pydantic import ValidationError
+
+    from tlfgen.spec.sdtm_forms import FormSpec
+
+    with pytest.raises(ValidationError, match="non_negative names DOSE, which is not in the form's columns"):
+        FormSpec(name="ex", file="ex.csv", label="Exposure", columns=["EXDOSE"], non_negative=["DOSE"])

@@ -139,3 +139,15 @@ def test_strip_returns_the_same_series_when_nothing_to_strip():
     values = pd.Series(["01001", "01002"], dtype=object)
     assert _strip(values) is values
     assert _strip(pd.Series([" 01001 ", "01002"], dtype=object)).tolist() == ["01001", "01002"]
+
+
+def test_a_bare_carriage_return_inside_an_unquoted_value_is_part_of_the_value(tmp_path):
+    """Issue 24 item 14: lines end at LF (or CRLF); a lone CR is text (SDTM then treats it as
+    whitespace), not "a quoted value is not closed"."""
+    form = read(tmp_path, b"STUDYID,SITEID,SUBJID,FOLDER,RECPOS,MHTERM,MHSTDAT\r\n"
+                          b"S,01,01001,LOG,1,ulcer\rgastric,01 JAN 2020\r\nS,01,01002,LOG,1,\"a\rb\",\r\n")
+    assert form.rows_read == 2 and form.rejected == {}
+    assert form.data["MHTERM"].tolist() == ["ulcer\rgastric", "a\rb"]
+    assert form.data["MHSTDAT"].tolist() == ["01 JAN 2020", ""]
+    assert form.data["__line"].tolist() == [2, 3]
+    assert form.findings == []

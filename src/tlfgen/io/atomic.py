@@ -34,6 +34,9 @@ A set of files (``staged_outputs`` / ``AtomicDirWriter``)
     ``preserve`` pattern (e.g. ``README.md``). Two concurrent writers on the
     same target are not supported.
 
+Several folders at once (a whole run: SDTM, ADaM and outputs published together) are
+``io.generation``'s job; it relies on every writer here replacing files by rename.
+
 ``fixed_timestamp`` gives the one creation time written into file headers:
 the ``created`` argument, else ``SOURCE_DATE_EPOCH``, else 1970-01-01T00:00:00
 UTC, so outputs never depend on the wall clock.
@@ -147,6 +150,11 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         _fsync_file(tmp)
         os.replace(tmp, target)
         _fsync_dir(folder)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.filename is None:  # a write on a full disk names no file: name the target
+            raise OSError(exc.errno, exc.strerror, str(target)) from exc
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -105,5 +105,23 @@ def check_studyid(form: RawForm, studyid: str, column: str | None = "STUDYID") -
             for value, row in zip(values.head(20), rows.head(20))]
 
 
+def check_non_negative(form: RawForm, columns: list[str], studyid: str) -> list[Finding]:
+    """A number below zero in a column of amounts (``non_negative`` in forms.yaml: a dose, a
+    diameter) is an ERROR; the value is read as missing, so it never enters a sum or a derivation."""
+    findings: list[Finding] = []
+    data = form.data
+    for column in [c for c in columns if c in data]:
+        numbers = pd.to_numeric(data[column].str.strip(), errors="coerce")
+        bad = (numbers < 0).fillna(False).astype(bool)
+        if not bad.any():
+            continue
+        for value, row, usubjid in zip(data.loc[bad, column], data.loc[bad, LINE], usubjids(data, bad, studyid)):
+            findings.append(Finding(
+                "ERROR", "RAW-NEGATIVE", f"{column} '{value.strip()}' is below zero, which an amount cannot be",
+                file=form.file, row=int(row), column=column, value=value, usubjid=usubjid, action="set to missing"))
+        data.loc[bad, column] = ""
+    return findings
+
+
 def blank_mask(series: pd.Series) -> pd.Series:
     return series.isna() | (series.astype(str).str.strip() == "")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,7 +130,7 @@ class _Lines:
         return self.lines[self.pos - 1]
 
 
-def _unique_header(names: list[str], display: str) -> list[str]:
+def unique_header(names: list[str], display: str) -> list[str]:
     """Column names as tlfgen reads them (stripped, upper case); two that are the same after that
     (``AETERM`` twice, ``AEOUT`` and ``aeout``) make the file ambiguous: ``DataError``."""
     seen: dict[str, str] = {}
@@ -146,11 +147,36 @@ def _unique_header(names: list[str], display: str) -> list[str]:
     return [name.strip().upper() for name in names]
 
 
+def check_inside_study(path: Path, root: Path, display: str) -> None:
+    """A raw file that resolves outside the study folder (a symbolic link to elsewhere) is refused
+    before anything of it is read (``DataError``, exit 1); its content is never shown."""
+    try:
+        path.resolve().relative_to(Path(root).resolve())
+    except ValueError:
+        raise DataError(
+            "the raw file is a link to a file outside the study folder; tlfgen reads raw data only "
+            "from inside the study", file=display,
+            hint=f"copy the export into {display.rsplit('/', 1)[0]}/ instead of linking to it") from None
+
+
 def _physical_lines(text: str) -> list[str]:
     """Lines split at "\n" only (control characters inside values are not line ends)."""
     parts = text.split("\n")
     lines = [p + "\n" for p in parts[:-1]]
     return lines + [parts[-1]] if parts[-1] else lines
+
+
+#: a carriage return that does not end a line ("\r\n") or the file: part of a value
+_BARE_CR = re.compile(r"\r(?!\n|\Z)")
+
+
+def _free_mark(text: str) -> str:
+    """A private-use character absent from ``text``, to stand for a bare CR while csv reads it."""
+    return next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
+
+
+def _restore_cr(value: str, mark: str | None) -> str:
+    return value.replace(mark, "\r") if mark is not None else value
 
 
 def _read_exact(text: str, display: str, findings: list[Finding]):
@@ -160,14 +186,17 @@ def _read_exact(text: str, display: str, findings: list[Finding]):
     swallows the lines after it (a quote opened and closed rows later), rejects its *first*
     line only; reading resumes on the next line, so no later row is lost.
     """
+    mark = _free_mark(text) if _BARE_CR.search(text) else None
+    if mark is not None:  # csv ends a value at a bare CR; lines end at "\n" only: keep it as text
+        text = _BARE_CR.sub(mark, text)
     lines = _physical_lines(text)
     src = _Lines(lines, 0)
     try:
-        names = next(csv.reader(src, strict=True))
+        names = [_restore_cr(n, mark) for n in next(csv.reader(src, strict=True))]
     except csv.Error as exc:
         raise DataError(f"the header line cannot be parsed ({exc})", file=display, line=1,
                         hint="the first line must be the column names, comma separated") from None
-    header = _unique_header(names, display)
+    header = unique_header(names, display)
     width = len(header)
     records: list[list[str]] = []
     rows: list[int] = []
@@ -185,6 +214,8 @@ def _read_exact(text: str, display: str, findings: list[Finding]):
             values, problem = None, f"cannot be parsed ({exc})"
         else:
             problem = _swallowed(values, width, src.pos - first)
+            if mark is not None:
+                values = [_restore_cr(v, mark) for v in values]
         if values == []:
             continue  # a blank line is not a record
         row += 1
@@ -195,7 +226,8 @@ def _read_exact(text: str, display: str, findings: list[Finding]):
                 "ERROR", "RAW-MALFORMED-QUOTES",
                 f"line {start} {problem}: a quoted value is not closed, or has text after its closing "
                 f"quote; the line is rejected and reading resumes on line {start + 1}",
-                file=display, row=start, value=lines[first].rstrip("\r\n")[:80], action="rejected"))
+                file=display, row=start, value=_restore_cr(lines[first].rstrip("\r\n")[:80], mark),
+                action="rejected"))
             src.pos = first + 1
             reader = csv.reader(src, strict=True)
             continue

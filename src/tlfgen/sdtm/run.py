@@ -16,7 +16,8 @@ from typing import Any, Callable
 from tlfgen.errors import DerivationError, TlfgenError
 from tlfgen.io.metadata import CtStandard, StudyMetadata
 from tlfgen.pipeline import DatasetCount, Finding, StageResult
-from tlfgen.raw.checks import check_duplicates, check_studyid, check_unknown_subjects, known_subjects
+from tlfgen.raw.checks import (check_duplicates, check_non_negative, check_studyid, check_unknown_subjects,
+                               known_subjects)
 from tlfgen.raw.keys import apply_identifiers
 from tlfgen.raw.reader import RawForm, read_raw_form
 from tlfgen.raw.reconcile import FileUsage, reconcile
@@ -68,6 +69,7 @@ def check_forms(forms: dict[str, RawForm], specs: SdtmSpecs, studyid: str) -> li
         spec = specs.forms[name]
         fields = list(dict.fromkeys(specs.required_columns(name) + spec.columns))
         findings.extend(check_duplicates(form, spec.keys, fields, studyid))
+        findings.extend(check_non_negative(form, spec.non_negative, studyid))
     return findings
 
 

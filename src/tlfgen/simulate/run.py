@@ -44,11 +44,13 @@ def simulate(out: Path, subjects_per_arm: int = EMBEDDED_SUBJECTS_PER_ARM, seed:
 
 
 def refuse_non_empty(out: Path, *, force: bool) -> None:
-    """A UsageError when ``out`` is a file, or a folder holding anything, and ``force`` is not given."""
-    from tlfgen.errors import UsageError
+    """An EnvironmentFault (exit 4) when ``out`` is a file; a UsageError when it is a folder holding
+    anything and ``force`` is not given."""
+    from tlfgen.errors import EnvironmentFault, UsageError
 
     if out.exists() and not out.is_dir():
-        raise UsageError(f"{out} is a file, not a folder", hint="give --out a folder")
+        raise EnvironmentFault(f"--out {out} is a file, not a folder",
+                               hint="give --out a new or empty folder, or move that file away")
     held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
     if held and not force:
         shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")

@@ -273,6 +273,25 @@ def closest(name: str, candidates, n: int = 3) -> list[str]:
     return difflib.get_close_matches(str(name), [str(c) for c in candidates], n=n, cutoff=0.6)
 
 
+def _data_key_path(value: Any, loc: tuple) -> KeyPath:
+    """A pydantic error location as a key path into ``value``: the parts pydantic adds for a union
+    member or a validator (``function-after[...]``) are dropped, a key of the data is kept even
+    when it looks like one (a YAML key ``bad[0]``)."""
+    kept: list = []
+    current = value
+    for part in loc:
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, (list, tuple)) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+        elif isinstance(part, str) and "[" in part and part.endswith("]"):
+            continue
+        else:
+            current = None
+        kept.append(part)
+    return tuple(kept)
+
+
 def validate_model(model: type[M], doc: YamlDoc, *, prefix: KeyPath = (), data: Any = None) -> M:
     """Validate plain YAML values into a strict model; errors carry file:line and key path."""
     value = doc.data if data is None else data
@@ -281,7 +300,7 @@ def validate_model(model: type[M], doc: YamlDoc, *, prefix: KeyPath = (), data: 
     except ValidationError as exc:
         errors = ErrorList()
         for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p and p.endswith("]")))
+            loc = _data_key_path(value, err["loc"])
             key_path = prefix + loc
             location = doc.source.location(key_path)
             hint = None

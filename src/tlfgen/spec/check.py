@@ -114,8 +114,9 @@ def check_all(study: ResolvedStudy, stages: tuple[str, ...] | None = None) -> li
 MAX_HEADER_BYTES = 1_000_000
 
 
-def read_header(path: Path) -> list[str] | None:
-    """The column names on line 1 of a raw CSV export (upper case, stripped), reading that line only.
+def read_header(path: Path, *, upper: bool = True) -> list[str] | None:
+    """The column names on line 1 of a raw CSV export (upper case, stripped; as written when not
+    ``upper``), reading that line only.
 
     None when the file is empty or its header cannot be parsed: the raw reader reports that
     as a data problem (exit 1) when the run reads the file.
@@ -129,11 +130,14 @@ def read_header(path: Path) -> list[str] | None:
         fields = next(csv.reader([text], strict=True))
     except (csv.Error, StopIteration):
         return None
-    return [f.strip().upper() for f in fields]
+    return [f.strip().upper() for f in fields] if upper else fields
 
 
 def check_raw_headers(study: ResolvedStudy) -> list[str]:
     """Every column the SDTM specs declare for a form their domains use is in that raw file's header.
+
+    Before that, a raw file linked from outside the study is refused and a header naming one
+    column twice (``AEOUT`` and ``aeout``) is an error (both ``DataError``, exit 1).
 
     Reads line 1 of each raw file only (an empty or unparseable header is left to the reader). A file that does not exist is left to the run (a missing
     form stops it, unless the form is optional). Returns the forms checked.
@@ -143,8 +147,12 @@ def check_raw_headers(study: ResolvedStudy) -> list[str]:
     errors = ErrorList()
     checked: list[str] = []
     where = specs.forms_source
+    from tlfgen.raw.reader import check_inside_study, unique_header
+
     for index, form in enumerate(specs.forms.values()):
         path = study.raw_dir / form.file
+        if path.is_file() or path.is_symlink():
+            check_inside_study(path, study.root, study.display(study.raw_dir) + "/" + form.file)
         if form.name not in used or not path.is_file():
             continue
         checked.append(form.name)
@@ -152,6 +160,8 @@ def check_raw_headers(study: ResolvedStudy) -> list[str]:
         if header is None:
             continue
         display = study.display(path)
+        if len(set(header)) != len(header):  # AEOUT and aeout: the reader could not tell them apart
+            unique_header(read_header(path, upper=False) or [], display)
         # the leading columns (STUDYID, SUBJID ...) are the export's own contract: a file without
         # them is broken data, which the raw reader reports (exit 1)
         for key, names in ((("forms", index, "columns"), list(form.columns)),):

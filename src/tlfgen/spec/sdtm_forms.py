@@ -18,7 +18,7 @@ from __future__ import annotations
 import string
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from tlfgen.errors import ErrorList, SpecError
 from tlfgen.spec.base import SpecSource, StrictModel
@@ -71,6 +71,16 @@ class FormSpec(StrictModel):
     identifiers: IdentifiersSpec | None = None
     dates: DateFormatSpec | None = None
     optional: bool = False  # a study may lack the file (else a missing file stops the run, exit 1)
+    #: columns of amounts that cannot be below zero (a dose, a lesion diameter): a negative value
+    #: is an ERROR finding and is read as missing (raw.checks.check_non_negative)
+    non_negative: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _non_negative_are_columns(self) -> "FormSpec":
+        unknown = [c for c in self.non_negative if c not in self.columns]
+        if unknown:
+            raise ValueError(f"non_negative names {', '.join(unknown)}, which is not in the form's columns")
+        return self
 
 
 class FormsFile(StrictModel):

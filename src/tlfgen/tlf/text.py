@@ -9,9 +9,11 @@ Templates live in ``specs/templates/*.j2``:
 - ``<output>.j2`` (one per output, e.g. ``T2.j2``) sets ``title`` and ``footnotes``
   with ``{% set title %}...{% endset %}`` blocks; footnotes are one per line.
 
-The environment is ``jinja2.sandbox.SandboxedEnvironment`` with ``StrictUndefined``:
-a template reaching for Python internals (``''.__class__``) or an unknown name
-fails with a ``SpecError`` naming the template file and line.
+The environment is ``tlf.sandbox.LimitedSandbox`` (Jinja's ``SandboxedEnvironment`` with
+limits on loops, recursion, size and time) with ``StrictUndefined``: a template reaching for
+Python internals (``''.__class__``), an unknown name, or going over a limit fails with a
+``SpecError`` naming the template file and line; ``tlfgen check`` finds the plain cases
+(a huge literal range, a recursive macro) without data.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from typing import Any
 
 import jinja2
 from jinja2 import nodes
-from jinja2.sandbox import SandboxedEnvironment
 
 from tlfgen.errors import Location, SpecError
+from tlfgen.tlf.sandbox import MAX_TEXT, LimitedSandbox, check_template_limits
 
 CELLS_TEMPLATE = "cells.j2"
 #: the cell formats used when a study's specs/templates has no cells.j2 (package data)
@@ -49,7 +51,7 @@ class TemplateSet:
     def __init__(self, folder: Path, *, display_prefix: str = "specs/templates") -> None:
         self.folder = Path(folder)
         self.display_prefix = display_prefix
-        self.env = SandboxedEnvironment(
+        self.env = LimitedSandbox(
             loader=jinja2.ChoiceLoader([
                 jinja2.FileSystemLoader(str(self.folder)),
                 jinja2.DictLoader({CELLS_TEMPLATE: default_cells_text()}),
@@ -103,6 +105,10 @@ class TemplateSet:
         ``tlfgen check`` should say so without data."""
         source = (self.folder / name).read_text(encoding="utf-8")
         tree = self.env.parse(source, name=name)
+        over = check_template_limits(tree)
+        if over is not None:
+            raise SpecError(f"template goes over a limit: {over[1]}", location=Location(self.display(name), over[0]),
+                            hint="templates word the outputs; loops, sizes and recursion are limited (tlf/sandbox.py)")
         found = [(node.lineno, attr) for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter))
                  for attr in [_private_name(node)] if attr is not None]
         if found:
@@ -146,6 +152,11 @@ class TemplateSet:
         """
         context = in_words(context)
         module = self._run(name, lambda t: t.make_module(context))
+        written = len(str(getattr(module, "title", ""))) + len(str(getattr(module, "footnotes", "")))
+        if written > MAX_TEXT:
+            raise SpecError(f"template wrote {written:,} characters of title and footnotes; a template may "
+                            f"write at most {MAX_TEXT:,}", location=Location(self.display(name)),
+                            hint="templates word the outputs: titles, footnotes and cells")
         title = _lines(getattr(module, "title", ""))
         footnotes = _lines(getattr(module, "footnotes", ""))
         if not title:
@@ -163,8 +174,9 @@ class TemplateSet:
         return self._guard(name, lambda: action(template))
 
     def _guard(self, name: str, action: Any) -> Any:
+        self.env.begin()
         try:
-            return action()
+            result = action()
         except jinja2.TemplateError as exc:
             line = _template_line(sys.exc_info()[2], self.folder / name, self._templates.get(name))
             what = "refused by the sandbox" if isinstance(exc, jinja2.sandbox.SecurityError) else "failed"
@@ -172,6 +184,19 @@ class TemplateSet:
                 f"template {what}: {exc}", location=Location(self.display(name), line),
                 hint="templates may use the variables tlfgen passes and Jinja filters only",
             ) from None
+        except (ArithmeticError, RecursionError, MemoryError, TypeError, ValueError) as exc:
+            line = _template_line(sys.exc_info()[2], self.folder / name, self._templates.get(name))
+            text = "it nests too deeply" if isinstance(exc, RecursionError) else \
+                "it needs too much memory" if isinstance(exc, MemoryError) else f"{type(exc).__name__}: {exc}"
+            raise SpecError(
+                f"template failed: {text}", location=Location(self.display(name), line),
+                hint="templates may use the variables tlfgen passes and Jinja filters only",
+            ) from None
+        if isinstance(result, str) and len(result) > MAX_TEXT:
+            raise SpecError(f"template wrote {len(result):,} characters; a template may write at most {MAX_TEXT:,}",
+                            location=Location(self.display(name)),
+                            hint="templates word the outputs: titles, footnotes and cells")
+        return result
 
 
 def default_cells_text() -> str:
