@@ -144,3 +144,33 @@ def test_term_test_choice_score_is_pearson_chi_square():
     assert round(wald["p"], 5) == 0.00053 and wald["p"] == wald["wald_p"]
     with pytest.raises(DataError, match="test"):
         logistic_model(df, "y", ["arm"], test="exact")
+
+
+# 14 subjects, 7 binary covariates: from a simulated 8-per-arm study whose Firth fit stalled at
+# steps of ~1.6e-8 (rounding noise) and used to end the run with "did not converge".
+_STALLING_X = [[1, 1, 0, 1, 1, 0, 0], [1, 0, 0, 1, 1, 0, 1], [1, 0, 0, 1, 1, 0, 1], [1, 0, 0, 0, 1, 0, 1],
+               [1, 1, 1, 1, 1, 1, 0], [1, 1, 0, 0, 1, 0, 1], [1, 0, 1, 1, 0, 1, 0], [0, 0, 0, 1, 1, 1, 0],
+               [0, 0, 0, 1, 1, 1, 0], [0, 0, 0, 0, 1, 0, 1], [0, 0, 0, 1, 1, 1, 0], [0, 0, 0, 1, 1, 1, 0],
+               [0, 0, 0, 1, 0, 1, 0], [0, 0, 0, 0, 1, 1, 0]]
+_STALLING_Y = [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0]
+
+
+def test_firth_fit_stalled_at_rounding_noise_is_accepted_at_the_penalised_maximum():
+    import numpy as np
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    from tlfgen.stats.regression import fit_firth
+
+    x = np.column_stack([np.ones(len(_STALLING_X)), np.asarray(_STALLING_X, dtype=float)])
+    y = np.asarray(_STALLING_Y, dtype=float)
+    beta, _cov = fit_firth(x, y)
+
+    def negative_penalised(b: np.ndarray) -> float:
+        pi = expit(x @ b)
+        info = x.T @ (x * (pi * (1.0 - pi))[:, None])
+        return -(float(np.sum(y * np.log(pi) + (1.0 - y) * np.log1p(-pi))) + 0.5 * np.linalg.slogdet(info)[1])
+
+    # Independent maximiser of Firth's penalised likelihood (Firth 1993): BFGS from zero.
+    independent = minimize(negative_penalised, np.zeros(x.shape[1]), method="BFGS", options={"gtol": 1e-9})
+    assert np.max(np.abs(beta - independent.x)) < 1e-4
