@@ -274,7 +274,7 @@ def trace(
 ) -> None:
     """Trace a table cell, a derived value or a variable back to raw rows and spec rules."""
     try:
-        from tlfgen.lineage.trace import run_trace
+        from tlfgen.lineage.trace_command import run_trace
     except ModuleNotFoundError:
         _console().print(_plain("tlfgen trace is not built yet (see the traceability issue)"))
         raise typer.Exit(2)

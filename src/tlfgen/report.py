@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tlfgen.pipeline import StageResult
+from tlfgen.results import StageResult
 from tlfgen.spec.study import ResolvedStudy
 from tlfgen.terminal import plain
 

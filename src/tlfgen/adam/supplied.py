@@ -93,7 +93,7 @@ def write_supplied_adam_lineage(study: ResolvedStudy) -> list[Path]:
     """``adam/lineage/<dataset>.json`` for each supplied ``adam/*.xpt`` (``study.start: adam``):
     its records with their keys and no SDTM sources (the lineage starts at these datasets).
     A lineage file the user supplied (without the marker) is kept."""
-    from tlfgen.adam.run import LINEAGE_VERSION as ADAM_VERSION
+    from tlfgen.adam.lineage import LINEAGE_VERSION as ADAM_VERSION
     from tlfgen.io.xpt import read_xpt
 
     written = []

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tlfgen.pipeline import StageResult
+from tlfgen.results import StageResult
 from tlfgen.spec.study import ResolvedStudy
+from tlfgen.tlf.run import LINEAGE_DONE_CACHE as DONE_CACHE
 
 if TYPE_CHECKING:
     from tlfgen.spec.tlf import TlfSpecs
     from tlfgen.tlf.model import Table
-
-#: ``study.cache`` key of the lineage result made by the TLF stage of the same run
-DONE_CACHE = "lineage.done"
 
 
 def run_lineage(study: ResolvedStudy) -> StageResult:
@@ -57,13 +55,6 @@ def add_conformance_report(study: ResolvedStudy, result: StageResult) -> StageRe
     result.notes.append(f"conformance: {len(checks)} checks, {len(failing)} failing, {len(warned)} with warnings "
                         "(see outputs/qc/conformance.xlsx)")
     return result
-
-
-def remember_lineage(study: ResolvedStudy, specs: "TlfSpecs", result: StageResult) -> None:
-    """Keep the lineage result made ahead (by the TLF stage) for ``run_lineage`` of the same run."""
-    from tlfgen.tlf.run import remember_built
-
-    remember_built(study, specs, DONE_CACHE, result)
 
 
 def write_lineage_outputs(study: ResolvedStudy, specs: "TlfSpecs", tables: "list[Table]") -> StageResult:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from tlfgen.errors import DataError
-from tlfgen.pipeline import Finding
+from tlfgen.results import Finding
 
 ROW = "__row"
 #: Longest raw value read, in characters (Excel's cell limit: the findings report must show it).
