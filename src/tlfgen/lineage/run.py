@@ -6,8 +6,9 @@ tables of the TLF stage (``write_lineage_outputs``), and ``outputs/qc/conformanc
 conformance checks of sdtm/ and adam/, ``lineage.conformance``):
 
 - when the TLF stage of the same run already did this work (in a process it forks once the
-  tables are built, while it writes them: ``tlf.run``), its result is taken (``study.cache``, while the specs and
-  ADaM files are those it used);
+  tables are built, while it writes them: ``tlf.run``; the pipeline hands it ``write_lineage_outputs``,
+  ``pipeline.AHEAD``), its result is taken (``study.cache``, while the specs and ADaM files are those
+  it used);
 - else the tables the TLF stage built in this process are reused, or rebuilt from
   ``adam/*.xpt`` (no rendering).
 
