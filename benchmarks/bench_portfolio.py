@@ -1,14 +1,15 @@
 """Benchmark of the portfolio executor (issue 23): N small simulated studies run one after another
 in one process versus on a two-worker Dask LocalCluster. Measures only.
 
-    .venv/bin/python benchmarks/bench_portfolio.py                       # 20 studies, 10 subjects per arm
+    .venv/bin/python benchmarks/bench_portfolio.py                       # 20 studies, 30 subjects per arm
     .venv/bin/python benchmarks/bench_portfolio.py --studies 4 --rounds 2 --out /tmp/p.md
 
 Each study gets its own seed (1..N) and a copy of specs/. Every round runs each backend once, in
 turn (inprocess, dask, inprocess, dask ...), each as a fresh ``tlfgen run --portfolio`` process
 (interpreter start-up, the cluster's start and stop included); wall time, CPU time of the
 process tree (user + system, ``os.wait4``) and the peak RSS of the largest process are recorded.
-The outputs of the last two runs are compared file by file (they must be the same bytes).
+Every study must end with exit 0; the outputs of the last two runs are compared file by file (they
+must be the same bytes).
 Needs ``pip install 'tlfgen[dask]'``. The markdown table is printed and, with ``--out``, appended.
 """
 
@@ -43,17 +44,18 @@ def create_portfolio(work: Path, studies: int, per_arm: int) -> Path:
     return path
 
 
-def timed(args: list[str]) -> dict[str, float]:
-    """Run ``args``; wall s, CPU s of the whole tree (``wait4`` of the child counts its reaped
-    descendants) and the largest single process's peak RSS in MiB."""
+def timed(args: list[str], log: Path) -> dict[str, float]:
+    """Run ``args`` (what it prints goes to ``log``); wall s, CPU s of the whole tree (``wait4`` of the
+    child counts its reaped descendants) and the largest single process's peak RSS in MiB."""
     env = dict(os.environ, SOURCE_DATE_EPOCH=os.environ.get("SOURCE_DATE_EPOCH", "1700000000"))
     start = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    with log.open("w") as out:
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        raise SystemExit(f"{' '.join(args)} exited {code}: {proc.stderr.read().decode()[-2000:]}")
+    if code != 0:
+        raise SystemExit(f"{' '.join(args)} exited {code}; what it printed: {log}\n{log.read_text()[-3000:]}")
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak": usage.ru_maxrss / 1024}
 
 
@@ -68,7 +70,7 @@ def outputs_digest(work: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--studies", type=int, default=20)
-    parser.add_argument("--subjects-per-arm", type=int, default=10)
+    parser.add_argument("--subjects-per-arm", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / "work" / "portfolio")
@@ -85,7 +87,7 @@ def main() -> None:
     digests = {}
     for _ in range(opts.rounds):
         for name, args in commands.items():
-            runs[name].append(timed(args))
+            runs[name].append(timed(args, opts.work / f"{'dask' if 'Dask' in name else 'inprocess'}.log"))
             digests[name] = outputs_digest(opts.work)
     same = len(set(digests.values())) == 1
     median = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
