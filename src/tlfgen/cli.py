@@ -230,9 +230,48 @@ def _run_with_progress(console, study, stages: list[str]):
 
 
 @app.command()
-def run(allow_data_errors: bool = _ALLOW) -> None:
-    """Run the whole pipeline: raw -> SDTM -> ADaM -> TLFs."""
-    _run(["sdtm", "adam", "tlf", "lineage"], allow_data_errors)
+def run(
+    allow_data_errors: bool = _ALLOW,
+    studies: Optional[list[Path]] = typer.Option(
+        None, "--study", "-s", help="A study folder of a portfolio; repeat for each study (each runs whole)."),
+    portfolio: Optional[Path] = typer.Option(None, "--portfolio", help="A YAML file listing study folders (studies: [...])."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Studies run at once (a portfolio's workers)."),
+    backend: Optional[str] = typer.Option(
+        None, "--backend", help="inprocess, processes or dask (default: dask with --scheduler, processes with "
+                                "--jobs > 1, else inprocess)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a Dask scheduler (tcp://host:8786)."),
+) -> None:
+    """Run the whole pipeline: raw -> SDTM -> ADaM -> TLFs (for one study, or a portfolio)."""
+    if studies or portfolio is not None:
+        _run_portfolio(list(studies or []), portfolio, jobs, backend, scheduler, allow_data_errors)
+    else:
+        _run(["sdtm", "adam", "tlf", "lineage"], allow_data_errors)
+
+
+def _run_portfolio(studies: list[Path], portfolio: Optional[Path], jobs: int, backend: Optional[str],
+                   scheduler: Optional[str], allow_data_errors: bool) -> None:
+    """Run every study of the portfolio on the backend; a line per study as it finishes; exit with the worst."""
+    console = _console()
+    try:
+        from tlfgen.executor import StudyUnit, run_portfolio
+        from tlfgen.report import study_line
+
+        if portfolio is not None:
+            from tlfgen.spec.portfolio import load_portfolio
+
+            studies = studies + load_portfolio(portfolio)
+        chosen = backend or ("dask" if scheduler else "processes" if jobs > 1 else "inprocess")
+        outcomes = run_portfolio(
+            [StudyUnit(str(s)) for s in studies], backend=chosen, jobs=jobs, scheduler=scheduler,
+            on_done=lambda o, k, n: console.print(_plain(study_line(o, k, n, allow_data_errors=allow_data_errors))))
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+        return
+    codes = [o.exit_code if o.error is not None else int(bool(o.data_errors) and not allow_data_errors)
+             for o in outcomes]
+    console.print(_plain(f"{len(outcomes)} studies run ({chosen}): {codes.count(0)} exit 0, "
+                         f"{len(codes) - codes.count(0)} not"))
+    raise typer.Exit(max(codes))
 
 
 @app.command()
@@ -335,7 +374,7 @@ def trace(
 ) -> None:
     """Trace a table cell, a derived value or a variable back to raw rows and spec rules."""
     try:
-        from tlfgen.lineage.trace import run_trace
+        from tlfgen.lineage.trace_command import run_trace
     except ModuleNotFoundError:
         _console().print(_plain("tlfgen trace is not built yet (see the traceability issue)"))
         raise typer.Exit(2)

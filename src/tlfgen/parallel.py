@@ -137,7 +137,7 @@ class Child(Generic[T]):
             self._conn.close()
         self._process.join()
         if status == "ok":
-            from tlfgen.pipeline import publish_collected
+            from tlfgen.handoff import publish_collected
 
             publish_collected(published)  # what the child offered the next stages (its files exist now)
             self._value = payload
@@ -213,7 +213,7 @@ def _child_main(work: Callable[[Any], Any], conn: Any, parent_pid: int) -> None:
     global _IN_CHILD
     _IN_CHILD = True
     _die_with_parent(parent_pid)
-    from tlfgen.pipeline import collect_published
+    from tlfgen.handoff import collect_published
 
     try:
         with collect_published() as published:  # the stage hand-off, made by the parent

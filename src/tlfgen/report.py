@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
-from tlfgen.pipeline import StageResult
+from tlfgen.results import StageResult
 from tlfgen.spec.study import ResolvedStudy
 from tlfgen.terminal import plain
+
+if TYPE_CHECKING:
+    from tlfgen.executor import StudyOutcome
 
 
 def stage_line(result: StageResult) -> str:
@@ -45,3 +49,15 @@ def print_summary(console, results: list[StageResult], study: ResolvedStudy) -> 
             console.print(plain(f"{result.stage}: {note}"))
         if result.outputs:
             console.print(plain(f"{result.stage}: {len(result.outputs)} output(s) written"))
+
+
+def study_line(outcome: "StudyOutcome", finished: int, total: int, *, allow_data_errors: bool = False) -> str:
+    """One line saying a study of a portfolio finished: its exit code, records, outputs, time and where."""
+    head = f"[{finished}/{total}] {outcome.root}: "
+    if outcome.error is not None:
+        return head + f"exit {outcome.exit_code}: {outcome.error} ({outcome.seconds:.1f} s, {outcome.worker})"
+    outputs = sum(len(r.outputs) for r in outcome.results)
+    errors = outcome.data_errors
+    code = 1 if errors and not allow_data_errors else 0
+    return (head + f"exit {code}: {len(outcome.results)} stage(s), {outputs} output(s) written, "
+            f"{errors} error finding(s) ({outcome.seconds:.1f} s, {outcome.worker})")

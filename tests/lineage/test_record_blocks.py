@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import pytest
 from study_copy import copy_study
 
-from tlfgen.lineage.jsondump import dump_parts, dumps_indented
-from tlfgen.lineage.record_blocks import DomainBlock, RenderedSection, create_record_blocks, join_blocks, record_parts
-from tlfgen.lineage.records import SECTION_NEWLINE, RecordIndex, build_record_links
+from tlfgen.lineage.graph import dump_lineage
+from tlfgen.lineage.record_blocks import DomainBlock, create_record_blocks, join_blocks, record_parts
+from tlfgen.lineage.records import RecordIndex, build_record_links
 from tlfgen.lineage.run import run_lineage
 from tlfgen.parallel import can_fork
 
@@ -44,7 +44,7 @@ def _taker(order):
     return lambda: queue.pop(0) if queue else None
 
 
-# 1. blocks taken in any order and by two takers join to the text of the sections built at once
+# 1. blocks taken in any order and by two takers join to the sections built at once
 def test_joined_blocks_equal_the_whole_sections(tmp_path):
     study = _study(tmp_path)
     whole = build_record_links(RecordIndex.load(study))
@@ -52,45 +52,27 @@ def test_joined_blocks_equal_the_whole_sections(tmp_path):
     assert [p and p.name for p in parts] == [None, "ta.json", "t.json", "tb.json", "empty.json"]  # largest first
     take = _taker([4, 3, 0, 1, 2])
     blocks = create_record_blocks(study, parts, take) + create_record_blocks(study, parts, take)
-    assert sorted((b.domain, b.count) for b in blocks) == [("", 1), ("EMPTY", 0), ("T", 2), ("TA", 3), ("TB", 1)]
+    assert sorted((b.domain, len(b.links)) for b in blocks) == [
+        ("", 1), ("EMPTY", 0), ("T", 2), ("TA", 3), ("TB", 1)]
     sections = join_blocks(blocks)
-    for name in ("sdtm", "adam"):
-        assert sections[name].json_text(SECTION_NEWLINE) == whole[name].json_text(SECTION_NEWLINE)
-        assert len(sections[name]) == len(whole[name]) and list(sections[name]) == list(whole[name])
+    assert sections == whole
     assert sections["sdtm"]["sdtm.T:S-1#2"] == ["raw/a.csv:2"] and sections["sdtm"]["sdtm.TA:S-1:9"] == []
-    assert dict(sections["adam"]) == {"adam.ADSL:S-1": ["sdtm.T:S-1", "sdtm.TA:S-1:10"]}
-    assert dumps_indented({"records": sections}) == json.dumps(
-        {"records": {k: dict(v) for k, v in whole.items()}}, indent=1, sort_keys=True, ensure_ascii=False)
+    assert sections["sdtm"]['sdtm.TB:S"3:2'] == ["raw/a.csv:2"]
+    assert sections["adam"] == {"adam.ADSL:S-1": ["sdtm.T:S-1", "sdtm.TA:S-1:10"]}
+    text = dump_lineage({"records": sections})
+    assert text == json.dumps({"records": whole}, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    assert '"sdtm.TB:S\\"3:2": [' in text  # the quote escaped by the encoder
 
 
-# 2. two blocks of one domain cannot be concatenated, nor two ADaM blocks; empty blocks: empty sections
+# 2. two blocks of one domain are refused, as are two ADaM blocks; empty blocks: empty sections
 def test_join_blocks_refuses_a_repeated_domain_and_handles_empty():
-    adam = DomainBlock("", 0, "")
-    assert join_blocks([DomainBlock("AE", 1, '"sdtm.AE:S-1:1": []'), DomainBlock("AE", 0, ""), adam]) is None
+    adam = DomainBlock("", {})
+    assert join_blocks([DomainBlock("AE", {"sdtm.AE:S-1:1": []}), DomainBlock("AE", {}), adam]) is None
     assert join_blocks([adam, adam]) is None and join_blocks([]) is None
-    sections = join_blocks([DomainBlock("AE", 0, ""), adam])
-    assert [sections[k].json_text(SECTION_NEWLINE) for k in ("sdtm", "adam")] == ["{}", "{}"]
-    assert len(sections["sdtm"]) == 0
+    assert join_blocks([DomainBlock("AE", {}), adam]) == {"sdtm": {}, "adam": {}}
 
 
-# 3. a rendered section read as a mapping; at another depth it is written as a plain dict
-def test_rendered_section_as_mapping():
-    parts = ["{\n   ", '"sdtm.X:1": [\n    "raw/a.csv:2"\n   ]', ",\n   ", '"sdtm.X:2": []', "\n  }"]
-    section = RenderedSection(parts, 2)
-    assert dict(section) == {"sdtm.X:1": ["raw/a.csv:2"], "sdtm.X:2": []} and len(section) == 2
-    assert section.json_parts(SECTION_NEWLINE) is parts and section.json_parts("\n") is None
-    assert section.json_text(SECTION_NEWLINE) == "".join(parts) and section.json_text("\n") is None
-    assert dumps_indented({"x": section}) == json.dumps({"x": dict(section)}, indent=1)
-    assert dumps_indented({"r": {"s": section}}) == json.dumps({"r": {"s": dict(section)}}, indent=1)
-
-
-# 4. dump_parts joined is dumps_indented
-def test_dump_parts_join_to_the_text():
-    value = {"b": [1, "x"], "a": {"c": None, "d": [1.5, True]}}
-    assert "".join(dump_parts(value)) == dumps_indented(value) == json.dumps(value, indent=1, sort_keys=True)
-
-
-# 5. the lineage stage writes the same bytes with the record links built by one process or two
+# 3. the lineage stage writes the same bytes with the record links built by one process or two
 @pytest.mark.skipif(not can_fork(), reason="needs fork (Linux)")
 def test_lineage_stage_same_bytes_with_one_or_two_processes(embedded_run, tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")

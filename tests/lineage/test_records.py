@@ -1,4 +1,4 @@
-"""tlfgen.lineage.records: record links read column-wise, written as json.dumps(indent=1) would."""
+"""tlfgen.lineage.records: record links read column-wise, as plain dicts for the JSON encoder."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from tlfgen.lineage.jsondump import dumps_indented
-from tlfgen.lineage.records import (LinkSection, RecordIndex, build_record_links, raw_line_numbers,
-                                    read_sdtm_links)
+from tlfgen.lineage.graph import dump_lineage
+from tlfgen.lineage.records import RecordIndex, build_record_links, create_section, raw_line_numbers, read_sdtm_links
 from tlfgen.sdtm.context import REC
 from tlfgen.sdtm.lineage import create_lineage, lineage_text
 
@@ -29,19 +28,16 @@ def test_raw_line_numbers_without_quotes(tmp_path):
         assert raw_line_numbers(path) == expected, text
 
 
-# 2. a section sorts by id, keeps the last entry of a repeated id and reads back as a mapping
-def test_link_section_sorts_and_keeps_the_last_duplicate():
-    ids = ["sdtm.SV:S-2", "sdtm.SV:S-10", "sdtm.SV:S-2"]
-    entries = ['"sdtm.SV:S-2": []', '"sdtm.SV:S-10": [\n    "raw/a.csv:2"\n   ]', '"sdtm.SV:S-2": [\n    "raw/b.csv:9"\n   ]']
-    section = LinkSection(ids, entries)
-    assert list(section) == ["sdtm.SV:S-10", "sdtm.SV:S-2"]
-    assert dict(section) == {"sdtm.SV:S-10": ["raw/a.csv:2"], "sdtm.SV:S-2": ["raw/b.csv:9"]}
-    doc = {"records": {"sdtm": section, "adam": LinkSection([], [])}}
-    assert dumps_indented(doc) == _reference({"records": {"sdtm": dict(section), "adam": {}}})
-    assert dumps_indented({"x": section}) == _reference({"x": dict(section)})  # another depth: as a dict
+# 2. a repeated id keeps its last sources; lineage.json lists the ids sorted, as json.dumps(sort_keys=True)
+def test_a_section_keeps_the_last_duplicate_and_is_written_sorted():
+    section = create_section(["sdtm.SV:S-2", "sdtm.SV:S-10", "sdtm.SV:S-2"], [[], ["raw/a.csv:2"], ["raw/b.csv:9"]])
+    assert section == {"sdtm.SV:S-10": ["raw/a.csv:2"], "sdtm.SV:S-2": ["raw/b.csv:9"]}
+    assert dump_lineage({"records": {"sdtm": section, "adam": {}}}) == (
+        '{\n "records": {\n  "adam": {},\n  "sdtm": {\n   "sdtm.SV:S-10": [\n    "raw/a.csv:2"\n   ],\n'
+        '   "sdtm.SV:S-2": [\n    "raw/b.csv:9"\n   ]\n  }\n }\n}\n')
 
 
-# 3. the records part equals json.dumps of the plain dicts, escapes included, with raw rows as file lines
+# 3. the records part: plain dicts, escapes left to the encoder, raw rows as file lines
 def test_build_record_links_matches_json_dumps(tmp_path):
     (tmp_path / "raw").mkdir()
     (tmp_path / "raw" / "rs.csv").write_text('A,B\n1,"two\nlines"\n2,x\n', encoding="utf-8")
@@ -63,8 +59,8 @@ def test_build_record_links_matches_json_dumps(tmp_path):
                  "sdtm.SV:S-1": ["raw/rs.csv:2"], "sdtm.SV:S-1#2": ["raw/rs.csv:4"]},  # a repeated key: suffixed
         "adam": {"adam.ADRS:S-1:ORR:": ["sdtm.RS:S-1:10", "sdtm.RS:S-1:2", "adam.ADSL:S-1", "sdtm.SV:S-1"]},
     }
-    assert {k: dict(v) for k, v in links.items()} == expected
-    assert dumps_indented({"records": links}) == _reference({"records": expected})
+    assert links == expected
+    assert dump_lineage({"records": links}) == _reference({"records": expected}) + "\n"
 
 
 def _study(tmp_path, raw: dict[str, str], sdtm: dict[str, str]):

@@ -11,7 +11,8 @@ from rich.console import Console
 
 from tlfgen.errors import UsageError
 from tlfgen.lineage.graph import row_ids
-from tlfgen.lineage.trace import find_column, find_row, run_trace, trace_cell, trace_value, trace_variable
+from tlfgen.lineage.trace import find_column, find_row, trace_cell, trace_value, trace_variable
+from tlfgen.lineage.trace_command import run_trace
 
 
 def _table(ctx, output_id):

@@ -47,14 +47,14 @@ def _study(tmp_path: Path, name: str):
 
 @pytest.mark.skipif(not can_fork(), reason="needs fork (Linux)")
 def test_3_two_processes_give_the_same_files_findings_counts_and_frames(tmp_path, monkeypatch):
-    import tlfgen.pipeline as pipeline
+    import tlfgen.handoff as handoff
 
     results, files, frames, from_child = [], [], [], []
-    real_publish = pipeline.publish_collected
+    real_publish = handoff.publish_collected
     for jobs in ("1", "2"):
         monkeypatch.setenv("TLFGEN_JOBS", jobs)
         offers: list = []  # datasets the second process offered the ADaM stage (through its result)
-        monkeypatch.setattr(pipeline, "publish_collected", lambda got, offers=offers: offers.extend(got)
+        monkeypatch.setattr(handoff, "publish_collected", lambda got, offers=offers: offers.extend(got)
                             or real_publish(got))
         study = _study(tmp_path, f"jobs{jobs}")
         with stage_handoff(study):

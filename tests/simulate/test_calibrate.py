@@ -1,9 +1,10 @@
-"""Tests of simulate/calibrate.py (and its fast statistics): the month the paper counts in, and
+"""Tests of simulate/calibrate.py (and calibrate_stats.py): the month the paper counts in, and
 the committed skeleton meeting every printed target.
 
 The month test is the reasoning of docs/paper_months.md run on the paper's printed figures
-(transcribed in tests/data/paper_results.yaml); the fast statistics are compared with
-tlfgen.stats on small hand-made data.
+(transcribed in tests/data/paper_results.yaml); the calibration's statistics (tlfgen.stats in
+days and months) are compared with tlfgen.stats called as the TLF stage calls it, on small
+hand-made data.
 """
 
 from __future__ import annotations
@@ -91,14 +92,14 @@ EVENTS = [1, 0, 1, 1, 1, 0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0]
 GROUPS = [1] * 10 + [0] * 10
 
 
-def test_fast_median_ci_matches_tlfgen_stats():
+def test_the_calibration_median_ci_is_tlfgen_stats_in_days_and_months():
     fast = compute_median_ci(TIMES[:10], EVENTS[:10])
     ref = km_median_ci([t / MONTH for t in TIMES[:10]], EVENTS[:10], method="symmetric")
     assert fast["median"] / MONTH == pytest.approx(ref.median, abs=1e-12)
     assert (fast["lower"], fast["upper"]) == pytest.approx((ref.lower, ref.upper), abs=1e-9)
 
 
-def test_fast_logrank_and_cox_match_tlfgen_stats():
+def test_the_calibration_logrank_and_cox_are_tlfgen_stats_with_group_1_treated():
     import pandas as pd
 
     fast = compute_logrank(TIMES, EVENTS, GROUPS)
@@ -111,3 +112,10 @@ def test_fast_logrank_and_cox_match_tlfgen_stats():
     ref_cox = cox_hr(data, "t", "e", [], treatment_col="trt", ties="breslow")
     assert (cox["hr"], cox["lower"], cox["upper"], cox["p"]) == pytest.approx(
         (ref_cox.hr, ref_cox.lower, ref_cox.upper, ref_cox.p), rel=1e-6)
+
+
+def test_a_survival_of_exactly_one_half_is_flagged_and_given_rs_midpoint():
+    # four events on days 1-4: S = 0.75, 0.5, 0.25, 0; S is 0.5 from day 2 to day 3, so R's survfit
+    # (and tlfgen.stats, plateau "r") print the midpoint 2.5; the search rejects such data (ambiguous)
+    got = compute_median_ci([1, 2, 3, 4], [1, 1, 1, 1])
+    assert got["median"] == 2.5 and got["ambiguous"] == 1

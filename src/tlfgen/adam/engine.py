@@ -24,7 +24,7 @@ from tlfgen.errors import DataError, DerivationError, ExpressionError
 from tlfgen.frames import renumber
 from tlfgen.gc_pause import paused_gc
 from tlfgen.io.metadata import DatasetMetadata, MethodMetadata, ValueLevelMetadata, VariableMetadata
-from tlfgen.pipeline import Finding
+from tlfgen.results import Finding
 from tlfgen.spec.adam import ResolvedAdamSpec, ResolvedStep
 from tlfgen.spec.base import closest
 
@@ -124,7 +124,7 @@ def read_sdtm(folder: Path, domain: str, cache: dict[str, Any] | None = None) ->
     if it is unchanged on disk (``pipeline.take_written``), instead of reading it.
     """
     from tlfgen.io.xpt import read_xpt
-    from tlfgen.pipeline import take_written
+    from tlfgen.handoff import take_written
 
     for path in sdtm_paths(folder, domain):
         if path.is_file():

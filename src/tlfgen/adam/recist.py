@@ -36,7 +36,7 @@ import pandas as pd
 from tlfgen.adam.columns import compute_per_distinct
 from tlfgen.adam.tte import compute_iso_date  # noqa: F401 - the shared date helper, also used here
 from tlfgen.errors import DerivationError
-from tlfgen.pipeline import Finding
+from tlfgen.results import Finding
 
 TARGET, NONTARGET, NEW = "TARGET", "NON-TARGET", "NEW"
 NONCR_NONPD = "NON-CR/NON-PD"

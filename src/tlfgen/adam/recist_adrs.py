@@ -31,7 +31,7 @@ from tlfgen.adam.dates import compute_dt
 from tlfgen.adam.recist_bor import compute_confirmed_bor, compute_unconfirmed_bor
 from tlfgen.adam.tte import StartSource, compute_source_dates, create_date_source
 from tlfgen.errors import DerivationError, SpecError
-from tlfgen.pipeline import Finding
+from tlfgen.results import Finding
 from tlfgen.registry import derivation
 from tlfgen.spec.expr import parse_expression
 

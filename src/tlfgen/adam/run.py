@@ -8,34 +8,19 @@ record, the SDTM records used); plus ``adam/define.xml`` for all datasets.
 from __future__ import annotations
 
 import importlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from tlfgen.adam.engine import BuiltDataset, read_sdtm, run_dataset, sdtm_paths
+from tlfgen.adam.lineage import LINEAGE_VERSION, create_lineage_text  # noqa: F401
+from tlfgen.handoff import publish_written, release_written
 from tlfgen.io.atomic import atomic_write_text
 from tlfgen.io.metadata import StudyMetadata
-from tlfgen.pipeline import DatasetCount, StageResult, publish_written, release_written
+from tlfgen.results import DatasetCount, StageResult
 from tlfgen.spec.check import load_stage_specs
 from tlfgen.spec.study import ResolvedStudy
-
-LINEAGE_VERSION = 1
-
-
-def create_lineage_text(name: str, keys: list[str], records: list[dict]) -> str:
-    """The JSON of ``adam/lineage/<name>.json``: one line per record (its key and its SDTM sources),
-    compact, so a diff shows the records that changed; written by the C encoder of ``json``."""
-    head = json.dumps({"version": LINEAGE_VERSION, "dataset": name, "keys": keys}, ensure_ascii=False)
-    if not records:
-        return head[:-1] + ', "records": []}\n'
-    lines = ",\n".join(map(_ENCODE_RECORD, records))
-    return head[:-1] + ', "records": [\n' + lines + "\n]}\n"
-
-
-_ENCODE_RECORD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
 
 def write_lineage(built: BuiltDataset, path: Path) -> Path:
     return atomic_write_text(path, create_lineage_text(built.name, list(built.metadata.keys), built.lineage))

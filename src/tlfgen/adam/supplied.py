@@ -18,6 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from tlfgen.adam.lineage import LINEAGE_VERSION as ADAM_VERSION
+from tlfgen.adam.lineage import create_records_text
 from tlfgen.io.atomic import atomic_write_text
 from tlfgen.spec.study import ResolvedStudy
 
@@ -71,9 +73,7 @@ def write_supplied_lineage(study: ResolvedStudy, frames: dict[str, pd.DataFrame]
             xpt = study.sdtm_dir / f"{domain.upper()}.xpt"
         doc = create_supplied_lineage(data, domain, study.display(xpt))
         head = {k: v for k, v in doc.items() if k != "records"}
-        lines = ",\n".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in doc["records"])
-        text = json.dumps(head, ensure_ascii=False)[:-1] + ', "records": [' + ("\n" + lines + "\n" if lines else "") + "]}\n"
-        written.append(atomic_write_text(path, text))
+        written.append(atomic_write_text(path, create_records_text(head, doc["records"])))
     return written
 
 
@@ -93,7 +93,6 @@ def write_supplied_adam_lineage(study: ResolvedStudy) -> list[Path]:
     """``adam/lineage/<dataset>.json`` for each supplied ``adam/*.xpt`` (``study.start: adam``):
     its records with their keys and no SDTM sources (the lineage starts at these datasets).
     A lineage file the user supplied (without the marker) is kept."""
-    from tlfgen.adam.run import LINEAGE_VERSION as ADAM_VERSION
     from tlfgen.io.xpt import read_xpt
 
     written = []
@@ -106,11 +105,8 @@ def write_supplied_adam_lineage(study: ResolvedStudy) -> list[Path]:
         table = data.assign(RECORD=range(1, len(data) + 1))[keys]
         records = [{"key": {k: _plain_value(v) for k, v in zip(keys, row)}, "sources": []}
                    for row in table.itertuples(index=False, name=None)]
-        head = json.dumps({"version": ADAM_VERSION, "dataset": xpt.stem.upper(), "keys": keys, MARKER: True},
-                          ensure_ascii=False)
-        lines = ",\n".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in records)
-        written.append(atomic_write_text(path, head[:-1] + ', "records": [' + ("\n" + lines + "\n" if lines else "")
-                                         + "]}\n"))
+        head = {"version": ADAM_VERSION, "dataset": xpt.stem.upper(), "keys": keys, MARKER: True}
+        written.append(atomic_write_text(path, create_records_text(head, records)))
     return written
 
 

@@ -12,12 +12,13 @@ available here): the names follow it, the content is tlfgen's.
 
 from __future__ import annotations
 
+import json
+
 import math
 from pathlib import Path
 from typing import Any
 
 from tlfgen.lineage.graph import SCHEMA_VERSION, analysis_of, cell_id, row_ids, safe_id, where
-from tlfgen.lineage.jsondump import dumps_indented
 from tlfgen.spec.study import ResolvedStudy
 
 ARS_FOLDER = "ars"
@@ -128,6 +129,6 @@ def write_ars(study: ResolvedStudy, tables: list[Any], tlf_specs: Any) -> list[P
         if table.kind != "table" or table.id not in outs:
             continue
         doc = create_ars(table, outs[table.id], study)
-        text = dumps_indented(doc, allow_nan=False, default=str) + "\n"  # = json.dumps(indent=1, sort_keys=True, ...)
+        text = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False, default=str) + "\n"
         written.append(Path(atomic_write_text(folder / f"{table.id}.json", text)))
     return written

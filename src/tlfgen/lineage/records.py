@@ -19,19 +19,16 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from itertools import chain, compress
-from operator import itemgetter, ne
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from tlfgen.errors import DataError
 from tlfgen.gc_pause import paused_gc
-from tlfgen.lineage.jsondump import ENCODE_STR as _ENCODE
-from tlfgen.lineage.jsondump import plain as _plain
 from tlfgen.spec.study import ResolvedStudy
 
 
@@ -285,89 +282,19 @@ class RecordIndex:
 
 # ---------------------------------------------------------------- the records part of lineage.json
 
-#: the line break + indent of the ``records.sdtm`` / ``records.adam`` objects in lineage.json (indent=1, depth 2)
-SECTION_NEWLINE = "\n  "
-_ITEM = SECTION_NEWLINE + "  "  # before each source id
-_CLOSE = SECTION_NEWLINE + " ]"  # closes a source list
-#: between two entries of a section
-BODY_JOIN = "," + SECTION_NEWLINE + " "
+#: a ``records`` section of lineage.json: record id -> the ids of its sources (written by ``json``)
+Section = dict[str, list[str]]
 
 
-def _entry(rid: str, items: list[str], plain: bool) -> str:
-    """``"<id>": [<items>]`` as json.dumps(indent=1) writes it inside a section (``plain``: no escapes needed)."""
-    if not items:
-        return (f'"{rid}"' if plain else _ENCODE(rid)) + ": []"
-    if plain:
-        return f'"{rid}": [{_ITEM}"' + ('",' + _ITEM + '"').join(items) + f'"{_CLOSE}'
-    return _ENCODE(rid) + ": [" + _ITEM + ("," + _ITEM).join(map(_ENCODE, items)) + _CLOSE
-
-
-class LinkSection(Mapping):
-    """``{record id: [source ids]}`` kept as the JSON text of each entry, sorted by record id.
-
-    Writing ``lineage.json`` joins the texts (``json_text``); reading an entry parses it.
-    Built from parallel lists; a record id met twice keeps its last entry (as a dict update would).
-    """
-
-    def __init__(self, ids: list[str], entries: list[str]) -> None:
-        order = sorted(range(len(ids)), key=ids.__getitem__)  # stable: equal ids keep their order
-        self.ids = list(map(ids.__getitem__, order))
-        last = [*map(ne, self.ids, self.ids[1:]), True]  # the last of each run of equal ids
-        if not all(last):
-            order = list(compress(order, last))
-            self.ids = list(compress(self.ids, last))
-        self.entries = list(map(entries.__getitem__, order))
-        self._where: dict[str, int] | None = None
-
-    def __getitem__(self, rid: str) -> list[str]:
-        if self._where is None:
-            self._where = {k: i for i, k in enumerate(self.ids)}
-        return json.loads("{" + self.entries[self._where[rid]] + "}")[rid]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.ids)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def json_text(self, newline: str) -> str | None:
-        """The section as ``dumps_indented`` writes it at ``newline``; None where the entries do not fit."""
-        if newline != SECTION_NEWLINE:
-            return None
-        if not self.entries:
-            return "{}"
-        return "{" + newline + " " + self.body() + newline + "}"
-
-    def body(self) -> str:
-        """The entries as the section writes them, without the braces (joined by ``BODY_JOIN``)."""
-        return BODY_JOIN.join(self.entries)
-
-
-def _sdtm_entries(index: RecordIndex, link: SdtmLinks) -> tuple[list[str], list[str]]:
-    """Record ids and entry texts of one domain, one per record (its ids are unique)."""
+def _sdtm_sources(index: RecordIndex, link: SdtmLinks) -> tuple[list[str], list[list[str]]]:
+    """Record ids and, per record, its sources as ``file:line`` (one domain; its ids are unique)."""
     lines = index.source_lines(link).tolist()
     prefixes = [f"{name}:" for name in link.files]
-    plain = _plain(link.ids) and _plain(prefixes)
-    if plain and len(lines) == len(link.ids) and bool((link.counts == 1).all()):  # one source each: one step
-        return link.ids, [f'"{rid}": [{_ITEM}"{prefixes[f]}{line}"{_CLOSE}'
-                          for rid, f, line in zip(link.ids, link.file_index.tolist(), lines)]
-    ends = np.cumsum(link.counts).tolist()
-    slices = list(map(slice, [0, *ends[:-1]], ends))  # the sources of each record
-    if plain:
-        return link.ids, _plain_entries(link, [f'"{prefixes[f]}{line}"' for f, line in
-                                               zip(link.file_index.tolist(), lines)], slices)
     texts = [prefixes[f] + str(line) for f, line in zip(link.file_index.tolist(), lines)]
-    return link.ids, [_entry(rid, texts[part], plain) for rid, part in zip(link.ids, slices)]
-
-
-def _plain_entries(link: SdtmLinks, quoted: list[str], slices: list[slice]) -> list[str]:
-    """``_entry`` of every record whose id and sources need no escapes (``quoted``: each source in quotes)."""
-    sep = "," + _ITEM
-    bodies = map(sep.join, map(quoted.__getitem__, slices))
-    entries = [f'"{rid}": [{_ITEM}{body}{_CLOSE}' for rid, body in zip(link.ids, bodies)]
-    for i in np.flatnonzero(link.counts == 0).tolist():  # no sources: an empty list
-        entries[i] = f'"{link.ids[i]}": []'
-    return entries
+    if len(texts) == len(link.ids) and bool((link.counts == 1).all()):  # one source each
+        return link.ids, [[text] for text in texts]
+    ends = np.cumsum(link.counts).tolist()
+    return link.ids, list(map(texts.__getitem__, map(slice, [0, *ends[:-1]], ends)))
 
 
 def _adam_links(dataset: str, records: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
@@ -393,19 +320,22 @@ def _adam_links(dataset: str, records: list[dict[str, Any]]) -> tuple[list[str],
     return ids, links
 
 
-def create_sdtm_section(index: RecordIndex) -> LinkSection:
+def create_section(ids: list[str], sources: list[list[str]]) -> Section:
+    """``{record id: [source ids]}`` (a record id met twice keeps its last sources); the JSON encoder
+    sorts the ids when lineage.json is written."""
+    return dict(zip(ids, sources))
+
+
+def create_sdtm_section(index: RecordIndex) -> Section:
     """``records.sdtm``: SDTM record id -> raw ``file:line`` (and spec lines of trial design records)."""
     with paused_gc():
-        ids: list[str] = []
-        entries: list[str] = []
+        section: Section = {}
         for link in index.links:
-            more_ids, more_entries = _sdtm_entries(index, link)
-            ids += more_ids
-            entries += more_entries
-        return LinkSection(ids, entries)
+            section.update(create_section(*_sdtm_sources(index, link)))
+        return section
 
 
-def create_adam_section(index: RecordIndex) -> LinkSection:
+def create_adam_section(index: RecordIndex) -> Section:
     """``records.adam``: ADaM record id -> the SDTM (or ADaM) record ids it was made from."""
     with paused_gc():
         ids: list[str] = []
@@ -414,10 +344,9 @@ def create_adam_section(index: RecordIndex) -> LinkSection:
             more_ids, more_links = _adam_links(dataset, records)
             ids += more_ids
             links += more_links
-        plain = _plain(ids) and _plain(chain.from_iterable(links))
-        return LinkSection(ids, [_entry(rid, items, plain) for rid, items in zip(ids, links)])
+        return create_section(ids, links)
 
 
-def build_record_links(index: RecordIndex) -> dict[str, LinkSection]:
+def build_record_links(index: RecordIndex) -> dict[str, Section]:
     """The ``records`` part of lineage.json: SDTM record -> raw file:line, ADaM record -> source records."""
     return {"sdtm": create_sdtm_section(index), "adam": create_adam_section(index)}

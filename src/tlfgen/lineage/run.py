@@ -6,8 +6,9 @@ tables of the TLF stage (``write_lineage_outputs``), and ``outputs/qc/conformanc
 conformance checks of sdtm/ and adam/, ``lineage.conformance``):
 
 - when the TLF stage of the same run already did this work (in a process it forks once the
-  tables are built, while it writes them: ``tlf.run``), its result is taken (``study.cache``, while the specs and
-  ADaM files are those it used);
+  tables are built, while it writes them: ``tlf.run``; the pipeline hands it ``write_lineage_outputs``,
+  ``pipeline.AHEAD``), its result is taken (``study.cache``, while the specs and ADaM files are those
+  it used);
 - else the tables the TLF stage built in this process are reused, or rebuilt from
   ``adam/*.xpt`` (no rendering).
 
@@ -20,15 +21,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tlfgen.pipeline import StageResult
+from tlfgen.results import StageResult
 from tlfgen.spec.study import ResolvedStudy
+from tlfgen.tlf.run import LINEAGE_DONE_CACHE as DONE_CACHE
 
 if TYPE_CHECKING:
     from tlfgen.spec.tlf import TlfSpecs
     from tlfgen.tlf.model import Table
-
-#: ``study.cache`` key of the lineage result made by the TLF stage of the same run
-DONE_CACHE = "lineage.done"
 
 
 def run_lineage(study: ResolvedStudy) -> StageResult:
@@ -57,13 +56,6 @@ def add_conformance_report(study: ResolvedStudy, result: StageResult) -> StageRe
     result.notes.append(f"conformance: {len(checks)} checks, {len(failing)} failing, {len(warned)} with warnings "
                         "(see outputs/qc/conformance.xlsx)")
     return result
-
-
-def remember_lineage(study: ResolvedStudy, specs: "TlfSpecs", result: StageResult) -> None:
-    """Keep the lineage result made ahead (by the TLF stage) for ``run_lineage`` of the same run."""
-    from tlfgen.tlf.run import remember_built
-
-    remember_built(study, specs, DONE_CACHE, result)
 
 
 def write_lineage_outputs(study: ResolvedStudy, specs: "TlfSpecs", tables: "list[Table]") -> StageResult:

@@ -25,7 +25,6 @@ Tables are rebuilt in memory from ``adam/*.xpt`` (``tlfgen.tlf.tables.create_tab
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -530,34 +529,3 @@ def trace_value(ctx: TraceContext, target: str, subject: str, param: str | None)
     return {"kind": "value", "variable": node, "subject": match[0], "param": param.upper() if param else None,
             "metadata": ctx.graph.nodes.get(node, {}), "records": records,
             "rules": path_rules(ctx.graph, ctx.specs("adam"), [node], record_scope(dataset, data[mask], records))}
-
-
-def run_trace(study: ResolvedStudy, target: str, *, row: str | None, col: str | None, subject: str | None,
-              param: str | None, as_json: bool, console: Any) -> int:
-    """The ``tlfgen trace`` command: 0 when traced; errors raise (exit 2 for unknown names)."""
-    from tlfgen.lineage.trace_figure import _figures, km_figure_ids, trace_figure
-    from tlfgen.lineage.trace_render import render
-
-    ctx = TraceContext(study)
-    specs = ctx.specs("tlf").outputs
-    outputs = {o.id.upper() for o in specs}
-    tables = sorted(o.id for o in specs if o.spec.type == "table")
-    if target.strip().upper() in {f.upper() for f in km_figure_ids(ctx)} or target.strip().upper() in _figures(ctx):
-        result = trace_figure(ctx, target)
-    elif target.strip().upper() in outputs:
-        if not row or not col:
-            table = ctx.table(ctx.output(target))
-            raise UsageError(f"tracing a cell of {table.id} needs --row and --col",
-                             hint="rows: " + ", ".join(rid for _, rid in row_ids(table))
-                             + "; columns: " + ", ".join(c.key for c in table.columns))
-        result = trace_cell(ctx, target, row, col)
-    elif "." in target:
-        result = trace_value(ctx, target, subject, param) if subject else trace_variable(ctx, target, param)
-    else:
-        raise _unknown("table, figure or variable", target, tables + km_figure_ids(ctx) + ["<DATASET>.<VARIABLE>"])
-    if as_json:
-        console.print(json.dumps(result, indent=1, sort_keys=True, default=str), markup=False, highlight=False,
-                      emoji=False, soft_wrap=True)
-    else:
-        render(result, console)
-    return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tlfgen.pipeline import Finding
+from tlfgen.results import Finding
 from tlfgen.raw.keys import usubjids
 from tlfgen.raw.reader import LINE, RawForm
 

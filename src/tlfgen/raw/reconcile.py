@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tlfgen.errors import DataError
-from tlfgen.pipeline import DatasetCount
+from tlfgen.results import DatasetCount
 from tlfgen.raw.reader import RawForm
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from tlfgen.pipeline import Finding
+from tlfgen.results import Finding
 from tlfgen.raw.keys import USUBJID
 from tlfgen.raw.reader import LINE, RawForm
 from tlfgen.raw.reconcile import FileUsage

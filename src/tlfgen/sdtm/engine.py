@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from tlfgen.frames import renumber
-from tlfgen.pipeline import DatasetCount
+from tlfgen.results import DatasetCount
 from tlfgen.raw.reconcile import FileUsage
 from tlfgen.registry import get_derivation
 from tlfgen.sdtm.derive import run_derivation

@@ -31,7 +31,7 @@ from openpyxl.writer.excel import ExcelWriter
 from tlfgen.io.atomic import atomic_write_bytes
 from tlfgen.io.ooxml import read_entries, store_zip, write_package
 from tlfgen.io.xlsx_safe import inline_text_xml
-from tlfgen.pipeline import DatasetCount, Finding
+from tlfgen.results import DatasetCount, Finding
 
 FINDING_COLUMNS = ("severity", "rule", "file", "line", "column", "value", "usubjid", "domain", "message", "action")
 _FINDING_FIELDS = {"line": "row"}  # sheet column -> Finding field

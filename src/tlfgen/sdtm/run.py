@@ -15,9 +15,9 @@ from typing import Any, Callable
 
 from tlfgen.errors import DerivationError, TlfgenError
 from tlfgen.io.metadata import CtStandard, StudyMetadata
-from tlfgen.pipeline import DatasetCount, Finding, StageResult
 from tlfgen.raw.checks import (check_duplicates, check_non_negative, check_studyid, check_unknown_subjects,
                                known_subjects)
+from tlfgen.results import DatasetCount, Finding, StageResult
 from tlfgen.raw.keys import apply_identifiers
 from tlfgen.raw.reader import RawForm, read_raw_form
 from tlfgen.raw.reconcile import FileUsage, reconcile

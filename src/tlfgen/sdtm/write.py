@@ -14,7 +14,7 @@ from tlfgen.io.datasetjson import write_dataset_json
 from tlfgen.io.metadata import DatasetMetadata, StudyMetadata
 from tlfgen.io.xpt import complete_metadata, write_xpt
 from tlfgen.lineage.define import STYLESHEET, metadata_version_oid, study_oid, write_define_xml
-from tlfgen.pipeline import publish_written
+from tlfgen.handoff import publish_written
 from tlfgen.sdtm.engine import DomainResult
 from tlfgen.sdtm.lineage import lineage_text
 

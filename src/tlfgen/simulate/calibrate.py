@@ -14,8 +14,8 @@ KM medians and symmetric (median +/- z SE) CIs for PFS, OS and DOR, log-rank
 (O/E) hazard ratios and p-values, the Cox (Breslow) hazard ratio for PFS, and
 the follow-up median and range.
 
-The statistics of the objective are the fast versions in ``calibrate_stats``; the
-committed result is checked with ``tlfgen.stats`` in tests/simulate/test_truth.py
+The statistics of the objective are ``tlfgen.stats``' own (``calibrate_stats`` only converts
+units); the committed result is checked in tests/simulate/test_truth.py
 and, through the whole pipeline, in tests/e2e/test_paper_printed.py.
 
 A symmetric median CI moves in steps of about 0.05 month per day of its

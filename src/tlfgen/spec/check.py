@@ -147,7 +147,7 @@ def check_raw_headers(study: ResolvedStudy) -> list[str]:
     errors = ErrorList()
     checked: list[str] = []
     where = specs.forms_source
-    from tlfgen.raw.reader import check_inside_study, unique_header
+    from tlfgen.io.rawfile import check_inside_study, unique_header
 
     for index, form in enumerate(specs.forms.values()):
         path = study.raw_dir / form.file

@@ -125,3 +125,11 @@ def load_codelists(study: ResolvedStudy) -> dict[str, Codelist]:
             result[cl.id] = build_codelist(cl, location, spec.standard)
     errors.raise_if_any()
     return dict(sorted(result.items()))
+
+
+def load_study_codelists(study: ResolvedStudy) -> dict[str, Codelist]:
+    """``load_codelists(study)`` once per study object: the entry ``spec.check.load_stage_specs(study,
+    "ct")`` keeps too (``study.cache["ct"]``), so the specs of other stages share one load."""
+    if "ct" not in study.cache:
+        study.cache["ct"] = load_codelists(study)
+    return study.cache["ct"]

@@ -29,7 +29,7 @@ from pydantic import Field, model_validator
 from tlfgen.errors import ErrorList, Location, SpecError
 from tlfgen.registry import get_derivation
 from tlfgen.spec.base import SpecSource, StrictModel, closest, load_yaml, resolve_inside, validate_model
-from tlfgen.spec.ct import Codelist, normalise_term
+from tlfgen.spec.ct import Codelist, load_study_codelists, normalise_term
 from tlfgen.spec.expr import Expression, parse_expression
 from tlfgen.spec.sdtm_findings import check_tests, expand_tests
 from tlfgen.spec.sdtm_forms import (COLUMN, DateFormatSpec, FormSpec, FormsFile, IdentifiersSpec,  # noqa: F401
@@ -282,9 +282,7 @@ class SdtmSpecs:
 
 def load_sdtm_specs(study: ResolvedStudy) -> SdtmSpecs:
     """Load forms.yaml and every domain spec; resolve every reference (all errors at once)."""
-    from tlfgen.spec.check import load_stage_specs
-
-    codelists = load_stage_specs(study, "ct")
+    codelists = load_study_codelists(study)
     forms_path = study.specs_dir / "sdtm" / FORMS_FILE
     forms_doc = load_yaml(forms_path, root=study.root)
     forms_file = validate_model(FormsFile, forms_doc)
@@ -308,7 +306,7 @@ def load_sdtm_specs(study: ResolvedStudy) -> SdtmSpecs:
         filters = _resolve_domain(spec, where, forms, forms_file, codelists, errors)
         _resolve_dictionaries(spec, where, study, dictionaries, errors)
         if any(src.tests for src in spec.sources) and not errors.errors:
-            spec = expand_tests(spec)
+            spec = expand_tests(spec, OverrideSpec)
             filters = _resolve_domain(spec, where, forms, forms_file, codelists, errors)
         domains[spec.domain] = ResolvedDomain(spec, where, filters)
     errors.raise_if_any()

@@ -9,7 +9,7 @@ a filter keeping rows with a result, so the engine has nothing new to learn.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from tlfgen.spec.sdtm_forms import FormSpec, FormsFile, form_available_columns
 
@@ -43,10 +43,9 @@ def test_values(domain: str, form: str, test: Any, declared: set[str]) -> dict[s
     return out
 
 
-def expand_tests(spec: Any) -> Any:
-    """The domain spec with every source that has ``tests`` replaced by one source per test."""
-    from tlfgen.spec.sdtm import OverrideSpec
-
+def expand_tests(spec: Any, override: Callable[..., Any]) -> Any:
+    """The domain spec with every source that has ``tests`` replaced by one source per test
+    (``override``: the model of a source's ``values``, ``spec.sdtm.OverrideSpec``)."""
     declared = {v.name for v in spec.variables}
     sources = []
     for src in spec.sources:
@@ -54,7 +53,7 @@ def expand_tests(spec: Any) -> Any:
             sources.append(src)
             continue
         for test in src.tests:
-            values = {k: OverrideSpec(**v) for k, v in test_values(spec.domain, src.form, test, declared).items()}
+            values = {k: override(**v) for k, v in test_values(spec.domain, src.form, test, declared).items()}
             keep = None if test.keep_blank else f"not_missing({test.result})"
             filters = [f"({f})" for f in (src.filter, keep) if f]
             sources.append(src.model_copy(update={

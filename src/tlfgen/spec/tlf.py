@@ -323,7 +323,7 @@ class LoadedOutput:
 @dataclass(frozen=True)
 class TlfSpecs:
     outputs: tuple[LoadedOutput, ...]
-    templates: Any  # tlfgen.tlf.text.TemplateSet
+    templates: Any  # tlfgen.spec.templates.TemplateSet
     template_names: tuple[str, ...]
 
     def __len__(self) -> int:
@@ -472,7 +472,7 @@ def _with_conventions(out: LoadedOutput, conventions: Conventions) -> LoadedOutp
 
 def load_tlf_specs(study: ResolvedStudy) -> TlfSpecs:
     """Load every ``specs/tlf/*.yaml`` and compile every ``specs/templates/*.j2``."""
-    from tlfgen.tlf.text import TemplateSet  # the spec layer only compiles; tlf renders
+    from tlfgen.spec.templates import TemplateSet  # the spec layer only compiles; tlf renders
 
     errors = ErrorList()
     outputs: list[LoadedOutput] = []

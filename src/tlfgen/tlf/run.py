@@ -25,7 +25,8 @@ from typing import Callable, Mapping
 import pandas as pd
 
 from tlfgen.errors import DataError
-from tlfgen.pipeline import DatasetCount, StageResult, release_written, take_written
+from tlfgen.handoff import release_written, take_written
+from tlfgen.results import DatasetCount, StageResult
 from tlfgen.spec.study import ResolvedStudy
 from tlfgen.spec.tlf import ListingSpec, TableSpec, TlfSpecs
 from tlfgen.tlf.model import Table
@@ -35,6 +36,9 @@ COMBINED = "combined"
 TABLES_CACHE = "tlf.tables"
 #: the table whose KM results the KM figures print
 ANALYSES_TABLE = "T2"
+#: ``study.cache`` key of the lineage built ahead by ``run_tlf`` when the lineage stage follows
+#: (``handoff.work_ahead``); the lineage stage takes it (``lineage.run``)
+LINEAGE_DONE_CACHE = "lineage.done"
 
 
 def needed_datasets(specs: TlfSpecs) -> list[str]:
@@ -238,10 +242,9 @@ def import_statistics() -> None:
 def run_tlf(study: ResolvedStudy) -> StageResult:
     from tlfgen.spec.check import load_stage_specs
 
-    from tlfgen.lineage.run import remember_lineage, write_lineage_outputs
     from tlfgen.gc_pause import frozen_objects, paused_gc
+    from tlfgen.handoff import work_ahead
     from tlfgen.parallel import WorkQueue, can_fork, start_child
-    from tlfgen.pipeline import stage_follows
     from tlfgen.tlf.figures.km import km_analyses_from_table
     from tlfgen.tlf.figures.spec import load_figure_specs
 
@@ -300,14 +303,16 @@ def run_tlf(study: ResolvedStudy) -> StageResult:
             tables = build_outputs(study, specs, datasets, on_table=on_table)
             written.enter_context(frozen_objects())
         remember_tables(study, specs, tables)
-        # when the lineage stage follows in this run, its work is done by one more process, forked
-        # now that the tables exist (it sees them; nothing is pickled), while this one writes them
-        with start_child(lambda _: write_lineage_outputs(study, specs, tables), name="lineage") \
-                if stage_follows("lineage") else nullcontext() as lineage:
+        # when the lineage stage follows in this run, its work (handed in by the pipeline) is done by
+        # one more process, forked now that the tables exist (it sees them; nothing is pickled),
+        # while this one writes them
+        lineage_ahead = work_ahead("lineage")
+        with start_child(lambda _: lineage_ahead(study, specs, tables), name="lineage") \
+                if lineage_ahead is not None else nullcontext() as lineage:
             outputs = write_outputs(study, specs, tables, all_figures)
             figures = all_figures()
             if lineage is not None:
-                remember_lineage(study, specs, lineage.result())
+                remember_built(study, specs, LINEAGE_DONE_CACHE, lineage.result())
     outputs += [p for f in figures for p in (f.png, f.svg) if p is not None]
     counts = [DatasetCount(name, rows_in=len(df), rows_out=len(df)) for name, df in sorted(datasets.items())]
     notes = [f"{t.id}: {len([r for r in t.rows if r.kind == 'data'])} rows, {len(t.analyses)} analyses"

@@ -1,4 +1,4 @@
-"""TLF stage: the Jinja sandbox templates run in, with limits on size, depth and time.
+"""Spec layer: the Jinja sandbox templates run in, with limits on size, depth and time.
 
 ``jinja2.sandbox.SandboxedEnvironment`` keeps templates away from Python internals; it does
 not stop a template from running for ever or filling the memory. ``LimitedSandbox`` adds,

@@ -1,4 +1,4 @@
-"""Tests of tlf/sandbox.py: templates run with limits (issue 24, item 5).
+"""Tests of spec/sandbox.py: templates run with limits (issue 24, item 5).
 
 Each hostile template of the issue is tried twice: written with literals, ``tlfgen check``
 refuses it before any data is read (exit 2, file:line); written so that only rendering shows
@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 from study_copy import copy_study
 from tlfgen.cli import app
 from tlfgen.errors import SpecError
-from tlfgen.tlf import sandbox
+from tlfgen.spec import sandbox
 from tlfgen.tlf.text import TemplateSet
 
 REPO_TEMPLATES = Path(__file__).resolve().parents[2] / "specs" / "templates"
-HINT = "hint: templates word the outputs; loops, sizes and recursion are limited (tlf/sandbox.py)"
+HINT = "hint: templates word the outputs; loops, sizes and recursion are limited (spec/sandbox.py)"
 runner = CliRunner()
 
 
