@@ -81,8 +81,19 @@ def test_cox_input_errors():
         cox_model(aml_frame(), "time", "status", ["age"])
     with pytest.raises(DataError, match="unknown ties 'exact'"):
         cox_model(aml_frame(), "time", "status", ["x"], ties="exact")
-    with pytest.raises(DataError, match="reference 'Other' is not a level"):
-        cox_model(aml_frame(), "time", "status", ["x"], references={"x": "Other"})
+    with pytest.raises(DataError, match="nothing to estimate"):
+        cox_model(aml_frame().assign(x="Maintained"), "time", "status", ["x"])
+
+
+# 4b. A declared reference level nobody has (a small study with no PD-L1 < 1): the first level
+#     present is the reference, as when none is declared, and a note says so for the footnotes.
+def test_absent_reference_level_falls_back_to_the_first_level_with_a_note():
+    declared = cox_model(aml_frame(), "time", "status", ["x"], references={"x": "Other"})
+    default = cox_model(aml_frame(), "time", "status", ["x"])
+    pd.testing.assert_frame_equal(declared.terms, default.terms)
+    assert declared.notes == ("x: no subject has the reference level 'Other'; 'Maintained' (the first "
+                              "level present) is the reference instead",)
+    assert default.notes == ()
 
 
 # --- issue 19 ---------------------------------------------------------------------------------

@@ -174,3 +174,12 @@ def test_firth_fit_stalled_at_rounding_noise_is_accepted_at_the_penalised_maximu
     # Independent maximiser of Firth's penalised likelihood (Firth 1993): BFGS from zero.
     independent = minimize(negative_penalised, np.zeros(x.shape[1]), method="BFGS", options={"gtol": 1e-9})
     assert np.max(np.abs(beta - independent.x)) < 1e-4
+
+
+def test_absent_reference_level_is_noted_for_the_footnotes():
+    frame = orr_frame().assign(site=lambda d: ["upper" if i % 2 else "middle" for i in range(len(d))])
+    declared = logistic_model(frame, "orr", ["arm", "site"], references={"arm": "TCC", "site": "lower"})
+    default = logistic_model(frame, "orr", ["arm", "site"], references={"arm": "TCC"})
+    pd.testing.assert_frame_equal(declared.terms, default.terms)
+    assert declared.notes == ("site: no subject has the reference level 'lower'; 'middle' (the first level "
+                              "present) is the reference instead",)

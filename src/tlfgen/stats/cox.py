@@ -62,7 +62,21 @@ def build_design(
     df: pd.DataFrame, covariates: Sequence[str], references: dict[str, Any]
 ) -> pd.DataFrame:
     """Numeric design matrix: numeric columns as-is, others as 0/1 dummies vs a reference."""
+    return build_design_noted(df, covariates, references)[0]
+
+
+def build_design_noted(
+    df: pd.DataFrame, covariates: Sequence[str], references: dict[str, Any]
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """``build_design`` and its notes for the footnotes.
+
+    A declared reference level absent from the data (no subject with PD-L1 < 1 in a small
+    study) is replaced by the first level present in sorted order, the default reference,
+    and noted: the model is the same, only the baseline of that covariate moves. SAS (REF=)
+    and R (relevel) stop with an error instead.
+    """
     parts = []
+    notes: list[str] = []
     for col in covariates:
         if col not in df.columns:
             raise DataError(f"covariate {col!r} is not a column of the data", column=col)
@@ -77,11 +91,17 @@ def build_design(
         levels = sorted(series.unique().tolist(), key=str)
         ref = references.get(col, levels[0])
         if ref not in levels:
-            raise DataError(f"reference {ref!r} is not a level of {col!r}: {levels}", column=col)
+            notes.append(f"{col}: no subject has the reference level {ref!r}; {levels[0]!r} (the first "
+                         "level present) is the reference instead")
+            ref = levels[0]
         for level in levels:
             if level != ref:
                 parts.append((series == level).astype(float).rename(f"{col}={level}"))
-    return pd.concat(parts, axis=1)
+    if not parts:
+        raise DataError(f"no covariate of {list(covariates)} varies in the data: nothing to estimate",
+                        column=covariates[0] if covariates else None,
+                        hint="each categorical covariate needs at least two levels present")
+    return pd.concat(parts, axis=1), tuple(notes)
 
 
 def cox_model(
@@ -117,7 +137,7 @@ def cox_model(
     time, event = as_time_event(df[duration_col], df[event_col])
     if not covariates:
         raise DataError("cox_model needs at least one covariate", column="covariates")
-    design = build_design(df, covariates, dict(references or {}))
+    design, design_notes = build_design_noted(df, covariates, dict(references or {}))
     strata = None if strata_col is None else as_labels(df[strata_col], strata_col, len(df))
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
@@ -141,7 +161,7 @@ def cox_model(
                   if not infinite[j] else (math.nan, math.nan) for j in range(beta.size)]
         terms["lower"] = [math.exp(lo) for lo, _ in limits]
         terms["upper"] = [math.exp(hi) for _, hi in limits]
-    notes = tuple(
+    notes = design_notes + tuple(
         f"{name}: estimate infinite (monotone likelihood; R coxph: 'coefficient may be infinite'), "
         "printed NE" for name, flag in zip(design.columns, infinite, strict=True) if flag
     )

@@ -40,7 +40,7 @@ import pandas as pd
 
 from tlfgen.errors import DataError
 from tlfgen.stats._checks import check_choice, check_conf
-from tlfgen.stats.cox import build_design, cox_hr, cox_model
+from tlfgen.stats.cox import build_design, build_design_noted, cox_hr, cox_model  # noqa: F401 (build_design named here too)
 from tlfgen.stats.results import CoxModelResult, HazardRatio, wald_terms
 
 __all__ = [
@@ -137,11 +137,11 @@ def logistic_model(
         )
     if not covariates:
         raise DataError("logistic_model needs at least one covariate", column="covariates")
-    design = build_design(df, covariates, dict(references or {}))
+    design, design_notes = build_design_noted(df, covariates, dict(references or {}))
     exog = add_constant(design.to_numpy(), has_constant="add")
     endog = y.astype(float).to_numpy()
     if method == "firth":
-        return _firth_result(design, exog, endog, conf, ())
+        return _firth_result(design, exog, endog, conf, design_notes)
     with warnings.catch_warnings():
         warnings.simplefilter("error", PerfectSeparationWarning)
         warnings.simplefilter("error", ConvergenceWarning)
@@ -149,7 +149,7 @@ def logistic_model(
             fit = Logit(y.astype(float).to_numpy(), exog).fit(disp=0)
         except (PerfectSeparationWarning, ConvergenceWarning, np.linalg.LinAlgError) as exc:
             if separation == "firth":
-                return _firth_result(design, exog, endog, conf, (SEPARATION_NOTE,))
+                return _firth_result(design, exog, endog, conf, design_notes + (SEPARATION_NOTE,))
             raise DataError(
                 f"logistic model for {outcome_col!r} on {list(covariates)} cannot be estimated: {exc}",
                 column=outcome_col,
@@ -183,6 +183,7 @@ def logistic_model(
         method_label=label,
         conf=conf,
         tests={"lr": (lr, k, float(chi2.sf(lr, k)))},
+        notes=design_notes,
     )
 
 
