@@ -145,13 +145,17 @@ class TraceContext:
     def table(self, out: Any) -> Any:
         key = f"table.{out.id}"
         if key not in self._cache:
+            from tlfgen.tlf.listings import create_listing
             from tlfgen.tlf.run import needed_datasets
             from tlfgen.tlf.tables import create_table
 
-            if out.spec.type != "table":
-                raise UsageError(f"{out.id} is a listing; trace traces table cells and variables",
-                                 hint="trace a listed variable instead, e.g. ADAE.ATOXGRN --subject <USUBJID>")
             specs = self.specs("tlf")
+            if out.spec.type != "table":  # a listing: its dataset, ADSL and the datasets of its columns
+                names = {out.spec.population.dataset, "ADSL", out.spec.dataset,
+                         *(c.source for c in out.spec.columns if c.source)}
+                self._cache[key] = create_listing(out, self.study, {n: self.adam(n) for n in sorted(names)},
+                                                  specs.templates)
+                return self._cache[key]
             names = [n for n in needed_datasets(specs) if n in {out.spec.population.dataset, "ADSL",
                                                                  *(b.dataset for b in out.spec.blocks)}]
             datasets = {n: self.adam(n) for n in names}
@@ -541,9 +545,18 @@ def run_trace(study: ResolvedStudy, target: str, *, row: str | None, col: str | 
     ctx = TraceContext(study)
     specs = ctx.specs("tlf").outputs
     outputs = {o.id.upper() for o in specs}
-    tables = sorted(o.id for o in specs if o.spec.type == "table")
+    tables = sorted(o.id for o in specs)
+    listings = {o.id.upper() for o in specs if o.spec.type != "table"}
     if target.strip().upper() in {f.upper() for f in km_figure_ids(ctx)} or target.strip().upper() in _figures(ctx):
         result = trace_figure(ctx, target)
+    elif target.strip().upper() in listings:
+        from tlfgen.lineage.trace_listing import listing_rows, trace_listing_row
+
+        if not row:
+            ids = listing_rows(ctx, ctx.output(target)).ids
+            raise UsageError(f"tracing a row of listing {target.strip().upper()} needs --row",
+                             hint=f"{len(ids)} rows, e.g. " + ", ".join(ids[:5]) + (" ..." if len(ids) > 5 else ""))
+        result = trace_listing_row(ctx, target, row)
     elif target.strip().upper() in outputs:
         if not row or not col:
             table = ctx.table(ctx.output(target))

@@ -78,6 +78,12 @@ def render(result: dict[str, Any], console: Any) -> None:
                 ("rule spec", rule.get("spec")), ("method", result["metadata"].get("method"))])
             records_table("Records used", [(a, s, r) for a, s, r in _record_lines(rec)],
                           ("ADaM record", "SDTM record", "raw rows (file:line)"))
+    elif result["kind"] == "listing_row":
+        row = result["row"]
+        kv(f"{result['output']} row {row['number']} [{row['id']}]", [
+            *[(k, v) for k, v in result["cells"].items()], ("subject", row["usubjid"]), ("spec", result["spec"])])
+        records_table("Records of the row", [line for rec in result["records"] for line in _record_lines(rec)],
+                      ("ADaM record", "SDTM record", "raw rows (file:line)"))
     elif result["kind"] == "figure":
         kv(f"{result['output']}: {result['title']}", [
             ("records", f"{result['dataset']} PARAMCD {result['param']}"), ("population", result["population"]),
