@@ -27,8 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from tlfgen.errors import TlfgenError
 from tlfgen.lineage.graph import row_ids
+from tlfgen.lineage.paths import record_scope
 from tlfgen.lineage.trace import TraceContext, cell_path
 from tlfgen.lineage.trace_figure import trace_figure
 
@@ -54,6 +58,45 @@ class _Store:
         self._adam: dict[int, int] = {}
         self._sdtm: dict[int, int] = {}
         self._rules: dict[tuple[str, str, str], int] = {}
+        # column-wise lookups (cell_records): ADaM row position -> index in ``adam`` per record kind,
+        # and per ADaM entry the SDTM test codes under it (as an interned set number)
+        self._lookup: dict[tuple[Any, ...], np.ndarray] = {}
+        self._codes: list[int] = []
+        self._codesets: dict[frozenset[tuple[str, str]], int] = {}
+
+    def cell_records(self, ctx: TraceContext, dataset: str, data: pd.DataFrame, subjects: list[str],
+                     domains: frozenset[str], shown: tuple[str, ...]) -> tuple[list[Any], list[str], dict[str, set[str]]]:
+        """A cell's records found column-wise: ``[[subject index, [record index...]], ...]`` (``subjects``
+        in order, or every USUBJID of ``data`` sorted), the USUBJIDs with records, and the record scope
+        (``paths.record_scope``) of the path's rules."""
+        positions = data.index.to_numpy(dtype=np.int64)
+        key = (dataset, domains, shown)
+        lookup = self._lookup.get(key)
+        if lookup is None:
+            lookup = self._lookup[key] = np.full(len(ctx.adam(dataset)), -1, dtype=np.int64)
+        found = lookup[positions]
+        for p in positions[found < 0].tolist():  # records this output has not met yet, built once
+            lookup[p] = self.adam_record(ctx.adam_record(dataset, p, domains, shown))
+        found = lookup[positions]
+        codes, uniques = pd.factorize(data["USUBJID"].to_numpy())
+        order = np.argsort(codes, kind="stable")
+        bounds = np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1]
+        by_subject = dict(zip(uniques.tolist(), (g.tolist() for g in np.split(found[order], bounds))))
+        rows = [[self.subject(s), by_subject.get(s, [])] for s in (subjects or sorted(by_subject))]
+        scope = record_scope(dataset, data, [])
+        sets = list(self._codesets)
+        for number in {self._codes[i] for i in found.tolist()}:
+            for name, code in sets[number]:
+                scope.setdefault(name, set()).add(code)
+        return rows, list(by_subject), scope
+
+    def _codes_of(self, rec: dict[str, Any], parents: list[int]) -> int:
+        found = {(f"sdtm.{s['domain']}", f"{s['domain']}TESTCD = {code}") for s in rec["sdtm"]
+                 if (code := s["values"].get(f"{s['domain']}TESTCD"))}
+        sets = list(self._codesets) if parents else []
+        for i in parents:
+            found |= sets[self._codes[i]]
+        return self._codesets.setdefault(frozenset(found), len(self._codesets))
 
     def subject(self, usubjid: str) -> int:
         return self.subjects.setdefault(usubjid, len(self.subjects))
@@ -71,8 +114,10 @@ class _Store:
             entry: list[Any] = [rec["id"], rec["dataset"], rec["values"], [], []]
             self._adam[key] = len(self.adam)
             self.adam.append(entry)
+            self._codes.append(-1)
             entry[3] = [self.sdtm_record(s) for s in rec["sdtm"]]
             entry[4] = [self.adam_record(a) for a in rec["adam"]]
+            self._codes[self._adam[key]] = self._codes_of(rec, entry[4])
         return self._adam[key]
 
     def rule(self, rule: dict[str, Any]) -> int:
@@ -111,16 +156,14 @@ def create_table_block(ctx: TraceContext, out: Any, table: Any) -> dict[str, Any
             if not cell.analysis_id:
                 continue
             try:
-                path = cell_path(ctx, out, table, row, ids[id(row)], column)
+                path = cell_path(ctx, out, table, row, ids[id(row)], column, store)
             except TlfgenError as exc:  # shown on the page, never a failed run
                 cells[f"{r},{c}"] = {"error": str(exc)}
                 continue
             cells[f"{r},{c}"] = {
                 "row": path["row"], "column": path["column"], "text": path["text"], "values": path["values"],
                 "analysis": path["analysis"], "n": path["n"], "recount": path["recount"], "forms": path["forms"],
-                "rules": [store.rule(rule) for rule in path["rules"]],
-                "subjects": [[store.subject(s["usubjid"]), [store.adam_record(rec) for rec in s["records"]]]
-                             for s in path["subjects"]]}
+                "rules": [store.rule(rule) for rule in path["rules"]], "subjects": path["subjects"]}
     return store.block(cells)
 
 
