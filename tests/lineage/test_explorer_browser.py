@@ -135,3 +135,27 @@ def test_subject_view_and_search(page):
     hits = driver.find_elements("css selector", ".hit")
     assert all("objective response" in h.text.lower() for h in hits)
     assert re.fullmatch(rf"1 of {len(hits)} matches", driver.find_element("css selector", "#hits").text)
+
+
+# 4. a listing row (L1, all AEs): its ADaM and SDTM records and the one raw/ae.csv line it was made from
+def test_listing_row_reaches_its_ae_row(page):
+    driver, study = page
+    section = driver.find_element("css selector", "section#out-L1")
+    button = section.find_element("css selector", "button.more")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+    button.click()
+    rows = section.find_elements("css selector", "tr.lrow")
+    assert len(rows) > 300
+    row = rows[2]
+    cells = [td.text for td in row.find_elements("css selector", "td")]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", row)
+    row.click()
+    panel = driver.find_element("css selector", "#panel")
+    assert f"tlfgen trace L1 --row {row.get_attribute('data-row')}" in panel.text
+    raws = [r.text for r in panel.find_elements("css selector", ".listing-records .raw")]
+    ae = [r for r in raws if r.startswith("raw/ae.csv:")]
+    assert len(ae) == 1, raws
+    raw = _raw_line(study, ae[0])
+    assert row.get_attribute("data-row").split(".AESEQ=")[0].endswith("-" + raw["SUBJID"])
+    assert raw["AETERM"].strip() == cells[1] and raw["AETOXGR"] == cells[6]
+    assert "ADAE" in panel.text and "AE " in panel.text  # the ADaM and the SDTM record

@@ -125,3 +125,21 @@ def test_km_figure_rows_open_the_subjects_drawn(page, trace_ctx):
         assert [block["subjects"][s] for s, _ in cell["subjects"]] == [s["usubjid"] for s in arm["subjects"]]
         for (_, records), subject in zip(cell["subjects"], arm["subjects"]):
             assert [_records(block, i, cell["forms"]) for i in records] == [_traced(x) for x in subject["records"]]
+
+
+# 6. a listing: every row has its id, records, rules and forms as `tlfgen trace L<n> --row <id>` gives them
+@pytest.mark.parametrize("output_id", ["L1", "L2", "L3", "L4"])
+def test_page_listing_rows_equal_trace_listing_row(page, trace_ctx, output_id):
+    from tlfgen.lineage.trace_listing import listing_rows, trace_listing_row
+
+    block = page[f"tlfgen-output-{output_id}"]
+    rows = listing_rows(trace_ctx, trace_ctx.output(output_id))
+    assert block["ids"] == list(rows.ids) and len(block["rows"]) == len(block["records"]) == len(rows.ids)
+    for i in sorted({0, len(rows.ids) // 2, len(rows.ids) - 1}):
+        traced = trace_listing_row(trace_ctx, output_id, rows.ids[i])
+        assert block["rows"][i] == list(traced["cells"].values())
+        rules, forms = block["rulesets"][block["ruleset"][i]]
+        assert forms == traced["forms"]
+        assert [block["rules"][r] for r in rules] == [[r["variable"], r["rule"], r["spec"], r["from"]]
+                                                     for r in traced["rules"]]
+        assert [_records(block, a, forms) for a in block["records"][i]] == [_traced(r) for r in traced["records"]]

@@ -32,7 +32,7 @@ import pandas as pd
 
 from tlfgen.errors import TlfgenError
 from tlfgen.lineage.graph import row_ids
-from tlfgen.lineage.paths import record_scope
+from tlfgen.lineage.paths import raw_forms, record_scope
 from tlfgen.lineage.trace import TraceContext, cell_path
 from tlfgen.lineage.trace_figure import trace_figure
 
@@ -69,7 +69,17 @@ class _Store:
         """A cell's records found column-wise: ``[[subject index, [record index...]], ...]`` (``subjects``
         in order, or every USUBJID of ``data`` sorted), the USUBJIDs with records, and the record scope
         (``paths.record_scope``) of the path's rules."""
-        positions = data.index.to_numpy(dtype=np.int64)
+        found = self.records_at(ctx, dataset, data.index.to_numpy(dtype=np.int64), domains, shown)
+        codes, uniques = pd.factorize(data["USUBJID"].to_numpy())
+        order = np.argsort(codes, kind="stable")
+        bounds = np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1]
+        by_subject = dict(zip(uniques.tolist(), (g.tolist() for g in np.split(found[order], bounds))))
+        rows = [[self.subject(s), by_subject.get(s, [])] for s in (subjects or sorted(by_subject))]
+        return rows, list(by_subject), self.scope(dataset, data, found.tolist())
+
+    def records_at(self, ctx: TraceContext, dataset: str, positions: np.ndarray, domains: frozenset[str],
+                   shown: tuple[str, ...]) -> np.ndarray:
+        """The indices in ``adam`` of the records at row ``positions`` of ``dataset`` (each built once)."""
         key = (dataset, domains, shown)
         lookup = self._lookup.get(key)
         if lookup is None:
@@ -77,18 +87,16 @@ class _Store:
         found = lookup[positions]
         for p in positions[found < 0].tolist():  # records this output has not met yet, built once
             lookup[p] = self.adam_record(ctx.adam_record(dataset, p, domains, shown))
-        found = lookup[positions]
-        codes, uniques = pd.factorize(data["USUBJID"].to_numpy())
-        order = np.argsort(codes, kind="stable")
-        bounds = np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1]
-        by_subject = dict(zip(uniques.tolist(), (g.tolist() for g in np.split(found[order], bounds))))
-        rows = [[self.subject(s), by_subject.get(s, [])] for s in (subjects or sorted(by_subject))]
+        return lookup[positions]
+
+    def scope(self, dataset: str, data: pd.DataFrame, indices: list[int]) -> dict[str, set[str]]:
+        """``paths.record_scope`` of the records at ``indices`` (``data``: their ADaM rows)."""
         scope = record_scope(dataset, data, [])
         sets = list(self._codesets)
-        for number in {self._codes[i] for i in found.tolist()}:
+        for number in {self._codes[i] for i in indices}:
             for name, code in sets[number]:
                 scope.setdefault(name, set()).add(code)
-        return rows, list(by_subject), scope
+        return scope
 
     def _codes_of(self, rec: dict[str, Any], parents: list[int]) -> int:
         found = {(f"sdtm.{s['domain']}", f"{s['domain']}TESTCD = {code}") for s in rec["sdtm"]
@@ -195,8 +203,48 @@ def spec_text(root: Path, ref: str, cache: dict[str, list[str]]) -> str:
     return "\n".join(out)
 
 
-def _listing_block(table: Any) -> dict[str, Any]:
-    return {"rows": [[c.text for c in row.cells] for row in table.rows if row.kind == "data"]}
+def create_listing_block(ctx: TraceContext, out: Any, table: Any) -> dict[str, Any]:
+    """One listing's block: its rows as printed, each with its id (``trace_listing``), its records
+    (``records``: per row the record indices, the listing's dataset first) and its rule set
+    (``ruleset``: per row an index into ``rulesets``, ``[[rule index...], [form...]]``)."""
+    from tlfgen.lineage.trace_listing import listing_reads, listing_rows, listing_rules, subject_rows
+
+    texts = [[c.text for c in row.cells] for row in table.rows if row.kind == "data"]
+    try:
+        rows = listing_rows(ctx, out)
+    except TlfgenError as exc:  # shown on the page, never a failed run
+        return {"rows": texts, "error": str(exc)}
+    store = _Store()
+    nodes, domains, shown = listing_reads(ctx, rows)
+    positions = np.asarray(rows.positions, dtype=np.int64)
+    columns = [store.records_at(ctx, rows.dataset, positions, domains, shown[rows.dataset]).tolist()]
+    for other in [ds for ds in shown if ds != rows.dataset]:
+        found = [subject_rows(ctx, other, u) for u in rows.usubjids]
+        at = np.asarray([f[0] if f else -1 for f in found], dtype=np.int64)
+        got = store.records_at(ctx, other, np.where(at < 0, 0, at), domains, shown[other])
+        columns.append(np.where(at < 0, -1, got).tolist())
+    data = ctx.adam(rows.dataset)
+    params = (data["PARAMCD"].astype(str).str.strip().to_numpy()[positions].tolist()
+              if "PARAMCD" in data else [None] * len(positions))
+    records: list[list[int]] = []
+    ruleset: list[int] = []
+    sets: dict[tuple[Any, ...], int] = {}
+    found_sets: list[list[Any]] = []
+    for i, param in enumerate(params):
+        mine = [c[i] for c in columns if c[i] >= 0]
+        scope_key = (param, tuple(sorted({store._codes[j] for j in mine})))
+        if scope_key not in sets:
+            scope = store.scope(rows.dataset, data.iloc[positions[i:i + 1]], mine)
+            rules = listing_rules(ctx, nodes, scope)
+            sets[scope_key] = len(found_sets)
+            found_sets.append([[store.rule(r) for r in rules], sorted(raw_forms(rules))])
+        records.append(mine)
+        ruleset.append(sets[scope_key])
+    block = store.block({})
+    del block["cells"]
+    block.update({"rows": texts, "ids": list(rows.ids), "records": records, "ruleset": ruleset,
+                  "rulesets": found_sets, "dataset": rows.dataset})
+    return block
 
 
 def _figures(ctx: TraceContext, blocks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -274,7 +322,7 @@ def create_explorer_data(ctx: TraceContext, tables: list[Any]) -> ExplorerData:
             entry["columns"] = [{"key": c.key, "label": c.label, "header": c.header or c.label, "spanner": ""}
                                 for c in table.columns]
             entry["nrows"] = sum(1 for r in table.rows if r.kind == "data")
-            blocks[table.id] = _listing_block(table)
+            blocks[table.id] = create_listing_block(ctx, out, table)
         outputs.append(entry)
     outputs += _figures(ctx, blocks)
     outputs.sort(key=lambda o: (o["kind"] == "figure", o["order"], o["id"]))

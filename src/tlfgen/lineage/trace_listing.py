@@ -114,6 +114,30 @@ def find_listing_row(rows: ListingRows, name: str) -> int:
     raise _unknown(f"row of {rows.output}", name, list(rows.ids))
 
 
+def listing_reads(ctx: TraceContext, rows: ListingRows) -> tuple[list[str], frozenset[str], dict[str, tuple[str, ...]]]:
+    """The variable nodes a listing prints, the SDTM domains above them, and per dataset (the
+    listing's first, then the others it reads, such as ADSL) the variables shown of its records."""
+    nodes = sorted({f"adam.{ds}.{var}" for var, ds in rows.sources} & set(ctx.graph.nodes))
+    shown = {rows.dataset: tuple(var for var, ds in rows.sources if ds == rows.dataset)}
+    for other in sorted({ds for _, ds in rows.sources if ds != rows.dataset}):
+        shown[other] = tuple(var for var, ds in rows.sources if ds == other)
+    return nodes, ctx.sdtm_domains_above(nodes), shown
+
+
+def subject_rows(ctx: TraceContext, dataset: str, usubjid: str) -> list[int]:
+    """The row position of a subject's record in a subject-level dataset read by a listing (the first)."""
+    ctx.adam_lineage(dataset)  # checked against the data before positions are used
+    return ctx._subject_positions(dataset).get(usubjid, [])[:1]
+
+
+def listing_rules(ctx: TraceContext, nodes: list[str], scope: dict[str, set[str]]) -> list[dict[str, Any]]:
+    """``path_rules`` of a listing row's nodes and scope (rows of one scope share them)."""
+    key = ("rules", tuple(nodes), tuple(sorted((k, tuple(sorted(v))) for k, v in scope.items())))
+    if key not in ctx._cache:
+        ctx._cache[key] = path_rules(ctx.graph, ctx.specs("adam"), nodes, scope)
+    return ctx._cache[key]
+
+
 def listing_row_path(ctx: TraceContext, out: Any, rows: ListingRows, index: int) -> dict[str, Any]:
     """The trace of one listing row, its records shared with other traces (all their raw rows;
     ``forms`` names the raw forms on the path)."""
@@ -121,19 +145,12 @@ def listing_row_path(ctx: TraceContext, out: Any, rows: ListingRows, index: int)
     data_rows = [row for row in table.rows if row.kind == "data"]
     row = data_rows[index]
     usubjid = rows.usubjids[index]
-    listed = [(ds, var) for var, ds in rows.sources]
-    nodes = sorted({f"adam.{ds}.{var}" for ds, var in listed} & set(ctx.graph.nodes))
-    domains = ctx.sdtm_domains_above(nodes)
-    own = tuple(var for ds, var in listed if ds == rows.dataset)
-    records = [ctx.adam_record(rows.dataset, rows.positions[index], domains, own)]
-    for other in sorted({ds for ds, _ in listed if ds != rows.dataset}):
-        shown = tuple(var for ds, var in listed if ds == other)
-        ctx.adam_lineage(other)  # checked against the data before positions are used
-        hits = ctx._subject_positions(other).get(usubjid, [])
-        records += [ctx.adam_record(other, i, domains, shown) for i in hits[:1]]
+    nodes, domains, shown = listing_reads(ctx, rows)
+    records = [ctx.adam_record(rows.dataset, rows.positions[index], domains, shown[rows.dataset])]
+    for other in [ds for ds in shown if ds != rows.dataset]:
+        records += [ctx.adam_record(other, i, domains, shown[other]) for i in subject_rows(ctx, other, usubjid)]
     data = ctx.adam(rows.dataset).iloc[[rows.positions[index]]]
-    rules = path_rules(ctx.graph, ctx.specs("adam"), nodes,
-                       record_scope(rows.dataset, data, records, ctx._cache.setdefault("scope_memo", {})))
+    rules = listing_rules(ctx, nodes, record_scope(rows.dataset, data, records, ctx._cache.setdefault("scope_memo", {})))
     return {"kind": "listing_row", "output": out.id, "spec": out.display, "dataset": rows.dataset,
             "row": {"id": rows.ids[index], "number": index + 1, "usubjid": usubjid},
             "cells": {c.key: cell.text for c, cell in zip(table.columns, row.cells)},
