@@ -271,8 +271,10 @@ def trace(
     param: Optional[str] = typer.Option(
         None, "--param", help="With a variable of a BDS dataset: the PARAMCD (ADTTE.AVAL --param PFS)."),
     as_json: bool = typer.Option(False, "--json", help="Print the trace as JSON (the fields the explorer page shows)."),
+    define: bool = typer.Option(False, "--define", help="With a variable: its define.xml method (MethodDef) traced to "
+                                "the spec rule and the derivation (ADSL.AGEGR1 --define; or give MT.ADSL.AGEGR1)."),
 ) -> None:
-    """Trace a table cell, a derived value or a variable back to raw rows and spec rules."""
+    """Trace a table cell, a listing row, a derived value, a variable or a define.xml method back to raw rows and spec rules."""
     try:
         from tlfgen.lineage.trace import run_trace
     except ModuleNotFoundError:
@@ -281,7 +283,7 @@ def trace(
     try:
         study = _load_study()
         code = run_trace(study, target, row=row, col=col, subject=subject, param=param,
-                         as_json=as_json, console=_console())
+                         as_json=as_json, console=_console(), define=define)
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
         return

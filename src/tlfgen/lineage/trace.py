@@ -584,12 +584,16 @@ def trace_value(ctx: TraceContext, target: str, subject: str, param: str | None)
 
 
 def run_trace(study: ResolvedStudy, target: str, *, row: str | None, col: str | None, subject: str | None,
-              param: str | None, as_json: bool, console: Any) -> int:
+              param: str | None, as_json: bool, console: Any, define: bool = False) -> int:
     """The ``tlfgen trace`` command: 0 when traced; errors raise (exit 2 for unknown names)."""
     from tlfgen.lineage.trace_figure import _figures, km_figure_ids, trace_figure
     from tlfgen.lineage.trace_render import render
 
     ctx = TraceContext(study)
+    if define or target.strip().upper().startswith("MT."):  # a define.xml method (trace_define.py)
+        from tlfgen.lineage.trace_define import trace_define
+
+        return _print(trace_define(ctx, target, param), as_json, console)
     specs = ctx.specs("tlf").outputs
     outputs = {o.id.upper() for o in specs}
     tables = sorted(o.id for o in specs)
@@ -615,6 +619,12 @@ def run_trace(study: ResolvedStudy, target: str, *, row: str | None, col: str | 
         result = trace_value(ctx, target, subject, param) if subject else trace_variable(ctx, target, param)
     else:
         raise _unknown("table, figure or variable", target, tables + km_figure_ids(ctx) + ["<DATASET>.<VARIABLE>"])
+    return _print(result, as_json, console)
+
+
+def _print(result: dict[str, Any], as_json: bool, console: Any) -> int:
+    from tlfgen.lineage.trace_render import render
+
     if as_json:
         console.print(json.dumps(result, indent=1, sort_keys=True, default=str), markup=False, highlight=False,
                       emoji=False, soft_wrap=True)
