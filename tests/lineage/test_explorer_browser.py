@@ -159,3 +159,18 @@ def test_listing_row_reaches_its_ae_row(page):
     assert row.get_attribute("data-row").split(".AESEQ=")[0].endswith("-" + raw["SUBJID"])
     assert raw["AETERM"].strip() == cells[1] and raw["AETOXGR"] == cells[6]
     assert "ADAE" in panel.text and "AE " in panel.text  # the ADaM and the SDTM record
+
+
+# 5. a define.xml method (ADSL.AGEGR1): the MethodDef, the variable's spec line and the derive_var_cat step
+def test_define_method_reaches_its_step(page):
+    driver, study = page
+    row = driver.find_element("css selector", 'section#out-DEFINE tr.mrow[data-item="ADSL.AGEGR1"]')
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", row)
+    row.click()
+    panel = driver.find_element("css selector", "#panel").text
+    assert "MT.ADSL.AGEGR1 (adam/define.xml:" in panel
+    assert "derive_var_cat (step agegr1)" in panel and "tlfgen.adam.common.derive_var_cat" in panel
+    step = re.search(r"\[(specs/adam/ADSL\.yaml):(\d+)\]", panel)
+    lines = (study.root / step.group(1)).read_text(encoding="utf-8").splitlines()
+    assert lines[int(step.group(2)) - 1].strip() == "- id: agegr1"
+    assert "- id: agegr1" in panel and "new_var: AGEGR1" in panel  # the step's spec text is shown

@@ -143,3 +143,16 @@ def test_page_listing_rows_equal_trace_listing_row(page, trace_ctx, output_id):
         assert [block["rules"][r] for r in rules] == [[r["variable"], r["rule"], r["spec"], r["from"]]
                                                      for r in traced["rules"]]
         assert [_records(block, a, forms) for a in block["records"][i]] == [_traced(r) for r in traced["records"]]
+
+
+# 7. define.xml methods: one row per item with a MethodOID, each the trace of `tlfgen trace <item> --define`
+def test_page_define_methods_equal_trace_define(page, trace_ctx):
+    from tlfgen.lineage.trace_define import method_items, trace_define
+
+    shell = next(o for o in page["tlfgen-shell"]["outputs"] if o["id"] == "DEFINE")
+    assert page["tlfgen-shell"]["outputs"][-1] is shell  # after the tables, listings and figures
+    items = method_items(trace_ctx)
+    assert [m[0] for m in shell["methods"]] == [f"{d}.{v}" + (f" [{x}]" if x else "") for d, v, x in items]
+    i = [m[0] for m in shell["methods"]].index("ADSL.AGEGR1")
+    assert shell["methods"][i][1:] == ["MT.ADSL.AGEGR1", "'<65' if AGE < 65, '>=65' if AGE >= 65"]
+    assert page["tlfgen-output-DEFINE"]["methods"][i] == json.loads(json.dumps(trace_define(trace_ctx, "ADSL.AGEGR1")))

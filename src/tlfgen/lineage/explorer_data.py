@@ -38,6 +38,8 @@ from tlfgen.lineage.trace_figure import trace_figure
 
 #: lines of spec text shown for one rule at most
 SPEC_LINES = 24
+#: the page's id of the define.xml methods (not an output id: outputs are T.., L.., F..)
+DEFINE_ID = "DEFINE"
 
 
 @dataclass
@@ -302,6 +304,32 @@ def _figure_block(traced: dict[str, Any]) -> dict[str, Any]:
     return store.block(cells)
 
 
+def _define_methods(ctx: TraceContext, blocks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The define.xml methods (sdtm/ then adam/define.xml), each item with a MethodOID traced by
+    ``trace_define`` (what ``tlfgen trace <DATASET>.<VAR> --define`` prints) into the block ``DEFINE``."""
+    from tlfgen.lineage.trace_define import method_items, trace_define
+
+    try:
+        items = method_items(ctx)
+    except TlfgenError:
+        return []
+    if not items:
+        return []
+    traced = []
+    for dataset, variable, value in items:
+        try:
+            traced.append(trace_define(ctx, f"{dataset}.{variable}", value or None))
+        except TlfgenError as exc:  # shown on the page, never a failed run
+            traced.append({"kind": "define", "variable": f"{dataset}.{variable}", "error": str(exc)})
+    blocks[DEFINE_ID] = {"methods": traced}
+    rows = [[f"{d}.{v}" + (f" [{x}]" if x else ""), (t.get("method") or {}).get("oid", ""),
+             (t.get("method") or {}).get("description", "")] for (d, v, x), t in zip(items, traced)]
+    return [{"id": DEFINE_ID, "kind": "define", "order": 0, "title": ["define.xml methods"],
+             "footnotes": ["Each derived item of sdtm/define.xml and adam/define.xml with its MethodDef: click one "
+                           "for the spec rule and the derivation (tlfgen trace <DATASET>.<VAR> --define)."],
+             "methods": rows, "spec": ", ".join(sorted({t["define"] for t in traced if "define" in t}))}]
+
+
 def create_explorer_data(ctx: TraceContext, tables: list[Any]) -> ExplorerData:
     """The page's shell, its per-output blocks and the spec text of every rule shown."""
     specs_by_id = {o.id: o for o in ctx.specs("tlf").outputs}
@@ -325,7 +353,8 @@ def create_explorer_data(ctx: TraceContext, tables: list[Any]) -> ExplorerData:
             blocks[table.id] = create_listing_block(ctx, out, table)
         outputs.append(entry)
     outputs += _figures(ctx, blocks)
-    outputs.sort(key=lambda o: (o["kind"] == "figure", o["order"], o["id"]))
+    outputs += _define_methods(ctx, blocks)
+    outputs.sort(key=lambda o: ({"figure": 1, "define": 2}.get(o["kind"], 0), o["order"], o["id"]))
     refs = {cell["analysis"]["spec"] for b in blocks.values() for cell in b.get("cells", {}).values()
             if "analysis" in cell}
     refs |= {rule[2] for b in blocks.values() for rule in b.get("rules", [])}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,20 @@ def _define_file(ctx: TraceContext, dataset: str) -> Path:
     return (ctx.study.adam_dir if dataset.upper().startswith("AD") else ctx.study.sdtm_dir) / "define.xml"
 
 
-def _define(ctx: TraceContext, path: Path) -> tuple[ET.Element, list[str]]:
-    """The parsed define.xml and its lines (for file:line), read once."""
+@dataclass(frozen=True)
+class DefineIndex:
+    """One define.xml, indexed once: ItemRefs by (dataset, variable, value), ItemDefs and MethodDefs
+    by OID, and the file line of each ItemRef and MethodDef."""
+
+    refs: dict[tuple[str, str, str], ET.Element]  # value "" for the variable itself
+    items: dict[str, ET.Element]
+    methods: dict[str, ET.Element]
+    ref_lines: dict[str, int]  # ItemOID -> line of its (first) ItemRef
+    method_lines: dict[str, int]
+
+
+def _define(ctx: TraceContext, path: Path) -> DefineIndex:
+    """The define.xml at ``path``, parsed and indexed once."""
     key = ("define", str(path))
     if key not in ctx._cache:
         if not path.is_file():
@@ -40,8 +53,36 @@ def _define(ctx: TraceContext, path: Path) -> tuple[ET.Element, list[str]]:
         except ET.ParseError as exc:
             raise DataError(f"define.xml does not parse: {exc}", file=ctx.study.display(path),
                             hint="run the stage that writes it again") from exc
-        ctx._cache[key] = (root, text.splitlines())
+        refs: dict[tuple[str, str, str], ET.Element] = {}
+        for group in _all(root, "ItemGroupDef"):
+            for ref in _all(group, "ItemRef"):
+                refs.setdefault((group.get("Name", ""), *_split_item(ref.get("ItemOID", ""), 2)), ref)
+        for values in _all(root, "ValueListDef"):
+            for ref in _all(values, "ItemRef"):
+                refs.setdefault(tuple(_split_item(ref.get("ItemOID", ""), 3)), ref)  # type: ignore[arg-type]
+        ref_lines: dict[str, int] = {}
+        method_lines: dict[str, int] = {}
+        for i, line in enumerate(text.splitlines()):
+            if (found := _REF.search(line)) is not None:
+                ref_lines.setdefault(found.group(1), i + 1)
+            elif (found := _METHOD.search(line)) is not None:
+                method_lines.setdefault(found.group(1), i + 1)
+        ctx._cache[key] = DefineIndex(refs, {e.get("OID", ""): e for e in _all(root, "ItemDef")},
+                                      {e.get("OID", ""): e for e in _all(root, "MethodDef")}, ref_lines, method_lines)
     return ctx._cache[key]
+
+
+_REF = re.compile(r'<ItemRef ItemOID="([^"]+)"')
+_METHOD = re.compile(r'<MethodDef OID="([^"]+)"')
+
+
+def _split_item(oid: str, parts: int) -> list[str]:
+    """``IT.ADSL.AGEGR1`` -> [ADSL, AGEGR1] (parts 2: the variable, dataset from its group);
+    ``IT.ADTTE.AVAL.PFS`` -> [ADTTE, AVAL, PFS] (parts 3: a value-level item)."""
+    names = oid.split(".", 3)[1:]
+    if parts == 2:
+        return [names[1] if len(names) > 1 else "", ""]
+    return (names + ["", "", ""])[:3]
 
 
 def _all(element: ET.Element, name: str) -> list[ET.Element]:
@@ -49,35 +90,24 @@ def _all(element: ET.Element, name: str) -> list[ET.Element]:
     return [e for e in element.iter() if e.tag.rpartition("}")[2] == name]
 
 
-def _line(lines: list[str], needle: str) -> int:
-    return next((i + 1 for i, line in enumerate(lines) if needle in line), 0)
+def _files(ctx: TraceContext) -> list[Path]:
+    return [p for p in (ctx.study.sdtm_dir / "define.xml", ctx.study.adam_dir / "define.xml") if p.is_file()]
 
 
 def method_ids(ctx: TraceContext) -> list[str]:
     """The OIDs of every MethodDef of sdtm/define.xml and adam/define.xml (the files that exist)."""
-    found = []
-    for path in (ctx.study.sdtm_dir / "define.xml", ctx.study.adam_dir / "define.xml"):
-        if path.is_file():
-            root, _ = _define(ctx, path)
-            found += [m.get("OID", "") for m in _all(root, "MethodDef")]
-    return found
+    return [oid for path in _files(ctx) for oid in _define(ctx, path).methods]
+
+
+def method_items(ctx: TraceContext) -> list[tuple[str, str, str]]:
+    """(dataset, variable, value) of every item with a MethodOID, in define.xml order (SDTM, then ADaM)."""
+    return [key for path in _files(ctx) for key, ref in _define(ctx, path).refs.items() if ref.get("MethodOID")]
 
 
 def _text(element: ET.Element | None) -> str:
     if element is None:
         return ""
     return " ".join(" ".join(t.text or "" for t in _all(element, "TranslatedText")).split())
-
-
-def _item_ref(root: ET.Element, dataset: str, variable: str, value: str | None) -> ET.Element | None:
-    """The ItemRef of the variable in its ItemGroupDef, or of its value-level item in its ValueListDef."""
-    if value:
-        oid = f"IT.{dataset}.{variable}.{value}"
-        return next((r for vl in _all(root, "ValueListDef") for r in _all(vl, "ItemRef")
-                     if r.get("ItemOID") == oid), None)
-    group = next((g for g in _all(root, "ItemGroupDef") if g.get("Name") == dataset), None)
-    return None if group is None else next((r for r in _all(group, "ItemRef")
-                                             if r.get("ItemOID") == f"IT.{dataset}.{variable}"), None)
 
 
 def _function(name: str) -> dict[str, str]:
@@ -117,20 +147,18 @@ def trace_define(ctx: TraceContext, target: str, param: str | None = None) -> di
         raise UsageError(f"'{target}' is not a variable or a method OID",
                          hint="e.g. tlfgen trace ADSL.AGEGR1 --define, or tlfgen trace MT.ADTTE.AVAL.PFS")
     path = _define_file(ctx, dataset)
-    root, lines = _define(ctx, path)
-    ref = _item_ref(root, dataset, variable, value)
+    index = _define(ctx, path)
+    ref = index.refs.get((dataset, variable, value or ""))
     if ref is None:
-        items = sorted(f"{g.get('Name')}.{r.get('ItemOID', '').split('.')[-1]}" for g in _all(root, "ItemGroupDef")
-                       for r in _all(g, "ItemRef"))
+        items = sorted(f"{d}.{v}" for d, v, x in index.refs if not x)
         raise _unknown(f"variable in {ctx.study.display(path)}", f"{dataset}.{variable}" + (f" [{value}]" if value else ""),
                        items)
     item_oid = ref.get("ItemOID", "")
-    item = next((i for i in _all(root, "ItemDef") if i.get("OID") == item_oid), None)
+    item = index.items.get(item_oid)
     origin = next(iter(_all(item, "Origin")), None) if item is not None else None
     oid = ref.get("MethodOID")
-    method = next((m for m in _all(root, "MethodDef") if m.get("OID") == oid), None) if oid else None
+    method = index.methods.get(oid or "")
     display = ctx.study.display(path)
-    method_tag, item_tag = f'<MethodDef OID="{oid}"', f'ItemRef ItemOID="{item_oid}"'
     cache: dict[str, list[str]] = {}
     node = f"{'adam' if dataset.startswith('AD') else 'sdtm'}.{dataset}.{variable}" + (f"[{value}]" if value else "")
     if node not in ctx.graph.nodes:
@@ -150,11 +178,11 @@ def trace_define(ctx: TraceContext, target: str, param: str | None = None) -> di
         rules.append(entry)
     return {
         "kind": "define", "define": display, "variable": node, "item": item_oid,
-        "item_line": f"{display}:{_line(lines, item_tag)}",
+        "item_line": f"{display}:{index.ref_lines.get(item_oid, 0)}",
         "origin": {"type": origin.get("Type", "") if origin is not None else "", "text": _text(origin)},
         "method": None if method is None else {
             "oid": oid, "name": method.get("Name", ""), "type": method.get("Type", ""), "description": _text(method),
-            "line": f"{display}:{_line(lines, method_tag)}"},
+            "line": f"{display}:{index.method_lines.get(oid or '', 0)}"},
         "metadata": meta, "spec": meta.get("spec", ""), "spec_text": spec_text(ctx.study.root, meta.get("spec", ""), cache),
         "rules": rules,
     }
