@@ -119,15 +119,34 @@ def test_grade_3_count_reaches_the_ae_rows(page):
 
 # 3. a subject's own view: every stage of one USUBJID; the search jumps to a row and marks it
 def test_subject_view_and_search(page):
-    driver, _ = page
+    driver, study = page
     _click_cell(driver, "T2", "ORR.OBJECTIVE_RESPONSE_RATE_CR_PR_N", "TCAC")
     first = driver.find_element("css selector", "#panel .subj .sid")
     usubjid = first.text
     first.click()
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 20).until(lambda d: d.find_elements("css selector", "#panel .subject-raw"))
     panel = driver.find_element("css selector", "#panel").text
     assert panel.startswith("Subject " + usubjid)
     assert "ADaM records" in panel and "SDTM records" in panel and "raw/rs.csv:" in panel
-    from selenium.webdriver.support.ui import WebDriverWait
+    # every record of the subject, counted independently in the XPT files the stages wrote
+    import pyreadstat
+
+    def count(folder, names):
+        return sum(int((pyreadstat.read_xport(str(folder / f"{n}.xpt"), usecols=["USUBJID"])[0]["USUBJID"]
+                        == usubjid).sum()) for n in names)
+
+    shown = {k: int(driver.find_element("css selector", f"#panel .subject-{k}").get_attribute("data-n"))
+             for k in ("adam", "sdtm", "raw")}
+    lineage = sorted(p.stem for p in (study.sdtm_dir / "lineage").glob("*.json") if p.stem not in ("ta", "te", "ts"))
+    assert shown["sdtm"] == count(study.sdtm_dir, lineage) > 30
+    assert shown["adam"] == count(study.adam_dir, sorted(p.stem for p in study.adam_dir.glob("*.xpt")))
+    raws = [r.text for r in driver.find_elements("css selector", "#panel .subject-raw .raw")]
+    assert len(raws) == shown["raw"] and {"raw/dm.csv", "raw/ae.csv", "raw/ex.csv"} <= {r.split(":")[0] for r in raws}
+    for ref in raws:
+        if ref.startswith("raw/"):
+            assert usubjid.endswith("-" + _raw_line(study, ref)["SUBJID"]), ref
 
     driver.find_element("css selector", "#q").send_keys("objective response")
     current = WebDriverWait(driver, 10).until(lambda d: d.find_elements("css selector", ".cur"))

@@ -23,7 +23,7 @@ command line agree. The page gets:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ class ExplorerData:
     shell: dict[str, Any]
     blocks: dict[str, dict[str, Any]]  # output id -> its block
     specs: dict[str, str]  # "file:line" -> spec text
+    subject_chunks: list[str] = field(default_factory=list)  # the subject view's blocks (explorer_subjects)
 
 
 class _Store:
@@ -362,6 +363,8 @@ def create_explorer_data(ctx: TraceContext, tables: list[Any]) -> ExplorerData:
     spec_texts = {ref: spec_text(ctx.study.root, ref, cache) for ref in sorted(refs) if ref}
     adsl = ctx.adam("ADSL") if (ctx.study.adam_dir / "adsl.xpt").is_file() else None
     subjects = sorted(adsl["USUBJID"].astype(str)) if adsl is not None else []
+    from tlfgen.lineage.explorer_subjects import SUBJECTS_PER_CHUNK, create_subject_chunks
+
     shell = {"study": ctx.study.studyid, "cutoff": str(getattr(ctx.study, "cutoff", "") or ""),
-             "outputs": outputs, "subjects": subjects}
-    return ExplorerData(shell, blocks, spec_texts)
+             "outputs": outputs, "subjects": subjects, "subject_chunk": SUBJECTS_PER_CHUNK}
+    return ExplorerData(shell, blocks, spec_texts, create_subject_chunks(ctx, subjects))

@@ -38,6 +38,8 @@ def create_explorer_html(data: ExplorerData) -> str:
     template = resources.files("tlfgen.lineage").joinpath(TEMPLATE_NAME).read_text(encoding="utf-8")
     shell = json_block("tlfgen-shell", data.shell) + json_block("tlfgen-specs", data.specs)
     blocks = [json_block(f"tlfgen-output-{oid}", block) for oid, block in data.blocks.items()]
+    blocks += [f'<script type="application/octet-stream" id="tlfgen-subjects-{k}">{chunk}</script>\n'
+               for k, chunk in enumerate(data.subject_chunks)]  # base64: nothing to escape
     title = html.escape(f"Lineage explorer {data.shell.get('study', '')}")
     head, _, rest = template.partition("__SHELL__")
     script, _, tail = rest.partition("__DATA__")
