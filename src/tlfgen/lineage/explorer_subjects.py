@@ -5,7 +5,7 @@ the records each was made from) and all its SDTM records (every domain file of
 ``sdtm/lineage/``, by key) with their raw rows (file:line). At 5,000 subjects that is about
 110,000 ADaM and 1.4 million SDTM records, so the page carries them in chunks of
 ``SUBJECTS_PER_CHUNK`` subjects, each its JSON compressed (zlib deflate, level 6, deterministic)
-and base64-encoded in a ``<script type="application/octet-stream">`` block; the page inflates
+and base64-encoded (URL-safe alphabet: no "/" in the page) in a ``<script type="application/octet-stream">`` block; the page inflates
 one chunk (``DecompressionStream``) when a subject of it is first opened. Chunk ``k`` holds the
 subjects ``k * SUBJECTS_PER_CHUNK ...`` of the sorted USUBJID list of the page's shell::
 
@@ -80,5 +80,5 @@ def create_subject_chunks(ctx: TraceContext, subjects: list[str]) -> list[str]:
         part = {s: entries[s] for s in subjects[start:start + SUBJECTS_PER_CHUNK]}
         text = json.dumps({"files": names, "subjects": part}, ensure_ascii=False, separators=(",", ":"),
                           allow_nan=False, default=str)
-        chunks.append(base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii"))
+        chunks.append(base64.urlsafe_b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii"))
     return chunks
