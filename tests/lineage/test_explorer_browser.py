@@ -55,8 +55,16 @@ def _click_cell(driver, output_id: str, row_id: str, column_key: str):
     cell = driver.find_element(
         "css selector", f'section#out-{output_id} tr[data-row="{row_id}"] td.traced[data-col="{column_key}"]')
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", cell)
+    driver.execute_script("document.getElementById('panel').innerHTML=''")  # the page's data are read asynchronously
     cell.click()
+    _wait(driver, "#panel .subj-count")
     return cell.text
+
+
+def _wait(driver, css: str):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, 20).until(lambda d: d.find_elements("css selector", css))
 
 
 def _shown_subjects(driver) -> dict[str, list[str]]:
@@ -163,12 +171,13 @@ def test_listing_row_reaches_its_ae_row(page):
     button = section.find_element("css selector", "button.more")
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
     button.click()
-    rows = section.find_elements("css selector", "tr.lrow")
+    rows = _wait(driver, "section#out-L1 tr.lrow")
     assert len(rows) > 300
     row = rows[2]
     cells = [td.text for td in row.find_elements("css selector", "td")]
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", row)
     row.click()
+    _wait(driver, "#panel .listing-records")
     panel = driver.find_element("css selector", "#panel")
     assert f"tlfgen trace L1 --row {row.get_attribute('data-row')}" in panel.text
     raws = [r.text for r in panel.find_elements("css selector", ".listing-records .raw")]
@@ -186,6 +195,7 @@ def test_define_method_reaches_its_step(page):
     row = driver.find_element("css selector", 'section#out-DEFINE tr.mrow[data-item="ADSL.AGEGR1"]')
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", row)
     row.click()
+    _wait(driver, "#panel .rules")
     panel = driver.find_element("css selector", "#panel").text
     assert "MT.ADSL.AGEGR1 (adam/define.xml:" in panel
     assert "derive_var_cat (step agegr1)" in panel and "tlfgen.adam.common.derive_var_cat" in panel

@@ -12,11 +12,15 @@ from tlfgen.lineage.explorer_data import spec_text
 from tlfgen.lineage.graph import row_ids
 from tlfgen.lineage.trace import trace_cell
 
-BLOCK = re.compile(r'<script type="application/json" id="([^"]+)">(.*?)</script>', re.S)
+BLOCK = re.compile(r'<script type="application/(json|octet-stream)" id="([^"]+)">(.*?)</script>', re.S)
 
 
 def blocks_of(page: str) -> dict[str, str]:
-    return {html.unescape(name): text for name, text in BLOCK.findall(page)}
+    """Every data block's JSON text (a deflated block inflated, as the page does)."""
+    from tlfgen.lineage.explorer_subjects import unpack_json
+
+    return {html.unescape(name): text if kind == "json" else json.dumps(unpack_json(text))
+            for kind, name, text in BLOCK.findall(page)}
 
 SPEC = """steps:
   - id: orr

@@ -4,7 +4,7 @@ For each subject of ADSL: all its ADaM records (every dataset, with the values a
 the records each was made from) and all its SDTM records (every domain file of
 ``sdtm/lineage/``, by key) with their raw rows (file:line). At 5,000 subjects that is about
 110,000 ADaM and 1.4 million SDTM records, so the page carries them in chunks of
-``SUBJECTS_PER_CHUNK`` subjects, each its JSON compressed (zlib deflate, level 6, deterministic)
+``SUBJECTS_PER_CHUNK`` subjects, each its JSON compressed (``pack_json``: zlib deflate, deterministic)
 and base64-encoded (URL-safe alphabet: no "/" in the page) in a ``<script type="application/octet-stream">`` block; the page inflates
 one chunk (``DecompressionStream``) when a subject of it is first opened. Chunk ``k`` holds the
 subjects ``k * SUBJECTS_PER_CHUNK ...`` of the sorted USUBJID list of the page's shell::
@@ -29,6 +29,8 @@ from tlfgen.lineage.trace import ADAM_SHOW, TraceContext
 
 #: subjects per compressed block of the page
 SUBJECTS_PER_CHUNK = 100
+#: zlib level of the page's blocks (1: fastest; the page is about a tenth of its JSON)
+PACK_LEVEL = 1
 
 
 def _sdtm_records(ctx: TraceContext, entries: dict[str, dict[str, Any]], files: dict[str, int]) -> None:
@@ -75,10 +77,17 @@ def create_subject_chunks(ctx: TraceContext, subjects: list[str]) -> list[str]:
     _sdtm_records(ctx, entries, files)
     _adam_records(ctx, entries)
     names = list(files)
-    chunks = []
-    for start in range(0, len(subjects), SUBJECTS_PER_CHUNK):
-        part = {s: entries[s] for s in subjects[start:start + SUBJECTS_PER_CHUNK]}
-        text = json.dumps({"files": names, "subjects": part}, ensure_ascii=False, separators=(",", ":"),
-                          allow_nan=False, default=str)
-        chunks.append(base64.urlsafe_b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii"))
-    return chunks
+    return [pack_json({"files": names, "subjects": {s: entries[s] for s in subjects[start:start + SUBJECTS_PER_CHUNK]}})
+            for start in range(0, len(subjects), SUBJECTS_PER_CHUNK)]
+
+
+def pack_json(value: Any) -> str:
+    """``value`` as the page carries a block: compact JSON, deflated (zlib, level ``PACK_LEVEL``:
+    the same bytes for the same value), in URL-safe base64 (no ``<``, ``&`` or ``/``: nothing to escape)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    return base64.urlsafe_b64encode(zlib.compress(text.encode("utf-8"), PACK_LEVEL)).decode("ascii")
+
+
+def unpack_json(text: str) -> Any:
+    """The value of a block made by ``pack_json`` (what the page's ``inflate`` does)."""
+    return json.loads(zlib.decompress(base64.urlsafe_b64decode(text.strip())).decode("utf-8"))
