@@ -260,10 +260,12 @@ def simulate(
 
 @app.command()
 def trace(
-    target: str = typer.Argument(..., help="A table (T2), a Kaplan-Meier figure (F1), or a variable such as ADSL.TRTSDT or ADTTE.AVAL."),
+    target: str = typer.Argument(..., help="A table (T2), a listing (L1), a Kaplan-Meier figure (F1), a variable "
+                                 "such as ADSL.TRTSDT or ADTTE.AVAL, or a define.xml method OID (MT.ADSL.AGEGR1)."),
     row: Optional[str] = typer.Option(
         None, "--row", help="Row of the table: its id (ORR.95_CI, AGEGR1.>=65), its block id (ORR: the block's "
-                            "first row) or its label; case-insensitive. Leave out to list the rows."),
+                            "first row) or its label; case-insensitive. Of a listing: the row id "
+                            "(<USUBJID>.AESEQ=3) or <USUBJID>#<k>. Leave out to list the rows."),
     col: Optional[str] = typer.Option(
         None, "--col", help="Column of the table: its key (TCAC, TOTAL, TCAC.HIGH) or its label."),
     subject: Optional[str] = typer.Option(
