@@ -13,7 +13,10 @@ Three questions, each answered as plain data (``trace_cell``, ``trace_value``,
   of ``derive_param_tte`` whose EVNTDESC / CNSDTDSC the record carries) and the
   records it came from;
 - a variable (``trace ADSL.TRTSDT``): its upstream chain down to raw columns;
-- a Kaplan-Meier figure (``trace F1``): per arm the subjects drawn (``trace_figure.py``).
+- a Kaplan-Meier figure (``trace F1``): per arm the subjects drawn (``trace_figure.py``);
+- a listing row (``trace L1 --row <id>``): its records down to raw rows (``trace_listing.py``);
+- a define.xml method (``trace ADSL.AGEGR1 --define``, ``trace MT.ADSL.AGEGR1``): the spec rule
+  and derivation behind it (``trace_define.py``).
 
 The explorer page (``html_report.py``) shows ``cell_path`` of every cell: page and command line agree.
 
