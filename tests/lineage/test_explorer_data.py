@@ -63,9 +63,14 @@ def _cell(page, output_id, row_id, column_key):
     return block, block["cells"][f"{r},{c}"]
 
 
-def _records(block, index, forms):
-    """A page record rebuilt in trace_cell's shape (ids, values, raw rows of the path's forms)."""
+def _records(block, index, forms, show=None):
+    """A page record rebuilt in trace_cell's shape (ids, values, raw rows of the path's forms); ``show``:
+    the cell's own variables, shown with ADAM_SHOW (the page stores a record once with all of them)."""
+    from tlfgen.lineage.trace import ADAM_SHOW
+
     rid, dataset, values, sdtm, adam = block["adam"][index]
+    if show is not None:
+        values = {k: v for k, v in values.items() if k in ADAM_SHOW or k in show}
     return {"id": rid, "dataset": dataset, "values": values,
             "sdtm": [{"id": block["sdtm"][s][0], "values": block["sdtm"][s][2],
                       "raw": [r for r in block["sdtm"][s][3] if r.rsplit("/", 1)[-1].rsplit(".", 1)[0] in forms]}
@@ -100,8 +105,10 @@ def test_page_cell_equals_trace_cell(page, trace_ctx, output_id, row_id, column_
     assert cell["analysis"] == traced["analysis"] and cell["n"] == traced["n"]
     assert cell["recount"] == traced["recount"] and cell["text"] == traced["text"]
     assert [block["subjects"][s] for s, _ in cell["subjects"]] == [s["usubjid"] for s in traced["subjects"]]
+    assert cell["show"] == traced["shown"]
     for (_, records), subject in zip(cell["subjects"], traced["subjects"]):
-        assert [_records(block, i, cell["forms"]) for i in records] == [_traced(r) for r in subject["records"]]
+        assert [_records(block, i, cell["forms"], cell["show"]) for i in records] == [
+            _traced(r) for r in subject["records"]]
     rules = [block["rules"][i] for i in cell["rules"]]
     assert rules == [[r["variable"], r["rule"], r["spec"], r["from"]] for r in traced["rules"]]
     assert all(page["tlfgen-specs"][r[2]] for r in rules)  # each rule's spec text is on the page

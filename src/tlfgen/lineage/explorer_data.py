@@ -13,10 +13,13 @@ command line agree. The page gets:
       adam: [[id, dataset, values, [sdtm index...], [adam index...]], ...]
       sdtm: [[id, domain, values, [raw row "file:line"...]], ...]
       rules: [[variable, rule, spec "file:line", [from...]], ...]
-      cells: {"<row index>,<column index>": {analysis, n, recount, text, values, forms, rules: [index...],
+      cells: {"<row index>,<column index>": {analysis, n, recount, text, values, forms, show, rules: [index...],
                                               subjects: [[subject index, [adam index...]], ...]}}
 
-  a listing's block holds its rows instead (``rows``);
+  a record of a table is stored once per output with every variable any of its cells reads; a
+  cell shows of its records' values those of ``ADAM_SHOW`` (the shell's ``adam_show``) and its own
+  ``show``, which is what ``tlfgen trace`` prints for it. A listing's block holds its rows instead
+  (``rows``, ``ids``, ``records``, ``ruleset``, ``rulesets``); ``DEFINE`` holds the define.xml methods;
 - the spec text of every rule on a path (``specs``: ``{"file:line": text}``), read from the spec
   files: the line and the lines indented under it.
 """
@@ -31,9 +34,9 @@ import numpy as np
 import pandas as pd
 
 from tlfgen.errors import TlfgenError
-from tlfgen.lineage.graph import row_ids
+from tlfgen.lineage.graph import _block_variables, row_ids
 from tlfgen.lineage.paths import raw_forms, record_scope
-from tlfgen.lineage.trace import TraceContext, cell_path
+from tlfgen.lineage.trace import ADAM_SHOW, TraceContext, _population_variables, cell_path
 from tlfgen.lineage.trace_figure import trace_figure
 
 #: lines of spec text shown for one rule at most
@@ -66,13 +69,17 @@ class _Store:
         self._lookup: dict[tuple[Any, ...], np.ndarray] = {}
         self._codes: list[int] = []
         self._codesets: dict[frozenset[tuple[str, str]], int] = {}
+        # per dataset, the variables any cell of the output shows: a record is stored once with all of
+        # them, and each cell names its own (``show``; the page shows ADAM_SHOW and those)
+        self.show_all: dict[str, tuple[str, ...]] = {}
 
     def cell_records(self, ctx: TraceContext, dataset: str, data: pd.DataFrame, subjects: list[str],
                      domains: frozenset[str], shown: tuple[str, ...]) -> tuple[list[Any], list[str], dict[str, set[str]]]:
         """A cell's records found column-wise: ``[[subject index, [record index...]], ...]`` (``subjects``
         in order, or every USUBJID of ``data`` sorted), the USUBJIDs with records, and the record scope
         (``paths.record_scope``) of the path's rules."""
-        found = self.records_at(ctx, dataset, data.index.to_numpy(dtype=np.int64), domains, shown)
+        found = self.records_at(ctx, dataset, data.index.to_numpy(dtype=np.int64), domains,
+                                self.show_all.get(dataset, shown))
         codes, uniques = pd.factorize(data["USUBJID"].to_numpy())
         order = np.argsort(codes, kind="stable")
         bounds = np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1]
@@ -160,6 +167,12 @@ def create_table_block(ctx: TraceContext, out: Any, table: Any) -> dict[str, Any
     store = _Store()
     cells: dict[str, Any] = {}
     ids = {id(row): rid for row, rid in row_ids(table)}
+    shows: dict[str, list[str]] = {}
+    for block in out.spec.blocks:
+        for ds, var in _block_variables(block, out) + _population_variables(ctx, out):
+            if ds == block.dataset:
+                shows.setdefault(ds, []).append(var)
+    store.show_all = {ds: tuple(dict.fromkeys(names)) for ds, names in shows.items()}
     for r, row in enumerate(table.rows):
         if row.kind != "data":
             continue
@@ -174,7 +187,8 @@ def create_table_block(ctx: TraceContext, out: Any, table: Any) -> dict[str, Any
             cells[f"{r},{c}"] = {
                 "row": path["row"], "column": path["column"], "text": path["text"], "values": path["values"],
                 "analysis": path["analysis"], "n": path["n"], "recount": path["recount"], "forms": path["forms"],
-                "rules": [store.rule(rule) for rule in path["rules"]], "subjects": path["subjects"]}
+                "rules": [store.rule(rule) for rule in path["rules"]], "subjects": path["subjects"],
+                "show": path["shown"]}
     return store.block(cells)
 
 
@@ -366,5 +380,6 @@ def create_explorer_data(ctx: TraceContext, tables: list[Any]) -> ExplorerData:
     from tlfgen.lineage.explorer_subjects import SUBJECTS_PER_CHUNK, create_subject_chunks
 
     shell = {"study": ctx.study.studyid, "cutoff": str(getattr(ctx.study, "cutoff", "") or ""),
-             "outputs": outputs, "subjects": subjects, "subject_chunk": SUBJECTS_PER_CHUNK}
+             "outputs": outputs, "subjects": subjects, "subject_chunk": SUBJECTS_PER_CHUNK,
+             "adam_show": list(ADAM_SHOW)}
     return ExplorerData(shell, blocks, spec_texts, create_subject_chunks(ctx, subjects))

@@ -486,6 +486,7 @@ def cell_path(ctx: TraceContext, out: Any, table: Any, row: Any, rid: str, colum
         "subjects": subject_rows,
         "rules": rules,
         "forms": sorted(raw_forms(rules)),
+        "shown": list(shown),  # the variables of the cell's records it reads (shown with ADAM_SHOW)
     }
 
 
