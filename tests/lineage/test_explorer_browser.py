@@ -187,6 +187,11 @@ def test_listing_row_reaches_its_ae_row(page):
     assert row.get_attribute("data-row").split(".AESEQ=")[0].endswith("-" + raw["SUBJID"])
     assert raw["AETERM"].strip() == cells[1] and raw["AETOXGR"] == cells[6]
     assert "ADAE" in panel.text and "AE " in panel.text  # the ADaM and the SDTM record
+    usubjid = panel.find_element("css selector", ".listing-records .sid").text
+    assert row.get_attribute("data-row").startswith(usubjid + ".AESEQ=")
+    panel.find_element("css selector", ".listing-records .sid").click()  # on to the subject's own view
+    _wait(driver, "#panel .subject-raw")
+    assert ae[0] in [r.text for r in driver.find_elements("css selector", "#panel .subject-raw .raw")]
 
 
 # 5. a define.xml method (ADSL.AGEGR1): the MethodDef, the variable's spec line and the derive_var_cat step

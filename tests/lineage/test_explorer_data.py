@@ -146,6 +146,7 @@ def test_page_listing_rows_equal_trace_listing_row(page, trace_ctx, output_id):
     block = page[f"tlfgen-output-{output_id}"]
     rows = listing_rows(trace_ctx, trace_ctx.output(output_id))
     assert block["ids"] == list(rows.ids) and len(block["rows"]) == len(block["records"]) == len(rows.ids)
+    assert [block["subjects"][s] for s in block["row_subjects"]] == list(rows.usubjids)
     for i in sorted({0, len(rows.ids) // 2, len(rows.ids) - 1}):
         traced = trace_listing_row(trace_ctx, output_id, rows.ids[i])
         assert block["rows"][i] == list(traced["cells"].values())

@@ -221,9 +221,10 @@ def spec_text(root: Path, ref: str, cache: dict[str, list[str]]) -> str:
 
 
 def create_listing_block(ctx: TraceContext, out: Any, table: Any) -> dict[str, Any]:
-    """One listing's block: its rows as printed, each with its id (``trace_listing``), its records
-    (``records``: per row the record indices, the listing's dataset first) and its rule set
-    (``ruleset``: per row an index into ``rulesets``, ``[[rule index...], [form...]]``)."""
+    """One listing's block: its rows as printed, each with its id (``trace_listing``), its subject
+    (``row_subjects``: index into ``subjects``), its records (``records``: per row the record
+    indices, the listing's dataset first) and its rule set (``ruleset``: per row an index into
+    ``rulesets``, ``[[rule index...], [form...]]``)."""
     from tlfgen.lineage.trace_listing import listing_reads, listing_rows, listing_rules, subject_rows
 
     texts = [[c.text for c in row.cells] for row in table.rows if row.kind == "data"]
@@ -257,10 +258,11 @@ def create_listing_block(ctx: TraceContext, out: Any, table: Any) -> dict[str, A
             found_sets.append([[store.rule(r) for r in rules], sorted(raw_forms(rules))])
         records.append(mine)
         ruleset.append(sets[scope_key])
+    row_subjects = [store.subject(u) for u in rows.usubjids]
     block = store.block({})
     del block["cells"]
     block.update({"rows": texts, "ids": list(rows.ids), "records": records, "ruleset": ruleset,
-                  "rulesets": found_sets, "dataset": rows.dataset})
+                  "rulesets": found_sets, "dataset": rows.dataset, "row_subjects": row_subjects})
     return block
 
 
