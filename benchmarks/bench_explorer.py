@@ -8,8 +8,8 @@ For each study folder (already run by ``tlfgen run``), or for a simulated one ma
    no server, no network), ``--repeat`` times in a fresh tab, reporting the median of:
    first contentful paint (the browser's ``paint`` entry: time to first render), the page's own
    script done (every output drawn, ``data-ready-ms``) and the load event;
-3. first click: the time to open the trace of Table 2's ORR cell for TCAC (its output's JSON block
-   parsed on that first use, then drawn).
+3. first click: the time to open the trace of Table 2's ORR cell for TCAC (its output's block
+   inflated and parsed on that first use, then drawn).
 
     .venv/bin/python benchmarks/bench_explorer.py --study /tmp/s60 --study /tmp/s5k
     .venv/bin/python benchmarks/bench_explorer.py --make 2500 --work /tmp/bench-explorer   # 5,000 subjects
@@ -79,6 +79,7 @@ def time_load(page: Path, repeat: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as profile:
         options.add_argument(f"--user-data-dir={profile}")
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        driver.set_script_timeout(120)
         try:
             for _ in range(repeat):
                 driver.switch_to.new_window("tab")
@@ -89,10 +90,13 @@ def time_load(page: Path, repeat: int) -> dict[str, float]:
                 nav = driver.execute_script("var n=performance.getEntriesByType('navigation')[0];return n.loadEventEnd;")
                 fcp = driver.execute_script("return performance.getEntriesByName('first-contentful-paint')[0].startTime")
                 ready = float(driver.find_element("css selector", "body").get_attribute("data-ready-ms") or "nan")
-                click = driver.execute_script(
+                click = driver.execute_async_script(  # the block is inflated asynchronously: wait for the panel
+                    "var done=arguments[arguments.length-1];"
                     "var td=document.querySelector('section#out-T2 tr[data-row=\"ORR.OBJECTIVE_RESPONSE_RATE_CR_PR_N\"]"
                     " td.traced[data-col=\"TCAC\"]'); var t=performance.now(); td.click();"
-                    " document.getElementById('panel').offsetHeight; return performance.now()-t;")
+                    " (function wait(){ if(document.querySelector('#panel .subj-count')){"
+                    " document.getElementById('panel').offsetHeight; done(performance.now()-t);}"
+                    " else { setTimeout(wait, 5); } })();")
                 for key, ms in zip(found, (fcp, ready, nav, click)):
                     found[key].append(ms / 1000)
                 driver.close()

@@ -22,6 +22,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("pipeline", ("tlfgen.pipeline", "tlfgen.executor", "tlfgen.report")),
     ("lineage stage", ("tlfgen.lineage.run", "tlfgen.lineage.trace", "tlfgen.lineage.trace_figure",
                        "tlfgen.lineage.trace_render", "tlfgen.lineage.trace_command",
+                       "tlfgen.lineage.trace_listing", "tlfgen.lineage.trace_define",
+                       "tlfgen.lineage.explorer_subjects",
                        "tlfgen.lineage.explorer_data", "tlfgen.lineage.html_report",
                        "tlfgen.lineage.manifest")),
     ("tlf stage", ("tlfgen.tlf",)),

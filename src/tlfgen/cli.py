@@ -360,10 +360,12 @@ def simulate(
 
 @app.command()
 def trace(
-    target: str = typer.Argument(..., help="A table (T2), a Kaplan-Meier figure (F1), or a variable such as ADSL.TRTSDT or ADTTE.AVAL."),
+    target: str = typer.Argument(..., help="A table (T2), a listing (L1), a Kaplan-Meier figure (F1), a variable "
+                                 "such as ADSL.TRTSDT or ADTTE.AVAL, or a define.xml method OID (MT.ADSL.AGEGR1)."),
     row: Optional[str] = typer.Option(
         None, "--row", help="Row of the table: its id (ORR.95_CI, AGEGR1.>=65), its block id (ORR: the block's "
-                            "first row) or its label; case-insensitive. Leave out to list the rows."),
+                            "first row) or its label; case-insensitive. Of a listing: the row id "
+                            "(<USUBJID>.AESEQ=3) or <USUBJID>#<k>. Leave out to list the rows."),
     col: Optional[str] = typer.Option(
         None, "--col", help="Column of the table: its key (TCAC, TOTAL, TCAC.HIGH) or its label."),
     subject: Optional[str] = typer.Option(
@@ -371,8 +373,10 @@ def trace(
     param: Optional[str] = typer.Option(
         None, "--param", help="With a variable of a BDS dataset: the PARAMCD (ADTTE.AVAL --param PFS)."),
     as_json: bool = typer.Option(False, "--json", help="Print the trace as JSON (the fields the explorer page shows)."),
+    define: bool = typer.Option(False, "--define", help="With a variable: its define.xml method (MethodDef) traced to "
+                                "the spec rule and the derivation (ADSL.AGEGR1 --define; or give MT.ADSL.AGEGR1)."),
 ) -> None:
-    """Trace a table cell, a derived value or a variable back to raw rows and spec rules."""
+    """Trace a table cell, a listing row, a derived value, a variable or a define.xml method back to raw rows and spec rules."""
     try:
         from tlfgen.lineage.trace_command import run_trace
     except ModuleNotFoundError:
@@ -381,7 +385,7 @@ def trace(
     try:
         study = _load_published_study()
         code = run_trace(study, target, row=row, col=col, subject=subject, param=param,
-                         as_json=as_json, console=_console())
+                         as_json=as_json, console=_console(), define=define)
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
         return

@@ -9,11 +9,15 @@ import re
 from tlfgen.lineage.explorer_data import ExplorerData
 from tlfgen.lineage.html_report import create_explorer_html, json_block
 
-BLOCK = re.compile(r'<script type="application/json" id="([^"]+)">(.*?)</script>', re.S)
+BLOCK = re.compile(r'<script type="application/(json|octet-stream)" id="([^"]+)">(.*?)</script>', re.S)
 
 
 def blocks_of(page: str) -> dict[str, str]:
-    return {html.unescape(name): text for name, text in BLOCK.findall(page)}
+    """Every data block's JSON text (a deflated block inflated, as the page does)."""
+    from tlfgen.lineage.explorer_subjects import unpack_json
+
+    return {html.unescape(name): text if kind == "json" else json.dumps(unpack_json(text))
+            for kind, name, text in BLOCK.findall(page)}
 
 
 # 1. text that would end a script block or open a comment cannot: every < > & is a JSON escape
@@ -37,6 +41,7 @@ def test_page_has_escaped_title_and_one_block_per_output():
     assert list(found) == ["tlfgen-shell", "tlfgen-specs", "tlfgen-output-T1", "tlfgen-output-L1"]
     assert json.loads(found["tlfgen-output-L1"]) == {"rows": [["<b>x</b>"]]}
     assert "<b>x</b>" not in page
+    assert '<script type="application/octet-stream" id="tlfgen-output-L1">' in page  # deflated, not JSON text
     assert not re.search(r"https?:|<link|<script[^>]+src|<img|@import", page, flags=re.I)
     assert "innerHTML=" not in page.replace('panel.innerHTML="";', "")  # text only ever set as text
 

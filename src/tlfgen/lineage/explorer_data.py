@@ -13,27 +13,35 @@ command line agree. The page gets:
       adam: [[id, dataset, values, [sdtm index...], [adam index...]], ...]
       sdtm: [[id, domain, values, [raw row "file:line"...]], ...]
       rules: [[variable, rule, spec "file:line", [from...]], ...]
-      cells: {"<row index>,<column index>": {analysis, n, recount, text, values, forms, rules: [index...],
+      cells: {"<row index>,<column index>": {analysis, n, recount, text, values, forms, show, rules: [index...],
                                               subjects: [[subject index, [adam index...]], ...]}}
 
-  a listing's block holds its rows instead (``rows``);
+  a record of a table is stored once per output with every variable any of its cells reads; a
+  cell shows of its records' values those of ``ADAM_SHOW`` (the shell's ``adam_show``) and its own
+  ``show``, which is what ``tlfgen trace`` prints for it. A listing's block holds its rows instead
+  (``rows``, ``ids``, ``records``, ``ruleset``, ``rulesets``); ``DEFINE`` holds the define.xml methods;
 - the spec text of every rule on a path (``specs``: ``{"file:line": text}``), read from the spec
   files: the line and the lines indented under it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from tlfgen.errors import TlfgenError
-from tlfgen.lineage.graph import row_ids
-from tlfgen.lineage.trace import TraceContext, cell_path
+from tlfgen.lineage.graph import _block_variables, row_ids
+from tlfgen.lineage.paths import raw_forms, record_scope, spec_text
+from tlfgen.lineage.trace import ADAM_SHOW, TraceContext, _population_variables, cell_path
 from tlfgen.lineage.trace_figure import trace_figure
 
 #: lines of spec text shown for one rule at most
-SPEC_LINES = 24
+#: the page's id of the define.xml methods (not an output id: outputs are T.., L.., F..)
+DEFINE_ID = "DEFINE"
 
 
 @dataclass
@@ -41,6 +49,7 @@ class ExplorerData:
     shell: dict[str, Any]
     blocks: dict[str, dict[str, Any]]  # output id -> its block
     specs: dict[str, str]  # "file:line" -> spec text
+    subject_chunks: list[str] = field(default_factory=list)  # the subject view's blocks (explorer_subjects)
 
 
 class _Store:
@@ -54,6 +63,57 @@ class _Store:
         self._adam: dict[int, int] = {}
         self._sdtm: dict[int, int] = {}
         self._rules: dict[tuple[str, str, str], int] = {}
+        # column-wise lookups (cell_records): ADaM row position -> index in ``adam`` per record kind,
+        # and per ADaM entry the SDTM test codes under it (as an interned set number)
+        self._lookup: dict[tuple[Any, ...], np.ndarray] = {}
+        self._codes: list[int] = []
+        self._codesets: dict[frozenset[tuple[str, str]], int] = {}
+        # per dataset, the variables any cell of the output shows: a record is stored once with all of
+        # them, and each cell names its own (``show``; the page shows ADAM_SHOW and those)
+        self.show_all: dict[str, tuple[str, ...]] = {}
+
+    def cell_records(self, ctx: TraceContext, dataset: str, data: pd.DataFrame, subjects: list[str],
+                     domains: frozenset[str], shown: tuple[str, ...]) -> tuple[list[Any], list[str], dict[str, set[str]]]:
+        """A cell's records found column-wise: ``[[subject index, [record index...]], ...]`` (``subjects``
+        in order, or every USUBJID of ``data`` sorted), the USUBJIDs with records, and the record scope
+        (``paths.record_scope``) of the path's rules."""
+        found = self.records_at(ctx, dataset, data.index.to_numpy(dtype=np.int64), domains,
+                                self.show_all.get(dataset, shown))
+        codes, uniques = pd.factorize(data["USUBJID"].to_numpy())
+        order = np.argsort(codes, kind="stable")
+        bounds = np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1]
+        by_subject = dict(zip(uniques.tolist(), (g.tolist() for g in np.split(found[order], bounds))))
+        rows = [[self.subject(s), by_subject.get(s, [])] for s in (subjects or sorted(by_subject))]
+        return rows, list(by_subject), self.scope(dataset, data, found.tolist())
+
+    def records_at(self, ctx: TraceContext, dataset: str, positions: np.ndarray, domains: frozenset[str],
+                   shown: tuple[str, ...]) -> np.ndarray:
+        """The indices in ``adam`` of the records at row ``positions`` of ``dataset`` (each built once)."""
+        key = (dataset, domains, shown)
+        lookup = self._lookup.get(key)
+        if lookup is None:
+            lookup = self._lookup[key] = np.full(len(ctx.adam(dataset)), -1, dtype=np.int64)
+        found = lookup[positions]
+        for p in positions[found < 0].tolist():  # records this output has not met yet, built once
+            lookup[p] = self.adam_record(ctx.adam_record(dataset, p, domains, shown))
+        return lookup[positions]
+
+    def scope(self, dataset: str, data: pd.DataFrame, indices: list[int]) -> dict[str, set[str]]:
+        """``paths.record_scope`` of the records at ``indices`` (``data``: their ADaM rows)."""
+        scope = record_scope(dataset, data, [])
+        sets = list(self._codesets)
+        for number in {self._codes[i] for i in indices}:
+            for name, code in sets[number]:
+                scope.setdefault(name, set()).add(code)
+        return scope
+
+    def _codes_of(self, rec: dict[str, Any], parents: list[int]) -> int:
+        found = {(f"sdtm.{s['domain']}", f"{s['domain']}TESTCD = {code}") for s in rec["sdtm"]
+                 if (code := s["values"].get(f"{s['domain']}TESTCD"))}
+        sets = list(self._codesets) if parents else []
+        for i in parents:
+            found |= sets[self._codes[i]]
+        return self._codesets.setdefault(frozenset(found), len(self._codesets))
 
     def subject(self, usubjid: str) -> int:
         return self.subjects.setdefault(usubjid, len(self.subjects))
@@ -71,8 +131,10 @@ class _Store:
             entry: list[Any] = [rec["id"], rec["dataset"], rec["values"], [], []]
             self._adam[key] = len(self.adam)
             self.adam.append(entry)
+            self._codes.append(-1)
             entry[3] = [self.sdtm_record(s) for s in rec["sdtm"]]
             entry[4] = [self.adam_record(a) for a in rec["adam"]]
+            self._codes[self._adam[key]] = self._codes_of(rec, entry[4])
         return self._adam[key]
 
     def rule(self, rule: dict[str, Any]) -> int:
@@ -104,6 +166,12 @@ def create_table_block(ctx: TraceContext, out: Any, table: Any) -> dict[str, Any
     store = _Store()
     cells: dict[str, Any] = {}
     ids = {id(row): rid for row, rid in row_ids(table)}
+    shows: dict[str, list[str]] = {}
+    for block in out.spec.blocks:
+        for ds, var in _block_variables(block, out) + _population_variables(ctx, out):
+            if ds == block.dataset:
+                shows.setdefault(ds, []).append(var)
+    store.show_all = {ds: tuple(dict.fromkeys(names)) for ds, names in shows.items()}
     for r, row in enumerate(table.rows):
         if row.kind != "data":
             continue
@@ -111,49 +179,62 @@ def create_table_block(ctx: TraceContext, out: Any, table: Any) -> dict[str, Any
             if not cell.analysis_id:
                 continue
             try:
-                path = cell_path(ctx, out, table, row, ids[id(row)], column)
+                path = cell_path(ctx, out, table, row, ids[id(row)], column, store)
             except TlfgenError as exc:  # shown on the page, never a failed run
                 cells[f"{r},{c}"] = {"error": str(exc)}
                 continue
             cells[f"{r},{c}"] = {
                 "row": path["row"], "column": path["column"], "text": path["text"], "values": path["values"],
                 "analysis": path["analysis"], "n": path["n"], "recount": path["recount"], "forms": path["forms"],
-                "rules": [store.rule(rule) for rule in path["rules"]],
-                "subjects": [[store.subject(s["usubjid"]), [store.adam_record(rec) for rec in s["records"]]]
-                             for s in path["subjects"]]}
+                "rules": [store.rule(rule) for rule in path["rules"]], "subjects": path["subjects"],
+                "show": path["shown"]}
     return store.block(cells)
 
 
-def spec_text(root: Path, ref: str, cache: dict[str, list[str]]) -> str:
-    """The spec line ``ref`` (``specs/adam/ADRS.yaml:48``) and the lines indented under it."""
-    name, _, line = ref.rpartition(":")
-    if not name or not line.isdigit():
-        return ""
-    if name not in cache:
-        path = root / name
-        try:
-            cache[name] = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
-        except (OSError, UnicodeDecodeError):
-            cache[name] = []
-    lines = cache[name]
-    start = int(line) - 1
-    if not 0 <= start < len(lines):
-        return ""
-    first = lines[start]
-    stripped = first.lstrip()
-    base = len(first) - len(stripped) + (2 if stripped.startswith("- ") else 0)
-    out = [first]
-    for text in lines[start + 1:start + SPEC_LINES]:
-        if text.strip() and len(text) - len(text.lstrip()) < base + (0 if stripped.startswith("- ") else 1):
-            break
-        out.append(text)
-    while out and not out[-1].strip():
-        out.pop()
-    return "\n".join(out)
+def create_listing_block(ctx: TraceContext, out: Any, table: Any) -> dict[str, Any]:
+    """One listing's block: its rows as printed, each with its id (``trace_listing``), its subject
+    (``row_subjects``: index into ``subjects``), its records (``records``: per row the record
+    indices, the listing's dataset first) and its rule set (``ruleset``: per row an index into
+    ``rulesets``, ``[[rule index...], [form...]]``)."""
+    from tlfgen.lineage.trace_listing import listing_reads, listing_rows, listing_rules, subject_rows
 
-
-def _listing_block(table: Any) -> dict[str, Any]:
-    return {"rows": [[c.text for c in row.cells] for row in table.rows if row.kind == "data"]}
+    texts = [[c.text for c in row.cells] for row in table.rows if row.kind == "data"]
+    try:
+        rows = listing_rows(ctx, out)
+    except TlfgenError as exc:  # shown on the page, never a failed run
+        return {"rows": texts, "error": str(exc)}
+    store = _Store()
+    nodes, domains, shown = listing_reads(ctx, rows)
+    positions = np.asarray(rows.positions, dtype=np.int64)
+    columns = [store.records_at(ctx, rows.dataset, positions, domains, shown[rows.dataset]).tolist()]
+    for other in [ds for ds in shown if ds != rows.dataset]:
+        found = [subject_rows(ctx, other, u) for u in rows.usubjids]
+        at = np.asarray([f[0] if f else -1 for f in found], dtype=np.int64)
+        got = store.records_at(ctx, other, np.where(at < 0, 0, at), domains, shown[other])
+        columns.append(np.where(at < 0, -1, got).tolist())
+    data = ctx.adam(rows.dataset)
+    params = (data["PARAMCD"].astype(str).str.strip().to_numpy()[positions].tolist()
+              if "PARAMCD" in data else [None] * len(positions))
+    records: list[list[int]] = []
+    ruleset: list[int] = []
+    sets: dict[tuple[Any, ...], int] = {}
+    found_sets: list[list[Any]] = []
+    for i, param in enumerate(params):
+        mine = [c[i] for c in columns if c[i] >= 0]
+        scope_key = (param, tuple(sorted({store._codes[j] for j in mine})))
+        if scope_key not in sets:
+            scope = store.scope(rows.dataset, data.iloc[positions[i:i + 1]], mine)
+            rules = listing_rules(ctx, nodes, scope)
+            sets[scope_key] = len(found_sets)
+            found_sets.append([[store.rule(r) for r in rules], sorted(raw_forms(rules))])
+        records.append(mine)
+        ruleset.append(sets[scope_key])
+    row_subjects = [store.subject(u) for u in rows.usubjids]
+    block = store.block({})
+    del block["cells"]
+    block.update({"rows": texts, "ids": list(rows.ids), "records": records, "ruleset": ruleset,
+                  "rulesets": found_sets, "dataset": rows.dataset, "row_subjects": row_subjects})
+    return block
 
 
 def _figures(ctx: TraceContext, blocks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -211,6 +292,32 @@ def _figure_block(traced: dict[str, Any]) -> dict[str, Any]:
     return store.block(cells)
 
 
+def _define_methods(ctx: TraceContext, blocks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The define.xml methods (sdtm/ then adam/define.xml), each item with a MethodOID traced by
+    ``trace_define`` (what ``tlfgen trace <DATASET>.<VAR> --define`` prints) into the block ``DEFINE``."""
+    from tlfgen.lineage.trace_define import method_items, trace_define
+
+    try:
+        items = method_items(ctx)
+    except TlfgenError:
+        return []
+    if not items:
+        return []
+    traced = []
+    for dataset, variable, value in items:
+        try:
+            traced.append(trace_define(ctx, f"{dataset}.{variable}", value or None))
+        except TlfgenError as exc:  # shown on the page, never a failed run
+            traced.append({"kind": "define", "variable": f"{dataset}.{variable}", "error": str(exc)})
+    blocks[DEFINE_ID] = {"methods": traced}
+    rows = [[f"{d}.{v}" + (f" [{x}]" if x else ""), (t.get("method") or {}).get("oid", ""),
+             (t.get("method") or {}).get("description", "")] for (d, v, x), t in zip(items, traced)]
+    return [{"id": DEFINE_ID, "kind": "define", "order": 0, "title": ["define.xml methods"],
+             "footnotes": ["Each derived item of sdtm/define.xml and adam/define.xml with its MethodDef: click one "
+                           "for the spec rule and the derivation (tlfgen trace <DATASET>.<VAR> --define)."],
+             "methods": rows, "spec": ", ".join(sorted({t["define"] for t in traced if "define" in t}))}]
+
+
 def create_explorer_data(ctx: TraceContext, tables: list[Any]) -> ExplorerData:
     """The page's shell, its per-output blocks and the spec text of every rule shown."""
     specs_by_id = {o.id: o for o in ctx.specs("tlf").outputs}
@@ -231,10 +338,11 @@ def create_explorer_data(ctx: TraceContext, tables: list[Any]) -> ExplorerData:
             entry["columns"] = [{"key": c.key, "label": c.label, "header": c.header or c.label, "spanner": ""}
                                 for c in table.columns]
             entry["nrows"] = sum(1 for r in table.rows if r.kind == "data")
-            blocks[table.id] = _listing_block(table)
+            blocks[table.id] = create_listing_block(ctx, out, table)
         outputs.append(entry)
     outputs += _figures(ctx, blocks)
-    outputs.sort(key=lambda o: (o["kind"] == "figure", o["order"], o["id"]))
+    outputs += _define_methods(ctx, blocks)
+    outputs.sort(key=lambda o: ({"figure": 1, "define": 2}.get(o["kind"], 0), o["order"], o["id"]))
     refs = {cell["analysis"]["spec"] for b in blocks.values() for cell in b.get("cells", {}).values()
             if "analysis" in cell}
     refs |= {rule[2] for b in blocks.values() for rule in b.get("rules", [])}
@@ -242,6 +350,9 @@ def create_explorer_data(ctx: TraceContext, tables: list[Any]) -> ExplorerData:
     spec_texts = {ref: spec_text(ctx.study.root, ref, cache) for ref in sorted(refs) if ref}
     adsl = ctx.adam("ADSL") if (ctx.study.adam_dir / "adsl.xpt").is_file() else None
     subjects = sorted(adsl["USUBJID"].astype(str)) if adsl is not None else []
+    from tlfgen.lineage.explorer_subjects import SUBJECTS_PER_CHUNK, create_subject_chunks
+
     shell = {"study": ctx.study.studyid, "cutoff": str(getattr(ctx.study, "cutoff", "") or ""),
-             "outputs": outputs, "subjects": subjects}
-    return ExplorerData(shell, blocks, spec_texts)
+             "outputs": outputs, "subjects": subjects, "subject_chunk": SUBJECTS_PER_CHUNK,
+             "adam_show": list(ADAM_SHOW)}
+    return ExplorerData(shell, blocks, spec_texts, create_subject_chunks(ctx, subjects))

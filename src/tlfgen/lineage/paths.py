@@ -11,11 +11,15 @@ drops raw rows of forms that are not on that path (a DM record is built from sev
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from tlfgen.lineage.graph import VariableGraph
+
+#: most lines of a spec rule shown under its first line (``spec_text``)
+SPEC_LINES = 24
 
 _STEP = re.compile(r"\(step ([^)]+)\)")
 
@@ -154,3 +158,31 @@ def keep_raw(records: list[dict[str, Any]], forms: set[str]) -> None:
         for sdtm in rec.get("sdtm", []):
             sdtm["raw"] = [r for r in sdtm["raw"] if r["file"].rsplit("/", 1)[-1].rsplit(".", 1)[0] in forms]
         keep_raw(rec.get("adam", []), forms)
+
+
+def spec_text(root: Path, ref: str, cache: dict[str, list[str]]) -> str:
+    """The spec line ``ref`` (``specs/adam/ADRS.yaml:48``) and the lines indented under it."""
+    name, _, line = ref.rpartition(":")
+    if not name or not line.isdigit():
+        return ""
+    if name not in cache:
+        path = root / name
+        try:
+            cache[name] = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+        except (OSError, UnicodeDecodeError):
+            cache[name] = []
+    lines = cache[name]
+    start = int(line) - 1
+    if not 0 <= start < len(lines):
+        return ""
+    first = lines[start]
+    stripped = first.lstrip()
+    base = len(first) - len(stripped) + (2 if stripped.startswith("- ") else 0)
+    out = [first]
+    for text in lines[start + 1:start + SPEC_LINES]:
+        if text.strip() and len(text) - len(text.lstrip()) < base + (0 if stripped.startswith("- ") else 1):
+            break
+        out.append(text)
+    while out and not out[-1].strip():
+        out.pop()
+    return "\n".join(out)

@@ -13,7 +13,10 @@ Three questions, each answered as plain data (``trace_cell``, ``trace_value``,
   of ``derive_param_tte`` whose EVNTDESC / CNSDTDSC the record carries) and the
   records it came from;
 - a variable (``trace ADSL.TRTSDT``): its upstream chain down to raw columns;
-- a Kaplan-Meier figure (``trace F1``): per arm the subjects drawn (``trace_figure.py``).
+- a Kaplan-Meier figure (``trace F1``): per arm the subjects drawn (``trace_figure.py``);
+- a listing row (``trace L1 --row <id>``): its records down to raw rows (``trace_listing.py``);
+- a define.xml method (``trace ADSL.AGEGR1 --define``, ``trace MT.ADSL.AGEGR1``): the spec rule
+  and derivation behind it (``trace_define.py``).
 
 The explorer page (``html_report.py``) shows ``cell_path`` of every cell: page and command line agree.
 
@@ -28,6 +31,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tlfgen.errors import DataError, UsageError
@@ -35,7 +39,6 @@ from tlfgen.lineage.graph import (
     RecordIndex, VariableGraph, _block_variables, adam_record_id, analysis_of, build_variable_graph, row_ids,
     row_label_id,
 )
-from tlfgen.lineage.records import _is_row_file
 from tlfgen.lineage.paths import keep_raw, path_rules, raw_forms, record_scope
 from tlfgen.spec.base import closest
 from tlfgen.spec.study import ResolvedStudy
@@ -113,15 +116,39 @@ class TraceContext:
 
     def raw_rows(self, rid: str) -> list[dict[str, Any]]:
         """The raw rows (file, data row, file line) of one SDTM record."""
-        out = []
-        for file, row in self.records.sdtm.get(rid, []):
-            key = ("lines", file)
-            if key not in self._cache:
-                self._cache[key] = self.records._file_lines(file).tolist() if _is_row_file(file) else None
-            lines = self._cache[key]
-            line = row if lines is None else (lines[row - 1] if 0 < row <= len(lines) else row + 1)
-            out.append({"file": file, "row": row, "line": line, "id": f"{file}:{line}"})
-        return out
+        where, files, rows, lines = self._raw_sources(rid[len("sdtm."):].partition(":")[0])
+        span = where.get(rid)
+        if span is None:
+            return []
+        return [{"file": files[j], "row": rows[j], "line": lines[j], "id": f"{files[j]}:{lines[j]}"}
+                for j in range(*span)]
+
+    def _raw_sources(self, domain: str) -> tuple[dict[str, tuple[int, int]], list[str], list[int], list[int]]:
+        """One domain's record lineage, column-wise: {record id: (first, end) source}, and per source
+        its file, data row and file line (read for the domains a trace meets, not for all)."""
+        key = ("raw_sources", domain)
+        if key not in self._cache:
+            links = [link for link in self.records.links if link.domain == domain]
+            where: dict[str, tuple[int, int]] = {}
+            files: list[str] = []
+            rows: list[int] = []
+            lines: list[int] = []
+            for link in links:
+                ends = (np.cumsum(link.counts) + len(files)).tolist()
+                where.update(zip(link.ids, zip([len(files), *ends[:-1]], ends)))
+                files += [link.files[f] for f in link.file_index.tolist()]
+                rows += link.rows.tolist()
+                lines += self.records.source_lines(link).tolist()
+            self._cache[key] = (where, files, rows, lines)
+        return self._cache[key]
+
+    def shown_columns(self, dataset: str, names: tuple[str, ...]) -> list[tuple[str, list[Any]]]:
+        """(name, column values) of the ``names`` that ``adam.<NAME>`` / ``sdtm.<DOMAIN>`` has, in order."""
+        key = ("shown", dataset, names)
+        if key not in self._cache:
+            self._cache[key] = [(c, self.column(dataset, c)) for c in dict.fromkeys(names)
+                                if self.has_column(dataset, c)]
+        return self._cache[key]
 
     @property
     def records(self) -> RecordIndex:
@@ -144,13 +171,17 @@ class TraceContext:
     def table(self, out: Any) -> Any:
         key = f"table.{out.id}"
         if key not in self._cache:
+            from tlfgen.tlf.listings import create_listing
             from tlfgen.tlf.run import needed_datasets
             from tlfgen.tlf.tables import create_table
 
-            if out.spec.type != "table":
-                raise UsageError(f"{out.id} is a listing; trace traces table cells and variables",
-                                 hint="trace a listed variable instead, e.g. ADAE.ATOXGRN --subject <USUBJID>")
             specs = self.specs("tlf")
+            if out.spec.type != "table":  # a listing: its dataset, ADSL and the datasets of its columns
+                names = {out.spec.population.dataset, "ADSL", out.spec.dataset,
+                         *(c.source for c in out.spec.columns if c.source)}
+                self._cache[key] = create_listing(out, self.study, {n: self.adam(n) for n in sorted(names)},
+                                                  specs.templates)
+                return self._cache[key]
             names = [n for n in needed_datasets(specs) if n in {out.spec.population.dataset, "ADSL",
                                                                  *(b.dataset for b in out.spec.blocks)}]
             datasets = {n: self.adam(n) for n in names}
@@ -187,13 +218,8 @@ class TraceContext:
         seq = int(tail) if tail.isdigit() and (data is None or f"{domain}SEQ" in data) else None
         position = self._sdtm_positions(domain).get((usubjid, float(seq))) if seq is not None else None
         if data is not None and position is not None:
-            name = f"sdtm.{domain}"
-            for suffix in SDTM_SHOW:
-                col = f"{domain}{suffix}"
-                if self.has_column(name, col) and (value := self.column(name, col)[position]) not in (None, ""):
-                    values[col] = value
-            if self.has_column(name, "VISIT") and (visit := self.column(name, "VISIT")[position]):
-                values["VISIT"] = visit
+            shown = self.shown_columns(f"sdtm.{domain}", (*(f"{domain}{suffix}" for suffix in SDTM_SHOW), "VISIT"))
+            values = {c: value for c, col in shown if (value := col[position]) not in (None, "")}
         return {"id": rid, "domain": domain, "seq": seq, "values": values, "raw": self.raw_rows(rid)}
 
     def column(self, dataset: str, name: str) -> list[Any]:
@@ -246,20 +272,33 @@ class TraceContext:
 
     def _adam_record(self, dataset: str, position: int, domains: frozenset[str] | None,
                      show: tuple[str, ...]) -> dict[str, Any]:
+        values = {c: value for c, col in self.shown_columns(f"adam.{dataset}", (*ADAM_SHOW, *show))
+                  if (value := col[position]) not in (None, "")}
+        rid, sdtm, adam = self._adam_links(dataset, position, domains)
+        return {"id": rid, "dataset": dataset, "values": values, "sdtm": sdtm, "adam": adam}
+
+    def _adam_links(self, dataset: str, position: int,
+                    domains: frozenset[str] | None) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+        """The id of one ADaM record and the SDTM and ADaM records it was made from (shared by its
+        records with other ``show``: the lists are not copied)."""
+        key = ("adam_links", dataset, position, domains)
+        if key in self._cache:
+            return self._cache[key]
         lineage = self.adam_lineage(dataset)[position]
-        name = f"adam.{dataset}"
-        values = {c: value for c in dict.fromkeys((*ADAM_SHOW, *show))
-                  if self.has_column(name, c) and (value := self.column(name, c)[position]) not in (None, "")}
-        out = {"id": adam_record_id(dataset, lineage["key"]), "dataset": dataset, "values": values,
-               "sdtm": [], "adam": []}
-        for src in self.records.adam_sources(dataset, lineage):
-            if src.startswith("adam."):
-                parent = src[len("adam."):].split(":")[0]
-                hits = self._subject_positions(parent).get(lineage["key"].get("USUBJID"), [])
-                out["adam"] += [self.adam_record(parent, i, domains) for i in hits]
-            elif domains is None or dataset not in ("ADSL",) or src.split(":")[0][5:] in domains:
-                out["sdtm"].append(self.sdtm_record(src))
-        return out
+        sdtm: list[dict[str, Any]] = []
+        adam: list[dict[str, Any]] = []
+        usubjid = lineage["key"].get("USUBJID")
+        for src in lineage.get("sources", ()):  # as RecordIndex.adam_sources names them
+            domain = str(src["domain"])
+            if domain.startswith("AD"):
+                hits = self._subject_positions(domain).get(usubjid, [])
+                adam += [self.adam_record(domain, i, domains) for i in hits]
+            elif domains is None or dataset != "ADSL" or domain in domains:
+                seqs = src.get("seq")
+                ids = [f"sdtm.{domain}:{usubjid}:{int(q)}" for q in seqs] if seqs else [f"sdtm.{domain}:{usubjid}"]
+                sdtm += map(self.sdtm_record, ids)
+        self._cache[key] = (adam_record_id(dataset, lineage["key"]), sdtm, adam)
+        return self._cache[key]
 
     def sdtm_domains_above(self, nodes: list[str]) -> frozenset[str]:
         key = ("domains_above", tuple(nodes))
@@ -351,15 +390,20 @@ def select_cell_records(ctx: TraceContext, out: Any, table: Any, row: Any, colum
     if kind == "categorical":
         level = next((lv for lv in block.levels if lv.text == row.label), None)
         if level is not None:
-            data = data[data[block.variable].map(norm) == norm(level.value)]
+            if ("normed",) + key not in ctx._cache:
+                ctx._cache[("normed",) + key] = data[block.variable].map(norm)
+            data = data[ctx._cache[("normed",) + key] == norm(level.value)]
     elif kind == "rate" and first:
         data = data[out.filters[f"{block.id}.responder"].mask(data)]
     elif kind == "tte" and cell.analysis_id.endswith(".EVENTS"):
         data = data[pd.to_numeric(data[block.censor], errors="coerce") == 0]
     elif kind == "ae_by_term":
-        terms = data[block.term].astype(str).str.strip()
-        if block.term_case == "sentence":
-            terms = terms.str[:1].str.upper() + terms.str[1:].str.lower()
+        if ("terms",) + key not in ctx._cache:  # once per block and column, not per term row
+            terms = data[block.term].astype(str).str.strip()
+            if block.term_case == "sentence":
+                terms = terms.str[:1].str.upper() + terms.str[1:].str.lower()
+            ctx._cache[("terms",) + key] = terms
+        terms = ctx._cache[("terms",) + key]
         if row.label != block.any_label:
             data = data[terms == row.label]
         if column.key.endswith(".HIGH"):
@@ -387,10 +431,15 @@ def trace_cell(ctx: TraceContext, target: str, row_name: str, col_name: str) -> 
     return result
 
 
-def cell_path(ctx: TraceContext, out: Any, table: Any, row: Any, rid: str, column: Any) -> dict[str, Any]:
+def cell_path(ctx: TraceContext, out: Any, table: Any, row: Any, rid: str, column: Any,
+              store: Any = None) -> dict[str, Any]:
     """The trace of one cell with its records shared with other traces (``adam_record``) and all
     their raw rows; ``forms`` names the raw forms on the path (``trace_cell`` keeps only their rows,
-    the explorer page filters by them)."""
+    the explorer page filters by them).
+
+    ``store`` (the explorer page's record store, ``explorer_data._Store``): the subjects come as
+    ``[[subject index, [record index...]], ...]`` into that store, found column-wise
+    (``store.cell_records``), instead of one dict per record."""
     cell = row.cells[list(table.columns).index(column)]
     item = analysis_of(table, cell.analysis_id) if cell.analysis_id else None
     if item is None:
@@ -398,20 +447,25 @@ def cell_path(ctx: TraceContext, out: Any, table: Any, row: Any, rid: str, colum
                          hint="columns with values in this row: " + ", ".join(
                              c.key for c, x in zip(table.columns, row.cells) if x.analysis_id))
     data, counted = select_cell_records(ctx, out, table, row, column, cell)
-    positions: dict[str, list[int]] = {}
-    for usubjid, position in zip(data["USUBJID"].tolist(), data.index.tolist()):
-        positions.setdefault(usubjid, []).append(position)
-    subjects = list(cell.subjects) or sorted(positions)
     index = next(i for i, b in enumerate(out.spec.blocks) if b.id == row.block_id)
     block = out.spec.blocks[index]
     reads = _block_variables(block, out) + _population_variables(ctx, out)
     nodes = sorted({f"adam.{ds}.{var}" for ds, var in reads} & set(ctx.graph.nodes))
     domains = ctx.sdtm_domains_above(nodes)
     shown = tuple(var for ds, var in reads if ds == block.dataset)
-    subject_rows = [{"usubjid": s, "records": [ctx.adam_record(block.dataset, int(p), domains, shown)
-                                               for p in positions.get(s, [])]} for s in subjects]
-    scope = record_scope(block.dataset, data, [r for s in subject_rows for r in s["records"]],
-                         ctx._cache.setdefault("scope_memo", {}))
+    if store is None:
+        positions: dict[str, list[int]] = {}
+        for usubjid, position in zip(data["USUBJID"].tolist(), data.index.tolist()):
+            positions.setdefault(usubjid, []).append(position)
+        subjects = list(cell.subjects) or sorted(positions)
+        subject_rows: list[Any] = [
+            {"usubjid": s, "records": [ctx.adam_record(block.dataset, int(p), domains, shown)
+                                       for p in positions.get(s, [])]} for s in subjects]
+        scope = record_scope(block.dataset, data, [r for s in subject_rows for r in s["records"]],
+                             ctx._cache.setdefault("scope_memo", {}))
+    else:
+        subject_rows, positions, scope = store.cell_records(ctx, block.dataset, data, list(cell.subjects),
+                                                            domains, shown)
     rules_key = ("rules", tuple(nodes), tuple(sorted((k, tuple(sorted(v))) for k, v in scope.items())))
     if rules_key not in ctx._cache:  # many cells of one block share their path
         ctx._cache[rules_key] = path_rules(ctx.graph, ctx.specs("adam"), nodes, scope)
@@ -431,6 +485,7 @@ def cell_path(ctx: TraceContext, out: Any, table: Any, row: Any, rid: str, colum
         "subjects": subject_rows,
         "rules": rules,
         "forms": sorted(raw_forms(rules)),
+        "shown": list(shown),  # the variables of the cell's records it reads (shown with ADAM_SHOW)
     }
 
 

@@ -78,6 +78,27 @@ def render(result: dict[str, Any], console: Any) -> None:
                 ("rule spec", rule.get("spec")), ("method", result["metadata"].get("method"))])
             records_table("Records used", [(a, s, r) for a, s, r in _record_lines(rec)],
                           ("ADaM record", "SDTM record", "raw rows (file:line)"))
+    elif result["kind"] == "listing_row":
+        row = result["row"]
+        kv(f"{result['output']} row {row['number']} [{row['id']}]", [
+            *[(k, v) for k, v in result["cells"].items()], ("subject", row["usubjid"]), ("spec", result["spec"])])
+        records_table("Records of the row", [line for rec in result["records"] for line in _record_lines(rec)],
+                      ("ADaM record", "SDTM record", "raw rows (file:line)"))
+    elif result["kind"] == "define":
+        m = result["method"] or {}
+        kv(f"{result['variable']} in {result['define']}", [
+            ("item", f"{result['item']} ({result['item_line']})"),
+            ("origin", " ".join(x for x in (result["origin"]["type"], result["origin"]["text"]) if x)),
+            ("method", f"{m['oid']} ({m['line']})" if m else "none (not a derived item)"),
+            ("method text", m.get("description")), ("variable spec", result["spec"])])
+        if result["spec_text"]:
+            console.print(plain(result["spec_text"]), markup=False, highlight=False)
+        for rule in result["rules"]:
+            kv(f"{rule['kind']}: {rule['rule']} ({rule['spec']})", [
+                ("from", ", ".join(rule["from"])), ("function", rule.get("function")),
+                ("summary", rule.get("summary")), ("source", rule.get("source"))])
+            if rule["spec_text"]:
+                console.print(plain(rule["spec_text"]), markup=False, highlight=False)
     elif result["kind"] == "figure":
         kv(f"{result['output']}: {result['title']}", [
             ("records", f"{result['dataset']} PARAMCD {result['param']}"), ("population", result["population"]),
@@ -99,6 +120,6 @@ def render(result: dict[str, Any], console: Any) -> None:
         records_table("Upstream chain", [(e["to"], e["from"], e.get("name", ""), e.get("spec", ""))
                                          for e in result["chain"]], ("variable", "from", "rule", "spec"))
         console.print(plain("raw columns: " + ", ".join(result["raw_columns"])))
-    if result.get("rules"):
+    if result.get("rules") and result["kind"] != "define":
         records_table("Spec rules on the path", [(r["variable"], r["rule"], r["spec"], ", ".join(r["from"]))
                                                  for r in result["rules"]], ("variable", "rule", "spec", "from"))
