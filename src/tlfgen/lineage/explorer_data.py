@@ -27,7 +27,6 @@ command line agree. The page gets:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
