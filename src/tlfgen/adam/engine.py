@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ from tlfgen.io.metadata import DatasetMetadata, MethodMetadata, ValueLevelMetada
 from tlfgen.pipeline import Finding
 from tlfgen.spec.adam import ResolvedAdamSpec, ResolvedStep
 from tlfgen.spec.base import closest
+
+if TYPE_CHECKING:
+    from tlfgen.spec.inputs import ColumnNeeds
 
 SRC = "_SRC"
 FINDINGS = "findings"
@@ -117,11 +120,14 @@ def sdtm_paths(folder: Path, domain: str) -> tuple[Path, Path]:
     return folder / f"{domain.lower()}.xpt", folder / f"{domain.upper()}.xpt"
 
 
-def read_sdtm(folder: Path, domain: str, cache: dict[str, Any] | None = None) -> pd.DataFrame:
+def read_sdtm(folder: Path, domain: str, cache: dict[str, Any] | None = None,
+              columns: "ColumnNeeds | None" = None) -> pd.DataFrame:
     """Read ``<folder>/<domain>.xpt``: text stays text (ISO dates too); empty text is missing.
 
     ``cache`` (``study.cache``): take the frame the SDTM stage of this run wrote to that file,
-    if it is unchanged on disk (``pipeline.take_written``), instead of reading it.
+    if it is unchanged on disk (``pipeline.take_written``), instead of reading it. ``columns``
+    (``spec.inputs.compute_input_columns``): only the columns the specs read; every column when a
+    declared one is not in the file (the step then names it with the file's own columns).
     """
     from tlfgen.io.xpt import read_xpt
     from tlfgen.pipeline import take_written
@@ -129,8 +135,12 @@ def read_sdtm(folder: Path, domain: str, cache: dict[str, Any] | None = None) ->
     for path in sdtm_paths(folder, domain):
         if path.is_file():
             df = take_written(cache, path)
-            if df is None:
-                df, _ = read_xpt(path)
+            if df is not None and columns is not None and not columns.lacks_required(df.columns):
+                df = df[[c for c in df.columns if c in columns]]
+            elif df is None:
+                df, _ = read_xpt(path, columns=columns)
+                if columns is not None and columns.lacks_required(df.columns):
+                    df, _ = read_xpt(path)
             for col in df.columns:
                 series = df[col]
                 if series.dtype == object:

@@ -27,7 +27,7 @@ import os
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Sequence
+from typing import Container
 
 import numpy as np
 import pandas as pd
@@ -314,15 +314,16 @@ def _numbers_as_read(column: pd.Series, fmt: str | None) -> tuple[pd.Series, str
     return column, "float"
 
 
-def read_xpt(path: str | os.PathLike[str], *, columns: Sequence[str] | None = None
+def read_xpt(path: str | os.PathLike[str], *, columns: Container[str] | None = None
              ) -> tuple[pd.DataFrame, DatasetMetadata]:
     """Read an XPT file back: data plus the metadata the file itself carries.
 
     Character columns come back as str ('' for missing); numeric columns as
     float64 (XPT has no integer type, so data_type is "float"); numeric columns
     with a DATE/DATETIME format as datetime64 with data_type "date"/"datetime".
-    ``structure`` and ``class_`` are empty: XPT does not store them. ``columns``: read only
-    these (names the file lacks are left out; file order is kept); None reads every column.
+    ``structure`` and ``class_`` are empty: XPT does not store them. ``columns``: read only the
+    columns ``in`` it (a set, a list, ``spec.inputs.ColumnNeeds``; file order is kept); None reads
+    every column.
 
     One-member V5 files with ASCII text are read column-wise (``io/xpt_read.py``, the same
     values as pyreadstat's); others by pyreadstat.
@@ -341,8 +342,7 @@ def read_xpt(path: str | os.PathLike[str], *, columns: Sequence[str] | None = No
     try:
         if columns is not None:
             _, head = pyreadstat.read_xport(str(path), metadataonly=True)
-            wanted = set(columns)
-            columns = [name for name in head.column_names if name in wanted]
+            columns = [name for name in head.column_names if name in columns]
         df, info = pyreadstat.read_xport(str(path), disable_datetime_conversion=True,
                                          usecols=list(columns) if columns is not None else None)
     except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError

@@ -22,11 +22,12 @@ namestrs, non-ASCII or NUL bytes in a name, label or text value, an empty datase
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import struct
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Container
 
 import numpy as np
 import pandas as pd
@@ -179,7 +180,7 @@ def _texts(cells: np.ndarray) -> np.ndarray | None:
     return decoded[codes]
 
 
-def read_xpt_columns(path: str | os.PathLike[str], columns: Sequence[str] | None = None
+def read_xpt_columns(path: str | os.PathLike[str], columns: Container[str] | None = None
                      ) -> tuple[pd.DataFrame, XptLayout] | None:
     """The data of a one-member XPT v5 file (only ``columns``, in file order, when given) and its
     layout (all variables of the file).
@@ -190,11 +191,15 @@ def read_xpt_columns(path: str | os.PathLike[str], columns: Sequence[str] | None
     with open(path, "rb") as handle:
         if os.fstat(handle.fileno()).st_size < 640 + RECORD:
             return None
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return _read_mapped(data, columns)
+        data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        return _read_mapped(data, columns)
+    finally:
+        with contextlib.suppress(BufferError):  # a view still held (by an exception's frame): unmapped when freed
+            data.close()
 
 
-def _read_mapped(data: mmap.mmap, columns: Sequence[str] | None) -> tuple[pd.DataFrame, XptLayout] | None:
+def _read_mapped(data: mmap.mmap, columns: Container[str] | None) -> tuple[pd.DataFrame, XptLayout] | None:
     layout = parse_xpt_layout(data)
     if layout is None or not layout.variables:
         return None
@@ -207,11 +212,10 @@ def _read_mapped(data: mmap.mmap, columns: Sequence[str] | None) -> tuple[pd.Dat
     if rows == 0:
         return None
     block = block[:rows]
-    wanted = None if columns is None else set(columns)
     out: dict[str, np.ndarray] = {}
     cells = block
     for var in layout.variables:
-        if wanted is not None and var.name not in wanted:
+        if columns is not None and var.name not in columns:
             continue
         cells = block[:, var.offset:var.offset + var.length]
         if var.numeric:
