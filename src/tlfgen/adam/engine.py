@@ -89,19 +89,31 @@ def _blank_to_nan(value: Any) -> Any:
 def compute_blank_as_missing(series: pd.Series) -> pd.Series:
     """Text that is empty or only blanks becomes NaN (as ``series.map`` of that rule would return it).
 
-    Columns of plain strings are checked once per distinct value (a set: the hashes strings keep);
-    a column left with nothing but NaN is float64, as ``map`` infers it. Anything else goes
-    through ``map``.
+    Looked at once per distinct value (a set: the hashes strings keep), never per cell: a column
+    of plain strings without blanks is returned as it is; one left with nothing but NaN is
+    float64, as ``map`` infers it; when some text stays, the column stays object, with the blank
+    cells set to NaN and every other value untouched (``map``'s result too, None and numbers
+    included). Only columns where no text stays (``map`` may then infer numbers), with unhashable
+    values or with str subclasses go through ``map``.
     """
     values = series.to_numpy(dtype=object)
-    distinct = set(values)
-    if not all(type(u) is str for u in distinct):
+    try:
+        distinct = set(values)
+    except TypeError:  # unhashable values (lists)
         return series.map(_blank_to_nan)
-    blanks = [u for u in distinct if not u.strip()]
+    if any(isinstance(u, str) and type(u) is not str for u in distinct):  # str subclasses (numpy.str_)
+        return series.map(_blank_to_nan)
+    texts = [u for u in distinct if type(u) is str]
+    blanks = [u for u in texts if not u.strip()]
+    if len(texts) == len(distinct):
+        if not blanks:
+            return series
+        if len(blanks) == len(distinct):
+            return pd.Series(np.nan, index=series.index, dtype=float, name=series.name)
+    elif len(blanks) == len(texts):  # no text stays: let map infer the type of what is left
+        return series.map(_blank_to_nan)
     if not blanks:
         return series
-    if len(blanks) == len(distinct):
-        return pd.Series(np.nan, index=series.index, dtype=float, name=series.name)
     out = values.copy()
     out[compute_equal_any(values, blanks)] = np.nan
     return pd.Series(out, index=series.index, dtype=object, name=series.name)
