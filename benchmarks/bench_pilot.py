@@ -11,7 +11,7 @@ admiral's template does); it is reused by later runs. Then, interleaved A B A B 
 pairs), ``tlfgen --study <work>/xN adam`` of this checkout (A) and of ``--baseline-rev`` (B: the
 ``src/`` of that commit, exported with ``git archive`` and put first on PYTHONPATH), each in a
 fresh process measured by ``bench_measure.measure`` (wall, CPU, peak RSS of the largest process,
-PSS of the process tree). One more run of each with ``TLFGEN_JOBS=1`` through
+PSS of the process tree), after one uncounted A/B pair on the first scale. One more run of each with ``TLFGEN_JOBS=1`` through
 ``bench_adam_phases.py`` splits the time into read / derive / write / other. Medians are shown.
 
 ``--embedded`` (default on) also times the embedded study's ``tlfgen run`` (A only) against the
@@ -116,10 +116,11 @@ def bench_scale(study: Path, baseline: Path, repeat: int, logs: Path) -> dict:
 def imported_libraries(study: Path, log: Path) -> list[str]:
     """Top-level third-party modules loaded by ``tlfgen --study <study> run`` (one process)."""
     out = log.with_suffix(".json")
-    code = ("import json, sys\nfrom tlfgen.cli import main\nsys.argv = ['tlfgen', '--study', sys.argv[1], 'run']\n"
+    code = ("import json, sys\nfrom tlfgen.cli import main\nstudy, out = sys.argv[1:3]\n"
+            "sys.argv = ['tlfgen', '--study', study, 'run']\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "names = sorted({m.split('.')[0] for m in list(sys.modules)} - set(sys.stdlib_module_names))\n"
-            "json.dump([n for n in names if not n.startswith('_') and n != 'tlfgen'], open(sys.argv[2], 'w'))\n")
+            "json.dump([n for n in names if not n.startswith('_') and n != 'tlfgen'], open(out, 'w'))\n")
     measure([str(PYTHON), "-c", code, str(study), str(out)], log, environment(None, TLFGEN_JOBS="1"))
     return json.loads(out.read_text(encoding="utf-8"))
 
@@ -193,8 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     data = {"when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "head": head,
             "baseline": f"{args.baseline_rev} ({sha})", "repeat": args.repeat, "scales": {},
             "load": " ".join(f"{x:.1f}" for x in os.getloadavg())}
-    for copies in args.scales:
+    for i, copies in enumerate(args.scales):
         study, records = prepare_study(args.work, copies)
+        if i == 0:  # warm-up, not counted: byte-compiles the baseline's src, fills the page cache
+            bench_scale(study, baseline, 1, args.work / "logs" / "warmup")
         print(f"x{copies}: {records['DM']} subjects, {records['LB']} LB records", flush=True)
         data["scales"][str(copies)] = {"records": records,
                                        **bench_scale(study, baseline, args.repeat, args.work / "logs" / f"x{copies}")}
