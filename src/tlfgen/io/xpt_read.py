@@ -161,22 +161,35 @@ def _numbers(cells: np.ndarray) -> np.ndarray:
     return compute_ieee_from_ibm(full.view(">u8").ravel())
 
 
+def compute_row_codes(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the distinct rows of a bytes matrix (0, 1, ... in order of first appearance) and the
+    position of each code's first row, without a Python object per row.
+
+    The rows are cut into 8-byte words; each word is factorised as an integer and the codes are
+    combined word by word (``codes * distinct + word code``, factorised again)."""
+    rows, length = cells.shape
+    words = -(-length // 8)
+    padded = np.zeros((rows, words * 8), dtype=np.uint8)
+    padded[:, :length] = cells
+    as_words = padded.view(np.uint64)
+    codes = pd.factorize(as_words[:, 0])[0]
+    for i in range(1, words):
+        part, distinct = pd.factorize(as_words[:, i])
+        codes = pd.factorize(codes.astype(np.int64) * len(distinct) + part)[0]
+    highest = np.maximum.accumulate(codes)  # a code is new where it first exceeds all before it
+    first = np.flatnonzero(np.concatenate(([True], highest[1:] > highest[:-1]))) if rows else np.empty(0, np.intp)
+    return codes, first
+
+
 def _texts(cells: np.ndarray) -> np.ndarray | None:
     """str values of one text column (one str object per distinct value); None for non-ASCII or NUL."""
     if len(cells) == 0:
         return np.empty(0, dtype=object)
     if int(cells.max()) >= 0x80 or not cells.all():
         return None
-    length = cells.shape[1]
-    if length <= 8:  # the bytes as one integer: hashed without a Python object per cell
-        padded = np.zeros((len(cells), 8), dtype=np.uint8)
-        padded[:, :length] = cells
-        codes, uniques = pd.factorize(padded.view(np.uint64).ravel())
-        keys = np.ascontiguousarray(uniques.astype(np.uint64).view(np.uint8).reshape(-1, 8)[:, :length])
-        keys = keys.view(f"S{length}").ravel()
-    else:
-        codes, keys = pd.factorize(np.ascontiguousarray(cells).view(f"S{length}").ravel().astype(object))
-    decoded = np.array([bytes(k).rstrip(b" ").decode("ascii") for k in keys] + [""], dtype=object)
+    codes, first = compute_row_codes(cells)
+    keys = np.ascontiguousarray(cells[first]).view(f"S{cells.shape[1]}").ravel()
+    decoded = np.array([bytes(k).rstrip(b" ").decode("ascii") for k in keys], dtype=object)
     return decoded[codes]
 
 
