@@ -22,12 +22,10 @@ namestrs, non-ASCII or NUL bytes in a name, label or text value, an empty datase
 
 from __future__ import annotations
 
-import contextlib
-import mmap
 import os
 import struct
 from dataclasses import dataclass
-from typing import Container
+from typing import BinaryIO, Container
 
 import numpy as np
 import pandas as pd
@@ -81,7 +79,7 @@ def _format_text(name: str, width: int, decimals: int) -> str | None:
     return text or None
 
 
-def parse_xpt_layout(head: bytes | mmap.mmap) -> XptLayout | None:
+def parse_xpt_layout(head: bytes) -> XptLayout | None:
     """The layout of a one-member XPT v5 file from its first bytes (at least up to the OBS header)."""
     if any(head[at:at + len(mark)] != mark for at, mark in ((0, _LIBRARY), (240, _MEMBER), (320, _DSCRPTR),
                                                                (560, _NAMESTR))):
@@ -139,12 +137,15 @@ def compute_ieee_from_ibm(words: np.ndarray) -> np.ndarray:
     return out
 
 
-def _rows(block: np.ndarray) -> int:
-    """Records up to the last one that is not all blanks (readstat drops trailing blank records)."""
-    end = len(block)
+def _rows(handle: BinaryIO, offset: int, width: int, count: int) -> int:
+    """Records up to the last one that is not all blanks (readstat drops trailing blank records),
+    looking at the file from its end, 256 records at a time."""
+    end = count
     while end:
         start = max(0, end - 256)
-        blank = (block[start:end] == 0x20).all(axis=1)
+        handle.seek(offset + start * width)
+        block = np.frombuffer(handle.read((end - start) * width), dtype=np.uint8).reshape(end - start, width)
+        blank = (block == 0x20).all(axis=1)
         if not blank.all():
             return start + int(np.flatnonzero(~blank)[-1]) + 1
         end = start
@@ -198,45 +199,70 @@ def read_xpt_columns(path: str | os.PathLike[str], columns: Container[str] | Non
     """The data of a one-member XPT v5 file (only ``columns``, in file order, when given) and its
     layout (all variables of the file).
 
-    None when the file is not one this reader takes (see the module docstring): read it with
-    pyreadstat then. Raises OSError when the file cannot be read.
+    The records are read in blocks of about ``CHUNK`` bytes; only the bytes of the selected
+    columns are kept, so memory holds those, not the file. None when the file is not one this
+    reader takes (see the module docstring): read it with pyreadstat then. Raises OSError when
+    the file cannot be read.
     """
     with open(path, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size < 640 + RECORD:
+        head = handle.read(640)
+        try:
+            count = int(head[560 + 53:560 + 58])
+        except ValueError:
             return None
-        data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    try:
-        return _read_mapped(data, columns)
-    finally:
-        with contextlib.suppress(BufferError):  # a view still held (by an exception's frame): unmapped when freed
-            data.close()
-
-
-def _read_mapped(data: mmap.mmap, columns: Container[str] | None) -> tuple[pd.DataFrame, XptLayout] | None:
-    layout = parse_xpt_layout(data)
-    if layout is None or not layout.variables:
+        head += handle.read(140 * count + 2 * RECORD)
+        layout = parse_xpt_layout(head)
+        if layout is None or not layout.variables:
+            return None
+        selected = [v for v in layout.variables if columns is None or v.name in columns]
+        cells = _read_cells(handle, layout, selected)
+    if cells is None:
         return None
-    if data.find(_MEMBER, layout.data_offset) >= 0:
-        return None  # a second member: readstat reads its headers as records
-    width = layout.row_length
-    count = (len(data) - layout.data_offset) // width
-    block = np.frombuffer(data, dtype=np.uint8, count=count * width, offset=layout.data_offset).reshape(count, width)
-    rows = _rows(block)
-    if rows == 0:
-        return None
-    block = block[:rows]
     out: dict[str, np.ndarray] = {}
-    cells = block
-    for var in layout.variables:
-        if columns is not None and var.name not in columns:
-            continue
-        cells = block[:, var.offset:var.offset + var.length]
+    for var in selected:
         if var.numeric:
-            out[var.name] = _numbers(cells)
+            out[var.name] = _numbers(cells[var.name])
         else:
-            values = _texts(cells)
+            values = _texts(cells.pop(var.name))
             if values is None:
                 return None
             out[var.name] = values
-    del block, cells  # no view of the mapped file may outlive it
+    rows = next(iter(out.values())).shape[0] if out else _count_rows(cells)
     return pd.DataFrame(out, index=pd.RangeIndex(rows), copy=False), layout
+
+
+CHUNK = 1 << 23  # bytes of records read at a time
+
+
+def _count_rows(cells: dict[str, np.ndarray]) -> int:
+    return int(cells.get("", np.empty(0)).shape[0])
+
+
+def _read_cells(handle: BinaryIO, layout: XptLayout, selected: list[XptVariable]) -> dict[str, np.ndarray] | None:
+    """The bytes of each selected column (rows x length), read block by block; None when the file
+    holds a second member (readstat would read its headers as records) or no records."""
+    width = layout.row_length
+    size = os.fstat(handle.fileno()).st_size
+    count = (size - layout.data_offset) // width
+    rows = _rows(handle, layout.data_offset, width, count)
+    if rows == 0:
+        return None
+    cells = {v.name: np.empty((rows, v.length), dtype=np.uint8) for v in selected}
+    if not selected:
+        cells[""] = np.empty((rows, 0), dtype=np.uint8)
+    step = max(1, CHUNK // width)
+    handle.seek(layout.data_offset)
+    tail = b""
+    for start in range(0, rows, step):
+        stop = min(rows, start + step)
+        raw = handle.read((stop - start) * width)
+        if (tail + raw[:len(_MEMBER)]).find(_MEMBER) >= 0 or raw.find(_MEMBER) >= 0:
+            return None
+        tail = raw[-len(_MEMBER):]
+        block = np.frombuffer(raw, dtype=np.uint8).reshape(stop - start, width)
+        for var in selected:
+            cells[var.name][start:stop] = block[:, var.offset:var.offset + var.length]
+    rest = handle.read()  # the records after the last one kept (blank) and the padding
+    if (tail + rest).find(_MEMBER) >= 0:
+        return None
+    return cells
