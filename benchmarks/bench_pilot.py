@@ -68,13 +68,16 @@ def prepare_baseline(rev: str, work: Path) -> tuple[str, Path]:
 
 
 def prepare_study(work: Path, copies: int) -> tuple[Path, dict]:
-    from bench_pilot_data import create_pilot_study
-
+    """``<work>/xN/`` written once, in a separate process: Linux keeps a process's peak RSS across
+    fork and exec, so a runner grown by building x50 would lend its peak to every command it times."""
     folder = work / f"x{copies}"
     marker = folder / "records.json"
     if not marker.is_file():
-        counts = create_pilot_study(folder, copies)
-        marker.write_text(json.dumps(counts), encoding="utf-8")
+        code = ("import json, sys; from pathlib import Path; sys.path.insert(0, sys.argv[1])\n"
+                "from bench_pilot_data import create_pilot_study\n"
+                "counts = create_pilot_study(Path(sys.argv[2]), int(sys.argv[3]))\n"
+                "Path(sys.argv[2], 'records.json').write_text(json.dumps(counts), encoding='utf-8')\n")
+        subprocess.run([str(PYTHON), "-c", code, str(HERE), str(folder), str(copies)], check=True)
     return folder, json.loads(marker.read_text(encoding="utf-8"))
 
 
@@ -149,16 +152,19 @@ def render(data: dict) -> str:
              f"{data['repeat']} interleaved A/B pairs per scale, medians. Phases: one more run of each with "
              "TLFGEN_JOBS=1 (`bench_adam_phases.py`).", "",
              "| scale | subjects | LB records | A wall s | B wall s | A/B wall | A peak MiB | B peak MiB | "
-             "A/B peak | A read % | B read % |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "A/B peak | A tree MiB | B tree MiB | A/B tree | A read % | B read % |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for scale, row in data["scales"].items():
         a, b = row["A"], row["B"]
         share = {side: 100 * row[side]["phases"].get("read", 0) / max(row[side]["phases"].get("total", 1), 1e-9)
                  for side in "AB"}
         lines.append(f"| x{scale} | {row['records']['DM']:,} | {row['records']['LB']:,} | {a['wall']:.1f} | "
                      f"{b['wall']:.1f} | {a['wall'] / b['wall']:.2f} | {a['peak_mb']:.0f} | {b['peak_mb']:.0f} | "
-                     f"{a['peak_mb'] / b['peak_mb']:.2f} | {share['A']:.0f} | {share['B']:.0f} |")
-    lines += ["", "Phases (seconds, one TLFGEN_JOBS=1 run each):", "",
+                     f"{a['peak_mb'] / b['peak_mb']:.2f} | {a['tree_peak_mb']:.0f} | {b['tree_peak_mb']:.0f} | "
+                     f"{a['tree_peak_mb'] / b['tree_peak_mb']:.2f} | {share['A']:.0f} | {share['B']:.0f} |")
+    lines += ["", "Peak MiB: ru_maxrss of the largest process; tree MiB: PSS summed over the process tree, "
+              "sampled every 50 ms." + (f" {data['note']}" if data.get("note") else ""),
+              "", "Phases (seconds, one TLFGEN_JOBS=1 run each):", "",
               "| scale | side | read | derive | write | other | total |", "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
     for scale, row in data["scales"].items():
         for side in "AB":

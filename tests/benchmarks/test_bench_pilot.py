@@ -67,7 +67,7 @@ def test_report_ratios_and_scaling() -> None:
                        "50": {"records": {"DM": 15300, "LB": 3025150}, "A": _side(18.0, 900.0, 3.6, 18.0),
                               "B": _side(44.0, 2400.0, 26.4, 44.0)}}}
     text = render(data)
-    assert "| x10 | 3,060 | 605,030 | 4.0 | 8.0 | 0.50 | 300 | 600 | 0.50 | 25 | 50 |" in text
-    assert "| x50 | 15,300 | 3,025,150 | 18.0 | 44.0 | 0.41 | 900 | 2400 | 0.38 | 20 | 60 |" in text
+    assert "| x10 | 3,060 | 605,030 | 4.0 | 8.0 | 0.50 | 300 | 600 | 0.50 | 300 | 600 | 0.50 | 25 | 50 |" in text
+    assert "| x50 | 15,300 | 3,025,150 | 18.0 | 44.0 | 0.41 | 900 | 2400 | 0.38 | 900 | 2400 | 0.38 | 20 | 60 |" in text
     assert "x10 -> x50 wall (A): x4.50 for 5 times the subjects (no worse than linear)." in text
     assert "x10 -> x50 wall (B): x5.50 for 5 times the subjects (worse than linear)." in text
