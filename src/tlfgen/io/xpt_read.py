@@ -2,9 +2,9 @@
 
 ``read_xpt_columns`` returns what ``pyreadstat.read_xport(path, usecols=...,
 disable_datetime_conversion=True)`` returns (same columns, float64 numbers, str text, same
-values, NaN where readstat gives a missing or special missing), but reads the record block
-column-wise with numpy instead of value by value: XPT v5 observations are fixed-width records,
-so each column is a strided slice of one byte array. The rules are readstat's
+values, NaN where readstat gives a missing or special missing), but column-wise with numpy
+instead of value by value: XPT v5 observations are fixed-width records, so each column is a
+strided slice of a block of records; only the selected columns' bytes are kept. The rules are readstat's
 (``readstat_xport_read.c`` and SAS TS-140 ``xpt2ieee``), restated here:
 
 * the rows are the whole records after the OBS header; trailing all-blank records are the
@@ -37,7 +37,6 @@ _DSCRPTR = b"HEADER RECORD*******DSCRPTR HEADER RECORD!!!!!!!"
 _NAMESTR = b"HEADER RECORD*******NAMESTR HEADER RECORD!!!!!!!"
 _OBS = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!"
 _NAMESTR_LAYOUT = struct.Struct(">hhhh8s40s8shhh2s8shhi52s")  # SAS TS-140, 140 bytes
-_MISSING_TAGS = np.array([ord("."), ord("_"), *range(ord("A"), ord("Z") + 1)], dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -235,6 +234,7 @@ CHUNK = 1 << 23  # bytes of records read at a time
 
 
 def _count_rows(cells: dict[str, np.ndarray]) -> int:
+    """The records read when no column was selected (``_read_cells`` keeps an empty column "")."""
     return int(cells.get("", np.empty(0)).shape[0])
 
 
