@@ -285,6 +285,20 @@ def test_compute_blank_as_missing_plain_strings_mixed_and_all_blank():
     assert compute_blank_as_missing(pd.Series([None, " "], dtype=object)).dtype == "float64"
 
 
+def test_compute_blank_as_missing_equals_map_on_mixed_columns():
+    import numpy as np
+
+    from tlfgen.adam.engine import _blank_to_nan, compute_blank_as_missing
+
+    cases = [["a", None, " ", np.nan, 2.5, ""], ["a", None, 3], [None, np.nan], ["", None], [" ", 1, 2],
+             ["x", True, " "], [np.str_(" "), "a"], [["list"], " "], ["b", "", "b", None] * 3]
+    for values in cases:
+        series = pd.Series(values, dtype=object, index=range(10, 10 + len(values)), name="V")
+        got, want = compute_blank_as_missing(series), series.map(_blank_to_nan)
+        pd.testing.assert_series_equal(got, want)
+        assert [type(v) for v in got] == [type(v) for v in want], values
+
+
 def test_compute_equal_any_marks_every_listed_text():
     import numpy as np
 

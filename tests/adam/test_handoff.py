@@ -91,7 +91,7 @@ def test_a_touched_file_is_read_again(sdtm_study, monkeypatch):
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     reads = []
     real = xpt.read_xpt
-    monkeypatch.setattr(xpt, "read_xpt", lambda p: reads.append(Path(p).name) or real(p))
+    monkeypatch.setattr(xpt, "read_xpt", lambda p, **kw: reads.append(Path(p).name) or real(p, **kw))
     read_sdtm(sdtm_study.sdtm_dir, "AE", sdtm_study.cache)
     assert reads == ["ae.xpt"]
 
@@ -106,7 +106,7 @@ def test_run_adam_takes_every_sdtm_input_from_the_hand_off(sdtm_study, monkeypat
     _published(sdtm_study)
     reads = []
     real = xpt.read_xpt
-    monkeypatch.setattr(xpt, "read_xpt", lambda p: reads.append(Path(p).name) or real(p))
+    monkeypatch.setattr(xpt, "read_xpt", lambda p, **kw: reads.append(Path(p).name) or real(p, **kw))
     with stage_handoff(sdtm_study, enabled=False):
         run_adam(sdtm_study)
     assert reads == []
@@ -117,7 +117,7 @@ def test_run_stages_hands_on_and_then_drops_the_frames(tmp_path, monkeypatch):
     study = copy_study(tmp_path)
     reads = []
     real = xpt.read_xpt
-    monkeypatch.setattr(xpt, "read_xpt", lambda p: reads.append(Path(p).name) or real(p))
+    monkeypatch.setattr(xpt, "read_xpt", lambda p, **kw: reads.append(Path(p).name) or real(p, **kw))
     run_stages(study, ["sdtm", "adam"])
     assert reads == []
     assert HANDOFF_CACHE not in study.cache

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ from tlfgen.io.metadata import DatasetMetadata, MethodMetadata, ValueLevelMetada
 from tlfgen.results import Finding
 from tlfgen.spec.adam import ResolvedAdamSpec, ResolvedStep
 from tlfgen.spec.base import closest
+
+if TYPE_CHECKING:
+    from tlfgen.spec.inputs import ColumnNeeds
 
 SRC = "_SRC"
 FINDINGS = "findings"
@@ -86,19 +89,31 @@ def _blank_to_nan(value: Any) -> Any:
 def compute_blank_as_missing(series: pd.Series) -> pd.Series:
     """Text that is empty or only blanks becomes NaN (as ``series.map`` of that rule would return it).
 
-    Columns of plain strings are checked once per distinct value (a set: the hashes strings keep);
-    a column left with nothing but NaN is float64, as ``map`` infers it. Anything else goes
-    through ``map``.
+    Looked at once per distinct value (a set: the hashes strings keep), never per cell: a column
+    of plain strings without blanks is returned as it is; one left with nothing but NaN is
+    float64, as ``map`` infers it; when some text stays, the column stays object, with the blank
+    cells set to NaN and every other value untouched (``map``'s result too, None and numbers
+    included). Only columns where no text stays (``map`` may then infer numbers), with unhashable
+    values or with str subclasses go through ``map``.
     """
     values = series.to_numpy(dtype=object)
-    distinct = set(values)
-    if not all(type(u) is str for u in distinct):
+    try:
+        distinct = set(values)
+    except TypeError:  # unhashable values (lists)
         return series.map(_blank_to_nan)
-    blanks = [u for u in distinct if not u.strip()]
+    if any(isinstance(u, str) and type(u) is not str for u in distinct):  # str subclasses (numpy.str_)
+        return series.map(_blank_to_nan)
+    texts = [u for u in distinct if type(u) is str]
+    blanks = [u for u in texts if not u.strip()]
+    if len(texts) == len(distinct):
+        if not blanks:
+            return series
+        if len(blanks) == len(distinct):
+            return pd.Series(np.nan, index=series.index, dtype=float, name=series.name)
+    elif len(blanks) == len(texts):  # no text stays: let map infer the type of what is left
+        return series.map(_blank_to_nan)
     if not blanks:
         return series
-    if len(blanks) == len(distinct):
-        return pd.Series(np.nan, index=series.index, dtype=float, name=series.name)
     out = values.copy()
     out[compute_equal_any(values, blanks)] = np.nan
     return pd.Series(out, index=series.index, dtype=object, name=series.name)
@@ -117,11 +132,14 @@ def sdtm_paths(folder: Path, domain: str) -> tuple[Path, Path]:
     return folder / f"{domain.lower()}.xpt", folder / f"{domain.upper()}.xpt"
 
 
-def read_sdtm(folder: Path, domain: str, cache: dict[str, Any] | None = None) -> pd.DataFrame:
+def read_sdtm(folder: Path, domain: str, cache: dict[str, Any] | None = None,
+              columns: "ColumnNeeds | None" = None) -> pd.DataFrame:
     """Read ``<folder>/<domain>.xpt``: text stays text (ISO dates too); empty text is missing.
 
     ``cache`` (``study.cache``): take the frame the SDTM stage of this run wrote to that file,
-    if it is unchanged on disk (``pipeline.take_written``), instead of reading it.
+    if it is unchanged on disk (``pipeline.take_written``), instead of reading it. ``columns``
+    (``spec.inputs.compute_input_columns``): only the columns the specs read; every column when a
+    declared one is not in the file (the step then names it with the file's own columns).
     """
     from tlfgen.io.xpt import read_xpt
     from tlfgen.handoff import take_written
@@ -129,8 +147,12 @@ def read_sdtm(folder: Path, domain: str, cache: dict[str, Any] | None = None) ->
     for path in sdtm_paths(folder, domain):
         if path.is_file():
             df = take_written(cache, path)
-            if df is None:
-                df, _ = read_xpt(path)
+            if df is not None and columns is not None and not columns.lacks_required(df.columns):
+                df = df[[c for c in df.columns if c in columns]]
+            elif df is None:
+                df, _ = read_xpt(path, columns=columns)
+                if columns is not None and columns.lacks_required(df.columns):
+                    df, _ = read_xpt(path)
             for col in df.columns:
                 series = df[col]
                 if series.dtype == object:

@@ -20,6 +20,7 @@ from tlfgen.io.atomic import atomic_write_text
 from tlfgen.io.metadata import StudyMetadata
 from tlfgen.results import DatasetCount, StageResult
 from tlfgen.spec.check import load_stage_specs
+from tlfgen.spec.inputs import ColumnNeeds, compute_input_columns
 from tlfgen.spec.study import ResolvedStudy
 
 def write_lineage(built: BuiltDataset, path: Path) -> Path:
@@ -84,11 +85,12 @@ class _Done:
     count: DatasetCount
 
 
-def _derive_and_write(study: ResolvedStudy, ds, sources: dict[str, pd.DataFrame]) -> _Done:
+def _derive_and_write(study: ResolvedStudy, ds, sources: dict[str, pd.DataFrame],
+                      columns: dict[str, ColumnNeeds]) -> _Done:
     for item in ds.spec.inputs:
         stage, name = item.split(".")
         if item not in sources and stage == "sdtm":
-            sources[item] = read_sdtm(study.sdtm_dir, name, study.cache)
+            sources[item] = read_sdtm(study.sdtm_dir, name, study.cache, columns.get(item))
     built = run_dataset(ds, {item: sources[item] for item in ds.spec.inputs}, study.spec.study)
     sources[f"adam.{ds.name}"] = built.data
     paths, meta = write_dataset(study, built)
@@ -140,6 +142,7 @@ def run_adam(study: ResolvedStudy) -> StageResult:
     study.adam_dir.mkdir(parents=True, exist_ok=True)
     (study.adam_dir / "lineage").mkdir(exist_ok=True)
     needed = {item.split(".")[1] for ds in specs.datasets for item in ds.spec.inputs if item.startswith("sdtm.")}
+    columns = compute_input_columns(specs.datasets)  # read only the columns the specs use
     # SDTM frames the SDTM stage of this run handed on: keep only those read below
     release_written(study.cache, "sdtm", keep=[p for name in needed for p in sdtm_paths(study.sdtm_dir, name)])
     done: dict[str, _Done] = {}
@@ -148,13 +151,13 @@ def run_adam(study: ResolvedStudy) -> StageResult:
         here, there = split_datasets(remaining, set(done)) if can_fork() else (remaining, [])
         if not there:
             ds = remaining.pop(0)
-            done[ds.name] = _derive_and_write(study, ds, sources)
+            done[ds.name] = _derive_and_write(study, ds, sources, columns)
             continue
         # the second process's datasets reach the TLF hand-off through its result (tlfgen.parallel)
-        with start_child(lambda channel: [_derive_and_write(study, ds, sources) for ds in there],
+        with start_child(lambda channel: [_derive_and_write(study, ds, sources, columns) for ds in there],
                          name="ADaM") as child:
             for ds in here:
-                done[ds.name] = _derive_and_write(study, ds, sources)
+                done[ds.name] = _derive_and_write(study, ds, sources, columns)
             done.update((item.name, item) for item in child.result())
         remaining = []
     for ds in specs.datasets:  # spec order, however the work was shared

@@ -27,6 +27,7 @@ import os
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Container
 
 import numpy as np
 import pandas as pd
@@ -313,37 +314,60 @@ def _numbers_as_read(column: pd.Series, fmt: str | None) -> tuple[pd.Series, str
     return column, "float"
 
 
-def read_xpt(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, DatasetMetadata]:
+def read_xpt(path: str | os.PathLike[str], *, columns: Container[str] | None = None
+             ) -> tuple[pd.DataFrame, DatasetMetadata]:
     """Read an XPT file back: data plus the metadata the file itself carries.
 
     Character columns come back as str ('' for missing); numeric columns as
     float64 (XPT has no integer type, so data_type is "float"); numeric columns
     with a DATE/DATETIME format as datetime64 with data_type "date"/"datetime".
-    ``structure`` and ``class_`` are empty: XPT does not store them.
+    ``structure`` and ``class_`` are empty: XPT does not store them. ``columns``: read only the
+    columns ``in`` it (a set, a list, ``spec.inputs.ColumnNeeds``; file order is kept); None reads
+    every column.
+
+    One-member V5 files with ASCII text are read column-wise (``io/xpt_read.py``, the same
+    values as pyreadstat's); others by pyreadstat.
     """
+    from tlfgen.io.xpt_read import read_xpt_columns
+
     try:
-        df, info = pyreadstat.read_xport(str(path), disable_datetime_conversion=True)
+        fast = read_xpt_columns(path, columns)
+    except (OSError, ValueError):
+        fast = None  # pyreadstat below says what is wrong with the file
+    if fast is not None:
+        df, layout = fast
+        described = [(v.name, v.label, v.format, v.length, not v.numeric) for v in layout.variables
+                     if v.name in df.columns]
+        return _as_read(df, described, layout.table_name, layout.file_label)
+    try:
+        if columns is not None:
+            _, head = pyreadstat.read_xport(str(path), metadataonly=True)
+            columns = [name for name in head.column_names if name in columns]
+        df, info = pyreadstat.read_xport(str(path), disable_datetime_conversion=True,
+                                         usecols=list(columns) if columns is not None else None)
     except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
         raise DataError(f"cannot read XPT file: {exc}", file=path) from exc
+    described = [(name, info.column_names_to_labels.get(name) or "", info.original_variable_types.get(name),
+                  int(info.variable_storage_width[name]), info.readstat_variable_types[name] == "string")
+                 for name in info.column_names]
+    return _as_read(df, described, info.table_name or "", info.file_label or "")
+
+
+def _as_read(df: pd.DataFrame, described: list[tuple[str, str, str | None, int, bool]], table_name: str,
+             file_label: str) -> tuple[pd.DataFrame, DatasetMetadata]:
+    """Numbers with a date format as datetime64, and the metadata (``described``: per column its
+    name, label, format, length and whether it is text)."""
     variables = []
-    for name in info.column_names:
-        fmt = _format_with_dot(info.original_variable_types.get(name))
+    for name, label, raw_format, length, is_text in described:
+        fmt = _format_with_dot(raw_format)
         data_type = "text"
-        if info.readstat_variable_types[name] != "string":
+        if not is_text:
             column, data_type = _numbers_as_read(df[name], fmt)
             if data_type != "float":
                 df[name] = column
-        variables.append(VariableMetadata(
-            name=name,
-            label=info.column_names_to_labels.get(name) or "",
-            data_type=data_type,
-            length=int(info.variable_storage_width[name]),
-            display_format=fmt,
-        ))
-    meta = DatasetMetadata(
-        name=info.table_name or "", label=info.file_label or "", structure="", class_="",
-        variables=tuple(variables),
-    )
+        variables.append(VariableMetadata(name=name, label=label, data_type=data_type, length=length,
+                                          display_format=fmt))
+    meta = DatasetMetadata(name=table_name, label=file_label, structure="", class_="", variables=tuple(variables))
     return df, meta
 
 
