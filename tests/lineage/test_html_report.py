@@ -72,3 +72,15 @@ def test_page_is_rebuilt_byte_identical(lineage_study):
     tables = build_outputs(study, specs, read_adam(study.adam_dir, needed_datasets(specs)))
     page = create_explorer_html(create_explorer_data(TraceContext(study), tables))
     assert page == (study.outputs_dir / REPORT_NAME).read_text(encoding="utf-8")
+
+
+def test_numbers_json_cannot_hold_are_written_as_the_text_sas_and_r_print():
+    # a Cox model with an infinite estimate gives an upper limit of inf: the page says Inf, the run goes on
+    from tlfgen.lineage.explorer_subjects import pack_json, unpack_json
+
+    cell = {"values": {"est": 2.5, "lower": 0.4, "upper": float("inf"), "p": float("nan"), "d": -float("inf")}}
+    assert unpack_json(pack_json(cell)) == {"values": {"est": 2.5, "lower": 0.4, "upper": "Inf", "p": "NaN",
+                                                        "d": "-Inf"}}
+    block = json_block("x", [cell])
+    payload = block.split(">", 1)[1].rsplit("</script>", 1)[0]
+    assert json.loads(payload) == [{"values": {"est": 2.5, "lower": 0.4, "upper": "Inf", "p": "NaN", "d": "-Inf"}}]

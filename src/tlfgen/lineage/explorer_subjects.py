@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import zlib
 from typing import Any
 
 import numpy as np
 
-from tlfgen.lineage.jsondump import ENCODE_STR as _ENCODE
 from tlfgen.lineage.trace import ADAM_SHOW, TraceContext
 
 #: subjects per compressed block of the page
@@ -93,8 +93,36 @@ def create_subject_chunks(ctx: TraceContext, subjects: list[str]) -> list[str]:
     return chunks
 
 
+#: a string as JSON text (the standard library's own string encoder, ensure_ascii=False)
+_ENCODE = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    return dumps_page_json(value)
+
+
+#: what the page shows for a number JSON cannot hold (an upper confidence limit of a model
+#: whose estimate is infinite, a ratio over zero): the text SAS and R print for it
+NON_FINITE_TEXT = {math.inf: "Inf", -math.inf: "-Inf"}
+
+
+def dumps_page_json(value: Any) -> str:
+    """Compact JSON of a page block; an infinite or NaN number becomes the text ``Inf``, ``-Inf``
+    or ``NaN`` (JSON has no such numbers, and the page shows values as text)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    except ValueError:
+        return json.dumps(_finite(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return NON_FINITE_TEXT.get(value, "NaN")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def pack_json(value: Any) -> str:

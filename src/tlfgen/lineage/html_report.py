@@ -17,7 +17,6 @@ can end a block early).
 from __future__ import annotations
 
 import html
-import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,9 @@ TEMPLATE_NAME = "explorer.html"
 
 def json_block(block_id: str, value: Any) -> str:
     """A ``<script type="application/json">`` block; ``<``, ``>`` and ``&`` escaped inside the JSON."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    from tlfgen.lineage.explorer_subjects import dumps_page_json
+
+    text = dumps_page_json(value)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return f'<script type="application/json" id="{html.escape(block_id, quote=True)}">{text}</script>\n'
 
