@@ -86,13 +86,15 @@ def test_cox_input_errors():
 
 
 # 4b. A declared reference level nobody has (a small study with no PD-L1 < 1): the first level
-#     present is the reference, as when none is declared, and a note says so for the footnotes.
+#     present is the model's reference, its terms are renamed (no table row shows them) and a note says so.
 def test_absent_reference_level_falls_back_to_the_first_level_with_a_note():
     declared = cox_model(aml_frame(), "time", "status", ["x"], references={"x": "Other"})
     default = cox_model(aml_frame(), "time", "status", ["x"])
-    pd.testing.assert_frame_equal(declared.terms, default.terms)
-    assert declared.notes == ("x: no subject has the reference level 'Other'; 'Maintained' (the first "
-                              "level present) is the reference instead",)
+    assert declared.terms["term"].tolist() == ["x=Nonmaintained vs Maintained"]
+    assert default.terms["term"].tolist() == ["x=Nonmaintained"]
+    pd.testing.assert_frame_equal(declared.terms.drop(columns="term"), default.terms.drop(columns="term"))
+    assert declared.notes == ("x: no subject has the reference level 'Other', so the comparisons with it are "
+                              "not estimable; the model uses 'Maintained' (the first level present) as reference",)
     assert default.notes == ()
 
 

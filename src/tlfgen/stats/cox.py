@@ -71,9 +71,10 @@ def build_design_noted(
     """``build_design`` and its notes for the footnotes.
 
     A declared reference level absent from the data (no subject with PD-L1 < 1 in a small
-    study) is replaced by the first level present in sorted order, the default reference,
-    and noted: the model is the same, only the baseline of that covariate moves. SAS (REF=)
-    and R (relevel) stop with an error instead.
+    study) is replaced by the first level present in sorted order, the default reference, so
+    the model can still adjust for the covariate; its terms are named ``COL=LEVEL vs FALLBACK``
+    (no table row asks for them: the comparisons with the declared reference are not
+    estimable) and a note says so. SAS (REF=) and R (relevel) stop with an error instead.
     """
     parts = []
     notes: list[str] = []
@@ -90,13 +91,14 @@ def build_design_noted(
             continue
         levels = sorted(series.unique().tolist(), key=str)
         ref = references.get(col, levels[0])
+        suffix = ""
         if ref not in levels:
-            notes.append(f"{col}: no subject has the reference level {ref!r}; {levels[0]!r} (the first "
-                         "level present) is the reference instead")
-            ref = levels[0]
+            notes.append(f"{col}: no subject has the reference level {ref!r}, so the comparisons with it are "
+                         f"not estimable; the model uses {levels[0]!r} (the first level present) as reference")
+            ref, suffix = levels[0], f" vs {levels[0]}"
         for level in levels:
             if level != ref:
-                parts.append((series == level).astype(float).rename(f"{col}={level}"))
+                parts.append((series == level).astype(float).rename(f"{col}={level}{suffix}"))
     if not parts:
         raise DataError(f"no covariate of {list(covariates)} varies in the data: nothing to estimate",
                         column=covariates[0] if covariates else None,
