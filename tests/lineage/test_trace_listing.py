@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 from tlfgen.errors import UsageError
-from tlfgen.lineage.trace import run_trace
+from tlfgen.lineage.trace_command import run_trace
 from tlfgen.lineage.trace_listing import find_listing_row, listing_rows, row_id_of, trace_listing_row
 
 
