@@ -31,7 +31,9 @@ OUTPUT_ROOTS = ("sdtm", "adam", "outputs")
 STAGE_LINES = ("SDTM stage done", "ADAM stage done", "TLF stage done", "LINEAGE stage done")
 #: generation -> (seed, subjects per arm); C's Firth regression (T4) does not converge: a data
 #: error in the TLF stage, after SDTM and ADaM were built
-EXPORTS = {"A": (20200803, 15), "B": (20200804, 15), "C": (20200803, 8)}
+#: C: one subject per arm and no responder, so the TLF stage stops on a data error (no DOR
+#: records for the KM figure F3) after SDTM and ADaM were built in staging
+EXPORTS = {"A": (20200803, 15), "B": (20200804, 15), "C": (3, 1)}
 #: SIGKILL trials: the stage each one is killed in (0 SDTM .. 3 LINEAGE, its manifest and publish)
 KILL_PLAN = (0, 1, 2, 3, 0, 1, 2, 3, 2, 0)
 UNPUBLISHED = "nothing was published; the outputs are those of the last complete run"
@@ -205,7 +207,7 @@ def test_a_data_error_in_the_tlf_stage_publishes_nothing(generations):
     assert code == 1, output
     text = one_line(output)
     assert "SDTM stage done" in text and "ADAM stage done" in text  # both ran, in staging
-    assert "error: Firth logistic regression did not converge in 100 iterations" in text
+    assert "error: adam/adtte.xpt, column PARAMCD: figure F3: no ADTTE records with PARAMCD DOR" in text
     assert UNPUBLISHED in text
     assert _which_generation(study, reference) == current
     assert _staging_left(study) == []

@@ -44,7 +44,7 @@ import pandas as pd
 
 from tlfgen.errors import DataError
 from tlfgen.stats._checks import as_labels, as_time_event, check_choice, check_conf
-from tlfgen.stats.results import CoxModelResult, HazardRatio, wald_terms
+from tlfgen.stats.results import CoxModelResult, HazardRatio, ModelNotEstimable, wald_terms
 
 COX_LABELS = {
     "breslow": "Cox proportional hazards, Breslow ties, Wald CI and p "
@@ -100,7 +100,7 @@ def build_design_noted(
             if level != ref:
                 parts.append((series == level).astype(float).rename(f"{col}={level}{suffix}"))
     if not parts:
-        raise DataError(f"no covariate of {list(covariates)} varies in the data: nothing to estimate",
+        raise ModelNotEstimable(f"no covariate of {list(covariates)} varies in the data: nothing to estimate",
                         column=covariates[0] if covariates else None,
                         hint="each categorical covariate needs at least two levels present")
     return pd.concat(parts, axis=1), tuple(notes)
@@ -127,8 +127,6 @@ def cox_model(
     PROC PHREG's parameter estimates table prints them; ``test`` (wald, lr, score) and
     ``ci`` (wald, profile) choose others (module docstring).
     """
-    from statsmodels.duration.hazard_regression import PHReg  # not statsmodels.api: it imports all of statsmodels
-
     check_choice(ties, tuple(COX_LABELS), "ties")
     check_choice(test, tuple(P_TEXT), "test")
     check_choice(ci, tuple(CI_TEXT), "ci")
@@ -141,6 +139,18 @@ def cox_model(
         raise DataError("cox_model needs at least one covariate", column="covariates")
     design, design_notes = build_design_noted(df, covariates, dict(references or {}))
     strata = None if strata_col is None else as_labels(df[strata_col], strata_col, len(df))
+    try:
+        return _fit_cox_model(time, event, design, design_notes, strata, ties=ties, conf=conf, test=test, ci=ci)
+    except np.linalg.LinAlgError as exc:  # in the fit or a restricted refit (LR, score, profile)
+        raise ModelNotEstimable(
+            f"the Cox model on {list(design.columns)} cannot be estimated: its information matrix is "
+            f"singular ({int(event.sum())} events for {design.shape[1]} terms, or covariates that move together)",
+            column=str(covariates[0]), hint="fit fewer covariates, or merge sparse levels") from exc
+
+
+def _fit_cox_model(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, design_notes: tuple[str, ...],
+                   strata: Any, *, ties: str, conf: float, test: str, ci: str) -> CoxModelResult:
+    from statsmodels.duration.hazard_regression import PHReg  # not statsmodels.api: it imports all of statsmodels
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     model = PHReg(time, design.to_numpy(), status=event, ties=ties, strata=strata)

@@ -41,7 +41,7 @@ import pandas as pd
 from tlfgen.errors import DataError
 from tlfgen.stats._checks import check_choice, check_conf
 from tlfgen.stats.cox import build_design, build_design_noted, cox_hr, cox_model  # noqa: F401 (build_design named here too)
-from tlfgen.stats.results import CoxModelResult, HazardRatio, wald_terms
+from tlfgen.stats.results import CoxModelResult, HazardRatio, ModelNotEstimable, wald_terms
 
 __all__ = [
     "CoxModelResult",
@@ -251,7 +251,13 @@ def _profile_limits(exog: np.ndarray, endog: np.ndarray, j: int, params: np.ndar
 
 def _firth_result(design: pd.DataFrame, exog: np.ndarray, endog: np.ndarray, conf: float,
                   notes: tuple[str, ...]) -> LogisticModelResult:
-    beta, cov = fit_firth(exog, endog)
+    try:
+        beta, cov = fit_firth(exog, endog)
+    except np.linalg.LinAlgError as exc:
+        raise ModelNotEstimable(
+            f"Firth logistic regression on {list(design.columns)} cannot be estimated: its information matrix "
+            f"is singular ({exog.shape[0]} subjects for {exog.shape[1]} parameters, or covariates that move together)",
+            hint="fit fewer covariates, or merge sparse levels") from exc
     se = np.sqrt(np.diag(cov))
     terms = wald_terms(design.columns, beta[1:], se[1:], conf=conf, ratio="or")
     return LogisticModelResult(terms=terms, n=int(endog.size), n_events=int(endog.sum()), method="logistic-firth",
@@ -297,8 +303,8 @@ def fit_firth(exog: np.ndarray, endog: np.ndarray, *, max_iter: int = 100,
         # fit that has converged; accept it by logistf's rules (xconv 1e-4, gconv 1e-5).
         score = _firth_score(x, y, pi, w, info)
         if not (np.max(np.abs(step)) < FIRTH_XCONV and np.max(np.abs(score)) < FIRTH_GCONV):
-            raise DataError(f"Firth logistic regression did not converge in {max_iter} iterations",
-                            hint="check the covariates for collinearity")
+            raise ModelNotEstimable(f"Firth logistic regression did not converge in {max_iter} iterations",
+                                    hint="check the covariates for collinearity")
     return beta, np.linalg.inv(info)
 
 

@@ -11,6 +11,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from tlfgen.errors import DataError
+
+
+class ModelNotEstimable(DataError):
+    """A model the data cannot support (a singular information matrix, no covariate that varies,
+    a Firth fit that does not converge): tables print its estimates NE with this reason as a
+    footnote (SAS: "the model is not estimable"; R coxph: "X matrix deemed to be singular")."""
+
 
 @dataclass(frozen=True)
 class MedianCI:

@@ -316,9 +316,34 @@ def fit_terms(model: str, frame: pd.DataFrame, outcome: Sequence[str], covariate
     ``test`` (wald, lr, score) is the test of each term's p; ``ci`` (wald, profile) its CI.
     Infinite Cox estimates come back as NaN (printed NE) with a note (a Wald p too; a likelihood
     ratio or score p stays defined); a logistic fit that fails by separation is refitted by
-    Firth's method when ``separation="firth"``, with a note (Wald CI and p).
+    Firth's method when ``separation="firth"``, with a note (Wald CI and p). A model the data
+    cannot support (``stats.results.ModelNotEstimable``) gives its terms NE with the reason.
     """
     refs = {k: v for k, v in references.items() if k in covariates}
+    from tlfgen.stats.results import ModelNotEstimable
+
+    try:
+        return _fit_terms(model, frame, outcome, covariates, refs, ties, method=method, separation=separation,
+                          ci=ci, test=test)
+    except ModelNotEstimable as exc:
+        return _not_estimable_terms(frame, covariates, refs), "", (f"not estimable: {exc.message}; printed NE",)
+
+
+def _not_estimable_terms(frame: pd.DataFrame, covariates: Sequence[str], refs: dict[str, Any]) -> pd.DataFrame:
+    """The terms a model would have had, every estimate NaN (printed NE)."""
+    from tlfgen.stats.cox import build_design
+    from tlfgen.stats.results import ModelNotEstimable
+
+    try:
+        names = list(build_design(frame, list(covariates), refs).columns)
+    except ModelNotEstimable:
+        names = []
+    return pd.DataFrame({"term": names, "est": NAN, "lower": NAN, "upper": NAN, "p": NAN})
+
+
+def _fit_terms(model: str, frame: pd.DataFrame, outcome: Sequence[str], covariates: Sequence[str],
+               refs: dict[str, Any], ties: str, *, method: str, separation: str, ci: str,
+               test: str) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
     if model == "cox":
         from tlfgen.stats.survival import cox_model
 

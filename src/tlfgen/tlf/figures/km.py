@@ -94,7 +94,9 @@ def km_analyses_from_table(table: Any, blocks: Sequence[str] | None = None) -> d
 
 
 def _value(cell: Any, name: str) -> float:
-    value = cell.value(name)
+    """The cell's raw ``name``; NaN (printed NE) when the cell has none (an arm too small to
+    estimate it: the table prints NE without values)."""
+    value = dict(cell.values).get(name)
     return math.nan if value is None else float(value)
 
 
