@@ -256,3 +256,18 @@ def test_profile_ci_multivariable_rossi():
         assert round(2 * (top + best.fun), 3) == 3.841
     assert (round(row["lower"], 2), round(row["upper"], 2)) == (0.47, 0.99)  # Wald 0.47-1.00
     assert "RISKLIMITS=PL" in fit.method_label
+
+
+# 4c. Two covariates that move together: R coxph says "X matrix deemed to be singular" and gives
+#     NA; tlfgen raises ModelNotEstimable, which tables print as NE with the reason.
+def test_singular_design_is_not_estimable_and_tables_print_it_ne():
+    from tlfgen.stats.results import ModelNotEstimable
+    from tlfgen.tlf.estimates import fit_terms
+
+    frame = aml_frame().assign(x2=lambda d: d["x"])
+    with pytest.raises(ModelNotEstimable, match="information matrix is singular"):
+        cox_model(frame, "time", "status", ["x", "x2"])
+    terms, _label, notes = fit_terms("cox", frame, ["time", "status"], ["x", "x2"], {}, "breslow")
+    assert terms["term"].tolist() == ["x=Nonmaintained", "x2=Nonmaintained"]
+    assert terms[["est", "lower", "upper", "p"]].isna().all().all()
+    assert len(notes) == 1 and notes[0].startswith("not estimable: the Cox model") and notes[0].endswith("printed NE")
