@@ -104,6 +104,20 @@ def test_4_a_kill_before_the_journal_is_undone_at_the_next_start(tmp_path):
     assert recover_run(root) is None
 
 
+def test_4b_a_kill_while_the_journal_is_written_leaves_its_temporary_file_which_the_next_start_removes(tmp_path):
+    # seen in CI: SIGKILL inside atomic_write_text(journal) left ".publish.json.<random>.tmp"
+    root = _study(tmp_path)
+    staging = _staging(root).open()
+    _write_new(staging)
+    (root / CONTROL / f".{JOURNAL}.k1l2d3.tmp").write_text('{"swaps": [', encoding="utf-8")
+    staging._lock.release()
+    note = recover_run(root)
+    assert note == ("a previous run was stopped before it finished; its unpublished files were removed, "
+                    "the outputs are those of the last complete run")
+    assert _state(root) == {"sdtm": "old sdtm", "outputs": "old outputs"}
+    assert _leftovers(root) == []
+
+
 class _Killed(BaseException):
     pass
 

@@ -221,6 +221,12 @@ def recover_run(root: str | os.PathLike[str]) -> str | None:
     stale = sorted(p for p in control.iterdir() if p.name.startswith(STAGING_PREFIX))
     for folder in stale:
         shutil.rmtree(folder, ignore_errors=True)
+    # a kill while the journal itself was being written leaves its temporary file (io.atomic):
+    # the journal never existed, so nothing was published; the file is only removed
+    unwritten = sorted(p for p in control.iterdir() if p.name.startswith(f".{JOURNAL}.") and p.name.endswith(".tmp"))
+    for path in unwritten:
+        path.unlink(missing_ok=True)
+    stale += unwritten
     if stale and note is None:
         note = ("a previous run was stopped before it finished; its unpublished files were removed, "
                 "the outputs are those of the last complete run")

@@ -123,11 +123,21 @@ def _function(name: str) -> dict[str, str]:
         file = Path(inspect.getsourcefile(func) or "")
         lines, line = inspect.getsourcelines(func)
         line += next((i for i, text in enumerate(lines) if text.lstrip().startswith("def ")), 0)  # past decorators
-        parts = file.parts
-        source = "/".join(parts[parts.index("tlfgen"):]) + f":{line}" if "tlfgen" in parts else f"{file.name}:{line}"
+        source = f"{_package_relative(file)}:{line}"
     except (OSError, TypeError):
         source = ""
     return {"function": f"{func.__module__}.{func.__name__}", "summary": found.summary, "source": source}
+
+
+def _package_relative(file: Path) -> str:
+    """``tlfgen/adam/common.py`` for a module of this package, wherever it is installed (the
+    checkout's folder may itself be called tlfgen); the file name for any other file."""
+    import tlfgen
+
+    try:
+        return file.resolve().relative_to(Path(tlfgen.__file__).resolve().parent.parent).as_posix()
+    except ValueError:
+        return file.name
 
 
 def trace_define(ctx: TraceContext, target: str, param: str | None = None) -> dict[str, Any]:
