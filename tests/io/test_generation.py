@@ -184,6 +184,21 @@ def test_7_ctrl_c_while_publishing_does_not_stop_the_publish(tmp_path, monkeypat
     assert _leftovers(root) == []
 
 
+def test_7b_ctrl_c_while_the_staged_trees_are_synced_publishes_nothing_and_leaves_no_staging(tmp_path, monkeypatch):
+    # seen in CI: SIGINT during publish's fsync, before the journal, left the run-* folder behind
+    root = _study(tmp_path)
+
+    def interrupted(_path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generation, "_fsync_tree", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with _staging(root) as staging:
+            _write_new(staging)
+    assert _state(root) == {"sdtm": "old sdtm", "outputs": "old outputs"}
+    assert _leftovers(root) == []
+
+
 def test_8_a_second_command_on_the_same_study_is_refused_and_leaves_the_first_alone(tmp_path):
     root = _study(tmp_path)
     with _staging(root) as first:

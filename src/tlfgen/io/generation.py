@@ -356,7 +356,8 @@ class RunStaging:
     def discard(self) -> None:
         """Delete the staging folder (the unpublished or the previous generation); unlock."""
         if self.staging is not None:
-            shutil.rmtree(self.staging, ignore_errors=True)
+            with _signals_held():  # a second Ctrl-C must not leave half a staging folder
+                shutil.rmtree(self.staging, ignore_errors=True)
         self._lock.release()
 
     def __enter__(self) -> RunStaging:
@@ -365,6 +366,14 @@ class RunStaging:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         if exc_type is None:
-            self.publish()
+            try:
+                self.publish()
+            except BaseException:
+                # Ctrl-C or an error while the staged trees were synced, before the journal (the
+                # commit point) was written: nothing was published, so the staging goes at once.
+                # With a journal the next start completes the publish from the staging: keep it.
+                if not (self.control / JOURNAL).exists():
+                    self.discard()
+                raise
         else:
             self.discard()
