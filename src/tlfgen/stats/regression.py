@@ -288,7 +288,8 @@ def fit_firth(exog: np.ndarray, endog: np.ndarray, *, max_iter: int = 100,
     beta = np.zeros(x.shape[1])
     value, pi, w, info = penalised(beta)
     for _ in range(max_iter):
-        step = np.linalg.inv(info) @ _firth_score(x, y, pi, w, info)
+        cov = np.linalg.inv(info)
+        step = cov @ _firth_score(x, y, pi, w, cov)
         for _halving in range(30):
             new_value, new_pi, new_w, new_info = penalised(beta + step)
             if new_value >= value - 1e-12:
@@ -301,7 +302,7 @@ def fit_firth(exog: np.ndarray, endog: np.ndarray, *, max_iter: int = 100,
     else:
         # The strict step rule can stall at rounding noise (steps ~1e-8 that never shrink) on a
         # fit that has converged; accept it by logistf's rules (xconv 1e-4, gconv 1e-5).
-        score = _firth_score(x, y, pi, w, info)
+        score = _firth_score(x, y, pi, w, np.linalg.inv(info))
         if not (np.max(np.abs(step)) < FIRTH_XCONV and np.max(np.abs(score)) < FIRTH_GCONV):
             raise ModelNotEstimable(f"Firth logistic regression did not converge in {max_iter} iterations",
                                     hint="check the covariates for collinearity")
@@ -312,10 +313,11 @@ FIRTH_XCONV = 1e-4
 FIRTH_GCONV = 1e-5
 
 
-def _firth_score(x: np.ndarray, y: np.ndarray, pi: np.ndarray, w: np.ndarray, info: np.ndarray) -> np.ndarray:
-    """Firth's modified score U*(beta) = X'(y - pi + h(1/2 - pi)), h the hat diagonal."""
+def _firth_score(x: np.ndarray, y: np.ndarray, pi: np.ndarray, w: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Firth's modified score U*(beta) = X'(y - pi + h(1/2 - pi)), h the hat diagonal (``cov``: the
+    inverse Fisher information)."""
     root_w = np.sqrt(w)[:, None]
-    hat = np.einsum("ij,jk,ik->i", x * root_w, np.linalg.inv(info), x * root_w)
+    hat = np.einsum("ij,jk,ik->i", x * root_w, cov, x * root_w)
     return x.T @ (y - pi + hat * (0.5 - pi))
 
 

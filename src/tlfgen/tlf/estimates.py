@@ -20,6 +20,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from tlfgen.stats.results import ModelNotEstimable
+
 NAN = float("nan")
 
 
@@ -320,8 +322,6 @@ def fit_terms(model: str, frame: pd.DataFrame, outcome: Sequence[str], covariate
     cannot support (``stats.results.ModelNotEstimable``) gives its terms NE with the reason.
     """
     refs = {k: v for k, v in references.items() if k in covariates}
-    from tlfgen.stats.results import ModelNotEstimable
-
     try:
         return _fit_terms(model, frame, outcome, covariates, refs, ties, method=method, separation=separation,
                           ci=ci, test=test)
@@ -332,7 +332,6 @@ def fit_terms(model: str, frame: pd.DataFrame, outcome: Sequence[str], covariate
 def _not_estimable_terms(frame: pd.DataFrame, covariates: Sequence[str], refs: dict[str, Any]) -> pd.DataFrame:
     """The terms a model would have had, every estimate NaN (printed NE)."""
     from tlfgen.stats.cox import build_design
-    from tlfgen.stats.results import ModelNotEstimable
 
     try:
         names = list(build_design(frame, list(covariates), refs).columns)
