@@ -29,11 +29,11 @@ from reliability_helpers import ROOT, invoke, one_line
 TLFGEN = Path(sys.executable).with_name("tlfgen")
 OUTPUT_ROOTS = ("sdtm", "adam", "outputs")
 STAGE_LINES = ("SDTM stage done", "ADAM stage done", "TLF stage done", "LINEAGE stage done")
-#: generation -> (seed, subjects per arm); C's Firth regression (T4) does not converge: a data
-#: error in the TLF stage, after SDTM and ADaM were built
-#: C: one subject per arm and no responder, so the TLF stage stops on a data error (no DOR
-#: records for the KM figure F3) after SDTM and ADaM were built in staging
-EXPORTS = {"A": (20200803, 15), "B": (20200804, 15), "C": (3, 1)}
+#: generation -> (seed, subjects per arm)
+#: C: A's export with one subject's arm (ic.csv ARMSEL) changed to a code the study does not
+#: have: SDTM and ADaM are built in staging (a CT finding, ADSL.TRT01PN missing), then the TLF
+#: stage stops on a data error (the subject's arm is not an arm of the study)
+EXPORTS = {"A": (20200803, 15), "B": (20200804, 15), "C": (20200803, 15)}
 #: SIGKILL trials: the stage each one is killed in (0 SDTM .. 3 LINEAGE, its manifest and publish)
 KILL_PLAN = (0, 1, 2, 3, 0, 1, 2, 3, 2, 0)
 UNPUBLISHED = "nothing was published; the outputs are those of the last complete run"
@@ -101,6 +101,8 @@ def generations(tmp_path_factory):
     for gen, (seed, subjects) in EXPORTS.items():
         raws[gen] = base / f"raw_{gen}"
         simulate(raws[gen], subjects_per_arm=subjects, seed=seed, inject_problems=False)
+    ic = raws["C"] / "ic.csv"
+    ic.write_text(ic.read_text().replace(",TCC,Yes", ",TCX,Yes", 1))
     study = base / "study"
     shutil.copytree(ROOT / "specs", study / "specs")
     reference, durations = {}, []
@@ -207,7 +209,8 @@ def test_a_data_error_in_the_tlf_stage_publishes_nothing(generations):
     assert code == 1, output
     text = one_line(output)
     assert "SDTM stage done" in text and "ADAM stage done" in text  # both ran, in staging
-    assert "error: adam/adtte.xpt, column PARAMCD: figure F3: no ADTTE records with PARAMCD DOR" in text
+    assert "error: adam/adsl.xpt, column TRT01PN: TRT01PN of USUBJID" in text
+    assert "is not an arm number of the study (1=TCAC, 2=TCC)" in text
     assert UNPUBLISHED in text
     assert _which_generation(study, reference) == current
     assert _staging_left(study) == []

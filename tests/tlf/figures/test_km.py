@@ -128,10 +128,11 @@ def test_compute_ticks(max_time, step, x_max, expected):
     assert list(compute_ticks(max_time, step, x_max)) == expected
 
 
-# 10. a parameter absent from the population is a DataError naming the dataset
-def test_missing_param_is_data_error(fig_adam, arms):
-    with pytest.raises(DataError, match="no ADTTE records with PARAMCD OS"):
-        create_km_figure(km_spec(param="OS"), fig_adam["ADSL"], fig_adam["ADTTE"], arms, population=FAS)
+# 10. a parameter absent from the population gives the placeholder, saying which records are missing
+def test_missing_param_draws_a_placeholder(fig_adam, arms):
+    drawn = create_km_figure(km_spec(param="OS"), fig_adam["ADSL"], fig_adam["ADTTE"], arms, population=FAS)
+    assert drawn.data["placeholder"] == "no ADTTE records with PARAMCD OS in the population"
+    assert "curves" not in drawn.data
 
 
 # 11. a missing time value names dataset, column and subject

@@ -73,11 +73,11 @@ def test_panels(fig_adam, arms):
     assert [b["USUBJID"] for b in one.data["bars"]][:3] == ["S03", "S02", "S01"]
 
 
-# 6. no BESTPCHG at all is a DataError
+# 6. no BESTPCHG at all gives the placeholder, naming the parameter
 def test_no_values(fig_adam, arms):
     adrs = fig_adam["ADRS"][fig_adam["ADRS"]["PARAMCD"] != "BESTPCHG"]
-    with pytest.raises(DataError, match="no ADRS PARAMCD BESTPCHG values"):
-        create_waterfall_figure(wf_spec(), fig_adam["ADSL"], adrs, arms, population=FAS)
+    drawn = create_waterfall_figure(wf_spec(), fig_adam["ADSL"], adrs, arms, population=FAS)
+    assert drawn.data["placeholder"] == "no ADRS PARAMCD BESTPCHG values in the population"
 
 
 def many_bars(n: int) -> dict[str, pd.DataFrame]:

@@ -18,12 +18,12 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from tlfgen.errors import DataError
 from tlfgen.spec.expr import Expression
 from tlfgen.stats.formatting import fmt_estimate_ci
 from tlfgen.tlf.figures.common import (
     Arm, Drawn, gid_artists, param_records, require, subject_arms, time_event,
 )
+from tlfgen.tlf.figures.placeholder import create_placeholder_figure
 from tlfgen.tlf.figures.spec import ForestFigure, Level
 from tlfgen.tlf.figures.style import OKABE_ITO, SMALL_FONT_SIZE, create_figure, figure_style
 
@@ -89,8 +89,8 @@ def create_forest_figure(spec: ForestFigure, adsl: pd.DataFrame, adtte: pd.DataF
     subjects = subject_arms(adsl, population, arms)
     records = param_records(adtte, spec.dataset, spec.param, subjects.index, spec.time, spec.censor)
     if records.empty:
-        raise DataError(f"figure {spec.id}: no {spec.dataset} records with PARAMCD {spec.param} in the population",
-                        file=f"adam/{spec.dataset.lower()}.xpt", column="PARAMCD")
+        return create_placeholder_figure(spec, f"no {spec.dataset} records with PARAMCD {spec.param} "
+                                               "in the population")
     time, event = time_event(records, spec.dataset, spec.time, spec.censor)
     group = subjects.reindex(records.index).to_numpy(dtype=object)
     treatment = spec.treatment or arms[0].armcd

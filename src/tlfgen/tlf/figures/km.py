@@ -18,13 +18,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from tlfgen.errors import DataError
 from tlfgen.spec.expr import Expression
 from tlfgen.stats.formatting import fmt_estimate_ci, fmt_p
 from tlfgen.stats.survival import km_at, km_estimate
 from tlfgen.tlf.figures.common import (
     Arm, Drawn, gid_artists, param_records, subject_arms, time_event,
 )
+from tlfgen.tlf.figures.placeholder import create_placeholder_figure
 from tlfgen.tlf.figures.spec import KmFigure
 
 Triple = tuple[float, float, float]
@@ -132,8 +132,8 @@ def create_km_figure(spec: KmFigure, adsl: pd.DataFrame, adtte: pd.DataFrame, ar
     subjects = subject_arms(adsl, population, arms)
     records = param_records(adtte, spec.dataset, spec.param, subjects.index, spec.time, spec.censor)
     if records.empty:
-        raise DataError(f"figure {spec.id}: no {spec.dataset} records with PARAMCD {spec.param} in the population",
-                        file=f"adam/{spec.dataset.lower()}.xpt", column="PARAMCD")
+        return create_placeholder_figure(spec, f"no {spec.dataset} records with PARAMCD {spec.param} "
+                                               "in the population")
     time, event = time_event(records, spec.dataset, spec.time, spec.censor)
     group = subjects.reindex(records.index).to_numpy(dtype=object)
     treatment = spec.treatment or arms[0].armcd

@@ -35,6 +35,7 @@ from tlfgen.spec.expr import Expression
 from tlfgen.tlf.figures.common import (
     Arm, Drawn, create_rectangles, dataset_file, gid_artists, read_rectangles, require, subject_arms,
 )
+from tlfgen.tlf.figures.placeholder import create_placeholder_figure
 from tlfgen.tlf.figures.spec import SwimmerFigure
 from tlfgen.tlf.figures.style import OKABE_ITO, SMALL_FONT_SIZE, arm_style, create_figure, figure_style
 
@@ -129,8 +130,7 @@ def create_swimmer_figure(spec: SwimmerFigure, adsl: pd.DataFrame, adrs: pd.Data
     """
     lanes, left_out = compute_swimmer_lanes(spec, adsl, adrs, adtte, arms, population)
     if lanes.empty:
-        raise DataError(f"figure {spec.id}: no treated subjects (ADSL.TRTSDT) in the population",
-                        file=dataset_file("ADSL"), column="TRTSDT")
+        return create_placeholder_figure(spec, "no treated subjects (ADSL.TRTSDT) in the population")
     y = np.arange(len(lanes), dtype=float) + lanes["ARM"].map({a.armcd: a.position for a in arms}).to_numpy() * 1.5
     natural = 1.3 + ROW_INCHES * (y[-1] + 2)
     height = max(spec.height, min(natural, MAX_HEIGHT))

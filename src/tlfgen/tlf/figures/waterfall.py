@@ -25,11 +25,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from tlfgen.errors import DataError
 from tlfgen.spec.expr import Expression
 from tlfgen.tlf.figures.common import (
     Arm, Drawn, create_rectangles, gid_artists, param_records, read_rectangles, subject_arms,
 )
+from tlfgen.tlf.figures.placeholder import create_placeholder_figure
 from tlfgen.tlf.figures.spec import WaterfallFigure
 from tlfgen.tlf.figures.style import RESPONSE_STYLES, create_figure, figure_style, response_style
 
@@ -66,8 +66,7 @@ def create_waterfall_figure(spec: WaterfallFigure, adsl: pd.DataFrame, adrs: pd.
     """Draw one panel per arm (or one panel); the bars of a response category are one patch."""
     bars, left_out = compute_waterfall_bars(spec, adsl, adrs, arms, population)
     if bars.empty:
-        raise DataError(f"figure {spec.id}: no {spec.dataset} PARAMCD {spec.param} values in the population",
-                        file=f"adam/{spec.dataset.lower()}.xpt", column="AVAL")
+        return create_placeholder_figure(spec, f"no {spec.dataset} PARAMCD {spec.param} values in the population")
     panels = [(a.armcd, bars[bars["ARM"] == a.armcd]) for a in arms] if spec.by_arm else [("", bars)]
     top = max(float(bars["AVAL"].max()), max(spec.reference_lines, default=0.0), 0.0)
     bottom = min(float(bars["AVAL"].min()), min(spec.reference_lines, default=0.0), 0.0)
