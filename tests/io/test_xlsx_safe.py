@@ -54,10 +54,13 @@ def test_text_over_excel_limit_raises() -> None:
         write_text_cell(ws, 3, 2, "x" * 32768)
 
 
-def test_checked_cell_text_escapes_control_characters_and_checks_length() -> None:
-    from tlfgen.io.xlsx_safe import checked_cell_text
+def test_inline_text_xml_escapes_marks_formulas_and_keeps_spaces() -> None:
+    from tlfgen.io.xlsx_safe import inline_text_xml
 
-    assert [checked_cell_text(v, "x") for v in ("=1+1", "a<b>&c\r", "  95% CI", "a\x07", None, 3)] == [
-        "=1+1", "a<b>&c\r", "  95% CI", "a\\x07", "", "3"]
+    assert inline_text_xml("=1+1", "x") == ("<is><t>=1+1</t></is>", True)
+    assert inline_text_xml("a<b>&c\r", "x") == ('<is><t xml:space="preserve">a&lt;b&gt;&amp;c&#13;</t></is>', False)
+    assert inline_text_xml("  95% CI", "x") == ('<is><t xml:space="preserve">  95% CI</t></is>', False)
+    assert inline_text_xml("a\x07", "x") == ("<is><t>a\\x07</t></is>", False)
+    assert inline_text_xml(None, "x") == ("", False)
     with pytest.raises(RenderError, match="sheet 'S' row 2 column 3: text is 32768"):
-        checked_cell_text("x" * 32768, "sheet 'S' row 2 column 3")
+        inline_text_xml("x" * 32768, "sheet 'S' row 2 column 3")

@@ -3,11 +3,8 @@
 python-docx and openpyxl stamp the wall clock into zip entry headers and into
 ``docProps/core.xml``. ``write_package`` zips a package's entries (name, bytes)
 with fixed entry times (in the given order) and the run timestamp in the core
-properties, so the same inputs always give the same bytes.
-
-XlsxWriter (the table/listing workbooks and the findings report) already gives every zip
-entry a fixed date (1980); ``create_workbook`` opens one with the created date given and
-no string ever turned into a number, formula or link.
+properties, so the same inputs always give the same bytes. ``store_zip`` is the uncompressed
+zip the writers save into first (compressing once, at the end, is enough).
 """
 
 from __future__ import annotations
@@ -16,18 +13,11 @@ import io
 import re
 import zipfile
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Iterable
-
-if TYPE_CHECKING:
-    import xlsxwriter
-    import xlsxwriter.worksheet
+from typing import Iterable
 
 _CORE = "docProps/core.xml"
 #: zlib level of every package entry: the fastest (table XML is repetitive; files ~1.2x level 6's size)
 PACKAGE_LEVEL = 1
-#: XlsxWriter stores a column width w as w plus Calibri 11's 5-pixel cell padding (5/7 of a
-#: character); writers give the width less this, so the stored width is the character count
-CELL_PADDING = 5 / 7
 _STAMP_RE = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
 
 
@@ -47,26 +37,9 @@ def run_timestamp() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
-def create_workbook(target: io.BytesIO, created: datetime, *, constant_memory: bool = False) -> xlsxwriter.Workbook:
-    """An XlsxWriter workbook writing into ``target`` on ``close()``: author "tlfgen", ``created`` as
-    its created and modified time, text written as text (no conversion to numbers, formulas or
-    links). ``constant_memory``: rows must be written in order; one row is kept in memory."""
-    import xlsxwriter
-
-    workbook = xlsxwriter.Workbook(target, {
-        "constant_memory": constant_memory, "strings_to_numbers": False, "strings_to_formulas": False,
-        "strings_to_urls": False})
-    stamp = created.astimezone(timezone.utc).replace(tzinfo=None) if created.tzinfo else created
-    workbook.set_properties({"author": "tlfgen", "created": stamp})
-    return workbook
-
-
-def set_print_margins(ws: xlsxwriter.worksheet.Worksheet, *, footer: str = "") -> None:
-    """The page margins tlfgen's workbooks have always had (0.75 inch left/right, 1 inch top/bottom,
-    header and footer 0.5 inch), and ``footer`` (Excel header/footer code) when given."""
-    ws.set_margins(left=0.75, right=0.75, top=1, bottom=1)
-    ws.set_header("", {"margin": 0.5})
-    ws.set_footer(footer, {"margin": 0.5})
+def store_zip(buffer: io.BytesIO) -> zipfile.ZipFile:
+    """A zip open for writing into ``buffer`` without compression (read back by ``read_entries``)."""
+    return zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED)
 
 
 def read_entries(data: bytes) -> list[tuple[str, bytes]]:

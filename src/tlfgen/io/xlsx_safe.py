@@ -1,4 +1,4 @@
-"""I/O layer: writing text into XLSX cells so it stays text (openpyxl, XlsxWriter).
+"""I/O layer: writing text into XLSX cells so it stays text (openpyxl).
 
 Two hazards with openpyxl 3.1:
 
@@ -19,9 +19,10 @@ Two hazards with openpyxl 3.1:
 Excel cells hold at most 32,767 characters; longer text raises RenderError
 rather than being cut silently.
 
-XlsxWriter writers (the TLF XLSX writer, the findings report) use
-``checked_cell_text``: the same cleaning and length check; they write the text
-with ``write_string`` (a string cell, never a formula) and ``quote_prefix``.
+Writers that generate the sheet XML themselves (the TLF XLSX writer streams
+hundreds of thousands of cells) use ``inline_text_xml``: the same cleaning and
+length check, returning the ``<is>`` inline-string element and whether the cell
+needs ``quotePrefix``. An inline string is always text, never a formula.
 """
 
 from __future__ import annotations
@@ -83,14 +84,19 @@ def check_length(text: str, where: str) -> None:
         )
 
 
-def checked_cell_text(value: object, where: str) -> str:
-    """The text to write into a cell for ``value`` (control characters escaped), or RenderError naming
-    ``where`` ("sheet 'T1' row 5 column 2") when it is too long for an Excel cell. XlsxWriter
-    writers write it with ``write_string`` (always text) and a ``quote_prefix`` format when it
-    starts with one of ``FORMULA_STARTS``."""
+def inline_text_xml(value: object, where: str) -> tuple[str, bool]:
+    """``(<is><t>..</t></is>, quote_prefix)`` for ``value`` as a literal text cell ("" when empty).
+
+    ``quote_prefix`` is True for text starting with = + - @ (the cell style should set
+    ``quotePrefix``). ``where`` ("sheet 'T1' row 5 column 2") names the cell in errors.
+    """
     text = clean_cell_text(value).text
+    if not text:
+        return "", False
     check_length(text, where)
-    return text
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    space = ' xml:space="preserve"' if text.strip() != text else ""
+    return f"<is><t{space}>{escaped}</t></is>", text.startswith(FORMULA_STARTS)
 
 
 def write_text_cell(ws: Worksheet, row: int, col: int, value: object) -> CellText:
