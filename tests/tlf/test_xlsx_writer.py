@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -210,3 +211,33 @@ def test_15_the_run_time_changes_only_the_dates_and_the_footer(monkeypatch) -> N
     assert core.replace(b"2023-11-14T22:13:20Z", b"2027-01-15T08:00:00Z") == b["docProps/core.xml"][1]
     for sheet in changed[1:]:
         assert a[sheet][1].replace(b"Run: 2023-11-14 22:13 UTC", b"Run: 2027-01-15 08:00 UTC") == b[sheet][1]
+
+
+def test_16_footer_escapes_ampersands_and_stays_within_excels_255_characters() -> None:
+    from tlfgen.tlf.xlsx_writer import create_footer_left
+
+    when = run_timestamp().replace(year=2024, month=1, day=2, hour=3, minute=4)
+    assert create_footer_left(_table(spec_path="specs/tlf/R&D.yaml"), when) == (
+        "Source: specs/tlf/R&&D.yaml  Data cutoff: 2025-04-12  Run: 2024-01-02 03:04 UTC")
+    long_path = "specs/" + "x" * 300 + "/T9.yaml"
+    left = create_footer_left(_table(spec_path=long_path), when)
+    assert left.startswith("Source: ...xxx") and left.endswith("xxx/T9.yaml  Data cutoff: 2025-04-12  Run: 2024-01-02 03:04 UTC")
+    data = create_xlsx([_table(spec_path=long_path)], when)
+    footer = re.search(r"<oddFooter>(.*)</oddFooter>", zipfile.ZipFile(io.BytesIO(data)).read(
+        "xl/worksheets/sheet1.xml").decode()).group(1).replace("&amp;", "&")
+    assert len(footer) == 255 and footer.endswith("UTC&R&8 Page &P of &N")
+
+
+def test_17_sheet_names_excel_accepts() -> None:
+    assert [sheet_name(i) for i in ("T1", "L1/x", "History", "A" * 40)] == ["T1", "L1_x", "History_", "A" * 31]
+    data = create_xlsx([_table(id="t9"), _table(id="T9")], run_timestamp())  # Excel ignores case
+    assert load_workbook(io.BytesIO(data)).sheetnames == ["t9", "T9_1"]
+
+
+def test_18_more_rows_than_an_excel_sheet_is_an_error_naming_the_output(monkeypatch) -> None:
+    from tlfgen.errors import RenderError
+    from tlfgen.tlf import xlsx_writer
+
+    monkeypatch.setattr(xlsx_writer, "MAX_ROWS", 9)  # T9 needs 10: 2 titles, a blank, header, 4 rows, a blank, a note
+    with pytest.raises(RenderError, match="T9: the sheet needs 10 rows; an Excel sheet holds 9"):
+        create_xlsx([_table()], run_timestamp())
