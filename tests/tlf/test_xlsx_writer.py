@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import re
+import zipfile
 
+import pytest
 from openpyxl import load_workbook
 
 from tlfgen.tlf.model import Cell, Column, Row, Table
@@ -170,3 +173,71 @@ def test_11_p_values_numeric_where_printed_as_numbers() -> None:
         (0.037, "0.000"), (0.5, "0.0"), (1, "0.000")]
     assert (ws["C5"].value, ws["C5"].data_type) == ("< 0.001", "s")
     assert ws.auto_filter.ref is None  # a table is not filtered
+
+
+FORMULA_LIKE = ["=SUM(A1)", "+1 (3.3)", "-x", "@cmd", '=HYPERLINK("http://x")']
+
+
+@pytest.mark.parametrize("text", FORMULA_LIKE)
+def test_14_formula_like_text_is_text_everywhere_on_the_sheet(text) -> None:
+    table = _table(title=(text,), stub_header=text, rows=(Row(text, (Cell(text), Cell("1"))),), footnotes=(text,))
+    data = create_xlsx([table], run_timestamp())
+    ws = _sheet(data)
+    for ref in ("A1", "A3", "A4", "B4", "A6"):  # title, stub header, row label, body cell, footnote
+        assert (ws[ref].value, ws[ref].data_type, ws[ref].quotePrefix) == (text, "s", True), ref
+    assert (ws["C4"].value, ws["C4"].quotePrefix) == (1, False)
+    assert "<f>" not in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+
+
+def _entries(data: bytes) -> dict[str, tuple[tuple, bytes]]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {info.filename: (info.date_time, archive.read(info)) for info in archive.infolist()}
+
+
+def test_15_the_run_time_changes_only_the_dates_and_the_footer(monkeypatch) -> None:
+    tables = [_table(), _table(id="L1", kind="listing", rows_per_page=2)]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # 2023-11-14 22:13:20 UTC
+    first = create_xlsx(tables, run_timestamp())
+    assert first == create_xlsx(tables, run_timestamp())
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")  # 2027-01-15 08:00:00 UTC
+    a, b = _entries(first), _entries(create_xlsx(tables, run_timestamp()))
+    assert list(a) == list(b)
+    assert {when for when, _ in a.values()} == {(2023, 11, 14, 22, 13, 20)}
+    assert {when for when, _ in b.values()} == {(2027, 1, 15, 8, 0, 0)}
+    changed = sorted(name for name in a if a[name][1] != b[name][1])
+    assert changed == ["docProps/core.xml", "xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml"]
+    core = a["docProps/core.xml"][1]
+    assert core.count(b"2023-11-14T22:13:20Z") == 2
+    assert core.replace(b"2023-11-14T22:13:20Z", b"2027-01-15T08:00:00Z") == b["docProps/core.xml"][1]
+    for sheet in changed[1:]:
+        assert a[sheet][1].replace(b"Run: 2023-11-14 22:13 UTC", b"Run: 2027-01-15 08:00 UTC") == b[sheet][1]
+
+
+def test_16_footer_escapes_ampersands_and_stays_within_excels_255_characters() -> None:
+    from tlfgen.tlf.xlsx_writer import create_footer_left
+
+    when = run_timestamp().replace(year=2024, month=1, day=2, hour=3, minute=4)
+    assert create_footer_left(_table(spec_path="specs/tlf/R&D.yaml"), when) == (
+        "Source: specs/tlf/R&&D.yaml  Data cutoff: 2025-04-12  Run: 2024-01-02 03:04 UTC")
+    long_path = "specs/" + "x" * 300 + "/T9.yaml"
+    left = create_footer_left(_table(spec_path=long_path), when)
+    assert left.startswith("Source: ...xxx") and left.endswith("xxx/T9.yaml  Data cutoff: 2025-04-12  Run: 2024-01-02 03:04 UTC")
+    data = create_xlsx([_table(spec_path=long_path)], when)
+    footer = re.search(r"<oddFooter>(.*)</oddFooter>", zipfile.ZipFile(io.BytesIO(data)).read(
+        "xl/worksheets/sheet1.xml").decode()).group(1).replace("&amp;", "&")
+    assert len(footer) == 255 and footer.endswith("UTC&R&8 Page &P of &N")
+
+
+def test_17_sheet_names_excel_accepts() -> None:
+    assert [sheet_name(i) for i in ("T1", "L1/x", "History", "A" * 40)] == ["T1", "L1_x", "History_", "A" * 31]
+    data = create_xlsx([_table(id="t9"), _table(id="T9")], run_timestamp())  # Excel ignores case
+    assert load_workbook(io.BytesIO(data)).sheetnames == ["t9", "T9_1"]
+
+
+def test_18_more_rows_than_an_excel_sheet_is_an_error_naming_the_output(monkeypatch) -> None:
+    from tlfgen.errors import RenderError
+    from tlfgen.tlf import xlsx_writer
+
+    monkeypatch.setattr(xlsx_writer, "MAX_ROWS", 9)  # T9 needs 10: 2 titles, a blank, header, 4 rows, a blank, a note
+    with pytest.raises(RenderError, match="T9: the sheet needs 10 rows; an Excel sheet holds 9"):
+        create_xlsx([_table()], run_timestamp())
