@@ -93,6 +93,25 @@ def test_06_rows_from_rtflite_templates_are_the_bytes_rtflite_writes_for_every_r
     assert fast == create_rtf(table, run_timestamp(), style=STYLE, direct=True)
 
 
+def test_06b_pages_sharing_one_template_are_the_bytes_rtflite_writes_for_every_page(monkeypatch) -> None:
+    """A listing's pages with the same row formats share one rtflite template document: the same
+    bytes as rtflite writing every page and row itself, with one template built, not one per page."""
+    import tlfgen.tlf.rtf_writer as writer
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    rows = tuple(Row(f"S-{i:03d}", (Cell("TCAC"), Cell(f"term {i}"))) for i in range(250))
+    table = _table(rows=rows, id="L9", kind="listing", title=("Listing 9. Events", "Safety set"),
+                   columns=(Column("ARM", "Arm", kind="listing"), Column("TERM", "Reported term", kind="listing")))
+    calls = []
+    original = writer._page_document
+    monkeypatch.setattr(writer, "_page_document", lambda *a, **k: calls.append(1) or original(*a, **k))
+    fast = create_rtf(table, run_timestamp(), style=STYLE)
+    built = len(calls)
+    assert fast.count(b"\\page") >= 3  # four pages or more
+    assert built == 1
+    assert fast == create_rtf(table, run_timestamp(), style=STYLE, direct=True)
+
+
 def test_07_numbers_aligned_on_the_decimal_as_in_the_docx(monkeypatch) -> None:
     """Each number's cell gets the DOCX layout's decimal tab stop (``\\tqdec\\tx`` in twips, no
     ``\\tab``: LibreOffice and Word align a table cell on it without one); "NE (12.3, NE)", which a

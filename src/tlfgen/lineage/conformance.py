@@ -25,7 +25,7 @@ from __future__ import annotations
 import io
 import json
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -77,14 +77,18 @@ class _Stage:
     name: str
     define: ET.Element | None
     data: dict[str, dict]  # dataset name -> Dataset-JSON document
+    _columns: dict[tuple[str, str], list] = field(default_factory=dict, repr=False)
 
     def column(self, dataset: str, variable: str) -> list:
-        doc = self.data[dataset]
-        names = [c["name"] for c in doc["columns"]]
-        if variable not in names:
-            return []
-        k = names.index(variable)
-        return [row[k] for row in doc["rows"]]
+        """The variable's values in record order ([] without the variable), taken from the rows once
+        (several checks read the same variable: the list is shared, do not change it)."""
+        key = (dataset, variable)
+        if key not in self._columns:
+            doc = self.data[dataset]
+            names = [c["name"] for c in doc["columns"]]
+            k = names.index(variable) if variable in names else None
+            self._columns[key] = [] if k is None else [row[k] for row in doc["rows"]]
+        return self._columns[key]
 
 
 def _blank(value: object) -> bool:

@@ -80,8 +80,9 @@ class _Store:
                                 self.show_all.get(dataset, shown))
         codes, uniques = pd.factorize(data["USUBJID"].to_numpy())
         order = np.argsort(codes, kind="stable")
-        bounds = np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1]
-        by_subject = dict(zip(uniques.tolist(), (g.tolist() for g in np.split(found[order], bounds))))
+        ends = np.cumsum(np.bincount(codes, minlength=len(uniques))).tolist()
+        grouped = found[order].tolist()  # the records subject by subject, each subject's in row order
+        by_subject = dict(zip(uniques.tolist(), (grouped[a:b] for a, b in zip([0, *ends[:-1]], ends))))
         rows = [[self.subject(s), by_subject.get(s, [])] for s in (subjects or sorted(by_subject))]
         return rows, list(by_subject), self.scope(dataset, data, found.tolist())
 

@@ -174,7 +174,9 @@ def create_rtf(table: Table, run_at: datetime, *, style: DocumentStyle = DEFAULT
     layout = layout or compute_table_layout(table, style)
     pages = compute_rtf_pages(table, run_at, style=style, layout=layout)
     style = rtf_sizes(style)
-    parts = [_encode_page(table, layout, style, run_at, first, end, direct=direct) for first, end in pages]
+    formats: dict[tuple[tuple[bool, int], ...], str] = {}  # the pages' rtflite templates, one per row formats
+    parts = [_encode_page(table, layout, style, run_at, first, end, direct=direct, formats=formats)
+             for first, end in pages]
     # the first page whole, the others from their page setup on, each without the closing brace
     chunks = [part[part.index("\\paperw") if k else 0:].rstrip()[:-1].rstrip() for k, part in enumerate(parts)]
     text = use_study_font(_place_decimals(("\n" + PAGE_JOIN).join(chunks) + "\n}\n"), style.font)
@@ -259,12 +261,15 @@ def _place_decimals(text: str) -> str:
 
 
 def _encode_page(table: Table, layout: TableLayout, style: DocumentStyle, run_at: datetime,
-                 first: int, end: int, *, direct: bool = False) -> str:
+                 first: int, end: int, *, direct: bool = False,
+                 formats: dict[tuple[tuple[bool, int], ...], str] | None = None) -> str:
     """One page as rtflite writes it. rtflite validates and encodes every cell on its own (about
     10 us each), so a long page is encoded once with one template row per row format (the first
     row, one per (bold, indent) of the rows between, the last row; their cells hold tokens), and
     every row of the page is that format's rtflite row with its own texts in place of the tokens:
-    the same bytes as rtflite encoding every row (``direct``), in a fraction of the time."""
+    the same bytes as rtflite encoding every row (``direct``), in a fraction of the time. The
+    pages of one table with the same row formats share that template (``formats``: one rtflite
+    document per distinct list of formats, not one per page)."""
     rows = _page_rows(table, layout, first, end)
     middle = list(dict.fromkeys((bold, indent) for _, bold, indent in rows[1:-1]))
     if direct or len(rows) <= 2 + len(middle):
@@ -272,7 +277,12 @@ def _encode_page(table: Table, layout: TableLayout, style: DocumentStyle, run_at
     n = len(rows[0][0])
     styles = [rows[0][1:]] + middle + [rows[-1][1:]]
     tokens = [(tuple(f"@@R{k}C{j}@@" for j in range(n)), bold, indent) for k, (bold, indent) in enumerate(styles)]
-    doc = _page_document(table, layout, style, run_at, tokens)
+    key = tuple(styles)
+    doc = formats.get(key) if formats is not None else None
+    if doc is None:
+        doc = _page_document(table, layout, style, run_at, tokens)
+        if formats is not None:
+            formats[key] = doc
     starts = [doc.rindex("\\trowd", 0, doc.index(f"@@R{k}C0@@")) for k in range(len(styles))]
     ends = [doc.index("\\intbl\\row\\pard", start) + len("\\intbl\\row\\pard") for start in starts]
     if any(doc[e:s] != "\n" for e, s in zip(ends, starts[1:])):  # pragma: no cover - rtflite changed its layout
