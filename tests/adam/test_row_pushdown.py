@@ -21,6 +21,12 @@ REPO = Path(__file__).resolve().parents[2]
 PILOT = REPO / "examples" / "cdiscpilot01"
 
 
+@pytest.fixture(autouse=True)
+def _push_rows_of_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test files are small: push rows down whatever their size (ROW_PUSHDOWN_MIN_BYTES)."""
+    monkeypatch.setattr("tlfgen.adam.engine.ROW_PUSHDOWN_MIN_BYTES", 0)
+
+
 def _files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 

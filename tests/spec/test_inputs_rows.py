@@ -135,6 +135,12 @@ def test_simple_conditions(text: str, simple: bool) -> None:
     assert is_simple_condition(text) is simple
 
 
+@pytest.fixture(autouse=True)
+def _push_rows_of_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test files are small: push rows down whatever their size (ROW_PUSHDOWN_MIN_BYTES)."""
+    monkeypatch.setattr("tlfgen.adam.engine.ROW_PUSHDOWN_MIN_BYTES", 0)
+
+
 def _write_lb(folder: Path) -> pd.DataFrame:
     frame = pd.DataFrame({
         "STUDYID": ["S1"] * 5, "DOMAIN": ["LB"] * 5, "USUBJID": ["S1-1", "S1-1", "S1-2", "S1-2", "S1-3"],
@@ -175,3 +181,13 @@ def test_a_condition_on_a_column_the_file_lacks_reads_every_record(tmp_path: Pat
     data = read_sdtm(tmp_path, "LB", columns=needs)
     assert len(data) == 5 and not is_row_subset(data)
     assert np.array_equal(data["LBSEQ"].to_numpy(), [1.0, 2.0, 1.0, 2.0, 1.0])
+
+
+def test_files_below_the_size_limit_are_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write_lb(tmp_path)
+    size = (tmp_path / "lb.xpt").stat().st_size
+    needs = ColumnNeeds(frozenset({"USUBJID", "LBTESTCD"}), rows=RowFilter(("LBTESTCD == 'ALT'",)))
+    monkeypatch.setattr("tlfgen.adam.engine.ROW_PUSHDOWN_MIN_BYTES", size + 1)
+    assert len(read_sdtm(tmp_path, "LB", columns=needs)) == 5
+    monkeypatch.setattr("tlfgen.adam.engine.ROW_PUSHDOWN_MIN_BYTES", size)
+    assert len(read_sdtm(tmp_path, "LB", columns=needs)) == 2

@@ -135,6 +135,11 @@ def sdtm_paths(folder: Path, domain: str) -> tuple[Path, ...]:
     return dataset_paths(folder, domain)
 
 
+#: row pushdown only for files at least this large: below it, reading the filter columns first costs
+#: more than decoding every record (CDISC pilot x20: MH 7 MB, 0.15 s with, 0.11 s without; LB 300 MB
+#: filtered to 6%: 1.1-1.5 s with, 1.8-2.9 s without)
+ROW_PUSHDOWN_MIN_BYTES = 16 << 20
+
 #: frames ``read_sdtm`` returned with only some records (row pushdown), by id, with a reference to each
 _ROW_SUBSETS: dict[int, "weakref.ref[pd.DataFrame]"] = {}
 
@@ -204,7 +209,8 @@ def read_sdtm(folder: Path, domain: str, cache: dict[str, Any] | None = None,
     if it is unchanged on disk (``pipeline.take_written``), instead of reading it. ``columns``
     (``spec.inputs.compute_input_columns``): only the columns the specs read; every column when a
     declared one is not in the file (the step then names it with the file's own columns); with
-    ``columns.rows``, only the records the specs' conditions keep (``is_row_subset`` is then true).
+    ``columns.rows``, only the records the specs' conditions keep (``is_row_subset`` is then true)
+    when the file has at least ``ROW_PUSHDOWN_MIN_BYTES``.
     """
     from tlfgen.handoff import take_written
     from tlfgen.io.datasets import find_dataset, read_dataset_file
@@ -219,7 +225,7 @@ def read_sdtm(folder: Path, domain: str, cache: dict[str, Any] | None = None,
         if columns is not None and not columns.lacks_required(df.columns):
             df = df[[c for c in df.columns if c in columns]]
         return _blank_as_missing_frame(df)
-    if columns is not None and columns.rows is not None:
+    if columns is not None and columns.rows is not None and path.stat().st_size >= ROW_PUSHDOWN_MIN_BYTES:
         subset = _read_rows(path, columns)
         if subset is not None and not columns.lacks_required(subset.columns):
             _mark_row_subset(subset)
