@@ -58,10 +58,12 @@ def read_dataset_file(path: Path, columns: Container[str] | None = None, *, sele
     if set(rows_from) - set(first.columns):
         return read_xpt(path, columns=columns)[0]  # a filter column is missing: the step says so
     positions = np.asarray(select_rows(first), dtype=np.intp)
-    rest = None if columns is None else {c for c in _names(path) if c in columns and c not in first.columns}
+    names = _names(path)
+    rest = None if columns is None else {c for c in names if c in columns and c not in first.columns}
     others, _ = read_xpt(path, columns=rest if rest is not None else _AllBut(first.columns), rows=positions)
     kept = first.iloc[positions].reset_index(drop=True)
-    order = [c for c in _names(path) if c in kept.columns or c in others.columns]
+    order = [c for c in names if (c in kept.columns or c in others.columns)
+             and (columns is None or c in columns)]  # the filter columns only when asked for
     return pd.concat([kept, others], axis=1)[order]
 
 
