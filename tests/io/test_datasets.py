@@ -73,3 +73,12 @@ def test_row_selection_reads_the_records_a_full_read_holds_there(tmp_path: Path,
     none = read_dataset_file(path, {"USUBJID", "VSSTRESN"}, select_rows=lambda f: np.arange(0),
                              rows_from=["VSTESTCD"])
     assert none.columns.tolist() == ["USUBJID", "VSSTRESN"] and len(none) == 0
+
+
+@pytest.mark.parametrize("writer", [_xpt, _json], ids=["xpt", "json"])
+def test_a_filter_column_the_file_lacks_reads_every_record(tmp_path: Path, writer) -> None:
+    path = writer(tmp_path, _frame(140.0))
+    called: list[int] = []
+    data = read_dataset_file(path, {"USUBJID", "VSCAT"}, select_rows=lambda f: called.append(1) or np.arange(0),
+                             rows_from=["VSCAT"])
+    assert called == [] and data["USUBJID"].tolist() == ["S-1", "S-1", "S-2", "S-2", "S-3"]

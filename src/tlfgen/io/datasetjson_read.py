@@ -252,7 +252,8 @@ def read_dataset_json_columns(path: str | os.PathLike[str], columns: Container[s
     """Read a Dataset-JSON 1.1 file as ``read_xpt`` reads the same data (see the module docstring).
 
     ``select_rows`` with ``rows_from`` (columns of the file): the positions of the records to keep,
-    computed on the frame of those columns (all records); only those records are returned.
+    computed on the frame of those columns (all records); only those records are returned. When a
+    ``rows_from`` column is not in the file every record is returned (the caller's step names it).
     """
     doc = load_dataset_json(path)
     with paused_gc():
@@ -268,15 +269,13 @@ def _read_columns(path: str | os.PathLike[str], doc: dict[str, Any], columns: Co
     kinds: dict[str, str] = {}
     positions: np.ndarray | None = None
     first = [c for c in doc["columns"] if c["name"] in set(rows_from)]
-    if select_rows is not None and first and records:
+    if select_rows is not None and records and first and len(first) == len(set(rows_from)):  # else: all records
         for column in first:
             i = index[column["name"]]
             out[column["name"]], kinds[column["name"]] = create_column(path, column, [r[i] for r in records])
         frame = pd.DataFrame({c["name"]: out[c["name"]] for c in first}, index=pd.RangeIndex(len(records)))
         positions = np.asarray(select_rows(frame), dtype=np.intp)
-        for name in list(out):
-            kept = out[name].to_numpy()[positions] if isinstance(out[name], pd.Series) else out[name][positions]
-            out[name] = kept if not isinstance(out[name], pd.Series) else pd.Series(kept, name=name)
+        out = {name: _as_array(values)[positions] for name, values in out.items()}
         records = [records[p] for p in positions.tolist()]
     for column in specs:
         name = column["name"]
