@@ -53,7 +53,7 @@ def read_dataset_file(path: Path, columns: Container[str] | None = None, *, sele
     from tlfgen.io.xpt import read_xpt
 
     if select_rows is None or not rows_from:
-        return read_xpt(path, columns=columns)[0]
+        return (read_xpt(path) if columns is None else read_xpt(path, columns=columns))[0]
     first, _ = read_xpt(path, columns=set(rows_from))
     if set(rows_from) - set(first.columns):
         return read_xpt(path, columns=columns)[0]  # a filter column is missing: the step says so
