@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tlfgen.adam.engine import BuiltDataset, read_sdtm, run_dataset, sdtm_paths
+from tlfgen.adam.engine import BuiltDataset, is_row_subset, read_sdtm, run_dataset, sdtm_paths
 from tlfgen.adam.lineage import LINEAGE_VERSION, create_lineage_text  # noqa: F401
 from tlfgen.handoff import publish_written, release_written
 from tlfgen.io.atomic import atomic_write_text
@@ -169,7 +169,7 @@ def run_adam(study: ResolvedStudy) -> StageResult:
     if study.start == "sdtm":  # supplied SDTM: its records start the lineage
         from tlfgen.adam.supplied import write_supplied_lineage
 
-        read = {name: sources.get(f"sdtm.{name}") for name in sorted(needed)}
+        read = {name: None if is_row_subset(f := sources.get(f"sdtm.{name}")) else f for name in sorted(needed)}
         result.outputs.extend(write_supplied_lineage(study, {
             name: frame if frame is not None else read_sdtm(study.sdtm_dir, name) for name, frame in read.items()}))
     write_define(study, [done[ds.name].meta for ds in specs.datasets], result)

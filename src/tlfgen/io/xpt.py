@@ -284,7 +284,8 @@ def write_xpt(
 # ---------------------------------------------------------------- reading
 
 
-def _format_with_dot(fmt: str | None) -> str | None:
+def format_with_dot(fmt: str | None) -> str | None:
+    """A display format as ``read_xpt`` reports it (``DATE9`` -> ``DATE9.``); None for none."""
     if not fmt:
         return None
     return fmt if "." in fmt else f"{fmt}."
@@ -304,7 +305,7 @@ def compute_from_sas_numbers(column: pd.Series, unit: str) -> pd.Series:
     return pd.Series(stamps, index=column.index, name=column.name).where(~missing)
 
 
-def _numbers_as_read(column: pd.Series, fmt: str | None) -> tuple[pd.Series, str]:
+def compute_numbers_as_read(column: pd.Series, fmt: str | None) -> tuple[pd.Series, str]:
     """A numeric XPT column as ``read_xpt`` returns it, with its data type: SAS numbers become
     datetime64 under a DATETIME (seconds) or DATE / E8601DA (days) format, others stay float."""
     if fmt and fmt.startswith("DATETIME"):
@@ -314,8 +315,8 @@ def _numbers_as_read(column: pd.Series, fmt: str | None) -> tuple[pd.Series, str
     return column, "float"
 
 
-def read_xpt(path: str | os.PathLike[str], *, columns: Container[str] | None = None
-             ) -> tuple[pd.DataFrame, DatasetMetadata]:
+def read_xpt(path: str | os.PathLike[str], *, columns: Container[str] | None = None,
+             rows: np.ndarray | None = None) -> tuple[pd.DataFrame, DatasetMetadata]:
     """Read an XPT file back: data plus the metadata the file itself carries.
 
     Character columns come back as str ('' for missing); numeric columns as
@@ -323,7 +324,8 @@ def read_xpt(path: str | os.PathLike[str], *, columns: Container[str] | None = N
     with a DATE/DATETIME format as datetime64 with data_type "date"/"datetime".
     ``structure`` and ``class_`` are empty: XPT does not store them. ``columns``: read only the
     columns ``in`` it (a set, a list, ``spec.inputs.ColumnNeeds``; file order is kept); None reads
-    every column.
+    every column. ``rows``: only the records at these positions (0-based, ascending), renumbered
+    from 0.
 
     One-member V5 files with ASCII text are read column-wise (``io/xpt_read.py``, the same
     values as pyreadstat's); others by pyreadstat.
@@ -331,7 +333,7 @@ def read_xpt(path: str | os.PathLike[str], *, columns: Container[str] | None = N
     from tlfgen.io.xpt_read import read_xpt_columns
 
     try:
-        fast = read_xpt_columns(path, columns)
+        fast = read_xpt_columns(path, columns) if rows is None else read_xpt_columns(path, columns, rows)
     except (OSError, ValueError):
         fast = None  # pyreadstat below says what is wrong with the file
     if fast is not None:
@@ -347,6 +349,8 @@ def read_xpt(path: str | os.PathLike[str], *, columns: Container[str] | None = N
                                          usecols=list(columns) if columns is not None else None)
     except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
         raise DataError(f"cannot read XPT file: {exc}", file=path) from exc
+    if rows is not None:
+        df = df.iloc[np.asarray(rows, dtype=np.intp)].reset_index(drop=True)
     described = [(name, info.column_names_to_labels.get(name) or "", info.original_variable_types.get(name),
                   int(info.variable_storage_width[name]), info.readstat_variable_types[name] == "string")
                  for name in info.column_names]
@@ -359,10 +363,10 @@ def _as_read(df: pd.DataFrame, described: list[tuple[str, str, str | None, int, 
     name, label, format, length and whether it is text)."""
     variables = []
     for name, label, raw_format, length, is_text in described:
-        fmt = _format_with_dot(raw_format)
+        fmt = format_with_dot(raw_format)
         data_type = "text"
         if not is_text:
-            column, data_type = _numbers_as_read(df[name], fmt)
+            column, data_type = compute_numbers_as_read(df[name], fmt)
             if data_type != "float":
                 df[name] = column
         variables.append(VariableMetadata(name=name, label=label, data_type=data_type, length=length,
@@ -410,5 +414,5 @@ def create_read_frame(data: pd.DataFrame, meta: DatasetMetadata) -> pd.DataFrame
         array = numbers.to_numpy(dtype=np.float64, copy=True)
         if compute_ibm_doubles(array) is None:
             return None
-        columns[var.name], _ = _numbers_as_read(pd.Series(array, name=var.name), _format_with_dot(fmt))
+        columns[var.name], _ = compute_numbers_as_read(pd.Series(array, name=var.name), format_with_dot(fmt))
     return pd.DataFrame(columns, index=pd.RangeIndex(len(data)))

@@ -193,10 +193,11 @@ def _texts(cells: np.ndarray) -> np.ndarray | None:
     return decoded[codes]
 
 
-def read_xpt_columns(path: str | os.PathLike[str], columns: Container[str] | None = None
-                     ) -> tuple[pd.DataFrame, XptLayout] | None:
+def read_xpt_columns(path: str | os.PathLike[str], columns: Container[str] | None = None,
+                     rows: np.ndarray | None = None) -> tuple[pd.DataFrame, XptLayout] | None:
     """The data of a one-member XPT v5 file (only ``columns``, in file order, when given) and its
-    layout (all variables of the file).
+    layout (all variables of the file). ``rows``: only the records at these positions (0-based,
+    ascending; records are fixed-width, so the others are skipped, never decoded).
 
     The records are read in blocks of about ``CHUNK`` bytes; only the bytes of the selected
     columns are kept, so memory holds those, not the file. None when the file is not one this
@@ -214,7 +215,7 @@ def read_xpt_columns(path: str | os.PathLike[str], columns: Container[str] | Non
         if layout is None or not layout.variables:
             return None
         selected = [v for v in layout.variables if columns is None or v.name in columns]
-        cells = _read_cells(handle, layout, selected)
+        cells = _read_cells(handle, layout, selected, rows)
     if cells is None:
         return None
     out: dict[str, np.ndarray] = {}
@@ -238,18 +239,25 @@ def _count_rows(cells: dict[str, np.ndarray]) -> int:
     return int(cells.get("", np.empty(0)).shape[0])
 
 
-def _read_cells(handle: BinaryIO, layout: XptLayout, selected: list[XptVariable]) -> dict[str, np.ndarray] | None:
-    """The bytes of each selected column (rows x length), read block by block; None when the file
-    holds a second member (readstat would read its headers as records) or no records."""
+def _read_cells(handle: BinaryIO, layout: XptLayout, selected: list[XptVariable],
+                picked: np.ndarray | None = None) -> dict[str, np.ndarray] | None:
+    """The bytes of each selected column (rows x length), read block by block (only the records at
+    the positions ``picked``, when given); None when the file holds a second member (readstat would
+    read its headers as records) or no records."""
     width = layout.row_length
     size = os.fstat(handle.fileno()).st_size
     count = (size - layout.data_offset) // width
     rows = _rows(handle, layout.data_offset, width, count)
     if rows == 0:
         return None
-    cells = {v.name: np.empty((rows, v.length), dtype=np.uint8) for v in selected}
+    if picked is not None:
+        picked = np.asarray(picked, dtype=np.intp)
+        if len(picked) and (picked[0] < 0 or picked[-1] >= rows or (np.diff(picked) <= 0).any()):
+            raise ValueError("record positions must be ascending and inside the file")
+    kept = rows if picked is None else len(picked)
+    cells = {v.name: np.empty((kept, v.length), dtype=np.uint8) for v in selected}
     if not selected:
-        cells[""] = np.empty((rows, 0), dtype=np.uint8)
+        cells[""] = np.empty((kept, 0), dtype=np.uint8)
     step = max(1, CHUNK // width)
     handle.seek(layout.data_offset)
     tail = b""
@@ -260,8 +268,12 @@ def _read_cells(handle: BinaryIO, layout: XptLayout, selected: list[XptVariable]
             return None
         tail = raw[-len(_MEMBER):]
         block = np.frombuffer(raw, dtype=np.uint8).reshape(stop - start, width)
+        into = slice(start, stop)
+        if picked is not None:
+            lo, hi = np.searchsorted(picked, [start, stop])
+            block, into = block[picked[lo:hi] - start], slice(int(lo), int(hi))
         for var in selected:
-            cells[var.name][start:stop] = block[:, var.offset:var.offset + var.length]
+            cells[var.name][into] = block[:, var.offset:var.offset + var.length]
     rest = handle.read()  # the records after the last one kept (blank) and the padding
     if (tail + rest).find(_MEMBER) >= 0:
         return None

@@ -97,14 +97,14 @@ def recall_tables(study: ResolvedStudy, specs: TlfSpecs) -> list[Table] | None:
 
 
 def read_adam(adam_dir: Path, names: list[str]) -> dict[str, pd.DataFrame]:
-    from tlfgen.io.xpt import read_xpt
+    from tlfgen.io.datasets import find_dataset, read_dataset_file
 
     datasets = {}
     for name in names:
-        path = adam_dir / f"{name.lower()}.xpt"
+        path = find_dataset(adam_dir, name) or adam_dir / f"{name.lower()}.xpt"  # XPT, else Dataset-JSON
         if not path.is_file():
             raise DataError(f"ADaM dataset {name} not found", file=path, hint="run `tlfgen adam` first")
-        datasets[name], _ = read_xpt(path)
+        datasets[name] = read_dataset_file(path)
     return datasets
 
 
