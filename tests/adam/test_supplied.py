@@ -57,27 +57,3 @@ def test_supplied_adam_keys_04():
     assert supplied_adam_keys(adae) == ["STUDYID", "USUBJID", "AESEQ"]
     repeated = pd.DataFrame({"STUDYID": "S", "USUBJID": ["A", "A"]})
     assert supplied_adam_keys(repeated) == ["STUDYID", "USUBJID", "RECORD"]
-
-
-def test_create_supplied_lineage_text_05_the_bytes_of_the_record_by_record_encoder():
-    """The column-wise text is what ``create_records_text`` writes for ``create_supplied_lineage``:
-    text needing escapes, a missing or non-numeric --SEQ (null), no --SEQ, no USUBJID, no records."""
-    import numpy as np
-
-    from tlfgen.adam.lineage import create_records_text
-    from tlfgen.adam.supplied import create_supplied_lineage_text
-
-    cases = [(pd.DataFrame({"USUBJID": ['Q"\\\u00e9\u2028x', "A", 'Q"\\\u00e9\u2028x'],
-                            "AESEQ": [2.0, np.nan, 3.0]}), "ae"),
-             (pd.DataFrame({"USUBJID": ["A", "A"], "AESEQ": pd.array([1, None], dtype="Int64")}), "AE"),
-             (pd.DataFrame({"USUBJID": ["A", "A"], "AESEQ": ["1", "x"]}), "AE"),
-             (pd.DataFrame({"USUBJID": ["A", "A", "B", "A"], "VISITNUM": [1.0, 2.0, 1.0, 3.0]}), "SV"),
-             (pd.DataFrame({"TSPARMCD": ["X", "Y"]}), "TS"),
-             (pd.DataFrame({"USUBJID": [], "AESEQ": []}), "AE")]
-    for data, domain in cases:
-        doc = create_supplied_lineage(data, domain, "sdtm/x.xpt")
-        expected = create_records_text({k: v for k, v in doc.items() if k != "records"}, doc["records"])
-        assert create_supplied_lineage_text(data, domain, "sdtm/x.xpt") == expected
-    text = create_supplied_lineage_text(cases[0][0], "ae", "sdtm/ae.xpt")
-    assert json.loads(text)["records"] == [['Q"\\\u00e9\u2028x', 2, [[0, 1]]], ["A", None, [[0, 2]]],
-                                           ['Q"\\\u00e9\u2028x', 3, [[0, 3]]]]

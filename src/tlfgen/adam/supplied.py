@@ -16,7 +16,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from tlfgen.adam.lineage import LINEAGE_VERSION as ADAM_VERSION
@@ -54,31 +53,6 @@ def create_supplied_lineage(data: pd.DataFrame, domain: str, file: str) -> dict[
             "records": records}
 
 
-def create_supplied_lineage_text(data: pd.DataFrame, domain: str, file: str) -> str:
-    """``create_supplied_lineage`` as the file's text (``adam.lineage.create_records_text`` of it), written
-    column-wise: each distinct USUBJID encoded once, one line of text per record and no list per
-    record (3 million records for a lab-sized LB)."""
-    doc = create_supplied_lineage(data.iloc[:0], domain, file)
-    head = {k: v for k, v in doc.items() if k != "records"}
-    if len(data) == 0 or doc["key"] == ["USUBJID"]:  # no --SEQ (DM, SV): one record per subject, few
-        return create_records_text(head, create_supplied_lineage(data, domain, file)["records"])
-    numbers = np.arange(1, len(data) + 1).astype(str).tolist()
-    if doc["key"] == ["record"]:
-        lines = [f"[{n},[[0,{n}]]]" for n in numbers]
-    else:
-        codes, uniques = pd.factorize(data["USUBJID"].astype(str), use_na_sentinel=False)
-        names = [_ENCODE_TEXT(u) for u in uniques.tolist()]
-        seqs = pd.to_numeric(data[doc["key"][1]], errors="coerce")
-        missing = seqs.isna().tolist()
-        seq_texts = ["null" if m else str(int(v)) for m, v in zip(missing, seqs.tolist())]
-        lines = [f"[{names[c]},{q},[[0,{n}]]]" for c, q, n in zip(codes.tolist(), seq_texts, numbers)]
-    return create_records_text(head, []).removesuffix("]}\n") + "\n" + ",\n".join(lines) + "\n]}\n"
-
-
-#: a string as JSON text, as the standard encoder writes it with ensure_ascii=False
-_ENCODE_TEXT = json.encoder.encode_basestring  # type: ignore[attr-defined]
-
-
 def _is_ours(path: Path) -> bool:
     try:
         return bool(json.loads(path.read_text(encoding="utf-8")).get(MARKER))
@@ -97,7 +71,9 @@ def write_supplied_lineage(study: ResolvedStudy, frames: dict[str, pd.DataFrame]
         xpt = study.sdtm_dir / f"{domain.lower()}.xpt"
         if not xpt.is_file():
             xpt = study.sdtm_dir / f"{domain.upper()}.xpt"
-        written.append(atomic_write_text(path, create_supplied_lineage_text(data, domain, study.display(xpt))))
+        doc = create_supplied_lineage(data, domain, study.display(xpt))
+        head = {k: v for k, v in doc.items() if k != "records"}
+        written.append(atomic_write_text(path, create_records_text(head, doc["records"])))
     return written
 
 
