@@ -49,6 +49,14 @@ def test_write_supplied_lineage_03_read_back_and_the_users_own_file_kept(tmp_pat
     assert links.pairs() == {"sdtm.AE:A:1": [("sdtm/ae.xpt", 1)]}
 
 
+def test_write_supplied_lineage_05_a_dataset_json_input_is_named_as_the_file_read(tmp_path):
+    study = _Study(tmp_path)
+    (tmp_path / "sdtm" / "lineage").mkdir(parents=True)
+    (tmp_path / "sdtm" / "ae.json").write_text("{}")  # supplied as Dataset-JSON only
+    written = write_supplied_lineage(study, {"AE": pd.DataFrame({"USUBJID": ["A"], "AESEQ": [1]})})
+    assert read_sdtm_links(written[0]).pairs() == {"sdtm.AE:A:1": [("sdtm/ae.json", 1)]}
+
+
 def test_supplied_adam_keys_04():
     assert supplied_adam_keys(pd.DataFrame({"STUDYID": ["S"], "USUBJID": ["A"]})) == ["STUDYID", "USUBJID"]
     adtte = pd.DataFrame({"STUDYID": "S", "USUBJID": ["A", "A"], "PARAMCD": ["OS", "PFS"]})

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from tlfgen.adam.lineage import LINEAGE_VERSION as ADAM_VERSION
+from tlfgen.io.datasets import find_dataset
 from tlfgen.adam.lineage import create_records_text
 from tlfgen.io.atomic import atomic_write_text
 from tlfgen.spec.study import ResolvedStudy
@@ -68,10 +69,9 @@ def write_supplied_lineage(study: ResolvedStudy, frames: dict[str, pd.DataFrame]
         path = folder / f"{domain.lower()}.json"
         if path.exists() and not _is_ours(path):
             continue  # the user's own lineage file
-        xpt = study.sdtm_dir / f"{domain.lower()}.xpt"
-        if not xpt.is_file():
-            xpt = study.sdtm_dir / f"{domain.upper()}.xpt"
-        doc = create_supplied_lineage(data, domain, study.display(xpt))
+        # the file the ADaM stage read: <domain>.xpt, else the Dataset-JSON <domain>.json
+        source = find_dataset(study.sdtm_dir, domain) or study.sdtm_dir / f"{domain.lower()}.xpt"
+        doc = create_supplied_lineage(data, domain, study.display(source))
         head = {k: v for k, v in doc.items() if k != "records"}
         written.append(atomic_write_text(path, create_records_text(head, doc["records"])))
     return written
