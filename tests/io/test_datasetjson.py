@@ -96,8 +96,8 @@ def test_columns_metadata() -> None:
 
 def test_rows_nan_to_null_and_types() -> None:
     assert _doc()["rows"] == [
-        ["S-01001", "PFS", 183.0, 0, "2021-02-01", "PROGRESSIVE DISEASE"],
-        ["S-01002", "OS", None, 1, None, ""],
+        ("S-01001", "PFS", 183.0, 0, "2021-02-01", "PROGRESSIVE DISEASE"),
+        ("S-01002", "OS", None, 1, None, ""),
     ]
 
 
@@ -108,7 +108,7 @@ def test_sdtm_iso_date_text_kept() -> None:
                              study_oid="S", metadata_version_oid="M")
     assert doc["columns"] == [{"itemOID": "IT.AE.AESTDTC", "name": "AESTDTC",
                                "label": "Start Date/Time of Adverse Event", "dataType": "date", "length": 7}]
-    assert doc["rows"] == [["2020-08"], [None]]
+    assert doc["rows"] == [("2020-08",), (None,)]
 
 
 def test_non_integer_value_in_integer_column_names_row(tmp_path: Path) -> None:
@@ -176,7 +176,7 @@ def test_written_file_equals_json_dumps_of_the_document(tmp_path: Path) -> None:
     path = write_dataset_json(df, meta, tmp_path / "ae.json", study_oid="S", metadata_version_oid="M")
     expected = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
     assert path.read_bytes() == expected.encode("utf-8")
-    assert doc["rows"] == [["S-1", 1, 'say "hi"'], ["S-1", 2, "caf\u00e9"], ["S-2", None, ""]]
+    assert doc["rows"] == [("S-1", 1, 'say "hi"'), ("S-1", 2, "caf\u00e9"), ("S-2", None, "")]
 
 
 def test_temporal_values_formatted_once_per_distinct_value_match_cell_by_cell() -> None:
@@ -213,7 +213,8 @@ def test_written_file_is_one_compact_line_that_reads_back_as_the_document(tmp_pa
     text = data.decode("utf-8")
     assert text.endswith("}\n") and text.count("\n") == 1  # one line
     doc = json.loads(text)
-    assert doc == build_dataset_json(df, meta, study_oid="S", metadata_version_oid="M")
+    built = build_dataset_json(df, meta, study_oid="S", metadata_version_oid="M")
+    assert doc == {**built, "rows": [list(row) for row in built["rows"]]}
     assert doc["rows"] == [["caf\u00e9 \u2028", 0.1, 1], ['a "b" \\ c', 1e20, 2],
                            ["tab\tnew\nline\x01", -2.5, 3], ["", 1e-05, 2**40], [None, None, None]]
     assert "caf\u00e9".encode("utf-8") in data  # UTF-8, not \u escapes
@@ -230,7 +231,7 @@ def test_written_file_with_columns_off_the_table_path(tmp_path: Path) -> None:
     path = write_dataset_json(df, meta, tmp_path / "x.json", study_oid="S", metadata_version_oid="M")
     expected = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
     assert path.read_bytes() == expected.encode("utf-8")
-    assert doc["rows"] == [[-0.0, "a", 1], [0.0, None, 2], [None, "b", 3]]
+    assert doc["rows"] == [(-0.0, "a", 1), (0.0, None, 2), (None, "b", 3)]
     assert '"rows":[[-0.0,"a",1],[0.0,null,2],[null,"b",3]]}' in path.read_text()
 
 

@@ -248,20 +248,22 @@ def _build_document(df: pd.DataFrame, meta: DatasetMetadata, *, study_oid: str, 
 
 
 def _add_rows(doc: dict[str, Any], df: pd.DataFrame, meta: DatasetMetadata, flags: dict[str, bool]) -> dict[str, Any]:
-    """``doc`` with its ``rows``: converted column by column (``create_column_values``); when a column
-    holds a value ``_cell`` rejects, row by row, so the error names the first offending row."""
+    """``doc`` with its ``rows``, a tuple of JSON values per record (a tuple is a JSON array, and
+    a million small tuples cost the garbage collector far less than lists): converted column by column
+    (``create_column_values``); when a column holds a value ``_cell`` rejects, row by row, so the
+    error names the first offending row."""
     converted = [create_column_values(v, df[v.name], flags[v.name]) for v in meta.variables]
     if not converted:
-        doc["rows"] = [[] for _ in range(len(df))]
+        doc["rows"] = [() for _ in range(len(df))]
         return doc
     if all(values is not None for values in converted):
-        doc["rows"] = list(map(list, zip(*converted)))  # type: ignore[arg-type]
+        doc["rows"] = list(zip(*converted))  # type: ignore[arg-type]
         return doc
     columns = [(v, df[v.name].tolist(), flags[v.name]) for v in meta.variables]
     rows = []
     for index in range(len(df)):
         try:
-            rows.append([_cell(values[index], var, flag) for var, values, flag in columns])
+            rows.append(tuple([_cell(values[index], var, flag) for var, values, flag in columns]))
         except DataError as exc:
             raise DataError(exc.message, row=index + 1, column=exc.column, hint=exc.hint) from exc
     doc["rows"] = rows

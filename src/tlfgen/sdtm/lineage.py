@@ -1,8 +1,9 @@
 """SDTM stage: per-record lineage (the raw rows behind each SDTM record), as plain data.
 
-``create_lineage`` returns ``{"key": [...], "files": [...], "records": [[key values..., [[file index, row],
-...]], ...]}``: lists of str, int, float and None only. ``sdtm/write.py`` writes it with the standard
-``json`` encoder.
+``create_lineage`` returns ``{"key": [...], "files": [...], "records": [(key values..., ((file index, row),
+...)), ...]}``: str, int, float and None in lists and tuples (a tuple is a JSON array, and a million
+small tuples cost the garbage collector far less than lists). ``sdtm/write.py`` writes it with the
+standard ``json`` encoder.
 """
 
 from __future__ import annotations
@@ -83,23 +84,23 @@ def derive_source_rows(rows: pd.DataFrame, ctx: MappingContext) -> tuple[list[st
     return files, rec[new], fid[new], row[new]
 
 
-def create_source_pairs(wanted: np.ndarray, rec: np.ndarray, fid: np.ndarray, row: np.ndarray) -> list[list]:
-    """Per record id in ``wanted``: its ``[[file index, row], ...]`` from pairs sorted by rec ([] when none)."""
-    pairs = list(map(list, zip(fid.tolist(), row.tolist())))
+def create_source_pairs(wanted: np.ndarray, rec: np.ndarray, fid: np.ndarray, row: np.ndarray) -> list[tuple]:
+    """Per record id in ``wanted``: its ``((file index, row), ...)`` from pairs sorted by rec (() when none)."""
+    pairs = list(zip(fid.tolist(), row.tolist()))
     starts = np.searchsorted(rec, wanted, side="left").tolist()
     ends = np.searchsorted(rec, wanted, side="right").tolist()
-    return [pairs[a:b] for a, b in zip(starts, ends)]
+    return [tuple(pairs[a:b]) for a, b in zip(starts, ends)]
 
 
 def create_lineage(data: pd.DataFrame, rows: pd.DataFrame, ctx: MappingContext, seq_var: str | None,
                    keys: Sequence[str] | None = None) -> dict:
     """Per SDTM record: its key (``derive_lineage_key``: USUBJID and --SEQ, or the domain keys) and its raw rows.
 
-    ``{"key": [...], "files": [...], "records": [[key values..., [[file index, row], ...]], ...]}``,
+    ``{"key": [...], "files": [...], "records": [(key values..., ((file index, row), ...)), ...]}``,
     records in dataset order, file indexes into the sorted ``files``, pairs sorted.
     """
     files, rec, fid, row = derive_source_rows(rows, ctx)
     key = derive_lineage_key(data, ctx, seq_var, keys)
     sources = create_source_pairs(data[REC].to_numpy(dtype="int64"), rec, fid, row)
     columns = [create_key_values(data[c]) for c in key]
-    return {"key": key, "files": files, "records": list(map(list, zip(*columns, sources)))}
+    return {"key": key, "files": files, "records": list(zip(*columns, sources))}
