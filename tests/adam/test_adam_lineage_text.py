@@ -47,3 +47,15 @@ def test_lineage_text_02_exact_text_and_special_values():
 def test_lineage_text_03_numpy_values_are_refused():
     with pytest.raises(TypeError, match="not JSON serializable"):
         create_lineage_text("X", ["K"], [{"key": {"K": np.int64(1)}, "sources": []}])
+
+
+def test_lineage_text_04_any_head_records_last_and_reads_back():
+    from tlfgen.adam.lineage import create_records_text, dump_record_lineage
+
+    head = {"version": 1, "dataset": "ADSL", "keys": ["USUBJID"], "supplied": True}
+    records = [{"key": {"USUBJID": "S-1"}, "sources": []}]
+    text = create_records_text(head, records)
+    assert json.loads(text) == {**head, "records": records} and list(json.loads(text))[-1] == "records"
+    assert text.splitlines()[1] == json.dumps(records[0], separators=(",", ":"))
+    assert create_records_text({}, []) == '{"records": []}\n'
+    assert dump_record_lineage({"records": records}) == '{"records": [\n{"key":{"USUBJID":"S-1"},"sources":[]}\n]}\n'

@@ -96,8 +96,8 @@ def test_columns_metadata() -> None:
 
 def test_rows_nan_to_null_and_types() -> None:
     assert _doc()["rows"] == [
-        ["S-01001", "PFS", 183.0, 0, "2021-02-01", "PROGRESSIVE DISEASE"],
-        ["S-01002", "OS", None, 1, None, ""],
+        ("S-01001", "PFS", 183.0, 0, "2021-02-01", "PROGRESSIVE DISEASE"),
+        ("S-01002", "OS", None, 1, None, ""),
     ]
 
 
@@ -108,7 +108,7 @@ def test_sdtm_iso_date_text_kept() -> None:
                              study_oid="S", metadata_version_oid="M")
     assert doc["columns"] == [{"itemOID": "IT.AE.AESTDTC", "name": "AESTDTC",
                                "label": "Start Date/Time of Adverse Event", "dataType": "date", "length": 7}]
-    assert doc["rows"] == [["2020-08"], [None]]
+    assert doc["rows"] == [("2020-08",), (None,)]
 
 
 def test_non_integer_value_in_integer_column_names_row(tmp_path: Path) -> None:
@@ -165,19 +165,6 @@ def test_column_wise_rows_match_cell_by_cell() -> None:
     assert create_column_values(floats, pd.Series([np.inf]), False) is None
 
 
-def test_rows_text_equals_json_dumps_of_the_rows() -> None:
-    from tlfgen.io.datasetjson import create_rows_text
-
-    columns = [["a", 'b"c', "d\\e", "f\x01g", "h\ni", "\u00e9\u2028", None, "x\x7f"],
-               [1.5, -0.0, None, 1e20, 0.1, 2.0, 3.0, 1e-05],
-               [1, 2, None, 4, 5, 6, 7, -8]]
-    rows = [list(r) for r in zip(*columns)]
-    assert create_rows_text(columns) == json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
-    assert create_rows_text([["a", "b"], [1, 2]]) == '[["a",1],["b",2]]'
-    assert create_rows_text([[], []]) == "[]"
-    assert create_rows_text([[True, False]]) is None  # other types: json.dumps writes the rows
-
-
 def test_written_file_equals_json_dumps_of_the_document(tmp_path: Path) -> None:
     meta = DatasetMetadata(name="AE", label="Adverse Events", structure="", class_="", variables=(
         VariableMetadata("USUBJID", "Unique Subject Identifier", "text"),
@@ -189,7 +176,7 @@ def test_written_file_equals_json_dumps_of_the_document(tmp_path: Path) -> None:
     path = write_dataset_json(df, meta, tmp_path / "ae.json", study_oid="S", metadata_version_oid="M")
     expected = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
     assert path.read_bytes() == expected.encode("utf-8")
-    assert doc["rows"] == [["S-1", 1, 'say "hi"'], ["S-1", 2, "caf\u00e9"], ["S-2", None, ""]]
+    assert doc["rows"] == [("S-1", 1, 'say "hi"'), ("S-1", 2, "caf\u00e9"), ("S-2", None, "")]
 
 
 def test_temporal_values_formatted_once_per_distinct_value_match_cell_by_cell() -> None:
@@ -212,51 +199,27 @@ def test_temporal_values_formatted_once_per_distinct_value_match_cell_by_cell() 
     assert create_temporal_values(day, pd.Series([], dtype="datetime64[ns]")) == []
 
 
-def _table_cells(table: tuple[list[str], np.ndarray]) -> list[str]:
-    texts, codes = table
-    return [texts[code] if code >= 0 else "null" for code in codes.tolist()]
-
-
-def test_cell_table_matches_column_values_as_json() -> None:
-    from tlfgen.io.datasetjson import _json_cells, create_cell_table, create_column_values
-    ints = VariableMetadata(name="N", label="n", data_type="integer")
-    floats = VariableMetadata(name="F", label="f", data_type="float")
-    text = VariableMetadata(name="T", label="t", data_type="text")
-    day = VariableMetadata(name="ADT", label="d", data_type="date")
-    cases = [
-        (ints, pd.Series([1.0, np.nan, -0.0, 3e15, 1.0]), False, ["1", "null", "0", "3000000000000000", "1"]),
-        (ints, pd.Series([4, 5, 4], dtype="int64"), False, ["4", "5", "4"]),
-        (floats, pd.Series([0.1, np.nan, -2.0, 0.1, 0.0]), False, ["0.1", "null", "-2.0", "0.1", "0.0"]),
-        (text, pd.Series(["a", 'b"c', None, np.nan, "", "a"], dtype=object), False,
-         ['"a"', '"b\\"c"', "null", "null", '""', '"a"']),
-        (text, pd.Series([None, None], dtype=object), False, ["null", "null"]),
-        (day, pd.Series([22312.0, np.nan, 22312.0]), True, ['"2021-02-01"', "null", '"2021-02-01"']),
-    ]
-    for var, series, temporal, expected in cases:
-        assert _table_cells(create_cell_table(var, series, temporal)) == expected
-        assert _json_cells(create_column_values(var, series, temporal)) == expected
-
-
-def test_cell_table_leaves_other_columns_to_the_value_path() -> None:
-    from tlfgen.io.datasetjson import create_cell_table
-    ints = VariableMetadata(name="N", label="n", data_type="integer")
-    floats = VariableMetadata(name="F", label="f", data_type="float")
-    text = VariableMetadata(name="T", label="t", data_type="text")
-    assert create_cell_table(floats, pd.Series([0.0, -0.0]), False) is None  # factorize merges the zeros
-    assert create_cell_table(floats, pd.Series([np.inf]), False) is None
-    assert create_cell_table(ints, pd.Series([1.5]), False) is None
-    assert create_cell_table(ints, pd.Series([1, 2], dtype=object), False) is None
-    assert create_cell_table(text, pd.Series(["a", pd.NA], dtype=object), False) is None
-    assert create_cell_table(text, pd.Series([np.str_("a")], dtype=object), False) is None
-    assert create_cell_table(text, pd.Series([np.nan, np.nan]), False) is None  # float64 dtype
-
-
-def test_rows_from_tables() -> None:
-    from tlfgen.io.datasetjson import create_rows_from_tables
-    tables = [(['"a"', '"b"'], np.array([0, -1, 1])), (["1"], np.array([0, 0, -1]))]
-    assert create_rows_from_tables(tables, 3) == '[["a",1],[null,1],["b",null]]'
-    assert create_rows_from_tables([(["7"], np.array([0]))], 1) == "[[7]]"
-    assert create_rows_from_tables(tables, 0) == "[]"
+def test_written_file_is_one_compact_line_that_reads_back_as_the_document(tmp_path: Path) -> None:
+    """The file format: one line of compact UTF-8 JSON (no spaces after separators, non-ASCII kept,
+    control characters and quotes escaped), ending in a newline; ``json.loads`` gives the document."""
+    meta = DatasetMetadata(name="CO", label="Comments", structure="", class_="", variables=(
+        VariableMetadata("COVAL", "Comment", "text"), VariableMetadata("X", "x", "float"),
+        VariableMetadata("N", "n", "integer")))
+    texts = ["caf\u00e9 \u2028", 'a "b" \\ c', "tab\tnew\nline\x01", "", None]
+    df = pd.DataFrame({"COVAL": texts, "X": [0.1, 1e20, -2.5, 1e-05, np.nan], "N": [1, 2, 3, 2**40, None]},
+                      ).astype({"COVAL": object})
+    path = write_dataset_json(df, meta, tmp_path / "co.json", study_oid="S", metadata_version_oid="M")
+    data = path.read_bytes()
+    text = data.decode("utf-8")
+    assert text.endswith("}\n") and text.count("\n") == 1  # one line
+    doc = json.loads(text)
+    built = build_dataset_json(df, meta, study_oid="S", metadata_version_oid="M")
+    assert doc == {**built, "rows": [list(row) for row in built["rows"]]}
+    assert doc["rows"] == [["caf\u00e9 \u2028", 0.1, 1], ['a "b" \\ c', 1e20, 2],
+                           ["tab\tnew\nline\x01", -2.5, 3], ["", 1e-05, 2**40], [None, None, None]]
+    assert "caf\u00e9".encode("utf-8") in data  # UTF-8, not \u escapes
+    assert '"tab\\tnew\\nline\\u0001"' in text and '"a \\"b\\" \\\\ c"' in text
+    assert ', "' not in text and '": ' not in text  # compact separators
 
 
 def test_written_file_with_columns_off_the_table_path(tmp_path: Path) -> None:
@@ -268,7 +231,7 @@ def test_written_file_with_columns_off_the_table_path(tmp_path: Path) -> None:
     path = write_dataset_json(df, meta, tmp_path / "x.json", study_oid="S", metadata_version_oid="M")
     expected = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
     assert path.read_bytes() == expected.encode("utf-8")
-    assert doc["rows"] == [[-0.0, "a", 1], [0.0, None, 2], [None, "b", 3]]
+    assert doc["rows"] == [(-0.0, "a", 1), (0.0, None, 2), (None, "b", 3)]
     assert '"rows":[[-0.0,"a",1],[0.0,null,2],[null,"b",3]]}' in path.read_text()
 
 

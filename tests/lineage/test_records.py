@@ -10,7 +10,8 @@ import pandas as pd
 from tlfgen.lineage.graph import dump_lineage
 from tlfgen.lineage.records import RecordIndex, build_record_links, create_section, raw_line_numbers, read_sdtm_links
 from tlfgen.sdtm.context import REC
-from tlfgen.sdtm.lineage import create_lineage, lineage_text
+from tlfgen.sdtm.lineage import create_lineage
+from tlfgen.sdtm.write import dump_lineage as dump_sdtm_lineage
 
 
 def _reference(value) -> str:
@@ -82,7 +83,7 @@ def test_sv_visits_of_one_subject_are_distinct_records(tmp_path):
                          "VISITNUM": [1.0, 110.0, 120.0], REC: [0, 1, 2]})
     rows = pd.DataFrame({REC: [0, 1, 2], "__row@ecog": [1, 2, 3]})
     doc = {"version": 1, "domain": "SV", **create_lineage(data, rows, ctx, None)}
-    study = _study(tmp_path, {"ecog.csv": "A\n1\n2\n3\n"}, {"sv.json": lineage_text(doc)})
+    study = _study(tmp_path, {"ecog.csv": "A\n1\n2\n3\n"}, {"sv.json": dump_sdtm_lineage(doc)})
     links = build_record_links(RecordIndex.load(study))
     assert dict(links["sdtm"]) == {"sdtm.SV:S-1:1": ["raw/ecog.csv:2"], "sdtm.SV:S-1:110": ["raw/ecog.csv:3"],
                                    "sdtm.SV:S-1:120": ["raw/ecog.csv:4"]}

@@ -205,7 +205,7 @@ def test_new_lesions_are_identified_once(tmp_path, folder):
     assert tu[tu.TULNKID == "NEW01"][["TUORRES", "TUDTC"]].values.tolist() == [["NEW", "2020-09-20"]]
     lineage = run.results["TU"].lineage
     nl = lineage["files"].index("raw/nl.csv")
-    assert [r[2] for r in lineage["records"] if r[2][0][0] == nl] == [[[nl, 1], [nl, 2]]]
+    assert [r[2] for r in lineage["records"] if r[2][0][0] == nl] == [((nl, 1), (nl, 2))]
     assert_balanced(run)
 
 

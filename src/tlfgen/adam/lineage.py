@@ -3,6 +3,11 @@
 Written by the stage runner (``adam.run``) for the datasets it builds and by ``adam.supplied``
 for datasets the user supplies (and, in the same layout, ``sdtm/lineage/<domain>.json`` of supplied
 SDTM datasets): one format, one version number.
+
+The lineage is plain data, ``{"version": 1, "dataset": <name>, "keys": [...], "records": [{"key":
+{...}, "sources": [{"domain", "seq"}, ...]}, ...]}``; ``dump_record_lineage`` writes it with the standard
+``json`` encoder in a line layout: the head as ``json.dumps`` writes it, then one compact record per line,
+so a diff shows the records that changed.
 """
 
 from __future__ import annotations
@@ -11,20 +16,33 @@ import json
 
 LINEAGE_VERSION = 1
 
+#: one record per line: compact, UTF-8 kept (the standard encoder, built once)
+_RECORD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def create_lineage_document(name: str, keys: list[str], records: list[dict]) -> dict:
+    """The lineage document of one ADaM dataset (``records`` last)."""
+    return {"version": LINEAGE_VERSION, "dataset": name, "keys": keys, "records": records}
+
+
+def dump_record_lineage(doc: dict) -> str:
+    """The text of a record lineage file: ``doc`` (``records`` its last key) with one record per line.
+
+    ``json.loads`` of the text gives ``doc`` back.
+    """
+    head = {k: v for k, v in doc.items() if k != "records"}
+    records = doc.get("records") or []
+    opened = json.dumps({**head, "records": []}, ensure_ascii=False)[:-2]  # ends '"records": ['
+    lines = "\n" + ",\n".join(map(_RECORD_JSON.encode, records)) + "\n" if records else ""
+    return opened + lines + "]}\n"
+
 
 def create_lineage_text(name: str, keys: list[str], records: list[dict]) -> str:
-    """The JSON of ``adam/lineage/<name>.json``: one line per record (its key and its SDTM sources),
-    compact, so a diff shows the records that changed."""
-    return create_records_text({"version": LINEAGE_VERSION, "dataset": name, "keys": keys}, records)
+    """The JSON text of ``adam/lineage/<name>.json`` (``dump_record_lineage`` of the document)."""
+    return dump_record_lineage(create_lineage_document(name, keys, records))
 
 
 def create_records_text(head: dict, records: list) -> str:
     """``head`` with ``"records"`` last, one record per line (the layout of every record lineage file
-    a user supplies or tlfgen writes from ADaM); each piece written by the standard ``json`` encoder."""
-    opened = json.dumps(head, ensure_ascii=False)[:-1] + (', "records": [' if head else '{"records": [')
-    if not records:
-        return opened + "]}\n"
-    return opened + "\n" + ",\n".join(map(_ENCODE_RECORD, records)) + "\n]}\n"
-
-
-_ENCODE_RECORD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    a user supplies or tlfgen writes from ADaM)."""
+    return dump_record_lineage({**head, "records": records})

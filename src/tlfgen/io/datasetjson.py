@@ -1,5 +1,7 @@
 """I/O layer: CDISC Dataset-JSON v1.1 writer (and a small reader for tests).
 
+The document is plain data (``build_dataset_json``) written by the standard ``json`` encoder.
+
 Follows the Dataset-JSON 1.1 specification (CDISC, 2024-12-05): top-level
 attributes in the documented order (datasetJSONCreationDateTime,
 datasetJSONVersion, fileOID, dbLastModifiedDateTime, originator, sourceSystem
@@ -33,8 +35,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,6 @@ from tlfgen.io.xpt import SAS_EPOCH, compute_text_length
 from tlfgen.io.xpt_columns import has_date_values, values_of
 
 DATASET_JSON_VERSION = "1.1.0"
-#: what json.dumps(ensure_ascii=False) escapes inside a string
-_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 _DATA_TYPES = {"text": "string", "integer": "integer", "float": "float", "date": "date",
                "datetime": "datetime", "durationDatetime": "string"}
 
@@ -208,12 +207,7 @@ def build_dataset_json(
         df, meta, study_oid=study_oid, metadata_version_oid=metadata_version_oid, created=created,
         db_last_modified=db_last_modified, originator=originator, source_system=source_system,
         file_oid=file_oid, metadata_ref=metadata_ref)
-    return _add_rows(doc, df, meta, _converted(df, meta, flags))
-
-
-def _converted(df: pd.DataFrame, meta: DatasetMetadata, flags: dict[str, bool]) -> list:
-    """The JSON values of each column (None: that column needs ``_cell``)."""
-    return [create_column_values(v, df[v.name], flags[v.name]) for v in meta.variables]
+    return _add_rows(doc, df, meta, flags)
 
 
 def _build_document(df: pd.DataFrame, meta: DatasetMetadata, *, study_oid: str, metadata_version_oid: str,
@@ -253,19 +247,23 @@ def _build_document(df: pd.DataFrame, meta: DatasetMetadata, *, study_oid: str, 
     return doc, flags
 
 
-def _add_rows(doc: dict[str, Any], df: pd.DataFrame, meta: DatasetMetadata, converted: list) -> dict[str, Any]:
-    flags = {v.name: _is_numeric_temporal(v, df[v.name]) for v in meta.variables}
+def _add_rows(doc: dict[str, Any], df: pd.DataFrame, meta: DatasetMetadata, flags: dict[str, bool]) -> dict[str, Any]:
+    """``doc`` with its ``rows``, a tuple of JSON values per record (a tuple is a JSON array, and
+    a million small tuples cost the garbage collector far less than lists): converted column by column
+    (``create_column_values``); when a column holds a value ``_cell`` rejects, row by row, so the
+    error names the first offending row."""
+    converted = [create_column_values(v, df[v.name], flags[v.name]) for v in meta.variables]
     if not converted:
-        doc["rows"] = [[] for _ in range(len(df))]
+        doc["rows"] = [() for _ in range(len(df))]
         return doc
     if all(values is not None for values in converted):
-        doc["rows"] = list(map(list, zip(*converted)))  # type: ignore[arg-type]
+        doc["rows"] = list(zip(*converted))  # type: ignore[arg-type]
         return doc
     columns = [(v, df[v.name].tolist(), flags[v.name]) for v in meta.variables]
     rows = []
     for index in range(len(df)):
         try:
-            rows.append([_cell(values[index], var, flag) for var, values, flag in columns])
+            rows.append(tuple([_cell(values[index], var, flag) for var, values, flag in columns]))
         except DataError as exc:
             raise DataError(exc.message, row=index + 1, column=exc.column, hint=exc.hint) from exc
     doc["rows"] = rows
@@ -286,151 +284,22 @@ def write_dataset_json(
     file_oid: str | None = None,
     metadata_ref: str | None = None,
 ) -> Path:
-    """Write ``df`` as Dataset-JSON 1.1 to ``path`` atomically (UTF-8, compact rows)."""
+    """Write ``df`` as Dataset-JSON 1.1 to ``path`` atomically: ``build_dataset_json`` through the
+    standard ``json`` encoder (UTF-8, compact, no NaN), one line."""
     try:
-        doc, flags = _build_document(
+        doc = build_dataset_json(
             df, meta, study_oid=study_oid, metadata_version_oid=metadata_version_oid,
             created=created, db_last_modified=db_last_modified, originator=originator,
             source_system=source_system, file_oid=file_oid, metadata_ref=metadata_ref,
         )
-        tables = _column_tables(df, meta, flags) if meta.variables else None
-        rows = None if tables is None else create_rows_from_tables(tables, len(df))
-        if rows is None:
-            doc = _add_rows(doc, df, meta, _converted(df, meta, flags))
     except DataError as exc:
         raise DataError(exc.message, file=path, row=exc.row, column=exc.column, hint=exc.hint) from exc
-    text = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    if rows is not None:  # the rows written as text, column by column: same bytes as json.dumps
-        text = text[:-1] + ',"rows":' + rows + "}"
-    return atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+    return atomic_write_bytes(path, (dump_dataset_json(doc) + "\n").encode("utf-8"))
 
 
-def _json_strings(texts: list[str]) -> list[str]:
-    """Each text as ``json.dumps(ensure_ascii=False)`` writes it."""
-    if _NEEDS_ESCAPE.search("".join(texts)) is None:  # nothing to escape: just the quotes
-        return [f'"{v}"' for v in texts]
-    return [json.dumps(v, ensure_ascii=False) for v in texts]
-
-
-def _json_cells(values: list) -> list[str] | None:
-    """The JSON text of each value (as ``json.dumps(ensure_ascii=False)`` writes it inside the
-    document); None for a column of other types (the caller lets ``json.dumps`` write the rows)."""
-    types = set(map(type, values))
-    null = "null"
-    if types <= {str, type(None)}:
-        uniques = list(set(values) - {None})
-        texts = dict(zip(uniques, _json_strings(uniques)))
-        texts[None] = null  # type: ignore[index]
-        return list(map(texts.__getitem__, values))
-    for kind in (float, int):
-        if types <= {kind, type(None)}:
-            if kind is float and not all(map(math.isfinite, (v for v in values if v is not None))):
-                return None  # NaN/infinity: json.dumps raises (allow_nan=False)
-            text = kind.__repr__
-            if type(None) not in types:
-                return list(map(text, values))
-            return [null if v is None else text(v) for v in values]
-    return None
-
-
-def create_rows_text(columns: list[list]) -> str | None:
-    """``json.dumps(rows, ensure_ascii=False, separators=(",", ":"))`` of the rows formed by
-    ``columns`` (one list of JSON values per column), built column-wise without the row lists;
-    None when a column holds values other than str, int, float and None."""
-    tables = []
-    for values in columns:
-        texts = _json_cells(values)
-        if texts is None:
-            return None
-        tables.append((texts, np.arange(len(texts))))
-    if not tables:
-        return None
-    return create_rows_from_tables(tables, min(len(texts) for texts, _ in tables))
-
-
-#: a column as the JSON texts of its distinct values and each row's index into them (-1: null)
-CellTable = tuple[list[str], np.ndarray]
-
-
-def _factorized_texts(numbers: np.ndarray, text: Any) -> CellTable:
-    """The table of a numeric column: ``text`` of each distinct value, NaN -> null."""
-    codes, uniques = pd.factorize(numbers, use_na_sentinel=True)
-    return list(map(text, uniques.tolist())), codes
-
-
-def create_cell_table(var: VariableMetadata, series: pd.Series, numeric_temporal: bool) -> CellTable | None:
-    """The JSON texts of a column, as ``_json_cells(create_column_values(...))`` gives them, with
-    each distinct value formatted once (factorized in C rather than looked at cell by cell).
-
-    None for the columns this does not take (the caller then goes through ``create_column_values``):
-    other dtypes, values ``_cell`` rejects or converts, float -0.0 (factorize merges it with 0.0).
-    """
-    if numeric_temporal:
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        return _json_strings([_temporal_text(value, var.data_type) for value in uniques]), codes
-    if var.data_type in ("integer", "float"):
-        if series.dtype not in (np.float64, np.int64):
-            return None
-        numbers = series.to_numpy(dtype=np.float64)  # int64 too: the values _numbers writes
-        missing = np.isnan(numbers)
-        if np.isinf(numbers).any():
-            return None
-        if var.data_type == "float":
-            if ((numbers == 0.0) & np.signbit(numbers)).any():
-                return None
-            return _factorized_texts(numbers, float.__repr__)
-        present = numbers[~missing]
-        if (present != np.floor(present)).any() or (np.abs(present) >= 2.0**63).any():
-            return None
-        texts, codes = _factorized_texts(np.where(missing, 0.0, numbers).astype(np.int64), int.__repr__)
-        codes[missing] = -1
-        return texts, codes
-    if series.dtype != object:
-        return None
-    values = series.to_numpy(dtype=object)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    texts = uniques.tolist()
-    if not all(type(text) is str for text in texts):
-        return None
-    missing = values[codes < 0].tolist()  # None and NaN are null; other missing kinds: _cell decides
-    if not set(map(type, missing)) <= {type(None), float}:
-        return None
-    return _json_strings(texts), codes
-
-
-def _column_tables(df: pd.DataFrame, meta: DatasetMetadata, flags: dict[str, bool]) -> list[CellTable] | None:
-    """The cell table of each column; None when a column needs the row-by-row path (``_cell``)."""
-    tables = []
-    for var in meta.variables:
-        series = df[var.name]
-        table = create_cell_table(var, series, flags[var.name])
-        if table is None:
-            values = create_column_values(var, series, flags[var.name])
-            texts = None if values is None else _json_cells(values)
-            if texts is None:
-                return None
-            table = (texts, np.arange(len(texts)))
-        tables.append(table)
-    return tables
-
-
-def create_rows_from_tables(tables: list[CellTable], records: int) -> str:
-    """The rows text (as ``create_rows_text``) of ``records`` rows given as cell tables.
-
-    Each table entry carries its separators ("[" before a row's first cell, "," after each cell,
-    "]," after its last), so the rows are one ``"".join`` over a row-major grid of cells.
-    """
-    if not tables or not records:
-        return "[]"
-    grid = np.empty((records, len(tables)), dtype=object)
-    last = len(tables) - 1
-    for index, (texts, codes) in enumerate(tables):
-        head, tail = ("[" if index == 0 else ""), ("]," if index == last else ",")
-        cells = np.array([head + text + tail for text in texts] + [head + "null" + tail], dtype=object)
-        np.take(cells, codes[:records], out=grid[:, index], mode="wrap")  # code -1 wraps to null
-    grid[0, 0] = "[" + grid[0, 0]  # the outer brackets, in place of the last row's ","
-    grid[-1, -1] = grid[-1, -1][:-1] + "]"
-    return "".join(grid.ravel().tolist())
+def dump_dataset_json(doc: dict[str, Any]) -> str:
+    """The text of a Dataset-JSON document (without the final newline)."""
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def read_dataset_json(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, Any]]:

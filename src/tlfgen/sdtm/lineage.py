@@ -1,63 +1,37 @@
-"""SDTM stage: per-record lineage (the raw rows behind each SDTM record), built as JSON text.
+"""SDTM stage: per-record lineage (the raw rows behind each SDTM record), as plain data.
 
-``create_lineage`` returns ``{"key": [...], "files": [...], "records": LineageRecords}``.
-The records are kept as the JSON text ``sdtm/write.py`` writes (one f-string per
-record instead of three Python lists per record and the JSON encoder over them);
-``LineageRecords`` reads like the list ``[[key values..., [[file index, row], ...]], ...]``
-(parsed on first use), so callers that look at records still get plain lists.
-The text equals ``json.dumps(records, separators=(",", ":"), ensure_ascii=True)``.
+``create_lineage`` returns ``{"key": [...], "files": [...], "records": [(key values..., ((file index, row),
+...)), ...]}``: str, int, float and None in lists and tuples (a tuple is a JSON array, and a million
+small tuples cost the garbage collector far less than lists). ``sdtm/write.py`` writes it with the
+standard ``json`` encoder.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from tlfgen.sdtm.context import REC, MappingContext
-from tlfgen.sdtm.values import compute_unique_map
 
 
-class LineageRecords(Sequence):
-    """The ``records`` of a lineage document: its JSON text, and the lists parsed from it on demand."""
+def create_key_values(values: pd.Series) -> list:
+    """The JSON values of one key column: text as is, whole numbers as int, other numbers as float.
 
-    def __init__(self, text: str) -> None:
-        self.text = text  # "[[...],[...]]"
-        self._parsed: list | None = None
-
-    def _records(self) -> list:
-        if self._parsed is None:
-            self._parsed = json.loads(self.text)
-        return self._parsed
-
-    def __getitem__(self, index):
-        return self._records()[index]
-
-    def __iter__(self):
-        return iter(self._records())
-
-    def __len__(self) -> int:
-        return len(self._records())
-
-    def __eq__(self, other) -> bool:
-        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
-
-
-def _json_texts(values: pd.Series) -> list[str]:
-    """JSON text of each key value: str -> quoted (ASCII escapes), integer-valued numbers -> digits.
-
-    Other numbers (e.g. an unscheduled VISITNUM 3.1) keep their decimals; a missing number is ``null``.
+    A missing value (None, NaN) is None (``null``); an unscheduled VISITNUM 3.1 keeps its decimals.
     """
     if values.dtype == object:
-        return compute_unique_map(values, lambda v: json.dumps(v, ensure_ascii=True)).tolist()
+        missing = values.isna().to_numpy()
+        out = values.tolist()
+        for index in np.flatnonzero(missing).tolist():
+            out[index] = None
+        return out
     numbers = values.to_numpy(dtype="float64")
     whole = np.isfinite(numbers) & (numbers == np.round(numbers))
     if whole.all():
-        return [str(v) for v in values.astype("int64").tolist()]
-    return [str(int(v)) if ok else ("null" if np.isnan(v) else json.dumps(v))
-            for v, ok in zip(numbers.tolist(), whole.tolist())]
+        return values.astype("int64").tolist()
+    return [int(v) if ok else (None if np.isnan(v) else v) for v, ok in zip(numbers.tolist(), whole.tolist())]
 
 
 def derive_lineage_key(data: pd.DataFrame, ctx: MappingContext, seq_var: str | None,
@@ -81,29 +55,6 @@ def _spec_keys(data: pd.DataFrame, ctx: MappingContext) -> list[str]:
     name = str(data["DOMAIN"].iloc[0]) if "DOMAIN" in data and len(data) else ""
     rd = domains.get(name)
     return list(rd.spec.keys) if rd is not None else ["USUBJID"]
-
-
-#: the text of one [file, row] pair by its place in its record's group: (first?, last?) -> template
-_PAIR_TEMPLATES = np.array(["[%d,%d],", "[%d,%d]]\n", "[[%d,%d],", "[[%d,%d]]\n"], dtype=object)
-
-
-def _pair_groups(recs: np.ndarray, files: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """(sorted record ids, ``[[f,r],...]`` text per record id) from rows sorted by rec, f, row.
-
-    One ``%`` formatting of every number at once (a template per pair, a line per record), then
-    split into records: no Python step per pair.
-    """
-    if not len(recs):
-        return recs, []
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(recs)) + 1])
-    first = np.zeros(len(recs), dtype="int64")
-    first[starts] = 2
-    last = np.zeros(len(recs), dtype="int64")
-    last[np.append(starts[1:] - 1, len(recs) - 1)] = 1
-    numbers = np.empty(2 * len(recs), dtype="int64")
-    numbers[0::2], numbers[1::2] = files, rows
-    text = "".join(_PAIR_TEMPLATES[first + last].tolist()) % tuple(numbers.tolist())
-    return recs[starts], text.split("\n")[:-1]
 
 
 def derive_source_rows(rows: pd.DataFrame, ctx: MappingContext) -> tuple[list[str], np.ndarray, np.ndarray,
@@ -133,36 +84,23 @@ def derive_source_rows(rows: pd.DataFrame, ctx: MappingContext) -> tuple[list[st
     return files, rec[new], fid[new], row[new]
 
 
+def create_source_pairs(wanted: np.ndarray, rec: np.ndarray, fid: np.ndarray, row: np.ndarray) -> list[tuple]:
+    """Per record id in ``wanted``: its ``((file index, row), ...)`` from pairs sorted by rec (() when none)."""
+    pairs = list(zip(fid.tolist(), row.tolist()))
+    starts = np.searchsorted(rec, wanted, side="left").tolist()
+    ends = np.searchsorted(rec, wanted, side="right").tolist()
+    return [tuple(pairs[a:b]) for a, b in zip(starts, ends)]
+
+
 def create_lineage(data: pd.DataFrame, rows: pd.DataFrame, ctx: MappingContext, seq_var: str | None,
                    keys: Sequence[str] | None = None) -> dict:
     """Per SDTM record: its key (``derive_lineage_key``: USUBJID and --SEQ, or the domain keys) and its raw rows.
 
-    ``{"key": [...], "files": [...], "records": [[key values..., [[file index, row], ...]], ...]}``,
+    ``{"key": [...], "files": [...], "records": [(key values..., ((file index, row), ...)), ...]}``,
     records in dataset order, file indexes into the sorted ``files``, pairs sorted.
     """
     files, rec, fid, row = derive_source_rows(rows, ctx)
-    group_recs, groups = _pair_groups(rec, fid, row)
     key = derive_lineage_key(data, ctx, seq_var, keys)
-    wanted = data[REC].to_numpy(dtype="int64")
-    pos = np.searchsorted(group_recs, wanted) if len(group_recs) else np.zeros(len(wanted), dtype="int64")
-    found = (pos < len(group_recs)) & (group_recs[np.minimum(pos, max(len(group_recs) - 1, 0))] == wanted) \
-        if len(group_recs) else np.zeros(len(wanted), dtype=bool)
-    # each record's pairs text, "[]" when it has none: one array lookup, not a Python step per record
-    texts = np.array([*groups, "[]"], dtype=object)[np.where(found, pos, len(groups))].tolist()
-    columns = [_json_texts(data[c]) for c in key]
-    records = list(map(",".join, zip(*columns, texts)))
-    return {"key": key, "files": files, "records": LineageRecords("[[" + "],[".join(records) + "]]"
-                                                                  if records else "[]")}
-
-
-def lineage_text(doc: dict) -> str:
-    """``json.dumps(doc, separators=(",", ":"), ensure_ascii=True) + "\\n"``, with records kept as text."""
-    records = doc.get("records")
-    if not isinstance(records, LineageRecords):
-        return json.dumps(doc, separators=(",", ":"), ensure_ascii=True) + "\n"
-    head = json.dumps({k: v for k, v in doc.items() if k != "records"}, separators=(",", ":"), ensure_ascii=True)
-    items = list(doc)
-    if items[-1] != "records":  # keep the key order json.dumps would use
-        return json.dumps({k: (list(v) if k == "records" else v) for k, v in doc.items()},
-                          separators=(",", ":"), ensure_ascii=True) + "\n"
-    return head[:-1] + ("," if len(items) > 1 else "") + '"records":' + records.text + "}\n"
+    sources = create_source_pairs(data[REC].to_numpy(dtype="int64"), rec, fid, row)
+    columns = [create_key_values(data[c]) for c in key]
+    return {"key": key, "files": files, "records": list(zip(*columns, sources))}

@@ -16,7 +16,6 @@ from tlfgen.io.xpt import complete_metadata, write_xpt
 from tlfgen.lineage.define import STYLESHEET, metadata_version_oid, study_oid, write_define_xml
 from tlfgen.handoff import publish_written
 from tlfgen.sdtm.engine import DomainResult
-from tlfgen.sdtm.lineage import lineage_text
 
 LINEAGE_VERSION = 1
 
@@ -47,8 +46,12 @@ def write_lineage(result: DomainResult, folder: Path) -> Path:
     point at the spec file and line instead. ``read_lineage`` turns it back into a lookup.
     """
     doc = {"version": LINEAGE_VERSION, "domain": result.name, **result.lineage}
-    text = lineage_text(doc)
-    return atomic_write_text(folder / "lineage" / f"{result.name.lower()}.json", text)
+    return atomic_write_text(folder / "lineage" / f"{result.name.lower()}.json", dump_lineage(doc))
+
+
+def dump_lineage(doc: dict) -> str:
+    """The text of a lineage sidecar: compact, ASCII, one line (the standard ``json`` encoder)."""
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=True) + "\n"
 
 
 def read_lineage(path: Path) -> dict[tuple, list[tuple[str, int]]]:
