@@ -106,7 +106,10 @@ def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
         ready = wait([conn for _, conn in workers]) if block else [c for _, c in workers if c.poll()]
         for process, conn in [w for w in workers if w[1] in ready]:
             workers.remove((process, conn))
-            sent, ran = _receive(process, conn)
+            sent, ran, published = _receive(process, conn)
+            from tlfgen.handoff import publish_collected
+
+            publish_collected(published)  # datasets the worker offered the next stage (its files exist now)
             values.update(sent)
             for unit_id in ran:
                 finish(unit_id)
@@ -148,11 +151,11 @@ def _worth_a_worker(graph: _Graph, values: dict[str, Any]) -> bool:
     return len(ready) >= 2 and any(not graph.units[k].main for k in ready)
 
 
-def _receive(process: Any, conn: Any) -> tuple[dict[str, Any], list[str]]:
+def _receive(process: Any, conn: Any) -> tuple[dict[str, Any], list[str], list]:
     """A finished worker's values and units run; its error raised here."""
     try:
         try:
-            status, payload, ran, text = conn.recv()
+            status, payload, ran, text, published = conn.recv()
         except EOFError:
             process.join()
             raise RenderError(f"internal: a worker process ended without a result (exit code {process.exitcode})",
@@ -161,7 +164,7 @@ def _receive(process: Any, conn: Any) -> tuple[dict[str, Any], list[str]]:
         conn.close()
     process.join()
     if status == "ok":
-        return payload, ran
+        return payload, ran, published
     if isinstance(payload, TlfgenError):
         raise payload
     error = WorkerError(f"{payload or 'error'} (raised in the worker process running {ran[0]})")
@@ -190,19 +193,22 @@ def _worker_main(graph: _Graph, values: dict[str, Any], conn: Any, parent_pid: i
     ran: list[str] = []
     mine: set[str] = set()
     current = "?"
+    from tlfgen.handoff import collect_published
+
     try:
-        after = None
-        while (unit := graph.claim(values, main=False, after=after)) is not None:
-            current = unit.id
-            values[unit.id] = unit.run(*(values[name] for name in unit.inputs))
-            ran.append(unit.id)
-            mine.add(unit.id)
-            for name in (*unit.inputs, unit.id):  # drop what only this process's units took
-                if name in mine and name not in graph.wanted and all(t in mine for t in graph.takers[name]):
-                    values.pop(name, None)
-            after = unit.id
+        with collect_published() as published:
+            after = None
+            while (unit := graph.claim(values, main=False, after=after)) is not None:
+                current = unit.id
+                values[unit.id] = unit.run(*(values[name] for name in unit.inputs))
+                ran.append(unit.id)
+                mine.add(unit.id)
+                for name in (*unit.inputs, unit.id):  # drop what only this process's units took
+                    if name in mine and name not in graph.wanted and all(t in mine for t in graph.takers[name]):
+                        values.pop(name, None)
+                after = unit.id
         sent = {k: values[k] for k in ran if k in values}
-        message = ("ok", sent, ran, "")
+        message = ("ok", sent, ran, "", published)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
         if isinstance(exc, OSError):  # a full disk, no permission: the environment, not a bug
             from tlfgen.errors import EnvironmentFault
@@ -210,12 +216,12 @@ def _worker_main(graph: _Graph, values: dict[str, Any], conn: Any, parent_pid: i
             exc = EnvironmentFault.from_os_error(exc) or exc
         text = "".join(traceback.format_exception(exc)).rstrip()
         last = traceback.format_exception_only(exc)[-1].strip()  # "KeyError: 'b'"
-        message = ("error", exc if isinstance(exc, TlfgenError) else last, [current], text)
+        message = ("error", exc if isinstance(exc, TlfgenError) else last, [current], text, [])
     try:
         conn.send(message)
     except Exception as exc:  # noqa: BLE001 - e.g. a value that cannot be pickled
         conn.send(("error", f"{type(exc).__name__}: {exc} (the worker's values could not be sent)",
-                   [current], message[3]))
+                   [current], message[3], []))
     finally:
         conn.close()
     os._exit(0)
