@@ -24,6 +24,7 @@ Rules kept from the stage runners' hand-written children:
 
 from __future__ import annotations
 
+import gc
 import os
 import traceback
 from typing import Any, Callable, Sequence
@@ -44,6 +45,25 @@ class WorkerError(Exception):
     the whole traceback is attached as a note (printed with ``--debug``). Not a ``TlfgenError`` on
     purpose: the command line reports it as an internal error, exit 3, like the same bug in one process.
     """
+
+
+def run_one(unit: Unit, values: dict[str, Any]) -> Any:
+    """``unit.run`` on its inputs' values, the cyclic garbage collector paused meanwhile.
+
+    The executor's garbage-collector policy: a unit builds many small containers (frames' cells,
+    table cells, lineage records) and almost no reference cycles, so the collector would only
+    scan them again and again while it runs (a third of the ADaM time at 5,000 subjects); what
+    the unit leaves is scanned after it. Objects freed by reference counting are freed as usual.
+    Before a worker is forked the objects alive are frozen (``gc.freeze``): neither process
+    scans them again (nor copies their pages by scanning them) until the run ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return unit.run(*(values[name] for name in unit.inputs))
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _Graph:
@@ -78,7 +98,7 @@ class _Graph:
 
 
 def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
-               on_unit: Callable[[str], None] | None = None) -> dict[str, Any]:
+               on_unit: Callable[[str, Any], None] | None = None) -> dict[str, Any]:
     """Run ``ordered`` here and in up to ``jobs - 1`` forked workers; the values ``wanted``."""
     import multiprocessing
 
@@ -91,14 +111,14 @@ def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
 
     def finish(unit_id: str) -> None:
         done.add(unit_id)
+        if on_unit is not None:
+            on_unit(unit_id, values.get(unit_id))
         for name in graph.units[graph.index[unit_id]].inputs:
             left[name] -= 1
             if not left[name] and name not in wanted:
                 values.pop(name, None)
         if not left[unit_id] and unit_id not in wanted:
             values.pop(unit_id, None)
-        if on_unit is not None:
-            on_unit(unit_id)
 
     def reap(block: bool) -> None:
         from multiprocessing.connection import wait
@@ -106,19 +126,19 @@ def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
         ready = wait([conn for _, conn in workers]) if block else [c for _, c in workers if c.poll()]
         for process, conn in [w for w in workers if w[1] in ready]:
             workers.remove((process, conn))
-            sent, ran, published = _receive(process, conn)
-            from tlfgen.handoff import publish_collected
-
-            publish_collected(published)  # datasets the worker offered the next stage (its files exist now)
+            sent, ran = _receive(process, conn)
             values.update(sent)
             for unit_id in ran:
                 finish(unit_id)
 
     after: str | None = None
+    outer = gc.get_freeze_count() > 0  # frozen by the caller: it unfreezes
     try:
         while len(done) < len(graph.units):
             reap(block=False)
             while len(workers) < jobs - 1 and _worth_a_worker(graph, values):
+                if not outer:  # what a worker inherits is never scanned there (no copy-on-write of it)
+                    gc.freeze()
                 parent_end, child_end = ctx.Pipe(duplex=False)
                 process = ctx.Process(target=_worker_main, args=(graph, values, child_end, os.getpid()),
                                       name="tlfgen-worker", daemon=True)
@@ -132,7 +152,7 @@ def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
                 reap(block=True)
                 after = None
                 continue
-            values[unit.id] = unit.run(*(values[name] for name in unit.inputs))
+            values[unit.id] = run_one(unit, values)
             finish(unit.id)
             after = unit.id
     except BaseException:
@@ -142,6 +162,9 @@ def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
             process.join()
             conn.close()
         raise
+    finally:
+        if not outer:  # frozen here: collectable again after the run
+            gc.unfreeze()
     return {k: values[k] for k in wanted}
 
 
@@ -151,11 +174,11 @@ def _worth_a_worker(graph: _Graph, values: dict[str, Any]) -> bool:
     return len(ready) >= 2 and any(not graph.units[k].main for k in ready)
 
 
-def _receive(process: Any, conn: Any) -> tuple[dict[str, Any], list[str], list]:
+def _receive(process: Any, conn: Any) -> tuple[dict[str, Any], list[str]]:
     """A finished worker's values and units run; its error raised here."""
     try:
         try:
-            status, payload, ran, text, published = conn.recv()
+            status, payload, ran, text = conn.recv()
         except EOFError:
             process.join()
             raise RenderError(f"internal: a worker process ended without a result (exit code {process.exitcode})",
@@ -164,7 +187,7 @@ def _receive(process: Any, conn: Any) -> tuple[dict[str, Any], list[str], list]:
         conn.close()
     process.join()
     if status == "ok":
-        return payload, ran, published
+        return payload, ran
     if isinstance(payload, TlfgenError):
         raise payload
     error = WorkerError(f"{payload or 'error'} (raised in the worker process running {ran[0]})")
@@ -193,22 +216,19 @@ def _worker_main(graph: _Graph, values: dict[str, Any], conn: Any, parent_pid: i
     ran: list[str] = []
     mine: set[str] = set()
     current = "?"
-    from tlfgen.handoff import collect_published
-
     try:
-        with collect_published() as published:
-            after = None
-            while (unit := graph.claim(values, main=False, after=after)) is not None:
-                current = unit.id
-                values[unit.id] = unit.run(*(values[name] for name in unit.inputs))
-                ran.append(unit.id)
-                mine.add(unit.id)
-                for name in (*unit.inputs, unit.id):  # drop what only this process's units took
-                    if name in mine and name not in graph.wanted and all(t in mine for t in graph.takers[name]):
-                        values.pop(name, None)
-                after = unit.id
+        after = None
+        while (unit := graph.claim(values, main=False, after=after)) is not None:
+            current = unit.id
+            values[unit.id] = run_one(unit, values)
+            ran.append(unit.id)
+            mine.add(unit.id)
+            for name in (*unit.inputs, unit.id):  # drop what only this process's units took
+                if name in mine and name not in graph.wanted and all(t in mine for t in graph.takers[name]):
+                    values.pop(name, None)
+            after = unit.id
         sent = {k: values[k] for k in ran if k in values}
-        message = ("ok", sent, ran, "", published)
+        message = ("ok", sent, ran, "")
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
         if isinstance(exc, OSError):  # a full disk, no permission: the environment, not a bug
             from tlfgen.errors import EnvironmentFault
@@ -216,12 +236,12 @@ def _worker_main(graph: _Graph, values: dict[str, Any], conn: Any, parent_pid: i
             exc = EnvironmentFault.from_os_error(exc) or exc
         text = "".join(traceback.format_exception(exc)).rstrip()
         last = traceback.format_exception_only(exc)[-1].strip()  # "KeyError: 'b'"
-        message = ("error", exc if isinstance(exc, TlfgenError) else last, [current], text, [])
+        message = ("error", exc if isinstance(exc, TlfgenError) else last, [current], text)
     try:
         conn.send(message)
     except Exception as exc:  # noqa: BLE001 - e.g. a value that cannot be pickled
         conn.send(("error", f"{type(exc).__name__}: {exc} (the worker's values could not be sent)",
-                   [current], message[3], []))
+                   [current], message[3]))
     finally:
         conn.close()
     os._exit(0)

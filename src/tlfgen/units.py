@@ -97,11 +97,11 @@ def consumers(units: Iterable[Unit]) -> dict[str, list[str]]:
 
 
 def run_units(units: Sequence[Unit], want: Iterable[str], *, jobs_: int | None = None,
-              on_unit: Callable[[str], None] | None = None) -> dict[str, Any]:
+              on_unit: Callable[[str, Any], None] | None = None) -> dict[str, Any]:
     """Run ``units`` (each after its inputs); the values of the units ``want``, by id.
 
-    ``jobs_``: processes to use (default ``jobs()``); ``on_unit(id)``: called in this process
-    as each unit is known to be done (progress).
+    ``jobs_``: processes to use (default ``jobs()``); ``on_unit(id, value)``: called in this
+    process as each unit is known to be done (progress; ``value`` None when it stayed in a worker).
     """
     ordered = order_units(units)
     wanted = set(want)
@@ -124,18 +124,20 @@ def can_fork() -> bool:
 
 
 def run_inline(ordered: Sequence[Unit], wanted: set[str],
-               on_unit: Callable[[str], None] | None = None) -> dict[str, Any]:
+               on_unit: Callable[[str, Any], None] | None = None) -> dict[str, Any]:
     """Run ``ordered`` one after another in this process, each value dropped after its last taker."""
+    from tlfgen.forks import run_one
+
     left = {k: len(v) for k, v in consumers(ordered).items()}
     values: dict[str, Any] = {}
     for unit in ordered:
-        values[unit.id] = unit.run(*(values[name] for name in unit.inputs))
+        values[unit.id] = run_one(unit, values)
+        if on_unit is not None:
+            on_unit(unit.id, values[unit.id])
         for name in unit.inputs:
             left[name] -= 1
             if not left[name] and name not in wanted:
-                del values[name]
+                values.pop(name, None)
         if not left[unit.id] and unit.id not in wanted:
             del values[unit.id]
-        if on_unit is not None:
-            on_unit(unit.id)
     return {k: values[k] for k in wanted}

@@ -9,7 +9,6 @@ import pytest
 from study_copy import copy_study
 from tlfgen.adam.run import _dependents, adam_units, run_adam
 from tlfgen.units import can_fork
-from tlfgen.pipeline import HANDOFF_CACHE, stage_handoff, take_written
 
 
 def _ds(name: str, *inputs: str):
@@ -31,7 +30,7 @@ def test_2_the_units_of_the_embedded_study_take_what_the_specs_read(embedded_run
     units = {u.id: u for u in adam_units(embedded_run[0])}
     assert units["adam.ADTTE"].inputs == ("adam.ADSL", "adam.ADRS")
     assert units["adam.ADAE"].inputs == ("read.sdtm.AE", "read.sdtm.SUPPAE", "adam.ADSL")
-    assert units["write.adam.ADRS"].inputs == ("adam.ADRS",)
+    assert units["write.adam.ADRS"].inputs == ("adam.ADRS", "adam.folders")
     assert units["adam"].inputs == ("write.adam.ADSL", "write.adam.ADAE", "write.adam.ADRS", "write.adam.ADTTE")
     assert sorted(u for u in units if u.startswith("read.")) == [
         "read.sdtm.AE", "read.sdtm.CM", "read.sdtm.DM", "read.sdtm.DS", "read.sdtm.EX", "read.sdtm.PR",
@@ -44,29 +43,20 @@ def _study(embedded_run, tmp_path, name):
 
 
 @pytest.mark.skipif(not can_fork(), reason="needs fork (Linux)")
-def test_6_two_processes_write_the_same_files_and_hand_on_the_same_frames(embedded_run, tmp_path, monkeypatch):
-    import pandas as pd
-
-    results, files, frames = [], [], []
+def test_6_one_process_or_workers_write_the_same_files_and_result(embedded_run, tmp_path, monkeypatch):
+    results, files = [], []
     for jobs in ("1", "2"):
         monkeypatch.setenv("TLFGEN_JOBS", jobs)
         study = _study(embedded_run, tmp_path, f"jobs{jobs}")
-        with stage_handoff(study):
-            results.append(run_adam(study))
+        results.append(run_adam(study))
         files.append({p.relative_to(study.root).as_posix(): p.read_bytes()
                       for p in sorted(study.adam_dir.rglob("*")) if p.is_file()})
-        frames.append({name: take_written(study.cache, study.adam_dir / f"{name.lower()}.xpt")
-                       for name in ("ADSL", "ADAE", "ADRS", "ADTTE")})
-        assert study.cache[HANDOFF_CACHE] == {}
     one, two = results
     assert len(files[0]) == 14  # 4 x (xpt, json, lineage) + define.xml and its stylesheet
     assert files[0] == files[1]
     assert [c.__dict__ for c in one.counts] == [c.__dict__ for c in two.counts]
     assert one.findings == two.findings
     assert [p.name for p in one.outputs] == [p.name for p in two.outputs]
-    for name, frame in frames[0].items():
-        assert frame is not None and frames[1][name] is not None, name
-        pd.testing.assert_frame_equal(frame, frames[1][name], check_dtype=True, check_exact=True, obj=name)
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

@@ -136,23 +136,17 @@ def read_sdtm(folder: Path, domain: str, cache: dict[str, Any] | None = None,
               columns: "ColumnNeeds | None" = None) -> pd.DataFrame:
     """Read ``<folder>/<domain>.xpt``: text stays text (ISO dates too); empty text is missing.
 
-    ``cache`` (``study.cache``): take the frame the SDTM stage of this run wrote to that file,
-    if it is unchanged on disk (``pipeline.take_written``), instead of reading it. ``columns``
+    ``cache``: not used (the stage hand-off it named is gone; the work units read the file). ``columns``
     (``spec.inputs.compute_input_columns``): only the columns the specs read; every column when a
     declared one is not in the file (the step then names it with the file's own columns).
     """
     from tlfgen.io.xpt import read_xpt
-    from tlfgen.handoff import take_written
 
     for path in sdtm_paths(folder, domain):
         if path.is_file():
-            df = take_written(cache, path)
-            if df is not None and columns is not None and not columns.lacks_required(df.columns):
-                df = df[[c for c in df.columns if c in columns]]
-            elif df is None:
-                df, _ = read_xpt(path, columns=columns)
-                if columns is not None and columns.lacks_required(df.columns):
-                    df, _ = read_xpt(path)
+            df, _ = read_xpt(path, columns=columns)
+            if columns is not None and columns.lacks_required(df.columns):
+                df, _ = read_xpt(path)
             for col in df.columns:
                 series = df[col]
                 if series.dtype == object:

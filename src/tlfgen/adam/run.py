@@ -11,12 +11,12 @@ import importlib
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Collection
 
 import pandas as pd
 
-from tlfgen.adam.engine import BuiltDataset, read_sdtm, run_dataset, sdtm_paths
+from tlfgen.adam.engine import BuiltDataset, read_sdtm, run_dataset
 from tlfgen.adam.lineage import LINEAGE_VERSION, create_lineage_text  # noqa: F401
-from tlfgen.handoff import publish_written
 from tlfgen.io.atomic import atomic_write_text
 from tlfgen.io.metadata import StudyMetadata
 from tlfgen.results import DatasetCount, StageResult
@@ -40,8 +40,6 @@ def write_dataset(study: ResolvedStudy, built: BuiltDataset) -> tuple[list[Path]
     name = built.name.lower()
     meta = complete_metadata(built.metadata, built.data)
     xpt = write_xpt(built.data, meta, folder / f"{name}.xpt")
-    # the TLF stage of the same run takes it instead of reading; built now: later datasets use built.data
-    publish_written("adam", xpt, built.data, meta, build_now=True)
     paths = [
         xpt,
         write_dataset_json(built.data, meta, folder / f"{name}.json", study_oid=study_oid(study.studyid),
@@ -87,7 +85,7 @@ class _Done:
     count: DatasetCount
 
 
-def adam_units(study: ResolvedStudy) -> list[Unit]:
+def adam_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[Unit]:
     """The ADaM stage as work units (``tlfgen.units``).
 
     ``read.sdtm.<D>``: an SDTM dataset the specs read (only the columns they use); ``adam.<NAME>``:
@@ -99,14 +97,15 @@ def adam_units(study: ResolvedStudy) -> list[Unit]:
     columns = compute_input_columns(specs.datasets)  # read only the columns the specs use
     needed = sorted({item.split(".")[1] for ds in specs.datasets for item in ds.spec.inputs
                      if item.startswith("sdtm.")})
-    units = [Unit(f"read.sdtm.{name}", (), partial(_read_input, study, name, columns.get(f"sdtm.{name}")), main=True)
-             for name in needed]
+    units = [Unit(f"read.sdtm.{name}", _written_by(name, upstream),
+                  partial(_read_input, study, name, columns.get(f"sdtm.{name}")), main=True) for name in needed]
     later = _dependents(specs.datasets)
     for ds in specs.datasets:
         inputs = tuple(f"read.{item}" if item.startswith("sdtm.") else item for item in ds.spec.inputs)
         units.append(Unit(f"adam.{ds.name}", inputs, partial(_derive, study, ds), cost=float(later[ds.name])))
-        units.append(Unit(f"write.adam.{ds.name}", (f"adam.{ds.name}",), partial(_write, study)))
+        units.append(Unit(f"write.adam.{ds.name}", (f"adam.{ds.name}", "adam.folders"), partial(_write, study)))
     supplied = tuple(f"read.sdtm.{name}" for name in needed) if study.start == "sdtm" else ()
+    units.insert(0, Unit("adam.folders", (), partial(_make_folders, study)))
     written = tuple(f"write.adam.{ds.name}" for ds in specs.datasets)
     units.append(Unit("adam", (*written, *supplied), partial(_finish, study, needed, len(written)), main=True))
     return units
@@ -126,8 +125,21 @@ def _dependents(datasets: list) -> dict[str, int]:
     return {ds.name: 1 + len(above(ds.name, set())) for ds in datasets}
 
 
-def _read_input(study: ResolvedStudy, name: str, columns: ColumnNeeds | None) -> pd.DataFrame:
-    return read_sdtm(study.sdtm_dir, name, study.cache, columns)
+def _written_by(name: str, upstream: Collection[str]) -> tuple[str, ...]:
+    """The unit of the same run that writes ``sdtm/<name>.xpt`` (SUPPAE: AE's writer), else none."""
+    for domain in (name, name[4:] if name.startswith("SUPP") else None):
+        if domain and f"write.sdtm.{domain}" in upstream:
+            return (f"write.sdtm.{domain}",)
+    return ("sdtm",) if "sdtm" in upstream else ()
+
+
+def _make_folders(study: ResolvedStudy) -> None:
+    study.adam_dir.mkdir(parents=True, exist_ok=True)
+    (study.adam_dir / "lineage").mkdir(exist_ok=True)
+
+
+def _read_input(study: ResolvedStudy, name: str, columns: ColumnNeeds | None, *_written) -> pd.DataFrame:
+    return read_sdtm(study.sdtm_dir, name, None, columns)
 
 
 def _derive(study: ResolvedStudy, ds, *frames) -> BuiltDataset:
@@ -136,7 +148,7 @@ def _derive(study: ResolvedStudy, ds, *frames) -> BuiltDataset:
     return run_dataset(ds, sources, study.spec.study)
 
 
-def _write(study: ResolvedStudy, built: BuiltDataset) -> _Done:
+def _write(study: ResolvedStudy, built: BuiltDataset, _folders: None = None) -> _Done:
     paths, meta = write_dataset(study, built)
     dropped = built.rows_in - len(built.data)
     count = DatasetCount(built.name, rows_in=built.rows_in, rows_out=len(built.data),
@@ -162,15 +174,4 @@ def _finish(study: ResolvedStudy, needed: list[str], count: int, *values) -> Sta
 
 def run_adam(study: ResolvedStudy) -> StageResult:
     """Derive every ADaM dataset of the study (ADSL first) and write adam/ (``adam_units``)."""
-    from tlfgen.handoff import release_written
-
-    study.adam_dir.mkdir(parents=True, exist_ok=True)
-    (study.adam_dir / "lineage").mkdir(exist_ok=True)
-    units = adam_units(study)
-    # SDTM frames the SDTM stage of this run handed on: keep only those read here
-    release_written(study.cache, "sdtm", keep=[p for u in units if u.id.startswith("read.sdtm.")
-                                               for p in sdtm_paths(study.sdtm_dir, u.id.split(".")[2])])
-    try:
-        return run_units(units, ["adam"])["adam"]
-    finally:
-        release_written(study.cache, "sdtm")
+    return run_units(adam_units(study), ["adam"])["adam"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 import pandas as pd
 
@@ -77,7 +77,7 @@ def check_forms(forms: dict[str, RawForm], specs: SdtmSpecs, studyid: str) -> li
     return findings
 
 
-def sdtm_units(study: ResolvedStudy, *, write: bool = True) -> list[Unit]:
+def sdtm_units(study: ResolvedStudy, upstream: Collection[str] = (), *, write: bool = True) -> list[Unit]:
     """The SDTM stage as work units (``tlfgen.units``).
 
     ``sdtm.forms``: every raw form read and checked (a ``MappingContext``); ``sdtm.DM``: DM mapped;
