@@ -143,3 +143,22 @@ def test_check_names_a_key_column_missing_from_a_raw_header(tmp_path):
     result = runner.invoke(app, ["--study", str(study), "check"])
     assert result.exit_code == 2
     assert "specs/sdtm/forms.yaml:15:5: form cm: raw/cm.csv has no column PATNUM" in result.output
+
+
+@pytest.mark.parametrize("argv, expected", [([], 2), (["--jobs", "1"], 1), (["--jobs", "3"], 3)])
+def test_run_jobs_sets_the_processes_of_one_study(tmp_path, monkeypatch, argv, expected):
+    import tlfgen.pipeline as pipeline
+    from tlfgen.units import Unit, jobs
+
+    monkeypatch.setenv("TLFGEN_JOBS", "")  # restored after the test; blank: the default, 2
+    seen = []
+
+    def fake(study, names):
+        return [Unit(name, (), lambda name=name: seen.append(jobs()) or pipeline.StageResult(name), main=True)
+                for name in names]
+
+    monkeypatch.setattr(pipeline, "study_units", fake)
+    monkeypatch.setattr(pipeline, "check_raw_forms", lambda s: None)
+    result = runner.invoke(app, ["--study", str(copy_study(tmp_path, parts=("specs",)).root), "run", *argv])
+    assert result.exit_code == 0, result.output
+    assert seen == [expected] * 4
