@@ -29,8 +29,9 @@ def write_lineage(built: BuiltDataset, path: Path) -> Path:
     return atomic_write_text(path, create_lineage_text(built.name, list(built.metadata.keys), built.lineage))
 
 
-def write_dataset(study: ResolvedStudy, built: BuiltDataset) -> tuple[list[Path], object]:
-    """Write XPT, Dataset-JSON and lineage of one dataset; returns the paths and the final metadata."""
+def write_dataset(study: ResolvedStudy, built: BuiltDataset) -> tuple[list[Path], object, object]:
+    """Write XPT, Dataset-JSON and lineage of one dataset; returns the paths, the define.xml
+    metadata and the metadata the XPT file was written with."""
     from tlfgen.io.datasetjson import write_dataset_json
     from tlfgen.io.xpt import complete_metadata, write_xpt
     from tlfgen.lineage.define import metadata_version_oid, study_oid
@@ -48,7 +49,7 @@ def write_dataset(study: ResolvedStudy, built: BuiltDataset) -> tuple[list[Path]
         write_lineage(built, folder / "lineage" / f"{name}.json"),
     ]
     # define.xml: codelists, value level and Mandatory from the IG and the data
-    return paths, create_define_metadata(meta, built.data, create_ct_codelists(load_stage_specs(study, "ct")))
+    return paths, create_define_metadata(meta, built.data, create_ct_codelists(load_stage_specs(study, "ct"))), meta
 
 
 def write_define(study: ResolvedStudy, metas: list, result: StageResult) -> None:
@@ -83,6 +84,7 @@ class _Done:
     meta: object
     findings: list
     count: DatasetCount
+    xpt_meta: object = None  # what the XPT file was written with
 
 
 def adam_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[Unit]:
@@ -105,7 +107,7 @@ def adam_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[Uni
         units.append(Unit(f"adam.{ds.name}", inputs, partial(_derive, study, ds), cost=float(later[ds.name])))
         units.append(Unit(f"write.adam.{ds.name}", (f"adam.{ds.name}", "adam.folders"), partial(_write, study)))
     supplied = tuple(f"read.sdtm.{name}" for name in needed) if study.start == "sdtm" else ()
-    units.insert(0, Unit("adam.folders", (), partial(_make_folders, study)))
+    units.insert(0, Unit("adam.folders", (), partial(_make_folders, study), main=True))
     written = tuple(f"write.adam.{ds.name}" for ds in specs.datasets)
     units.append(Unit("adam", (*written, *supplied), partial(_finish, study, needed, len(written)), main=True))
     return units
@@ -149,11 +151,11 @@ def _derive(study: ResolvedStudy, ds, *frames) -> BuiltDataset:
 
 
 def _write(study: ResolvedStudy, built: BuiltDataset, _folders: None = None) -> _Done:
-    paths, meta = write_dataset(study, built)
+    paths, meta, written = write_dataset(study, built)
     dropped = built.rows_in - len(built.data)
     count = DatasetCount(built.name, rows_in=built.rows_in, rows_out=len(built.data),
                          rejected={"subject not in ADSL": dropped} if dropped > 0 else {})
-    return _Done(built.name, paths, meta, built.findings, count)
+    return _Done(built.name, paths, meta, built.findings, count, written)
 
 
 def _finish(study: ResolvedStudy, needed: list[str], count: int, *values) -> StageResult:

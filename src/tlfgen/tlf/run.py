@@ -227,7 +227,7 @@ def tlf_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[Unit
     drawn = figure_datasets(figures) if figures else []
     names = sorted(set(tables) | set(drawn))
     units = [read_adam_unit(study, name, upstream) for name in names]
-    units.append(Unit("tlf.run_at", (), _run_at))
+    units.append(Unit("tlf.run_at", (), _run_at, main=True))
     for out in specs.outputs:
         units.append(Unit(f"tlf.{out.id}", tuple(f"read.adam.{n}" for n in tables),
                           partial(_build_output, study, specs, out, tables), main=True))
@@ -247,7 +247,7 @@ def tlf_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[Unit
                                                 v[-1]), main=True))
     units.append(Unit("tlf.counts", tuple(f"read.adam.{n}" for n in tables),
                       lambda *frames: [DatasetCount(name, rows_in=len(df), rows_out=len(df))
-                                       for name, df in zip(tables, frames)]))
+                                       for name, df in zip(tables, frames)], main=True))
     units.append(Unit("tlf", ("tlf.counts", *(f"tlf.{i}" for i in ids), *(f"write.tlf.{i}" for i in ids),
                               "write.tlf.combined", *(f"figure.{f.id}" for f in figures)),
                       lambda counts, *v: _stage_result(counts, list(v[:n]), list(v[n:2 * n]), v[2 * n],
@@ -266,9 +266,9 @@ def read_adam_unit(study: ResolvedStudy, name: str, upstream: Collection[str]) -
 
 
 def _frame_as_read(built, written) -> pd.DataFrame:
-    from tlfgen.io.xpt import complete_metadata, create_read_frame, read_xpt
+    from tlfgen.io.xpt import create_read_frame, read_xpt
 
-    frame = create_read_frame(built.data, complete_metadata(built.metadata, built.data))
+    frame = create_read_frame(built.data, written.xpt_meta)
     if frame is None:  # values the builder does not vouch for: the file is read back
         frame, _ = read_xpt(written.paths[0])
     return frame
