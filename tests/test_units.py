@@ -128,3 +128,37 @@ def test_9_a_worker_killed_by_a_signal_is_reported_not_waited_for():
              Unit("die", ("base",), lambda base: os.kill(os.getpid(), signal.SIGKILL))]
     with pytest.raises(Exception, match="a worker process ended without a result \\(exit code -9\\)"):
         run_units(units, ["hold", "die"], jobs_=2)
+
+
+@needs_fork
+def test_10_a_worker_runs_a_graph_of_its_own_in_its_own_process():
+    def nested(base):
+        inner = [Unit("x", (), os.getpid), Unit("y", (), os.getpid), Unit("z", ("x", "y"), lambda x, y: (x, y))]
+        return can_fork(), os.getpid(), run_units(inner, ["z"], jobs_=2)["z"]
+
+    units = [Unit("base", (), lambda: 1), Unit("hold", ("base",), lambda base: time.sleep(0.5), cost=10, main=True),
+             Unit("nested", ("base",), nested)]
+    forks, pid, (x, y) = run_units(units, ["hold", "nested"], jobs_=2)["nested"]
+    assert forks is False and pid != os.getpid() and x == y == pid
+
+
+@needs_fork
+def test_11_a_worker_dies_with_its_killed_parent(tmp_path):
+    """SIGKILL of the run (or the OOM killer) must not leave a worker writing files."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "written-after-the-parent-died"
+    code = ("import os, signal, time\n"
+            "from pathlib import Path\n"
+            "from tlfgen.units import Unit, run_units\n"
+            f"marker = Path({str(marker)!r})\n"
+            "units = [Unit('base', (), lambda: 1),\n"
+            "         Unit('kill', ('base',), lambda b: time.sleep(0.5) or os.kill(os.getpid(), signal.SIGKILL),\n"
+            "              cost=10, main=True),\n"
+            "         Unit('late', ('base',), lambda b: time.sleep(2) or marker.write_text('x'))]\n"
+            "run_units(units, ['kill', 'late'], jobs_=2)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert proc.returncode == -9
+    time.sleep(3)
+    assert not marker.exists()

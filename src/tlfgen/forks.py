@@ -147,6 +147,8 @@ def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
                 workers.append((process, parent_end))
             unit = graph.claim(values, main=True, after=after)
             if unit is None:
+                if len(done) == len(graph.units):  # the last ones came back from a worker just now
+                    break
                 if not workers:
                     raise RenderError("internal: no work unit can start and no worker is running")
                 reap(block=True)
