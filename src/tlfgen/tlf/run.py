@@ -12,8 +12,9 @@ listing, and writes:
   written as RTF, when there are any;
 - ``outputs/ard/<ID>.csv`` per table (analysis results dataset).
 
-``build_outputs`` (specs + in-memory datasets -> tables) does no I/O, so tests
-and the trace feature can call it with DataFrames.
+The stage is declared as work units (``tlf_units``: one per table, listing, figure and writer;
+``tlfgen.units`` runs them). ``build_outputs`` (specs + in-memory datasets -> tables) does no
+I/O, so tests and the trace feature can call it with DataFrames.
 """
 
 from __future__ import annotations
@@ -78,18 +79,6 @@ def build_outputs(study: ResolvedStudy, specs: TlfSpecs, datasets: Mapping[str, 
         if on_table is not None:
             on_table(tables[-1])
     return tables
-
-
-def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
-                  figures: list | None = None) -> list[Path]:
-    """Write each output's DOCX/XLSX/RTF/ARD, then the combined DOCX (with ``figures``) and XLSX,
-    and the combined RTF (with ``figures``) of the outputs written as RTF."""
-    from tlfgen.io.ooxml import run_timestamp
-
-    run_at = run_timestamp()
-    singles = [write_single(study, specs, table, run_at) for table in tables]
-    return [p for single in singles for p in single.paths] + write_combined(study, tables, singles, figures or [],
-                                                                          run_at)
 
 
 @dataclass
