@@ -162,3 +162,15 @@ def test_11_a_worker_dies_with_its_killed_parent(tmp_path):
     assert proc.returncode == -9
     time.sleep(3)
     assert not marker.exists()
+
+
+@needs_fork
+@pytest.mark.parametrize("jobs", [2, 3, 4])
+def test_12_runs_one_after_another_never_share_a_worker(jobs):
+    """A worker that found nothing to claim is reaped before the run returns: left running, it
+    claimed units of the next run (the claim tables reuse the same shared memory)."""
+    import multiprocessing
+
+    for _ in range(25):
+        assert run_units(_diamond(), ["sum", "write.a"], jobs_=jobs) == {"sum": 31, "write.a": "a=20"}
+        assert multiprocessing.active_children() == []

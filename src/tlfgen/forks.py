@@ -157,6 +157,8 @@ def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
             values[unit.id] = run_one(unit, values)
             finish(unit.id)
             after = unit.id
+        while workers:  # those that found nothing to claim: reaped before their claim table is freed
+            reap(block=True)
     except BaseException:
         for process, conn in workers:
             if process.is_alive():
