@@ -86,15 +86,20 @@ class _Graph:
                 and all(name in have for name in self.units[k].inputs)]
 
     def claim(self, have: dict[str, Any], main: bool, after: str | None) -> Unit | None:
-        """Claim the next unit this process can run: a taker of ``after`` first, else the costliest."""
-        first = [self.index[t] for t in self.takers[after]] if after is not None else []
+        """Claim the next unit this process can run: the costliest, among equals a taker of ``after``
+        (a writer runs where, and right after, its dataset was made); here (``main``) the ``main``
+        units first."""
+        takers = set(self.takers[after]) if after is not None else set()
         with self.claims.get_lock():
-            for k in first + self.start:
-                unit = self.units[k]
-                if not self.claims[k] and (main or not unit.main) and all(n in have for n in unit.inputs):
-                    self.claims[k] = 1
-                    return unit
-        return None
+            ready = [k for k in self.start if not self.claims[k] and (main or not self.units[k].main)
+                     and all(n in have for n in self.units[k].inputs)]
+            if not ready:
+                return None
+            # this process takes the units only it may run first (the workers take the others)
+            k = min(ready, key=lambda k: (main and not self.units[k].main, -self.units[k].cost,
+                                          self.units[k].id not in takers, k))
+            self.claims[k] = 1
+            return self.units[k]
 
 
 def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,

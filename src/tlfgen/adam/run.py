@@ -105,7 +105,8 @@ def adam_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[Uni
     for ds in specs.datasets:
         inputs = tuple(f"read.{item}" if item.startswith("sdtm.") else item for item in ds.spec.inputs)
         units.append(Unit(f"adam.{ds.name}", inputs, partial(_derive, study, ds), cost=float(later[ds.name])))
-        units.append(Unit(f"write.adam.{ds.name}", (f"adam.{ds.name}", "adam.folders"), partial(_write, study)))
+        units.append(Unit(f"write.adam.{ds.name}", (f"adam.{ds.name}", "adam.folders"), partial(_write, study),
+                          cost=float(later[ds.name])))
     supplied = tuple(f"read.sdtm.{name}" for name in needed) if study.start == "sdtm" else ()
     units.insert(0, Unit("adam.folders", (), partial(_make_folders, study), main=True))
     written = tuple(f"write.adam.{ds.name}" for ds in specs.datasets)

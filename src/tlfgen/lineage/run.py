@@ -44,9 +44,12 @@ def lineage_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[
         units.append(Unit(f"lineage.records.{k}", files, partial(_record_block, study, parts, k),
                           cost=float(len(parts) - k)))
     tables = tuple(f"tlf.{i}" for i in ids)
-    units.append(Unit("lineage.ars", (*files, *tables), lambda *v: _write_ars(study, specs, v[len(files):])))
-    units.append(Unit("lineage.html", (*files, *tables), lambda *v: _write_html(study, v[len(files):])))
-    units.append(Unit("lineage.variables", (*files, *tables), lambda *v: _variables(study, v[len(files):])))
+    units.append(Unit("lineage.ars", (*files, *tables), lambda *v: _write_ars(study, specs, v[len(files):]),
+                      cost=100.0))
+    units.append(Unit("lineage.html", (*files, *tables), lambda *v: _write_html(study, v[len(files):]),
+                      cost=102.0))
+    units.append(Unit("lineage.variables", (*files, *tables), lambda *v: _variables(study, v[len(files):]),
+                      cost=101.0))
     units.append(Unit("lineage.json", ("lineage.variables", *(f"lineage.records.{k}" for k in range(len(parts)))),
                       partial(_write_json, study)))
     units.append(Unit("lineage.conformance", files, lambda *_: _conformance(study)))

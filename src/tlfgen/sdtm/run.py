@@ -105,8 +105,10 @@ def sdtm_units(study: ResolvedStudy, upstream: Collection[str] = (), *, write: b
         units.append(Unit("sdtm.run", ("sdtm.forms", *mapped),
                           lambda ctx, *items: assemble_run(ctx, dict(zip(order, items)))))
         return units
-    for name in order:
-        units.append(Unit(f"write.sdtm.{name}", (f"sdtm.{name}",), partial(write_mapped, study, specs)))
+    costs = {u.id: u.cost for u in units}
+    for name in order:  # as costly as the domain: written right after it, before smaller domains
+        units.append(Unit(f"write.sdtm.{name}", (f"sdtm.{name}",), partial(write_mapped, study, specs),
+                          cost=costs[f"sdtm.{name}"]))
     written = tuple(f"write.sdtm.{d}" for d in order)
     units.append(Unit("sdtm", ("sdtm.forms", *written),
                       lambda ctx, *items: finish_stage(study, specs, ctx, dict(zip(order, items))), main=True))

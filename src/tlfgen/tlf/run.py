@@ -217,14 +217,16 @@ def tlf_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[Unit
     names = sorted(set(tables) | set(drawn))
     units = [read_adam_unit(study, name, upstream) for name in names]
     units.append(Unit("tlf.run_at", (), _run_at, main=True))
-    for out in specs.outputs:
+    # costs: every table and listing is built before any is written (the lineage units, which take
+    # them all, then start while they are written); the figures go to the workers meanwhile
+    for k, out in enumerate(specs.outputs):
         units.append(Unit(f"tlf.{out.id}", tuple(f"read.adam.{n}" for n in tables),
-                          partial(_build_output, study, specs, out, tables), main=True))
+                          partial(_build_output, study, specs, out, tables), cost=float(1000 - k), main=True))
     for k, loaded in enumerate(figures):
         table = km_table(loaded, specs)
         inputs = tuple(f"read.adam.{n}" for n in drawn) + ((f"tlf.{table}",) if table else ())
         units.append(Unit(f"figure.{loaded.id}", inputs, partial(_draw_figure, study, loaded, drawn),
-                          cost=float(len(figures) - k)))
+                          cost=float(500 - k)))
     ids = [out.id for out in specs.outputs]
     for out_id in ids:
         units.append(Unit(f"write.tlf.{out_id}", (f"tlf.{out_id}", "tlf.run_at"),
