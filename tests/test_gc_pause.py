@@ -28,22 +28,3 @@ def test_a_collector_disabled_before_stays_disabled():
         assert not gc.isenabled()
     finally:
         gc.enable()
-
-
-def test_frozen_objects_keeps_the_objects_alive_at_the_start_out_of_collections():
-    from tlfgen.gc_pause import frozen_objects
-
-    before = [[i] for i in range(1000)]
-    assert gc.get_freeze_count() == 0
-    with frozen_objects():
-        frozen = gc.get_freeze_count()
-        assert frozen >= len(before)
-        with frozen_objects():  # nested: the outer block owns unfreezing
-            pass
-        assert gc.get_freeze_count() >= frozen
-        gc.collect()
-        assert gc.get_freeze_count() >= frozen  # a full collection inside leaves them frozen
-    assert gc.get_freeze_count() == 0
-    with pytest.raises(KeyError), frozen_objects():
-        raise KeyError("x")
-    assert gc.get_freeze_count() == 0

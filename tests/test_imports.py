@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("sdtm stage", ("tlfgen.sdtm",)),
     ("raw stage", ("tlfgen.raw", "tlfgen.simulate")),
     ("lineage model", ("tlfgen.lineage",)),
-    ("stage services", ("tlfgen.handoff", "tlfgen.parallel")),
+    ("stage services", ("tlfgen.units", "tlfgen.forks")),
     ("specs", ("tlfgen.spec", "tlfgen.registry")),
     ("tools", ("tlfgen.stats", "tlfgen.io", "tlfgen.gc_pause", "tlfgen.frames")),
     ("ground", ("tlfgen.results", "tlfgen.errors", "tlfgen.terminal", "tlfgen.versions", "tlfgen")),

@@ -235,7 +235,9 @@ def run(
     studies: Optional[list[Path]] = typer.Option(
         None, "--study", "-s", help="A study folder of a portfolio; repeat for each study (each runs whole)."),
     portfolio: Optional[Path] = typer.Option(None, "--portfolio", help="A YAML file listing study folders (studies: [...])."),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Studies run at once (a portfolio's workers)."),
+    jobs: Optional[int] = typer.Option(
+        None, "--jobs", "-j", min=1, help="Processes: a portfolio's studies run at once (default 1); for one study, "
+                                          "the processes its work units share (default TLFGEN_JOBS, else 2)."),
     backend: Optional[str] = typer.Option(
         None, "--backend", help="inprocess, processes or dask (default: dask with --scheduler, processes with "
                                 "--jobs > 1, else inprocess)."),
@@ -243,8 +245,14 @@ def run(
 ) -> None:
     """Run the whole pipeline: raw -> SDTM -> ADaM -> TLFs (for one study, or a portfolio)."""
     if studies or portfolio is not None:
-        _run_portfolio(list(studies or []), portfolio, jobs, backend, scheduler, allow_data_errors)
+        _run_portfolio(list(studies or []), portfolio, jobs or 1, backend, scheduler, allow_data_errors)
     else:
+        if jobs is not None:
+            import os
+
+            from tlfgen.units import JOBS_ENV
+
+            os.environ[JOBS_ENV] = str(jobs)
         _run(["sdtm", "adam", "tlf", "lineage"], allow_data_errors)
 
 

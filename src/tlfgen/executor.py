@@ -7,8 +7,8 @@ from a worker) and never raises: a study that fails is reported, the others stil
 
 Backends (``run_portfolio``):
 
-- ``inprocess``: one study after another in this process (the stages fork their own second
-  process as usual, ``tlfgen.parallel``);
+- ``inprocess``: one study after another in this process (each study's work units shared with
+  forked workers as usual, ``tlfgen.units``, ``TLFGEN_JOBS``);
 - ``processes``: a local pool of ``jobs`` processes (spawned, not forked), one study per process
   at a time;
 - ``dask``: a Dask distributed cluster (``pip install 'tlfgen[dask]'``): a ``LocalCluster`` of
@@ -67,7 +67,7 @@ class StudyOutcome:
 
 @contextmanager
 def _jobs(value: int | None) -> Iterator[None]:
-    from tlfgen.parallel import JOBS_ENV
+    from tlfgen.units import JOBS_ENV
 
     old = os.environ.get(JOBS_ENV)
     if value is not None:

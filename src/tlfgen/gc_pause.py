@@ -20,21 +20,3 @@ def paused_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-@contextmanager
-def frozen_objects() -> Iterator[None]:
-    """Keep every object alive at the start of the block out of the collections made inside it.
-
-    For a large structure built once and only read afterwards (the TLF stage's ~435,000 table
-    and listing cells at 5,000 subjects): ``gc.freeze()`` moves the objects to the permanent
-    generation, so collections inside the block scan only what the block allocates (figures,
-    XML); ``gc.unfreeze()`` puts them back for collection after it (a frozen object is never
-    freed otherwise: the test suite runs stages in one process)."""
-    already = gc.get_freeze_count()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        if not already:  # an outer block (or the caller) froze before: it unfreezes
-            gc.unfreeze()

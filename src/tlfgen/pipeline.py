@@ -12,24 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable
 
-# the result types and the hand-off live below the stages; named here too, so that
-# ``from tlfgen.pipeline import Finding`` (and the hand-off functions) keep working
-from tlfgen.handoff import (  # noqa: F401
-    _FOLLOWING,
-    HANDOFF_CACHE,
-    collect_published,
-    publish_collected,
-    publish_written,
-    release_written,
-    stage_follows,
-    stage_handoff,
-    take_written,
-    work_ahead,
-)
+from tlfgen.units import Unit, run_units
+
+# the result types live below the stages; named here too (``from tlfgen.pipeline import Finding``)
 from tlfgen.results import SEVERITIES, DatasetCount, Finding, StageResult  # noqa: F401
 from tlfgen.spec.study import ResolvedStudy
 
-#: stage name -> "module:function"
+#: stage name -> "module:function" running it on its own (``tlfgen sdtm`` runs the one-stage graph instead)
 STAGES: dict[str, str] = {
     "sdtm": "tlfgen.sdtm.run:run_sdtm",
     "adam": "tlfgen.adam.run:run_adam",
@@ -37,11 +26,13 @@ STAGES: dict[str, str] = {
     "lineage": "tlfgen.lineage.run:run_lineage",
 }
 
-
-#: what a stage gives the stage before it to do ahead, when it follows in the same run:
-#: the TLF stage builds the lineage in a forked process while it writes the tables
-AHEAD: dict[str, str] = {
-    "lineage": "tlfgen.lineage.run:write_lineage_outputs",
+#: stage name -> "module:function" declaring its work units, given the ids of those of the
+#: stages before it in the same run (``tlfgen.units``)
+STAGE_UNITS: dict[str, str] = {
+    "sdtm": "tlfgen.sdtm.run:sdtm_units",
+    "adam": "tlfgen.adam.run:adam_units",
+    "tlf": "tlfgen.tlf.run:tlf_units",
+    "lineage": "tlfgen.lineage.run:lineage_units",
 }
 
 
@@ -54,9 +45,15 @@ def stage_runner(name: str) -> Callable[[ResolvedStudy], StageResult]:
     return _load(STAGES[name])
 
 
-def following(names: Iterable[str]) -> dict[str, Callable[..., Any] | None]:
-    """The stages ``names`` that follow the running one, each with the work it gives it to do ahead."""
-    return {name: _load(AHEAD[name]) if name in AHEAD else None for name in names}
+def study_units(study: ResolvedStudy, names: Iterable[str]) -> list[Unit]:
+    """One graph of work units for the stages ``names`` (in pipeline order): a stage takes what an
+    earlier one makes in the same run (``adam.ADSL`` reads ``sdtm/dm.xpt`` once ``write.sdtm.DM``
+    wrote it; the TLF units take the ADaM datasets built) and reads from disk what none makes."""
+    units: list[Unit] = []
+    for name in names:
+        declared = {u.id for u in units}
+        units += _load(STAGE_UNITS[name])(study, declared)
+    return units
 
 
 def stages_to_run(study: ResolvedStudy, stages: Iterable[str]) -> list[str]:
@@ -110,31 +107,36 @@ def check_raw_forms(study: ResolvedStudy) -> None:
 def run_stages(study: ResolvedStudy, stages: Iterable[str],
                on_stage: Callable[[str], None] | None = None,
                on_done: Callable[[StageResult], None] | None = None) -> list[StageResult]:
-    """Run ``stages`` in order; ``on_stage(name)`` before each, ``on_done(result)`` after each."""
+    """Run ``stages`` as one graph of work units (``study_units``, ``units.run_units``); the stage
+    results in pipeline order. ``on_stage(name)``: the stage is under way (the first at the start,
+    each next one when the one before it is done); ``on_done(result)``: as each stage's result is."""
     names = stages_to_run(study, stages)
     if study.start == "adam" and "lineage" in names:  # supplied ADaM: its records start the lineage
         from tlfgen.adam.supplied import write_supplied_adam_lineage
 
         write_supplied_adam_lineage(study)
-    results = []
     if "sdtm" in names:
         check_raw_forms(study)
-    try:
-        for index, name in enumerate(names):
+    if not names:
+        return []
+    units = study_units(study, names)
+    announced = [names[0]]
+    if on_stage is not None:
+        on_stage(names[0])
+
+    def on_unit(unit_id: str, value: Any) -> None:
+        if unit_id not in names:
+            return
+        if on_done is not None:
+            on_done(value)
+        following = [n for n in names if n not in announced]
+        if following:
+            announced.append(following[0])
             if on_stage is not None:
-                on_stage(name)
-            # a stage hands its datasets on only when another stage follows in this process
-            token = _FOLLOWING.set(following(names[index + 1:]))
-            try:
-                with stage_handoff(study, enabled=index + 1 < len(names)):
-                    results.append(stage_runner(name)(study))
-                if on_done is not None:
-                    on_done(results[-1])
-            finally:
-                _FOLLOWING.reset(token)
-    finally:
-        study.cache.pop(HANDOFF_CACHE, None)
-    return results
+                on_stage(following[0])
+
+    values = run_units(units, names, on_unit=on_unit)
+    return [values[name] for name in names]
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""ADaM stage in two processes: independent datasets split off, same files and result as one process."""
+"""ADaM stage as work units: the graph, and the same files and result in one process and with a worker."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from study_copy import copy_study
-from tlfgen.adam.run import run_adam, split_datasets
-from tlfgen.parallel import can_fork
-from tlfgen.pipeline import HANDOFF_CACHE, stage_handoff, take_written
+from tlfgen.adam.run import _dependents, adam_units, run_adam
+from tlfgen.units import can_fork
 
 
 def _ds(name: str, *inputs: str):
@@ -22,35 +21,21 @@ ADRS = _ds("ADRS", "sdtm.RS", "adam.ADSL")
 ADTTE = _ds("ADTTE", "adam.ADSL", "adam.ADRS")
 
 
-def _names(part) -> list[str]:
-    return [ds.name for ds in part]
+def test_1_a_dataset_read_by_others_starts_first():
+    # ADSL is read by ADAE, ADRS and ADTTE (through ADRS too); ADRS by ADTTE; the others by none
+    assert _dependents([ADSL, ADAE, ADRS, ADTTE]) == {"ADSL": 4, "ADAE": 1, "ADRS": 2, "ADTTE": 1}
 
 
-def test_1_nothing_splits_while_adsl_is_not_built():
-    here, there = split_datasets([ADSL, ADAE, ADRS, ADTTE], set())
-    assert (_names(here), there) == (["ADSL", "ADAE", "ADRS", "ADTTE"], [])
-
-
-def test_2_after_adsl_the_larger_chain_stays_and_adae_goes():
-    here, there = split_datasets([ADSL, ADAE, ADRS, ADTTE], {"ADSL"})
-    assert (_names(here), _names(there)) == (["ADRS", "ADTTE"], ["ADAE"])
-
-
-def test_3_one_chain_does_not_split():
-    here, there = split_datasets([ADSL, ADRS, ADTTE], {"ADSL"})
-    assert (_names(here), there) == (["ADRS", "ADTTE"], [])
-
-
-def test_4_three_independent_groups_first_stays_in_spec_order():
-    adlb = _ds("ADLB", "sdtm.LB", "adam.ADSL")
-    here, there = split_datasets([ADSL, ADAE, adlb, ADRS, ADTTE], {"ADSL"})
-    assert (_names(here), _names(there)) == (["ADRS", "ADTTE"], ["ADAE", "ADLB"])
-
-
-def test_5_a_dataset_reading_two_groups_joins_them():
-    both = _ds("ADXX", "adam.ADAE", "adam.ADTTE")
-    here, there = split_datasets([ADSL, ADAE, ADRS, ADTTE, both], {"ADSL"})
-    assert (_names(here), there) == (["ADAE", "ADRS", "ADTTE", "ADXX"], [])
+def test_2_the_units_of_the_embedded_study_take_what_the_specs_read(embedded_run):
+    units = {u.id: u for u in adam_units(embedded_run[0])}
+    assert units["adam.ADTTE"].inputs == ("adam.ADSL", "adam.ADRS")
+    assert units["adam.ADAE"].inputs == ("read.sdtm.AE", "read.sdtm.SUPPAE", "adam.ADSL")
+    assert units["write.adam.ADRS"].inputs == ("adam.ADRS", "adam.folders")
+    assert units["adam"].inputs == ("write.adam.ADSL", "write.adam.ADAE", "write.adam.ADRS", "write.adam.ADTTE")
+    assert sorted(u for u in units if u.startswith("read.")) == [
+        "read.sdtm.AE", "read.sdtm.CM", "read.sdtm.DM", "read.sdtm.DS", "read.sdtm.EX", "read.sdtm.PR",
+        "read.sdtm.QS", "read.sdtm.RS", "read.sdtm.SC", "read.sdtm.SUPPAE", "read.sdtm.SUPPDM",
+        "read.sdtm.SUPPPR", "read.sdtm.TR", "read.sdtm.TU"]
 
 
 def _study(embedded_run, tmp_path, name):
@@ -58,29 +43,20 @@ def _study(embedded_run, tmp_path, name):
 
 
 @pytest.mark.skipif(not can_fork(), reason="needs fork (Linux)")
-def test_6_two_processes_write_the_same_files_and_hand_on_the_same_frames(embedded_run, tmp_path, monkeypatch):
-    import pandas as pd
-
-    results, files, frames = [], [], []
+def test_6_one_process_or_workers_write_the_same_files_and_result(embedded_run, tmp_path, monkeypatch):
+    results, files = [], []
     for jobs in ("1", "2"):
         monkeypatch.setenv("TLFGEN_JOBS", jobs)
         study = _study(embedded_run, tmp_path, f"jobs{jobs}")
-        with stage_handoff(study):
-            results.append(run_adam(study))
+        results.append(run_adam(study))
         files.append({p.relative_to(study.root).as_posix(): p.read_bytes()
                       for p in sorted(study.adam_dir.rglob("*")) if p.is_file()})
-        frames.append({name: take_written(study.cache, study.adam_dir / f"{name.lower()}.xpt")
-                       for name in ("ADSL", "ADAE", "ADRS", "ADTTE")})
-        assert study.cache[HANDOFF_CACHE] == {}
     one, two = results
     assert len(files[0]) == 14  # 4 x (xpt, json, lineage) + define.xml and its stylesheet
     assert files[0] == files[1]
     assert [c.__dict__ for c in one.counts] == [c.__dict__ for c in two.counts]
     assert one.findings == two.findings
     assert [p.name for p in one.outputs] == [p.name for p in two.outputs]
-    for name, frame in frames[0].items():
-        assert frame is not None and frames[1][name] is not None, name
-        pd.testing.assert_frame_equal(frame, frames[1][name], check_dtype=True, check_exact=True, obj=name)
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from tlfgen.cli import app
 from study_copy import copy_study
-from tlfgen.parallel import can_fork
+from tlfgen.units import can_fork
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -68,10 +68,14 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 def _bug_in_a_child(study, stages, on_stage, on_done=None):
-    from tlfgen.parallel import start_child
+    import time
 
-    with start_child(lambda channel: {"a": 1}["b"], name="figure") as child:
-        return child.result()
+    from tlfgen.units import Unit, run_units
+
+    # this process holds the main unit while a worker (with two jobs) runs the one with the bug
+    units = [Unit("base", (), lambda: 1), Unit("hold", ("base",), lambda base: time.sleep(0.5), cost=1, main=True),
+             Unit("figure.F1", ("base",), lambda base: {"a": 1}["b"])]
+    return run_units(units, ["hold", "figure.F1"])
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
@@ -86,18 +90,22 @@ def test_a_bug_in_a_worker_process_is_an_internal_error_like_in_one_process(tmp_
     assert "internal error" in result.output and "KeyError: 'b'" in result.output
     assert "this is a bug in tlfgen; run again with --debug" in result.output
     assert "Traceback" not in result.output
-    assert ("raised in the figure worker process" in result.output) is (jobs == "2" and can_fork())
+    assert ("raised in the worker process running figure.F1" in result.output) is (jobs == "2" and can_fork())
 
 
-def test_a_stage_knows_which_stages_follow_it(tmp_path, monkeypatch):
+def test_the_stages_of_one_run_are_one_graph_and_a_stage_alone_reads_from_disk(tmp_path):
     import tlfgen.pipeline as pipeline
 
-    seen = []
-    monkeypatch.setattr(pipeline, "stage_runner", lambda name: lambda study: seen.append(
-        (name, pipeline.stage_follows("lineage"), pipeline.stage_follows("tlf"))))
-    pipeline.run_stages(copy_study(tmp_path, parts=("specs",)), ["adam", "tlf", "lineage"])
-    assert seen == [("adam", True, True), ("tlf", True, False), ("lineage", False, False)]
-    assert pipeline.stage_follows("lineage") is False  # outside a run
+    study = copy_study(tmp_path, parts=("specs",))
+    together = {u.id: u for u in pipeline.study_units(study, ["adam", "tlf", "lineage"])}
+    assert together["read.adam.ADSL"].inputs == ("adam.ADSL", "write.adam.ADSL")  # the frame, not the file
+    outputs = ("tlf.T1", "tlf.T2", "tlf.T3", "tlf.T4", "tlf.T5", "tlf.L1", "tlf.L2", "tlf.L3", "tlf.L4")
+    assert together["lineage.ars"].inputs[-9:] == outputs  # the TLF stage's models, not built again
+    assert sorted(u for u in together if u.startswith(("tlf.T", "tlf.L"))) == sorted(outputs)
+    alone = {u.id: u for u in pipeline.study_units(study, ["tlf"])}
+    assert alone["read.adam.ADSL"].inputs == ()
+    full = {u.id: u for u in pipeline.study_units(study, ["sdtm", "adam"])}
+    assert full["read.sdtm.SUPPAE"].inputs == ("write.sdtm.AE",)  # read once AE's writer wrote it
 
 
 def test_a_blank_source_date_epoch_is_unset_and_a_bad_one_is_an_error(tmp_path, monkeypatch):
@@ -135,3 +143,22 @@ def test_check_names_a_key_column_missing_from_a_raw_header(tmp_path):
     result = runner.invoke(app, ["--study", str(study), "check"])
     assert result.exit_code == 2
     assert "specs/sdtm/forms.yaml:15:5: form cm: raw/cm.csv has no column PATNUM" in result.output
+
+
+@pytest.mark.parametrize("argv, expected", [([], 2), (["--jobs", "1"], 1), (["--jobs", "3"], 3)])
+def test_run_jobs_sets_the_processes_of_one_study(tmp_path, monkeypatch, argv, expected):
+    import tlfgen.pipeline as pipeline
+    from tlfgen.units import Unit, jobs
+
+    monkeypatch.setenv("TLFGEN_JOBS", "")  # restored after the test; blank: the default, 2
+    seen = []
+
+    def fake(study, names):
+        return [Unit(name, (), lambda name=name: seen.append(jobs()) or pipeline.StageResult(name), main=True)
+                for name in names]
+
+    monkeypatch.setattr(pipeline, "study_units", fake)
+    monkeypatch.setattr(pipeline, "check_raw_forms", lambda s: None)
+    result = runner.invoke(app, ["--study", str(copy_study(tmp_path, parts=("specs",)).root), "run", *argv])
+    assert result.exit_code == 0, result.output
+    assert seen == [expected] * 4

@@ -94,16 +94,22 @@ def test_the_manifest_records_the_versions_version_prints():
 
 
 def test_without_a_terminal_each_stage_prints_its_line_when_it_finishes(tmp_path, monkeypatch):
+    from tlfgen.units import Unit
+
     study = copy_study(tmp_path)
 
-    def fake(name):
-        def runner_(study_):
-            print(f"[{name} running]")
-            return pipeline.StageResult(name, counts=[pipeline.DatasetCount("X", 3, 2, {"bad": 1})],
-                                        findings=[pipeline.Finding("WARNING", "R", "m")])
-        return runner_
+    def fake(study_, names):
+        units, before = [], ()
+        for name in names:
+            def runner_(*_, name=name):
+                print(f"[{name} running]")
+                return pipeline.StageResult(name, counts=[pipeline.DatasetCount("X", 3, 2, {"bad": 1})],
+                                            findings=[pipeline.Finding("WARNING", "R", "m")])
+            units.append(Unit(name, before, runner_, main=True))
+            before = (name,)
+        return units
 
-    monkeypatch.setattr(pipeline, "stage_runner", fake)
+    monkeypatch.setattr(pipeline, "study_units", fake)
     monkeypatch.setattr(pipeline, "check_raw_forms", lambda s: None)
     result = runner.invoke(app, ["--study", str(study.root), "run"])
     assert result.exit_code == 0, result.output

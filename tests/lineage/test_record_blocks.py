@@ -14,7 +14,7 @@ from tlfgen.lineage.graph import dump_lineage
 from tlfgen.lineage.record_blocks import DomainBlock, create_record_blocks, join_blocks, record_parts
 from tlfgen.lineage.records import RecordIndex, build_record_links
 from tlfgen.lineage.run import run_lineage
-from tlfgen.parallel import can_fork
+from tlfgen.units import can_fork
 
 
 def _study(tmp_path):

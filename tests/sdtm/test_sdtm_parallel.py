@@ -1,4 +1,4 @@
-"""SDTM stage in two processes (domains taken from a shared queue): same files, findings and counts."""
+"""SDTM stage as work units: the graph, and the same files, findings and counts in one process and with workers."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import pytest
 from study_copy import copy_study
 import tlfgen.sdtm.run as sdtm_run
 from tlfgen.errors import DerivationError
-from tlfgen.parallel import WorkQueue, can_fork, start_child
-from tlfgen.pipeline import HANDOFF_CACHE, stage_handoff, take_written
+from tlfgen.units import can_fork
 from tlfgen.raw.reconcile import FileUsage
 from tlfgen.sdtm.run import merge_usage, run_sdtm
 
@@ -25,48 +24,21 @@ def test_1_merge_usage_keeps_the_first_reason_and_adds_rows():
     assert into.skipped == {5: "AE source filter", 6: "CM filter"}
 
 
-def test_2_work_queue_hands_each_index_out_once_across_processes():
-    queue = WorkQueue(50)
-
-    def take_all(channel):
-        got = []
-        while (k := queue.take()) is not None:
-            got.append(k)
-        return got
-
-    child = start_child(take_all, name="test")
-    mine = take_all(None)
-    theirs = child.result()
-    assert sorted(mine + theirs) == list(range(50))
-    assert queue.take() is None
-
-
 def _study(tmp_path: Path, name: str):
     return copy_study(tmp_path / name)
 
 
 @pytest.mark.skipif(not can_fork(), reason="needs fork (Linux)")
-def test_3_two_processes_give_the_same_files_findings_counts_and_frames(tmp_path, monkeypatch):
-    import tlfgen.handoff as handoff
-
-    results, files, frames, from_child = [], [], [], []
-    real_publish = handoff.publish_collected
+def test_3_one_process_or_workers_give_the_same_files_findings_and_counts(tmp_path, monkeypatch):
+    results, files = [], []
     for jobs in ("1", "2"):
         monkeypatch.setenv("TLFGEN_JOBS", jobs)
-        offers: list = []  # datasets the second process offered the ADaM stage (through its result)
-        monkeypatch.setattr(handoff, "publish_collected", lambda got, offers=offers: offers.extend(got)
-                            or real_publish(got))
         study = _study(tmp_path, f"jobs{jobs}")
-        with stage_handoff(study):
-            results.append(run_sdtm(study))
+        results.append(run_sdtm(study))
         files.append({p.relative_to(study.root).as_posix(): p.read_bytes()
                       for folder in (study.sdtm_dir, study.outputs_dir / "qc")
                       for p in sorted(folder.rglob("*")) if p.is_file()})
-        from_child.append(len(offers))
-        frames.append({Path(k).name: take_written(study.cache, Path(k))
-                       for k in sorted(study.cache.get(HANDOFF_CACHE, {}))})
     one, two = results
-    assert from_child[0] == 0 and from_child[1] >= 1
     assert len(files[0]) == 61  # 21 datasets x (xpt, json) + 16 lineage + define.xml, its stylesheet, findings.xlsx
     assert sorted(files[0]) == sorted(files[1])
     assert [f for f in files[0] if files[0][f] != files[1][f]] == []
@@ -74,10 +46,14 @@ def test_3_two_processes_give_the_same_files_findings_counts_and_frames(tmp_path
     assert [c.__dict__ for c in one.counts] == [c.__dict__ for c in two.counts]
     assert [p.name for p in one.outputs] == [p.name for p in two.outputs]
     assert one.notes == two.notes
-    assert sorted(frames[0]) == sorted(frames[1]) and len(frames[0]) == 21
-    for name, frame in frames[0].items():
-        assert frame is not None and frames[1][name] is not None, name
-        pd.testing.assert_frame_equal(frame, frames[1][name], check_dtype=True, check_exact=True, obj=name)
+
+
+def test_3b_every_domain_after_dm_takes_its_reference_dates_and_each_writer_its_domain(tmp_path):
+    units = {u.id: u for u in sdtm_run.sdtm_units(_study(tmp_path, "graph"))}
+    assert units["sdtm.DM"].inputs == ("sdtm.forms",)
+    assert units["sdtm.AE"].inputs == ("sdtm.forms", "sdtm.reference")
+    assert units["write.sdtm.AE"].inputs == ("sdtm.AE",)
+    assert units["sdtm"].inputs[0] == "sdtm.forms" and len(units["sdtm"].inputs) == 17  # + 16 domain writers
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

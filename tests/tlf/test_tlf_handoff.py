@@ -1,4 +1,5 @@
-"""TLF stage input: the ADaM frames handed on by the ADaM stage of the same run (pipeline.take_written).
+"""TLF stage input: the ADaM frames the TLF units take from the ADaM units of the same run
+(``tlf.run.read_adam_unit``), equal to the files read back; alone, the stage reads the files.
 
 Also the frame builder itself (``create_read_frame``) against ``read_xpt`` on inline data:
 text with blanks and missing values, integers, dates, datetimes, dates held as numbers, ISO text.
@@ -13,80 +14,41 @@ import pandas as pd
 import pytest
 
 from study_copy import copy_study
-import tlfgen.io.xpt as xpt
-from tlfgen.adam.run import run_adam
+from tlfgen.adam.run import adam_units
 from tlfgen.io.metadata import DatasetMetadata, VariableMetadata
 from tlfgen.io.xpt import complete_metadata, create_read_frame, read_xpt, write_xpt
-from tlfgen.pipeline import HANDOFF_CACHE, stage_handoff, take_written
 from tlfgen.sdtm.run import run_sdtm
-from tlfgen.tlf.run import load_adam, read_adam, run_tlf
+from tlfgen.tlf.run import read_adam, read_adam_unit
+from tlfgen.units import run_units
 
 ADAM = ("ADAE", "ADRS", "ADSL", "ADTTE")
 
 
 @pytest.fixture(scope="module")
-def adam_study(tmp_path_factory):
-    """The embedded study with SDTM and ADaM written (ADaM inside a hand-off)."""
+def sdtm_study(tmp_path_factory):
+    """The embedded study with SDTM written."""
     study = copy_study(tmp_path_factory.mktemp("handoff_adam"))
     run_sdtm(study)
-    with stage_handoff(study):
-        run_adam(study)
     return study
 
 
-def _published(study) -> dict:
-    study.cache.pop(HANDOFF_CACHE, None)
-    with stage_handoff(study):
-        run_adam(study)
-    return study.cache[HANDOFF_CACHE]
-
-
-def test_every_adam_dataset_taken_equals_the_file_read_back(adam_study):
-    entries = _published(adam_study)
-    assert sorted(Path(k).stem.upper() for k in entries) == list(ADAM)
+def test_every_adam_frame_taken_in_the_same_run_equals_the_file_read_back(sdtm_study):
+    units = adam_units(sdtm_study)
+    upstream = {u.id for u in units}
+    reads = [read_adam_unit(sdtm_study, name, upstream) for name in ADAM]
+    assert [u.inputs for u in reads] == [(f"adam.{n}", f"write.adam.{n}") for n in ADAM]
+    got = run_units(units + reads, [u.id for u in reads], jobs_=1)
     for name in ADAM:
-        path = adam_study.adam_dir / f"{name.lower()}.xpt"
-        taken = take_written(adam_study.cache, path)
-        assert taken is not None, name
-        pd.testing.assert_frame_equal(taken, read_xpt(path)[0], check_dtype=True, check_exact=True, obj=name)
-    assert entries == {}
+        pd.testing.assert_frame_equal(got[f"read.adam.{name}"], read_adam(sdtm_study.adam_dir, [name])[name],
+                                      check_dtype=True, check_exact=True, obj=name)
 
 
-def test_load_adam_from_the_hand_off_equals_read_adam_from_the_file(adam_study):
-    _published(adam_study)
-    taken = load_adam(adam_study, list(ADAM))
-    assert adam_study.cache[HANDOFF_CACHE] == {}
-    read = read_adam(adam_study.adam_dir, list(ADAM))
-    for name in ADAM:
-        pd.testing.assert_frame_equal(taken[name], read[name], check_dtype=True, check_exact=True, obj=name)
-    assert str(taken["ADSL"]["TRTSDT"].dtype) == "datetime64[ns]"
-
-
-def test_a_changed_adam_file_is_read_again_and_the_others_taken(adam_study, monkeypatch):
-    _published(adam_study)
-    path = adam_study.adam_dir / "adsl.xpt"
-    original, meta = read_xpt(path)
-    reads = []
-    real = xpt.read_xpt
-    monkeypatch.setattr(xpt, "read_xpt", lambda p: reads.append(Path(p).name) or real(p))
-    try:
-        write_xpt(original.iloc[:2], meta, path)
-        loaded = load_adam(adam_study, list(ADAM))
-        assert list(loaded) == list(ADAM)
-        assert len(loaded["ADSL"]) == 2
-        assert reads == ["adsl.xpt"]
-    finally:
-        write_xpt(original, meta, path)
-
-
-def test_run_tlf_takes_its_adam_inputs_from_the_hand_off(adam_study, monkeypatch):
-    _published(adam_study)
-    reads = []
-    real = xpt.read_xpt
-    monkeypatch.setattr(xpt, "read_xpt", lambda p: reads.append(Path(p).name) or real(p))
-    run_tlf(adam_study)
-    assert reads == []
-    assert adam_study.cache[HANDOFF_CACHE] == {}
+def test_alone_the_tlf_stage_reads_adam_from_the_files(sdtm_study):
+    if not (sdtm_study.adam_dir / "adsl.xpt").is_file():
+        run_units(adam_units(sdtm_study), ["adam"], jobs_=1)
+    unit = read_adam_unit(sdtm_study, "ADSL", set())
+    assert unit.inputs == ()
+    pd.testing.assert_frame_equal(unit.run(), read_xpt(sdtm_study.adam_dir / "adsl.xpt")[0], check_exact=True)
 
 
 # ---------------------------------------------------------------- create_read_frame

@@ -1,4 +1,4 @@
-"""TLF stage with the figures drawn in a second process (tlfgen.parallel): same bytes, same errors."""
+"""TLF stage as work units (tables, figures, writers) in one process or with workers: same bytes, same errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from study_copy import copy_study
 import tlfgen.tlf.figures.run as figures_run
 from tlfgen.errors import RenderError
-from tlfgen.parallel import can_fork
+from tlfgen.units import can_fork
 from tlfgen.tlf.run import run_tlf
 
 FOLDERS = ("tables", "figures", "ard")
@@ -91,36 +91,33 @@ def _lineage_files(study) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_the_lineage_is_built_once_by_the_tlf_stage_when_it_follows(embedded_run, tmp_path, monkeypatch, jobs):
-    """``tlf`` then ``lineage`` in one run: a process forked by the TLF stage once the tables are
-    built writes the lineage while they are written; the lineage stage takes it. Same files as
-    the lineage stage on its own."""
-    import os
-
+def test_tlf_and_lineage_in_one_run_build_the_tables_once_and_write_what_the_lineage_stage_alone_does(
+        embedded_run, tmp_path, monkeypatch, jobs):
+    """``tlf`` then ``lineage`` in one graph: the lineage units take the TLF stage's table units
+    (the tables are built once); the lineage stage on its own builds them again from adam/."""
     import tlfgen.lineage.run as lineage_run
+    import tlfgen.tlf.tables as tables
     from tlfgen.pipeline import run_stages
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     monkeypatch.setenv("TLFGEN_JOBS", jobs)
     alone = _copy(embedded_run, tmp_path, "alone")
-    run_tlf(alone)  # nothing follows: the lineage is left to the lineage stage
+    run_tlf(alone)
     assert not (alone.outputs_dir / "lineage.json").exists()
     result_alone = lineage_run.run_lineage(alone)
 
     calls = tmp_path / "calls.txt"
-    original = lineage_run.write_lineage_outputs
+    original = tables.create_table
 
-    def counted(*args):
+    def counted(out, *args):
         with calls.open("a") as handle:
-            handle.write(f"{os.getpid()}\n")
-        return original(*args)
+            handle.write(f"{out.id}\n")
+        return original(out, *args)
 
-    monkeypatch.setattr(lineage_run, "write_lineage_outputs", counted)
+    monkeypatch.setattr(tables, "create_table", counted)
     together = _copy(embedded_run, tmp_path, "together")
     results = run_stages(together, ["tlf", "lineage"])
-    pids = calls.read_text().split()
-    assert len(pids) == 1  # built once, by the TLF stage
-    assert (pids[0] != str(os.getpid())) is (jobs == "2" and can_fork())
+    assert sorted(calls.read_text().split()) == ["T1", "T2", "T3", "T4", "T5"]  # once each
     assert _lineage_files(together) == _lineage_files(alone)
     assert results[1].notes == result_alone.notes
     assert [p.relative_to(together.root) for p in results[1].outputs] == [
@@ -147,24 +144,25 @@ def test_an_error_building_the_lineage_in_the_tlf_stage_stops_the_run(embedded_r
     assert not (study.outputs_dir / "lineage.json").exists()
 
 
-def test_the_figure_process_is_sent_the_km_results_not_table_2(embedded_run, tmp_path, monkeypatch):
-    """Table 2 with its cells' record lists filled the pipe at 5,000 subjects and the table process
-    waited for the figure process to read it; only the KM results (a few numbers per block) go."""
-    import pickle
+def test_each_km_figure_takes_the_table_with_the_km_block_of_its_analysis(embedded_run, tmp_path):
+    """No table is named in the code: F1-F3 (PFS, OS, DOR) print Table 2's KM results because
+    T2.yaml has the tte blocks PFS, OS and DOR; the forest plot (F4, also PFS) takes no table."""
+    from tlfgen.tlf.run import tlf_units
 
-    from tlfgen.parallel import Child
-    from tlfgen.tlf.figures.km import KmAnalysis
+    units = {u.id: u for u in tlf_units(_copy(embedded_run, tmp_path, "graph"))}
+    assert [units[f"figure.F{k}"].inputs[-1] for k in (1, 2, 3)] == ["tlf.T2"] * 3
+    assert not any(i.startswith("tlf.") for k in (4, 5, 6, 7) for i in units[f"figure.F{k}"].inputs)
 
-    sent: list = []
-    real_send = Child.send
 
-    def recording_send(self, obj):
-        sent.append(obj)
-        real_send(self, obj)
+def test_a_km_figure_follows_its_block_to_another_table(embedded_run, tmp_path):
+    from tlfgen.spec.check import load_stage_specs
+    from tlfgen.tlf.figures.spec import load_figure_specs
+    from tlfgen.tlf.run import km_table
 
-    monkeypatch.setattr(Child, "send", recording_send)
-    run_tlf(_copy(embedded_run, tmp_path, "sent"))
-    assert len(sent) == 1
-    assert sorted(sent[0]) == ["DOR", "OS", "PFS"]
-    assert all(isinstance(v, KmAnalysis) for v in sent[0].values())
-    assert len(pickle.dumps(sent[0])) < 4096  # far below a pipe's 64 KiB buffer
+    study = _copy(embedded_run, tmp_path, "moved")
+    t2 = study.specs_dir / "tlf" / "T2.yaml"
+    t2.write_text(t2.read_text().replace("{kind: tte, id: OS,", "{kind: tte, id: OS2,"))
+    specs = load_stage_specs(study, "tlf")
+    figures = {f.id: f for f in load_figure_specs(study)}
+    assert km_table(figures["F1"], specs) == "T2"
+    assert km_table(figures["F2"], specs) is None  # no table has an OS block now: the figure estimates it

@@ -128,13 +128,6 @@ def compute_equal_any(values: np.ndarray, texts: list[str]) -> np.ndarray:
     return mask
 
 
-def sdtm_paths(folder: Path, domain: str) -> tuple[Path, ...]:
-    """The file names ``read_sdtm`` looks for, in order (``io.datasets.dataset_paths``: XPT, then Dataset-JSON)."""
-    from tlfgen.io.datasets import dataset_paths
-
-    return dataset_paths(folder, domain)
-
-
 #: row pushdown only for files at least this large: below it, reading the filter columns first costs
 #: more than decoding every record (CDISC pilot x20: MH 7 MB, 0.15 s with, 0.11 s without; LB 300 MB
 #: filtered to 6%: 1.1-1.5 s with, 1.8-2.9 s without)
@@ -205,14 +198,12 @@ def read_sdtm(folder: Path, domain: str, cache: dict[str, Any] | None = None,
     """Read SDTM dataset ``domain`` of ``folder``: text stays text (ISO dates too); empty text is missing.
 
     The file is ``<domain>.xpt``, else the Dataset-JSON ``<domain>.json`` (``io.datasets``).
-    ``cache`` (``study.cache``): take the frame the SDTM stage of this run wrote to that file,
-    if it is unchanged on disk (``pipeline.take_written``), instead of reading it. ``columns``
+    ``cache``: not used (the stage hand-off it named is gone; the work units read the file). ``columns``
     (``spec.inputs.compute_input_columns``): only the columns the specs read; every column when a
     declared one is not in the file (the step then names it with the file's own columns); with
     ``columns.rows``, only the records the specs' conditions keep (``is_row_subset`` is then true)
     when the file has at least ``ROW_PUSHDOWN_MIN_BYTES``.
     """
-    from tlfgen.handoff import take_written
     from tlfgen.io.datasets import find_dataset, read_dataset_file
 
     path = find_dataset(folder, domain)
@@ -220,11 +211,6 @@ def read_sdtm(folder: Path, domain: str, cache: dict[str, Any] | None = None,
         raise DataError(f"SDTM dataset {domain} not found", file=folder / f"{domain.lower()}.xpt",
                         hint=f"run `tlfgen sdtm` first, supply {domain.lower()}.xpt or the Dataset-JSON "
                         f"{domain.lower()}.json, or remove it from the ADaM spec's inputs")
-    df = take_written(cache, path)
-    if df is not None:
-        if columns is not None and not columns.lacks_required(df.columns):
-            df = df[[c for c in df.columns if c in columns]]
-        return _blank_as_missing_frame(df)
     if columns is not None and columns.rows is not None and path.stat().st_size >= ROW_PUSHDOWN_MIN_BYTES:
         subset = _read_rows(path, columns)
         if subset is not None and not columns.lacks_required(subset.columns):

@@ -9,26 +9,29 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Collection
 
 import pandas as pd
 
-from tlfgen.adam.engine import BuiltDataset, is_row_subset, read_sdtm, run_dataset, sdtm_paths
+from tlfgen.adam.engine import BuiltDataset, is_row_subset, read_sdtm, run_dataset
 from tlfgen.adam.lineage import LINEAGE_VERSION, create_lineage_text  # noqa: F401
-from tlfgen.handoff import publish_written, release_written
 from tlfgen.io.atomic import atomic_write_text
 from tlfgen.io.metadata import StudyMetadata
 from tlfgen.results import DatasetCount, StageResult
 from tlfgen.spec.check import load_stage_specs
 from tlfgen.spec.inputs import ColumnNeeds, compute_input_columns
 from tlfgen.spec.study import ResolvedStudy
+from tlfgen.units import Unit, run_units
 
 def write_lineage(built: BuiltDataset, path: Path) -> Path:
     return atomic_write_text(path, create_lineage_text(built.name, list(built.metadata.keys), built.lineage))
 
 
-def write_dataset(study: ResolvedStudy, built: BuiltDataset) -> tuple[list[Path], object]:
-    """Write XPT, Dataset-JSON and lineage of one dataset; returns the paths and the final metadata."""
+def write_dataset(study: ResolvedStudy, built: BuiltDataset) -> tuple[list[Path], object, object]:
+    """Write XPT, Dataset-JSON and lineage of one dataset; returns the paths, the define.xml
+    metadata and the metadata the XPT file was written with."""
     from tlfgen.io.datasetjson import write_dataset_json
     from tlfgen.io.xpt import complete_metadata, write_xpt
     from tlfgen.lineage.define import metadata_version_oid, study_oid
@@ -38,8 +41,6 @@ def write_dataset(study: ResolvedStudy, built: BuiltDataset) -> tuple[list[Path]
     name = built.name.lower()
     meta = complete_metadata(built.metadata, built.data)
     xpt = write_xpt(built.data, meta, folder / f"{name}.xpt")
-    # the TLF stage of the same run takes it instead of reading; built now: later datasets use built.data
-    publish_written("adam", xpt, built.data, meta, build_now=True)
     paths = [
         xpt,
         write_dataset_json(built.data, meta, folder / f"{name}.json", study_oid=study_oid(study.studyid),
@@ -48,7 +49,7 @@ def write_dataset(study: ResolvedStudy, built: BuiltDataset) -> tuple[list[Path]
         write_lineage(built, folder / "lineage" / f"{name}.json"),
     ]
     # define.xml: codelists, value level and Mandatory from the IG and the data
-    return paths, create_define_metadata(meta, built.data, create_ct_codelists(load_stage_specs(study, "ct")))
+    return paths, create_define_metadata(meta, built.data, create_ct_codelists(load_stage_specs(study, "ct"))), meta
 
 
 def write_define(study: ResolvedStudy, metas: list, result: StageResult) -> None:
@@ -76,103 +77,107 @@ def write_define(study: ResolvedStudy, metas: list, result: StageResult) -> None
 
 @dataclass
 class _Done:
-    """One dataset derived and written: what the stage result and the hand-off need of it."""
+    """One dataset derived and written: what the stage result needs of it."""
 
     name: str
     paths: list[Path]
     meta: object
     findings: list
     count: DatasetCount
+    xpt_meta: object = None  # what the XPT file was written with
 
 
-def _derive_and_write(study: ResolvedStudy, ds, sources: dict[str, pd.DataFrame],
-                      columns: dict[str, ColumnNeeds]) -> _Done:
-    for item in ds.spec.inputs:
-        stage, name = item.split(".")
-        if item not in sources and stage == "sdtm":
-            sources[item] = read_sdtm(study.sdtm_dir, name, study.cache, columns.get(item))
-    built = run_dataset(ds, {item: sources[item] for item in ds.spec.inputs}, study.spec.study)
-    sources[f"adam.{ds.name}"] = built.data
-    paths, meta = write_dataset(study, built)
-    dropped = built.rows_in - len(built.data)
-    count = DatasetCount(ds.name, rows_in=built.rows_in, rows_out=len(built.data),
-                         rejected={"subject not in ADSL": dropped} if dropped > 0 else {})
-    return _Done(ds.name, paths, meta, built.findings, count)
+def adam_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[Unit]:
+    """The ADaM stage as work units (``tlfgen.units``).
 
-
-def split_datasets(datasets: list, done: set[str]) -> tuple[list, list]:
-    """(this process, second process): the datasets not ``done`` in groups that do not read each
-    other (e.g. ADAE apart from ADRS -> ADTTE once ADSL is built), the largest group here, the
-    others there; ``([...all], [])`` when they cannot be split. Spec order is kept in each part."""
-    names = [ds.name for ds in datasets if ds.name not in done]
-    group = {n: n for n in names}
-
-    def root(n: str) -> str:
-        while group[n] != n:
-            n = group[n]
-        return n
-
-    for ds in datasets:
-        if ds.name in done:
-            continue
-        for item in ds.spec.inputs:
-            stage, name = item.split(".")
-            if stage == "adam" and name in group:
-                group[root(ds.name)] = root(name)
-    roots = sorted({root(n) for n in names}, key=lambda r: (-sum(root(n) == r for n in names), names.index(r)))
-    if len(roots) < 2:
-        return [ds for ds in datasets if ds.name not in done], []
-    here = {n for n in names if root(n) == roots[0]}
-    return ([ds for ds in datasets if ds.name in here],
-            [ds for ds in datasets if ds.name not in done and ds.name not in here])
-
-
-def run_adam(study: ResolvedStudy) -> StageResult:
-    """Derive every ADaM dataset of the study (ADSL first) and write adam/.
-
-    Once the datasets left do not read each other (ADAE and ADRS -> ADTTE after ADSL), a second
-    process (``tlfgen.parallel``) derives and writes one group while this one does the other;
-    the result and the files are the same as in one process.
+    ``read.sdtm.<D>``: an SDTM dataset the specs read (only the columns they use); ``adam.<NAME>``:
+    one dataset derived from its spec's inputs (``BuiltDataset``); ``write.adam.<NAME>``: its XPT,
+    Dataset-JSON and lineage files; ``adam``: define.xml (and, for a study supplying SDTM, the
+    supplied records' lineage) and the stage's result, in spec order.
     """
-    from tlfgen.parallel import can_fork, start_child
-
     specs = load_stage_specs(study, "adam")
-    result = StageResult("adam")
-    sources: dict[str, pd.DataFrame] = {}
+    columns = compute_input_columns(specs.datasets)  # read only the columns the specs use
+    needed = sorted({item.split(".")[1] for ds in specs.datasets for item in ds.spec.inputs
+                     if item.startswith("sdtm.")})
+    units = [Unit(f"read.sdtm.{name}", _written_by(name, upstream),
+                  partial(_read_input, study, name, columns.get(f"sdtm.{name}")), main=True) for name in needed]
+    later = _dependents(specs.datasets)
+    for ds in specs.datasets:
+        inputs = tuple(f"read.{item}" if item.startswith("sdtm.") else item for item in ds.spec.inputs)
+        units.append(Unit(f"adam.{ds.name}", inputs, partial(_derive, study, ds), cost=float(later[ds.name])))
+        units.append(Unit(f"write.adam.{ds.name}", (f"adam.{ds.name}", "adam.folders"), partial(_write, study),
+                          cost=float(later[ds.name])))
+    supplied = tuple(f"read.sdtm.{name}" for name in needed) if study.start == "sdtm" else ()
+    units.insert(0, Unit("adam.folders", (), partial(_make_folders, study), main=True))
+    written = tuple(f"write.adam.{ds.name}" for ds in specs.datasets)
+    units.append(Unit("adam", (*written, *supplied), partial(_finish, study, needed, len(written)), main=True))
+    return units
+
+
+def _dependents(datasets: list) -> dict[str, int]:
+    """Dataset name -> 1 + how many datasets read it, directly or not (a scheduling hint)."""
+    reads = {ds.name: {i.split(".")[1] for i in ds.spec.inputs if i.startswith("adam.")} for ds in datasets}
+
+    def above(name: str, seen: set[str]) -> set[str]:
+        for other, inputs in reads.items():
+            if name in inputs and other not in seen:
+                seen.add(other)
+                above(other, seen)
+        return seen
+
+    return {ds.name: 1 + len(above(ds.name, set())) for ds in datasets}
+
+
+def _written_by(name: str, upstream: Collection[str]) -> tuple[str, ...]:
+    """The unit of the same run that writes ``sdtm/<name>.xpt`` (SUPPAE: AE's writer), else none."""
+    for domain in (name, name[4:] if name.startswith("SUPP") else None):
+        if domain and f"write.sdtm.{domain}" in upstream:
+            return (f"write.sdtm.{domain}",)
+    return ("sdtm",) if "sdtm" in upstream else ()
+
+
+def _make_folders(study: ResolvedStudy) -> None:
     study.adam_dir.mkdir(parents=True, exist_ok=True)
     (study.adam_dir / "lineage").mkdir(exist_ok=True)
-    needed = {item.split(".")[1] for ds in specs.datasets for item in ds.spec.inputs if item.startswith("sdtm.")}
-    columns = compute_input_columns(specs.datasets)  # read only the columns the specs use
-    # SDTM frames the SDTM stage of this run handed on: keep only those read below
-    release_written(study.cache, "sdtm", keep=[p for name in needed for p in sdtm_paths(study.sdtm_dir, name)])
-    done: dict[str, _Done] = {}
-    remaining = list(specs.datasets)
-    while remaining:
-        here, there = split_datasets(remaining, set(done)) if can_fork() else (remaining, [])
-        if not there:
-            ds = remaining.pop(0)
-            done[ds.name] = _derive_and_write(study, ds, sources, columns)
-            continue
-        # the second process's datasets reach the TLF hand-off through its result (tlfgen.parallel)
-        with start_child(lambda channel: [_derive_and_write(study, ds, sources, columns) for ds in there],
-                         name="ADaM") as child:
-            for ds in here:
-                done[ds.name] = _derive_and_write(study, ds, sources, columns)
-            done.update((item.name, item) for item in child.result())
-        remaining = []
-    for ds in specs.datasets:  # spec order, however the work was shared
-        item = done[ds.name]
+
+
+def _read_input(study: ResolvedStudy, name: str, columns: ColumnNeeds | None, *_written) -> pd.DataFrame:
+    return read_sdtm(study.sdtm_dir, name, None, columns)
+
+
+def _derive(study: ResolvedStudy, ds, *frames) -> BuiltDataset:
+    sources = {item: frame.data if isinstance(frame, BuiltDataset) else frame
+               for item, frame in zip(ds.spec.inputs, frames)}
+    return run_dataset(ds, sources, study.spec.study)
+
+
+def _write(study: ResolvedStudy, built: BuiltDataset, _folders: None = None) -> _Done:
+    paths, meta, written = write_dataset(study, built)
+    dropped = built.rows_in - len(built.data)
+    count = DatasetCount(built.name, rows_in=built.rows_in, rows_out=len(built.data),
+                         rejected={"subject not in ADSL": dropped} if dropped > 0 else {})
+    return _Done(built.name, paths, meta, built.findings, count, written)
+
+
+def _finish(study: ResolvedStudy, needed: list[str], count: int, *values) -> StageResult:
+    done: list[_Done] = list(values[:count])
+    result = StageResult("adam")
+    for item in done:  # spec order, wherever each was made
         result.outputs.extend(item.paths)
         result.findings.extend(item.findings)
         result.counts.append(item.count)
-    release_written(study.cache, "sdtm")
     if study.start == "sdtm":  # supplied SDTM: its records start the lineage
         from tlfgen.adam.supplied import write_supplied_lineage
 
-        read = {name: None if is_row_subset(f := sources.get(f"sdtm.{name}")) else f for name in sorted(needed)}
-        result.outputs.extend(write_supplied_lineage(study, {
-            name: frame if frame is not None else read_sdtm(study.sdtm_dir, name) for name, frame in read.items()}))
-    write_define(study, [done[ds.name].meta for ds in specs.datasets], result)
+        # an input read with only the records the specs select is read again whole: every record has lineage
+        frames = {name: read_sdtm(study.sdtm_dir, name) if is_row_subset(frame) else frame
+                  for name, frame in zip(needed, values[count:])}
+        result.outputs.extend(write_supplied_lineage(study, frames))
+    write_define(study, [item.meta for item in done], result)
     result.findings.sort(key=lambda f: f.sort_key())
     return result
 
+
+def run_adam(study: ResolvedStudy) -> StageResult:
+    """Derive every ADaM dataset of the study (ADSL first) and write adam/ (``adam_units``)."""
+    return run_units(adam_units(study), ["adam"])["adam"]

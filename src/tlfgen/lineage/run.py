@@ -1,89 +1,129 @@
-"""Lineage layer: ``run_lineage(study)``, run after the TLF stage.
+"""Lineage layer: the lineage stage as work units, run after the TLF stage's tables exist.
 
 Writes ``outputs/lineage.json`` (variable and record lineage), ``outputs/ars/<output>.json``
-(analysis results metadata) and ``outputs/lineage.html`` (the explorer page) from the
-tables of the TLF stage (``write_lineage_outputs``), and ``outputs/qc/conformance.xlsx`` (the
-conformance checks of sdtm/ and adam/, ``lineage.conformance``):
+(analysis results metadata) and ``outputs/lineage.html`` (the explorer page) from the table
+models of the TLF stage, and ``outputs/qc/conformance.xlsx`` (the conformance checks of sdtm/
+and adam/, ``lineage.conformance``). Its units (``lineage_units``):
 
-- when the TLF stage of the same run already did this work (in a process it forks once the
-  tables are built, while it writes them: ``tlf.run``; the pipeline hands it ``write_lineage_outputs``,
-  ``pipeline.AHEAD``), its result is taken (``study.cache``, while the specs and ADaM files are those
-  it used);
-- else the tables the TLF stage built in this process are reused, or rebuilt from
-  ``adam/*.xpt`` (no rendering).
-
-The record links are built by a forked child and this process together, one SDTM domain (or
-the ADaM section) at a time (``lineage.record_blocks``), unless this process is itself such a
-child; the bytes written do not depend on it.
+- ``tlf.<ID>``: the table models: the TLF units of the same run (``upstream``), else built here
+  from ``adam/*.xpt`` (no rendering);
+- ``lineage.records.<k>``: the record links of one piece (an SDTM domain's lineage file, or
+  the ADaM section: ``lineage.record_blocks``); ``lineage.ars``, ``lineage.html``,
+  ``lineage.variables``: the ARS files, the explorer page, the variable lineage;
+  ``lineage.json``: the variable lineage with the record links, written;
+- ``lineage.conformance``: the conformance report; ``lineage``: the stage's result.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import partial
+from pathlib import Path
+from typing import Collection
 
 from tlfgen.results import StageResult
 from tlfgen.spec.study import ResolvedStudy
-from tlfgen.tlf.run import LINEAGE_DONE_CACHE as DONE_CACHE
-
-if TYPE_CHECKING:
-    from tlfgen.spec.tlf import TlfSpecs
-    from tlfgen.tlf.model import Table
+from tlfgen.units import Unit, run_units
 
 
-def run_lineage(study: ResolvedStudy) -> StageResult:
+def lineage_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[Unit]:
+    """The lineage stage's units; ``upstream``: the ids of the units of earlier stages in the same run."""
     from tlfgen.spec.check import load_stage_specs
-    from tlfgen.tlf.run import build_outputs, needed_datasets, read_adam, recall_built, recall_tables
+    from tlfgen.tlf.run import _build_output, needed_datasets, read_adam_unit
 
     specs = load_stage_specs(study, "tlf")
-    done = recall_built(study, specs, DONE_CACHE, pop=True)
-    if done is None:
-        tables = recall_tables(study, specs)
-        if tables is None:  # the lineage stage on its own: rebuild the tables (no rendering)
-            tables = build_outputs(study, specs, read_adam(study.adam_dir, needed_datasets(specs)))
-        done = write_lineage_outputs(study, specs, tables)
-    return add_conformance_report(study, done)  # type: ignore[arg-type]
+    units: list[Unit] = []
+    ids = [out.id for out in specs.outputs]
+    if not all(f"tlf.{i}" in upstream for i in ids):  # the lineage stage on its own: the tables rebuilt
+        names = needed_datasets(specs)
+        units += [read_adam_unit(study, name, upstream) for name in names if f"read.adam.{name}" not in upstream]
+        units += [Unit(f"tlf.{out.id}", tuple(f"read.adam.{n}" for n in names),
+                       partial(_build_output, study, specs, out, names), main=True) for out in specs.outputs]
+    files = tuple(stage for stage in ("sdtm", "adam") if stage in upstream)  # their files written
+    parts = record_parts_of(study, upstream)
+    for k, part in enumerate(parts):
+        units.append(Unit(f"lineage.records.{k}", files, partial(_record_block, study, parts, k),
+                          cost=float(len(parts) - k)))
+    tables = tuple(f"tlf.{i}" for i in ids)
+    units.append(Unit("lineage.ars", (*files, *tables), lambda *v: _write_ars(study, specs, v[len(files):]),
+                      cost=100.0))
+    units.append(Unit("lineage.html", (*files, *tables), lambda *v: _write_html(study, v[len(files):]),
+                      cost=102.0))
+    units.append(Unit("lineage.variables", (*files, *tables), lambda *v: _variables(study, v[len(files):]),
+                      cost=101.0))
+    units.append(Unit("lineage.json", ("lineage.variables", *(f"lineage.records.{k}" for k in range(len(parts)))),
+                      partial(_write_json, study)))
+    units.append(Unit("lineage.conformance", files, lambda *_: _conformance(study)))
+    units.append(Unit("lineage", ("lineage.json", "lineage.ars", "lineage.html", "lineage.conformance"),
+                      _stage_result, main=True))
+    return units
 
 
-def add_conformance_report(study: ResolvedStudy, result: StageResult) -> StageResult:
-    """Write outputs/qc/conformance.xlsx and add it and a one-line summary to ``result``."""
+def record_parts_of(study: ResolvedStudy, upstream: Collection[str]) -> list[Path | None]:
+    """The pieces of the record links: the ADaM section (None), then every SDTM domain's lineage
+    file: those the SDTM units of this run write, else those in ``sdtm/lineage/``."""
+    from tlfgen.lineage.record_blocks import record_parts
+
+    if "sdtm" not in upstream:
+        return record_parts(study)
+    from tlfgen.spec.check import load_stage_specs
+
+    domains = sorted(load_stage_specs(study, "sdtm").domains)
+    return [None, *(study.sdtm_dir / "lineage" / f"{name.lower()}.json" for name in domains)]
+
+
+def _record_block(study: ResolvedStudy, parts: list[Path | None], k: int, *_files) -> list:
+    from tlfgen.lineage.record_blocks import create_record_blocks
+
+    given = iter([k])
+    return create_record_blocks(study, parts, lambda: next(given, None))
+
+
+def _write_ars(study: ResolvedStudy, specs, tables) -> list[Path]:
+    from tlfgen.lineage.ars import write_ars
+
+    return write_ars(study, list(tables), specs)
+
+
+def _write_html(study: ResolvedStudy, tables) -> Path:
+    from tlfgen.lineage.html_report import write_html_report
+
+    return write_html_report(study, list(tables))
+
+
+def _variables(study: ResolvedStudy, tables) -> dict:
+    from tlfgen.lineage.graph import create_variable_lineage
+
+    return create_variable_lineage(study, list(tables))
+
+
+def _write_json(study: ResolvedStudy, doc: dict, *blocks: list) -> tuple[Path, str]:
+    from tlfgen.lineage.graph import add_record_links, write_lineage
+    from tlfgen.lineage.record_blocks import join_blocks
+    from tlfgen.lineage.records import RecordIndex, build_record_links
+
+    records = join_blocks([b for part in blocks for b in part]) or build_record_links(RecordIndex.load(study))
+    add_record_links(study, doc, records)
+    note = (f"lineage: {len(doc['nodes'])} variable nodes, {len(doc['edges'])} edges, "
+            f"{len(doc['records']['sdtm'])} SDTM and {len(doc['records']['adam'])} ADaM records linked")
+    return write_lineage(study, doc), note
+
+
+def _conformance(study: ResolvedStudy) -> tuple[Path, str]:
     from tlfgen.lineage.conformance import write_conformance_report
 
     path, checks = write_conformance_report(study.sdtm_dir, study.adam_dir,
                                             study.outputs_dir / "qc" / "conformance.xlsx")
     failing = [c for c in checks if c.status == "FAIL"]
     warned = [c for c in checks if c.status == "WARN"]
-    result.outputs.append(path)
-    result.notes.append(f"conformance: {len(checks)} checks, {len(failing)} failing, {len(warned)} with warnings "
-                        "(see outputs/qc/conformance.xlsx)")
-    return result
+    return path, (f"conformance: {len(checks)} checks, {len(failing)} failing, {len(warned)} with warnings "
+                  "(see outputs/qc/conformance.xlsx)")
 
 
-def write_lineage_outputs(study: ResolvedStudy, specs: "TlfSpecs", tables: "list[Table]") -> StageResult:
-    """Build the lineage of ``tables`` and write lineage.json, ars/*.json and lineage.html."""
-    from tlfgen.lineage.ars import write_ars
-    from tlfgen.lineage.graph import add_record_links, create_variable_lineage, write_lineage
-    from tlfgen.lineage.html_report import write_html_report
-    from tlfgen.gc_pause import paused_gc
-    from tlfgen.lineage.record_blocks import create_record_blocks, join_blocks, record_parts
-    from tlfgen.lineage.records import RecordIndex, build_record_links
-    from tlfgen.parallel import WorkQueue, start_child
+def _stage_result(written: tuple[Path, str], ars: list[Path], html: Path, conformance: tuple[Path, str]) -> StageResult:
+    return StageResult(stage="lineage", outputs=[written[0], *ars, html, conformance[0]],
+                       notes=[written[1], conformance[1]])
 
-    # The record links (most of the work) are built by a second process and this one, each taking
-    # the next piece (an SDTM domain file, or the ADaM section) from a shared queue (lineage.record_blocks).
-    parts = record_parts(study)
-    queue = WorkQueue(len(parts))
-    with start_child(lambda _: create_record_blocks(study, parts, queue.take), name="lineage") as child:
-        def records():
-            blocks = create_record_blocks(study, parts, queue.take) + child.result()
-            return join_blocks(blocks) or build_record_links(RecordIndex.load(study))
 
-        with paused_gc():  # about a million small containers, no cycles: the collector would only rescan them
-            # first what does not need the record links, then this process's share of them
-            ars = write_ars(study, tables, specs)
-            doc = create_variable_lineage(study, tables)
-            html = write_html_report(study, tables)
-            add_record_links(study, doc, records())
-            outputs = [write_lineage(study, doc), *ars, html]
-    notes = [f"lineage: {len(doc['nodes'])} variable nodes, {len(doc['edges'])} edges, "
-             f"{len(doc['records']['sdtm'])} SDTM and {len(doc['records']['adam'])} ADaM records linked"]
-    return StageResult(stage="lineage", outputs=outputs, notes=notes)
+def run_lineage(study: ResolvedStudy) -> StageResult:
+    """The lineage stage on its own (the tables rebuilt from adam/)."""
+    return run_units(lineage_units(study), ["lineage"])["lineage"]

@@ -10,8 +10,11 @@ and ``outputs/qc/findings.xlsx``, and returns the counts and findings.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Collection
+
+import pandas as pd
 
 from tlfgen.errors import DerivationError, TlfgenError
 from tlfgen.io.metadata import CtStandard, StudyMetadata
@@ -28,6 +31,7 @@ from tlfgen.sdtm.report import sort_findings, write_findings_report
 from tlfgen.spec.check import load_stage_specs
 from tlfgen.spec.sdtm import SdtmSpecs
 from tlfgen.spec.study import ResolvedStudy
+from tlfgen.units import Unit, run_units
 
 FIRST = ("DM",)
 
@@ -40,7 +44,7 @@ class SdtmRun:
     forms: dict[str, RawForm]
     counts: list[DatasetCount]
     findings: list[Finding]
-    #: per domain, what ``map_study``'s ``finish`` returned (None without it)
+    #: per domain, what writing it gave (``WrittenDomain``; None when nothing was written)
     finished: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,96 +77,127 @@ def check_forms(forms: dict[str, RawForm], specs: SdtmSpecs, studyid: str) -> li
     return findings
 
 
-def map_study(study: ResolvedStudy, *, finish: Callable[[DomainResult], Any] | None = None) -> SdtmRun:
-    """Read, check and map every domain (no files written).
+def sdtm_units(study: ResolvedStudy, upstream: Collection[str] = (), *, write: bool = True) -> list[Unit]:
+    """The SDTM stage as work units (``tlfgen.units``).
 
-    ``finish``: called with each domain's result in the process that mapped it (``run_sdtm``
-    writes the files with it); what it returns is kept in ``SdtmRun.finished``. With it, once DM
-    is mapped, the other domains are shared with a second process (``tlfgen.parallel``; each
-    takes the next domain, largest first, when it is free): there ``finish`` runs too, and only what it returns comes back (the results keep their counts and
-    ``supp`` length, not their data). Findings and reconciliation are merged in domain order, so
-    they are the same as in one process.
+    ``sdtm.forms``: every raw form read and checked (a ``MappingContext``); ``sdtm.DM``: DM mapped;
+    ``sdtm.reference``: its reference dates, which every other domain ``sdtm.<D>`` takes. With
+    ``write``, ``write.sdtm.<D>`` writes each domain (XPT, Dataset-JSON, SUPP--, lineage sidecar)
+    and ``sdtm`` writes define.xml and the findings report and gives the ``StageResult``; without
+    it, ``sdtm.run`` gives the ``SdtmRun`` (nothing written). Findings and reconciliation are
+    merged in domain order, so they do not depend on where or when each domain was mapped.
     """
-    from tlfgen.parallel import WorkQueue, can_fork, start_child
-
     specs: SdtmSpecs = load_stage_specs(study, "sdtm")
+    order = [d for d in FIRST if d in specs.domains] + sorted(d for d in specs.domains if d not in FIRST)
+    units = [Unit("sdtm.forms", (), lambda: create_mapping_context(study, specs), main=True)]
+    first = [d for d in order if d in FIRST]
+    for name in first:
+        units.append(Unit(f"sdtm.{name}", ("sdtm.forms",), partial(_map_first, specs.domains[name]), main=True))
+    if "DM" in first:
+        units.append(Unit("sdtm.reference", ("sdtm.DM",), create_reference, main=True))
+    after = ("sdtm.forms", "sdtm.reference") if "DM" in first else ("sdtm.forms",)
+    for name in order:
+        if name not in FIRST:
+            units.append(Unit(f"sdtm.{name}", after, partial(_map_rest, specs.domains[name]),
+                              cost=estimate_domain_cost(study, specs, name)))
+    if not write:
+        mapped = tuple(f"sdtm.{d}" for d in order)
+        units.append(Unit("sdtm.run", ("sdtm.forms", *mapped),
+                          lambda ctx, *items: assemble_run(ctx, dict(zip(order, items)))))
+        return units
+    costs = {u.id: u.cost for u in units}
+    for name in order:  # as costly as the domain: written right after it, before smaller domains
+        units.append(Unit(f"write.sdtm.{name}", (f"sdtm.{name}",), partial(write_mapped, study, specs),
+                          cost=costs[f"sdtm.{name}"]))
+    written = tuple(f"write.sdtm.{d}" for d in order)
+    units.append(Unit("sdtm", ("sdtm.forms", *written),
+                      lambda ctx, *items: finish_stage(study, specs, ctx, dict(zip(order, items))), main=True))
+    return units
+
+
+def map_study(study: ResolvedStudy) -> SdtmRun:
+    """Read, check and map every domain (no files written)."""
+    return run_units(sdtm_units(study, write=False), ["sdtm.run"])["sdtm.run"]
+
+
+def create_mapping_context(study: ResolvedStudy, specs: SdtmSpecs) -> MappingContext:
+    """Every raw form read and checked: the context the domains are mapped in (its findings: the checks')."""
     forms = read_forms(study, specs)
     ctx = MappingContext(study, specs, forms)
     ctx.findings.extend(check_forms(forms, specs, study.studyid))
     for form in forms.values():
         ctx.usage.setdefault(form.file, FileUsage())
-    order = [d for d in FIRST if d in specs.domains] + sorted(d for d in specs.domains if d not in FIRST)
-    mapped: dict[str, _Mapped] = {}
-    for name in [d for d in order if d in FIRST]:
-        mapped[name] = _map_domain(specs.domains[name], ctx, finish)
-        if name == "DM":
-            dm = mapped[name].result.data
-            ctx.reference = dm[[c for c in ("USUBJID", "RFSTDTC", "RFENDTC", "BRTHDTC") if c in dm]].copy()
-    # the largest first; with ``finish``, this process and a second one each take the next when free
-    rest = sorted((d for d in order if d not in FIRST), key=lambda d: (-domain_cost(specs, forms, d), d))
-    queue = WorkQueue(len(rest))
-    child = start_child(lambda channel: _map_in_child(rest, queue, ctx, finish), name="SDTM") \
-        if finish is not None and can_fork() else None
-    try:
-        while (k := queue.take()) is not None:
-            mapped[rest[k]] = _map_domain(specs.domains[rest[k]], ctx, finish)
-        if child is not None:
-            mapped.update(child.result())
-    except BaseException:
-        if child is not None:
-            child.stop()
-        raise
-    results: dict[str, DomainResult] = {}
-    finished: dict[str, Any] = {}
-    for name in order:  # the order one process maps them in
-        item = mapped[name]
-        results[name] = item.result
-        finished[name] = item.finished
-        ctx.findings.extend(item.findings)
-        for file, usage in item.usage.items():
-            merge_usage(ctx.usage.setdefault(file, FileUsage()), usage)
-    counts = [reconcile(form, ctx.usage[form.file]) for form in forms.values()]
-    counts += [results[name].count for name in order]
-    return SdtmRun(results, forms, counts, sort_findings(ctx.findings), finished)
+    return ctx
+
+
+def create_reference(dm: _Mapped) -> pd.DataFrame:
+    """DM's reference dates, one row per subject (what the other domains derive study days from)."""
+    data = dm.result.data
+    return data[[c for c in ("USUBJID", "RFSTDTC", "RFENDTC", "BRTHDTC") if c in data]].copy()
+
+
+def _map_first(rd, ctx: MappingContext) -> _Mapped:
+    return map_domain(rd, ctx, None)
+
+
+def _map_rest(rd, ctx: MappingContext, reference: pd.DataFrame | None = None) -> _Mapped:
+    return map_domain(rd, ctx, reference)
+
+
+def estimate_domain_cost(study: ResolvedStudy, specs: SdtmSpecs, name: str) -> float:
+    """Rough size of mapping a domain: bytes of the raw files it reads times variables written
+    (a scheduling hint: the largest domains start first)."""
+    spec = specs.domains[name].spec
+    size = 0
+    for source in spec.sources:
+        form = specs.forms.get(source.form)
+        path = study.raw_dir / form.file if form is not None else None
+        size += path.stat().st_size if path is not None and path.is_file() else 0
+    return float(max(size, 1) * max(len(spec.variables), 1))
+
+
+def assemble_run(ctx: MappingContext, mapped: dict[str, _Mapped]) -> SdtmRun:
+    """The domains mapped, with the checks' and every domain's findings and raw-row usage merged in domain order."""
+    findings = list(ctx.findings)
+    usage = {file: FileUsage() for file in ctx.usage}
+    for file, used in ctx.usage.items():
+        merge_usage(usage[file], used)
+    for item in mapped.values():
+        findings.extend(item.findings)
+        for file, used in item.usage.items():
+            merge_usage(usage.setdefault(file, FileUsage()), used)
+    counts = [reconcile(form, usage[form.file]) for form in ctx.forms.values()]
+    counts += [item.count for item in mapped.values()]
+    results = {name: item.result for name, item in mapped.items()}
+    return SdtmRun(results, ctx.forms, counts, sort_findings(findings),
+                   {name: item.finished for name, item in mapped.items()})
 
 
 @dataclass
 class _Mapped:
-    """One domain mapped: its result, the findings and raw-row usage it added, what ``finish`` gave."""
+    """One domain mapped: its result, the findings and raw-row usage it added, what writing it gave."""
 
     result: DomainResult
     findings: list[Finding]
     usage: dict[str, FileUsage]
     finished: Any = None
 
+    @property
+    def count(self) -> DatasetCount:
+        return self.result.count
 
-def _map_domain(rd, ctx: MappingContext, finish: Callable[[DomainResult], Any] | None) -> _Mapped:
-    """Map one domain with its own findings and usage (merged later in domain order)."""
-    saved = ctx.findings, ctx.usage
-    ctx.findings, ctx.usage = [], {}
+
+def map_domain(rd, ctx: MappingContext, reference: pd.DataFrame | None) -> _Mapped:
+    """Map one domain in a context of its own (its findings and usage, merged later in domain order)."""
+    own = replace(ctx, findings=[], usage={}, reference=reference)
     try:
-        result = build_domain(rd, ctx)
-        findings, usage = ctx.findings, ctx.usage
+        result = build_domain(rd, own)
     except TlfgenError:
         raise
     except Exception as exc:  # a bug or an unforeseen input: name the domain, keep the cause
         raise DerivationError(f"mapping failed: {type(exc).__name__}: {exc}", dataset=rd.name,
                               hint=f"spec {rd.display}; run with --debug for the traceback") from exc
-    finally:
-        ctx.findings, ctx.usage = saved
-    return _Mapped(result, findings, usage, finish(result) if finish is not None else None)
-
-
-def _map_in_child(names: list[str], queue, ctx: MappingContext, finish) -> dict[str, _Mapped]:
-    """Second process: map and finish the domains it takes from ``queue``; the data stays here
-    (``finish`` wrote it), the rest of each result goes back."""
-    out = {}
-    while (k := queue.take()) is not None:
-        item = _map_domain(ctx.specs.domains[names[k]], ctx, finish)
-        item.result = replace(item.result, data=item.result.data.iloc[:0], lineage={},
-                              supp=None if item.result.supp is None else item.result.supp.iloc[:0])
-        out[names[k]] = item
-    return out
+    return _Mapped(result, own.findings, own.usage)
 
 
 def merge_usage(into: FileUsage, usage: FileUsage) -> None:
@@ -171,13 +206,6 @@ def merge_usage(into: FileUsage, usage: FileUsage) -> None:
         into.mapped.setdefault(domain, set()).update(rows)
     for row, reason in usage.skipped.items():
         into.skipped.setdefault(row, reason)
-
-
-def domain_cost(specs: SdtmSpecs, forms: dict[str, RawForm], name: str) -> int:
-    """Rough size of mapping a domain: raw rows read times variables written."""
-    spec = specs.domains[name].spec
-    rows = sum(len(forms[s.form].data) for s in spec.sources if s.form in forms)
-    return max(rows, 1) * max(len(spec.variables), 1)
 
 
 def _seq_var(rd) -> str | None:
@@ -192,24 +220,37 @@ def ct_standards(specs: SdtmSpecs) -> tuple[CtStandard, ...]:
 
 def run_sdtm(study: ResolvedStudy) -> StageResult:
     """The SDTM stage: map, write every domain, define.xml, lineage and the findings report."""
+    return run_units(sdtm_units(study), ["sdtm"])["sdtm"]
+
+
+def write_mapped(study: ResolvedStudy, specs: SdtmSpecs, item: _Mapped) -> _Mapped:
+    """Write one mapped domain; what the stage result needs of it (its data is not kept)."""
+    written = write_domain(study, specs, item.result)
+    result = replace(item.result, data=item.result.data.iloc[:0], lineage={},
+                     supp=None if item.result.supp is None else item.result.supp.iloc[:0])
+    return _Mapped(result, item.findings, item.usage, written)
+
+
+def finish_stage(study: ResolvedStudy, specs: SdtmSpecs, ctx: MappingContext,
+                 written: dict[str, _Mapped]) -> StageResult:
+    """define.xml and the findings report of the domains written; the stage's result."""
     from tlfgen.sdtm.write import SDTM_MDV, write_define
 
-    specs: SdtmSpecs = load_stage_specs(study, "sdtm")
-    run = map_study(study, finish=lambda result: write_domain(study, specs, result))
+    run = assemble_run(ctx, written)
     outputs = []
     metas = []
     for name in sorted(run.results):
-        written: WrittenDomain = run.finished[name]
-        metas += written.metas
-        outputs += written.paths
+        done: WrittenDomain = run.finished[name]
+        metas += done.metas
+        outputs += done.paths
     info = study.spec.study
     study_meta = StudyMetadata(studyid=study.studyid, name=info.name, description=info.description,
                                protocol=info.protocol, datasets=tuple(sorted(metas, key=lambda m: m.name)),
                                ct_standards=ct_standards(specs), metadata_version_oid=SDTM_MDV(study.studyid))
     outputs += write_define(study_meta, study.sdtm_dir)
     outputs.append(write_findings_report(run.findings, run.counts, study.outputs_dir / "qc" / "findings.xlsx"))
-    supp_counts = [DatasetCount(f"SUPP{n}", written.supp_rows, written.supp_rows)
-                   for n, written in sorted(run.finished.items()) if written.supp_rows is not None]
+    supp_counts = [DatasetCount(f"SUPP{n}", done.supp_rows, done.supp_rows)
+                   for n, done in sorted(run.finished.items()) if done.supp_rows is not None]
     notes = [f"{len(run.results)} domains mapped; {sum(1 for f in run.findings if f.severity == 'ERROR')} "
              f"error finding(s) in the raw data (see outputs/qc/findings.xlsx)"]
     return StageResult("sdtm", counts=run.counts + supp_counts, findings=run.findings, outputs=outputs,

@@ -14,7 +14,6 @@ from tlfgen.io.datasetjson import write_dataset_json
 from tlfgen.io.metadata import DatasetMetadata, StudyMetadata
 from tlfgen.io.xpt import complete_metadata, write_xpt
 from tlfgen.lineage.define import STYLESHEET, metadata_version_oid, study_oid, write_define_xml
-from tlfgen.handoff import publish_written
 from tlfgen.sdtm.engine import DomainResult
 
 LINEAGE_VERSION = 1
@@ -31,7 +30,6 @@ def write_dataset(df, meta: DatasetMetadata, folder: Path, studyid: str) -> tupl
     meta = complete_metadata(meta, df, profiles=profiles)
     name = meta.name.lower()
     xpt = write_xpt(df, meta, folder / f"{name}.xpt", profiles=profiles)
-    publish_written("sdtm", xpt, df, meta)  # the ADaM stage of the same run takes it instead of reading
     js = write_dataset_json(df, meta, folder / f"{name}.json", study_oid=study_oid(studyid),
                             metadata_version_oid=SDTM_MDV(studyid), metadata_ref="define.xml")
     return meta, [xpt, js]

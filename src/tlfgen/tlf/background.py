@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 WORKERS = 2
 _POOL: list[ThreadPoolExecutor] = []
-# a forked child (tlfgen.parallel) has none of the parent's threads: it starts its own pool
+# a forked worker (tlfgen.forks) has none of the parent's threads: it starts its own pool
 os.register_at_fork(after_in_child=_POOL.clear)
 
 

@@ -12,33 +12,31 @@ listing, and writes:
   written as RTF, when there are any;
 - ``outputs/ard/<ID>.csv`` per table (analysis results dataset).
 
-``build_outputs`` (specs + in-memory datasets -> tables) does no I/O, so tests
-and the trace feature can call it with DataFrames.
+The stage is declared as work units (``tlf_units``: one per table, listing, figure and writer;
+``tlfgen.units`` runs them). ``build_outputs`` (specs + in-memory datasets -> tables) does no
+I/O, so tests and the trace feature can call it with DataFrames.
 """
 
 from __future__ import annotations
 
-from contextlib import ExitStack, nullcontext
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Collection, Mapping
 
 import pandas as pd
 
 from tlfgen.errors import DataError
-from tlfgen.handoff import release_written, take_written
 from tlfgen.results import DatasetCount, StageResult
 from tlfgen.spec.study import ResolvedStudy
 from tlfgen.spec.tlf import ListingSpec, TableSpec, TlfSpecs
 from tlfgen.tlf.model import Table
+from tlfgen.units import Unit, run_units
+
+if TYPE_CHECKING:
+    from tlfgen.tlf.figures.spec import LoadedFigure
 
 COMBINED = "combined"
-#: ``study.cache`` key of the tables built by ``run_tlf`` (reused by the lineage stage)
-TABLES_CACHE = "tlf.tables"
-#: the table whose KM results the KM figures print
-ANALYSES_TABLE = "T2"
-#: ``study.cache`` key of the lineage built ahead by ``run_tlf`` when the lineage stage follows
-#: (``handoff.work_ahead``); the lineage stage takes it (``lineage.run``)
-LINEAGE_DONE_CACHE = "lineage.done"
 
 
 def needed_datasets(specs: TlfSpecs) -> list[str]:
@@ -54,48 +52,6 @@ def needed_datasets(specs: TlfSpecs) -> list[str]:
     return sorted(names)
 
 
-def adam_signature(adam_dir: Path, names: list[str]) -> tuple:
-    """(name, mtime, size) of the ADaM files ``names``: tells whether tables built from them are still current."""
-    out = []
-    for name in names:
-        path = Path(adam_dir) / f"{name.lower()}.xpt"
-        try:
-            stat = path.stat()
-        except OSError:
-            out.append((name, None, None))
-            continue
-        out.append((name, stat.st_mtime_ns, stat.st_size))
-    return tuple(out)
-
-
-def remember_built(study: ResolvedStudy, specs: TlfSpecs, key: str, value: object) -> None:
-    """Keep ``value``, made from ``specs`` and the ADaM files as they are now, for a later stage of
-    the same run (``study.cache[key]``; ``recall_built`` gives it back while both are unchanged)."""
-    study.cache[key] = (adam_signature(study.adam_dir, needed_datasets(specs)), specs, value)
-
-
-def recall_built(study: ResolvedStudy, specs: TlfSpecs, key: str, *, pop: bool = False) -> object | None:
-    """What ``remember_built`` kept under ``key``, if made from the same specs and unchanged ADaM
-    files, else None; ``pop``: taken out of the cache (given back once)."""
-    cached = study.cache.pop(key, None) if pop else study.cache.get(key)
-    if cached is None:
-        return None
-    signature, cached_specs, value = cached
-    if cached_specs is not specs or signature != adam_signature(study.adam_dir, needed_datasets(specs)):
-        return None
-    return value
-
-
-def remember_tables(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table]) -> None:
-    """Keep the tables just built for the lineage stage of the same run (``study.cache``)."""
-    remember_built(study, specs, TABLES_CACHE, tables)
-
-
-def recall_tables(study: ResolvedStudy, specs: TlfSpecs) -> list[Table] | None:
-    """The tables the TLF stage built in this process from the same specs and ADaM files, if any."""
-    return recall_built(study, specs, TABLES_CACHE)  # type: ignore[return-value]
-
-
 def read_adam(adam_dir: Path, names: list[str]) -> dict[str, pd.DataFrame]:
     from tlfgen.io.datasets import find_dataset, read_dataset_file
 
@@ -106,25 +62,6 @@ def read_adam(adam_dir: Path, names: list[str]) -> dict[str, pd.DataFrame]:
             raise DataError(f"ADaM dataset {name} not found", file=path, hint="run `tlfgen adam` first")
         datasets[name] = read_dataset_file(path)
     return datasets
-
-
-def take_adam(study: ResolvedStudy, names: list[str]) -> dict[str, pd.DataFrame]:
-    """The datasets ``names`` the ADaM stage of this run handed on (``pipeline.take_written``),
-    exactly as reading their unchanged ``adam/<name>.xpt`` would give them; the others are absent."""
-    taken = {}
-    for name in names:
-        frame = take_written(study.cache, study.adam_dir / f"{name.lower()}.xpt")
-        if frame is not None:
-            taken[name] = frame
-    return taken
-
-
-def load_adam(study: ResolvedStudy, names: list[str]) -> dict[str, pd.DataFrame]:
-    """``names`` from the hand-off of this run where it has them, else read from adam/ (``read_adam``)."""
-    taken = take_adam(study, names)
-    release_written(study.cache, "adam")  # handed on but not needed here
-    read = read_adam(study.adam_dir, [n for n in names if n not in taken]) if len(taken) < len(names) else {}
-    return {name: taken[name] if name in taken else read[name] for name in names}
 
 
 def build_outputs(study: ResolvedStudy, specs: TlfSpecs, datasets: Mapping[str, pd.DataFrame], *,
@@ -144,51 +81,68 @@ def build_outputs(study: ResolvedStudy, specs: TlfSpecs, datasets: Mapping[str, 
     return tables
 
 
-def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
-                  figures: list | Callable[[], list] | None = None) -> list[Path]:
-    """Write each output's DOCX/XLSX/RTF/ARD, then the combined DOCX (with ``figures``) and XLSX,
-    and the combined RTF (with ``figures``) of the outputs written as RTF.
+@dataclass
+class Written:
+    """One output written: its paths, and what the combined documents reuse of it (rendered bodies)."""
 
-    ``figures`` may be a function returning them: it is called only for the combined document,
-    after every single output is written (the figures may still be being drawn until then).
-    """
+    paths: list[Path]
+    docx_cache: dict
+    xlsx_cache: dict
+    rtf: bytes | None
+
+
+def write_single(study: ResolvedStudy, specs: TlfSpecs, table: Table, run_at) -> Written:
+    """``outputs/tables/<ID>.docx``, ``.xlsx``, ``.rtf`` (the formats it is written in) and ``outputs/ard/<ID>.csv``."""
     from tlfgen.io.atomic import atomic_write_bytes, atomic_write_text
     from tlfgen.tlf.ard import create_ard_csv
     from tlfgen.tlf.docx_writer import create_docx
-    from tlfgen.io.ooxml import run_timestamp
     from tlfgen.tlf.rtf_writer import create_rtf
     from tlfgen.tlf.xlsx_writer import create_xlsx
 
-    run_at = run_timestamp()
     style = document_style(study)
     folder = study.outputs_dir / "tables"
     ard_folder = study.outputs_dir / "ard"
     folder.mkdir(parents=True, exist_ok=True)
     ard_folder.mkdir(parents=True, exist_ok=True)
+    formats = output_formats(study, specs)[table.id]
     written: list[Path] = []
-    formats = output_formats(study, specs)
-    # each table's rendered body is made once and reused by the combined document/workbook
     docx_cache: dict = {}
     xlsx_cache: dict = {}
-    rtf_documents: dict[str, bytes] = {}
-    for table in tables:
-        if "docx" in formats[table.id]:
-            written.append(atomic_write_bytes(folder / f"{table.id}.docx",
-                                              create_docx([table], run_at, cache=docx_cache, style=style)))
-        if "xlsx" in formats[table.id]:
-            written.append(atomic_write_bytes(folder / f"{table.id}.xlsx",
-                                              create_xlsx([table], run_at, cache=xlsx_cache)))
-        if "rtf" in formats[table.id]:
-            rtf_documents[table.id] = create_rtf(table, run_at, style=style,
-                                                 layout=docx_layout(docx_cache, table, style))
-            written.append(atomic_write_bytes(folder / f"{table.id}.rtf", rtf_documents[table.id]))
-        if table.kind == "table":
-            written.append(atomic_write_text(ard_folder / f"{table.id}.csv", create_ard_csv(table)))
-    if callable(figures):
-        figures = figures()
+    rtf = None
+    if "docx" in formats:
+        written.append(atomic_write_bytes(folder / f"{table.id}.docx",
+                                          create_docx([table], run_at, cache=docx_cache, style=style)))
+    if "xlsx" in formats:
+        written.append(atomic_write_bytes(folder / f"{table.id}.xlsx", create_xlsx([table], run_at, cache=xlsx_cache)))
+    if "rtf" in formats:
+        rtf = create_rtf(table, run_at, style=style, layout=docx_layout(docx_cache, table, style))
+        written.append(atomic_write_bytes(folder / f"{table.id}.rtf", rtf))
+    if table.kind == "table":
+        written.append(atomic_write_text(ard_folder / f"{table.id}.csv", create_ard_csv(table)))
+    return Written([Path(p) for p in written], docx_cache, xlsx_cache, rtf)
+
+
+def write_combined(study: ResolvedStudy, tables: list[Table], singles: list[Written], figures: list,
+                   run_at) -> list[Path]:
+    """The combined DOCX (with a table of contents, then ``figures``) and XLSX of ``tables``, and
+    the combined RTF (with ``figures``) of those written as RTF; ``singles``: their ``write_single``."""
+    from tlfgen.io.atomic import atomic_write_bytes
+    from tlfgen.tlf.docx_writer import create_docx
+    from tlfgen.tlf.xlsx_writer import create_xlsx
+
+    style = document_style(study)
+    folder = study.outputs_dir / "tables"
+    folder.mkdir(parents=True, exist_ok=True)
+    docx_cache: dict = {}
+    xlsx_cache: dict = {}
+    for single in singles:
+        docx_cache.update(single.docx_cache)
+        xlsx_cache.update(single.xlsx_cache)
+    rtf_documents = {t.id: single.rtf for t, single in zip(tables, singles) if single.rtf is not None}
+    written: list[Path] = []
     if tables:
         written.append(atomic_write_bytes(folder / f"{COMBINED}.docx",
-                                          create_docx(tables, run_at, toc=True, figures=figures or (),
+                                          create_docx(tables, run_at, toc=True, figures=figures,
                                                       cache=docx_cache, style=style)))
         written.append(atomic_write_bytes(folder / f"{COMBINED}.xlsx", create_xlsx(tables, run_at, cache=xlsx_cache)))
     if rtf_documents:
@@ -196,7 +150,7 @@ def write_outputs(study: ResolvedStudy, specs: TlfSpecs, tables: list[Table],
 
         in_rtf = [t for t in tables if t.id in rtf_documents]
         written.append(atomic_write_bytes(folder / f"{COMBINED}.rtf", create_combined_rtf(
-            in_rtf, run_at, figures=figures or (), style=style, documents=rtf_documents,
+            in_rtf, run_at, figures=figures, style=style, documents=rtf_documents,
             layouts={t.id: docx_layout(docx_cache, t, style) for t in in_rtf})))
     return [Path(p) for p in written]
 
@@ -227,94 +181,125 @@ def document_style(study: ResolvedStudy):
                          max_column_share=docs.max_column_share, study_id=study.studyid)
 
 
-#: what both the tables and the figures (KM, forest) compute with: imported once, before the
-#: figure process is forked, instead of once in each process (about 1 s of CPU)
-SHARED_IMPORTS = ("scipy.stats", "statsmodels.duration.hazard_regression", "lifelines.statistics")
+def km_table(figure: LoadedFigure, specs: TlfSpecs) -> str | None:
+    """The table whose KM results a KM figure prints: the first table with a time-to-event block
+    named as the figure's ``analysis`` (else its ``param``); None: the figure estimates them itself."""
+    from tlfgen.spec.tlf import TteBlock
+    from tlfgen.tlf.figures.spec import KmFigure
+
+    spec = figure.spec
+    if not isinstance(spec, KmFigure):
+        return None
+    key = spec.analysis or spec.param
+    for out in specs.outputs:
+        if isinstance(out.spec, TableSpec) and any(isinstance(b, TteBlock) and b.id == key for b in out.spec.blocks):
+            return out.id
+    return None
 
 
-def import_statistics() -> None:
-    import importlib
+def tlf_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[Unit]:
+    """The TLF stage as work units (``tlfgen.units``).
 
-    for name in SHARED_IMPORTS:
-        importlib.import_module(name)
-
-
-def run_tlf(study: ResolvedStudy) -> StageResult:
+    ``read.adam.<NAME>``: an ADaM dataset as ``adam/<name>.xpt`` reads back (from the ADaM units
+    of the same run, ``upstream``, else from the file); ``tlf.<ID>``: one table or listing model;
+    ``figure.<ID>``: one figure drawn and saved (a KM figure takes the table whose KM results it
+    prints, ``km_table``); ``write.tlf.<ID>``: its DOCX/XLSX/RTF/ARD; ``write.tlf.combined``: the
+    combined documents; ``tlf``: the stage's result.
+    """
     from tlfgen.spec.check import load_stage_specs
-
-    from tlfgen.gc_pause import frozen_objects, paused_gc
-    from tlfgen.handoff import work_ahead
-    from tlfgen.parallel import WorkQueue, can_fork, start_child
-    from tlfgen.tlf.figures.km import km_analyses_from_table
+    from tlfgen.tlf.figures.run import needed_datasets as figure_datasets
     from tlfgen.tlf.figures.spec import load_figure_specs
 
     specs: TlfSpecs = load_stage_specs(study, "tlf")
-    datasets = load_adam(study, needed_datasets(specs))
-    figure_specs = load_figure_specs(study)
-    if can_fork() and figure_specs:
-        import_statistics()
-    # The figures are drawn in a second process while this one builds and writes the tables;
-    # then this one draws those not started yet (both take the next from a shared queue).
-    # One computation, two displays: the KM annotations take Table 2's analysis results,
-    # sent to the figure process as soon as Table 2 is built (the KM figures are drawn last).
-    has_t2 = any(out.id == ANALYSES_TABLE for out in specs.outputs)
-    queue = WorkQueue(len(figure_specs))
+    figures = load_figure_specs(study)
+    tables = needed_datasets(specs)
+    drawn = figure_datasets(figures) if figures else []
+    names = sorted(set(tables) | set(drawn))
+    units = [read_adam_unit(study, name, upstream) for name in names]
+    units.append(Unit("tlf.run_at", (), _run_at, main=True))
+    # costs: every table and listing is built before any is written (the lineage units, which take
+    # them all, then start while they are written); the figures go to the workers meanwhile
+    for k, out in enumerate(specs.outputs):
+        units.append(Unit(f"tlf.{out.id}", tuple(f"read.adam.{n}" for n in tables),
+                          partial(_build_output, study, specs, out, tables), cost=float(1000 - k), main=True))
+    for k, loaded in enumerate(figures):
+        table = km_table(loaded, specs)
+        inputs = tuple(f"read.adam.{n}" for n in drawn) + ((f"tlf.{table}",) if table else ())
+        units.append(Unit(f"figure.{loaded.id}", inputs, partial(_draw_figure, study, loaded, drawn),
+                          cost=float(500 - k)))
+    ids = [out.id for out in specs.outputs]
+    for out_id in ids:
+        units.append(Unit(f"write.tlf.{out_id}", (f"tlf.{out_id}", "tlf.run_at"),
+                          partial(write_single, study, specs), main=True))
+    n, m = len(ids), len(figures)
+    units.append(Unit("write.tlf.combined", (*(f"tlf.{i}" for i in ids), *(f"write.tlf.{i}" for i in ids),
+                                             *(f"figure.{f.id}" for f in figures), "tlf.run_at"),
+                      lambda *v: write_combined(study, list(v[:n]), list(v[n:2 * n]), list(v[2 * n:2 * n + m]),
+                                                v[-1]), main=True))
+    units.append(Unit("tlf.counts", tuple(f"read.adam.{n}" for n in tables),
+                      lambda *frames: [DatasetCount(name, rows_in=len(df), rows_out=len(df))
+                                       for name, df in zip(tables, frames)], main=True))
+    units.append(Unit("tlf", ("tlf.counts", *(f"tlf.{i}" for i in ids), *(f"write.tlf.{i}" for i in ids),
+                              "write.tlf.combined", *(f"figure.{f.id}" for f in figures)),
+                      lambda counts, *v: _stage_result(counts, list(v[:n]), list(v[n:2 * n]), v[2 * n],
+                                                       list(v[2 * n + 1:])), main=True))
+    return units
 
-    def draw(channel) -> list:
-        from tlfgen.tlf.figures.run import run_figures  # matplotlib: imported where the figures are drawn
 
-        taken: list = []
+def read_adam_unit(study: ResolvedStudy, name: str, upstream: Collection[str]) -> Unit:
+    """``read.adam.<NAME>``: the frame ``read_xpt(adam/<name>.xpt)`` gives, from the ADaM units of
+    the same run when there are some (their dataset and the metadata written), else read from the file."""
+    made, written = f"adam.{name}", f"write.adam.{name}"
+    if made in upstream and written in upstream:
+        return Unit(f"read.adam.{name}", (made, written), _frame_as_read)
+    after = ("adam",) if "adam" in upstream else ()
+    return Unit(f"read.adam.{name}", after, lambda *_: read_adam(study.adam_dir, [name])[name], main=True)
 
-        def analyses():
-            taken.append(channel.recv())
-            return taken[0]
 
-        figures = run_figures(study, datasets=datasets, analyses=analyses if has_t2 else None,
-                              take=queue.take, figures=figure_specs)
-        if has_t2 and not taken:
-            channel.recv()  # always taken: the sender must never wait on a full pipe
-        return figures
+def _frame_as_read(built, written) -> pd.DataFrame:
+    from tlfgen.io.xpt import create_read_frame, read_xpt
 
-    with start_child(draw, name="figure") as drawing, ExitStack() as written:
-        def on_table(table: Table) -> None:
-            if table.id == ANALYSES_TABLE:
-                # only the KM results, not the table (pickling its cells' record lists at 5,000
-                # subjects filled the pipe: this process then waited ~4 s for the figure process)
-                drawing.send(km_analyses_from_table(table))
+    frame = create_read_frame(built.data, written.xpt_meta)
+    if frame is None:  # values the builder does not vouch for: the file is read back
+        frame, _ = read_xpt(written.paths[0])
+    return frame
 
-        done: list[list] = []
 
-        def all_figures() -> list:
-            """Draw here the figures the other process has not started, then collect its own."""
-            if not done:
-                from tlfgen.tlf.figures.run import run_figures
+def _run_at():
+    from tlfgen.io.ooxml import run_timestamp
 
-                table2 = next((t for t in tables if t.id == ANALYSES_TABLE), None)
-                mine = run_figures(study, datasets=datasets, analyses=table2, take=queue.take,
-                                   figures=figure_specs) if figure_specs else []
-                drawn = {f.id: f for f in mine + drawing.result()}
-                done.append([drawn[f.id] for f in figure_specs])
-            return done[0]
+    return run_timestamp()
 
-        # the tables (~435,000 cells at 5,000 subjects, no reference cycles) are built with the cyclic
-        # collector paused, then frozen before it is back: re-enabled, its first collections scanned
-        # them all (0.5-0.9 s measured), and the writing below would rescan them; unfrozen at the end
-        with paused_gc():
-            tables = build_outputs(study, specs, datasets, on_table=on_table)
-            written.enter_context(frozen_objects())
-        remember_tables(study, specs, tables)
-        # when the lineage stage follows in this run, its work (handed in by the pipeline) is done by
-        # one more process, forked now that the tables exist (it sees them; nothing is pickled),
-        # while this one writes them
-        lineage_ahead = work_ahead("lineage")
-        with start_child(lambda _: lineage_ahead(study, specs, tables), name="lineage") \
-                if lineage_ahead is not None else nullcontext() as lineage:
-            outputs = write_outputs(study, specs, tables, all_figures)
-            figures = all_figures()
-            if lineage is not None:
-                remember_built(study, specs, LINEAGE_DONE_CACHE, lineage.result())
+
+def _build_output(study: ResolvedStudy, specs: TlfSpecs, out, names: list[str], *frames) -> Table:
+    from tlfgen.tlf.listings import create_listing
+    from tlfgen.tlf.tables import create_table
+
+    datasets = dict(zip(names, frames))
+    if isinstance(out.spec, TableSpec):
+        return create_table(out, study, datasets, specs.templates)
+    return create_listing(out, study, datasets, specs.templates)
+
+
+def _draw_figure(study: ResolvedStudy, loaded: LoadedFigure, names: list[str], *values):
+    from tlfgen.tlf.figures.run import FIGURES_FOLDER, build_figures
+
+    datasets = dict(zip(names, values[:len(names)]))
+    analyses = values[len(names)] if len(values) > len(names) else None
+    arms = [(a.armcd, a.arm) for a in study.spec.study.arms]
+    return build_figures([loaded], datasets, arms, out_dir=study.outputs_dir / FIGURES_FOLDER,
+                         analyses=analyses)[0]
+
+
+def _stage_result(counts: list[DatasetCount], tables: list[Table], singles: list[Written], combined: list[Path],
+                  figures: list) -> StageResult:
+    outputs = [p for single in singles for p in single.paths] + combined
     outputs += [p for f in figures for p in (f.png, f.svg) if p is not None]
-    counts = [DatasetCount(name, rows_in=len(df), rows_out=len(df)) for name, df in sorted(datasets.items())]
     notes = [f"{t.id}: {len([r for r in t.rows if r.kind == 'data'])} rows, {len(t.analyses)} analyses"
              for t in tables] + [f"{f.id}: figure ({f.kind})" for f in figures]
-    return StageResult(stage="tlf", counts=counts, outputs=outputs, notes=notes)
+    return StageResult(stage="tlf", counts=sorted(counts, key=lambda c: c.name), outputs=outputs, notes=notes)
+
+
+def run_tlf(study: ResolvedStudy) -> StageResult:
+    """The TLF stage on its own (``tlf_units``, the ADaM datasets read from adam/)."""
+    return run_units(tlf_units(study), ["tlf"])["tlf"]

@@ -40,15 +40,15 @@ def needed_datasets(figures: Sequence[LoadedFigure]) -> list[str]:
 
 
 def read_adam(adam_dir: Path, names: Sequence[str]) -> dict[str, pd.DataFrame]:
-    from tlfgen.io.xpt import read_xpt
+    from tlfgen.io.datasets import find_dataset, read_dataset_file
 
     datasets = {}
     for name in names:
-        path = Path(adam_dir) / f"{name.lower()}.xpt"
-        if not path.is_file():
-            raise DataError(f"ADaM dataset {name} not found (needed by a figure)", file=path,
-                            hint="run `tlfgen adam` first")
-        datasets[name], _ = read_xpt(path)
+        path = find_dataset(adam_dir, name)  # <name>.xpt, else the Dataset-JSON <name>.json
+        if path is None:
+            raise DataError(f"ADaM dataset {name} not found (needed by a figure)",
+                            file=Path(adam_dir) / f"{name.lower()}.xpt", hint="run `tlfgen adam` first")
+        datasets[name] = read_dataset_file(path)
     return datasets
 
 

@@ -1,0 +1,143 @@
+"""Stage services: work units, the declared pieces of work of one study, and running them.
+
+A ``Unit`` is an id (``sdtm.DM``, ``write.sdtm.DM``, ``adam.ADSL``, ``tlf.T2``...), the ids of the
+units whose values it takes (``inputs``, in order) and a function of those values alone
+(``run(*values)``) returning a frame, a model, or for a writer the paths it wrote. A unit forks
+nothing, caches nothing, does not touch the garbage collector and hands nothing to other units
+except through its return value: what runs where, and when, is decided by ``run_units``.
+
+``run_units(units, want)`` runs every unit in dependency order and returns the values of the
+units ``want`` names. It keeps each value in memory only while a unit still to run takes it.
+With one job (``TLFGEN_JOBS=1``, or not on Linux) it runs them one after another in this
+process; with more it shares them with forked worker processes (``tlfgen.forks``). The order
+in which units run never changes what they return, so the bytes written do not depend on it.
+
+Two hints steer the scheduling, never the values:
+
+- ``cost``: among units ready at once, the costliest starts first (the largest domain);
+- ``main``: the unit runs in the calling process (its value is large and taken by several later
+  units: shipping it back from a worker would cost more than it saves).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
+
+from tlfgen.errors import SpecError
+
+#: environment variable: the processes a study may use (1: everything in this process)
+JOBS_ENV = "TLFGEN_JOBS"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One declared piece of work: ``run(*values of inputs)`` -> its value."""
+
+    id: str
+    inputs: tuple[str, ...]
+    run: Callable[..., Any]
+    cost: float = 0.0
+    main: bool = False
+
+
+def jobs() -> int:
+    """Processes a study may use: ``TLFGEN_JOBS`` (default 2; anything but a whole number >= 1 is 2)."""
+    text = os.environ.get(JOBS_ENV, "").strip()
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    return 2
+
+
+def order_units(units: Sequence[Unit]) -> list[Unit]:
+    """``units`` in an order where each comes after its inputs (declared order kept where free).
+
+    An id declared twice, an input no unit produces or a circle of units is an error in the
+    graph a stage built (a bug, not the user's): ``SpecError`` naming the unit.
+    """
+    by_id: dict[str, Unit] = {}
+    for unit in units:
+        if unit.id in by_id:
+            raise SpecError(f"internal: work unit '{unit.id}' is declared twice")
+        by_id[unit.id] = unit
+    for unit in units:
+        for name in unit.inputs:
+            if name not in by_id:
+                raise SpecError(f"internal: work unit '{unit.id}' takes '{name}', which no unit produces")
+    done: set[str] = set()
+    ordered: list[Unit] = []
+    visiting: set[str] = set()
+
+    def visit(unit: Unit) -> None:
+        if unit.id in done:
+            return
+        if unit.id in visiting:
+            raise SpecError(f"internal: work units form a circle through '{unit.id}'")
+        visiting.add(unit.id)
+        for name in unit.inputs:
+            visit(by_id[name])
+        visiting.discard(unit.id)
+        done.add(unit.id)
+        ordered.append(unit)
+
+    for unit in units:
+        visit(unit)
+    return ordered
+
+
+def consumers(units: Iterable[Unit]) -> dict[str, list[str]]:
+    """Unit id -> ids of the units taking its value."""
+    out: dict[str, list[str]] = {u.id: [] for u in units}
+    for unit in units:
+        for name in unit.inputs:
+            out[name].append(unit.id)
+    return out
+
+
+def run_units(units: Sequence[Unit], want: Iterable[str], *, jobs_: int | None = None,
+              on_unit: Callable[[str, Any], None] | None = None) -> dict[str, Any]:
+    """Run ``units`` (each after its inputs); the values of the units ``want``, by id.
+
+    ``jobs_``: processes to use (default ``jobs()``); ``on_unit(id, value)``: called in this
+    process as each unit is known to be done (progress; ``value`` None when it stayed in a worker).
+    """
+    ordered = order_units(units)
+    wanted = set(want)
+    unknown = wanted - {u.id for u in ordered}
+    if unknown:
+        raise SpecError(f"internal: no work unit '{sorted(unknown)[0]}' to give a value for")
+    count = jobs() if jobs_ is None else jobs_
+    if count > 1 and len(ordered) > 1 and can_fork():
+        from tlfgen.forks import run_forked
+
+        return run_forked(ordered, wanted, count, on_unit)
+    return run_inline(ordered, wanted, on_unit)
+
+
+def can_fork() -> bool:
+    """True when workers can be forked: Linux, and not already inside a worker."""
+    from tlfgen import forks
+
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and not forks.IN_WORKER
+
+
+def run_inline(ordered: Sequence[Unit], wanted: set[str],
+               on_unit: Callable[[str, Any], None] | None = None) -> dict[str, Any]:
+    """Run ``ordered`` one after another in this process, each value dropped after its last taker."""
+    from tlfgen.forks import run_one
+
+    left = {k: len(v) for k, v in consumers(ordered).items()}
+    values: dict[str, Any] = {}
+    for unit in ordered:
+        values[unit.id] = run_one(unit, values)
+        if on_unit is not None:
+            on_unit(unit.id, values[unit.id])
+        for name in unit.inputs:
+            left[name] -= 1
+            if not left[name] and name not in wanted:
+                values.pop(name, None)
+        if not left[unit.id] and unit.id not in wanted:
+            del values[unit.id]
+    return {k: values[k] for k in wanted}

@@ -1,0 +1,176 @@
+"""Work units: ordering, values kept only while needed, the same values in one process and with workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from tlfgen.errors import DataError, SpecError
+from tlfgen.forks import WorkerError
+from tlfgen.units import Unit, can_fork, order_units, run_units
+
+needs_fork = pytest.mark.skipif(not can_fork(), reason="needs fork (Linux)")
+
+
+def _diamond(log: list | None = None) -> list[Unit]:
+    def note(name, value):
+        if log is not None:
+            log.append((name, os.getpid()))
+        return value
+
+    return [
+        Unit("sum", ("a", "b"), lambda a, b: note("sum", a + b)),
+        Unit("a", ("base",), lambda base: note("a", base * 2), cost=5),
+        Unit("b", ("base",), lambda base: note("b", base + 1), cost=9),
+        Unit("base", (), lambda: note("base", 10)),
+        Unit("write.a", ("a",), lambda a: note("write.a", f"a={a}")),
+    ]
+
+
+def test_1_order_puts_each_unit_after_its_inputs_and_keeps_declared_order_otherwise():
+    assert [u.id for u in order_units(_diamond())] == ["base", "a", "b", "sum", "write.a"]
+
+
+@pytest.mark.parametrize("units, message", [
+    ([Unit("a", (), lambda: 1), Unit("a", (), lambda: 2)], "'a' is declared twice"),
+    ([Unit("a", ("x",), lambda x: 1)], "'a' takes 'x', which no unit produces"),
+    ([Unit("a", ("b",), lambda b: 1), Unit("b", ("a",), lambda a: 1)], "circle through 'a'"),
+])
+def test_2_a_broken_graph_is_named(units, message):
+    with pytest.raises(SpecError, match=message):
+        order_units(units)
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_3_values_are_those_worked_by_hand_whatever_the_jobs(jobs):
+    # base 10 -> a 20, b 11 -> sum 31; write.a "a=20"
+    assert run_units(_diamond(), ["sum", "write.a"], jobs_=jobs) == {"sum": 31, "write.a": "a=20"}
+
+
+def test_4_in_one_process_a_value_is_dropped_after_its_last_taker():
+    seen: dict[str, list] = {}
+
+    class Big:
+        alive = 0
+
+        def __init__(self):
+            Big.alive += 1
+
+        def __del__(self):
+            Big.alive -= 1
+
+    units = [Unit("x", (), Big), Unit("y", ("x",), lambda x: Big.alive),
+             Unit("z", ("y",), lambda y: seen.setdefault("z", [y, Big.alive]))]
+    run_units(units, ["z"], jobs_=1)
+    assert seen["z"] == [1, 0]  # x alive while y ran, gone when z ran
+
+
+@needs_fork
+def test_5_with_two_jobs_both_processes_work_and_a_writer_runs_where_its_input_was_made():
+    def slow(value):
+        time.sleep(0.3)  # long enough that the other process claims the other branch meanwhile
+        return (value, os.getpid())
+
+    units = [Unit("base", (), lambda: 1),
+             Unit("a", ("base",), lambda base: slow("a")), Unit("b", ("base",), lambda base: slow("b")),
+             Unit("write.a", ("a",), lambda a: (a[1], os.getpid())),
+             Unit("write.b", ("b",), lambda b: (b[1], os.getpid()))]
+    got = run_units(units, ["a", "b", "write.a", "write.b"], jobs_=2)
+    assert got["a"][1] != got["b"][1] and os.getpid() in (got["a"][1], got["b"][1])
+    assert got["write.a"][0] == got["write.a"][1] and got["write.b"][0] == got["write.b"][1]
+
+
+@needs_fork
+def test_6_a_main_unit_runs_in_the_calling_process():
+    units = [Unit("base", (), lambda: 1)] + [
+        Unit(f"u{k}", ("base",), lambda base: os.getpid(), main=True) for k in range(4)]
+    got = run_units(units, [f"u{k}" for k in range(4)], jobs_=2)
+    assert set(got.values()) == {os.getpid()}
+
+
+@needs_fork
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_7_a_data_error_in_a_unit_comes_back_as_itself(jobs):
+    def fail(base):
+        raise DataError("AE.csv has no header", file="raw/ae.csv")
+
+    units = [Unit("base", (), lambda: 1), Unit("ok", ("base",), lambda base: time.sleep(0.2)),
+             Unit("bad", ("base",), fail, cost=1)]
+    with pytest.raises(DataError, match="AE.csv has no header") as info:
+        run_units(units, ["ok", "bad"], jobs_=jobs)
+    assert info.value.exit_code == 1
+
+
+@needs_fork
+def test_8_a_bug_in_a_worker_is_a_worker_error_with_the_traceback_and_the_others_are_killed(tmp_path):
+    marker = tmp_path / "late"
+
+    def late(base):
+        time.sleep(3)
+        marker.write_text("written after the failure")
+
+    # this process holds the main unit while the two workers take the bug and the slow writer
+    units = [Unit("base", (), lambda: 1), Unit("hold", ("base",), lambda base: time.sleep(1), cost=10, main=True),
+             Unit("bug", ("base",), lambda base: {}["b"], cost=2), Unit("late", ("base",), late, cost=1)]
+    with pytest.raises(WorkerError, match="KeyError: 'b'") as info:
+        run_units(units, ["hold", "bug", "late"], jobs_=3)
+    assert any("traceback in the worker process running bug" in n for n in info.value.__notes__)
+    time.sleep(3.5)
+    assert not marker.exists()  # the worker running "late" was killed and reaped
+
+
+@needs_fork
+def test_9_a_worker_killed_by_a_signal_is_reported_not_waited_for():
+    units = [Unit("base", (), lambda: 1), Unit("hold", ("base",), lambda base: time.sleep(0.5), cost=10, main=True),
+             Unit("die", ("base",), lambda base: os.kill(os.getpid(), signal.SIGKILL))]
+    with pytest.raises(Exception, match="a worker process ended without a result \\(exit code -9\\)"):
+        run_units(units, ["hold", "die"], jobs_=2)
+
+
+@needs_fork
+def test_10_a_worker_runs_a_graph_of_its_own_in_its_own_process():
+    def nested(base):
+        inner = [Unit("x", (), os.getpid), Unit("y", (), os.getpid), Unit("z", ("x", "y"), lambda x, y: (x, y))]
+        return can_fork(), os.getpid(), run_units(inner, ["z"], jobs_=2)["z"]
+
+    units = [Unit("base", (), lambda: 1), Unit("hold", ("base",), lambda base: time.sleep(0.5), cost=10, main=True),
+             Unit("nested", ("base",), nested)]
+    forks, pid, (x, y) = run_units(units, ["hold", "nested"], jobs_=2)["nested"]
+    assert forks is False and pid != os.getpid() and x == y == pid
+
+
+@needs_fork
+def test_11_a_worker_dies_with_its_killed_parent(tmp_path):
+    """SIGKILL of the run (or the OOM killer) must not leave a worker writing files."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "written-after-the-parent-died"
+    code = ("import os, signal, time\n"
+            "from pathlib import Path\n"
+            "from tlfgen.units import Unit, run_units\n"
+            f"marker = Path({str(marker)!r})\n"
+            "units = [Unit('base', (), lambda: 1),\n"
+            "         Unit('kill', ('base',), lambda b: time.sleep(0.5) or os.kill(os.getpid(), signal.SIGKILL),\n"
+            "              cost=10, main=True),\n"
+            "         Unit('late', ('base',), lambda b: time.sleep(2) or marker.write_text('x'))]\n"
+            "run_units(units, ['kill', 'late'], jobs_=2)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert proc.returncode == -9
+    time.sleep(3)
+    assert not marker.exists()
+
+
+@needs_fork
+@pytest.mark.parametrize("jobs", [2, 3, 4])
+def test_12_runs_one_after_another_never_share_a_worker(jobs):
+    """A worker that found nothing to claim is reaped before the run returns: left running, it
+    claimed units of the next run (the claim tables reuse the same shared memory)."""
+    import multiprocessing
+
+    for _ in range(25):
+        assert run_units(_diamond(), ["sum", "write.a"], jobs_=jobs) == {"sum": 31, "write.a": "a=20"}
+        assert multiprocessing.active_children() == []
