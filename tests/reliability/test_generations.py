@@ -208,7 +208,9 @@ def test_a_data_error_in_the_tlf_stage_publishes_nothing(generations):
     code, output = _Run(study).finish()
     assert code == 1, output
     text = one_line(output)
-    assert "SDTM stage done" in text and "ADAM stage done" in text  # both ran, in staging
+    # SDTM was built in staging; ADSL too (the error names it): in one graph of work units the
+    # tables start as soon as ADSL is written, so the ADaM stage's last unit may not have ended
+    assert "SDTM stage done" in text
     assert "error: adam/adsl.xpt, column TRT01PN: TRT01PN of USUBJID" in text
     assert "is not an arm number of the study (1=TCAC, 2=TCC)" in text
     assert UNPUBLISHED in text
