@@ -38,7 +38,7 @@ from tlfgen.spec.inputs import ColumnNeeds, RowFilter
 folder, rows = Path(sys.argv[1]), sys.argv[2] == "on"
 needs = ColumnNeeds(frozenset({"USUBJID", "LBSEQ", "LBTESTCD", "LBSTRESN", "LBDTC", "LBBLFL"}),
                     rows=RowFilter(("LBTESTCD == 'ALT'",)) if rows else None)
-frame = read_sdtm(folder, "LB", None, needs)
+frame = read_sdtm(folder, "LB", needs)
 print(len(frame))
 """
 

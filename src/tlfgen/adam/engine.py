@@ -193,13 +193,11 @@ def _read_rows(path: Path, columns: "ColumnNeeds") -> pd.DataFrame | None:
     return df
 
 
-def read_sdtm(folder: Path, domain: str, cache: dict[str, Any] | None = None,
-              columns: "ColumnNeeds | None" = None) -> pd.DataFrame:
+def read_sdtm(folder: Path, domain: str, columns: "ColumnNeeds | None" = None) -> pd.DataFrame:
     """Read SDTM dataset ``domain`` of ``folder``: text stays text (ISO dates too); empty text is missing.
 
     The file is ``<domain>.xpt``, else the Dataset-JSON ``<domain>.json`` (``io.datasets``).
-    ``cache``: not used (the stage hand-off it named is gone; the work units read the file). ``columns``
-    (``spec.inputs.compute_input_columns``): only the columns the specs read; every column when a
+    ``columns`` (``spec.inputs.compute_input_columns``): only the columns the specs read; every column when a
     declared one is not in the file (the step then names it with the file's own columns); with
     ``columns.rows``, only the records the specs' conditions keep (``is_row_subset`` is then true)
     when the file has at least ``ROW_PUSHDOWN_MIN_BYTES``.

@@ -142,7 +142,7 @@ def _make_folders(study: ResolvedStudy) -> None:
 
 
 def _read_input(study: ResolvedStudy, name: str, columns: ColumnNeeds | None, *_written) -> pd.DataFrame:
-    return read_sdtm(study.sdtm_dir, name, None, columns)
+    return read_sdtm(study.sdtm_dir, name, columns)
 
 
 def _derive(study: ResolvedStudy, ds, *frames) -> BuiltDataset:
