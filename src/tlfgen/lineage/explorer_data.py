@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from tlfgen.errors import TlfgenError
 from tlfgen.lineage.graph import _block_variables, row_ids
-from tlfgen.lineage.paths import raw_forms, record_scope, spec_text
+from tlfgen.lineage.explorer_store import RecordStore
+from tlfgen.lineage.paths import raw_forms, spec_text
 from tlfgen.lineage.trace import ADAM_SHOW, TraceContext, _population_variables, cell_path
 from tlfgen.lineage.trace_figure import trace_figure
 
@@ -51,104 +51,6 @@ class ExplorerData:
     subject_chunks: list[str] = field(default_factory=list)  # the subject view's blocks (explorer_subjects)
 
 
-class _Store:
-    """The records of one output's cells, each once, referred to by index."""
-
-    def __init__(self) -> None:
-        self.subjects: dict[str, int] = {}
-        self.adam: list[list[Any]] = []
-        self.sdtm: list[list[Any]] = []
-        self.rules: list[list[Any]] = []
-        self._adam: dict[int, int] = {}
-        self._sdtm: dict[int, int] = {}
-        self._rules: dict[tuple[str, str, str], int] = {}
-        # column-wise lookups (cell_records): ADaM row position -> index in ``adam`` per record kind,
-        # and per ADaM entry the SDTM test codes under it (as an interned set number)
-        self._lookup: dict[tuple[Any, ...], np.ndarray] = {}
-        self._codes: list[int] = []
-        self._codesets: dict[frozenset[tuple[str, str]], int] = {}
-        # per dataset, the variables any cell of the output shows: a record is stored once with all of
-        # them, and each cell names its own (``show``; the page shows ADAM_SHOW and those)
-        self.show_all: dict[str, tuple[str, ...]] = {}
-
-    def cell_records(self, ctx: TraceContext, dataset: str, data: pd.DataFrame, subjects: list[str],
-                     domains: frozenset[str], shown: tuple[str, ...]) -> tuple[list[Any], list[str], dict[str, set[str]]]:
-        """A cell's records found column-wise: ``[[subject index, [record index...]], ...]`` (``subjects``
-        in order, or every USUBJID of ``data`` sorted), the USUBJIDs with records, and the record scope
-        (``paths.record_scope``) of the path's rules."""
-        found = self.records_at(ctx, dataset, data.index.to_numpy(dtype=np.int64), domains,
-                                self.show_all.get(dataset, shown))
-        codes, uniques = pd.factorize(data["USUBJID"].to_numpy())
-        order = np.argsort(codes, kind="stable")
-        ends = np.cumsum(np.bincount(codes, minlength=len(uniques))).tolist()
-        grouped = found[order].tolist()  # the records subject by subject, each subject's in row order
-        by_subject = dict(zip(uniques.tolist(), (grouped[a:b] for a, b in zip([0, *ends[:-1]], ends))))
-        rows = [[self.subject(s), by_subject.get(s, [])] for s in (subjects or sorted(by_subject))]
-        return rows, list(by_subject), self.scope(dataset, data, found.tolist())
-
-    def records_at(self, ctx: TraceContext, dataset: str, positions: np.ndarray, domains: frozenset[str],
-                   shown: tuple[str, ...]) -> np.ndarray:
-        """The indices in ``adam`` of the records at row ``positions`` of ``dataset`` (each built once)."""
-        key = (dataset, domains, shown)
-        lookup = self._lookup.get(key)
-        if lookup is None:
-            lookup = self._lookup[key] = np.full(len(ctx.adam(dataset)), -1, dtype=np.int64)
-        found = lookup[positions]
-        for p in positions[found < 0].tolist():  # records this output has not met yet, built once
-            lookup[p] = self.adam_record(ctx.adam_record(dataset, p, domains, shown))
-        return lookup[positions]
-
-    def scope(self, dataset: str, data: pd.DataFrame, indices: list[int]) -> dict[str, set[str]]:
-        """``paths.record_scope`` of the records at ``indices`` (``data``: their ADaM rows)."""
-        scope = record_scope(dataset, data, [])
-        sets = list(self._codesets)
-        for number in {self._codes[i] for i in indices}:
-            for name, code in sets[number]:
-                scope.setdefault(name, set()).add(code)
-        return scope
-
-    def _codes_of(self, rec: dict[str, Any], parents: list[int]) -> int:
-        found = {(f"sdtm.{s['domain']}", f"{s['domain']}TESTCD = {code}") for s in rec["sdtm"]
-                 if (code := s["values"].get(f"{s['domain']}TESTCD"))}
-        sets = list(self._codesets) if parents else []
-        for i in parents:
-            found |= sets[self._codes[i]]
-        return self._codesets.setdefault(frozenset(found), len(self._codesets))
-
-    def subject(self, usubjid: str) -> int:
-        return self.subjects.setdefault(usubjid, len(self.subjects))
-
-    def sdtm_record(self, rec: dict[str, Any]) -> int:
-        key = id(rec)  # records are shared objects (TraceContext caches them): one entry per object
-        if key not in self._sdtm:
-            self._sdtm[key] = len(self.sdtm)
-            self.sdtm.append([rec["id"], rec["domain"], rec["values"], [r["id"] for r in rec["raw"]]])
-        return self._sdtm[key]
-
-    def adam_record(self, rec: dict[str, Any]) -> int:
-        key = id(rec)
-        if key not in self._adam:
-            entry: list[Any] = [rec["id"], rec["dataset"], rec["values"], [], []]
-            self._adam[key] = len(self.adam)
-            self.adam.append(entry)
-            self._codes.append(-1)
-            entry[3] = [self.sdtm_record(s) for s in rec["sdtm"]]
-            entry[4] = [self.adam_record(a) for a in rec["adam"]]
-            self._codes[self._adam[key]] = self._codes_of(rec, entry[4])
-        return self._adam[key]
-
-    def rule(self, rule: dict[str, Any]) -> int:
-        key = (rule["variable"], rule["rule"], rule["spec"])
-        if key not in self._rules:
-            self._rules[key] = len(self.rules)
-            self.rules.append([rule["variable"], rule["rule"], rule["spec"], rule["from"]])
-        return self._rules[key]
-
-    def block(self, cells: dict[str, Any]) -> dict[str, Any]:
-        return {"subjects": list(self.subjects), "adam": self.adam, "sdtm": self.sdtm, "rules": self.rules,
-                "cells": cells}
-
-
 def _shell_table(table: Any) -> dict[str, Any]:
     ids = {id(row): rid for row, rid in row_ids(table)}
     rows = []
@@ -163,7 +65,7 @@ def _shell_table(table: Any) -> dict[str, Any]:
 
 def create_table_block(ctx: TraceContext, out: Any, table: Any) -> dict[str, Any]:
     """One table's block: every cell with an analysis traced by ``cell_path``."""
-    store = _Store()
+    store = RecordStore()
     cells: dict[str, Any] = {}
     ids = {id(row): rid for row, rid in row_ids(table)}
     shows: dict[str, list[str]] = {}
@@ -203,7 +105,7 @@ def create_listing_block(ctx: TraceContext, out: Any, table: Any) -> dict[str, A
         rows = listing_rows(ctx, out)
     except TlfgenError as exc:  # shown on the page, never a failed run
         return {"rows": texts, "error": str(exc)}
-    store = _Store()
+    store = RecordStore()
     nodes, domains, shown = listing_reads(ctx, rows)
     positions = np.asarray(rows.positions, dtype=np.int64)
     columns = [store.records_at(ctx, rows.dataset, positions, domains, shown[rows.dataset]).tolist()]
@@ -271,7 +173,7 @@ def _figure_table(traced: dict[str, Any]) -> dict[str, Any]:
 
 
 def _figure_block(traced: dict[str, Any]) -> dict[str, Any]:
-    store = _Store()
+    store = RecordStore()
     rules = [store.rule(rule) for rule in traced["rules"]]
     forms = traced["forms"]
     cells = {}

@@ -297,7 +297,7 @@ def _sdtm_sources(index: RecordIndex, link: SdtmLinks) -> tuple[list[str], list[
     return link.ids, list(map(texts.__getitem__, map(slice, [0, *ends[:-1]], ends)))
 
 
-def _adam_links(dataset: str, records: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+def adam_source_ids(dataset: str, records: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     """ADaM record ids and their source record ids (``adam_record_id`` and ``adam_sources`` inlined)."""
     prefix = f"adam.{dataset}:"
     ids: list[str] = []
@@ -341,7 +341,7 @@ def create_adam_section(index: RecordIndex) -> Section:
         ids: list[str] = []
         links: list[list[str]] = []
         for dataset, records in sorted(index.adam.items()):
-            more_ids, more_links = _adam_links(dataset, records)
+            more_ids, more_links = adam_source_ids(dataset, records)
             ids += more_ids
             links += more_links
         return create_section(ids, links)
