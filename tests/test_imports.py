@@ -20,7 +20,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("command line", ("tlfgen.cli",)),
     ("pipeline", ("tlfgen.pipeline", "tlfgen.executor", "tlfgen.report")),
-    ("lineage stage", ("tlfgen.lineage.run", "tlfgen.lineage.trace", "tlfgen.lineage.trace_figure",
+    ("lineage stage", ("tlfgen.lineage.run", "tlfgen.lineage.trace", "tlfgen.lineage.trace_context",
+                       "tlfgen.lineage.record_columns", "tlfgen.lineage.explorer_store", "tlfgen.lineage.trace_figure",
                        "tlfgen.lineage.trace_render", "tlfgen.lineage.trace_command",
                        "tlfgen.lineage.trace_listing", "tlfgen.lineage.trace_define",
                        "tlfgen.lineage.explorer_subjects",
