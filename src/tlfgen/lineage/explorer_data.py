@@ -154,12 +154,13 @@ def _figures(ctx: TraceContext, blocks: dict[str, dict[str, Any]]) -> list[dict[
                  "figure": f.spec.kind, "footnotes": list(getattr(f.spec, "footnotes", []) or [])}
         if f.spec.kind == "km":
             try:
-                traced = trace_figure(ctx, f.spec.id, shared=True)
+                store = RecordStore()
+                traced = trace_figure(ctx, f.spec.id, store=store)
             except TlfgenError as exc:
                 entry["error"] = str(exc)
             else:
                 entry.update(_figure_table(traced))
-                blocks[f.spec.id] = _figure_block(traced)
+                blocks[f.spec.id] = _figure_block(traced, store)
         found.append(entry)
     return found
 
@@ -172,8 +173,7 @@ def _figure_table(traced: dict[str, Any]) -> dict[str, Any]:
             "stub": "Arm", "rows": rows, "spec": traced["spec"].rsplit(":", 1)[0]}
 
 
-def _figure_block(traced: dict[str, Any]) -> dict[str, Any]:
-    store = RecordStore()
+def _figure_block(traced: dict[str, Any], store: RecordStore) -> dict[str, Any]:
     rules = [store.rule(rule) for rule in traced["rules"]]
     forms = traced["forms"]
     cells = {}
@@ -189,8 +189,7 @@ def _figure_block(traced: dict[str, Any]) -> dict[str, Any]:
                          "method": f"Kaplan-Meier: time {traced['time']}, censoring {traced['censor']} (1 = censored)",
                          "group": arm["armcd"], "spec": traced["spec"]},
             "n": arm["n"], "recount": None, "forms": forms, "rules": rules,
-            "subjects": [[store.subject(s["usubjid"]), [store.adam_record(rec) for rec in s["records"]]]
-                         for s in arm["subjects"]]}
+            "subjects": arm["subjects"]}
     return store.block(cells)
 
 

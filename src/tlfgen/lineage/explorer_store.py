@@ -38,7 +38,6 @@ class RecordStore:
         self.sdtm: list[list[Any]] = []
         self.rules: list[list[Any]] = []
         self._sdtm: dict[str, int] = {}  # SDTM record id -> index in ``sdtm``
-        self._objects: dict[int, int] = {}  # a TraceContext record (by object) -> index in ``adam``
         self._rules: dict[tuple[str, str, str], int] = {}
         # per record kind, ADaM row position -> index in ``adam`` (-1: not stored yet)
         self._lookup: dict[RecordKind, np.ndarray] = {}
@@ -65,7 +64,8 @@ class RecordStore:
         ends = np.cumsum(np.bincount(codes, minlength=len(uniques))).tolist()
         grouped = found[order].tolist()  # the records subject by subject, each subject's in row order
         by_subject = dict(zip(uniques.tolist(), (grouped[a:b] for a, b in zip([0, *ends[:-1]], ends))))
-        rows = [[self.subject(s), by_subject.get(s, [])] for s in (subjects or sorted(by_subject))]
+        number, known = self.subjects.setdefault, self.subjects  # ``subject`` inlined: a cell lists thousands
+        rows = [[number(s, len(known)), by_subject.get(s, [])] for s in (subjects or sorted(by_subject))]
         return rows, list(by_subject), self.scope(dataset, data, found.tolist())
 
     def records_at(self, ctx: TraceContext, dataset: str, positions: np.ndarray, domains: frozenset[str],
@@ -138,30 +138,6 @@ class RecordStore:
             for name, code in sets[number]:
                 scope.setdefault(name, set()).add(code)
         return scope
-
-    # ------------------------------------------------------------ records given as TraceContext dicts
-
-    def adam_record(self, rec: dict[str, Any]) -> int:
-        """The index of a ``TraceContext.adam_record`` (stored once per object, with what it was made from)."""
-        key = id(rec)
-        if key not in self._objects:
-            entry: list[Any] = [rec["id"], rec["dataset"], rec["values"], [], []]
-            self._objects[key] = len(self.adam)
-            self.adam.append(entry)
-            self._codes.append(-1)
-            self._store_sdtm_records(rec["sdtm"])
-            entry[3] = [self._sdtm[s["id"]] for s in rec["sdtm"]]
-            entry[4] = [self.adam_record(a) for a in rec["adam"]]
-            self._codes[self._objects[key]] = self._codes_under(entry[3], entry[4])
-        return self._objects[key]
-
-    def _store_sdtm_records(self, records: list[dict[str, Any]]) -> None:
-        for rec in records:
-            if rec["id"] not in self._sdtm:
-                self._sdtm[rec["id"]] = len(self.sdtm)
-                self.sdtm.append([rec["id"], rec["domain"], rec["values"], [r["id"] for r in rec["raw"]]])
-                code = rec["values"].get(f"{rec['domain']}TESTCD")
-                self._sdtm_codes.append((f"sdtm.{rec['domain']}", f"{rec['domain']}TESTCD = {code}") if code else None)
 
     # ------------------------------------------------------------ the rest of a block
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from tlfgen.gc_pause import paused_gc
 from tlfgen.lineage.records import (
     RecordIndex, Section, _sdtm_sources, create_adam_section, create_section, read_adam_lineage, read_sdtm_links,
 )
@@ -53,10 +52,9 @@ def create_record_blocks(study: ResolvedStudy, parts: list[Path | None],
     """The blocks of the parts ``parts[take()]``, until ``take`` returns None."""
     index = RecordIndex(study)  # this process's cache of raw file line numbers
     blocks = []
-    with paused_gc():
-        while (i := take()) is not None:
-            part = parts[i]
-            blocks.append(create_adam_block(study) if part is None else create_domain_block(index, part))
+    while (i := take()) is not None:
+        part = parts[i]
+        blocks.append(create_adam_block(study) if part is None else create_domain_block(index, part))
     return blocks
 
 

@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from tlfgen.errors import DataError
-from tlfgen.gc_pause import paused_gc
 from tlfgen.spec.study import ResolvedStudy
 
 
@@ -81,8 +80,7 @@ def adam_record_id(dataset: str, key: dict[str, Any]) -> str:
 
 def read_json(path: Path) -> Any:
     try:
-        with paused_gc():
-            return json.loads(path.read_bytes())
+        return json.loads(path.read_bytes())
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read lineage file: {exc}", file=path,
                         hint="run the pipeline again (`tlfgen run`)") from exc
@@ -217,10 +215,9 @@ class RecordIndex:
     def load(cls, study: ResolvedStudy, *, sdtm: bool = True) -> "RecordIndex":
         """The lineage files of ``study`` (``sdtm=False``: the ADaM ones only, no check that any exist)."""
         index = cls(study)
-        with paused_gc():
-            if sdtm:
-                index.links = [read_sdtm_links(p) for p in sorted((study.sdtm_dir / "lineage").glob("*.json"))]
-            index.adam = read_adam_lineage(study)
+        if sdtm:
+            index.links = [read_sdtm_links(p) for p in sorted((study.sdtm_dir / "lineage").glob("*.json"))]
+        index.adam = read_adam_lineage(study)
         if sdtm:
             check_found(study, sum(len(link.ids) for link in index.links), len(index.adam))
         return index
@@ -328,23 +325,21 @@ def create_section(ids: list[str], sources: list[list[str]]) -> Section:
 
 def create_sdtm_section(index: RecordIndex) -> Section:
     """``records.sdtm``: SDTM record id -> raw ``file:line`` (and spec lines of trial design records)."""
-    with paused_gc():
-        section: Section = {}
-        for link in index.links:
-            section.update(create_section(*_sdtm_sources(index, link)))
-        return section
+    section: Section = {}
+    for link in index.links:
+        section.update(create_section(*_sdtm_sources(index, link)))
+    return section
 
 
 def create_adam_section(index: RecordIndex) -> Section:
     """``records.adam``: ADaM record id -> the SDTM (or ADaM) record ids it was made from."""
-    with paused_gc():
-        ids: list[str] = []
-        links: list[list[str]] = []
-        for dataset, records in sorted(index.adam.items()):
-            more_ids, more_links = adam_source_ids(dataset, records)
-            ids += more_ids
-            links += more_links
-        return create_section(ids, links)
+    ids: list[str] = []
+    links: list[list[str]] = []
+    for dataset, records in sorted(index.adam.items()):
+        more_ids, more_links = adam_source_ids(dataset, records)
+        ids += more_ids
+        links += more_links
+    return create_section(ids, links)
 
 
 def build_record_links(index: RecordIndex) -> dict[str, Section]:

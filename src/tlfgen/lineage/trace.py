@@ -105,7 +105,7 @@ def select_cell_records(ctx: TraceContext, out: Any, table: Any, row: Any, colum
     block = next(b for b in out.spec.blocks if b.id == row.block_id)
     key = ("block_records", out.id, block.id, column.key)
     if key not in ctx._cache:  # every row of a block starts from the same records
-        data = ctx.adam(block.dataset).reset_index(drop=True)
+        data = ctx.adam_rows(block.dataset)
         data = data[data["USUBJID"].isin(_group_subjects(ctx, out, column))]
         if block.id in out.filters:
             data = data[out.filters[block.id].mask(data)]
@@ -280,7 +280,7 @@ def trace_value(ctx: TraceContext, target: str, subject: str, param: str | None)
     if not node.startswith("adam."):
         raise UsageError(f"{target}: --subject traces ADaM values", hint="e.g. ADTTE.AVAL --subject <USUBJID> --param PFS")
     dataset, var = node[len("adam."):].split("[")[0].split(".")
-    data = ctx.adam(dataset).reset_index(drop=True)
+    data = ctx.adam_rows(dataset)
     subjects = sorted(data["USUBJID"].astype(str).unique())
     match = [s for s in subjects if s.upper() == subject.strip().upper() or s.upper().endswith("-" + subject.upper())]
     if not match:

@@ -34,6 +34,40 @@ def _value(value: Any) -> Any:
     return value
 
 
+def plain_values(values: pd.Series) -> list[Any]:
+    """``_value`` of every value of a column, whole columns at once for text and numbers."""
+    if values.dtype == object:  # text: only missing values change
+        found = values.to_numpy(dtype=object, copy=True)
+        found[pd.isna(found)] = None
+        return found.tolist()
+    if values.dtype.kind == "M" and isinstance(values.dtype, np.dtype):
+        return _plain_dates(values.to_numpy())
+    if values.dtype.kind != "f":
+        return [_value(v) for v in values.tolist()]
+    numbers = values.to_numpy()
+    found = numbers.astype(object)
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(numbers) & (np.floor(numbers) == numbers)
+    exact = whole & (np.abs(numbers) < 2.0 ** 53)  # whole numbers an int64 holds exactly
+    found[exact] = numbers[exact].astype(np.int64).astype(object)
+    for i in np.flatnonzero(whole & ~exact).tolist():
+        found[i] = int(numbers[i])
+    found[np.isnan(numbers)] = None
+    return found.tolist()
+
+
+def _plain_dates(dates: np.ndarray) -> list[Any]:
+    """Dates (no time zone) as ``YYYY-MM-DD``, missing as None (what ``_value`` makes of a Timestamp)."""
+    missing = np.isnat(dates)
+    days = dates.astype("datetime64[D]")
+    years = days[~missing].astype("datetime64[Y]").astype(np.int64) + 1970
+    if len(years) and (years.min() < 1000 or years.max() > 9999):  # four-digit years only, as strftime writes them
+        return [_value(v) for v in pd.Series(dates).tolist()]
+    found = days.astype(str).astype(object)
+    found[missing] = None
+    return found.tolist()
+
+
 def _unknown(what: str, name: str, valid: list[str]) -> UsageError:
     near = closest(name, valid) or closest(name.upper(), [v.upper() for v in valid])
     hint = ("closest: " + ", ".join(near) + "; " if near else "") + "valid: " + ", ".join(valid[:30])
@@ -58,6 +92,14 @@ class TraceContext:
             from tlfgen.tlf.run import read_adam
 
             self._cache[key] = read_adam(self.study.adam_dir, [name])[name]
+        return self._cache[key]
+
+    def adam_rows(self, name: str) -> pd.DataFrame:
+        """``adam(name)`` indexed by row position (0, 1, ...), made once: every cell selects from it
+        (do not change it)."""
+        key = f"adam_rows.{name}"
+        if key not in self._cache:
+            self._cache[key] = self.adam(name).reset_index(drop=True)
         return self._cache[key]
 
     def sdtm(self, domain: str) -> pd.DataFrame | None:
@@ -202,12 +244,7 @@ class TraceContext:
         if key not in self._cache:
             stage, _, which = dataset.partition(".")
             data = self.adam(which) if stage == "adam" else self.sdtm(which)
-            values = data[name]
-            if values.dtype == object:  # text: only missing values change
-                self._cache[key] = [None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
-                                    for v in values.tolist()]
-            else:
-                self._cache[key] = [_value(v) for v in values.tolist()]
+            self._cache[key] = plain_values(data[name])
         return self._cache[key]
 
     def _sdtm_positions(self, domain: str) -> dict[tuple[str, float], int]:
@@ -215,8 +252,9 @@ class TraceContext:
         if key not in self._cache:
             data = self.sdtm(domain)
             seq = f"{domain}SEQ"
-            self._cache[key] = ({} if data is None or seq not in data else
-                                {(u, float(q)): i for i, (u, q) in enumerate(zip(data["USUBJID"], data[seq]))})
+            self._cache[key] = ({} if data is None or seq not in data else  # (USUBJID, float --SEQ) -> row
+                                dict(zip(zip(data["USUBJID"].tolist(), map(float, data[seq].tolist())),
+                                         range(len(data)))))
         return self._cache[key]
 
     def adam_record(self, dataset: str, position: int, domains: frozenset[str] | set[str] | None = None,

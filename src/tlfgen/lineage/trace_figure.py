@@ -10,9 +10,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tlfgen.errors import UsageError
+from tlfgen.lineage.explorer_store import RecordStore
 from tlfgen.lineage.paths import keep_raw, path_rules, raw_forms, record_scope
 from tlfgen.lineage.trace import TraceContext, _unknown
 
@@ -30,12 +32,13 @@ def km_figure_ids(ctx: TraceContext) -> list[str]:
     return [f.id for f in _figures(ctx).values() if isinstance(f.spec, KmFigure)]
 
 
-def trace_figure(ctx: TraceContext, target: str, *, shared: bool = False) -> dict[str, Any]:
+def trace_figure(ctx: TraceContext, target: str, *, store: RecordStore | None = None) -> dict[str, Any]:
     """A Kaplan-Meier figure traced: per arm the subjects drawn (the figure's own selection:
     ``subject_arms``, ``param_records``), their time, censoring and records, and the rules on the path.
 
-    ``shared``: the records are those ``TraceContext`` keeps (not copied) with all their raw rows,
-    ``forms`` naming the raw forms on the path (the explorer page filters by them)."""
+    ``store`` (the explorer page's ``RecordStore``): each arm's subjects come as ``[[subject index,
+    [record index]], ...]`` into that store, with all their raw rows, ``forms`` naming the raw forms
+    on the path (the page filters by them), instead of one dict per record."""
     from tlfgen.tlf.figures.common import param_records, subject_arms
     from tlfgen.tlf.figures.run import figure_arms
     from tlfgen.tlf.figures.spec import KmFigure
@@ -51,7 +54,7 @@ def trace_figure(ctx: TraceContext, target: str, *, shared: bool = False) -> dic
     population = loaded.filters.get("population")
     drawn = subject_arms(ctx.adam("ADSL"), population, arms)
     chosen = param_records(ctx.adam(spec.dataset), spec.dataset, spec.param, drawn.index, spec.time, spec.censor)
-    data = ctx.adam(spec.dataset).reset_index(drop=True)
+    data = ctx.adam_rows(spec.dataset)
     data = data[(data["PARAMCD"].astype(str).str.strip() == spec.param) & data["USUBJID"].isin(chosen.index)]
     positions = dict(zip(data["USUBJID"], data.index))
     reads = [(spec.dataset, v) for v in dict.fromkeys(("AVAL", spec.time, spec.censor))]
@@ -61,20 +64,25 @@ def trace_figure(ctx: TraceContext, target: str, *, shared: bool = False) -> dic
     domains = ctx.sdtm_domains_above(nodes)
     shown = tuple(var for ds, var in reads if ds == spec.dataset)
     by_arm = []
-    records = []
+    records: list[Any] = []
     for arm in arms:
         subjects = [u for u, a in drawn.items() if a == arm.armcd and u in positions]
-        rows = [{"usubjid": u, "records": [ctx.adam_record(spec.dataset, int(positions[u]), domains, shown)]}
-                for u in subjects]
-        if not shared:
-            rows = copy.deepcopy(rows)
-        records += [r for row in rows for r in row["records"]]
+        if store is None:
+            rows: list[Any] = copy.deepcopy([{"usubjid": u, "records": [ctx.adam_record(
+                spec.dataset, int(positions[u]), domains, shown)]} for u in subjects])
+            records += [r for row in rows for r in row["records"]]
+        else:
+            found = store.records_at(ctx, spec.dataset, np.asarray([positions[u] for u in subjects], dtype=np.int64),
+                                     domains, shown).tolist()
+            rows = [[store.subject(u), [i]] for u, i in zip(subjects, found)]
+            records += found
         censor = pd.to_numeric(chosen.loc[subjects, spec.censor], errors="coerce")
         by_arm.append({"armcd": arm.armcd, "label": arm.label, "n": len(subjects), "events": int((censor == 0).sum()),
                        "censored": int((censor == 1).sum()), "subjects": rows})
-    rules = path_rules(ctx.graph, ctx.specs("adam"), nodes, record_scope(spec.dataset, data, records))
+    scope = record_scope(spec.dataset, data, records) if store is None else store.scope(spec.dataset, data, records)
+    rules = path_rules(ctx.graph, ctx.specs("adam"), nodes, scope)
     forms = raw_forms(rules)
-    for arm in by_arm if not shared else []:
+    for arm in by_arm if store is None else []:
         for row in arm["subjects"]:
             keep_raw(row["records"], forms)
     loc = loaded.source.location(("figures", loaded.index))
