@@ -102,3 +102,14 @@ def test_5_the_embedded_study_report(embedded_run) -> None:
     summary = {r[0]: r[1:] for r in book["summary"].iter_rows(min_row=2, values_only=True)}
     assert summary["DEFINE-VLM"] == (13, 13, 0, 0)  # 11 SDTM (findings, TS, SUPP--) + ADRS, ADTTE
     assert summary["EPOCH"][0] == 11
+
+
+def test_blank_count_and_distinct_values_keep_types_apart():
+    """Blank counting per distinct value gives the per-value count; 1, 1.0 and True stay apart
+    (each has its own text in a codelist check)."""
+    from tlfgen.lineage.conformance import _blank_count, _distinct, _text
+
+    column = [None, " ", "", "a", 1, 1.0, True, None, "a", " "]
+    assert _blank_count(column) == 5
+    assert sorted(_text(v) for v in _distinct(column) if v is not None and str(v).strip()) == ["1", "1", "True", "a"]
+    assert sorted(map(repr, _distinct(["x", "y", "x"]))) == ["'x'", "'y'"]

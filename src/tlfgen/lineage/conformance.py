@@ -86,13 +86,31 @@ class _Stage:
         if key not in self._columns:
             doc = self.data[dataset]
             names = [c["name"] for c in doc["columns"]]
-            k = names.index(variable) if variable in names else None
-            self._columns[key] = [] if k is None else [row[k] for row in doc["rows"]]
+            rows = doc["rows"]
+            if variable in names and set(map(len, rows)) <= {len(names)}:  # every column at once (checks read most)
+                for name, values in zip(names, zip(*rows) if rows else [()] * len(names)):
+                    self._columns.setdefault((dataset, name), list(values))
+            else:
+                k = names.index(variable) if variable in names else None
+                self._columns[key] = [] if k is None else [row[k] for row in rows]
         return self._columns[key]
 
 
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _distinct(values: list) -> list:
+    """The distinct values of a column, a value of another type counted apart (1, 1.0 and True)."""
+    if len(set(map(type, values)) & {bool, int, float}) > 1:  # 1, 1.0 and True would be one set member
+        return [value for _, value in dict.fromkeys(zip(map(type, values), values))]
+    return list(set(values))
+
+
+def _blank_count(values: list) -> int:
+    """How many values are blank (``_blank``), tested once per distinct value (None or text: no
+    other type is equal to one)."""
+    return sum(values.count(value) for value in set(values) if _blank(value))
 
 
 def read_stage(folder: Path, name: str) -> _Stage:
@@ -126,7 +144,7 @@ def check_ig_variables(stage: _Stage) -> list[ConformanceCheck]:
         exp = sorted(v for v, c in core.items() if c == "Exp")
         failed = [f"{v} absent" for v in req if v not in present]
         failed += [f"{v} blank on {n} record(s)" for v in req if v in present
-                   and (n := sum(map(_blank, stage.column(name, v))))]
+                   and (n := _blank_count(stage.column(name, v)))]
         out.append(ConformanceCheck("IG-REQ", stage.name, name, "Required variables present and populated",
                                     len(req), failed))
         out.append(ConformanceCheck("IG-EXP", stage.name, name, "Expected variables present", len(exp),
@@ -163,7 +181,7 @@ def check_epoch_and_visits(stage: _Stage) -> list[ConformanceCheck]:
             continue
         values = stage.column(name, "EPOCH")
         failed = ["EPOCH absent"] if not any(c["name"] == "EPOCH" for c in stage.data[name]["columns"]) else []
-        blank = sum(map(_blank, values))
+        blank = _blank_count(values)
         if blank:
             failed.append(f"EPOCH blank on {blank} record(s)")
         out.append(ConformanceCheck("EPOCH", stage.name, name, "EPOCH present and populated",
@@ -185,7 +203,7 @@ def check_adverse_events(stage: _Stage) -> list[ConformanceCheck]:
         return []
     n = stage.data["AE"]["records"]
     missing = [f"{v} absent" for v in MEDDRA if not stage.column("AE", v) and n]
-    missing += [f"{v} blank on {k} record(s)" for v in MEDDRA if (k := sum(map(_blank, stage.column("AE", v))))]
+    missing += [f"{v} blank on {k} record(s)" for v in MEDDRA if (k := _blank_count(stage.column("AE", v)))]
     serious = stage.column("AE", "AESER")
     criteria = [stage.column("AE", v) or [None] * n for v in SERIOUS]
     sae = [i for i, s in enumerate(serious) if s == "Y"]
@@ -223,9 +241,10 @@ def check_define(stage: _Stage) -> list[ConformanceCheck]:
         for ref in refs:
             item = items[ref.get("ItemOID")]
             var = item.get("Name")
-            values = [v for v in stage.column(name, var) if not _blank(v)]
+            column = stage.column(name, var)
+            given = any(not _blank(v) for v in set(column))
             cl_ref = item.find("o:CodeListRef", NS)
-            if ct_binding(meta, var) and values:
+            if ct_binding(meta, var) and given:
                 bound += 1
                 if cl_ref is None:
                     no_list += 1
@@ -234,9 +253,9 @@ def check_define(stage: _Stage) -> list[ConformanceCheck]:
                 codelist = codelists[cl_ref.get("CodeListOID")]
                 allowed = {i.get("CodedValue") for i in codelist if i.tag.endswith("Item")}
                 if allowed:
-                    outside = sorted({_text(v) for v in values} - allowed)
+                    outside = sorted({_text(v) for v in _distinct(column) if not _blank(v)} - allowed)
                     list_failed += [f"{var}: '{v}' not in {codelist.get('OID')}" for v in outside]
-            missing = len(stage.column(name, var)) - len(values)
+            missing = _blank_count(column)
             if ref.get("Mandatory") == "Yes" and missing:
                 mand_failed.append(f"{var}: Mandatory with {missing} blank")
             if core.get(var) == "Req" and ref.get("Mandatory") != "Yes":
