@@ -86,3 +86,14 @@ def test_report_without_baseline() -> None:
     assert "| x50 | 15,300 | 3,025,150 | 22.0 | 19.0 | 900 | 900 | 15 |" in text
     assert "x10 -> x50 wall (A): x5.50 for 5 times the subjects (worse than linear)." in text
     assert "(B)" not in text and "| B |" not in text
+
+
+def test_report_gives_the_embedded_run_with_its_cpu_time() -> None:
+    side = _side(4.0, 300.0, 1.0, 4.0)
+    run, imports = {**side, "wall": 6.0, "cpu": 8.0, "runs": 4}, {**side, "wall": 2.0, "cpu": 1.6, "runs": 4}
+    data = {"when": "2026-12-07 12:00 UTC", "load": "1.0", "head": "abc", "baseline": "none (none)", "repeat": 4,
+            "scales": {"10": {"records": {"DM": 3060, "LB": 605030}, "A": side}},
+            "embedded": {"libraries": ["numpy", "pandas"], "run": run, "imports": imports, "ratio": 3.0}}
+    text = render(data)
+    assert ("Embedded study `tlfgen run`: 6.00 s wall, CPU 8.00 s (medians of 4, interleaved with the imports); "
+            "bare import of the 2 third-party libraries it loads: 2.00 s wall, CPU 1.60 s; ratio 3.00 (CPU 5.00).") in text
