@@ -12,12 +12,9 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import typer
-
-if TYPE_CHECKING:
-    from tlfgen.spec.study import ResolvedStudy
 
 app = typer.Typer(
     name="tlfgen",
@@ -182,7 +179,6 @@ def _run(stages: list[str], allow_data_errors: bool = False) -> None:
             if recovered:
                 console.print(_plain(f"note: {recovered}"))
             check_all(study)
-            _import_before_forking(study, stages)
             results = _run_with_progress(console, study, stages)
             write_manifest(study)
         study = published
@@ -205,41 +201,6 @@ def _run(stages: list[str], allow_data_errors: bool = False) -> None:
         console.print(_plain(f"{errors} error finding(s) in the data: see {study.display(study.outputs_dir / 'qc' / 'findings.xlsx')}"
                       + (" (exit 0: --allow-data-errors)" if allow_data_errors else "")))
     raise typer.Exit(1 if errors and not allow_data_errors else 0)
-
-
-#: stage -> the modules its work units import on first use, costly enough to import once before
-#: the first worker is forked: a forked worker starts with the modules of its parent, while a
-#: module first imported after the fork is imported by each process that needs it (the embedded
-#: study imported scipy.stats, matplotlib and pyreadstat in both processes: about 1.2 s of its
-#: 13.5 s CPU time on a loaded machine). The figures' modules only for a study with figures.
-IMPORTED_BY_STAGE: dict[str, tuple[str, ...]] = {
-    "sdtm": ("tlfgen.sdtm.write", "tlfgen.lineage.define_content", "tlfgen.lineage.graph"),
-    "adam": ("tlfgen.io.xpt", "tlfgen.lineage.define_content", "tlfgen.lineage.graph"),
-    "tlf": ("tlfgen.tlf.estimates", "tlfgen.stats.survival", "tlfgen.stats.cox", "tlfgen.tlf.background",
-            "scipy.stats"),
-    "figures": ("tlfgen.tlf.figures.style", "tlfgen.tlf.figures.km", "tlfgen.tlf.figures.forest",
-                "tlfgen.tlf.figures.swimmer", "tlfgen.tlf.figures.waterfall", "tlfgen.tlf.figures.consort",
-                "matplotlib.backends.backend_agg", "matplotlib.backends.backend_svg", "PIL.PngImagePlugin"),
-}
-
-
-def _import_before_forking(study: ResolvedStudy, stages: list[str]) -> None:
-    """Import what the stages' work units will import, when they share more than one process
-    (``units.jobs``): see ``IMPORTED_BY_STAGE``. Imports change no output."""
-    import importlib
-
-    from tlfgen.units import jobs
-
-    if jobs() < 2:
-        return
-    from tlfgen.tlf.figures.spec import FIGURES_SPEC
-
-    wanted = [s for s in stages if s in IMPORTED_BY_STAGE]
-    if "tlf" in stages and (study.specs_dir / FIGURES_SPEC).is_file():
-        wanted.append("figures")
-    for stage in wanted:
-        for module in IMPORTED_BY_STAGE[stage]:
-            importlib.import_module(module)
 
 
 def _run_with_progress(console, study, stages: list[str]):
