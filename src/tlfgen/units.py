@@ -16,11 +16,16 @@ Two hints steer the scheduling, never the values:
 
 - ``cost``: among units ready at once, the costliest starts first (the largest domain);
 - ``main``: the unit runs in the calling process (its value is large and taken by several later
-  units: shipping it back from a worker would cost more than it saves).
+  units: shipping it back from a worker would cost more than it saves);
+- ``imports``: modules the unit imports on first use. When the units share processes they are
+  imported once here before the first worker is forked (a forked worker starts with its parent's
+  modules; imported after the fork, scipy.stats, matplotlib and pyreadstat were imported by both
+  processes: about 1.2 s CPU of the embedded run's 12-13 s, 8 interleaved pairs).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from dataclasses import dataclass
@@ -41,6 +46,7 @@ class Unit:
     run: Callable[..., Any]
     cost: float = 0.0
     main: bool = False
+    imports: tuple[str, ...] = ()
 
 
 def jobs() -> int:
@@ -112,8 +118,15 @@ def run_units(units: Sequence[Unit], want: Iterable[str], *, jobs_: int | None =
     if count > 1 and len(ordered) > 1 and can_fork():
         from tlfgen.forks import run_forked
 
+        import_ahead(ordered)
         return run_forked(ordered, wanted, count, on_unit)
     return run_inline(ordered, wanted, on_unit)
+
+
+def import_ahead(units: Iterable[Unit]) -> None:
+    """Import every module the ``units`` declare (``Unit.imports``), in name order."""
+    for name in sorted({module for unit in units for module in unit.imports}):
+        importlib.import_module(name)
 
 
 def can_fork() -> bool:

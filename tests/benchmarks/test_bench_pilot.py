@@ -71,3 +71,29 @@ def test_report_ratios_and_scaling() -> None:
     assert "| x50 | 15,300 | 3,025,150 | 18.0 | 44.0 | 0.41 | 900 | 2400 | 0.38 | 900 | 2400 | 0.38 | 20 | 60 |" in text
     assert "x10 -> x50 wall (A): x4.50 for 5 times the subjects (no worse than linear)." in text
     assert "x10 -> x50 wall (B): x5.50 for 5 times the subjects (worse than linear)." in text
+
+
+def test_report_without_baseline() -> None:
+    """``--baseline-rev none``: one side, its CPU time and read share, the scaling of A alone."""
+    a10, a50 = _side(4.0, 300.0, 1.0, 4.0), _side(22.0, 900.0, 3.3, 22.0)
+    a10["cpu"], a50["cpu"] = 3.5, 19.0
+    data = {"when": "2026-12-07 12:00 UTC", "load": "1.0", "head": "abc", "baseline": "none (none)", "repeat": 3,
+            "scales": {"10": {"records": {"DM": 3060, "LB": 605030}, "A": a10},
+                       "50": {"records": {"DM": 15300, "LB": 3025150}, "A": a50}}}
+    text = render(data)
+    assert "A = this checkout (abc), no baseline;" in text and "3 runs per scale" in text
+    assert "| x10 | 3,060 | 605,030 | 4.0 | 3.5 | 300 | 300 | 25 |" in text
+    assert "| x50 | 15,300 | 3,025,150 | 22.0 | 19.0 | 900 | 900 | 15 |" in text
+    assert "x10 -> x50 wall (A): x5.50 for 5 times the subjects (worse than linear)." in text
+    assert "(B)" not in text and "| B |" not in text
+
+
+def test_report_gives_the_embedded_run_with_its_cpu_time() -> None:
+    side = _side(4.0, 300.0, 1.0, 4.0)
+    run, imports = {**side, "wall": 6.0, "cpu": 8.0, "runs": 4}, {**side, "wall": 2.0, "cpu": 1.6, "runs": 4}
+    data = {"when": "2026-12-07 12:00 UTC", "load": "1.0", "head": "abc", "baseline": "none (none)", "repeat": 4,
+            "scales": {"10": {"records": {"DM": 3060, "LB": 605030}, "A": side}},
+            "embedded": {"libraries": ["numpy", "pandas"], "run": run, "imports": imports, "ratio": 3.0}}
+    text = render(data)
+    assert ("Embedded study `tlfgen run`: 6.00 s wall, CPU 8.00 s (medians of 4, interleaved with the imports); "
+            "bare import of the 2 third-party libraries it loads: 2.00 s wall, CPU 1.60 s; ratio 3.00 (CPU 5.00).") in text

@@ -25,6 +25,9 @@ from tlfgen.spec.inputs import ColumnNeeds, compute_input_columns
 from tlfgen.spec.study import ResolvedStudy
 from tlfgen.units import Unit, run_units
 
+#: what a dataset's writer imports on first use (``Unit.imports``: imported once before forking)
+WRITE_IMPORTS = ("tlfgen.io.xpt", "tlfgen.lineage.define_content", "tlfgen.lineage.graph")
+
 def write_lineage(built: BuiltDataset, path: Path) -> Path:
     return atomic_write_text(path, create_lineage_text(built.name, list(built.metadata.keys), built.lineage))
 
@@ -106,7 +109,7 @@ def adam_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[Uni
         inputs = tuple(f"read.{item}" if item.startswith("sdtm.") else item for item in ds.spec.inputs)
         units.append(Unit(f"adam.{ds.name}", inputs, partial(_derive, study, ds), cost=float(later[ds.name])))
         units.append(Unit(f"write.adam.{ds.name}", (f"adam.{ds.name}", "adam.folders"), partial(_write, study),
-                          cost=float(later[ds.name])))
+                          cost=float(later[ds.name]), imports=WRITE_IMPORTS))
     supplied = tuple(f"read.sdtm.{name}" for name in needed) if study.start == "sdtm" else ()
     units.insert(0, Unit("adam.folders", (), partial(_make_folders, study), main=True))
     written = tuple(f"write.adam.{ds.name}" for ds in specs.datasets)

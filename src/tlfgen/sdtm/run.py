@@ -34,6 +34,8 @@ from tlfgen.spec.study import ResolvedStudy
 from tlfgen.units import Unit, run_units
 
 FIRST = ("DM",)
+#: what a domain's writer imports on first use (``Unit.imports``: imported once before forking)
+WRITE_IMPORTS = ("tlfgen.sdtm.write", "tlfgen.lineage.define_content", "tlfgen.lineage.graph")
 
 
 @dataclass
@@ -108,7 +110,7 @@ def sdtm_units(study: ResolvedStudy, upstream: Collection[str] = (), *, write: b
     costs = {u.id: u.cost for u in units}
     for name in order:  # as costly as the domain: written right after it, before smaller domains
         units.append(Unit(f"write.sdtm.{name}", (f"sdtm.{name}",), partial(write_mapped, study, specs),
-                          cost=costs[f"sdtm.{name}"]))
+                          cost=costs[f"sdtm.{name}"], imports=WRITE_IMPORTS))
     written = tuple(f"write.sdtm.{d}" for d in order)
     units.append(Unit("sdtm", ("sdtm.forms", *written),
                       lambda ctx, *items: finish_stage(study, specs, ctx, dict(zip(order, items))), main=True))

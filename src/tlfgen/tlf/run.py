@@ -37,6 +37,12 @@ if TYPE_CHECKING:
     from tlfgen.tlf.figures.spec import LoadedFigure
 
 COMBINED = "combined"
+#: what the table and figure units import on first use (``Unit.imports``: imported once before forking)
+TABLE_IMPORTS = ("scipy.stats", "tlfgen.stats.cox", "tlfgen.stats.survival", "tlfgen.tlf.background",
+                 "tlfgen.tlf.estimates")
+FIGURE_IMPORTS = ("PIL.PngImagePlugin", "matplotlib.backends.backend_agg", "matplotlib.backends.backend_svg",
+                  "tlfgen.tlf.figures.consort", "tlfgen.tlf.figures.forest", "tlfgen.tlf.figures.km",
+                  "tlfgen.tlf.figures.style", "tlfgen.tlf.figures.swimmer", "tlfgen.tlf.figures.waterfall")
 
 
 def needed_datasets(specs: TlfSpecs) -> list[str]:
@@ -221,12 +227,13 @@ def tlf_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[Unit
     # them all, then start while they are written); the figures go to the workers meanwhile
     for k, out in enumerate(specs.outputs):
         units.append(Unit(f"tlf.{out.id}", tuple(f"read.adam.{n}" for n in tables),
-                          partial(_build_output, study, specs, out, tables), cost=float(1000 - k), main=True))
+                          partial(_build_output, study, specs, out, tables), cost=float(1000 - k), main=True,
+                          imports=TABLE_IMPORTS))
     for k, loaded in enumerate(figures):
         table = km_table(loaded, specs)
         inputs = tuple(f"read.adam.{n}" for n in drawn) + ((f"tlf.{table}",) if table else ())
         units.append(Unit(f"figure.{loaded.id}", inputs, partial(_draw_figure, study, loaded, drawn),
-                          cost=float(500 - k)))
+                          cost=float(500 - k), imports=FIGURE_IMPORTS))
     ids = [out.id for out in specs.outputs]
     for out_id in ids:
         units.append(Unit(f"write.tlf.{out_id}", (f"tlf.{out_id}", "tlf.run_at"),
