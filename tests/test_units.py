@@ -260,3 +260,10 @@ def test_15_heavy_units_run_in_workers_one_at_a_time():
     spans = sorted(tuple(float(x) for x in (folder / f"h{k}").read_text().split()) for k in range(3))
     assert all(int(pid) != os.getpid() for pid, _, _ in spans)
     assert all(spans[k][2] <= spans[k + 1][1] for k in range(2))  # each ended before the next began
+
+
+@needs_fork
+def test_16_a_unit_both_main_and_heavy_runs_here():
+    units = [Unit("base", (), lambda: 1), Unit("h", ("base",), lambda base: os.getpid(), main=True, heavy=True),
+             Unit("w", ("base",), lambda base: os.getpid())]
+    assert run_units(units, ["h", "w"], jobs_=2)["h"] == os.getpid()

@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence
 from tlfgen.errors import RenderError, TlfgenError
 from tlfgen.gc_pause import paused_gc
 
-#: a ``units.Unit`` (id, inputs, run, cost, main); not imported: ``units`` imports this module
+#: a ``units.Unit`` (id, inputs, run, cost, main, heavy); not imported: ``units`` imports this module
 Unit = Any
 
 #: True in a worker process: it never forks workers of its own
@@ -75,6 +75,7 @@ class _Graph:
         self.wanted = wanted
         self.claims = claims
         self.heavy_running = heavy_running  # shared: 1 while a worker runs a ``heavy`` unit
+        self.heavy = [u.heavy and not u.main for u in self.units]  # a ``main`` unit runs here all the same
         self.start = sorted(range(len(self.units)), key=lambda k: (-self.units[k].cost, k))
 
     def ready(self, have: dict[str, Any], main: bool) -> list[int]:
@@ -90,14 +91,14 @@ class _Graph:
         with self.claims.get_lock():
             heavy_ok = not main and not self.heavy_running.value
             ready = [k for k in self.start if not self.claims[k] and (main or not self.units[k].main)
-                     and (heavy_ok or not self.units[k].heavy) and all(n in have for n in self.units[k].inputs)]
+                     and (heavy_ok or not self.heavy[k]) and all(n in have for n in self.units[k].inputs)]
             if not ready:
                 return None
             # this process takes the units only it may run first (the workers take the others)
             k = min(ready, key=lambda k: (main and not self.units[k].main, -self.units[k].cost,
                                           self.units[k].id not in takers, k))
             self.claims[k] = 1
-            if self.units[k].heavy:
+            if self.heavy[k]:
                 self.heavy_running.value = 1
             return self.units[k]
 
@@ -186,7 +187,7 @@ def _worth_a_worker(graph: _Graph, values: dict[str, Any], running: int) -> bool
     """Two units or more ready, one of them a worker may run: one for a worker, one for here; or,
     no worker running, a ``heavy`` unit ready (it never runs here)."""
     ready = graph.ready(values, main=True)
-    if not running and not graph.heavy_running.value and any(graph.units[k].heavy for k in ready):
+    if not running and not graph.heavy_running.value and any(graph.heavy[k] for k in ready):
         return True
     return len(ready) >= 2 and any(not graph.units[k].main for k in ready)
 
@@ -279,7 +280,7 @@ def _worker_main(graph: _Graph, values: dict[str, Any], conn: Any, parent_pid: i
             current = unit.id
             shed_inherited(values, keep=mine.union(unit.inputs))
             values[unit.id] = run_one(unit, values)
-            if unit.heavy:
+            if graph.heavy[graph.index[unit.id]]:
                 graph.heavy_done()
             ran.append(unit.id)
             mine.add(unit.id)

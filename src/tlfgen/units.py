@@ -12,14 +12,15 @@ With one job (``TLFGEN_JOBS=1``, or not on Linux) it runs them one after another
 process; with more it shares them with forked worker processes (``tlfgen.forks``). The order
 in which units run never changes what they return, so the bytes written do not depend on it.
 
-Two hints steer the scheduling, never the values:
+Three hints steer the scheduling, never the values:
 
 - ``cost``: among units ready at once, the costliest starts first (the largest domain);
 - ``main``: the unit runs in the calling process (its value is large and taken by several later
   units: shipping it back from a worker would cost more than it saves);
-- ``heavy``: the unit needs much memory of its own while it runs (it reads a whole study's files
-  or renders every table at once): with workers it runs in a worker, never in the calling process
-  (which holds the values of the run), and never while another heavy unit runs.
+- ``heavy``: the unit needs much memory of its own while it runs (it reads every file of the
+  study, or builds the explorer page of every output): with workers it runs in a worker, never in
+  the calling process (which holds the values of the run), and never while another heavy unit
+  runs (ignored for a ``main`` unit).
 """
 
 from __future__ import annotations
