@@ -267,3 +267,15 @@ def test_16_a_unit_both_main_and_heavy_runs_here():
     units = [Unit("base", (), lambda: 1), Unit("h", ("base",), lambda base: os.getpid(), main=True, heavy=True),
              Unit("w", ("base",), lambda base: os.getpid())]
     assert run_units(units, ["h", "w"], jobs_=2)["h"] == os.getpid()
+
+
+def test_17_in_one_process_the_wanted_units_come_in_their_order():
+    """``s1`` (wanted) is taken by ``s2``'s chain too: it still runs before ``s2``'s own inputs
+    (the stage results are reported in pipeline order; s1's input is dropped after it)."""
+    units = [Unit("a", (), lambda: 1), Unit("s1", ("a",), lambda a: a),
+             Unit("b", (), lambda: 2), Unit("s2", ("b", "s1"), lambda b, s1: b + s1)]
+    assert [u.id for u in order_late(order_units(units), {"s1", "s2"})] == ["a", "s1", "b", "s2"]
+    assert [u.id for u in order_late(order_units(units))] == ["b", "a", "s1", "s2"]
+    seen: list[str] = []
+    run_units(units, ["s1", "s2"], jobs_=1, on_unit=lambda name, value: seen.append(name))
+    assert seen == ["a", "s1", "b", "s2"]

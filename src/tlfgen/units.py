@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Collection, Iterable, Sequence
 
 from tlfgen.errors import SpecError
 
@@ -128,9 +128,10 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork") and not forks.IN_WORKER
 
 
-def order_late(ordered: Sequence[Unit]) -> list[Unit]:
+def order_late(ordered: Sequence[Unit], wanted: Collection[str] = ()) -> list[Unit]:
     """``ordered`` (inputs first) rearranged so each unit runs as late as it can: just before the
-    first unit that takes its value, depth first from the units nothing takes, in their order.
+    first unit that takes its value, depth first from the units ``wanted`` or taken by none, in
+    their order (so the stages' result units, wanted, still come in pipeline order).
 
     In one process this keeps each value alive for the shortest stretch: a domain is mapped and
     then written before the next is mapped, a lineage piece is made just before the document that
@@ -150,7 +151,7 @@ def order_late(ordered: Sequence[Unit]) -> list[Unit]:
         late.append(unit)
 
     for unit in ordered:
-        if not takers[unit.id]:
+        if unit.id in wanted or not takers[unit.id]:
             visit(unit)
     return late
 
@@ -164,7 +165,7 @@ def run_inline(ordered: Sequence[Unit], wanted: set[str],
     left = {k: len(v) for k, v in consumers(ordered).items()}
     values: dict[str, Any] = {}
     freed = False  # values dropped since the heap was last trimmed
-    for unit in order_late(ordered):
+    for unit in order_late(ordered, wanted):
         if freed:  # the unit grows this process from the pages the dropped values left
             release_memory()
             freed = False
