@@ -10,7 +10,7 @@ import pytest
 
 from tlfgen.errors import DataError, SpecError
 from tlfgen.forks import WorkerError
-from tlfgen.units import Unit, can_fork, order_units, run_units
+from tlfgen.units import Unit, can_fork, order_late, order_units, run_units
 
 needs_fork = pytest.mark.skipif(not can_fork(), reason="needs fork (Linux)")
 
@@ -174,3 +174,108 @@ def test_12_runs_one_after_another_never_share_a_worker(jobs):
     for _ in range(25):
         assert run_units(_diamond(), ["sum", "write.a"], jobs_=jobs) == {"sum": 31, "write.a": "a=20"}
         assert multiprocessing.active_children() == []
+
+
+def test_13_in_one_process_each_unit_runs_just_before_its_first_taker():
+    """Two domains mapped and written: the first is written before the second is mapped, so one
+    mapped domain is alive at a time (declared order would map both, then write both)."""
+    log: list[tuple[str, int]] = []
+
+    class Mapped:
+        alive = 0
+
+        def __init__(self):
+            Mapped.alive += 1
+
+        def __del__(self):
+            Mapped.alive -= 1
+
+    def step(name, made=None):
+        def run(*_):
+            log.append((name, Mapped.alive))
+            return made() if made else name
+        return run
+
+    units = [Unit("forms", (), step("forms")),
+             Unit("map.A", ("forms",), step("map.A", Mapped)), Unit("map.B", ("forms",), step("map.B", Mapped)),
+             Unit("write.A", ("map.A",), step("write.A")), Unit("write.B", ("map.B",), step("write.B")),
+             Unit("done", ("forms", "write.A", "write.B"), step("done"))]
+    assert [u.id for u in order_late(order_units(units))] == ["forms", "map.A", "write.A", "map.B", "write.B", "done"]
+    assert run_units(units, ["done"], jobs_=1) == {"done": "done"}
+    # (unit, mapped domains alive when it started): never two at once
+    assert log == [("forms", 0), ("map.A", 0), ("write.A", 1), ("map.B", 0), ("write.B", 1), ("done", 0)]
+
+
+@needs_fork
+def test_14_a_worker_holds_no_value_copied_at_the_fork_that_its_unit_does_not_take():
+    """``big`` is alive in this process (a later unit here takes it); the worker running ``w``
+    (which takes only ``small``) dropped its copy before running it: 0 alive there, 1 here."""
+    class Big:
+        alive = 0
+
+        def __init__(self):
+            Big.alive += 1
+
+        def __del__(self):
+            Big.alive -= 1
+
+    def in_worker(small):
+        return (os.getpid(), Big.alive, small)
+
+    def here(big, small):
+        time.sleep(0.5)  # long enough for the worker to claim ``w`` meanwhile
+        return (os.getpid(), Big.alive)
+
+    # big, small, then w and here are ready: a worker is forked (holding big and small) and takes w
+    units = [Unit("big", (), Big, main=True), Unit("small", (), lambda: 7, main=True),
+             Unit("w", ("small",), in_worker, cost=1.0),
+             Unit("here", ("big", "small"), here, main=True),
+             Unit("last", ("w", "here"), lambda w, here: (w, here), main=True)]
+    (pid_w, alive_w, small), (pid_here, alive_here) = run_units(units, ["last"], jobs_=2)["last"]
+    assert pid_here == os.getpid() and pid_w != os.getpid()
+    assert (alive_w, small, alive_here) == (0, 7, 1)
+
+
+@needs_fork
+def test_15_heavy_units_run_in_workers_one_at_a_time():
+    """Three heavy units ready at once with three jobs: none runs in this process and their
+    running times never overlap (each logs its start and end in a file)."""
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="tlfgen-heavy-"))
+
+    def heavy(name):
+        def run(base):
+            start = time.monotonic()
+            time.sleep(0.3)
+            (folder / name).write_text(f"{os.getpid()} {start} {time.monotonic()}")
+            return name
+        return run
+
+    units = [Unit("base", (), lambda: 1)] + [Unit(f"h{k}", ("base",), heavy(f"h{k}"), heavy=True) for k in range(3)] \
+        + [Unit("light", ("base",), lambda base: os.getpid())]
+    got = run_units(units, ["h0", "h1", "h2", "light"], jobs_=3)
+    assert [got[f"h{k}"] for k in range(3)] == ["h0", "h1", "h2"]
+    spans = sorted(tuple(float(x) for x in (folder / f"h{k}").read_text().split()) for k in range(3))
+    assert all(int(pid) != os.getpid() for pid, _, _ in spans)
+    assert all(spans[k][2] <= spans[k + 1][1] for k in range(2))  # each ended before the next began
+
+
+@needs_fork
+def test_16_a_unit_both_main_and_heavy_runs_here():
+    units = [Unit("base", (), lambda: 1), Unit("h", ("base",), lambda base: os.getpid(), main=True, heavy=True),
+             Unit("w", ("base",), lambda base: os.getpid())]
+    assert run_units(units, ["h", "w"], jobs_=2)["h"] == os.getpid()
+
+
+def test_17_in_one_process_the_wanted_units_come_in_their_order():
+    """``s1`` (wanted) is taken by ``s2``'s chain too: it still runs before ``s2``'s own inputs
+    (the stage results are reported in pipeline order; s1's input is dropped after it)."""
+    units = [Unit("a", (), lambda: 1), Unit("s1", ("a",), lambda a: a),
+             Unit("b", (), lambda: 2), Unit("s2", ("b", "s1"), lambda b, s1: b + s1)]
+    assert [u.id for u in order_late(order_units(units), {"s1", "s2"})] == ["a", "s1", "b", "s2"]
+    assert [u.id for u in order_late(order_units(units))] == ["b", "a", "s1", "s2"]
+    seen: list[str] = []
+    run_units(units, ["s1", "s2"], jobs_=1, on_unit=lambda name, value: seen.append(name))
+    assert seen == ["a", "s1", "b", "s2"]

@@ -30,8 +30,9 @@ import traceback
 from typing import Any, Callable, Sequence
 
 from tlfgen.errors import RenderError, TlfgenError
+from tlfgen.gc_pause import paused_gc
 
-#: a ``units.Unit`` (id, inputs, run, cost, main); not imported: ``units`` imports this module
+#: a ``units.Unit`` (id, inputs, run, cost, main, heavy); not imported: ``units`` imports this module
 Unit = Any
 
 #: True in a worker process: it never forks workers of its own
@@ -57,19 +58,14 @@ def run_one(unit: Unit, values: dict[str, Any]) -> Any:
     (Freezing the objects alive before each fork was measured: +207 MiB peak at 5,000 subjects,
     no time saved; not done.)
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return unit.run(*(values[name] for name in unit.inputs))
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _Graph:
     """The units, their takers and the shared claim table: what every process schedules with."""
 
-    def __init__(self, ordered: Sequence[Unit], wanted: set[str], claims: Any) -> None:
+    def __init__(self, ordered: Sequence[Unit], wanted: set[str], claims: Any, heavy_running: Any) -> None:
         self.units = list(ordered)
         self.index = {u.id: k for k, u in enumerate(self.units)}
         self.takers: dict[str, list[str]] = {u.id: [] for u in self.units}
@@ -78,6 +74,8 @@ class _Graph:
                 self.takers[name].append(unit.id)
         self.wanted = wanted
         self.claims = claims
+        self.heavy_running = heavy_running  # shared: 1 while a worker runs a ``heavy`` unit
+        self.heavy = [u.heavy and not u.main for u in self.units]  # a ``main`` unit runs here all the same
         self.start = sorted(range(len(self.units)), key=lambda k: (-self.units[k].cost, k))
 
     def ready(self, have: dict[str, Any], main: bool) -> list[int]:
@@ -88,18 +86,25 @@ class _Graph:
     def claim(self, have: dict[str, Any], main: bool, after: str | None) -> Unit | None:
         """Claim the next unit this process can run: the costliest, among equals a taker of ``after``
         (a writer runs where, and right after, its dataset was made); here (``main``) the ``main``
-        units first."""
+        units first. A ``heavy`` unit only in a worker, and one at a time."""
         takers = set(self.takers[after]) if after is not None else set()
         with self.claims.get_lock():
+            heavy_ok = not main and not self.heavy_running.value
             ready = [k for k in self.start if not self.claims[k] and (main or not self.units[k].main)
-                     and all(n in have for n in self.units[k].inputs)]
+                     and (heavy_ok or not self.heavy[k]) and all(n in have for n in self.units[k].inputs)]
             if not ready:
                 return None
             # this process takes the units only it may run first (the workers take the others)
             k = min(ready, key=lambda k: (main and not self.units[k].main, -self.units[k].cost,
                                           self.units[k].id not in takers, k))
             self.claims[k] = 1
+            if self.heavy[k]:
+                self.heavy_running.value = 1
             return self.units[k]
+
+    def heavy_done(self) -> None:
+        with self.claims.get_lock():
+            self.heavy_running.value = 0
 
 
 def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
@@ -108,11 +113,13 @@ def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
-    graph = _Graph(ordered, wanted, ctx.Array("b", len(ordered)))
+    graph = _Graph(ordered, wanted, ctx.Array("b", len(ordered)), ctx.Value("b", 0, lock=False))
     values: dict[str, Any] = {}
     left = {k: len(v) for k, v in graph.takers.items()}
     done: set[str] = set()
     workers: list[tuple[Any, Any]] = []
+
+    freed = [False]  # values dropped since the heap was last trimmed
 
     def finish(unit_id: str) -> None:
         done.add(unit_id)
@@ -121,9 +128,9 @@ def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
         for name in graph.units[graph.index[unit_id]].inputs:
             left[name] -= 1
             if not left[name] and name not in wanted:
-                values.pop(name, None)
+                freed[0] |= values.pop(name, None) is not None
         if not left[unit_id] and unit_id not in wanted:
-            values.pop(unit_id, None)
+            freed[0] |= values.pop(unit_id, None) is not None
 
     def reap(block: bool) -> None:
         from multiprocessing.connection import wait
@@ -140,7 +147,9 @@ def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
     try:
         while len(done) < len(graph.units):
             reap(block=False)
-            while len(workers) < jobs - 1 and _worth_a_worker(graph, values):
+            while len(workers) < jobs - 1 and _worth_a_worker(graph, values, len(workers)):
+                release_memory()  # the worker starts with this process's pages: as few as can be
+                freed[0] = False
                 parent_end, child_end = ctx.Pipe(duplex=False)
                 process = ctx.Process(target=_worker_main, args=(graph, values, child_end, os.getpid()),
                                       name="tlfgen-worker", daemon=True)
@@ -156,6 +165,9 @@ def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
                 reap(block=True)
                 after = None
                 continue
+            if freed[0]:  # the unit grows this process from the pages the dropped values left
+                release_memory()
+                freed[0] = False
             values[unit.id] = run_one(unit, values)
             finish(unit.id)
             after = unit.id
@@ -171,9 +183,12 @@ def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
     return {k: values[k] for k in wanted}
 
 
-def _worth_a_worker(graph: _Graph, values: dict[str, Any]) -> bool:
-    """Two units or more ready, one of them a worker may run: one for a worker, one for here."""
+def _worth_a_worker(graph: _Graph, values: dict[str, Any], running: int) -> bool:
+    """Two units or more ready, one of them a worker may run: one for a worker, one for here; or,
+    no worker running, a ``heavy`` unit ready (it never runs here)."""
     ready = graph.ready(values, main=True)
+    if not running and not graph.heavy_running.value and any(graph.heavy[k] for k in ready):
+        return True
     return len(ready) >= 2 and any(not graph.units[k].main for k in ready)
 
 
@@ -198,6 +213,43 @@ def _receive(process: Any, conn: Any) -> tuple[dict[str, Any], list[str]]:
     raise error
 
 
+def shed_inherited(values: dict[str, Any], keep: set[str]) -> None:
+    """In a worker: drop the values copied at the fork that the unit about to run does not take
+    (``keep``: its inputs and the values this worker made), then give their pages back.
+
+    The parent keeps them and runs what takes them, so nothing is lost; the worker only stops
+    holding pages it will not read, so its memory is its own units' and theirs alone (a lineage
+    unit of 1.3 GB ran in a worker that still held the 700 MiB of the parent's values and heap
+    copied at the fork). The worker then claims only units whose inputs it kept.
+    """
+    dropped = [name for name in values if name not in keep]
+    for name in dropped:
+        del values[name]
+    if dropped:
+        release_memory()
+
+
+def release_memory() -> None:
+    """Return the heap pages freed so far to the kernel (glibc ``malloc_trim``; elsewhere nothing).
+
+    Freed memory otherwise stays in the process (glibc keeps it for later allocations), counted
+    in its RSS and, before a fork, copied into the worker's page tables."""
+    global _TRIM
+    if _TRIM is None:
+        import ctypes
+
+        try:
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # pragma: no cover - not glibc
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+#: glibc's ``malloc_trim`` once looked up (False: not available)
+_TRIM: Any = None
+
+
 def die_with_parent(parent_pid: int) -> None:
     """Have the kernel kill this worker when its parent dies (SIGKILL, the OOM killer): a killed
     run must not go on writing files. Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``."""
@@ -219,11 +271,17 @@ def _worker_main(graph: _Graph, values: dict[str, Any], conn: Any, parent_pid: i
     ran: list[str] = []
     mine: set[str] = set()
     current = "?"
+    # the objects copied at the fork are never scanned by this process's collector: a scan writes
+    # to every object it visits, which copies the page the parent shares with this process
+    gc.freeze()
     try:
         after = None
         while (unit := graph.claim(values, main=False, after=after)) is not None:
             current = unit.id
+            shed_inherited(values, keep=mine.union(unit.inputs))
             values[unit.id] = run_one(unit, values)
+            if graph.heavy[graph.index[unit.id]]:
+                graph.heavy_done()
             ran.append(unit.id)
             mine.add(unit.id)
             for name in (*unit.inputs, unit.id):  # drop what only this process's units took

@@ -12,7 +12,7 @@ With one job (``TLFGEN_JOBS=1``, or not on Linux) it runs them one after another
 process; with more it shares them with forked worker processes (``tlfgen.forks``). The order
 in which units run never changes what they return, so the bytes written do not depend on it.
 
-Two hints steer the scheduling, never the values:
+Four hints steer the scheduling, never the values:
 
 - ``cost``: among units ready at once, the costliest starts first (the largest domain);
 - ``main``: the unit runs in the calling process (its value is large and taken by several later
@@ -20,7 +20,11 @@ Two hints steer the scheduling, never the values:
 - ``imports``: modules the unit imports on first use. When the units share processes they are
   imported once here before the first worker is forked (a forked worker starts with its parent's
   modules; imported after the fork, scipy.stats, matplotlib and pyreadstat were imported by both
-  processes: about 1.2 s CPU of the embedded run's 12-13 s, 8 interleaved pairs).
+  processes: about 1.2 s CPU of the embedded run's 12-13 s, 8 interleaved pairs);
+- ``heavy``: the unit needs much memory of its own while it runs (it reads every file of the
+  study, or builds the explorer page of every output): with workers it runs in a worker, never in
+  the calling process (which holds the values of the run), and never while another heavy unit
+  runs (ignored for a ``main`` unit).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import importlib
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Collection, Iterable, Sequence
 
 from tlfgen.errors import SpecError
 
@@ -47,6 +51,7 @@ class Unit:
     cost: float = 0.0
     main: bool = False
     imports: tuple[str, ...] = ()
+    heavy: bool = False
 
 
 def jobs() -> int:
@@ -136,21 +141,54 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork") and not forks.IN_WORKER
 
 
+def order_late(ordered: Sequence[Unit], wanted: Collection[str] = ()) -> list[Unit]:
+    """``ordered`` (inputs first) rearranged so each unit runs as late as it can: just before the
+    first unit that takes its value, depth first from the units ``wanted`` or taken by none, in
+    their order (so the stages' result units, wanted, still come in pipeline order).
+
+    In one process this keeps each value alive for the shortest stretch: a domain is mapped and
+    then written before the next is mapped, a lineage piece is made just before the document that
+    joins them, instead of every domain or piece being held at once.
+    """
+    by_id = {u.id: u for u in ordered}
+    takers = consumers(ordered)
+    seen: set[str] = set()
+    late: list[Unit] = []
+
+    def visit(unit: Unit) -> None:
+        if unit.id in seen:
+            return
+        seen.add(unit.id)
+        for name in unit.inputs:
+            visit(by_id[name])
+        late.append(unit)
+
+    for unit in ordered:
+        if unit.id in wanted or not takers[unit.id]:
+            visit(unit)
+    return late
+
+
 def run_inline(ordered: Sequence[Unit], wanted: set[str],
                on_unit: Callable[[str, Any], None] | None = None) -> dict[str, Any]:
-    """Run ``ordered`` one after another in this process, each value dropped after its last taker."""
-    from tlfgen.forks import run_one
+    """Run ``ordered`` one after another in this process (``order_late``), each value dropped
+    after its last taker."""
+    from tlfgen.forks import release_memory, run_one
 
     left = {k: len(v) for k, v in consumers(ordered).items()}
     values: dict[str, Any] = {}
-    for unit in ordered:
+    freed = False  # values dropped since the heap was last trimmed
+    for unit in order_late(ordered, wanted):
+        if freed:  # the unit grows this process from the pages the dropped values left
+            release_memory()
+            freed = False
         values[unit.id] = run_one(unit, values)
         if on_unit is not None:
             on_unit(unit.id, values[unit.id])
         for name in unit.inputs:
             left[name] -= 1
             if not left[name] and name not in wanted:
-                values.pop(name, None)
+                freed |= values.pop(name, None) is not None
         if not left[unit.id] and unit.id not in wanted:
-            del values[unit.id]
+            freed |= values.pop(unit.id) is not None
     return {k: values[k] for k in wanted}

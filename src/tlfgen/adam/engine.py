@@ -23,7 +23,6 @@ import pandas as pd
 
 from tlfgen.errors import DataError, DerivationError, ExpressionError
 from tlfgen.frames import renumber
-from tlfgen.gc_pause import paused_gc
 from tlfgen.io.metadata import DatasetMetadata, MethodMetadata, ValueLevelMetadata, VariableMetadata
 from tlfgen.results import Finding
 from tlfgen.spec.adam import ResolvedAdamSpec, ResolvedStep
@@ -487,11 +486,6 @@ def build_metadata(ds: ResolvedAdamSpec) -> DatasetMetadata:
 
 def run_dataset(ds: ResolvedAdamSpec, sources: Mapping[str, pd.DataFrame], study: Any) -> BuiltDataset:
     """Build, finalize and describe one ADaM dataset (no files written)."""
-    with paused_gc():
-        return _run_dataset(ds, sources, study)
-
-
-def _run_dataset(ds: ResolvedAdamSpec, sources: Mapping[str, pd.DataFrame], study: Any) -> BuiltDataset:
     raw, step_findings = build_dataset(ds, sources, study)
     adsl = sources.get("adam.ADSL") if ds.name != "ADSL" else None
     subjects = set(adsl["USUBJID"]) if adsl is not None and "USUBJID" in adsl.columns else None

@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 
 from tlfgen.errors import DataError
-from tlfgen.gc_pause import paused_gc
 from tlfgen.io.metadata import DatasetMetadata, VariableMetadata
 
 REQUIRED = ("datasetJSONCreationDateTime", "datasetJSONVersion", "itemGroupOID", "records", "name", "label",
@@ -70,8 +69,7 @@ def load_dataset_json(path: str | os.PathLike[str]) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise _fail(path, f"not UTF-8 text (byte {exc.start + 1})") from None
     try:
-        with paused_gc():  # millions of row lists, no cycles: the collector would rescan them (3x slower)
-            doc = json.loads(text)
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"Dataset-JSON: malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
                         file=path, line=exc.lineno, hint="fix the JSON syntax at that place") from None
@@ -256,8 +254,7 @@ def read_dataset_json_columns(path: str | os.PathLike[str], columns: Container[s
     ``rows_from`` column is not in the file every record is returned (the caller's step names it).
     """
     doc = load_dataset_json(path)
-    with paused_gc():
-        return _read_columns(path, doc, columns, select_rows, rows_from)
+    return _read_columns(path, doc, columns, select_rows, rows_from)
 
 
 def _read_columns(path: str | os.PathLike[str], doc: dict[str, Any], columns: Container[str] | None,
