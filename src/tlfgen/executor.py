@@ -171,7 +171,7 @@ def run_portfolio(units: Sequence[StudyUnit], *, backend: str = "inprocess", job
         return outcomes
     if granularity == "unit":  # TLFGEN_JOBS is not read: the study's units go to the cluster
         return _run_on_dask([StudyUnit(u.root, u.stages) for u in units], jobs, scheduler, on_done,
-                            run_study_as_units)
+                            run_study_as_units, priority=-1)
     units = [StudyUnit(u.root, u.stages, jobs=1) for u in units]  # the backend spreads the studies
     if backend == "processes":
         return _run_in_pool(units, jobs, on_done)
@@ -197,7 +197,10 @@ def _run_in_pool(units: list[StudyUnit], jobs: int, on_done: OnDone | None) -> l
 
 
 def _run_on_dask(units: list[StudyUnit], jobs: int, scheduler: str | None, on_done: OnDone | None,
-                 task: Callable[[StudyUnit], StudyOutcome]) -> list[StudyOutcome]:
+                 task: Callable[[StudyUnit], StudyOutcome], priority: int = 0) -> list[StudyOutcome]:
+    """``task`` of each unit on Dask (``priority`` -1 for a study's driver task: its own unit tasks,
+    priority 0, come before the next study's start, so fewer studies are held in memory at once
+    and an idle worker still starts the next study)."""
     try:
         import logging
 
@@ -211,9 +214,7 @@ def _run_on_dask(units: list[StudyUnit], jobs: int, scheduler: str | None, on_do
                                silence_logs=logging.ERROR)
     try:
         with Client(cluster if cluster is not None else scheduler) as client:
-            # a study's own unit tasks come before the next study's start (priority -1): fewer
-            # studies held in memory at once, and an idle worker still starts the next study
-            futures = client.map(task, units, pure=False, priority=-1 if task is run_study_as_units else 0)
+            futures = client.map(task, units, pure=False, priority=priority)
             index = {f.key: i for i, f in enumerate(futures)}
             return _collect(((index[f.key], f.result()) for f in as_completed(futures)), len(units), on_done)
     except OSError as exc:
@@ -237,24 +238,25 @@ class _StudyRef:
     names: tuple[str, ...]
 
 
-def run_study_as_units(unit: StudyUnit) -> StudyOutcome:
+def run_study_as_units(unit: StudyUnit, pin_main: bool = True) -> StudyOutcome:
     """Dask task: run one study (as ``run_study``) whose work units are Dask tasks of their own.
 
     This task loads and checks the study, submits its units from the worker (``worker_client``,
     which frees the worker's thread while it waits), and writes the manifest and publishes the
-    outputs once they are done.
+    outputs once they are done. ``pin_main`` False lets Dask place the ``main`` units too (measured
+    against the default in benchmarks/bench_dask_placement.py).
     """
-    return _run_study(unit, _units_on_dask)
+    return _run_study(unit, partial(_units_on_dask, pin_main=pin_main))
 
 
 @contextmanager
-def _units_on_dask(staged: "ResolvedStudy", stages: tuple[str, ...]) -> Iterator[None]:
+def _units_on_dask(staged: "ResolvedStudy", stages: tuple[str, ...], pin_main: bool = True) -> Iterator[None]:
     """``units.run_units`` in this context sends the units to Dask (``units.RUNNER``)."""
     from tlfgen.pipeline import stages_to_run
     from tlfgen.units import RUNNER
 
     ref = _StudyRef(uuid.uuid4().hex, replace(staged, cache={}), tuple(stages_to_run(staged, stages)))
-    token = RUNNER.set(partial(_run_units_on_dask, ref))
+    token = RUNNER.set(partial(_run_units_on_dask, ref, pin_main=pin_main))
     try:
         yield
     finally:
@@ -323,14 +325,22 @@ def _cost_order(ordered: Sequence["Unit"], takers: dict[str, list[str]]) -> list
     return out
 
 
+def _home_units(ordered: Sequence["Unit"]) -> set[str]:
+    """The units that run on the study's home worker: the ``main`` ones and those taking a ``main``
+    unit's value, so a ``main`` value never leaves the worker that made it (the SDTM mapping
+    context does not even pickle: it holds the specs' derivation functions)."""
+    main = {u.id for u in ordered if u.main}
+    return main | {u.id for u in ordered if any(name in main for name in u.inputs)}
+
+
 def _run_units_on_dask(ref: _StudyRef, ordered: list["Unit"], wanted: set[str],
-                       on_unit: Callable[[str, Any], None] | None) -> dict[str, Any]:
+                       on_unit: Callable[[str, Any], None] | None, *, pin_main: bool = True) -> dict[str, Any]:
     """``units.run_units`` on Dask: one task per unit, its inputs' futures as dependencies.
 
-    ``main`` units run on this worker (the study's home, where this task runs): their values are
-    large and taken by several units, most of them ``main`` too, so they stay where they were
-    made. The others go where Dask places them, by default beside the largest of their inputs
-    (a writer where its dataset is). Only the values ``wanted`` come back to this task; each
+    ``main`` units and the units taking their values run on this worker (the study's home, where
+    this task runs, ``_home_units``): ``main`` values are large and taken by several units, so
+    they stay where they were made. The others go where Dask places them, by default beside the
+    largest of their inputs (a writer where its dataset is). Only the values ``wanted`` come back to this task; each
     other value is released once every unit taking it is done. The first failing unit's error
     is raised here, as in one process, after the study's units not yet started are cancelled.
     """
@@ -342,13 +352,14 @@ def _run_units_on_dask(ref: _StudyRef, ordered: list["Unit"], wanted: set[str],
     home = get_worker().address
     takers = consumers(ordered)
     by_id = {u.id: u for u in ordered}
+    home_ids = _home_units(ordered) if pin_main else set()
     values: dict[str, Any] = {}
     with worker_client() as client:
         futures: dict[str, Any] = {}
         for unit in _cost_order(ordered, takers):
             futures[unit.id] = client.submit(
                 _run_unit, ref, unit.id, *(futures[name] for name in unit.inputs), key=f"{unit.id}-{ref.token}",
-                workers=[home] if unit.main else None, allow_other_workers=False)
+                workers=[home] if unit.id in home_ids else None, allow_other_workers=False)
         ids = {f.key: unit_id for unit_id, f in futures.items()}
         left = {unit_id: len(names) for unit_id, names in takers.items()}
         try:
