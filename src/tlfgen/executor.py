@@ -238,25 +238,24 @@ class _StudyRef:
     names: tuple[str, ...]
 
 
-def run_study_as_units(unit: StudyUnit, pin_main: bool = True) -> StudyOutcome:
+def run_study_as_units(unit: StudyUnit) -> StudyOutcome:
     """Dask task: run one study (as ``run_study``) whose work units are Dask tasks of their own.
 
     This task loads and checks the study, submits its units from the worker (``worker_client``,
     which frees the worker's thread while it waits), and writes the manifest and publishes the
-    outputs once they are done. ``pin_main`` False lets Dask place the ``main`` units too (measured
-    against the default in benchmarks/bench_dask_placement.py).
+    outputs once they are done.
     """
-    return _run_study(unit, partial(_units_on_dask, pin_main=pin_main))
+    return _run_study(unit, _units_on_dask)
 
 
 @contextmanager
-def _units_on_dask(staged: "ResolvedStudy", stages: tuple[str, ...], pin_main: bool = True) -> Iterator[None]:
+def _units_on_dask(staged: "ResolvedStudy", stages: tuple[str, ...]) -> Iterator[None]:
     """``units.run_units`` in this context sends the units to Dask (``units.RUNNER``)."""
     from tlfgen.pipeline import stages_to_run
     from tlfgen.units import RUNNER
 
     ref = _StudyRef(uuid.uuid4().hex, replace(staged, cache={}), tuple(stages_to_run(staged, stages)))
-    token = RUNNER.set(partial(_run_units_on_dask, ref, pin_main=pin_main))
+    token = RUNNER.set(partial(_run_units_on_dask, ref))
     try:
         yield
     finally:
@@ -334,7 +333,7 @@ def _home_units(ordered: Sequence["Unit"]) -> set[str]:
 
 
 def _run_units_on_dask(ref: _StudyRef, ordered: list["Unit"], wanted: set[str],
-                       on_unit: Callable[[str, Any], None] | None, *, pin_main: bool = True) -> dict[str, Any]:
+                       on_unit: Callable[[str, Any], None] | None) -> dict[str, Any]:
     """``units.run_units`` on Dask: one task per unit, its inputs' futures as dependencies.
 
     ``main`` units and the units taking their values run on this worker (the study's home, where
@@ -352,7 +351,7 @@ def _run_units_on_dask(ref: _StudyRef, ordered: list["Unit"], wanted: set[str],
     home = get_worker().address
     takers = consumers(ordered)
     by_id = {u.id: u for u in ordered}
-    home_ids = _home_units(ordered) if pin_main else set()
+    home_ids = _home_units(ordered)
     values: dict[str, Any] = {}
     with worker_client() as client:
         futures: dict[str, Any] = {}
