@@ -138,24 +138,36 @@ def _drive(units: list[Unit], want: list[str]) -> tuple[str, dict]:
         RUNNER.reset(token)
 
 
-def _where_am_i(value: int) -> tuple[int, str]:
+def _where_am_i(*values: int) -> tuple[int, str]:
     from distributed import get_worker
 
-    return value * 10, get_worker().address
+    return sum(values) * 10, get_worker().address
 
 
-def test_on_dask_a_unit_takes_its_inputs_values_main_units_stay_home_and_an_error_is_raised_as_itself():
+def _where_am_i_too(unit: Unit) -> Unit:
+    """``unit`` with the address of the worker it ran on added to its value."""
+    def run(*values):
+        from distributed import get_worker
+
+        return (*unit.run(*values), get_worker().address)
+
+    return Unit(unit.id, unit.inputs, run, unit.cost, unit.main)
+
+
+def test_on_dask_a_unit_takes_its_inputs_values_main_units_and_their_takers_stay_home_and_an_error_is_raised():
     pytest.importorskip("distributed", reason="dask distributed not installed: the optional extra tlfgen[dask]")
     from distributed import Client, LocalCluster
 
     graph = [Unit("a", (), lambda: 2), Unit("b", ("a",), _where_am_i, main=True),
-             Unit("c", ("a", "a"), lambda x, y: x + y), Unit("d", ("b", "c"), lambda b, c: (b, c))]
+             Unit("c", ("a", "a"), lambda x, y: x + y), Unit("d", ("b", "c"), lambda b, c: (b, c)),
+             Unit("e", ("c",), _where_am_i)]
     failing = [*graph[:2], Unit("c", ("a",), lambda a: {}["missing"]), graph[3]]
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
-        for _ in range(3):  # wherever the driver task lands, "b" (main) runs beside it
-            home, values = client.submit(_drive, graph, ["d", "a"], pure=False).result()
-            assert values == {"a": 2, "d": ((20, home), 4)}
+        for _ in range(3):  # wherever the driver task lands, "b" (main) and "d" (takes b) run beside it
+            home, values = client.submit(_drive, [*graph[:3], _where_am_i_too(graph[3]), graph[4]],
+                                         ["d", "a", "e"], pure=False).result()
+            assert values["a"] == 2 and values["d"] == ((20, home), 4, home) and values["e"][0] == 40
         with pytest.raises(KeyError, match="missing"):
             client.submit(_drive, failing, ["d"], pure=False).result()
 
