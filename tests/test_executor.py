@@ -162,7 +162,7 @@ def test_on_dask_a_unit_takes_its_inputs_values_main_units_and_their_takers_stay
              Unit("c", ("a", "a"), lambda x, y: x + y), Unit("d", ("b", "c"), lambda b, c: (b, c)),
              Unit("e", ("c",), _where_am_i)]
     failing = [*graph[:2], Unit("c", ("a",), lambda a: {}["missing"]), graph[3]]
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         for _ in range(3):  # wherever the driver task lands, "b" (main) and "d" (takes b) run beside it
             home, values = client.submit(_drive, [*graph[:3], _where_am_i_too(graph[3]), graph[4]],

@@ -210,7 +210,9 @@ def _run_on_dask(units: list[StudyUnit], jobs: int, scheduler: str | None, on_do
                          hint="pip install 'tlfgen[dask]'") from exc
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+        # ":0": the scheduler's HTTP routes on a free port (None means 8787, and a warning when another
+        # cluster on the machine holds it)
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.ERROR)
     try:
         with Client(cluster if cluster is not None else scheduler) as client:
