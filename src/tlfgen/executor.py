@@ -341,9 +341,10 @@ def _run_units_on_dask(ref: _StudyRef, ordered: list["Unit"], wanted: set[str],
     ``main`` units and the units taking their values run on this worker (the study's home, where
     this task runs, ``_home_units``): ``main`` values are large and taken by several units, so
     they stay where they were made. The others go where Dask places them, by default beside the
-    largest of their inputs (a writer where its dataset is). Only the values ``wanted`` come back to this task; each
-    other value is released once every unit taking it is done. The first failing unit's error
-    is raised here, as in one process, after the study's units not yet started are cancelled.
+    largest of their inputs (a writer where its dataset is). Only the values ``wanted`` come back
+    to this task; each other value is released once every unit taking it is done. The first
+    failing unit's error is raised here, as in one process, after the study's units not yet
+    started are cancelled (a unit already running elsewhere is not stopped).
     """
     from distributed import as_completed, get_worker, worker_client
 
