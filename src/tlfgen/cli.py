@@ -274,7 +274,8 @@ def _run_portfolio(studies: list[Path], portfolio: Optional[Path], jobs: int, ba
         dask = scheduler or granularity == "unit"
         chosen = backend or ("dask" if dask else "processes" if jobs > 1 else "inprocess")
         outcomes = run_portfolio(
-            [StudyUnit(str(s)) for s in studies], backend=chosen, jobs=jobs, scheduler=scheduler, granularity=granularity,
+            [StudyUnit(str(s)) for s in studies], backend=chosen, jobs=jobs, scheduler=scheduler,
+            granularity=granularity,
             on_done=lambda o, k, n: console.print(_plain(study_line(o, k, n, allow_data_errors=allow_data_errors))))
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
