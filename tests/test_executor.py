@@ -232,3 +232,14 @@ def test_the_command_line_runs_each_study_and_exits_with_the_worst(tmp_path):
     assert lines[0].startswith(f"[1/2] {tmp_path / 'x'}: exit 2: ") and "does not exist" in lines[0]
     assert lines[1].startswith(f"[2/2] {(tmp_path / 'y').resolve()}: exit 2:")
     assert lines[-1] == "2 studies run (inprocess): 0 exit 0, 2 not"
+
+
+def test_the_command_line_refuses_one_task_per_unit_off_dask(tmp_path):
+    from typer.testing import CliRunner
+
+    from tlfgen.cli import app
+
+    result = CliRunner().invoke(app, ["run", "--study", str(tmp_path / "x"), "--backend", "processes",
+                                      "--granularity", "unit"])
+    assert result.exit_code == 2
+    assert "--granularity unit schedules work units on Dask" in result.output
