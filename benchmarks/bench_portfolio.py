@@ -1,15 +1,17 @@
 """Benchmark of the portfolio executor (issue 23): N small simulated studies run one after another
-in one process versus on a two-worker Dask LocalCluster. Measures only.
+in one process (TLFGEN_JOBS=1, and the default 2) versus on a two-worker Dask LocalCluster with
+one task per study and with one task per work unit. Measures only.
 
-    .venv/bin/python benchmarks/bench_portfolio.py                       # 20 studies, 30 subjects per arm
-    .venv/bin/python benchmarks/bench_portfolio.py --studies 4 --rounds 2 --out /tmp/p.md
+    .venv/bin/python benchmarks/bench_portfolio.py --work /tmp/p       # 20 studies, 30 subjects per arm
+    .venv/bin/python benchmarks/bench_portfolio.py --studies 4 --rounds 2 --out /tmp/p.md --work /tmp/p
 
-Each study gets its own seed (1..N) and a copy of specs/. Every round runs each backend once, in
-turn (inprocess, dask, inprocess, dask ...), each as a fresh ``tlfgen run --portfolio`` process
-(interpreter start-up, the cluster's start and stop included); wall time, CPU time of the
-process tree (user + system, ``os.wait4``) and the peak RSS of the largest process are recorded.
-Every study must end with exit 0; the outputs of the last two runs are compared file by file (they
-must be the same bytes).
+Each study gets its own seed (1..N) and a copy of specs/. Every round runs each way once, in
+turn (the order of ``MODES``), each as a fresh ``tlfgen run --portfolio`` process (interpreter
+start-up, the cluster's start and stop included); wall time, CPU time of the process tree (user
++ system, ``os.wait4``) and the peak RSS of the largest process are recorded, and each run's
+figures are appended to ``<work>/runs.jsonl`` as it ends. Every study must end with exit 0; the
+outputs after each run are digested (every file under sdtm/, adam/, outputs/ of every study) and
+all the digests must be the same.
 Needs ``pip install 'tlfgen[dask]'``. The markdown table is printed and, with ``--out``, appended.
 """
 
@@ -17,15 +19,18 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TLFGEN = Path(sys.executable).with_name("tlfgen")
+MODES = ("inprocess-1", "inprocess-2", "dask-study", "dask-unit")
 
 
 def create_portfolio(work: Path, studies: int, per_arm: int) -> Path:
@@ -44,10 +49,10 @@ def create_portfolio(work: Path, studies: int, per_arm: int) -> Path:
     return path
 
 
-def timed(args: list[str], log: Path) -> dict[str, float]:
+def timed(args: list[str], log: Path, env_extra: dict[str, str]) -> dict[str, float]:
     """Run ``args`` (what it prints goes to ``log``); wall s, CPU s of the whole tree (``wait4`` of the
     child counts its reaped descendants) and the largest single process's peak RSS in MiB."""
-    env = dict(os.environ, SOURCE_DATE_EPOCH=os.environ.get("SOURCE_DATE_EPOCH", "1700000000"))
+    env = dict(os.environ, SOURCE_DATE_EPOCH=os.environ.get("SOURCE_DATE_EPOCH", "1700000000"), **env_extra)
     start = time.perf_counter()
     with log.open("w") as out:
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -73,34 +78,47 @@ def main() -> None:
     parser.add_argument("--subjects-per-arm", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / "work" / "portfolio")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "tlfgen-bench-portfolio")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--modes", default=",".join(MODES), help="which of " + ", ".join(MODES))
     opts = parser.parse_args()
     opts.work.mkdir(parents=True, exist_ok=True)
     portfolio = create_portfolio(opts.work, opts.studies, opts.subjects_per_arm)
-    commands = {
-        "one after another (inprocess)": [str(TLFGEN), "run", "--portfolio", str(portfolio)],
-        f"Dask LocalCluster, {opts.workers} workers": [str(TLFGEN), "run", "--portfolio", str(portfolio),
-                                                       "--backend", "dask", "--jobs", str(opts.workers)],
+    run = [str(TLFGEN), "run", "--portfolio", str(portfolio)]
+    dask = [*run, "--backend", "dask", "--jobs", str(opts.workers)]
+    every = {  # name -> (command, environment added)
+        "inprocess-1": ("one after another in-process, TLFGEN_JOBS=1", run, {"TLFGEN_JOBS": "1"}),
+        "inprocess-2": ("one after another in-process, TLFGEN_JOBS=2 (default)", run, {"TLFGEN_JOBS": "2"}),
+        "dask-study": (f"Dask LocalCluster, {opts.workers} workers, one task per study",
+                       [*dask, "--granularity", "study"], {}),
+        "dask-unit": (f"Dask LocalCluster, {opts.workers} workers, one task per work unit",
+                      [*dask, "--granularity", "unit"], {}),
     }
+    commands = {mode: every[mode] for mode in opts.modes.split(",")}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in commands}
     digests = {}
-    for _ in range(opts.rounds):
-        for name, args in commands.items():
-            runs[name].append(timed(args, opts.work / f"{'dask' if 'Dask' in name else 'inprocess'}.log"))
-            digests[name] = outputs_digest(opts.work)
+    for round_ in range(opts.rounds):
+        for mode, (_, args, extra) in commands.items():
+            got = timed(args, opts.work / f"{mode}.log", extra)
+            runs[mode].append(got)
+            digests[mode] = outputs_digest(opts.work)
+            with (opts.work / "runs.jsonl").open("a") as handle:
+                handle.write(json.dumps({"round": round_, "mode": mode, **got, "digest": digests[mode],
+                                         "load": os.getloadavg()[0]}) + "\n")
     same = len(set(digests.values())) == 1
     median = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
     lines = [f"Portfolio of {opts.studies} simulated studies ({opts.subjects_per_arm} subjects per arm, seeds "
              f"1-{opts.studies}), `tlfgen run --portfolio`, {opts.rounds} interleaved round(s); load average at "
              f"end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs. Outputs of the backends byte-identical: "
              f"{'yes' if same else 'NO'}.", "",
-             "| backend | wall s | CPU s (tree) | peak MiB (largest process) | wall per study s |",
-             "| --- | ---: | ---: | ---: | ---: |"]
-    for name, got in runs.items():
+             "| way | n | wall s (min / median) | CPU s (tree, median) | peak MiB (largest process, median) "
+             "| wall per study s (median) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for mode, got in runs.items():
         wall = median([r["wall"] for r in got])
-        lines.append(f"| {name} | {wall:.1f} | {median([r['cpu'] for r in got]):.1f} | "
-                     f"{median([r['peak'] for r in got]):.0f} | {wall / opts.studies:.2f} |")
+        lines.append(f"| {commands[mode][0]} | {len(got)} | {min(r['wall'] for r in got):.1f} / {wall:.1f} | "
+                     f"{median([r['cpu'] for r in got]):.1f} | {median([r['peak'] for r in got]):.0f} | "
+                     f"{wall / opts.studies:.2f} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if opts.out:

@@ -242,10 +242,13 @@ def run(
         None, "--backend", help="inprocess, processes or dask (default: dask with --scheduler, processes with "
                                 "--jobs > 1, else inprocess)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a Dask scheduler (tcp://host:8786)."),
+    granularity: str = typer.Option(
+        "study", "--granularity", help="Dask only: what one task is: a whole study (study, the default) or one "
+                                       "work unit of a study (unit: a large study spreads over the workers)."),
 ) -> None:
     """Run the whole pipeline: raw -> SDTM -> ADaM -> TLFs (for one study, or a portfolio)."""
     if studies or portfolio is not None:
-        _run_portfolio(list(studies or []), portfolio, jobs or 1, backend, scheduler, allow_data_errors)
+        _run_portfolio(list(studies or []), portfolio, jobs or 1, backend, scheduler, granularity, allow_data_errors)
     else:
         if jobs is not None:
             import os
@@ -257,7 +260,7 @@ def run(
 
 
 def _run_portfolio(studies: list[Path], portfolio: Optional[Path], jobs: int, backend: Optional[str],
-                   scheduler: Optional[str], allow_data_errors: bool) -> None:
+                   scheduler: Optional[str], granularity: str, allow_data_errors: bool) -> None:
     """Run every study of the portfolio on the backend; a line per study as it finishes; exit with the worst."""
     console = _console()
     try:
@@ -268,16 +271,19 @@ def _run_portfolio(studies: list[Path], portfolio: Optional[Path], jobs: int, ba
             from tlfgen.spec.portfolio import load_portfolio
 
             studies = studies + load_portfolio(portfolio)
-        chosen = backend or ("dask" if scheduler else "processes" if jobs > 1 else "inprocess")
+        dask = scheduler or granularity == "unit"
+        chosen = backend or ("dask" if dask else "processes" if jobs > 1 else "inprocess")
         outcomes = run_portfolio(
             [StudyUnit(str(s)) for s in studies], backend=chosen, jobs=jobs, scheduler=scheduler,
+            granularity=granularity,
             on_done=lambda o, k, n: console.print(_plain(study_line(o, k, n, allow_data_errors=allow_data_errors))))
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
         return
     codes = [o.exit_code if o.error is not None else int(bool(o.data_errors) and not allow_data_errors)
              for o in outcomes]
-    console.print(_plain(f"{len(outcomes)} studies run ({chosen}): {codes.count(0)} exit 0, "
+    label = f"dask, one task per {granularity}" if chosen == "dask" else chosen
+    console.print(_plain(f"{len(outcomes)} studies run ({label}): {codes.count(0)} exit 0, "
                          f"{len(codes) - codes.count(0)} not"))
     raise typer.Exit(max(codes))
 

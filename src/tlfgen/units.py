@@ -32,6 +32,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Iterable, Sequence
 
@@ -52,6 +53,13 @@ class Unit:
     main: bool = False
     imports: tuple[str, ...] = ()
     heavy: bool = False
+
+
+#: Hook (issue 23, the Dask unit mode of ``tlfgen.executor``): when set in the calling context,
+#: ``run_units`` hands the ordered units to it, ``runner(ordered, wanted, on_unit) -> values``,
+#: instead of running them here or in forked workers. Nothing in this module sets it.
+RUNNER: ContextVar[Callable[[list["Unit"], set[str], Callable[[str, Any], None] | None], dict[str, Any]] | None] = \
+    ContextVar("tlfgen_units_runner", default=None)
 
 
 def jobs() -> int:
@@ -119,6 +127,9 @@ def run_units(units: Sequence[Unit], want: Iterable[str], *, jobs_: int | None =
     unknown = wanted - {u.id for u in ordered}
     if unknown:
         raise SpecError(f"internal: no work unit '{sorted(unknown)[0]}' to give a value for")
+    runner = RUNNER.get()
+    if runner is not None:
+        return runner(ordered, wanted, on_unit)
     count = jobs() if jobs_ is None else jobs_
     if count > 1 and len(ordered) > 1 and can_fork():
         from tlfgen.forks import run_forked
