@@ -15,6 +15,21 @@ from tlfgen.units import Unit, can_fork, order_late, order_units, run_units
 needs_fork = pytest.mark.skipif(not can_fork(), reason="needs fork (Linux)")
 
 
+def counted() -> type:
+    """A new class whose ``alive`` is the number of its instances not yet freed."""
+
+    class Counted:
+        alive = 0
+
+        def __init__(self):
+            type(self).alive += 1
+
+        def __del__(self):
+            type(self).alive -= 1
+
+    return Counted
+
+
 def _diamond(log: list | None = None) -> list[Unit]:
     def note(name, value):
         if log is not None:
@@ -53,14 +68,7 @@ def test_3_values_are_those_worked_by_hand_whatever_the_jobs(jobs):
 def test_4_in_one_process_a_value_is_dropped_after_its_last_taker():
     seen: dict[str, list] = {}
 
-    class Big:
-        alive = 0
-
-        def __init__(self):
-            Big.alive += 1
-
-        def __del__(self):
-            Big.alive -= 1
+    Big = counted()
 
     units = [Unit("x", (), Big), Unit("y", ("x",), lambda x: Big.alive),
              Unit("z", ("y",), lambda y: seen.setdefault("z", [y, Big.alive]))]
@@ -181,14 +189,7 @@ def test_13_in_one_process_each_unit_runs_just_before_its_first_taker():
     mapped domain is alive at a time (declared order would map both, then write both)."""
     log: list[tuple[str, int]] = []
 
-    class Mapped:
-        alive = 0
-
-        def __init__(self):
-            Mapped.alive += 1
-
-        def __del__(self):
-            Mapped.alive -= 1
+    Mapped = counted()
 
     def step(name, made=None):
         def run(*_):
@@ -210,14 +211,7 @@ def test_13_in_one_process_each_unit_runs_just_before_its_first_taker():
 def test_14_a_worker_holds_no_value_copied_at_the_fork_that_its_unit_does_not_take():
     """``big`` is alive in this process (a later unit here takes it); the worker running ``w``
     (which takes only ``small``) dropped its copy before running it: 0 alive there, 1 here."""
-    class Big:
-        alive = 0
-
-        def __init__(self):
-            Big.alive += 1
-
-        def __del__(self):
-            Big.alive -= 1
+    Big = counted()
 
     def in_worker(small):
         return (os.getpid(), Big.alive, small)
