@@ -5,13 +5,15 @@ Python code holds the GIL, but Pillow's PNG encoder, zlib and the file system ca
 builds the next output. ``background()`` is the one shared pool; ``wait_all``
 collects the results of submitted jobs in submission order and re-raises the first
 error (a ``RenderError`` from a figure, an ``OSError`` from a write), so nothing
-fails silently. The bytes written do not depend on the order the jobs finish in.
+fails silently; ``settle`` is for the way out of a failure (Ctrl-C included): no job may
+still be writing once the caller's staging folder is cleaned up. The bytes written do not
+depend on the order the jobs finish in.
 """
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Iterable
 
 WORKERS = 2
@@ -35,3 +37,15 @@ def wait_all(futures: Iterable[Future]) -> list[Any]:
         if error is not None:
             raise error
     return [f.result() for f in futures]
+
+
+def settle(futures: Iterable[Future]) -> None:
+    """Cancel the jobs not yet started and wait for the running ones, whatever they raise.
+
+    Called when the submitter fails (an error, a KeyboardInterrupt): a job left running would
+    write into a folder the failure is about to remove, and recreate it after the removal.
+    """
+    futures = list(futures)
+    for future in futures:
+        future.cancel()
+    wait(futures)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
@@ -107,23 +107,17 @@ def footnotes_of(loaded: LoadedFigure, drawn: Drawn) -> tuple[str, ...]:
 
 def build_figures(figures: Sequence[LoadedFigure], datasets: Mapping[str, pd.DataFrame],
                   study_arms: Sequence[tuple[str, str]], *, out_dir: Path | None = None,
-                  analyses: Any = None, pending: list[Future] | None = None,
-                  take: Callable[[], int | None] | None = None) -> list[FigureResult]:
+                  analyses: Any = None) -> list[FigureResult]:
     """Draw every figure; save PNG and SVG into ``out_dir`` when given. ``study_arms``: (armcd, label).
 
     ``analyses``: as ``resolve_analyses`` takes it, or a function returning it, called once,
     after every figure that does not need it has been drawn.
 
-    ``take``: shares the figures with another process (``parallel.WorkQueue.take``): it gives
-    the position, in drawing order, of the next figure to draw here, None when none is left;
-    only those are drawn and returned (in spec order). Without it every figure is drawn.
-
     The PNG compression runs in worker threads (``tlf.background``) while the next figure is
-    drawn. Without ``pending`` every PNG is written before this returns; with it, the PNG
-    writes are appended to ``pending`` and the caller waits for them (``wait_all``) before
-    reading the files.
+    drawn; every PNG is written before this returns, and when drawing fails (Ctrl-C included)
+    the writes already started end before the failure goes on.
     """
-    from tlfgen.tlf.background import background, wait_all
+    from tlfgen.tlf.background import background, settle, wait_all
 
     resolved: list[Mapping[str, Any]] = []
 
@@ -134,30 +128,28 @@ def build_figures(figures: Sequence[LoadedFigure], datasets: Mapping[str, pd.Dat
 
     # the figures that print the tables' results are drawn last: with ``analyses`` a function
     # (the results still being computed elsewhere), the others are drawn meanwhile
-    order = drawing_order(figures)
     results: list[FigureResult | None] = [None] * len(figures)
-    writes = []
-    positions = iter(range(len(order))) if take is None else iter(take, None)
-    for position in positions:
-        from tlfgen.tlf.figures.style import start_saving  # matplotlib: only once a figure is drawn
+    writes: list[Future] = []
+    try:
+        for k in drawing_order(figures):
+            from tlfgen.tlf.figures.style import start_saving  # matplotlib: only once a figure is drawn
 
-        k = order[position]
-        loaded = figures[k]
-        drawn = draw_figure(loaded, datasets, figure_arms(loaded, study_arms),
-                            given() if uses_analyses(loaded) else {})
-        png = svg = None
-        if out_dir is not None:
-            write_png, svg = start_saving(drawn.figure, Path(out_dir), loaded.id)
-            writes.append(background().submit(write_png))
-            png = Path(out_dir) / f"{loaded.id}.png"
-        width, height = drawn.figure.get_size_inches()
-        results[k] = FigureResult(loaded.id, loaded.spec.kind, loaded.spec.title, footnotes_of(loaded, drawn),
-                                  png, svg, dict(drawn.data), float(width), float(height))
-        del drawn
-    if pending is None:
+            loaded = figures[k]
+            drawn = draw_figure(loaded, datasets, figure_arms(loaded, study_arms),
+                                given() if uses_analyses(loaded) else {})
+            png = svg = None
+            if out_dir is not None:
+                write_png, svg = start_saving(drawn.figure, Path(out_dir), loaded.id)
+                writes.append(background().submit(write_png))
+                png = Path(out_dir) / f"{loaded.id}.png"
+            width, height = drawn.figure.get_size_inches()
+            results[k] = FigureResult(loaded.id, loaded.spec.kind, loaded.spec.title, footnotes_of(loaded, drawn),
+                                      png, svg, dict(drawn.data), float(width), float(height))
+            del drawn
         wait_all(writes)
-    else:
-        pending.extend(writes)
+    except BaseException:
+        settle(writes)  # a PNG written after this would land in a staging folder being removed
+        raise
     return [r for r in results if r is not None]
 
 
@@ -172,12 +164,11 @@ def uses_analyses(loaded: LoadedFigure) -> bool:
 
 
 def run_figures(study: Any, *, analyses: Any = None, datasets: Mapping[str, pd.DataFrame] | None = None,
-                pending: list[Future] | None = None, take: Callable[[], int | None] | None = None,
                 figures: Sequence[LoadedFigure] | None = None) -> list[FigureResult]:
     """Draw every figure of ``specs/tlf/figures.yaml`` into ``outputs/figures/``.
 
     ``datasets``: ADaM datasets already read (by the table builders); only the missing ones are read.
-    ``pending``, ``take``: as in ``build_figures``. ``figures``: the specs, when already loaded.
+    ``figures``: the specs, when already loaded.
     """
     figures = load_figure_specs(study) if figures is None else figures
     if not figures:
@@ -187,8 +178,7 @@ def run_figures(study: Any, *, analyses: Any = None, datasets: Mapping[str, pd.D
     missing = [n for n in names if n not in known]
     datasets = {**{n: known[n] for n in names if n in known}, **(read_adam(study.adam_dir, missing) if missing else {})}
     arms = [(a.armcd, a.arm) for a in study.spec.study.arms]
-    return build_figures(figures, datasets, arms, out_dir=study.outputs_dir / FIGURES_FOLDER, analyses=analyses,
-                         pending=pending, take=take)
+    return build_figures(figures, datasets, arms, out_dir=study.outputs_dir / FIGURES_FOLDER, analyses=analyses)
 
 
 def add_figure_to_docx(document: Any, figure: FigureResult, *, heading: bool = True) -> None:
