@@ -10,7 +10,7 @@ import pytest
 
 from tlfgen.errors import DataError, SpecError
 from tlfgen.forks import WorkerError
-from tlfgen.units import Unit, can_fork, order_late, order_units, run_units
+from tlfgen.units import Unit, can_fork, order_late, order_units, run_units, urgency
 
 needs_fork = pytest.mark.skipif(not can_fork(), reason="needs fork (Linux)")
 
@@ -273,3 +273,19 @@ def test_17_in_one_process_the_wanted_units_come_in_their_order():
     seen: list[str] = []
     run_units(units, ["s1", "s2"], jobs_=1, on_unit=lambda name, value: seen.append(name))
     assert seen == ["a", "s1", "b", "s2"]
+
+
+@needs_fork
+def test_18_a_unit_is_as_urgent_as_the_most_urgent_unit_waiting_for_it():
+    """A quick read (cost 0) that a costly table (999) waits for goes before record work of cost
+    17 that nothing waits for: at 5,000 subjects the main process built all 17 record blocks
+    (14 s) before the 0.1 s read its five tables were waiting for."""
+    units = [Unit("base", (), lambda: 1, main=True),
+             Unit("records", ("base",), lambda base: "r", cost=17, main=True),
+             Unit("read", ("base",), lambda base: "frame", main=True),
+             Unit("table", ("read",), lambda frame: "t", cost=999, main=True),
+             Unit("done", ("records", "table"), lambda r, t: r + t, main=True)]
+    assert urgency(order_units(units)) == {"base": 999, "records": 17, "read": 999, "table": 999, "done": 0}
+    seen: list[str] = []
+    run_units(units, ["done"], jobs_=2, on_unit=lambda name, value: seen.append(name))  # every unit main: here
+    assert seen == ["base", "read", "table", "records", "done"]

@@ -307,22 +307,25 @@ def _run_unit(ref: _StudyRef, unit_id: str, *values: Any) -> Any:
 
 
 def _cost_order(ordered: Sequence["Unit"], takers: dict[str, list[str]]) -> list["Unit"]:
-    """``ordered`` as one process would start them: among units ready at once the costliest first
-    (Dask runs tasks submitted earlier first)."""
+    """``ordered`` as one process would start them: among units ready at once the most urgent, then
+    the costliest first (``units.urgency``; Dask runs tasks submitted earlier first)."""
     import heapq
 
+    from tlfgen.units import urgency
+
+    urgent = urgency(ordered)
     index = {u.id: k for k, u in enumerate(ordered)}
     waiting = {u.id: len(u.inputs) for u in ordered}
-    ready = [(-u.cost, index[u.id]) for u in ordered if not u.inputs]
+    ready = [(-urgent[u.id], -u.cost, index[u.id]) for u in ordered if not u.inputs]
     heapq.heapify(ready)
     out: list[Unit] = []
     while ready:
-        unit = ordered[heapq.heappop(ready)[1]]
+        unit = ordered[heapq.heappop(ready)[-1]]
         out.append(unit)
         for taker in takers[unit.id]:
             waiting[taker] -= 1
             if not waiting[taker]:
-                heapq.heappush(ready, (-ordered[index[taker]].cost, index[taker]))
+                heapq.heappush(ready, (-urgent[taker], -ordered[index[taker]].cost, index[taker]))
     return out
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import gc
 import os
 import traceback
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from tlfgen.errors import RenderError, TlfgenError
 from tlfgen.gc_pause import paused_gc
@@ -65,7 +65,8 @@ def run_one(unit: Unit, values: dict[str, Any]) -> Any:
 class _Graph:
     """The units, their takers and the shared claim table: what every process schedules with."""
 
-    def __init__(self, ordered: Sequence[Unit], wanted: set[str], claims: Any, heavy_running: Any) -> None:
+    def __init__(self, ordered: Sequence[Unit], wanted: set[str], claims: Any, heavy_running: Any,
+                 urgent: Mapping[str, float] | None = None) -> None:
         self.units = list(ordered)
         self.index = {u.id: k for k, u in enumerate(self.units)}
         self.takers: dict[str, list[str]] = {u.id: [] for u in self.units}
@@ -76,7 +77,10 @@ class _Graph:
         self.claims = claims
         self.heavy_running = heavy_running  # shared: 1 while a worker runs a ``heavy`` unit
         self.heavy = [u.heavy and not u.main for u in self.units]  # a ``main`` unit runs here all the same
-        self.start = sorted(range(len(self.units)), key=lambda k: (-self.units[k].cost, k))
+        # the order units are claimed in, among those ready at once: the most urgent, then the costliest
+        urgent = urgent or {}
+        self.rank = [(-urgent.get(u.id, u.cost), -u.cost) for u in self.units]
+        self.start = sorted(range(len(self.units)), key=lambda k: (self.rank[k], k))
 
     def ready(self, have: dict[str, Any], main: bool) -> list[int]:
         """Unclaimed units whose inputs are all in ``have`` (``main``: this process's units too)."""
@@ -84,7 +88,8 @@ class _Graph:
                 and all(name in have for name in self.units[k].inputs)]
 
     def claim(self, have: dict[str, Any], main: bool, after: str | None) -> Unit | None:
-        """Claim the next unit this process can run: the costliest, among equals a taker of ``after``
+        """Claim the next unit this process can run: the most urgent (``units.urgency``), then the
+        costliest, among equals a taker of ``after``
         (a writer runs where, and right after, its dataset was made); here (``main``) the ``main``
         units first. A ``heavy`` unit only in a worker, and one at a time."""
         takers = set(self.takers[after]) if after is not None else set()
@@ -95,7 +100,7 @@ class _Graph:
             if not ready:
                 return None
             # this process takes the units only it may run first (the workers take the others)
-            k = min(ready, key=lambda k: (main and not self.units[k].main, -self.units[k].cost,
+            k = min(ready, key=lambda k: (main and not self.units[k].main, self.rank[k],
                                           self.units[k].id not in takers, k))
             self.claims[k] = 1
             if self.heavy[k]:
@@ -108,12 +113,15 @@ class _Graph:
 
 
 def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
-               on_unit: Callable[[str, Any], None] | None = None) -> dict[str, Any]:
-    """Run ``ordered`` here and in up to ``jobs - 1`` forked workers; the values ``wanted``."""
+               on_unit: Callable[[str, Any], None] | None = None,
+               urgent: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """Run ``ordered`` here and in up to ``jobs - 1`` forked workers; the values ``wanted``.
+
+    ``urgent``: unit id -> urgency (``units.urgency``); without it a unit's urgency is its cost."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
-    graph = _Graph(ordered, wanted, ctx.Array("b", len(ordered)), ctx.Value("b", 0, lock=False))
+    graph = _Graph(ordered, wanted, ctx.Array("b", len(ordered)), ctx.Value("b", 0, lock=False), urgent)
     values: dict[str, Any] = {}
     left = {k: len(v) for k, v in graph.takers.items()}
     done: set[str] = set()

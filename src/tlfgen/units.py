@@ -14,7 +14,9 @@ in which units run never changes what they return, so the bytes written do not d
 
 Four hints steer the scheduling, never the values:
 
-- ``cost``: among units ready at once, the costliest starts first (the largest domain);
+- ``cost``: among units ready at once, the most urgent starts first, then the costliest (the
+  largest domain); a unit is as urgent as its own cost or the most urgent unit taking its value
+  (``urgency``: a quick read the tables wait for goes before costlier work nothing waits for);
 - ``main``: the unit runs in the calling process (its value is large and taken by several later
   units: shipping it back from a worker would cost more than it saves);
 - ``imports``: modules the unit imports on first use. When the units share processes they are
@@ -115,6 +117,20 @@ def consumers(units: Iterable[Unit]) -> dict[str, list[str]]:
     return out
 
 
+def urgency(ordered: Sequence[Unit]) -> dict[str, float]:
+    """Unit id -> its urgency: its ``cost``, or the urgency of a unit taking its value when higher.
+
+    ``ordered``: inputs first (``order_units``). The order the units start in among those ready
+    at once is (urgency, cost), highest first: a unit the costliest later work waits for is not
+    left behind work of a middling cost that nothing waits for.
+    """
+    takers = consumers(ordered)
+    out: dict[str, float] = {}
+    for unit in reversed(ordered):
+        out[unit.id] = max([unit.cost, *(out[name] for name in takers[unit.id])])
+    return out
+
+
 def run_units(units: Sequence[Unit], want: Iterable[str], *, jobs_: int | None = None,
               on_unit: Callable[[str, Any], None] | None = None) -> dict[str, Any]:
     """Run ``units`` (each after its inputs); the values of the units ``want``, by id.
@@ -135,7 +151,7 @@ def run_units(units: Sequence[Unit], want: Iterable[str], *, jobs_: int | None =
         from tlfgen.forks import run_forked
 
         import_ahead(ordered)
-        return run_forked(ordered, wanted, count, on_unit)
+        return run_forked(ordered, wanted, count, on_unit, urgent=urgency(ordered))
     return run_inline(ordered, wanted, on_unit)
 
 
