@@ -271,3 +271,17 @@ def test_singular_design_is_not_estimable_and_tables_print_it_ne():
     assert terms["term"].tolist() == ["x=Nonmaintained", "x2=Nonmaintained"]
     assert terms[["est", "lower", "upper", "p"]].isna().all().all()
     assert len(notes) == 1 and notes[0].startswith("not estimable: the Cox model") and notes[0].endswith("printed NE")
+
+
+# 10. Without the per-term refits (term_tests=False, as the tables ask: they print only the Wald p) the
+#     Wald estimates are those R prints (aml, Efron: Wald p 0.0737) and the LR and score p are not
+#     computed; with test="lr" or "score" they are computed all the same (R: LR p 0.06581).
+def test_term_tests_off_skips_only_what_the_wald_test_does_not_need():
+    full = cox_model(aml_frame(), "time", "status", ["x"], ties="efron")
+    wald = cox_model(aml_frame(), "time", "status", ["x"], ties="efron", term_tests=False)
+    assert round(wald.terms.iloc[0]["p"], 4) == 0.0737
+    kept = ["term", "coef", "se", "hr", "lower", "upper", "p", "wald_p"]
+    pd.testing.assert_frame_equal(wald.terms[kept], full.terms[kept])
+    assert wald.terms[["lr_p", "score_p"]].isna().all().all()
+    lr = cox_model(aml_frame(), "time", "status", ["x"], ties="efron", test="lr", term_tests=False)
+    assert round(lr.terms.iloc[0]["p"], 5) == 0.06581 == round(lr.terms.iloc[0]["lr_p"], 5)

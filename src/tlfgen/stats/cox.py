@@ -15,7 +15,9 @@ likelihood ratio test of the term's coefficient = 0: twice the log partial likel
 gained over the model refitted without it; SAS PHREG TYPE3(LR), R anova(reduced, full))
 or ``score`` (Rao's score test of the coefficient = 0 at the refit without it; SAS PHREG
 TYPE3(SCORE)). In a model of one covariate they are the global tests; every column
-(``wald_p``, ``lr_p``, ``score_p``) is kept.
+(``wald_p``, ``lr_p``, ``score_p``) is kept. The LR and score p of a term take a refit of the
+model without it: ``term_tests=False`` skips those refits when ``test`` is ``wald`` (``lr_p``
+and ``score_p`` are then NaN), for a caller that prints only the Wald p.
 
 ``ci="profile"`` gives profile-likelihood CIs (SAS PHREG RISKLIMITS=PL): the values b
 of the coefficient where 2 (l_max - l_profile(b)) equals the chi-square(1) quantile,
@@ -118,6 +120,7 @@ def cox_model(
     strata_col: str | None = None,
     test: str = "wald",
     ci: str = "wald",
+    term_tests: bool = True,
 ) -> CoxModelResult:
     """Fit a Cox model with statsmodels ``PHReg``; one row per term.
 
@@ -125,7 +128,8 @@ def cox_model(
     dummies against the reference level (default: first level in sorted
     order); term names are ``COL=LEVEL``. CIs and p-values are Wald by default, as SAS
     PROC PHREG's parameter estimates table prints them; ``test`` (wald, lr, score) and
-    ``ci`` (wald, profile) choose others (module docstring).
+    ``ci`` (wald, profile) choose others (module docstring). ``term_tests=False`` with the
+    Wald test: no refit per term (``lr_p`` and ``score_p`` NaN).
     """
     check_choice(ties, tuple(COX_LABELS), "ties")
     check_choice(test, tuple(P_TEXT), "test")
@@ -140,7 +144,8 @@ def cox_model(
     design, design_notes = build_design_noted(df, covariates, dict(references or {}))
     strata = None if strata_col is None else as_labels(df[strata_col], strata_col, len(df))
     try:
-        return _fit_cox_model(time, event, design, design_notes, strata, ties=ties, conf=conf, test=test, ci=ci)
+        return _fit_cox_model(time, event, design, design_notes, strata, ties=ties, conf=conf, test=test, ci=ci,
+                              term_tests=term_tests or test != "wald")
     except np.linalg.LinAlgError as exc:  # in the fit or a restricted refit (LR, score, profile)
         raise ModelNotEstimable(
             f"the Cox model on {list(design.columns)} cannot be estimated: its information matrix is "
@@ -149,7 +154,7 @@ def cox_model(
 
 
 def _fit_cox_model(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, design_notes: tuple[str, ...],
-                   strata: Any, *, ties: str, conf: float, test: str, ci: str) -> CoxModelResult:
+                   strata: Any, *, ties: str, conf: float, test: str, ci: str, term_tests: bool) -> CoxModelResult:
     from statsmodels.duration.hazard_regression import PHReg  # not statsmodels.api: it imports all of statsmodels
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
@@ -163,10 +168,13 @@ def _fit_cox_model(time: np.ndarray, event: np.ndarray, design: pd.DataFrame, de
     terms = wald_terms(design.columns, beta, fit.bse, conf=conf, ratio="hr")
     terms["infinite"] = infinite
     terms["wald_p"] = terms["p"]
-    restricted = [_restricted_fit(time, design.to_numpy(), event, ties, strata, j, 0.0) for j in range(beta.size)]
     llf = float(model.loglike(beta))
-    terms["lr_p"] = [_lr_p(llf, ll) for ll, _ in restricted]
-    terms["score_p"] = [_score_p(model, start) for _, start in restricted]
+    if term_tests:
+        restricted = [_restricted_fit(time, design.to_numpy(), event, ties, strata, j, 0.0) for j in range(beta.size)]
+        terms["lr_p"] = [_lr_p(llf, ll) for ll, _ in restricted]
+        terms["score_p"] = [_score_p(model, start) for _, start in restricted]
+    else:
+        terms["lr_p"] = terms["score_p"] = math.nan
     terms["p"] = terms[f"{test}_p"]
     if ci == "profile":
         limits = [_profile_limits(time, design.to_numpy(), event, ties, strata, j, beta, np.asarray(fit.bse), llf, conf)

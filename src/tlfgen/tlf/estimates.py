@@ -346,7 +346,8 @@ def _fit_terms(model: str, frame: pd.DataFrame, outcome: Sequence[str], covariat
     if model == "cox":
         from tlfgen.stats.survival import cox_model
 
-        res = cox_model(frame, outcome[0], outcome[1], list(covariates), ties=ties, references=refs, test=test, ci=ci)
+        res = cox_model(frame, outcome[0], outcome[1], list(covariates), ties=ties, references=refs, test=test, ci=ci,
+                        term_tests=False)  # only the p of ``test`` is printed
         terms = res.terms.rename(columns={"hr": "est"})
         terms.loc[terms["infinite"], ["est", "lower", "upper", *(["p"] if test == "wald" else [])]] = NAN
         return terms[["term", "est", "lower", "upper", "p"]], res.method_label, tuple(res.notes)
