@@ -191,16 +191,16 @@ def check_epoch_and_visits(stage: _Stage) -> list[ConformanceCheck]:
         out.append(ConformanceCheck("EPOCH", stage.name, name, "EPOCH present and populated",
                                     epoch.records or 1, failed))
     if "SV" in stage.data:
-        known = set(stage.data["SV"].visits or ())
+        known = stage.data["SV"].visits or frozenset()
         for name in sorted(stage.data):
-            visits = stage.data[name].visits
-            if name == "SV" or visits is None:
+            found = stage.data[name]
+            if name == "SV" or found.visits is None:
                 continue
-            outside = set(visits) - known  # (visits keeps 1 and 1.0 apart, their text differs)
-            unknown = sorted({f"{u} VISITNUM {v}" for u, v in visits if v is not None and (u, v) in outside}
-                             if outside else ())
+            outside = found.visits - known
+            unknown = sorted({f"{u} VISITNUM {v}" for u, v in found.visits_apart or outside
+                              if v is not None and (u, v) in outside})
             out.append(ConformanceCheck("VISIT-SV", stage.name, name, "every VISITNUM is a visit of the subject in SV",
-                                        stage.data[name].visit_records, unknown))
+                                        found.visit_records, unknown))
     return out
 
 

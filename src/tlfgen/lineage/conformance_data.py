@@ -45,8 +45,10 @@ class DatasetProfile:
     header: dict[str, Any]  # the Dataset-JSON document without "rows"
     columns: dict[str, ColumnProfile]
     whole: dict[str, list]  # WHOLE_COLUMNS present in the dataset, in record order
-    visits: list[tuple] | None = None  # distinct (USUBJID, VISITNUM) of the records (None: no VISITNUM)
+    visits: frozenset[tuple] | None = None  # distinct (USUBJID, VISITNUM) of the records (None: no VISITNUM)
     visit_records: int = 0  # records with a VISITNUM (and a USUBJID column)
+    #: where a column mixes 1, 1.0 and True (equal, one member of ``visits``): the pairs with their types apart
+    visits_apart: tuple[tuple, ...] = ()
 
     def names(self) -> list[str]:
         return [c["name"] for c in self.header["columns"]]
@@ -89,11 +91,12 @@ def create_column_profile(values: np.ndarray | list, with_texts: bool) -> Column
     return ColumnProfile(len(values), sum(n for _, n in blanks), sum(n for v, n in blanks if v is None), texts)
 
 
-def _distinct_visits(subjects: np.ndarray | list, visits: np.ndarray | list) -> list[tuple]:
-    """The distinct (USUBJID, VISITNUM) pairs, types apart where a column mixes numbers."""
+def _visits_apart(subjects: np.ndarray | list, visits: np.ndarray | list) -> tuple[tuple, ...]:
+    """The distinct (USUBJID, VISITNUM) pairs with types apart where a column mixes numbers (else none)."""
     if _mixes_numbers(subjects) or _mixes_numbers(visits):
-        return [(u, v) for u, _, v, _ in dict.fromkeys(zip(subjects, map(type, subjects), visits, map(type, visits)))]
-    return list(set(zip(subjects, visits)))
+        return tuple((u, v) for u, _, v, _ in dict.fromkeys(zip(subjects, map(type, subjects), visits,
+                                                                   map(type, visits))))
+    return ()
 
 
 def compute_columns(rows: list[list], width: int) -> list:
@@ -115,10 +118,10 @@ def create_dataset_profile(doc: dict[str, Any], dataset: str, texts_of: Containe
     if "VISITNUM" not in values:
         return DatasetProfile(header, profiles, whole)
     if "USUBJID" not in values:
-        return DatasetProfile(header, profiles, whole, [], 0)
-    visits = profiles["VISITNUM"]
-    return DatasetProfile(header, profiles, whole, _distinct_visits(values["USUBJID"], values["VISITNUM"]),
-                          visits.records - visits.null)
+        return DatasetProfile(header, profiles, whole, frozenset(), 0)
+    subjects, visits = values["USUBJID"], values["VISITNUM"]
+    return DatasetProfile(header, profiles, whole, frozenset(zip(subjects, visits)),
+                          profiles["VISITNUM"].records - profiles["VISITNUM"].null, _visits_apart(subjects, visits))
 
 
 def read_dataset_profile(path: Path, dataset: str, texts_of: Container[str] = ()) -> DatasetProfile:

@@ -233,7 +233,8 @@ def _decodes(name: str, data: pd.DataFrame, meta: DatasetMetadata) -> dict[str, 
         decode = name[:-2]
     if decode is None or decode not in data or name not in data:
         return {}
-    pairs = data[[name, decode]].drop_duplicates().dropna().drop_duplicates(subset=[name])  # pairs first: fewer
+    # the distinct pairs first: the first pair of each code without a blank is the same, among fewer rows
+    pairs = data[[name, decode]].drop_duplicates().dropna().drop_duplicates(subset=[name])
     return {str(k): str(v) for k, v in zip(pairs[name], pairs[decode]) if str(v).strip()}
 
 
