@@ -133,8 +133,11 @@ def test_profile_of_ragged_rows_and_no_rows():
 
 
 def test_visits_of_one_number_in_two_types_are_named_apart():
-    """VISITNUM 2 and 2.0 of one subject, both unknown to SV: two texts, as the records hold them."""
+    """VISITNUM 2 and 2.0 (or 0.0 and -0.0) of one subject, unknown to SV: two texts, as the records hold them."""
     sv = _doc("SV", ["USUBJID", "VISITNUM"], [["S1", 1.0]])
     ds = _doc("DS", ["USUBJID", "VISITNUM"], [["S1", 2], ["S1", 2.0], ["S1", 1], ["S1", True]])
     visits = _one(check_epoch_and_visits(create_stage("sdtm", None, {"SV": sv, "DS": ds})), "VISIT-SV")
     assert (visits.checked, visits.failed) == (4, ["S1 VISITNUM 2", "S1 VISITNUM 2.0"])
+    ds = _doc("DS", ["USUBJID", "VISITNUM"], [["S1", 0.0], ["S1", -0.0], ["S1", 0.0]])  # equal, printed apart
+    visits = _one(check_epoch_and_visits(create_stage("sdtm", None, {"SV": sv, "DS": ds})), "VISIT-SV")
+    assert (visits.checked, visits.failed) == (3, ["S1 VISITNUM -0.0", "S1 VISITNUM 0.0"])

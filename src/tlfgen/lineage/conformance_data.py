@@ -15,6 +15,7 @@ and float values the distinct values are taken with their types apart, as their 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Container
@@ -47,7 +48,8 @@ class DatasetProfile:
     whole: dict[str, list]  # WHOLE_COLUMNS present in the dataset, in record order
     visits: frozenset[tuple] | None = None  # distinct (USUBJID, VISITNUM) of the records (None: no VISITNUM)
     visit_records: int = 0  # records with a VISITNUM (and a USUBJID column)
-    #: where a column mixes 1, 1.0 and True (equal, one member of ``visits``): the pairs with their types apart
+    #: where equal values print apart (1, 1.0 and True; 0.0 and -0.0: one member of ``visits``), the pairs
+    #: with their types and signs apart
     visits_apart: tuple[tuple, ...] = ()
 
     def names(self) -> list[str]:
@@ -68,6 +70,14 @@ def value_text(value: object) -> str:
 def _mixes_numbers(values: np.ndarray | list) -> bool:
     """Whether equal values of different types (1, 1.0 and True) may be in the column."""
     return len(set(map(type, values)) & _NUMBERS) > 1
+
+
+def _prints_apart(values: np.ndarray | list) -> bool:
+    """Whether equal values of the column may print apart: 1, 1.0 and True, or 0.0 and -0.0."""
+    if _mixes_numbers(values):
+        return True
+    column = np.asarray(values, dtype=object)
+    return any(type(v) is float and math.copysign(1.0, v) < 0 for v in column[column == 0])
 
 
 def compute_distinct(values: np.ndarray | list) -> list:
@@ -92,10 +102,11 @@ def create_column_profile(values: np.ndarray | list, with_texts: bool) -> Column
 
 
 def _visits_apart(subjects: np.ndarray | list, visits: np.ndarray | list) -> tuple[tuple, ...]:
-    """The distinct (USUBJID, VISITNUM) pairs with types apart where a column mixes numbers (else none)."""
-    if _mixes_numbers(subjects) or _mixes_numbers(visits):
-        return tuple((u, v) for u, _, v, _ in dict.fromkeys(zip(subjects, map(type, subjects), visits,
-                                                                   map(type, visits))))
+    """The distinct (USUBJID, VISITNUM) pairs, each kept as it prints, where equal values of a column
+    print apart (else none: ``visits`` has them)."""
+    if _prints_apart(subjects) or _prints_apart(visits):
+        return tuple(pair for pair, _, _ in dict.fromkeys(zip(zip(subjects, visits), map(str, subjects),
+                                                               map(str, visits))))
     return ()
 
 
