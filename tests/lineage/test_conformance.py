@@ -9,11 +9,11 @@ import openpyxl
 
 from tlfgen.lineage.conformance import (
     FDA_TS,
-    _Stage,
     check_adverse_events,
     check_define,
     check_epoch_and_visits,
     check_trial_summary,
+    create_stage,
 )
 
 
@@ -32,7 +32,7 @@ def _one(checks, check: str):
 def test_1_ts_without_sstdtc_fails_and_names_it() -> None:
     params = [p for p in FDA_TS if p != "SSTDTC"]
     ts = _doc("TS", ["TSPARMCD", "TSVALCD", "TSVCDREF"], [[p, "", ""] for p in params])
-    checks = check_trial_summary(_Stage("sdtm", None, {"TS": ts}))
+    checks = check_trial_summary(create_stage("sdtm", None, {"TS": ts}))
     param = _one(checks, "TS-PARAM")
     assert (param.status, param.failed) == ("FAIL", ["SSTDTC", "first parameter is SENDTC, not SSTDTC"])
     code = _one(checks, "TS-CODE")
@@ -43,7 +43,7 @@ def test_2_blank_epoch_and_unknown_visits_fail() -> None:
     sv = _doc("SV", ["USUBJID", "VISITNUM", "EPOCH"], [["S1", 1.0, "SCREENING"]])
     ds = _doc("DS", ["USUBJID", "VISITNUM", "EPOCH"], [["S1", 1.0, "SCREENING"], ["S1", 99999.0, ""],
                                                        ["S1", None, "TREATMENT"]])
-    checks = check_epoch_and_visits(_Stage("sdtm", None, {"SV": sv, "DS": ds}))
+    checks = check_epoch_and_visits(create_stage("sdtm", None, {"SV": sv, "DS": ds}))
     epoch = [c for c in checks if c.check == "EPOCH" and c.dataset == "DS"][0]
     assert (epoch.checked, epoch.failed) == (3, ["EPOCH blank on 1 record(s)"])
     visits = _one(checks, "VISIT-SV")
@@ -58,7 +58,7 @@ def test_3_serious_ae_without_a_criterion_fails() -> None:
     ae = _doc("AE", columns, [[1, "Y", *coded, "N", "N", "Y", "N", "N", "N"],
                               [2, "Y", *coded, "N", "N", "N", "N", "N", "N"],
                               [3, "N", *coded[:3], "", *coded[4:], "", "", "", "", "", ""]])
-    checks = check_adverse_events(_Stage("sdtm", None, {"AE": ae}))
+    checks = check_adverse_events(create_stage("sdtm", None, {"AE": ae}))
     assert _one(checks, "AE-SERIOUS").failed == ["AESEQ 2"]
     assert _one(checks, "AE-MEDDRA").failed == ["AEHLT blank on 1 record(s)"]
 
@@ -77,7 +77,7 @@ DEFINE = """<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" xmlns:def="http://www.
 
 def test_4_define_checks_against_the_data() -> None:
     dm = _doc("DM", ["USUBJID", "SEX", "AGE"], [["S1", "M", 60], ["S2", "", 70], ["S3", "U", 65]])
-    checks = check_define(_Stage("sdtm", ET.fromstring(DEFINE), {"DM": dm}))
+    checks = check_define(create_stage("sdtm", ET.fromstring(DEFINE), {"DM": dm}))
     assert _one(checks, "DEFINE-CODELIST").failed == ["SEX: 'U' not in CL.SEX"]
     assert _one(checks, "DEFINE-MANDATORY").failed == ["SEX: Mandatory with 1 blank"]
     assert _one(checks, "DEFINE-METHOD").failed == ["USUBJID: Derived without method"]
@@ -104,12 +104,40 @@ def test_5_the_embedded_study_report(embedded_run) -> None:
     assert summary["EPOCH"][0] == 11
 
 
-def test_blank_count_and_distinct_values_keep_types_apart():
-    """Blank counting per distinct value gives the per-value count; 1, 1.0 and True stay apart
-    (each has its own text in a codelist check)."""
-    from tlfgen.lineage.conformance import _blank_count, _distinct, _text
+def test_column_profile_counts_blanks_and_keeps_types_apart():
+    """Blank records counted per distinct value give the per-record count; 1, 1.0 and True stay apart
+    (each has its own text in a codelist check); None apart from NaN (NaN is not blank)."""
+    from tlfgen.lineage.conformance_data import compute_distinct, create_column_profile
 
-    column = [None, " ", "", "a", 1, 1.0, True, None, "a", " "]
-    assert _blank_count(column) == 5
-    assert sorted(_text(v) for v in _distinct(column) if v is not None and str(v).strip()) == ["1", "1", "True", "a"]
-    assert sorted(map(repr, _distinct(["x", "y", "x"]))) == ["'x'", "'y'"]
+    column = [None, " ", "", "a", 1, 1.0, True, None, "a", " ", float("nan")]
+    profile = create_column_profile(column, with_texts=True)
+    # independently: blank = None x2, " " x2, "" x1; None x2
+    assert (profile.records, profile.blank, profile.null, profile.given) == (11, 5, 2, True)
+    assert sorted(profile.texts) == ["1", "True", "a", "nan"]
+    assert create_column_profile(["N", 0, False], with_texts=True).texts == {"N", "0", "False"}
+    assert create_column_profile(["", None], with_texts=False) == type(profile)(2, 2, 1, None)
+    assert not create_column_profile(["", None], with_texts=False).given
+    assert sorted(map(repr, compute_distinct(["x", "y", "x"]))) == ["'x'", "'y'"]
+
+
+def test_profile_of_ragged_rows_and_no_rows():
+    """Rows of unequal length are read per column as before (extra values ignored); no rows: empty columns."""
+    from tlfgen.lineage.conformance_data import create_dataset_profile
+
+    doc = {"name": "DS", "columns": [{"name": "USUBJID"}, {"name": "VISITNUM"}], "rows": [["S1", 1, "x"], ["S2", None]]}
+    profile = create_dataset_profile(doc, "DS")
+    assert (profile.columns["VISITNUM"].null, profile.visit_records, profile.visits) == (
+        1, 1, {("S1", 1), ("S2", None)})
+    empty = create_dataset_profile({**doc, "rows": []}, "DS")
+    assert (empty.columns["USUBJID"].records, empty.visits, empty.visit_records) == (0, frozenset(), 0)
+
+
+def test_visits_of_one_number_in_two_types_are_named_apart():
+    """VISITNUM 2 and 2.0 (or 0.0 and -0.0) of one subject, unknown to SV: two texts, as the records hold them."""
+    sv = _doc("SV", ["USUBJID", "VISITNUM"], [["S1", 1.0]])
+    ds = _doc("DS", ["USUBJID", "VISITNUM"], [["S1", 2], ["S1", 2.0], ["S1", 1], ["S1", True]])
+    visits = _one(check_epoch_and_visits(create_stage("sdtm", None, {"SV": sv, "DS": ds})), "VISIT-SV")
+    assert (visits.checked, visits.failed) == (4, ["S1 VISITNUM 2", "S1 VISITNUM 2.0"])
+    ds = _doc("DS", ["USUBJID", "VISITNUM"], [["S1", 0.0], ["S1", -0.0], ["S1", 0.0]])  # equal, printed apart
+    visits = _one(check_epoch_and_visits(create_stage("sdtm", None, {"SV": sv, "DS": ds})), "VISIT-SV")
+    assert (visits.checked, visits.failed) == (3, ["S1 VISITNUM -0.0", "S1 VISITNUM 0.0"])

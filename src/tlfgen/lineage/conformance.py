@@ -23,14 +23,21 @@ that with the official XSD and JSON schema).
 from __future__ import annotations
 
 import io
-import json
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from tlfgen.io.atomic import atomic_write_bytes
 from tlfgen.io.metadata import DatasetMetadata, VariableMetadata
+from tlfgen.lineage.conformance_data import (
+    SERIOUS,
+    ColumnProfile,
+    DatasetProfile,
+    create_dataset_profile,
+    is_blank,
+    read_dataset_profile,
+)
 from tlfgen.lineage.define_content import compute_core, ct_binding, parameter_variable
 
 NS = {"o": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
@@ -48,7 +55,6 @@ TS_CODED = {"TPHASE": "CDISC CT", "STYPE": "CDISC CT", "INTMODEL": "CDISC CT", "
             "TDIGRP": "SNOMED", "TRT": "UNII", "PCLAS": "MED-RT", "SPONSOR": "DUNS"}
 EPOCH_DOMAINS = ("AE", "CM", "DS", "EX", "PR", "QS", "RS", "SC", "SV", "TR", "TU")
 MEDDRA = ("AELLT", "AELLTCD", "AEPTCD", "AEHLT", "AEHLTCD", "AEHLGT", "AEHLGTCD", "AESOC", "AESOCCD", "AEBDSYCD")
-SERIOUS = ("AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG", "AESMIE")
 COLUMNS = ("check", "stage", "dataset", "description", "checked", "failed", "status", "examples")
 MAX_EXAMPLES = 5
 
@@ -76,52 +82,51 @@ class ConformanceCheck:
 class _Stage:
     name: str
     define: ET.Element | None
-    data: dict[str, dict]  # dataset name -> Dataset-JSON document
-    _columns: dict[tuple[str, str], list] = field(default_factory=dict, repr=False)
+    data: dict[str, DatasetProfile]  # dataset name -> what the checks read of its Dataset-JSON
+
+    def profile(self, dataset: str, variable: str) -> ColumnProfile:
+        """The variable's column profile (no records without the variable)."""
+        return self.data[dataset].columns.get(variable, _ABSENT)
 
     def column(self, dataset: str, variable: str) -> list:
-        """The variable's values in record order ([] without the variable), taken from the rows once
-        (several checks read the same variable: the list is shared, do not change it)."""
-        key = (dataset, variable)
-        if key not in self._columns:
-            doc = self.data[dataset]
-            names = [c["name"] for c in doc["columns"]]
-            rows = doc["rows"]
-            if variable in names and set(map(len, rows)) <= {len(names)}:  # every column at once (checks read most)
-                for name, values in zip(names, zip(*rows) if rows else [()] * len(names)):
-                    self._columns.setdefault((dataset, name), list(values))
-            else:
-                k = names.index(variable) if variable in names else None
-                self._columns[key] = [] if k is None else [row[k] for row in rows]
-        return self._columns[key]
+        """A column read whole (``conformance_data.WHOLE_COLUMNS``) in record order ([] without the variable)."""
+        found = self.data[dataset]
+        return found.whole[variable] if variable in found.columns else []
 
 
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "")
+_ABSENT = ColumnProfile(0, 0, 0, frozenset())
 
 
-def _distinct(values: list) -> list:
-    """The distinct values of a column, a value of another type counted apart (1, 1.0 and True)."""
-    if len(set(map(type, values)) & {bool, int, float}) > 1:  # 1, 1.0 and True would be one set member
-        return [value for _, value in dict.fromkeys(zip(map(type, values), values))]
-    return list(set(values))
+def codelist_variables(define: ET.Element | None) -> dict[str, set[str]]:
+    """Per dataset of define.xml, its variables with a codelist (their values are checked against it)."""
+    if define is None:
+        return {}
+    items = {i.get("OID"): i for i in define.iterfind(".//o:ItemDef", NS)}
+    return {group.get("Name"): {item.get("Name") for ref in group.iterfind("o:ItemRef", NS)
+                                if (item := items.get(ref.get("ItemOID"))) is not None
+                                and item.find("o:CodeListRef", NS) is not None}
+            for group in define.iterfind(".//o:ItemGroupDef", NS)}
 
 
-def _blank_count(values: list) -> int:
-    """How many values are blank (``_blank``), tested once per distinct value (None or text: no
-    other type is equal to one)."""
-    return sum(values.count(value) for value in set(values) if _blank(value))
+def create_stage(name: str, define: ET.Element | None, documents: dict[str, dict]) -> _Stage:
+    """The stage of Dataset-JSON documents already read (dataset name -> document)."""
+    texts_of = codelist_variables(define)
+    return _Stage(name, define, {dataset: create_dataset_profile(doc, dataset, texts_of.get(dataset, ()))
+                                 for dataset, doc in documents.items()})
 
 
 def read_stage(folder: Path, name: str) -> _Stage:
+    """define.xml and the profile of every Dataset-JSON file of the folder, one file read at a time."""
     define = folder / "define.xml"
     root = ET.parse(define).getroot() if define.is_file() else None
-    data = {p.stem.upper(): json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))}
+    texts_of = codelist_variables(root)
+    data = {p.stem.upper(): read_dataset_profile(p, p.stem.upper(), texts_of.get(p.stem.upper(), ()))
+            for p in sorted(folder.glob("*.json"))}
     return _Stage(name, root, data)
 
 
 def _meta(stage: _Stage, dataset: str) -> DatasetMetadata:
-    doc = stage.data[dataset]
+    doc = stage.data[dataset].header
     standard = "ADaMIG 1.3" if stage.name == "adam" else "SDTMIG 3.4"
     klass = ""
     if stage.define is not None:
@@ -144,7 +149,7 @@ def check_ig_variables(stage: _Stage) -> list[ConformanceCheck]:
         exp = sorted(v for v, c in core.items() if c == "Exp")
         failed = [f"{v} absent" for v in req if v not in present]
         failed += [f"{v} blank on {n} record(s)" for v in req if v in present
-                   and (n := _blank_count(stage.column(name, v)))]
+                   and (n := stage.profile(name, v).blank)]
         out.append(ConformanceCheck("IG-REQ", stage.name, name, "Required variables present and populated",
                                     len(req), failed))
         out.append(ConformanceCheck("IG-EXP", stage.name, name, "Expected variables present", len(exp),
@@ -166,7 +171,7 @@ def check_trial_summary(stage: _Stage) -> list[ConformanceCheck]:
     for param, ref, code in zip(params, refs, codes):
         if param in TS_CODED:
             checked += 1
-            if _blank(code) or _blank(ref):
+            if is_blank(code) or is_blank(ref):
                 coded_failed.append(f"{param} (no {TS_CODED[param]} code)")
     return [ConformanceCheck("TS-PARAM", stage.name, "TS", "TS parameters FDA's conformance guide expects, "
                              "SSTDTC first", len(FDA_TS) + 1, failed),
@@ -179,31 +184,32 @@ def check_epoch_and_visits(stage: _Stage) -> list[ConformanceCheck]:
     for name in EPOCH_DOMAINS:
         if name not in stage.data:
             continue
-        values = stage.column(name, "EPOCH")
-        failed = ["EPOCH absent"] if not any(c["name"] == "EPOCH" for c in stage.data[name]["columns"]) else []
-        blank = _blank_count(values)
-        if blank:
-            failed.append(f"EPOCH blank on {blank} record(s)")
+        epoch = stage.profile(name, "EPOCH")
+        failed = ["EPOCH absent"] if "EPOCH" not in stage.data[name].names() else []
+        if epoch.blank:
+            failed.append(f"EPOCH blank on {epoch.blank} record(s)")
         out.append(ConformanceCheck("EPOCH", stage.name, name, "EPOCH present and populated",
-                                    len(values) or 1, failed))
+                                    epoch.records or 1, failed))
     if "SV" in stage.data:
-        known = set(zip(stage.column("SV", "USUBJID"), stage.column("SV", "VISITNUM")))
+        known = stage.data["SV"].visits or frozenset()
         for name in sorted(stage.data):
-            if name == "SV" or not any(c["name"] == "VISITNUM" for c in stage.data[name]["columns"]):
+            found = stage.data[name]
+            if name == "SV" or found.visits is None:
                 continue
-            pairs = [p for p in zip(stage.column(name, "USUBJID"), stage.column(name, "VISITNUM")) if p[1] is not None]
-            unknown = sorted({f"{u} VISITNUM {v}" for u, v in pairs if (u, v) not in known})
+            outside = found.visits - known
+            unknown = sorted({f"{u} VISITNUM {v}" for u, v in found.visits_apart or outside
+                              if v is not None and (u, v) in outside})
             out.append(ConformanceCheck("VISIT-SV", stage.name, name, "every VISITNUM is a visit of the subject in SV",
-                                        len(pairs), unknown))
+                                        found.visit_records, unknown))
     return out
 
 
 def check_adverse_events(stage: _Stage) -> list[ConformanceCheck]:
     if "AE" not in stage.data:
         return []
-    n = stage.data["AE"]["records"]
-    missing = [f"{v} absent" for v in MEDDRA if not stage.column("AE", v) and n]
-    missing += [f"{v} blank on {k} record(s)" for v in MEDDRA if (k := _blank_count(stage.column("AE", v)))]
+    n = stage.data["AE"].header["records"]
+    missing = [f"{v} absent" for v in MEDDRA if not stage.profile("AE", v).records and n]
+    missing += [f"{v} blank on {k} record(s)" for v in MEDDRA if (k := stage.profile("AE", v).blank)]
     serious = stage.column("AE", "AESER")
     criteria = [stage.column("AE", v) or [None] * n for v in SERIOUS]
     sae = [i for i, s in enumerate(serious) if s == "Y"]
@@ -241,8 +247,8 @@ def check_define(stage: _Stage) -> list[ConformanceCheck]:
         for ref in refs:
             item = items[ref.get("ItemOID")]
             var = item.get("Name")
-            column = stage.column(name, var)
-            given = any(not _blank(v) for v in set(column))
+            column = stage.profile(name, var)
+            given = column.given
             cl_ref = item.find("o:CodeListRef", NS)
             if ct_binding(meta, var) and given:
                 bound += 1
@@ -253,9 +259,9 @@ def check_define(stage: _Stage) -> list[ConformanceCheck]:
                 codelist = codelists[cl_ref.get("CodeListOID")]
                 allowed = {i.get("CodedValue") for i in codelist if i.tag.endswith("Item")}
                 if allowed:
-                    outside = sorted({_text(v) for v in _distinct(column) if not _blank(v)} - allowed)
+                    outside = sorted(column.texts - allowed)
                     list_failed += [f"{var}: '{v}' not in {codelist.get('OID')}" for v in outside]
-            missing = _blank_count(column)
+            missing = column.blank
             if ref.get("Mandatory") == "Yes" and missing:
                 mand_failed.append(f"{var}: Mandatory with {missing} blank")
             if core.get(var) == "Req" and ref.get("Mandatory") != "Yes":
@@ -275,7 +281,7 @@ def check_define(stage: _Stage) -> list[ConformanceCheck]:
             lists = [items[r.get("ItemOID")].find("def:ValueListRef", NS) for r in refs]
             out.append(ConformanceCheck("DEFINE-VLM", stage.name, name, f"value-level metadata by {param}", 1,
                                         [] if any(v is not None for v in lists) else ["no value list"]))
-        doc = stage.data[name]
+        doc = stage.data[name].header
         oid_failed = [f"{k} {doc[k]}" for k, want in (("studyOID", study.get("OID")),
                                                       ("metaDataVersionOID", mdv.get("OID"))) if doc[k] != want]
         oid_failed += [f"{c['itemOID']} not an item of {group.get('OID')}" for c in doc["columns"]
@@ -283,12 +289,6 @@ def check_define(stage: _Stage) -> list[ConformanceCheck]:
         out.append(ConformanceCheck("DEFINE-OID", stage.name, name, "Dataset-JSON OIDs are define.xml's",
                                     2 + len(doc["columns"]), oid_failed))
     return out
-
-
-def _text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def run_conformance_checks(sdtm_dir: Path, adam_dir: Path) -> list[ConformanceCheck]:

@@ -26,6 +26,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Mapping
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -157,9 +158,22 @@ def ct_binding(meta: DatasetMetadata, name: str) -> str | None:
     return None
 
 
+def _print_alike(series: pd.Series, distinct: pd.Series) -> bool:
+    """Whether the values of ``series`` that are equal have one text, so that one stands for the
+    others when they are counted per distinct value (``distinct``: some of its records, every distinct
+    value among them): not so for 1, 1.0 and True in an object column, or 0.0 and -0.0."""
+    if series.dtype == object:
+        return all(isinstance(v, str) for v in distinct.dropna())
+    if series.dtype.kind == "f":
+        numbers = series.to_numpy(dtype=float, na_value=np.nan)
+        return not (np.signbit(numbers) & (numbers == 0)).any()
+    return series.dtype.kind in "iub"
+
+
 def _values(series: pd.Series) -> list[str]:
     """Distinct non-missing values as text, in sorted order (numbers without '.0')."""
-    present = series.dropna()
+    distinct = series.drop_duplicates()
+    present = distinct.dropna() if _print_alike(series, distinct) else series.dropna()
     out = set()
     for value in present.tolist():
         if isinstance(value, float) and value.is_integer():
@@ -219,7 +233,8 @@ def _decodes(name: str, data: pd.DataFrame, meta: DatasetMetadata) -> dict[str, 
         decode = name[:-2]
     if decode is None or decode not in data or name not in data:
         return {}
-    pairs = data[[name, decode]].dropna().drop_duplicates(subset=[name])
+    # the distinct pairs first: the first pair of each code without a blank is the same, among fewer rows
+    pairs = data[[name, decode]].drop_duplicates().dropna().drop_duplicates(subset=[name])
     return {str(k): str(v) for k, v in zip(pairs[name], pairs[decode]) if str(v).strip()}
 
 
@@ -230,6 +245,20 @@ def _present(series: pd.Series) -> pd.Series:
     if series.dtype == object:
         return series.notna() & (series.astype(str).str.strip() != "")
     return series.notna()
+
+
+def _all_present(series: pd.Series) -> bool:
+    """``_present`` on every value, asked once per distinct value (equal values are alike present)."""
+    return bool(_present(series.drop_duplicates()).all())
+
+
+def _distinct_by_group(series: pd.Series, groups: pd.Series) -> dict[str, pd.Series]:
+    """Per group, the values of ``series`` in it: one record per distinct value where equal values
+    print alike (``_print_alike``), else every record."""
+    first = ~pd.DataFrame({"group": groups, "value": series}).duplicated()
+    if _print_alike(series, series[first]):
+        series, groups = series[first], groups[first]
+    return {str(key): part for key, part in series.groupby(groups, sort=False)}
 
 
 def _result_variables(meta: DatasetMetadata, data: pd.DataFrame, param: str) -> list[str]:
@@ -273,10 +302,14 @@ def create_value_level(meta: DatasetMetadata, data: pd.DataFrame,
     rows: list[ValueLevelMetadata] = []
     groups = data[param].astype(str)
     labels = _decodes(param, data, meta)
+    params = _values(data[param])
     for name in _result_variables(meta, data, param):
         var = meta.variable(name)
-        for value in _values(data[param]):
-            subset = data.loc[groups == value, name]
+        by_value = _distinct_by_group(data[name], groups)  # what follows asks about distinct values only
+        for value in params:
+            subset = by_value.get(value)
+            if subset is None:
+                continue
             present = _present(subset)
             if not present.any():
                 continue
@@ -333,7 +366,7 @@ def create_define_metadata(meta: DatasetMetadata, data: pd.DataFrame,
         if level == "Req":
             mandatory = True
         elif level is None:
-            mandatory = bool(len(series)) and bool(_present(series).all())
+            mandatory = bool(len(series)) and _all_present(series)
         else:
             mandatory = False
         codelist = var.codelist or create_codelist(meta, var, series, data, codelists)
