@@ -24,8 +24,9 @@ from tlfgen.results import StageResult
 from tlfgen.spec.study import ResolvedStudy
 from tlfgen.units import Unit, run_units
 
-#: the scheduling cost of the two heavy units: above the figures' (500 and less), below the tables'
-HEAVY_COST = 600.0
+#: the scheduling cost of the explorer page and the conformance checks, the two longest units of
+#: the lineage stage: above the figures' (500 and less), below the tables'
+LONG_COST = 600.0
 
 
 def lineage_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[Unit]:
@@ -49,17 +50,17 @@ def lineage_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[
     tables = tuple(f"tlf.{i}" for i in ids)
     units.append(Unit("lineage.ars", (*files, *tables), lambda *v: _write_ars(study, specs, v[len(files):]),
                       cost=100.0))
-    # heavy (``Unit.heavy``): at 5,000 subjects the explorer page grows its process by 1.4-1.6 GiB
-    # and the conformance checks (every SDTM and ADaM file read) by 1.3-1.5 GiB. They are the
-    # longest units of the run and run one at a time in a worker: each starts as soon as it is
-    # ready, before the figures (cost 500 and less), else the two of them end the run alone
+    # the explorer page is heavy (``Unit.heavy``): at 5,000 subjects it grows its process by
+    # 1.4-1.6 GiB. It and the conformance checks (0.35 GiB since they keep a profile per column,
+    # not the rows) are the longest units of the stage: each starts as soon as it is ready,
+    # before the figures, else they end the run alone (LONG_COST)
     units.append(Unit("lineage.html", (*files, *tables), lambda *v: _write_html(study, v[len(files):]),
-                      cost=HEAVY_COST, heavy=True))
+                      cost=LONG_COST, heavy=True))
     units.append(Unit("lineage.variables", (*files, *tables), lambda *v: _variables(study, v[len(files):]),
                       cost=101.0))
     units.append(Unit("lineage.json", ("lineage.variables", *(f"lineage.records.{k}" for k in range(len(parts)))),
                       partial(_write_json, study)))
-    units.append(Unit("lineage.conformance", files, lambda *_: _conformance(study), cost=HEAVY_COST, heavy=True))
+    units.append(Unit("lineage.conformance", files, lambda *_: _conformance(study), cost=LONG_COST))
     units.append(Unit("lineage", ("lineage.json", "lineage.ars", "lineage.html", "lineage.conformance"),
                       _stage_result, main=True))
     return units
