@@ -6,6 +6,7 @@ the variable graph), and its records one at a time as dicts (``adam_record``, ``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,27 @@ def _unknown(what: str, name: str, valid: list[str]) -> UsageError:
     return UsageError(f"unknown {what} '{name}'", hint=hint + (" ..." if len(valid) > 30 else ""))
 
 
+def _read_sdtm_columns(path: Path, wanted: set[str]) -> pd.DataFrame:
+    """The ``wanted`` columns of an XPT file that has them, text as str and numbers as float64."""
+    from tlfgen.io.xpt_read import read_xpt_columns
+
+    try:
+        fast = read_xpt_columns(path, wanted)
+    except (OSError, ValueError):
+        fast = None  # pyreadstat below says what is wrong with the file
+    if fast is not None and len(fast[0].columns):
+        return fast[0]
+    import pyreadstat
+
+    try:
+        _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+        data, _ = pyreadstat.read_xport(str(path), usecols=[c for c in meta.column_names if c in wanted],
+                                        disable_datetime_conversion=True)
+    except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
+        raise DataError(f"cannot read XPT file: {exc}", file=path, hint="run the SDTM stage again") from exc
+    return data
+
+
 @dataclass
 class TraceContext:
     """Loads what a trace needs, once: specs, ADaM/SDTM data, lineage files, the variable graph."""
@@ -103,22 +125,14 @@ class TraceContext:
         return self._cache[key]
 
     def sdtm(self, domain: str) -> pd.DataFrame | None:
-        """The columns of ``sdtm/<domain>.xpt`` a trace shows (keys, --SEQ, VISIT, ``SDTM_SHOW``)."""
+        """The columns of ``sdtm/<domain>.xpt`` a trace shows (keys, --SEQ, VISIT, ``SDTM_SHOW``), as
+        ``pyreadstat.read_xport(..., disable_datetime_conversion=True)`` gives them (read column-wise
+        by ``io.xpt_read`` when it takes the file)."""
         key = f"sdtm.{domain}"
         if key not in self._cache:
-            import pyreadstat
-
             path = self.study.sdtm_dir / f"{domain.lower()}.xpt"
-            data = None
-            if path.is_file():
-                try:
-                    _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
-                    wanted = {"USUBJID", "VISIT", f"{domain}SEQ", *(f"{domain}{s}" for s in SDTM_SHOW)}
-                    data, _ = pyreadstat.read_xport(str(path), usecols=[c for c in meta.column_names if c in wanted],
-                                                    disable_datetime_conversion=True)
-                except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
-                    raise DataError(f"cannot read XPT file: {exc}", file=path, hint="run the SDTM stage again") from exc
-            self._cache[key] = data
+            wanted = {"USUBJID", "VISIT", f"{domain}SEQ", *(f"{domain}{s}" for s in SDTM_SHOW)}
+            self._cache[key] = _read_sdtm_columns(path, wanted) if path.is_file() else None
         return self._cache[key]
 
     def has_column(self, dataset: str, name: str) -> bool:
