@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tlfgen.lineage.records import _sdtm_sources, adam_source_ids
+from tlfgen.lineage.records import adam_source_ids
 from tlfgen.lineage.trace_context import ADAM_SHOW, SDTM_SHOW, TraceContext
 
 #: an SDTM record as the page stores it: (shown values, raw rows as "file:line")
@@ -111,16 +111,35 @@ def adam_value_rows(ctx: TraceContext, dataset: str, show: tuple[str, ...], posi
     return create_value_rows(ctx, f"adam.{dataset}", (*ADAM_SHOW, *show), positions)
 
 
-def _raw_texts(ctx: TraceContext, domain: str) -> dict[str, list[str]]:
-    """{SDTM record id: its raw rows as ``file:line``} of one domain (every lineage file of it)."""
-    key = ("raw_texts", domain)
+def _raw_sources(ctx: TraceContext, domain: str) -> list[tuple[dict[str, int], np.ndarray, list[str], np.ndarray, np.ndarray]]:
+    """Per lineage file of one domain: {record id: its number}, where each record's sources start
+    (and one more), the file texts ``"<file>:"``, and per source its file index and file line."""
+    key = ("raw_index", domain)
     if key not in ctx._cache:
-        found: dict[str, list[str]] = {}
-        for link in ctx.records.links:
-            if link.domain == domain:
-                found.update(zip(*_sdtm_sources(ctx.records, link)))
-        ctx._cache[key] = found
+        ctx._cache[key] = [(dict(zip(link.ids, range(len(link.ids)))), _starts(link.counts),
+                            [f"{name}:" for name in link.files], link.file_index, ctx.records.source_lines(link))
+                           for link in ctx.records.links if link.domain == domain]
     return ctx._cache[key]
+
+
+def _raw_texts(ctx: TraceContext, domain: str, ids: list[str]) -> list[list[str]]:
+    """Per SDTM record id of ``domain``, its raw rows as ``file:line`` (from the last lineage file of
+    the domain that has the id; none has it: [])."""
+    found: list[list[str]] = [[] for _ in ids]
+    for where, starts, prefixes, file_index, lines in _raw_sources(ctx, domain):
+        at = [(i, k) for i, rid in enumerate(ids) if (k := where.get(rid)) is not None]
+        if not at:
+            continue
+        records = np.asarray([k for _, k in at], dtype=np.int64)
+        first, counts = starts[records], starts[records + 1] - starts[records]
+        ends = np.cumsum(counts)
+        flat = np.arange(int(ends[-1])) + np.repeat(first - (ends - counts), counts)
+        texts = list(map(str.__add__, map(prefixes.__getitem__, file_index[flat].tolist()),
+                         map(str, lines[flat].tolist())))
+        bounds = [0, *ends.tolist()]
+        for (i, _), a, b in zip(at, bounds[:-1], bounds[1:]):
+            found[i] = texts[a:b]
+    return found
 
 
 def _sdtm_rows(ctx: TraceContext, domain: str, ids: list[str]) -> list[int | None]:
@@ -148,8 +167,7 @@ def create_sdtm_entries(ctx: TraceContext, domain: str, ids: list[str]) -> list[
         found = create_value_rows(ctx, f"sdtm.{domain}", names, np.asarray([rows[i] for i in at], dtype=np.int64))
         for i, value in zip(at, found):
             values[i] = value
-    raw = _raw_texts(ctx, domain)
-    return [(value, raw.get(rid, [])) for value, rid in zip(values, ids)]
+    return list(zip(values, _raw_texts(ctx, domain, ids)))
 
 
 def sdtm_entries(ctx: TraceContext, ids: list[str]) -> list[SdtmEntry]:
