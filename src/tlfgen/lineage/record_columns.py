@@ -19,6 +19,8 @@ and the command line agree; results are kept in the context's cache, as its own 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain, compress
+from operator import methodcaller
 from typing import Any
 
 import numpy as np
@@ -46,10 +48,13 @@ class AdamSources:
 def create_adam_sources(dataset: str, lineage: list[dict[str, Any]]) -> AdamSources:
     """``AdamSources`` of ``lineage`` (``adam/lineage/<dataset>.json``'s records, in data order)."""
     ids, links = adam_source_ids(dataset, lineage)
-    sdtm_ids = [s for sources in links for s in sources if s.startswith("sdtm.")]
-    parents = [s[len("adam."):].partition(":")[0] for sources in links for s in sources if s.startswith("adam.")]
-    sdtm_counts = [sum(1 for s in sources if s.startswith("sdtm.")) for sources in links]
-    parent_counts = [len(sources) - n for sources, n in zip(links, sdtm_counts)]
+    counts = np.fromiter(map(len, links), dtype=np.int64, count=len(links))
+    flat = list(chain.from_iterable(links))  # each "sdtm.<DOMAIN>:..." or "adam.<DATASET>:..."
+    is_sdtm = np.fromiter(map(methodcaller("startswith", "sdtm."), flat), dtype=bool, count=len(flat))
+    sdtm_ids = list(compress(flat, is_sdtm.tolist()))
+    parents = [s[len("adam."):].partition(":")[0] for s in compress(flat, (~is_sdtm).tolist())]
+    sdtm_counts = np.bincount(np.repeat(np.arange(len(links)), counts)[is_sdtm], minlength=len(links))
+    parent_counts = counts - sdtm_counts
     return AdamSources(ids=ids, usubjids=[rec["key"].get("USUBJID") for rec in lineage],
                        sdtm_starts=_starts(sdtm_counts), sdtm_ids=sdtm_ids,
                        sdtm_domains=np.asarray([s[len("sdtm."):].partition(":")[0] for s in sdtm_ids], dtype=object),
