@@ -116,34 +116,24 @@ def adam_value_rows(ctx: TraceContext, dataset: str, show: tuple[str, ...], posi
     return create_value_rows(ctx, f"adam.{dataset}", (*ADAM_SHOW, *show), positions)
 
 
-def _raw_sources(ctx: TraceContext, domain: str) -> list[tuple[dict[str, int], np.ndarray, list[str], np.ndarray, np.ndarray]]:
-    """Per lineage file of one domain: {record id: its number}, where each record's sources start
-    (and one more), the file texts ``"<file>:"``, and per source its file index and file line."""
-    key = ("raw_index", domain)
-    if key not in ctx._cache:
-        ctx._cache[key] = [(dict(zip(link.ids, range(len(link.ids)))), _starts(link.counts),
-                            [f"{name}:" for name in link.files], link.file_index, ctx.records.source_lines(link))
-                           for link in ctx.records.links if link.domain == domain]
-    return ctx._cache[key]
-
-
 def _raw_texts(ctx: TraceContext, domain: str, ids: list[str]) -> list[list[str]]:
-    """Per SDTM record id of ``domain``, its raw rows as ``file:line`` (from the last lineage file of
-    the domain that has the id; none has it: [])."""
+    """Per SDTM record id of ``domain``, its raw rows as ``file:line`` (``TraceContext.raw_rows``),
+    the text made for these records only."""
+    sources = ctx.raw_sources(domain)
+    at = [(i, k) for i, rid in enumerate(ids) if (k := sources.where.get(rid)) is not None]
     found: list[list[str]] = [[] for _ in ids]
-    for where, starts, prefixes, file_index, lines in _raw_sources(ctx, domain):
-        at = [(i, k) for i, rid in enumerate(ids) if (k := where.get(rid)) is not None]
-        if not at:
-            continue
-        records = np.asarray([k for _, k in at], dtype=np.int64)
-        first, counts = starts[records], starts[records + 1] - starts[records]
-        ends = np.cumsum(counts)
-        flat = np.arange(int(ends[-1])) + np.repeat(first - (ends - counts), counts)
-        texts = list(map(str.__add__, map(prefixes.__getitem__, file_index[flat].tolist()),
-                         map(str, lines[flat].tolist())))
-        bounds = [0, *ends.tolist()]
-        for (i, _), a, b in zip(at, bounds[:-1], bounds[1:]):
-            found[i] = texts[a:b]
+    if not at:
+        return found
+    records = np.asarray([k for _, k in at], dtype=np.int64)
+    first, counts = sources.starts[records], sources.starts[records + 1] - sources.starts[records]
+    ends = np.cumsum(counts)
+    flat = np.arange(int(ends[-1])) + np.repeat(first - (ends - counts), counts)
+    prefixes = [f"{name}:" for name in sources.names]
+    texts = list(map(str.__add__, map(prefixes.__getitem__, sources.files[flat].tolist()),
+                     map(str, sources.lines[flat].tolist())))
+    bounds = [0, *ends.tolist()]
+    for (i, _), a, b in zip(at, bounds[:-1], bounds[1:]):
+        found[i] = texts[a:b]
     return found
 
 

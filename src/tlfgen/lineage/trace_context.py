@@ -96,6 +96,27 @@ def _read_sdtm_columns(path: Path, wanted: set[str]) -> pd.DataFrame:
     return data
 
 
+@dataclass(frozen=True)
+class RawSources:
+    """One SDTM domain's record lineage, column-wise: record ``where[id]``'s sources are
+    ``starts[k]:starts[k + 1]``; per source its file (index into ``names``), data row and file line."""
+
+    where: dict[str, int]
+    starts: np.ndarray
+    names: list[str]
+    files: np.ndarray
+    rows: np.ndarray
+    lines: np.ndarray
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, dtype=np.int64)
+
+
+def _counts_to_starts(counts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(_joined(counts))]).astype(np.int64)
+
+
 @dataclass
 class TraceContext:
     """Loads what a trace needs, once: specs, ADaM/SDTM data, lineage files, the variable graph."""
@@ -146,30 +167,31 @@ class TraceContext:
 
     def raw_rows(self, rid: str) -> list[dict[str, Any]]:
         """The raw rows (file, data row, file line) of one SDTM record."""
-        where, files, rows, lines = self._raw_sources(rid[len("sdtm."):].partition(":")[0])
-        span = where.get(rid)
-        if span is None:
+        sources = self.raw_sources(rid[len("sdtm."):].partition(":")[0])
+        k = sources.where.get(rid)
+        if k is None:
             return []
-        return [{"file": files[j], "row": rows[j], "line": lines[j], "id": f"{files[j]}:{lines[j]}"}
-                for j in range(*span)]
+        span = slice(int(sources.starts[k]), int(sources.starts[k + 1]))
+        names = sources.names
+        return [{"file": names[f], "row": row, "line": line, "id": f"{names[f]}:{line}"} for f, row, line in
+                zip(sources.files[span].tolist(), sources.rows[span].tolist(), sources.lines[span].tolist())]
 
-    def _raw_sources(self, domain: str) -> tuple[dict[str, tuple[int, int]], list[str], list[int], list[int]]:
-        """One domain's record lineage, column-wise: {record id: (first, end) source}, and per source
-        its file, data row and file line (read for the domains a trace meets, not for all)."""
+    def raw_sources(self, domain: str) -> RawSources:
+        """``RawSources`` of one domain (read for the domains a trace meets, not for all)."""
         key = ("raw_sources", domain)
         if key not in self._cache:
             links = [link for link in self.records.links if link.domain == domain]
-            where: dict[str, tuple[int, int]] = {}
-            files: list[str] = []
-            rows: list[int] = []
-            lines: list[int] = []
-            for link in links:
-                ends = (np.cumsum(link.counts) + len(files)).tolist()
-                where.update(zip(link.ids, zip([len(files), *ends[:-1]], ends)))
-                files += [link.files[f] for f in link.file_index.tolist()]
-                rows += link.rows.tolist()
-                lines += self.records.source_lines(link).tolist()
-            self._cache[key] = (where, files, rows, lines)
+            where: dict[str, int] = {}
+            first = np.cumsum([0, *(len(link.ids) for link in links)]).tolist()
+            for link, start in zip(links, first):  # a record id in two files: the last one's
+                where.update(zip(link.ids, range(start, start + len(link.ids))))
+            offsets = np.cumsum([0, *(len(link.files) for link in links)]).tolist()
+            self._cache[key] = RawSources(
+                where=where, starts=_counts_to_starts([link.counts for link in links]),
+                names=[name for link in links for name in link.files],
+                files=_joined([link.file_index + offset for link, offset in zip(links, offsets)]),
+                rows=_joined([link.rows for link in links]),
+                lines=_joined([self.records.source_lines(link) for link in links]))
         return self._cache[key]
 
     def shown_columns(self, dataset: str, names: tuple[str, ...]) -> list[tuple[str, list[Any]]]:
