@@ -36,3 +36,25 @@ def test_adam_sources_column_wise():
         ["sdtm.EX:S-2:1"], [], ["sdtm.RS:S-1:2", "sdtm.RS:S-1:3", "sdtm.DM:S-1"]]
     assert sdtm_ids_at(sources, np.asarray([1, 2]), frozenset({"DM"})) == [["sdtm.DM:S-1"], []]
     assert sdtm_ids_at(sources, np.asarray([], dtype=np.int64), None) == []
+
+
+def test_raw_texts_and_raw_rows_of_a_domain_in_two_lineage_files():
+    """An id in two lineage files of one domain takes the last file's sources; an unknown id has none."""
+    from tlfgen.lineage.record_columns import _raw_texts
+    from tlfgen.lineage.records import RecordIndex, SdtmLinks
+    from tlfgen.lineage.trace_context import TraceContext
+
+    first = SdtmLinks(ids=["sdtm.TS:#1", "sdtm.TS:#2"], files=["specs/a.yaml", "specs/b.yaml"],
+                      counts=np.asarray([2, 1]), file_index=np.asarray([0, 1, 1]), rows=np.asarray([5, 7, 9]),
+                      domain="TS")
+    second = SdtmLinks(ids=["sdtm.TS:#2", "sdtm.TS:#3"], files=["specs/c.yaml"], counts=np.asarray([1, 0]),
+                       file_index=np.asarray([0]), rows=np.asarray([4]), domain="TS")
+    ctx = TraceContext(study=None)  # type: ignore[arg-type]  # spec files: their lines are given, none is read
+    ctx._cache["records"] = RecordIndex(study=None, links=[first, second])  # type: ignore[arg-type]
+    ids = ["sdtm.TS:#2", "sdtm.TS:#9", "sdtm.TS:#1", "sdtm.TS:#3"]
+    assert _raw_texts(ctx, "TS", ids) == [["specs/c.yaml:4"], [], ["specs/a.yaml:5", "specs/b.yaml:7"], []]
+    assert _raw_texts(ctx, "TS", []) == []
+    assert ctx.raw_rows("sdtm.TS:#1") == [{"file": "specs/a.yaml", "row": 5, "line": 5, "id": "specs/a.yaml:5"},
+                                          {"file": "specs/b.yaml", "row": 7, "line": 7, "id": "specs/b.yaml:7"}]
+    assert ctx.raw_rows("sdtm.TS:#2") == [{"file": "specs/c.yaml", "row": 4, "line": 4, "id": "specs/c.yaml:4"}]
+    assert ctx.raw_rows("sdtm.TS:#9") == []

@@ -19,11 +19,13 @@ and the command line agree; results are kept in the context's cache, as its own 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain, compress
+from operator import methodcaller
 from typing import Any
 
 import numpy as np
 
-from tlfgen.lineage.records import _sdtm_sources, adam_source_ids
+from tlfgen.lineage.records import adam_source_ids
 from tlfgen.lineage.trace_context import ADAM_SHOW, SDTM_SHOW, TraceContext
 
 #: an SDTM record as the page stores it: (shown values, raw rows as "file:line")
@@ -46,10 +48,13 @@ class AdamSources:
 def create_adam_sources(dataset: str, lineage: list[dict[str, Any]]) -> AdamSources:
     """``AdamSources`` of ``lineage`` (``adam/lineage/<dataset>.json``'s records, in data order)."""
     ids, links = adam_source_ids(dataset, lineage)
-    sdtm_ids = [s for sources in links for s in sources if s.startswith("sdtm.")]
-    parents = [s[len("adam."):].partition(":")[0] for sources in links for s in sources if s.startswith("adam.")]
-    sdtm_counts = [sum(1 for s in sources if s.startswith("sdtm.")) for sources in links]
-    parent_counts = [len(sources) - n for sources, n in zip(links, sdtm_counts)]
+    counts = np.fromiter(map(len, links), dtype=np.int64, count=len(links))
+    flat = list(chain.from_iterable(links))  # each "sdtm.<DOMAIN>:..." or "adam.<DATASET>:..."
+    is_sdtm = np.fromiter(map(methodcaller("startswith", "sdtm."), flat), dtype=bool, count=len(flat))
+    sdtm_ids = list(compress(flat, is_sdtm.tolist()))
+    parents = [s[len("adam."):].partition(":")[0] for s in compress(flat, (~is_sdtm).tolist())]
+    sdtm_counts = np.bincount(np.repeat(np.arange(len(links)), counts)[is_sdtm], minlength=len(links))
+    parent_counts = counts - sdtm_counts
     return AdamSources(ids=ids, usubjids=[rec["key"].get("USUBJID") for rec in lineage],
                        sdtm_starts=_starts(sdtm_counts), sdtm_ids=sdtm_ids,
                        sdtm_domains=np.asarray([s[len("sdtm."):].partition(":")[0] for s in sdtm_ids], dtype=object),
@@ -111,16 +116,25 @@ def adam_value_rows(ctx: TraceContext, dataset: str, show: tuple[str, ...], posi
     return create_value_rows(ctx, f"adam.{dataset}", (*ADAM_SHOW, *show), positions)
 
 
-def _raw_texts(ctx: TraceContext, domain: str) -> dict[str, list[str]]:
-    """{SDTM record id: its raw rows as ``file:line``} of one domain (every lineage file of it)."""
-    key = ("raw_texts", domain)
-    if key not in ctx._cache:
-        found: dict[str, list[str]] = {}
-        for link in ctx.records.links:
-            if link.domain == domain:
-                found.update(zip(*_sdtm_sources(ctx.records, link)))
-        ctx._cache[key] = found
-    return ctx._cache[key]
+def _raw_texts(ctx: TraceContext, domain: str, ids: list[str]) -> list[list[str]]:
+    """Per SDTM record id of ``domain``, its raw rows as ``file:line`` (``TraceContext.raw_rows``),
+    the text made for these records only."""
+    sources = ctx.raw_sources(domain)
+    at = [(i, k) for i, rid in enumerate(ids) if (k := sources.where.get(rid)) is not None]
+    found: list[list[str]] = [[] for _ in ids]
+    if not at:
+        return found
+    records = np.asarray([k for _, k in at], dtype=np.int64)
+    first, counts = sources.starts[records], sources.starts[records + 1] - sources.starts[records]
+    ends = np.cumsum(counts)
+    flat = np.arange(int(ends[-1])) + np.repeat(first - (ends - counts), counts)
+    prefixes = [f"{name}:" for name in sources.names]
+    texts = list(map(str.__add__, map(prefixes.__getitem__, sources.files[flat].tolist()),
+                     map(str, sources.lines[flat].tolist())))
+    bounds = [0, *ends.tolist()]
+    for (i, _), a, b in zip(at, bounds[:-1], bounds[1:]):
+        found[i] = texts[a:b]
+    return found
 
 
 def _sdtm_rows(ctx: TraceContext, domain: str, ids: list[str]) -> list[int | None]:
@@ -148,8 +162,7 @@ def create_sdtm_entries(ctx: TraceContext, domain: str, ids: list[str]) -> list[
         found = create_value_rows(ctx, f"sdtm.{domain}", names, np.asarray([rows[i] for i in at], dtype=np.int64))
         for i, value in zip(at, found):
             values[i] = value
-    raw = _raw_texts(ctx, domain)
-    return [(value, raw.get(rid, [])) for value, rid in zip(values, ids)]
+    return list(zip(values, _raw_texts(ctx, domain, ids)))
 
 
 def sdtm_entries(ctx: TraceContext, ids: list[str]) -> list[SdtmEntry]:

@@ -6,6 +6,7 @@ the variable graph), and its records one at a time as dicts (``adam_record``, ``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,48 @@ def _unknown(what: str, name: str, valid: list[str]) -> UsageError:
     return UsageError(f"unknown {what} '{name}'", hint=hint + (" ..." if len(valid) > 30 else ""))
 
 
+def _read_sdtm_columns(path: Path, wanted: set[str]) -> pd.DataFrame:
+    """The ``wanted`` columns of an XPT file that has them, text as str and numbers as float64."""
+    from tlfgen.io.xpt_read import read_xpt_columns
+
+    try:
+        fast = read_xpt_columns(path, wanted)
+    except (OSError, ValueError):
+        fast = None  # pyreadstat below says what is wrong with the file
+    if fast is not None and len(fast[0].columns):
+        return fast[0]
+    import pyreadstat
+
+    try:
+        _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+        data, _ = pyreadstat.read_xport(str(path), usecols=[c for c in meta.column_names if c in wanted],
+                                        disable_datetime_conversion=True)
+    except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
+        raise DataError(f"cannot read XPT file: {exc}", file=path, hint="run the SDTM stage again") from exc
+    return data
+
+
+@dataclass(frozen=True)
+class RawSources:
+    """One SDTM domain's record lineage, column-wise: record ``where[id]``'s sources are
+    ``starts[k]:starts[k + 1]``; per source its file (index into ``names``), data row and file line."""
+
+    where: dict[str, int]
+    starts: np.ndarray
+    names: list[str]
+    files: np.ndarray
+    rows: np.ndarray
+    lines: np.ndarray
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, dtype=np.int64)
+
+
+def _counts_to_starts(counts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(_joined(counts))]).astype(np.int64)
+
+
 @dataclass
 class TraceContext:
     """Loads what a trace needs, once: specs, ADaM/SDTM data, lineage files, the variable graph."""
@@ -103,22 +146,14 @@ class TraceContext:
         return self._cache[key]
 
     def sdtm(self, domain: str) -> pd.DataFrame | None:
-        """The columns of ``sdtm/<domain>.xpt`` a trace shows (keys, --SEQ, VISIT, ``SDTM_SHOW``)."""
+        """The columns of ``sdtm/<domain>.xpt`` a trace shows (keys, --SEQ, VISIT, ``SDTM_SHOW``), as
+        ``pyreadstat.read_xport(..., disable_datetime_conversion=True)`` gives them (read column-wise
+        by ``io.xpt_read`` when it takes the file)."""
         key = f"sdtm.{domain}"
         if key not in self._cache:
-            import pyreadstat
-
             path = self.study.sdtm_dir / f"{domain.lower()}.xpt"
-            data = None
-            if path.is_file():
-                try:
-                    _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
-                    wanted = {"USUBJID", "VISIT", f"{domain}SEQ", *(f"{domain}{s}" for s in SDTM_SHOW)}
-                    data, _ = pyreadstat.read_xport(str(path), usecols=[c for c in meta.column_names if c in wanted],
-                                                    disable_datetime_conversion=True)
-                except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
-                    raise DataError(f"cannot read XPT file: {exc}", file=path, hint="run the SDTM stage again") from exc
-            self._cache[key] = data
+            wanted = {"USUBJID", "VISIT", f"{domain}SEQ", *(f"{domain}{s}" for s in SDTM_SHOW)}
+            self._cache[key] = _read_sdtm_columns(path, wanted) if path.is_file() else None
         return self._cache[key]
 
     def has_column(self, dataset: str, name: str) -> bool:
@@ -132,30 +167,31 @@ class TraceContext:
 
     def raw_rows(self, rid: str) -> list[dict[str, Any]]:
         """The raw rows (file, data row, file line) of one SDTM record."""
-        where, files, rows, lines = self._raw_sources(rid[len("sdtm."):].partition(":")[0])
-        span = where.get(rid)
-        if span is None:
+        sources = self.raw_sources(rid[len("sdtm."):].partition(":")[0])
+        k = sources.where.get(rid)
+        if k is None:
             return []
-        return [{"file": files[j], "row": rows[j], "line": lines[j], "id": f"{files[j]}:{lines[j]}"}
-                for j in range(*span)]
+        span = slice(int(sources.starts[k]), int(sources.starts[k + 1]))
+        names = sources.names
+        return [{"file": names[f], "row": row, "line": line, "id": f"{names[f]}:{line}"} for f, row, line in
+                zip(sources.files[span].tolist(), sources.rows[span].tolist(), sources.lines[span].tolist())]
 
-    def _raw_sources(self, domain: str) -> tuple[dict[str, tuple[int, int]], list[str], list[int], list[int]]:
-        """One domain's record lineage, column-wise: {record id: (first, end) source}, and per source
-        its file, data row and file line (read for the domains a trace meets, not for all)."""
+    def raw_sources(self, domain: str) -> RawSources:
+        """``RawSources`` of one domain (read for the domains a trace meets, not for all)."""
         key = ("raw_sources", domain)
         if key not in self._cache:
             links = [link for link in self.records.links if link.domain == domain]
-            where: dict[str, tuple[int, int]] = {}
-            files: list[str] = []
-            rows: list[int] = []
-            lines: list[int] = []
-            for link in links:
-                ends = (np.cumsum(link.counts) + len(files)).tolist()
-                where.update(zip(link.ids, zip([len(files), *ends[:-1]], ends)))
-                files += [link.files[f] for f in link.file_index.tolist()]
-                rows += link.rows.tolist()
-                lines += self.records.source_lines(link).tolist()
-            self._cache[key] = (where, files, rows, lines)
+            where: dict[str, int] = {}
+            first = np.cumsum([0, *(len(link.ids) for link in links)]).tolist()
+            for link, start in zip(links, first):  # a record id in two files: the last one's
+                where.update(zip(link.ids, range(start, start + len(link.ids))))
+            offsets = np.cumsum([0, *(len(link.files) for link in links)]).tolist()
+            self._cache[key] = RawSources(
+                where=where, starts=_counts_to_starts([link.counts for link in links]),
+                names=[name for link in links for name in link.files],
+                files=_joined([link.file_index + offset for link, offset in zip(links, offsets)]),
+                rows=_joined([link.rows for link in links]),
+                lines=_joined([self.records.source_lines(link) for link in links]))
         return self._cache[key]
 
     def shown_columns(self, dataset: str, names: tuple[str, ...]) -> list[tuple[str, list[Any]]]:
