@@ -26,12 +26,12 @@ def SDTM_MDV(studyid: str) -> str:  # noqa: N802 (a name shared by define.xml an
 
 def write_dataset(df, meta: DatasetMetadata, folder: Path, studyid: str) -> tuple[DatasetMetadata, list[Path]]:
     """Write ``<name>.xpt`` and ``<name>.json``; return the completed metadata and the paths."""
-    profiles: dict = {}  # each text column measured once for both
+    profiles: dict = {}  # each text column looked at once for the metadata, the XPT and the JSON
     meta = complete_metadata(meta, df, profiles=profiles)
     name = meta.name.lower()
     xpt = write_xpt(df, meta, folder / f"{name}.xpt", profiles=profiles)
     js = write_dataset_json(df, meta, folder / f"{name}.json", study_oid=study_oid(studyid),
-                            metadata_version_oid=SDTM_MDV(studyid), metadata_ref="define.xml")
+                            metadata_version_oid=SDTM_MDV(studyid), metadata_ref="define.xml", profiles=profiles)
     return meta, [xpt, js]
 
 
