@@ -89,7 +89,8 @@ def complete_metadata(meta: DatasetMetadata, df: pd.DataFrame, *, profiles: dict
     return dataclasses.replace(meta, variables=tuple(variables))
 
 
-def _prepare_frame(df: pd.DataFrame, meta: DatasetMetadata) -> tuple[pd.DataFrame, dict[str, str], dict[str, int]]:
+def _prepare_frame(df: pd.DataFrame, meta: DatasetMetadata) -> tuple[dict[str, pd.Series], dict[str, str],
+                                                                      dict[str, int]]:
     """Columns in metadata order as XPT stores them (numbers and dates as float64, text columns as
     they are); the display formats; the declared length of each text column that has one."""
     columns: dict[str, pd.Series] = {}
@@ -108,7 +109,7 @@ def _prepare_frame(df: pd.DataFrame, meta: DatasetMetadata) -> tuple[pd.DataFram
             columns[var.name] = pd.to_numeric(series).astype("float64")
         if var.display_format and var.name not in formats:
             formats[var.name] = var.display_format
-    return pd.DataFrame(columns), formats, lengths
+    return columns, formats, lengths
 
 
 def create_padded_texts(profile: TextProfile, length: int) -> np.ndarray:
@@ -177,15 +178,14 @@ def compute_ibm_doubles(numbers: np.ndarray) -> np.ndarray | None:
     return np.where(missing, np.uint64(_IBM_MISSING), word).astype(">u8")
 
 
-def _encode_rows(frame: pd.DataFrame, lengths: dict[str, int],
+def _encode_rows(columns: dict[str, pd.Series], records: int, lengths: dict[str, int],
                  profiles: dict | None = None) -> tuple[bytes, dict[str, int]] | None:
-    """The observation records of a prepared ``frame`` (float64 numbers, ASCII text) and the text
+    """The observation records of prepared ``columns`` (float64 numbers, ASCII text) and the text
     widths (the longest value or the declared ``lengths``, if longer); None when a column is
     anything else (pyreadstat then writes the whole file). ``profiles``: see ``write_xpt``."""
     fields: list[np.ndarray] = []
     widths: dict[str, int] = {}
-    for name in frame.columns:
-        column = frame[name]
+    for name, column in columns.items():
         if column.dtype == np.float64:
             ibm = compute_ibm_doubles(column.to_numpy())
             if ibm is None:
@@ -197,16 +197,16 @@ def _encode_rows(frame: pd.DataFrame, lengths: dict[str, int],
             return None
         widths[name] = max(lengths.get(name, 0), profile.max_size)
         fields.append(create_text_cells(profile, widths[name]))
-    records = np.empty(len(frame), dtype=[(f"f{i}", a.dtype) for i, a in enumerate(fields)])
+    table = np.empty(records, dtype=[(f"f{i}", a.dtype) for i, a in enumerate(fields)])
     for i, values in enumerate(fields):
-        records[f"f{i}"] = values
-    data = records.tobytes()
+        table[f"f{i}"] = values
+    data = table.tobytes()
     return data + b" " * (-len(data) % 80), widths
 
 
-def create_xpt_bytes(frame: pd.DataFrame, meta: DatasetMetadata, formats: dict[str, str], scratch: Path,
-                     profiles: dict | None = None, lengths: dict[str, int] | None = None) -> bytes:
-    """The XPT v5 file of a prepared frame (``_prepare_frame``; before the header stamps).
+def create_xpt_bytes(frame: pd.DataFrame | dict[str, pd.Series], meta: DatasetMetadata, formats: dict[str, str],
+                     scratch: Path, profiles: dict | None = None, lengths: dict[str, int] | None = None) -> bytes:
+    """The XPT v5 file of prepared columns (``_prepare_frame``; before the header stamps).
 
     pyreadstat writes the headers (from a one-record frame with the same widths); the
     observations are encoded column-wise here. The per-cell pyreadstat path is kept for
@@ -215,6 +215,8 @@ def create_xpt_bytes(frame: pd.DataFrame, meta: DatasetMetadata, formats: dict[s
     """
     labels = {var.name: var.label for var in meta.variables}
     lengths = lengths or {}
+    columns = dict(frame.items())
+    records = len(next(iter(columns.values()))) if columns else 0
 
     def written(data: pd.DataFrame) -> bytes:
         pyreadstat.write_xport(
@@ -225,22 +227,22 @@ def create_xpt_bytes(frame: pd.DataFrame, meta: DatasetMetadata, formats: dict[s
 
     def written_whole() -> bytes:
         return written(pd.DataFrame({
-            name: frame[name] if frame[name].dtype == np.float64
-            else pd.Series(create_padded_texts(text_profile(frame[name], profiles), lengths.get(name, 0)),
+            name: column if column.dtype == np.float64
+            else pd.Series(create_padded_texts(text_profile(column, profiles), lengths.get(name, 0)),
                            dtype=object, name=name)
-            for name in frame.columns}))
+            for name, column in columns.items()}, index=pd.RangeIndex(records)))
 
-    encoded = _encode_rows(frame, lengths, profiles) if len(frame) else None
+    encoded = _encode_rows(columns, records, lengths, profiles) if records else None
     if encoded is None:
         return written_whole()
     rows, widths = encoded
     template = pd.DataFrame({
         name: pd.Series(["x" * widths[name]], dtype=object) if name in widths else pd.Series([0.0])
-        for name in frame.columns
+        for name in columns
     })
     head = written(template)
     cut = head.find(_OBS_HEADER) + len(_OBS_HEADER)
-    row_size = sum(widths.values()) + 8 * (len(frame.columns) - len(widths))
+    row_size = sum(widths.values()) + 8 * (len(columns) - len(widths))
     if cut < len(_OBS_HEADER) or len(head) - cut != row_size + (-row_size % 80):
         return written_whole()
     return head[:cut] + rows
