@@ -222,19 +222,42 @@ def create_rows_text(tables: list[CellTable], records: int) -> str:
     given as cell tables (``create_cell_table``), one per column.
 
     Each table entry carries its separators ("[" before a row's first cell, "," after each cell,
-    "]," after its last), so the rows are one ``"".join`` over a row-major grid of cells.
+    "]," after its last), and neighbouring columns with few combinations of values are joined
+    into one (``_merge_pieces``), so the rows are one ``"".join`` over a row-major grid of pieces.
     """
     if not tables or not records:
         return "[" + ",".join(["[]"] * records) + "]"
-    grid = np.empty((records, len(tables)), dtype=object)
     last = len(tables) - 1
+    pieces = []
     for index, (texts, codes) in enumerate(tables):
         head, tail = ("[" if index == 0 else ""), ("]," if index == last else ",")
-        cells = np.array([head + text + tail for text in texts] + [head + "null" + tail], dtype=object)
-        np.take(cells, codes, out=grid[:, index], mode="wrap")  # code -1 wraps to the last entry, null
+        entries = [head + text + tail for text in texts] + [head + "null" + tail]
+        pieces.append((entries, np.where(codes < 0, len(texts), codes)))  # code -1: the last entry, null
+    pieces = _merge_pieces(pieces, max(_FEW_COMBINATIONS, records // 16))
+    grid = np.empty((records, len(pieces)), dtype=object)
+    for index, (entries, codes) in enumerate(pieces):
+        np.take(np.array(entries, dtype=object), codes, out=grid[:, index])
     grid[0, 0] = "[" + grid[0, 0]  # the outer brackets, in place of the last row's ","
     grid[-1, -1] = grid[-1, -1][:-1] + "]"
     return "".join(grid.ravel().tolist())
+
+
+#: neighbouring columns are joined while their combinations number at most this (or 1/16 of the rows)
+_FEW_COMBINATIONS = 256
+
+
+def _merge_pieces(pieces: list[tuple[list[str], np.ndarray]], limit: int) -> list[tuple[list[str], np.ndarray]]:
+    """Neighbouring (entries, codes) columns joined while the entries of the join, every
+    combination, number at most ``limit``: fewer, longer pieces per row, the same text."""
+    merged = [pieces[0]]
+    for entries, codes in pieces[1:]:
+        left, left_codes = merged[-1]
+        if len(left) * len(entries) > limit:
+            merged.append((entries, codes))
+            continue
+        joined = [a + b for a in left for b in entries]
+        merged[-1] = (joined, left_codes * len(entries) + codes)
+    return merged
 
 
 def _column(meta: DatasetMetadata, var: VariableMetadata, series: pd.Series, numeric_temporal: bool,

@@ -179,10 +179,11 @@ def compute_ibm_doubles(numbers: np.ndarray) -> np.ndarray | None:
 
 
 def _encode_rows(columns: dict[str, pd.Series], records: int, lengths: dict[str, int],
-                 profiles: dict | None = None) -> tuple[bytes, dict[str, int]] | None:
-    """The observation records of prepared ``columns`` (float64 numbers, ASCII text) and the text
-    widths (the longest value or the declared ``lengths``, if longer); None when a column is
-    anything else (pyreadstat then writes the whole file). ``profiles``: see ``write_xpt``."""
+                 profiles: dict | None = None) -> tuple[np.ndarray, dict[str, int]] | None:
+    """The observation records of prepared ``columns`` (float64 numbers, ASCII text), one byte
+    array, and the text widths (the longest value or the declared ``lengths``, if longer); None
+    when a column is anything else (pyreadstat then writes the whole file). ``profiles``: see
+    ``write_xpt``."""
     fields: list[np.ndarray] = []
     widths: dict[str, int] = {}
     for name, column in columns.items():
@@ -190,28 +191,30 @@ def _encode_rows(columns: dict[str, pd.Series], records: int, lengths: dict[str,
             ibm = compute_ibm_doubles(column.to_numpy())
             if ibm is None:
                 return None
-            fields.append(ibm)
+            fields.append(ibm.view("V8"))
             continue
         profile = text_profile(column, profiles)
         if not profile.all_text or profile.wide.any() or profile.nul:
             return None
         widths[name] = max(lengths.get(name, 0), profile.max_size)
-        fields.append(create_text_cells(profile, widths[name]))
+        fields.append(create_text_cells(profile, widths[name]).view(f"V{widths[name]}"))
     table = np.empty(records, dtype=[(f"f{i}", a.dtype) for i, a in enumerate(fields)])
-    for i, values in enumerate(fields):
+    for i, values in enumerate(fields):  # each field copied as raw bytes into its place in every record
         table[f"f{i}"] = values
-    data = table.tobytes()
-    return data + b" " * (-len(data) % 80), widths
+    return table.view(np.uint8), widths
 
 
-def create_xpt_bytes(frame: pd.DataFrame | dict[str, pd.Series], meta: DatasetMetadata, formats: dict[str, str],
-                     scratch: Path, profiles: dict | None = None, lengths: dict[str, int] | None = None) -> bytes:
-    """The XPT v5 file of prepared columns (``_prepare_frame``; before the header stamps).
+def create_xpt_parts(frame: pd.DataFrame | dict[str, pd.Series], meta: DatasetMetadata, formats: dict[str, str],
+                     scratch: Path, profiles: dict | None = None,
+                     lengths: dict[str, int] | None = None) -> list[bytes | np.ndarray]:
+    """The XPT v5 file of prepared columns (``_prepare_frame``; before the header stamps), as
+    parts to write one after the other: the headers (the first part, at least up to the member
+    header's stamps), then the records and the blanks filling the last 80-byte record.
 
     pyreadstat writes the headers (from a one-record frame with the same widths); the
-    observations are encoded column-wise here. The per-cell pyreadstat path is kept for
-    empty frames and for values the fast encoder does not handle. ``lengths``: the declared
-    length of text columns, written when longer than the longest value.
+    observations are encoded column-wise here. The per-cell pyreadstat path (the whole file in
+    one part) is kept for empty frames and for values the fast encoder does not handle.
+    ``lengths``: the declared length of text columns, written when longer than the longest value.
     """
     labels = {var.name: var.label for var in meta.variables}
     lengths = lengths or {}
@@ -225,12 +228,12 @@ def create_xpt_bytes(frame: pd.DataFrame | dict[str, pd.Series], meta: DatasetMe
         )
         return scratch.read_bytes()
 
-    def written_whole() -> bytes:
-        return written(pd.DataFrame({
+    def written_whole() -> list[bytes | np.ndarray]:
+        return [written(pd.DataFrame({
             name: column if column.dtype == np.float64
             else pd.Series(create_padded_texts(text_profile(column, profiles), lengths.get(name, 0)),
                            dtype=object, name=name)
-            for name, column in columns.items()}, index=pd.RangeIndex(records)))
+            for name, column in columns.items()}, index=pd.RangeIndex(records)))]
 
     encoded = _encode_rows(columns, records, lengths, profiles) if records else None
     if encoded is None:
@@ -245,7 +248,13 @@ def create_xpt_bytes(frame: pd.DataFrame | dict[str, pd.Series], meta: DatasetMe
     row_size = sum(widths.values()) + 8 * (len(columns) - len(widths))
     if cut < len(_OBS_HEADER) or len(head) - cut != row_size + (-row_size % 80):
         return written_whole()
-    return head[:cut] + rows
+    return [head[:cut], rows, b" " * (-len(rows) % 80)]
+
+
+def create_xpt_bytes(frame: pd.DataFrame | dict[str, pd.Series], meta: DatasetMetadata, formats: dict[str, str],
+                     scratch: Path, profiles: dict | None = None, lengths: dict[str, int] | None = None) -> bytes:
+    """The XPT v5 file of prepared columns (before the header stamps): ``create_xpt_parts`` joined."""
+    return b"".join(create_xpt_parts(frame, meta, formats, scratch, profiles, lengths))
 
 
 def write_xpt(
@@ -272,7 +281,11 @@ def write_xpt(
     frame, formats, lengths = _prepare_frame(df, meta)
     when = fixed_timestamp(created)
     with atomic_output(target) as tmp:
-        tmp.write_bytes(stamp_xpt_header(create_xpt_bytes(frame, meta, formats, tmp, profiles, lengths), when))
+        parts = create_xpt_parts(frame, meta, formats, tmp, profiles, lengths)
+        parts[0] = stamp_xpt_header(parts[0], when)  # the headers only: the records are not copied again
+        with open(tmp, "wb") as handle:
+            for part in parts:
+                handle.write(part)
     return target
 
 
