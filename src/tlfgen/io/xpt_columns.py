@@ -104,7 +104,7 @@ def factorize_text(series: pd.Series) -> tuple[np.ndarray, list]:
         codes, uniques = pd.factorize(array, use_na_sentinel=True)
     except TypeError:  # an unhashable value
         codes, uniques = None, None
-    if codes is not None and all(type(u) is str for u in uniques.tolist()):
+    if codes is not None and set(map(type, uniques.tolist())) <= {str}:
         missing = array[codes < 0].tolist()
         if all(issubclass(t, _PLAIN_MISSING) for t in set(map(type, missing))):
             return codes, uniques.tolist()
