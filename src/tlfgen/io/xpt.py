@@ -92,12 +92,13 @@ def complete_metadata(meta: DatasetMetadata, df: pd.DataFrame, *, profiles: dict
 def _prepare_frame(df: pd.DataFrame, meta: DatasetMetadata) -> tuple[dict[str, pd.Series], dict[str, str],
                                                                       dict[str, int]]:
     """Columns in metadata order as XPT stores them (numbers and dates as float64, text columns as
-    they are); the display formats; the declared length of each text column that has one."""
+    they are; each keeps the index of ``df``: only the order of the values counts); the display
+    formats; the declared length of each text column that has one."""
     columns: dict[str, pd.Series] = {}
     formats: dict[str, str] = {}
     lengths: dict[str, int] = {}
     for var in meta.variables:
-        series = df[var.name].reset_index(drop=True)
+        series = df[var.name]
         if is_text_column(var, series):
             columns[var.name] = series
             if var.length is not None:
@@ -106,7 +107,7 @@ def _prepare_frame(df: pd.DataFrame, meta: DatasetMetadata) -> tuple[dict[str, p
             columns[var.name] = compute_sas_dates(series, var.data_type)
             formats[var.name] = var.display_format or DEFAULT_FORMATS[var.data_type]
         else:
-            columns[var.name] = pd.to_numeric(series).astype("float64")
+            columns[var.name] = pd.to_numeric(series).astype("float64", copy=False)
         if var.display_format and var.name not in formats:
             formats[var.name] = var.display_format
     return columns, formats, lengths
@@ -230,9 +231,8 @@ def create_xpt_parts(frame: pd.DataFrame | dict[str, pd.Series], meta: DatasetMe
 
     def written_whole() -> list[bytes | np.ndarray]:
         return [written(pd.DataFrame({
-            name: column if column.dtype == np.float64
-            else pd.Series(create_padded_texts(text_profile(column, profiles), lengths.get(name, 0)),
-                           dtype=object, name=name)
+            name: column.to_numpy() if column.dtype == np.float64
+            else create_padded_texts(text_profile(column, profiles), lengths.get(name, 0))
             for name, column in columns.items()}, index=pd.RangeIndex(records)))]
 
     encoded = _encode_rows(columns, records, lengths, profiles) if records else None
