@@ -110,8 +110,9 @@ def _cell(value: object, var: VariableMetadata, numeric_temporal: bool) -> Any:
     return value if isinstance(value, str) else str(value)
 
 
-def _numbers(var: VariableMetadata, series: pd.Series) -> list | None:
-    """JSON values of a float64/int64 integer or float column (NaN -> None); None when a value
+def _json_numbers(var: VariableMetadata, series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """The numbers of a float64/int64 integer or float column as JSON writes them (int64 for an
+    integer column, 0 where missing; float64 otherwise) and the missing mask; None when a value
     needs the cell-by-cell path (infinity, a fraction in an integer column, an unusual dtype)."""
     if series.dtype not in (np.float64, np.int64):
         return None
@@ -123,9 +124,17 @@ def _numbers(var: VariableMetadata, series: pd.Series) -> list | None:
         present = numbers[~missing]
         if (present != np.floor(present)).any() or (np.abs(present) >= 2.0**63).any():
             return None
-        values = np.where(missing, 0.0, numbers).astype(np.int64).tolist()
-    else:
-        values = numbers.tolist()
+        return np.where(missing, 0.0, numbers).astype(np.int64), missing
+    return numbers, missing
+
+
+def _numbers(var: VariableMetadata, series: pd.Series) -> list | None:
+    """JSON values of a float64/int64 integer or float column (NaN -> None); None as ``_json_numbers``."""
+    converted = _json_numbers(var, series)
+    if converted is None:
+        return None
+    numbers, missing = converted
+    values = numbers.tolist()
     for index in np.flatnonzero(missing).tolist():
         values[index] = None
     return values
@@ -198,17 +207,12 @@ def create_cell_table(var: VariableMetadata, series: pd.Series, numeric_temporal
 
 def _number_table(var: VariableMetadata, series: pd.Series) -> CellTable | None:
     """The table of a float64/int64 column, as ``_numbers`` converts it (None where it does not)."""
-    if series.dtype not in (np.float64, np.int64):
+    converted = _json_numbers(var, series)
+    if converted is None:
         return None
-    numbers = series.to_numpy(dtype=np.float64)
-    missing = np.isnan(numbers)
-    if np.isinf(numbers).any():
-        return None
-    if var.data_type == "integer":
-        present = numbers[~missing]
-        if (present != np.floor(present)).any() or (np.abs(present) >= 2.0**63).any():
-            return None
-        codes, uniques = pd.factorize(np.where(missing, 0.0, numbers).astype(np.int64))
+    numbers, missing = converted
+    if numbers.dtype == np.int64:
+        codes, uniques = pd.factorize(numbers)
         texts = list(map(int.__repr__, uniques.tolist()))
     else:  # by bit pattern: -0.0 and 0.0 stay apart (their texts differ)
         codes, uniques = pd.factorize(numbers.view(np.int64))
