@@ -37,9 +37,9 @@ from __future__ import annotations
 
 import json
 import math
-from json.encoder import encode_basestring
 import os
 from datetime import datetime
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 

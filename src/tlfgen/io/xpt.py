@@ -278,10 +278,10 @@ def write_xpt(
             file=target,
             hint="fix the spec or the derivation as each line says; nothing was written",
         )
-    frame, formats, lengths = _prepare_frame(df, meta)
+    columns, formats, lengths = _prepare_frame(df, meta)
     when = fixed_timestamp(created)
     with atomic_output(target) as tmp:
-        parts = create_xpt_parts(frame, meta, formats, tmp, profiles, lengths)
+        parts = create_xpt_parts(columns, meta, formats, tmp, profiles, lengths)
         parts[0] = stamp_xpt_header(parts[0], when)  # the headers only: the records are not copied again
         with open(tmp, "wb") as handle:
             for part in parts:
