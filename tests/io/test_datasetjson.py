@@ -241,3 +241,49 @@ def test_creation_time_is_the_time_of_writing_without_source_date_epoch(monkeypa
     stamp = datetime.fromisoformat(str(_doc()["datasetJSONCreationDateTime"]))
     after = datetime.now(timezone.utc).replace(tzinfo=None)
     assert before <= stamp <= after
+
+
+@pytest.mark.parametrize("records", [1, 2, 17, 300, 5000])
+def test_column_wise_file_equals_json_dumps_of_the_row_tuples(tmp_path: Path, records: int) -> None:
+    """The rows written column-wise (each distinct value's text once, neighbouring columns with few
+    combinations joined into one piece) against ``json.dumps`` of the row tuples, the previous path:
+    low- and high-cardinality text, missing values of every kind, escapes and non-ASCII, -0.0,
+    whole and fractional floats, integers with gaps, numeric and text dates."""
+    from tlfgen.io.datasetjson import _build_document, create_cell_table
+
+    rng = np.random.default_rng(records)
+    pick = lambda values: [values[i] for i in rng.integers(0, len(values), records)]  # noqa: E731
+    df = pd.DataFrame({
+        "STUDYID": ["S"] * records,
+        "DOMAIN": pd.Series(pick(["AE", None]), dtype=object),
+        "USUBJID": [f"S-{i:05d}" for i in rng.integers(0, max(records // 2, 1), records)],
+        "TERM": pd.Series(pick(['say "hi"', "caf\u00e9", "", "tab\there", None, np.nan, pd.NA, "\u2028"]),
+                          dtype=object),
+        "F": pick([-0.0, 0.0, 0.1, np.nan, 1e-05, 1e20, 2.0]),
+        "N": pick([1.0, np.nan, 2.0**40, -3.0]),
+        "I": rng.integers(-5, 5, records),
+        "ADT": pd.to_datetime(pick(["2021-02-01", None, "1959-12-31"])),
+        "DTC": pd.Series(pick(["2021-02-01T10:00", "2021-02", None]), dtype=object),
+    })
+    meta = DatasetMetadata(name="XX", label="x", structure="", class_="", keys=("USUBJID",), variables=(
+        VariableMetadata("STUDYID", "s", "text"), VariableMetadata("DOMAIN", "d", "text"),
+        VariableMetadata("USUBJID", "u", "text"), VariableMetadata("TERM", "t", "text"),
+        VariableMetadata("F", "f", "float"), VariableMetadata("N", "n", "integer"),
+        VariableMetadata("I", "i", "float"), VariableMetadata("ADT", "a", "date"),
+        VariableMetadata("DTC", "c", "date")))
+    _, flags = _build_document(df, meta, study_oid="S", metadata_version_oid="M", created=None,
+                               db_last_modified=None, originator="o", source_system=None, file_oid=None,
+                               metadata_ref=None)
+    assert all(create_cell_table(v, df[v.name], flags[v.name]) is not None for v in meta.variables)
+    doc = build_dataset_json(df, meta, study_oid="S", metadata_version_oid="M")
+    path = write_dataset_json(df, meta, tmp_path / "xx.json", study_oid="S", metadata_version_oid="M",
+                              profiles={})
+    expected = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+    assert path.read_bytes() == expected.encode("utf-8")
+
+
+def test_rows_text_of_no_columns_and_no_records() -> None:
+    from tlfgen.io.datasetjson import create_rows_text
+
+    assert create_rows_text([], 3) == "[[],[],[]]" == json.dumps([()] * 3, separators=(",", ":"))
+    assert create_rows_text([(["1"], np.zeros(0, dtype=np.intp))], 0) == "[]"

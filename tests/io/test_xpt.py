@@ -431,3 +431,52 @@ def test_compute_from_sas_numbers_never_hands_nan_to_pandas(monkeypatch: pytest.
     assert out.tolist()[1:3] == [pd.Timestamp("2020-08-03"), pd.Timestamp("1959-12-31")]
     secs = compute_from_sas_numbers(pd.Series([86460.0, np.nan]), "s")
     assert secs.tolist()[0] == pd.Timestamp("1960-01-02 00:01:00") and pd.isna(secs.tolist()[1])
+
+
+def test_write_xpt_equals_pyreadstat_writing_cell_by_cell_on_edge_values(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The column-wise writer (each distinct text encoded once, taken by code) against pyreadstat
+    given every cell: empty text and missing values of every kind, a 200-byte value, quotes and
+    backslashes, a declared length longer than the data (blank-padded), an all-missing column,
+    numbers at the edges of the IBM range, negative and missing numbers, dates."""
+    from tlfgen.io.atomic import fixed_timestamp
+    from tlfgen.io.xpt import _prepare_frame, create_xpt_parts
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    long = "L" * 199 + "!"
+    df = pd.DataFrame({
+        "T": pd.Series(["a", "", None, np.nan, pd.NA, pd.NaT, long, "a", ' q"\\ ', "a"], dtype=object),
+        "P": pd.Series(["x", None] * 5, dtype=object),
+        "E": pd.Series([None] * 10, dtype=object),
+        "N": [0.0, np.nan, 1e-70, -1e70, -123.456, 2.0**53 + 2, 0.1, np.nan, 5.0, -0.5],
+        "D": pd.to_datetime(["2020-08-03", None, "1959-12-31", "1960-01-01"] + ["2021-02-28"] * 6),
+    }).set_axis(range(100, 110))
+    meta = complete_metadata(DatasetMetadata("XX", "Edges", "", "", variables=(
+        VariableMetadata("T", "Text", "text"), VariableMetadata("P", "Padded", "text", length=7),
+        VariableMetadata("E", "Empty", "text"), VariableMetadata("N", "Number", "float"),
+        VariableMetadata("D", "Date", "date"))), df)
+    written = write_xpt(df, meta, tmp_path / "xx.xpt").read_bytes()
+    cells = pd.DataFrame({
+        "T": ["a", "", "", "", "", "", long, "a", ' q"\\ ', "a"], "P": ["x      ", "       "] * 5, "E": [""] * 10,
+        "N": df["N"].tolist(), "D": compute_sas_dates(df["D"], "date").tolist()})
+    pyreadstat.write_xport(cells, str(tmp_path / "cells.xpt"), file_label="Edges", table_name="XX",
+                           column_labels={v.name: v.label for v in meta.variables}, file_format_version=5,
+                           variable_format={"D": "DATE9."})
+    assert written == stamp_xpt_header((tmp_path / "cells.xpt").read_bytes(), fixed_timestamp(None))
+    columns, formats, lengths = _prepare_frame(df, meta)
+    assert len(create_xpt_parts(columns, meta, formats, tmp_path / "s.xpt", None, lengths)) == 3  # column-wise
+    back, _ = pyreadstat.read_xport(str(tmp_path / "xx.xpt"))
+    assert back["T"].tolist() == ["a", "", "", "", "", "", long, "a", ' q"\\', "a"]  # trailing blank dropped
+
+
+def test_non_ascii_text_goes_to_pyreadstat_cell_by_cell(tmp_path: Path) -> None:
+    """Text the column-wise encoder does not take (non-ASCII) is written by pyreadstat as before."""
+    from tlfgen.io.xpt import create_xpt_bytes, create_xpt_parts
+
+    meta = DatasetMetadata("XX", "Test", "", "", variables=(VariableMetadata("T", "Text", "text"),))
+    columns = {"T": pd.Series(["caf\u00e9", None, "a"], dtype=object)}
+    assert len(create_xpt_parts(columns, meta, {}, tmp_path / "s.xpt")) == 1
+    pyreadstat.write_xport(pd.DataFrame({"T": ["caf\u00e9", "", "a"]}), str(tmp_path / "b.xpt"), file_label="Test",
+                           column_labels={"T": "Text"}, table_name="XX", file_format_version=5)
+    fast, slow = create_xpt_bytes(columns, meta, {}, tmp_path / "a.xpt"), (tmp_path / "b.xpt").read_bytes()
+    assert [fast[a:b] == slow[a:b] for a, b in [(0, 144), (176, 464), (496, len(slow))]] == [True] * 3

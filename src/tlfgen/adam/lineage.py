@@ -17,7 +17,7 @@ import json
 LINEAGE_VERSION = 1
 
 #: one record per line: compact, UTF-8 kept (the standard encoder, built once)
-_RECORD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_RECORD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
 def create_lineage_document(name: str, keys: list[str], records: list[dict]) -> dict:

@@ -42,13 +42,14 @@ def write_dataset(study: ResolvedStudy, built: BuiltDataset) -> tuple[list[Path]
 
     folder = study.adam_dir
     name = built.name.lower()
-    meta = complete_metadata(built.metadata, built.data)
-    xpt = write_xpt(built.data, meta, folder / f"{name}.xpt")
+    profiles: dict = {}  # each text column looked at once for the metadata, the XPT and the JSON
+    meta = complete_metadata(built.metadata, built.data, profiles=profiles)
+    xpt = write_xpt(built.data, meta, folder / f"{name}.xpt", profiles=profiles)
     paths = [
         xpt,
         write_dataset_json(built.data, meta, folder / f"{name}.json", study_oid=study_oid(study.studyid),
                            metadata_version_oid=metadata_version_oid(study.studyid, "ADAM"),
-                           metadata_ref="define.xml"),
+                           metadata_ref="define.xml", profiles=profiles),
         write_lineage(built, folder / "lineage" / f"{name}.json"),
     ]
     # define.xml: codelists, value level and Mandatory from the IG and the data

@@ -37,10 +37,7 @@ from tlfgen.errors import DataError
 from tlfgen.io.atomic import atomic_output, fixed_timestamp
 from tlfgen.io.metadata import DatasetMetadata, VariableMetadata
 from tlfgen.io.xpt_checks import check_xpt_v5
-from tlfgen.io.xpt_columns import (
-    TEMPORAL_TYPES, blank_missing, compute_text_sizes, is_numeric_dtype, is_text_column, split_text,
-    text_profile, values_of,
-)
+from tlfgen.io.xpt_columns import TEMPORAL_TYPES, TextProfile, is_numeric_dtype, is_text_column, text_profile
 
 SAS_EPOCH = pd.Timestamp("1960-01-01")
 DEFAULT_FORMATS = {"date": "DATE9.", "datetime": "DATETIME20."}
@@ -67,14 +64,7 @@ def compute_sas_dates(series: pd.Series, data_type: str) -> pd.Series:
 
 def compute_text_length(series: pd.Series) -> int:
     """Longest value in bytes (UTF-8), at least 1: the XPT length pyreadstat writes."""
-    return _max_text_size(values_of(series))
-
-
-def _max_text_size(values: list) -> int:
-    texts = split_text(values)[2]
-    if not texts:
-        return 1
-    return int(compute_text_sizes(texts)[0].max()) or 1
+    return text_profile(series).max_size
 
 
 def complete_metadata(meta: DatasetMetadata, df: pd.DataFrame, *, profiles: dict | None = None) -> DatasetMetadata:
@@ -99,34 +89,43 @@ def complete_metadata(meta: DatasetMetadata, df: pd.DataFrame, *, profiles: dict
     return dataclasses.replace(meta, variables=tuple(variables))
 
 
-def _prepare_frame(df: pd.DataFrame, meta: DatasetMetadata,
-                   profiles: dict | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Columns in metadata order, converted to what XPT stores; plus display formats."""
+def _prepare_frame(df: pd.DataFrame, meta: DatasetMetadata) -> tuple[dict[str, pd.Series], dict[str, str],
+                                                                      dict[str, int]]:
+    """Columns in metadata order as XPT stores them (numbers and dates as float64, text columns as
+    they are; each keeps the index of ``df``: only the order of the values counts); the display
+    formats; the declared length of each text column that has one."""
     columns: dict[str, pd.Series] = {}
     formats: dict[str, str] = {}
+    lengths: dict[str, int] = {}
     for var in meta.variables:
-        series = df[var.name].reset_index(drop=True)
+        series = df[var.name]
         if is_text_column(var, series):
-            profile = text_profile(series, profiles)
-            values = profile.values
-            if profile.positions is not None:  # some values missing (or not text)
-                values = blank_missing(values, profile.positions, profile.not_text)
-            if var.length is not None and var.length > profile.max_size:
-                values = [v.ljust(var.length) for v in values]
-            elif values is profile.values and series.dtype == object:
-                columns[var.name] = pd.Series(series.to_numpy(), dtype=object, name=var.name)
-                continue  # every value already a text of the right size: no copy into a new list
-            if profiles is not None:
-                profiles.pop(var.name, None)  # the written values differ from the profiled ones
-            columns[var.name] = pd.Series(values, dtype=object, name=var.name)
+            columns[var.name] = series
+            if var.length is not None:
+                lengths[var.name] = var.length
         elif var.data_type in TEMPORAL_TYPES:
             columns[var.name] = compute_sas_dates(series, var.data_type)
             formats[var.name] = var.display_format or DEFAULT_FORMATS[var.data_type]
         else:
-            columns[var.name] = pd.to_numeric(series).astype("float64")
+            columns[var.name] = pd.to_numeric(series).astype("float64", copy=False)
         if var.display_format and var.name not in formats:
             formats[var.name] = var.display_format
-    return pd.DataFrame(columns), formats
+    return columns, formats, lengths
+
+
+def create_padded_texts(profile: TextProfile, length: int) -> np.ndarray:
+    """The values pyreadstat is given for a text column: missing -> "", every text right-padded
+    with blanks to ``length`` when the declared length is longer than the longest value."""
+    pad = length if length > profile.max_size else 0
+    table = [value.ljust(pad) if isinstance(value, str) else value for value in profile.uniques]
+    return np.array(table + ["".ljust(pad)], dtype=object)[profile.codes]
+
+
+def create_text_cells(profile: TextProfile, width: int) -> np.ndarray:
+    """The fixed-width XPT field of each cell of an ASCII text column (blank-padded, missing ->
+    blanks): each distinct value encoded once, then taken by code."""
+    table = np.array([value.ljust(width) for value in profile.uniques] + [" " * width], dtype=f"S{width}")
+    return table[profile.codes]
 
 
 def _sas_stamp(when: datetime) -> bytes:
@@ -180,55 +179,48 @@ def compute_ibm_doubles(numbers: np.ndarray) -> np.ndarray | None:
     return np.where(missing, np.uint64(_IBM_MISSING), word).astype(">u8")
 
 
-def _encode_rows(frame: pd.DataFrame, profiles: dict | None = None) -> tuple[bytes, dict[str, int]] | None:
-    """The observation records of ``frame`` (ASCII text, float64 numbers) and the text widths;
-    None when a column is anything else (pyreadstat then writes the whole file).
-
-    ``profiles`` holds the columns already looked at (the written values, unchanged)."""
-    fields: list[tuple[str, np.ndarray]] = []
+def _encode_rows(columns: dict[str, pd.Series], records: int, lengths: dict[str, int],
+                 profiles: dict | None = None) -> tuple[np.ndarray, dict[str, int]] | None:
+    """The observation records of prepared ``columns`` (float64 numbers, ASCII text), one byte
+    array, and the text widths (the longest value or the declared ``lengths``, if longer); None
+    when a column is anything else (pyreadstat then writes the whole file). ``profiles``: see
+    ``write_xpt``."""
+    fields: list[np.ndarray] = []
     widths: dict[str, int] = {}
-    for name in frame.columns:
-        column = frame[name]
+    for name, column in columns.items():
         if column.dtype == np.float64:
             ibm = compute_ibm_doubles(column.to_numpy())
             if ibm is None:
                 return None
-            fields.append((name, ibm))
+            fields.append(ibm.view("V8"))
             continue
-        profile = profiles.get(name) if profiles is not None else None
-        if profile is not None and profile.positions is None:
-            if profile.wide is not None or profile.nul:
-                return None
-            texts = profile.texts
-            widths[name] = profile.max_size
-        else:
-            texts = values_of(column) if column.dtype == object else None
-            if texts is None or not set(map(type, texts)) <= {str}:
-                return None
-            joined = "".join(texts)
-            if not joined.isascii() or "\x00" in joined:
-                return None
-            widths[name] = max(map(len, texts), default=0) or 1
-        cells = np.array(texts, dtype=f"S{widths[name]}")
-        pad = cells.view(np.uint8)
-        pad[pad == 0] = 0x20  # blank-padded like readstat (no NUL in the text, checked above)
-        fields.append((name, cells))
-    records = np.empty(len(frame), dtype=[(f"f{i}", a.dtype) for i, (_, a) in enumerate(fields)])
-    for i, (_, values) in enumerate(fields):
-        records[f"f{i}"] = values
-    data = records.tobytes()
-    return data + b" " * (-len(data) % 80), widths
+        profile = text_profile(column, profiles)
+        if not profile.all_text or profile.wide.any() or profile.nul:
+            return None
+        widths[name] = max(lengths.get(name, 0), profile.max_size)
+        fields.append(create_text_cells(profile, widths[name]).view(f"V{widths[name]}"))
+    table = np.empty(records, dtype=[(f"f{i}", a.dtype) for i, a in enumerate(fields)])
+    for i, values in enumerate(fields):  # each field copied as raw bytes into its place in every record
+        table[f"f{i}"] = values
+    return table.view(np.uint8), widths
 
 
-def create_xpt_bytes(frame: pd.DataFrame, meta: DatasetMetadata, formats: dict[str, str], scratch: Path,
-                     profiles: dict | None = None) -> bytes:
-    """The XPT v5 file of a prepared frame (before the header stamps).
+def create_xpt_parts(frame: pd.DataFrame | dict[str, pd.Series], meta: DatasetMetadata, formats: dict[str, str],
+                     scratch: Path, profiles: dict | None = None,
+                     lengths: dict[str, int] | None = None) -> list[bytes | np.ndarray]:
+    """The XPT v5 file of prepared columns (``_prepare_frame``; before the header stamps), as
+    parts to write one after the other: the headers (the first part, at least up to the member
+    header's stamps), then the records and the blanks filling the last 80-byte record.
 
     pyreadstat writes the headers (from a one-record frame with the same widths); the
-    observations are encoded column-wise here. The per-cell pyreadstat path is kept for
-    empty frames and for values the fast encoder does not handle.
+    observations are encoded column-wise here. The per-cell pyreadstat path (the whole file in
+    one part) is kept for empty frames and for values the fast encoder does not handle.
+    ``lengths``: the declared length of text columns, written when longer than the longest value.
     """
     labels = {var.name: var.label for var in meta.variables}
+    lengths = lengths or {}
+    columns = dict(frame.items())
+    records = len(next(iter(columns.values()))) if columns else 0
 
     def written(data: pd.DataFrame) -> bytes:
         pyreadstat.write_xport(
@@ -237,20 +229,32 @@ def create_xpt_bytes(frame: pd.DataFrame, meta: DatasetMetadata, formats: dict[s
         )
         return scratch.read_bytes()
 
-    encoded = _encode_rows(frame, profiles) if len(frame) else None
+    def written_whole() -> list[bytes | np.ndarray]:
+        return [written(pd.DataFrame({
+            name: column.to_numpy() if column.dtype == np.float64
+            else create_padded_texts(text_profile(column, profiles), lengths.get(name, 0))
+            for name, column in columns.items()}, index=pd.RangeIndex(records)))]
+
+    encoded = _encode_rows(columns, records, lengths, profiles) if records else None
     if encoded is None:
-        return written(frame)
+        return written_whole()
     rows, widths = encoded
     template = pd.DataFrame({
         name: pd.Series(["x" * widths[name]], dtype=object) if name in widths else pd.Series([0.0])
-        for name in frame.columns
+        for name in columns
     })
     head = written(template)
     cut = head.find(_OBS_HEADER) + len(_OBS_HEADER)
-    row_size = sum(widths.values()) + 8 * (len(frame.columns) - len(widths))
+    row_size = sum(widths.values()) + 8 * (len(columns) - len(widths))
     if cut < len(_OBS_HEADER) or len(head) - cut != row_size + (-row_size % 80):
-        return written(frame)
-    return head[:cut] + rows
+        return written_whole()
+    return [head[:cut], rows, b" " * (-len(rows) % 80)]
+
+
+def create_xpt_bytes(frame: pd.DataFrame | dict[str, pd.Series], meta: DatasetMetadata, formats: dict[str, str],
+                     scratch: Path, profiles: dict | None = None, lengths: dict[str, int] | None = None) -> bytes:
+    """The XPT v5 file of prepared columns (before the header stamps): ``create_xpt_parts`` joined."""
+    return b"".join(create_xpt_parts(frame, meta, formats, scratch, profiles, lengths))
 
 
 def write_xpt(
@@ -274,10 +278,14 @@ def write_xpt(
             file=target,
             hint="fix the spec or the derivation as each line says; nothing was written",
         )
-    frame, formats = _prepare_frame(df, meta, profiles)
+    columns, formats, lengths = _prepare_frame(df, meta)
     when = fixed_timestamp(created)
     with atomic_output(target) as tmp:
-        tmp.write_bytes(stamp_xpt_header(create_xpt_bytes(frame, meta, formats, tmp, profiles), when))
+        parts = create_xpt_parts(columns, meta, formats, tmp, profiles, lengths)
+        parts[0] = stamp_xpt_header(parts[0], when)  # the headers only: the records are not copied again
+        with open(tmp, "wb") as handle:
+            for part in parts:
+                handle.write(part)
     return target
 
 

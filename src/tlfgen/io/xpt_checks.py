@@ -133,12 +133,10 @@ def _check_text_values(meta: DatasetMetadata, df: pd.DataFrame, var: VariableMet
             "convert the column to text in the derivation or declare integer/float in the spec",
         )]
     profile = text_profile(series, profiles)
-    not_text, positions, texts = profile.not_text, profile.positions, profile.texts
-    sizes, wide = profile.sizes, profile.wide
-    where = np.arange(len(texts)) if positions is None else np.asarray(positions, dtype=np.int64)
-    too_long = where[sizes > MAX_TEXT_BYTES].tolist()
-    over_length = where[sizes > var.length].tolist() if var.length is not None else []
-    non_ascii = where[wide].tolist() if wide is not None else []
+    not_text = profile.positions(~profile.is_text)
+    too_long = profile.positions(profile.sizes > MAX_TEXT_BYTES)
+    over_length = profile.positions(profile.sizes > var.length) if var.length is not None else []
+    non_ascii = profile.positions(profile.wide)
     found: list[XptViolation] = []
     if not_text:
         value = series.iloc[not_text[0]]

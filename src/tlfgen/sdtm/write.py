@@ -17,6 +17,9 @@ from tlfgen.lineage.define import STYLESHEET, metadata_version_oid, study_oid, w
 from tlfgen.sdtm.engine import DomainResult
 
 LINEAGE_VERSION = 1
+#: compact ASCII JSON; plain data never refers to itself, so the encoder need not track the
+#: containers it is inside (check_circular, a dict update per record and per pair)
+_LINEAGE_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, check_circular=False)
 
 
 def SDTM_MDV(studyid: str) -> str:  # noqa: N802 (a name shared by define.xml and Dataset-JSON)
@@ -26,12 +29,12 @@ def SDTM_MDV(studyid: str) -> str:  # noqa: N802 (a name shared by define.xml an
 
 def write_dataset(df, meta: DatasetMetadata, folder: Path, studyid: str) -> tuple[DatasetMetadata, list[Path]]:
     """Write ``<name>.xpt`` and ``<name>.json``; return the completed metadata and the paths."""
-    profiles: dict = {}  # each text column measured once for both
+    profiles: dict = {}  # each text column looked at once for the metadata, the XPT and the JSON
     meta = complete_metadata(meta, df, profiles=profiles)
     name = meta.name.lower()
     xpt = write_xpt(df, meta, folder / f"{name}.xpt", profiles=profiles)
     js = write_dataset_json(df, meta, folder / f"{name}.json", study_oid=study_oid(studyid),
-                            metadata_version_oid=SDTM_MDV(studyid), metadata_ref="define.xml")
+                            metadata_version_oid=SDTM_MDV(studyid), metadata_ref="define.xml", profiles=profiles)
     return meta, [xpt, js]
 
 
@@ -49,7 +52,7 @@ def write_lineage(result: DomainResult, folder: Path) -> Path:
 
 def dump_lineage(doc: dict) -> str:
     """The text of a lineage sidecar: compact, ASCII, one line (the standard ``json`` encoder)."""
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=True) + "\n"
+    return _LINEAGE_JSON.encode(doc) + "\n"
 
 
 def read_lineage(path: Path) -> dict[tuple, list[tuple[str, int]]]:
