@@ -1,9 +1,6 @@
 """I/O layer: CDISC Dataset-JSON v1.1 writer (and a small reader for tests).
 
 The document is plain data (``build_dataset_json``) written by the standard ``json`` encoder.
-``write_dataset_json`` writes its rows column-wise instead (``create_rows_text``): the JSON
-text of each distinct value of a column, as the encoder writes it, taken for every cell by its
-code and joined once; the same bytes as encoding the row tuples, without a value per cell.
 
 Follows the Dataset-JSON 1.1 specification (CDISC, 2024-12-05): top-level
 attributes in the documented order (datasetJSONCreationDateTime,
@@ -39,7 +36,6 @@ import json
 import math
 import os
 from datetime import datetime
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -110,9 +106,8 @@ def _cell(value: object, var: VariableMetadata, numeric_temporal: bool) -> Any:
     return value if isinstance(value, str) else str(value)
 
 
-def _json_numbers(var: VariableMetadata, series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """The numbers of a float64/int64 integer or float column as JSON writes them (int64 for an
-    integer column, 0 where missing; float64 otherwise) and the missing mask; None when a value
+def _numbers(var: VariableMetadata, series: pd.Series) -> list | None:
+    """JSON values of a float64/int64 integer or float column (NaN -> None); None when a value
     needs the cell-by-cell path (infinity, a fraction in an integer column, an unusual dtype)."""
     if series.dtype not in (np.float64, np.int64):
         return None
@@ -124,17 +119,9 @@ def _json_numbers(var: VariableMetadata, series: pd.Series) -> tuple[np.ndarray,
         present = numbers[~missing]
         if (present != np.floor(present)).any() or (np.abs(present) >= 2.0**63).any():
             return None
-        return np.where(missing, 0.0, numbers).astype(np.int64), missing
-    return numbers, missing
-
-
-def _numbers(var: VariableMetadata, series: pd.Series) -> list | None:
-    """JSON values of a float64/int64 integer or float column (NaN -> None); None as ``_json_numbers``."""
-    converted = _json_numbers(var, series)
-    if converted is None:
-        return None
-    numbers, missing = converted
-    values = numbers.tolist()
+        values = np.where(missing, 0.0, numbers).astype(np.int64).tolist()
+    else:
+        values = numbers.tolist()
     for index in np.flatnonzero(missing).tolist():
         values[index] = None
     return values
@@ -171,97 +158,9 @@ def create_column_values(var: VariableMetadata, series: pd.Series, numeric_tempo
 def create_temporal_values(var: VariableMetadata, series: pd.Series) -> list:
     """ISO 8601 texts of a date/datetime column held as datetime64 or SAS numbers (missing ->
     None), as ``_cell`` gives them: each distinct value is formatted once."""
-    codes, texts = _temporal_table(var, series)
-    return np.array(texts + [None], dtype=object)[codes].tolist()  # code -1 (missing) takes the last entry, None
-
-
-def _temporal_table(var: VariableMetadata, series: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """(code of each cell, -1 for missing; the ISO 8601 text of each distinct value)."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    return codes, [_temporal_text(value, var.data_type) for value in uniques]
-
-
-#: a column as the JSON text of each distinct value and each cell's index into them (-1: null)
-CellTable = tuple[list[str], np.ndarray]
-
-
-def create_cell_table(var: VariableMetadata, series: pd.Series, numeric_temporal: bool,
-                      profiles: dict | None = None) -> CellTable | None:
-    """The JSON text of a column's cells as ``json.dumps`` writes ``create_column_values``, given
-    per distinct value (the encoder's own string escaping, ``int``/``float`` repr).
-
-    None for a column this does not take (the caller then writes the values): numbers that are
-    not float64/int64 or that ``_cell`` rejects, text columns with values other than str.
-    ``profiles``: the text profiles of this write (``xpt_columns.text_profile``).
-    """
-    if numeric_temporal:
-        codes, texts = _temporal_table(var, series)
-        return list(map(encode_basestring, texts)), codes
-    if var.data_type in ("integer", "float"):
-        return _number_table(var, series)
-    profile = text_profile(series, profiles)
-    if not profile.all_text:
-        return None
-    return list(map(encode_basestring, profile.uniques)), profile.codes
-
-
-def _number_table(var: VariableMetadata, series: pd.Series) -> CellTable | None:
-    """The table of a float64/int64 column, as ``_numbers`` converts it (None where it does not)."""
-    converted = _json_numbers(var, series)
-    if converted is None:
-        return None
-    numbers, missing = converted
-    if numbers.dtype == np.int64:
-        codes, uniques = pd.factorize(numbers)
-        texts = list(map(int.__repr__, uniques.tolist()))
-    else:  # by bit pattern: -0.0 and 0.0 stay apart (their texts differ)
-        codes, uniques = pd.factorize(numbers.view(np.int64))
-        texts = list(map(float.__repr__, uniques.view(np.float64).tolist()))
-    codes[missing] = -1
-    return texts, codes
-
-
-def create_rows_text(tables: list[CellTable], records: int) -> str:
-    """The JSON text of the rows (``json.dumps(rows, separators=(",", ":"))``) of ``records`` rows
-    given as cell tables (``create_cell_table``), one per column.
-
-    Each table entry carries its separators ("[" before a row's first cell, "," after each cell,
-    "]," after its last), and neighbouring columns with few combinations of values are joined
-    into one (``_merge_pieces``), so the rows are one ``"".join`` over a row-major grid of pieces.
-    """
-    if not tables or not records:
-        return "[" + ",".join(["[]"] * records) + "]"
-    last = len(tables) - 1
-    pieces = []
-    for index, (texts, codes) in enumerate(tables):
-        head, tail = ("[" if index == 0 else ""), ("]," if index == last else ",")
-        entries = [head + text + tail for text in texts] + [head + "null" + tail]
-        pieces.append((entries, np.where(codes < 0, len(texts), codes)))  # code -1: the last entry, null
-    pieces = _merge_pieces(pieces, max(_FEW_COMBINATIONS, records // 16))
-    grid = np.empty((records, len(pieces)), dtype=object)
-    for index, (entries, codes) in enumerate(pieces):
-        np.take(np.array(entries, dtype=object), codes, out=grid[:, index])
-    grid[0, 0] = "[" + grid[0, 0]  # the outer brackets, in place of the last row's ","
-    grid[-1, -1] = grid[-1, -1][:-1] + "]"
-    return "".join(grid.ravel().tolist())
-
-
-#: neighbouring columns are joined while their combinations number at most this (or 1/16 of the rows)
-_FEW_COMBINATIONS = 256
-
-
-def _merge_pieces(pieces: list[tuple[list[str], np.ndarray]], limit: int) -> list[tuple[list[str], np.ndarray]]:
-    """Neighbouring (entries, codes) columns joined while the entries of the join, every
-    combination, number at most ``limit``: fewer, longer pieces per row, the same text."""
-    merged = [pieces[0]]
-    for entries, codes in pieces[1:]:
-        left, left_codes = merged[-1]
-        if len(left) * len(entries) > limit:
-            merged.append((entries, codes))
-            continue
-        joined = [a + b for a in left for b in entries]
-        merged[-1] = (joined, left_codes * len(entries) + codes)
-    return merged
+    texts = np.array([_temporal_text(value, var.data_type) for value in uniques] + [None], dtype=object)
+    return texts[codes].tolist()  # code -1 (missing) takes the last entry, None
 
 
 def _column(meta: DatasetMetadata, var: VariableMetadata, series: pd.Series, numeric_temporal: bool,
@@ -387,28 +286,24 @@ def write_dataset_json(
     metadata_ref: str | None = None,
     profiles: dict | None = None,
 ) -> Path:
-    """Write ``df`` as Dataset-JSON 1.1 to ``path`` atomically: the bytes of ``build_dataset_json``
-    through the standard ``json`` encoder (UTF-8, compact, no NaN), one line; the rows written
-    column-wise (``create_rows_text``) when every column has a cell table. ``profiles``: the text
-    profiles of the same ``df`` (``xpt_columns.text_profile``), shared with the XPT writer."""
+    """Write ``df`` as Dataset-JSON 1.1 to ``path`` atomically: ``build_dataset_json`` through the
+    standard ``json`` encoder (UTF-8, compact, no NaN), one line. ``profiles``: the text profiles of
+    the same ``df`` (``xpt_columns.text_profile``), shared with the XPT writer."""
     try:
         doc, flags = _build_document(
             df, meta, study_oid=study_oid, metadata_version_oid=metadata_version_oid, created=created,
             db_last_modified=db_last_modified, originator=originator, source_system=source_system,
             file_oid=file_oid, metadata_ref=metadata_ref, profiles=profiles)
-        tables = [create_cell_table(v, df[v.name], flags[v.name], profiles) for v in meta.variables]
-        if all(table is not None for table in tables):  # "rows" is the last key: its text goes in last
-            text = dump_dataset_json({**doc, "rows": []})[:-3] + create_rows_text(tables, len(df)) + "}"
-        else:
-            text = dump_dataset_json(_add_rows(doc, df, meta, flags))
+        text = dump_dataset_json(_add_rows(doc, df, meta, flags))
     except DataError as exc:
         raise DataError(exc.message, file=path, row=exc.row, column=exc.column, hint=exc.hint) from exc
     return atomic_write_bytes(path, (text + "\n").encode("utf-8"))
 
 
 def dump_dataset_json(doc: dict[str, Any]) -> str:
-    """The text of a Dataset-JSON document (without the final newline)."""
-    return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    """The text of a Dataset-JSON document (without the final newline). The document is plain data
+    built here (no container holds itself): the encoder does not track the containers it is in."""
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False)
 
 
 def read_dataset_json(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
