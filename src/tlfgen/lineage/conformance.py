@@ -291,18 +291,20 @@ def check_define(stage: _Stage) -> list[ConformanceCheck]:
     return out
 
 
+def check_stage(folder: Path, name: str) -> list[ConformanceCheck]:
+    """Every check of one written stage folder (``name``: sdtm or adam); none when it holds no output."""
+    if not (folder / "define.xml").is_file() and not any(folder.glob("*.json")):
+        return []
+    stage = read_stage(folder, name)
+    checks = check_ig_variables(stage)
+    if name == "sdtm":
+        checks += check_trial_summary(stage) + check_epoch_and_visits(stage) + check_adverse_events(stage)
+    return checks + check_define(stage)
+
+
 def run_conformance_checks(sdtm_dir: Path, adam_dir: Path) -> list[ConformanceCheck]:
     """Every check on the written SDTM and ADaM folders (a folder without output is skipped)."""
-    checks: list[ConformanceCheck] = []
-    for folder, name in ((sdtm_dir, "sdtm"), (adam_dir, "adam")):
-        if not (folder / "define.xml").is_file() and not any(folder.glob("*.json")):
-            continue
-        stage = read_stage(folder, name)
-        checks += check_ig_variables(stage)
-        if name == "sdtm":
-            checks += check_trial_summary(stage) + check_epoch_and_visits(stage) + check_adverse_events(stage)
-        checks += check_define(stage)
-    return checks
+    return check_stage(sdtm_dir, "sdtm") + check_stage(adam_dir, "adam")
 
 
 # ---------------------------------------------------------------- report
@@ -348,6 +350,6 @@ def build_conformance_workbook(checks: list[ConformanceCheck]) -> bytes:
     return write_package(read_entries(buffer.getvalue()), datetime(2000, 1, 1, tzinfo=timezone.utc))
 
 
-def write_conformance_report(sdtm_dir: Path, adam_dir: Path, path: Path) -> tuple[Path, list[ConformanceCheck]]:
-    checks = run_conformance_checks(sdtm_dir, adam_dir)
-    return atomic_write_bytes(path, build_conformance_workbook(checks)), checks
+def write_conformance_report(checks: list[ConformanceCheck], path: Path) -> Path:
+    """``outputs/qc/conformance.xlsx`` of ``checks`` (``build_conformance_workbook``), written atomically."""
+    return atomic_write_bytes(path, build_conformance_workbook(checks))

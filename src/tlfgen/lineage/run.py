@@ -11,7 +11,8 @@ and adam/, ``lineage.conformance``). Its units (``lineage_units``):
   the ADaM section: ``lineage.record_blocks``); ``lineage.ars``, ``lineage.html``,
   ``lineage.variables``: the ARS files, the explorer page, the variable lineage;
   ``lineage.json``: the variable lineage with the record links, written;
-- ``lineage.conformance``: the conformance report; ``lineage``: the stage's result.
+- ``lineage.conformance.sdtm``: the conformance checks of sdtm/, as soon as the SDTM stage has
+  written it; ``lineage.conformance``: those of adam/ and the report; ``lineage``: the stage's result.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from tlfgen.results import StageResult
 from tlfgen.spec.study import ResolvedStudy
 from tlfgen.units import Unit, run_units
 
-#: the scheduling cost of the explorer page and the conformance checks, the two longest units of
-#: the lineage stage: above the figures' (500 and less), below the tables'
-LONG_COST = 600.0
+#: the scheduling cost of the explorer page and the SDTM conformance checks, the two longest units
+#: of the lineage stage: above every other unit's (the tables' 1000 and less), so that with
+#: ``units.urgency`` what they wait for goes first too (the SDTM stage's result before the ADaM
+#: datasets: the SDTM checks then run beside the ADaM stage)
+LONG_COST = 2000.0
 
 
 def lineage_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[Unit]:
@@ -51,8 +54,8 @@ def lineage_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[
     units.append(Unit("lineage.ars", (*files, *tables), lambda *v: _write_ars(study, specs, v[len(files):]),
                       cost=100.0))
     # heavy (``Unit.heavy``): at 5,000 subjects the explorer page grows its process by 1.1-1.4 GiB;
-    # the conformance checks (every SDTM and ADaM file read) by 0.35 GiB since they keep a profile
-    # per column, not the rows, but in the calling process they held back the tables (measured: the
+    # the SDTM conformance checks (every SDTM file read) by 0.35 GiB since they keep a profile per
+    # column, not the rows, but in the calling process they held back the tables (measured: the
     # tables started 6 s late). They are the longest units of the stage: each starts as soon as it
     # is ready, before the figures, else they end the run alone (LONG_COST)
     units.append(Unit("lineage.html", (*files, *tables), lambda *v: _write_html(study, v[len(files):]),
@@ -61,7 +64,13 @@ def lineage_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[
                       cost=101.0))
     units.append(Unit("lineage.json", ("lineage.variables", *(f"lineage.records.{k}" for k in range(len(parts)))),
                       partial(_write_json, study)))
-    units.append(Unit("lineage.conformance", files, lambda *_: _conformance(study), cost=LONG_COST, heavy=True))
+    # the conformance checks of each stage as soon as its files are written: the SDTM ones (most
+    # of the bytes) then run beside the ADaM stage instead of beside the explorer page
+    sdtm_written = ("sdtm",) if "sdtm" in files else ()
+    units.append(Unit("lineage.conformance.sdtm", sdtm_written, lambda *_: _check_stage(study, "sdtm"),
+                      cost=LONG_COST, heavy=True))
+    units.append(Unit("lineage.conformance", ("lineage.conformance.sdtm", *files),
+                      lambda sdtm_checks, *_: _conformance(study, sdtm_checks)))
     units.append(Unit("lineage", ("lineage.json", "lineage.ars", "lineage.html", "lineage.conformance"),
                       _stage_result, main=True))
     return units
@@ -117,11 +126,17 @@ def _write_json(study: ResolvedStudy, doc: dict, *blocks: list) -> tuple[Path, s
     return write_lineage(study, doc), note
 
 
-def _conformance(study: ResolvedStudy) -> tuple[Path, str]:
+def _check_stage(study: ResolvedStudy, name: str) -> list:
+    from tlfgen.lineage.conformance import check_stage
+
+    return check_stage(study.sdtm_dir if name == "sdtm" else study.adam_dir, name)
+
+
+def _conformance(study: ResolvedStudy, sdtm_checks: list) -> tuple[Path, str]:
     from tlfgen.lineage.conformance import write_conformance_report
 
-    path, checks = write_conformance_report(study.sdtm_dir, study.adam_dir,
-                                            study.outputs_dir / "qc" / "conformance.xlsx")
+    checks = sdtm_checks + _check_stage(study, "adam")
+    path = write_conformance_report(checks, study.outputs_dir / "qc" / "conformance.xlsx")
     failing = [c for c in checks if c.status == "FAIL"]
     warned = [c for c in checks if c.status == "WARN"]
     return path, (f"conformance: {len(checks)} checks, {len(failing)} failing, {len(warned)} with warnings "
