@@ -375,10 +375,10 @@ def test_check_counts_mixed_values_column_wise() -> None:
     assert "value has non-ASCII character '\u00ef' (U+00EF) at position 3" in str(found[1])
 
 
-def test_compute_text_length_counts_utf8_bytes() -> None:
-    from tlfgen.io.xpt import compute_text_length
-    assert compute_text_length(pd.Series(["ab", "\u00e9\u00e9", None, 7], dtype=object)) == 4
-    assert compute_text_length(pd.Series(["", None], dtype=object)) == 1
+def test_text_length_counts_utf8_bytes() -> None:
+    from tlfgen.io.xpt_columns import text_profile
+    assert text_profile(pd.Series(["ab", "\u00e9\u00e9", None, 7], dtype=object)).max_size == 4
+    assert text_profile(pd.Series(["", None], dtype=object)).max_size == 1
 
 
 def test_compute_ibm_doubles_known_values() -> None:
@@ -392,7 +392,7 @@ def test_compute_ibm_doubles_known_values() -> None:
 
 
 def test_fast_writer_matches_pyreadstat_bytes(tmp_path: Path) -> None:
-    from tlfgen.io.xpt import create_xpt_bytes
+    from tlfgen.io.xpt import create_xpt_parts
     rng = np.random.default_rng(7)
     for n in (1, 3, 80, 81):
         numbers = rng.normal(0, 1e5, n)
@@ -401,7 +401,7 @@ def test_fast_writer_matches_pyreadstat_bytes(tmp_path: Path) -> None:
                               "B": numbers, "C": pd.Series([""] * n, dtype=object)})
         meta = DatasetMetadata(name="XX", label="Test", structure="", class_="", variables=tuple(
             VariableMetadata(name=c, label=f"Label {c}", data_type="text") for c in "ABC"))
-        fast = create_xpt_bytes(frame, meta, {"B": "DATE9."}, tmp_path / "a.xpt")
+        fast = b"".join(create_xpt_parts(frame, meta, {"B": "DATE9."}, tmp_path / "a.xpt"))
         pyreadstat.write_xport(frame, str(tmp_path / "b.xpt"), file_label="Test",
                                column_labels={c: f"Label {c}" for c in "ABC"}, table_name="XX",
                                file_format_version=5, variable_format={"B": "DATE9."})
@@ -471,12 +471,12 @@ def test_write_xpt_equals_pyreadstat_writing_cell_by_cell_on_edge_values(
 
 def test_non_ascii_text_goes_to_pyreadstat_cell_by_cell(tmp_path: Path) -> None:
     """Text the column-wise encoder does not take (non-ASCII) is written by pyreadstat as before."""
-    from tlfgen.io.xpt import create_xpt_bytes, create_xpt_parts
+    from tlfgen.io.xpt import create_xpt_parts
 
     meta = DatasetMetadata("XX", "Test", "", "", variables=(VariableMetadata("T", "Text", "text"),))
     columns = {"T": pd.Series(["caf\u00e9", None, "a"], dtype=object)}
     assert len(create_xpt_parts(columns, meta, {}, tmp_path / "s.xpt")) == 1
     pyreadstat.write_xport(pd.DataFrame({"T": ["caf\u00e9", "", "a"]}), str(tmp_path / "b.xpt"), file_label="Test",
                            column_labels={"T": "Text"}, table_name="XX", file_format_version=5)
-    fast, slow = create_xpt_bytes(columns, meta, {}, tmp_path / "a.xpt"), (tmp_path / "b.xpt").read_bytes()
+    fast, slow = b"".join(create_xpt_parts(columns, meta, {}, tmp_path / "a.xpt")), (tmp_path / "b.xpt").read_bytes()
     assert [fast[a:b] == slow[a:b] for a, b in [(0, 144), (176, 464), (496, len(slow))]] == [True] * 3

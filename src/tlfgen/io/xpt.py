@@ -62,11 +62,6 @@ def compute_sas_dates(series: pd.Series, data_type: str) -> pd.Series:
     return ((stamps - SAS_EPOCH).dt.total_seconds()).astype("float64")
 
 
-def compute_text_length(series: pd.Series) -> int:
-    """Longest value in bytes (UTF-8), at least 1: the XPT length pyreadstat writes."""
-    return text_profile(series).max_size
-
-
 def complete_metadata(meta: DatasetMetadata, df: pd.DataFrame, *, profiles: dict | None = None) -> DatasetMetadata:
     """Copy of ``meta`` with what the data decides filled in, as ``write_xpt`` writes it.
 
@@ -249,12 +244,6 @@ def create_xpt_parts(frame: pd.DataFrame | dict[str, pd.Series], meta: DatasetMe
     if cut < len(_OBS_HEADER) or len(head) - cut != row_size + (-row_size % 80):
         return written_whole()
     return [head[:cut], rows, b" " * (-len(rows) % 80)]
-
-
-def create_xpt_bytes(frame: pd.DataFrame | dict[str, pd.Series], meta: DatasetMetadata, formats: dict[str, str],
-                     scratch: Path, profiles: dict | None = None, lengths: dict[str, int] | None = None) -> bytes:
-    """The XPT v5 file of prepared columns (before the header stamps): ``create_xpt_parts`` joined."""
-    return b"".join(create_xpt_parts(frame, meta, formats, scratch, profiles, lengths))
 
 
 def write_xpt(
