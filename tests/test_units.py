@@ -306,3 +306,70 @@ def test_19_the_sdtm_conformance_checks_wait_for_the_sdtm_stage_only():
     assert by_id["lineage.conformance"].inputs == ("lineage.conformance.sdtm", "sdtm", "adam")
     urgent = urgency(units)
     assert urgent["sdtm"] >= max(urgent[u.id] for u in units if u.id.startswith("adam."))
+
+
+def test_20_the_record_links_of_an_sdtm_domain_wait_for_the_sdtm_stage_only():
+    """The record links of each SDTM domain (``lineage.records.<k>``, k >= 1) read only sdtm/ and its
+    lineage files: they take the SDTM stage's result alone and can run beside the ADaM stage; the
+    ADaM section (k = 0) waits for both stages."""
+    from pathlib import Path
+
+    from tlfgen.pipeline import study_units
+    from tlfgen.spec.study import load_study
+
+    units = order_units(study_units(load_study(Path(__file__).resolve().parents[1]), ["sdtm", "adam", "tlf", "lineage"]))
+    records = {u.id: u.inputs for u in units if u.id.startswith("lineage.records.")}
+    assert records.pop("lineage.records.0") == ("sdtm", "adam")
+    assert len(records) == 16 and set(records.values()) == {("sdtm",)}
+
+
+@needs_fork
+def test_21_a_heavy_unit_starts_at_once_while_the_worker_and_this_process_are_busy():
+    """``page`` (heavy) is ready when ``tables`` ends, while the one worker of two jobs runs a chain
+    of light units and this process claims ``long``: it starts in a worker of its own at once
+    (before, it waited 1.0 s for ``long`` to end), and the other worker ends after its current
+    unit (``over``), so three processes overlap for at most one light unit."""
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="tlfgen-heavy-"))
+
+    def timed(name, seconds):
+        def run(*_):
+            start = time.monotonic()
+            time.sleep(seconds)
+            (folder / name).write_text(f"{os.getpid()} {start} {time.monotonic()}")
+            return name
+        return run
+
+    units = [Unit("base", (), lambda: 1, main=True),
+             *(Unit(f"l{k}", ("base",), timed(f"l{k}", 0.4), cost=10.0) for k in range(4)),
+             Unit("tables", ("base",), timed("tables", 0.2), main=True, cost=100.0),
+             Unit("page", ("tables",), timed("page", 0.3), heavy=True, cost=2000.0),
+             Unit("long", ("tables",), timed("long", 1.0), main=True)]
+    run_units(units, ["page", "long", "l0", "l1", "l2", "l3"], jobs_=2)
+    span = {p.name: tuple(float(x) for x in p.read_text().split()) for p in folder.iterdir()}
+    assert span["page"][1] - span["tables"][2] < 0.5 < span["long"][2] - span["tables"][2]
+    light_pids = {span[f"l{k}"][0] for k in range(4)}
+    assert len(light_pids) >= 2  # the first worker ended after its unit; the rest ran elsewhere
+
+
+@needs_fork
+def test_22_a_worker_keeps_what_its_next_units_take_and_goes_on_with_them():
+    """While this process runs a long unit, one worker writes ``DM`` and then maps the three other
+    domains from ``forms``, one after another. Before, it dropped its copy of ``forms`` before
+    writing DM (which does not take it: test 14's rule, now kept only before a heavy unit), so it
+    ended after the write and the domains waited for this process (at 5,000 subjects the SDTM
+    stage mapped every domain in the calling process)."""
+    def mapped(forms, dm):
+        time.sleep(0.2)
+        return os.getpid()
+
+    units = [Unit("forms", (), lambda: "forms", main=True),
+             Unit("DM", ("forms",), lambda forms: "dm", main=True),
+             Unit("write.DM", ("DM",), lambda dm: os.getpid(), cost=50.0),
+             *(Unit(f"map.{k}", ("forms", "DM"), mapped, cost=10.0) for k in range(3)),
+             Unit("here", ("DM",), lambda dm: time.sleep(1.0) or os.getpid(), main=True, cost=100.0)]
+    got = run_units(units, ["here", "write.DM", "map.0", "map.1", "map.2"], jobs_=2)
+    assert got["here"] == os.getpid() != got["write.DM"]
+    assert {got[f"map.{k}"] for k in range(3)} == {got["write.DM"]}

@@ -66,7 +66,7 @@ class _Graph:
     """The units, their takers and the shared claim table: what every process schedules with."""
 
     def __init__(self, ordered: Sequence[Unit], wanted: set[str], claims: Any, heavy_running: Any,
-                 urgent: Mapping[str, float] | None = None) -> None:
+                 over: Any, urgent: Mapping[str, float] | None = None) -> None:
         self.units = list(ordered)
         self.index = {u.id: k for k, u in enumerate(self.units)}
         self.takers: dict[str, list[str]] = {u.id: [] for u in self.units}
@@ -76,6 +76,7 @@ class _Graph:
         self.wanted = wanted
         self.claims = claims
         self.heavy_running = heavy_running  # shared: 1 while a worker runs a ``heavy`` unit
+        self.over = over  # shared: 1 while more workers run than the jobs allow (``run_forked``)
         self.heavy = [u.heavy and not u.main for u in self.units]  # a ``main`` unit runs here all the same
         # the order units are claimed in, among those ready at once: the most urgent, then the costliest
         urgent = urgent or {}
@@ -107,6 +108,27 @@ class _Graph:
                 self.heavy_running.value = 1
             return self.units[k]
 
+    def claim_heavy(self, have: dict[str, Any]) -> Unit | None:
+        """Claim, for a worker about to be forked, the first ``heavy`` unit ready with ``have``
+        (none while one runs)."""
+        with self.claims.get_lock():
+            if self.heavy_running.value:
+                return None
+            k = next((k for k in self.start if self.heavy[k] and not self.claims[k]
+                      and all(n in have for n in self.units[k].inputs)), None)
+            if k is None:
+                return None
+            self.claims[k] = 1
+            self.heavy_running.value = 1
+            return self.units[k]
+
+    def still_wanted_by_workers(self) -> set[str]:
+        """The values some unclaimed unit a worker may run takes: a worker keeps its copies of
+        these between its units (it may claim such a unit next), before any but a ``heavy`` one."""
+        with self.claims.get_lock():
+            return {name for k, u in enumerate(self.units) if not self.claims[k] and not u.main
+                    for name in u.inputs}
+
     def heavy_done(self) -> None:
         with self.claims.get_lock():
             self.heavy_running.value = 0
@@ -121,7 +143,8 @@ def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
-    graph = _Graph(ordered, wanted, ctx.Array("b", len(ordered)), ctx.Value("b", 0, lock=False), urgent)
+    graph = _Graph(ordered, wanted, ctx.Array("b", len(ordered)), ctx.Value("b", 0, lock=False),
+                   ctx.Value("b", 0, lock=False), urgent)
     values: dict[str, Any] = {}
     left = {k: len(v) for k, v in graph.takers.items()}
     done: set[str] = set()
@@ -151,19 +174,29 @@ def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
             for unit_id in ran:
                 finish(unit_id)
 
+    def start_worker(first: Unit | None = None) -> None:
+        release_memory()  # the worker starts with this process's pages: as few as can be
+        freed[0] = False
+        parent_end, child_end = ctx.Pipe(duplex=False)
+        process = ctx.Process(target=_worker_main, args=(graph, values, child_end, os.getpid(), first),
+                              name="tlfgen-worker", daemon=True)
+        process.start()
+        child_end.close()
+        workers.append((process, parent_end))
+
     after: str | None = None
     try:
         while len(done) < len(graph.units):
             reap(block=False)
-            while len(workers) < jobs - 1 and _worth_a_worker(graph, values, len(workers)):
-                release_memory()  # the worker starts with this process's pages: as few as can be
-                freed[0] = False
-                parent_end, child_end = ctx.Pipe(duplex=False)
-                process = ctx.Process(target=_worker_main, args=(graph, values, child_end, os.getpid()),
-                                      name="tlfgen-worker", daemon=True)
-                process.start()
-                child_end.close()
-                workers.append((process, parent_end))
+            # a heavy unit ready starts at once in a worker of its own, even when that is one
+            # process more than the jobs: the other worker ends after the unit it is running
+            # (``over``) instead of this longest unit waiting for it, or for this process to
+            # end the unit it is about to claim
+            if len(workers) < jobs and (heavy := graph.claim_heavy(values)) is not None:
+                start_worker(heavy)
+            while len(workers) < jobs - 1 and _worth_a_worker(graph, values):
+                start_worker()
+            graph.over.value = int(len(workers) > jobs - 1)
             unit = graph.claim(values, main=True, after=after)
             if unit is None:
                 if len(done) == len(graph.units):  # the last ones came back from a worker just now
@@ -191,12 +224,9 @@ def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
     return {k: values[k] for k in wanted}
 
 
-def _worth_a_worker(graph: _Graph, values: dict[str, Any], running: int) -> bool:
-    """Two units or more ready, one of them a worker may run: one for a worker, one for here; or,
-    no worker running, a ``heavy`` unit ready (it never runs here)."""
+def _worth_a_worker(graph: _Graph, values: dict[str, Any]) -> bool:
+    """Two units or more ready, one of them a worker may run: one for a worker, one for here."""
     ready = graph.ready(values, main=True)
-    if not running and not graph.heavy_running.value and any(graph.heavy[k] for k in ready):
-        return True
     return len(ready) >= 2 and any(not graph.units[k].main for k in ready)
 
 
@@ -223,7 +253,8 @@ def _receive(process: Any, conn: Any) -> tuple[dict[str, Any], list[str]]:
 
 def shed_inherited(values: dict[str, Any], keep: set[str]) -> None:
     """In a worker: drop the values copied at the fork that the unit about to run does not take
-    (``keep``: its inputs and the values this worker made), then give their pages back.
+    (``keep``: its inputs, the values this worker made and, before a unit that is not ``heavy``,
+    those another unit a worker may run still takes), then give their pages back.
 
     The parent keeps them and runs what takes them, so nothing is lost; the worker only stops
     holding pages it will not read, so its memory is its own units' and theirs alone (a lineage
@@ -272,7 +303,7 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _worker_main(graph: _Graph, values: dict[str, Any], conn: Any, parent_pid: int) -> None:
+def _worker_main(graph: _Graph, values: dict[str, Any], conn: Any, parent_pid: int, first: Unit | None) -> None:
     global IN_WORKER
     IN_WORKER = True
     die_with_parent(parent_pid)
@@ -284,9 +315,13 @@ def _worker_main(graph: _Graph, values: dict[str, Any], conn: Any, parent_pid: i
     gc.freeze()
     try:
         after = None
-        while (unit := graph.claim(values, main=False, after=after)) is not None:
+        # ``first``: a heavy unit claimed for this worker; then, while no more workers run than
+        # the jobs allow, the next unit it can claim
+        while (unit := first or (None if graph.over.value else graph.claim(values, main=False, after=after))):
+            first = None
             current = unit.id
-            shed_inherited(values, keep=mine.union(unit.inputs))
+            shed_inherited(values, keep=mine.union(unit.inputs, () if graph.heavy[graph.index[unit.id]]
+                                                   else graph.still_wanted_by_workers()))
             values[unit.id] = run_one(unit, values)
             if graph.heavy[graph.index[unit.id]]:
                 graph.heavy_done()

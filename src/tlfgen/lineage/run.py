@@ -7,8 +7,8 @@ and adam/, ``lineage.conformance``). Its units (``lineage_units``):
 
 - ``tlf.<ID>``: the table models: the TLF units of the same run (``upstream``), else built here
   from ``adam/*.xpt`` (no rendering);
-- ``lineage.records.<k>``: the record links of one piece (an SDTM domain's lineage file, or
-  the ADaM section: ``lineage.record_blocks``); ``lineage.ars``, ``lineage.html``,
+- ``lineage.records.<k>``: the record links of one piece (an SDTM domain's lineage file, as soon
+  as the SDTM stage is written, or the ADaM section: ``lineage.record_blocks``); ``lineage.ars``, ``lineage.html``,
   ``lineage.variables``: the ARS files, the explorer page, the variable lineage;
   ``lineage.json``: the variable lineage with the record links, written;
 - ``lineage.conformance.sdtm``: the conformance checks of sdtm/, as soon as the SDTM stage has
@@ -47,8 +47,9 @@ def lineage_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[
                        partial(_build_output, study, specs, out, names), main=True) for out in specs.outputs]
     files = tuple(stage for stage in ("sdtm", "adam") if stage in upstream)  # their files written
     parts = record_parts_of(study, upstream)
-    for k, part in enumerate(parts):
-        units.append(Unit(f"lineage.records.{k}", files, partial(_record_block, study, parts, k),
+    for k, part in enumerate(parts):  # an SDTM domain's links as soon as the SDTM stage is written
+        needs = files if part is None else tuple(stage for stage in files if stage == "sdtm")
+        units.append(Unit(f"lineage.records.{k}", needs, partial(_record_block, study, parts, k),
                           cost=float(len(parts) - k)))
     tables = tuple(f"tlf.{i}" for i in ids)
     units.append(Unit("lineage.ars", (*files, *tables), lambda *v: _write_ars(study, specs, v[len(files):]),
