@@ -30,6 +30,8 @@ from tlfgen.units import Unit, run_units
 #: ``units.urgency`` what they wait for goes first too (the SDTM stage's result before the ADaM
 #: datasets: the SDTM checks then run beside the ADaM stage)
 LONG_COST = 2000.0
+#: the scheduling cost of writing lineage.json: above the figures' (500 and less)
+JSON_COST = 600.0
 
 
 def lineage_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[Unit]:
@@ -63,8 +65,11 @@ def lineage_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[
                       cost=LONG_COST, heavy=True))
     units.append(Unit("lineage.variables", (*files, *tables), lambda *v: _variables(study, v[len(files):]),
                       cost=101.0))
+    # lineage.json (3 s at 5,000 subjects, after its record links) costs more than a figure (500 and
+    # less): with it the record links of the ADaM section go before the figures, instead of the two
+    # ending the run one after the other once everything else is done
     units.append(Unit("lineage.json", ("lineage.variables", *(f"lineage.records.{k}" for k in range(len(parts)))),
-                      partial(_write_json, study)))
+                      partial(_write_json, study), cost=JSON_COST))
     # the conformance checks of each stage as soon as its files are written: the SDTM ones (most
     # of the bytes) then run beside the ADaM stage instead of beside the explorer page
     sdtm_written = ("sdtm",) if "sdtm" in files else ()
