@@ -36,6 +36,17 @@ def test_02_split_words_and_count_lines() -> None:
     assert count_lines("a\nb", 100, font="DejaVu Sans", size=8) == 2
 
 
+def test_02b_a_text_that_fits_is_one_line_to_the_last_point() -> None:
+    """count_lines returns 1 for a text narrower than the width without wrapping it (issue 25):
+    the lines the word-by-word wrapping counted, at the text's own width and either side of it."""
+    expected = {"RECOVERED RESOLVED": [1, 2, 1, 2, 4], "NOT RECOVERED/NOT RESOLVED": [1, 2, 1, 3, 4],
+                " lead": [1, 1, 1, 2, 3], "a  b": [1, 2, 1, 2, 3], "2021-03-08": [1, 2, 1, 2, 3]}
+    for text, lines in expected.items():
+        w = text_width(text, font="DejaVu Sans", size=7)
+        assert [count_lines(text, x, font="DejaVu Sans", size=7) for x in (w, w - 1e-9, w + 1e-9, w / 2, w / 3)] \
+            == lines, text
+
+
 def test_03_numeric_text() -> None:
     assert [is_numeric_text(t) for t in ("27 (90.0)", "73.5, 97.9", "< 0.001", "NE (NE, NE)", "RELATED", "Y")] == [
         True, True, True, True, False, False]

@@ -45,6 +45,9 @@ CELL_PAD_X = 5.0
 CELL_PAD_Y = 1.0
 #: a small margin on every computed width against rounding in the renderers (points)
 SAFETY = 1.0
+#: points a line's width is kept under the room to be known to fit without wrapping it (``count_lines``:
+#: its words' widths summed one by one may round above the width of the whole line, never by this much)
+FITS_MARGIN = 1e-6
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ def count_lines(text: str, width: float, *, font: str, size: float, bold: bool =
     word wider than the line after its slashes ("RECOVERED/" "RESOLVED"; "RECOVERED/NOT", which
     fits, stays whole: measured with LibreOffice 7.4); a piece still wider is cut (never here: the
     columns are as wide as the longest piece)."""
+    if "\n" not in text and text_width(text, font=font, size=size, bold=bold) <= width - FITS_MARGIN:
+        return 1  # the whole text fits: the wrapping below would sum its words to this width
     lines = 0
     space = text_width(" ", font=font, size=size, bold=bold)
     for part in text.split("\n"):
@@ -268,12 +273,18 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
     header_rows = 2 if table.has_spanners else 1
     header_height = (header_lines + header_rows - 1) * line + header_rows * CELL_PAD_Y
     heights = []
+    cells: list[dict[str, int]] = [{} for _ in range(n)]  # per column: text -> lines
+
+    def cell_lines(j: int, text: str) -> int:
+        found = cells[j].get(text)
+        if found is None:
+            found = cells[j][text] = count_lines(text, widths[j] - CELL_PAD_X, font=font, size=size) if text else 0
+        return found
+
     for row in table.rows:
         lines = count_lines(row.label, widths[0] - CELL_PAD_X - indent * row.indent, font=font, size=size)
         if row.kind == "data":
-            for j, cell in enumerate(row.cells, start=1):
-                if cell.text:
-                    lines = max(lines, count_lines(cell.text, widths[j] - CELL_PAD_X, font=font, size=size))
+            lines = max(lines, max((cell_lines(j, cell.text) for j, cell in enumerate(row.cells, start=1)), default=0))
         heights.append(lines * line + CELL_PAD_Y)  # half the padding above the text, half below
     return TableLayout(tuple(columns), size, header_height, tuple(heights), font)
 

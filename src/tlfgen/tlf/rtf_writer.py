@@ -51,26 +51,23 @@ INDENT_TWIPS = 200
 _PAGE_FIELD = "Page {\\field{\\*\\fldinst PAGE }{\\fldrslt 1}} of {\\field{\\*\\fldinst NUMPAGES }{\\fldrslt 1}}"
 
 
+#: the ASCII characters RTF escapes (``rtf_text``)
+_RTF_ESCAPES = str.maketrans({"\\": "\\\\", "{": "\\{", "}": "\\}", "\n": "\\line ", "\t": "\\tab "})
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
 def rtf_text(text: str) -> str:
     r"""``text`` as RTF: ``\ { }`` escaped, line breaks as ``\line``, tabs as ``\tab``, every
     character outside ASCII as ``\uN?`` (UTF-16 units, so no code page is assumed)."""
-    out = []
-    for ch in safe_cell_text(text):
-        code = ord(ch)
-        if ch in "\\{}":
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\line ")
-        elif ch == "\t":
-            out.append("\\tab ")
-        elif code < 128:
-            out.append(ch)
-        else:
-            encoded = ch.encode("utf-16-le")
-            for k in range(0, len(encoded), 2):
-                unit = int.from_bytes(encoded[k:k + 2], "little")
-                out.append(f"\\u{unit - 65536 if unit > 32767 else unit}?")
-    return "".join(out)
+    text = safe_cell_text(text).translate(_RTF_ESCAPES)
+    return text if text.isascii() else _NON_ASCII.sub(_utf16_units, text)
+
+
+def _utf16_units(match: re.Match) -> str:
+    r"""A run of non-ASCII characters as RTF ``\uN?``: one per UTF-16 unit, as a signed 16-bit number."""
+    encoded = match.group(0).encode("utf-16-le")
+    units = (int.from_bytes(encoded[k:k + 2], "little") for k in range(0, len(encoded), 2))
+    return "".join(f"\\u{unit - 65536 if unit > 32767 else unit}?" for unit in units)
 
 
 def inches(points: float) -> float:
@@ -122,20 +119,27 @@ def row_heights(table: Table, layout: TableLayout, style: DocumentStyle) -> list
     font, size = style.font, layout.size
     line = size * LINE_HEIGHT_EM
     inner = [c.width - CELL_PAD_X for c in layout.columns]
-    memo: dict[tuple, int] = {}
+    labels: dict[tuple, int] = {}
+    cells: list[dict[str, int]] = [{} for _ in inner]  # per column: text -> lines
 
-    def lines(j: int, text: str, indent: float = 0.0, bold: bool = False) -> int:
-        key = (j, text, indent, bold)
-        if key not in memo:
-            memo[key] = count_lines(text, inner[j] - indent, font=font, size=size, bold=bold) if text else 1
-        return memo[key]
+    def label_lines(text: str, indent: float, bold: bool) -> int:
+        key = (text, indent, bold)
+        if key not in labels:
+            labels[key] = count_lines(text, inner[0] - indent, font=font, size=size, bold=bold) if text else 1
+        return labels[key]
+
+    def cell_lines(j: int, text: str) -> int:
+        found = cells[j].get(text)
+        if found is None:
+            found = cells[j][text] = count_lines(text, inner[j], font=font, size=size) if text else 1
+        return found
 
     heights = []
     for row in table.rows:
         bold = row.kind == "header" or (row.indent == 0 and table.kind == "table")
-        n = lines(0, row.label, INDENT_TWIPS / 20 * row.indent, bold)
+        n = label_lines(row.label, INDENT_TWIPS / 20 * row.indent, bold)
         if row.kind == "data":
-            n = max([n] + [lines(j, c.text) for j, c in enumerate(row.cells, start=1)])
+            n = max(n, max((cell_lines(j, c.text) for j, c in enumerate(row.cells, start=1)), default=0))
         heights.append(n * line + 2 * CELL_SPACE)
     return heights
 
@@ -175,7 +179,8 @@ def create_rtf(table: Table, run_at: datetime, *, style: DocumentStyle = DEFAULT
     pages = compute_rtf_pages(table, run_at, style=style, layout=layout)
     style = rtf_sizes(style)
     formats: dict[tuple[tuple[bool, int], ...], str] = {}  # the pages' rtflite templates, one per row formats
-    parts = [_encode_page(table, layout, style, run_at, first, end, direct=direct, formats=formats)
+    rows = _page_rows(table, layout)
+    parts = [_encode_page(table, layout, style, run_at, rows[first:end], direct=direct, formats=formats)
              for first, end in pages]
     # the first page whole, the others from their page setup on, each without the closing brace
     chunks = [part[part.index("\\paperw") if k else 0:].rstrip()[:-1].rstrip() for k, part in enumerate(parts)]
@@ -214,14 +219,22 @@ _TOKEN = re.compile(r"@@R(\d+)C(\d+)@@")
 PageRow = tuple[tuple[str, ...], bool, int]
 
 
-def _page_rows(table: Table, layout: TableLayout, first: int, end: int) -> list[PageRow]:
+def _page_rows(table: Table, layout: TableLayout) -> list[PageRow]:
+    """The body rows of ``table`` as RTF: each distinct text of a column escaped once."""
     n = len(table.columns)
+    memo: dict[tuple[int, str], str] = {}
+
+    def cell(j: int, text: str) -> str:
+        found = memo.get((j, text))
+        if found is None:
+            found = memo[(j, text)] = (_decimal_mark(text, layout, j) if j else "") + rtf_text(text)
+        return found
+
     out = []
-    for row in table.rows[first:end]:
+    for row in table.rows:
         bold = row.kind == "header" or (row.indent == 0 and table.kind == "table")
         cells = [c.text for c in row.cells] if row.kind == "data" else [""] * n
-        texts = [_decimal_mark(t, layout, j) + rtf_text(t) for j, t in enumerate(cells, start=1)]
-        out.append((tuple([rtf_text(row.label)] + texts), bold, row.indent))
+        out.append((tuple([cell(0, row.label)] + [cell(j, t) for j, t in enumerate(cells, start=1)]), bold, row.indent))
     return out
 
 
@@ -261,7 +274,7 @@ def _place_decimals(text: str) -> str:
 
 
 def _encode_page(table: Table, layout: TableLayout, style: DocumentStyle, run_at: datetime,
-                 first: int, end: int, *, direct: bool = False,
+                 rows: Sequence[PageRow], *, direct: bool = False,
                  formats: dict[tuple[tuple[bool, int], ...], str] | None = None) -> str:
     """One page as rtflite writes it. rtflite validates and encodes every cell on its own (about
     10 us each), so a long page is encoded once with one template row per row format (the first
@@ -270,7 +283,6 @@ def _encode_page(table: Table, layout: TableLayout, style: DocumentStyle, run_at
     the same bytes as rtflite encoding every row (``direct``), in a fraction of the time. The
     pages of one table with the same row formats share that template (``formats``: one rtflite
     document per distinct list of formats, not one per page)."""
-    rows = _page_rows(table, layout, first, end)
     middle = list(dict.fromkeys((bold, indent) for _, bold, indent in rows[1:-1]))
     if direct or len(rows) <= 2 + len(middle):
         return _page_document(table, layout, style, run_at, rows)
