@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import replace
+from functools import lru_cache
 from datetime import datetime
 from typing import Sequence
 
@@ -178,14 +179,14 @@ def create_rtf(table: Table, run_at: datetime, *, style: DocumentStyle = DEFAULT
     layout = layout or compute_table_layout(table, style)
     pages = compute_rtf_pages(table, run_at, style=style, layout=layout)
     style = rtf_sizes(style)
-    formats: dict[tuple[tuple[bool, int], ...], str] = {}  # the pages' rtflite templates, one per row formats
+    formats: dict[tuple[tuple[bool, int], ...], PageTemplate | None] = {}  # the pages' rtflite templates, one per row formats
     rows = _page_rows(table, layout)
     parts = [_encode_page(table, layout, style, run_at, rows[first:end], direct=direct, formats=formats)
              for first, end in pages]
     # the first page whole, the others from their page setup on, each without the closing brace
     chunks = [part[part.index("\\paperw") if k else 0:].rstrip()[:-1].rstrip() for k, part in enumerate(parts)]
-    text = use_study_font(_place_decimals(("\n" + PAGE_JOIN).join(chunks) + "\n}\n"), style.font)
-    return text.encode("ascii")
+    chunks[0] = use_study_font(chunks[0], style.font)  # the font table: in the first page's header
+    return (("\n" + PAGE_JOIN).join(chunks) + "\n}\n").encode("ascii")
 
 
 def rtf_sizes(style: DocumentStyle) -> DocumentStyle:
@@ -217,6 +218,10 @@ def use_study_font(text: str, font: str) -> str:
 _TOKEN = re.compile(r"@@R(\d+)C(\d+)@@")
 #: (cell texts already escaped, bold stub, indent level) of one body row
 PageRow = tuple[tuple[str, ...], bool, int]
+#: one row format's rtflite row: (the RTF before each cell's text, the cell's column), the RTF after the last
+RowTemplate = tuple[tuple[tuple[str, int], ...], str]
+#: a page as rtflite writes it with template rows: the RTF before its rows, each row format's row, the RTF after
+PageTemplate = tuple[str, list[RowTemplate], str]
 
 
 def _page_rows(table: Table, layout: TableLayout) -> list[PageRow]:
@@ -275,7 +280,7 @@ def _place_decimals(text: str) -> str:
 
 def _encode_page(table: Table, layout: TableLayout, style: DocumentStyle, run_at: datetime,
                  rows: Sequence[PageRow], *, direct: bool = False,
-                 formats: dict[tuple[tuple[bool, int], ...], str] | None = None) -> str:
+                 formats: dict[tuple[tuple[bool, int], ...], PageTemplate | None] | None = None) -> str:
     """One page as rtflite writes it. rtflite validates and encodes every cell on its own (about
     10 us each), so a long page is encoded once with one template row per row format (the first
     row, one per (bold, indent) of the rows between, the last row; their cells hold tokens), and
@@ -285,29 +290,53 @@ def _encode_page(table: Table, layout: TableLayout, style: DocumentStyle, run_at
     document per distinct list of formats, not one per page)."""
     middle = list(dict.fromkeys((bold, indent) for _, bold, indent in rows[1:-1]))
     if direct or len(rows) <= 2 + len(middle):
-        return _page_document(table, layout, style, run_at, rows)
-    n = len(rows[0][0])
+        return _place_decimals(_page_document(table, layout, style, run_at, rows))
     styles = [rows[0][1:]] + middle + [rows[-1][1:]]
-    tokens = [(tuple(f"@@R{k}C{j}@@" for j in range(n)), bold, indent) for k, (bold, indent) in enumerate(styles)]
     key = tuple(styles)
-    doc = formats.get(key) if formats is not None else None
-    if doc is None:
-        doc = _page_document(table, layout, style, run_at, tokens)
+    template = formats.get(key) if formats is not None else None
+    if template is None:
+        n = len(rows[0][0])
+        tokens = [(tuple(f"@@R{k}C{j}@@" for j in range(n)), bold, indent) for k, (bold, indent) in enumerate(styles)]
+        template = _row_templates(_page_document(table, layout, style, run_at, tokens), len(styles))
         if formats is not None:
-            formats[key] = doc
-    starts = [doc.rindex("\\trowd", 0, doc.index(f"@@R{k}C0@@")) for k in range(len(styles))]
-    ends = [doc.index("\\intbl\\row\\pard", start) + len("\\intbl\\row\\pard") for start in starts]
-    if any(doc[e:s] != "\n" for e, s in zip(ends, starts[1:])):  # pragma: no cover - rtflite changed its layout
-        return _page_document(table, layout, style, run_at, rows)
-    pieces = [_TOKEN.split(doc[s:e]) for s, e in zip(starts, ends)]
-    by_style = {styles[k]: pieces[k] for k in range(1, len(styles) - 1)}
-    out = []
+            formats[key] = template
+    if template is None:  # pragma: no cover - rtflite changed its layout
+        return _place_decimals(_page_document(table, layout, style, run_at, rows))
+    head, templates, tail = template
+    by_style = {styles[k]: templates[k] for k in range(1, len(styles) - 1)}
+    out = [head]
     for i, (texts, bold, indent) in enumerate(rows):
-        template = pieces[0] if i == 0 else pieces[-1] if i == len(rows) - 1 else by_style[(bold, indent)]
-        # split() gives text, row, column, text, row, column, ..., text
-        out.append("".join(piece if m % 3 == 0 else (texts[int(template[m + 1])] if m % 3 == 1 else "")
-                           for m, piece in enumerate(template)))
-    return doc[:starts[0]] + "\n".join(out) + doc[ends[-1]:]
+        cells, end = templates[0] if i == 0 else templates[-1] if i == len(rows) - 1 else by_style[(bold, indent)]
+        for piece, j in cells:
+            text = texts[j]
+            if text[:1] == "\x02":  # a decimal mark: put in the cell's paragraph (``_place_decimals``)
+                cut = text.index("\x03") + 1
+                piece, text = _placed(piece, text[:cut]), text[cut:]
+            out += (piece, text)
+        out += (end, "\n")
+    out[-1] = tail
+    return "".join(out)
+
+
+def _row_templates(doc: str, count: int) -> PageTemplate | None:
+    """The page ``doc`` (rtflite's, with ``count`` rows of tokens) as the RTF before its rows, each
+    row's template and the RTF after its rows; None when its rows are not one per line."""
+    starts = [doc.rindex("\\trowd", 0, doc.index(f"@@R{k}C0@@")) for k in range(count)]
+    ends = [doc.index("\\intbl\\row\\pard", start) + len("\\intbl\\row\\pard") for start in starts]
+    if any(doc[e:s] != "\n" for e, s in zip(ends, starts[1:])):
+        return None
+    templates = []
+    for s, e in zip(starts, ends):
+        pieces = _TOKEN.split(doc[s:e])  # text, row, column, text, row, column, ..., text
+        templates.append((tuple((pieces[m], int(pieces[m + 2])) for m in range(0, len(pieces) - 1, 3)), pieces[-1]))
+    return doc[:starts[0]], templates, doc[ends[-1]:]
+
+
+@lru_cache(maxsize=1024)
+def _placed(piece: str, mark: str) -> str:
+    """``piece`` (a template's RTF before a cell's text) with the decimal ``mark`` of that text put
+    in the cell's paragraph."""
+    return _place_decimals(piece + mark)
 
 
 def _page_document(table: Table, layout: TableLayout, style: DocumentStyle, run_at: datetime,
