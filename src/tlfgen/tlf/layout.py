@@ -216,24 +216,23 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
     headers = [table.stub_header] + [table.header_lines(c) for c in table.columns]
     longest_word = [0.0] * n
     longest_line = [0.0] * n
-    texts: list[list[str]] = [[] for _ in range(n)]
+    body = body_texts(table)
+    texts = list(zip(*body)) or [()] * n
     for j, head in enumerate(headers):
         # headers wrap at spaces: their words set the narrowest width, not their lines
         for line in head.split("\n"):
             for word in split_words(line):
                 longest_word[j] = max(longest_word[j], text_width(word, font=font, size=size, bold=True))
-    for row in table.rows:
-        extra = indent * row.indent
-        bold = row.kind == "header" or (row.indent == 0 and table.kind == "table")
-        for line in row.label.split("\n"):
+    labels = dict.fromkeys((row.label, row.indent, row.kind == "header" or (row.indent == 0 and table.kind == "table"),
+                            row.kind == "header") for row in table.rows)
+    for label, level, bold, block in labels:  # each distinct label measured once
+        extra = indent * level
+        for line in label.split("\n"):
             # a block label with no cells may run over the data columns: only its words count
-            if row.kind != "header":
+            if not block:
                 longest_line[0] = max(longest_line[0], extra + text_width(line, font=font, size=size, bold=bold))
             for word in split_words(line):
                 longest_word[0] = max(longest_word[0], extra + text_width(word, font=font, size=size, bold=bold))
-        if row.kind == "data":
-            for j, cell in enumerate(row.cells, start=1):
-                texts[j].append(cell.text)
     for j in range(1, n):
         for text in set(texts[j]):
             for line in text.split("\n"):
@@ -255,8 +254,6 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
     minimum = [w + pad for w in longest_word]
     cap = style.max_column_share * style.text_width
     natural = [max(m, min(w + pad, cap)) for m, w in zip(minimum, longest_line)]
-    body = [[row.label if row.kind == "data" else ""] + ([c.text for c in row.cells] if row.kind == "data" else
-                                                         [""] * (n - 1)) for row in table.rows]
     widths = fit_widths(minimum, natural, style.text_width, body=body,
                         lines=lambda text, width: count_lines(text, width - pad, font=font, size=size))
     columns = []
@@ -272,21 +269,25 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
                        for j, h in enumerate(headers))
     header_rows = 2 if table.has_spanners else 1
     header_height = (header_lines + header_rows - 1) * line + header_rows * CELL_PAD_Y
-    heights = []
-    cells: list[dict[str, int]] = [{} for _ in range(n)]  # per column: text -> lines
-
-    def cell_lines(j: int, text: str) -> int:
-        found = cells[j].get(text)
-        if found is None:
-            found = cells[j][text] = count_lines(text, widths[j] - CELL_PAD_X, font=font, size=size) if text else 0
-        return found
-
-    for row in table.rows:
-        lines = count_lines(row.label, widths[0] - CELL_PAD_X - indent * row.indent, font=font, size=size)
-        if row.kind == "data":
-            lines = max(lines, max((cell_lines(j, cell.text) for j, cell in enumerate(row.cells, start=1)), default=0))
-        heights.append(lines * line + CELL_PAD_Y)  # half the padding above the text, half below
+    label_lines = lines_each([(row.label, indent * row.indent) for row in table.rows],
+                              lambda label: count_lines(label[0], widths[0] - CELL_PAD_X - label[1], font=font, size=size))
+    cell_lines = [lines_each(texts[j], lambda text: count_lines(text, widths[j] - CELL_PAD_X, font=font, size=size)
+                              if text else 0) for j in range(1, n)]
+    # half the padding above the text, half below
+    heights = [lines * line + CELL_PAD_Y for lines in map(max, zip(label_lines, *cell_lines))]
     return TableLayout(tuple(columns), size, header_height, tuple(heights), font)
+
+
+def body_texts(table: Table) -> list[list[str]]:
+    """The texts of each body row: a data row's label and cells, "" for every column of another row."""
+    blank = [""] * (1 + len(table.columns))
+    return [[row.label] + [c.text for c in row.cells] if row.kind == "data" else blank for row in table.rows]
+
+
+def lines_each(items: Sequence[Any], lines: Callable[[Any], int]) -> list[int]:
+    """``lines(item)`` of each of ``items``, computed once per distinct item (a listing repeats its texts)."""
+    known = {item: lines(item) for item in set(items)}
+    return [known[item] for item in items]
 
 
 def fit_widths(minimum: Sequence[float], natural: Sequence[float], available: float, *,
@@ -311,14 +312,19 @@ def fit_widths(minimum: Sequence[float], natural: Sequence[float], available: fl
         return _share(widths, natural, available)
     import numpy as np
 
+    # each column's distinct texts, and which of them each row holds: lines are counted per distinct text
     columns = list(zip(*body))
+    distinct = [list(dict.fromkeys(column)) for column in columns]
+    where = []
+    for column, texts in zip(columns, distinct):
+        index = {t: k for k, t in enumerate(texts)}
+        where.append(np.array([index[t] for t in column]))
     memo: dict[tuple[int, float], Any] = {}
 
     def count(j: int, width: float) -> Any:
         key = (j, round(width, 1))
         if key not in memo:
-            per_text = {t: lines(t, width) if t else 1 for t in set(columns[j])}
-            memo[key] = np.array([per_text[t] for t in columns[j]], dtype=np.int32)
+            memo[key] = np.array([lines(t, width) if t else 1 for t in distinct[j]], dtype=np.int32)[where[j]]
         return memo[key]
 
     grid = np.stack([count(j, widths[j]) for j in range(len(widths))], axis=1)

@@ -33,8 +33,8 @@ from typing import Sequence
 from tlfgen.io.xlsx_safe import safe_cell_text
 from tlfgen.tlf.fontmetrics import LINE_HEIGHT_EM
 from tlfgen.tlf.layout import (
-    CELL_PAD_X, CELL_PAD_Y, DocumentStyle, TableLayout, compute_table_layout, count_lines, decimal_offset, decimal_tab_anchor,
-    footnote_height, split_at_decimal,
+    CELL_PAD_X, CELL_PAD_Y, DocumentStyle, TableLayout, body_texts, compute_table_layout, count_lines, decimal_offset,
+    decimal_tab_anchor, footnote_height, lines_each, split_at_decimal,
 )
 from tlfgen.tlf.model import Table
 
@@ -120,29 +120,14 @@ def row_heights(table: Table, layout: TableLayout, style: DocumentStyle) -> list
     font, size = style.font, layout.size
     line = size * LINE_HEIGHT_EM
     inner = [c.width - CELL_PAD_X for c in layout.columns]
-    labels: dict[tuple, int] = {}
-    cells: list[dict[str, int]] = [{} for _ in inner]  # per column: text -> lines
-
-    def label_lines(text: str, indent: float, bold: bool) -> int:
-        key = (text, indent, bold)
-        if key not in labels:
-            labels[key] = count_lines(text, inner[0] - indent, font=font, size=size, bold=bold) if text else 1
-        return labels[key]
-
-    def cell_lines(j: int, text: str) -> int:
-        found = cells[j].get(text)
-        if found is None:
-            found = cells[j][text] = count_lines(text, inner[j], font=font, size=size) if text else 1
-        return found
-
-    heights = []
-    for row in table.rows:
-        bold = row.kind == "header" or (row.indent == 0 and table.kind == "table")
-        n = label_lines(row.label, INDENT_TWIPS / 20 * row.indent, bold)
-        if row.kind == "data":
-            n = max(n, max((cell_lines(j, c.text) for j, c in enumerate(row.cells, start=1)), default=0))
-        heights.append(n * line + 2 * CELL_SPACE)
-    return heights
+    labels = lines_each([(row.label, INDENT_TWIPS / 20 * row.indent,
+                          row.kind == "header" or (row.indent == 0 and table.kind == "table")) for row in table.rows],
+                        lambda label: count_lines(label[0], inner[0] - label[1], font=font, size=size, bold=label[2])
+                        if label[0] else 1)
+    columns = list(zip(*body_texts(table))) or [()] * len(inner)
+    cells = [lines_each(columns[j], lambda text: count_lines(text, inner[j], font=font, size=size) if text else 1)
+             for j in range(1, len(inner))]
+    return [n * line + 2 * CELL_SPACE for n in map(max, zip(labels, *cells))]
 
 
 def split_pages(table: Table, layout: TableLayout, room: float,
