@@ -479,21 +479,25 @@ def _put_bodies(entries: list[tuple[str, bytes]], bodies: dict[bytes, bytes]) ->
     out = []
     for name, blob in entries:
         if name == "word/document.xml":
-            if bodies:
-                pieces = re.split(rb"(<!--tlfgen-body-\d+-->)", blob)
-                blob = b"".join(bodies.get(piece, piece) for piece in pieces)
-            blob = _number_bookmarks(blob)
+            pieces = re.split(rb"(<!--tlfgen-body-\d+-->)", blob) if bodies else [blob]
+            blob = b"".join(_number_bookmarks([bodies.get(piece, piece) for piece in pieces]))
         out.append((name, blob))
     return out
 
 
-def _number_bookmarks(blob: bytes) -> bytes:
-    """Give the k-th bookmarkStart / bookmarkEnd the id k (each pair is written next to each other)."""
-    counter = {"start": 0, "end": 0}
+_BOOKMARK = re.compile(rb'<w:bookmark(Start|End) w:id="0"')
 
-    def renumber(match: re.Match) -> bytes:
-        kind = "start" if match.group(1) == b"Start" else "end"
-        counter[kind] += 1
-        return b"<w:bookmark" + match.group(1) + b' w:id="' + str(counter[kind]).encode() + b'"'
 
-    return re.sub(rb'<w:bookmark(Start|End) w:id="0"', renumber, blob)
+def _number_bookmarks(pieces: Sequence[bytes]) -> list[bytes | memoryview]:
+    """``pieces`` (of one XML part, in order) with the k-th bookmarkStart / bookmarkEnd given the id k
+    (each pair is written next to each other): slices of the pieces and the new tags, to be joined."""
+    counter = {b"Start": 0, b"End": 0}
+    out: list[bytes | memoryview] = []
+    for piece in pieces:
+        view, at = memoryview(piece), 0
+        for match in _BOOKMARK.finditer(piece):
+            counter[match.group(1)] += 1
+            out += [view[at:match.start()], b'<w:bookmark%s w:id="%d"' % (match.group(1), counter[match.group(1)])]
+            at = match.end()
+        out.append(view[at:])
+    return out
