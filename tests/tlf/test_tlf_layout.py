@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tlfgen.tlf.layout import (
-    DocumentStyle, body_texts, count_lines, count_pages, compute_table_layout, lines_each, decimal_tab_anchor, fit_widths, is_numeric_text,
-    split_at_decimal, split_words, text_width, TableLayout,
+    DocumentStyle, column_texts, count_lines, count_pages, compute_table_layout, decimal_tab_anchor, fit_widths,
+    is_numeric_text, lines_each, split_at_decimal, split_words, text_width, TableLayout,
 )
 from tlfgen.tlf.model import Cell, Column, Row, Table
 from tlfgen.tlf.rtf_writer import row_heights
@@ -57,9 +57,9 @@ def test_03_numeric_text() -> None:
 def test_04_fit_widths() -> None:
     assert fit_widths([10, 10], [20, 60], 160) == pytest.approx([40, 120])
     assert fit_widths([50, 50], [60, 60], 90) == [50, 50]  # even the words do not fit
-    body = [["aa aa aa aa", "b"]] * 3
+    columns = [["aa aa aa aa"] * 3, ["b"] * 3]
     lines = lambda text, width: -(-len(text) // max(1, int(width)))  # noqa: E731  characters per line
-    widths = fit_widths([2, 1], [11, 1], 7, body=body, lines=lines)
+    widths = fit_widths([2, 1], [11, 1], 7, columns=columns, lines=lines)
     assert sum(widths) == pytest.approx(7) and widths[0] == pytest.approx(6) and widths[1] == pytest.approx(1)
 
 
@@ -106,8 +106,8 @@ def test_07_each_distinct_text_measured_once_gives_the_rows_measured_one_by_one(
             Row("Serious", (), 0, kind="header"),
             Row("NCT-002 with a long label that wraps over lines", (Cell("NOT RECOVERED/NOT RESOLVED"), Cell("3")), 1),
             Row("", (Cell("FATAL"), Cell("140")), 0))
-    assert body_texts(Table("L9", "listing", ("Listing 9",), "Subject", columns, rows[:3])) == [
-        ["NCT-001", "NOT RECOVERED/NOT RESOLVED", "12"], ["NCT-001", "RECOVERED/RESOLVED", ""], ["", "", ""]]
+    assert column_texts(Table("L9", "listing", ("Listing 9",), "Subject", columns, rows[:3])) == [
+        ["NCT-001", "NCT-001", ""], ["NOT RECOVERED/NOT RESOLVED", "RECOVERED/RESOLVED", ""], ["12", "", ""]]
     calls = []
     assert lines_each(["a", "bb", "a", ""], lambda t: calls.append(t) or len(t)) == [1, 2, 1, 0]
     assert sorted(calls) == ["", "a", "bb"]

@@ -216,8 +216,7 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
     headers = [table.stub_header] + [table.header_lines(c) for c in table.columns]
     longest_word = [0.0] * n
     longest_line = [0.0] * n
-    body = body_texts(table)
-    texts = list(zip(*body)) or [()] * n
+    texts = column_texts(table)
     for j, head in enumerate(headers):
         # headers wrap at spaces: their words set the narrowest width, not their lines
         for line in head.split("\n"):
@@ -254,7 +253,7 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
     minimum = [w + pad for w in longest_word]
     cap = style.max_column_share * style.text_width
     natural = [max(m, min(w + pad, cap)) for m, w in zip(minimum, longest_line)]
-    widths = fit_widths(minimum, natural, style.text_width, body=body,
+    widths = fit_widths(minimum, natural, style.text_width, columns=texts,
                         lines=lambda text, width: count_lines(text, width - pad, font=font, size=size))
     columns = []
     for j in range(n):
@@ -278,10 +277,12 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
     return TableLayout(tuple(columns), size, header_height, tuple(heights), font)
 
 
-def body_texts(table: Table) -> list[list[str]]:
-    """The texts of each body row: a data row's label and cells, "" for every column of another row."""
-    blank = [""] * (1 + len(table.columns))
-    return [[row.label] + [c.text for c in row.cells] if row.kind == "data" else blank for row in table.rows]
+def column_texts(table: Table) -> list[list[str]]:
+    """The body's texts column by column, the stub first: a data row's label and cells, "" in every
+    column of another row (a block label, a blank row)."""
+    rows = table.rows
+    return [[row.label if row.kind == "data" else "" for row in rows]] + [
+        [row.cells[j].text if row.kind == "data" else "" for row in rows] for j in range(len(table.columns))]
 
 
 def lines_each(items: Sequence[Any], lines: Callable[[Any], int]) -> list[int]:
@@ -291,12 +292,12 @@ def lines_each(items: Sequence[Any], lines: Callable[[Any], int]) -> list[int]:
 
 
 def fit_widths(minimum: Sequence[float], natural: Sequence[float], available: float, *,
-               body: Sequence[Sequence[str]] = (), lines: Callable[[str, float], int] | None = None) -> list[float]:
+               columns: Sequence[Sequence[str]] = (), lines: Callable[[str, float], int] | None = None) -> list[float]:
     """Widths between ``minimum`` and ``natural`` filling ``available``.
 
     When the natural widths leave room, it is shared in proportion. When they do not fit, every
     column starts at its minimum and the room left is handed out greedily, a few points at a time,
-    to the column where they save the most wrapped lines of ``body`` (rows x columns of text;
+    to the column where they save the most wrapped lines of the body (``columns``: each column's texts;
     ``lines(text, width)`` counts them) per point: the table gets as short as this search finds.
     When even the minimums do not fit they are returned as they are (the page is too narrow for
     the longest words).
@@ -308,12 +309,11 @@ def fit_widths(minimum: Sequence[float], natural: Sequence[float], available: fl
         spare = available - total_nat
         return [w + spare * w / total_nat for w in natural]
     widths = list(minimum)
-    if lines is None or not body:
+    if lines is None or not columns or not columns[0]:
         return _share(widths, natural, available)
     import numpy as np
 
     # each column's distinct texts, and which of them each row holds: lines are counted per distinct text
-    columns = list(zip(*body))
     distinct = [list(dict.fromkeys(column)) for column in columns]
     where = []
     for column, texts in zip(columns, distinct):

@@ -33,7 +33,7 @@ from typing import Sequence
 from tlfgen.io.xlsx_safe import safe_cell_text
 from tlfgen.tlf.fontmetrics import LINE_HEIGHT_EM
 from tlfgen.tlf.layout import (
-    CELL_PAD_X, CELL_PAD_Y, DocumentStyle, TableLayout, body_texts, compute_table_layout, count_lines, decimal_offset,
+    CELL_PAD_X, CELL_PAD_Y, DocumentStyle, TableLayout, column_texts, compute_table_layout, count_lines, decimal_offset,
     decimal_tab_anchor, footnote_height, lines_each, split_at_decimal,
 )
 from tlfgen.tlf.model import Table
@@ -124,7 +124,7 @@ def row_heights(table: Table, layout: TableLayout, style: DocumentStyle) -> list
                           row.kind == "header" or (row.indent == 0 and table.kind == "table")) for row in table.rows],
                         lambda label: count_lines(label[0], inner[0] - label[1], font=font, size=size, bold=label[2])
                         if label[0] else 1)
-    columns = list(zip(*body_texts(table))) or [()] * len(inner)
+    columns = column_texts(table)
     cells = [lines_each(columns[j], lambda text: count_lines(text, inner[j], font=font, size=size) if text else 1)
              for j in range(1, len(inner))]
     return [n * line + 2 * CELL_SPACE for n in map(max, zip(labels, *cells))]
