@@ -84,6 +84,7 @@ def test_02_pages_counted_in_an_outputs_rtf_are_its_cut_pages(monkeypatch) -> No
 
 def test_03_content_end_is_before_the_closing_brace_and_the_space_around_it() -> None:
     """Where each part is cut in the combined RTF: as ``str.rstrip()[:-1].rstrip()`` cut it."""
-    for data in (b"{\\rtf1 x}\n", b"{\\rtf1 x\\par \n}", b"{\\rtf1 x} \t\n\r", b"{\\rtf1 x \x1c}\x0b\x0c", b"}", b" \n", b""):
+    for data in (b"{\\rtf1 x}\n", b"{\\rtf1 x\\par \n}", b"{\\rtf1 x} \t\n\r", b"{\\rtf1 x \x1c}\x0b\x0c", b"}", b" \n",
+                 b""):
         text = data.decode("ascii")
         assert data[:_content_end(data)].decode("ascii") == text.rstrip()[:-1].rstrip(), data

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tlfgen.tlf.layout import (
-    DocumentStyle, column_texts, count_lines, count_pages, compute_table_layout, decimal_tab_anchor, fit_widths,
+    DocumentStyle, Memo, column_texts, count_lines, count_pages, compute_table_layout, decimal_tab_anchor, fit_widths,
     is_numeric_text, lines_each, split_at_decimal, split_words, text_width, TableLayout,
 )
 from tlfgen.tlf.model import Cell, Column, Row, Table
@@ -111,6 +111,8 @@ def test_07_each_distinct_text_measured_once_gives_the_rows_measured_one_by_one(
     calls = []
     assert lines_each(["a", "bb", "a", ""], lambda t: calls.append(t) or len(t)) == [1, 2, 1, 0]
     assert sorted(calls) == ["", "a", "bb"]
+    memo = Memo(lambda t: calls.append(t) or t.upper())
+    assert [memo[t] for t in ("x", "y", "x", "")] == ["X", "Y", "X", ""] and calls[3:] == ["x", "y", ""]
     narrow = DocumentStyle(page_width=300, margin_x=20)
     expected = {  # (kind, style): widths, the layout's row heights, the RTF's row heights (the old code's)
         ("listing", 0): ((421.29, 286.86, 48.74), [9.1484375] * 5, [9.1484375] * 5),

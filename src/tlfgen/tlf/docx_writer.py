@@ -39,7 +39,7 @@ from lxml import etree
 from tlfgen.io.ooxml import read_entries, write_package
 from tlfgen.io.xlsx_safe import safe_cell_text
 from tlfgen.tlf.layout import (
-    CELL_PAD_X, CELL_PAD_Y, DocumentStyle, TableLayout, compute_table_layout, count_lines, count_pages,
+    CELL_PAD_X, CELL_PAD_Y, DocumentStyle, Memo, TableLayout, compute_table_layout, count_lines, count_pages,
     decimal_offset, decimal_tab_anchor, split_at_decimal,
 )
 from tlfgen.tlf.fontmetrics import LINE_HEIGHT_EM
@@ -313,6 +313,8 @@ def create_body_xml(table: Table, layout: TableLayout) -> str:
                                           borders=bottom_rule if last else "")
         return found
 
+    # per column: text -> its cell in a row neither kept with the next nor last
+    plain = [Memo(lambda text, j=j: cell(j, text)) for j in range(len(widths))]
     parts = []
     n_rows = len(table.rows)
     blank = [""] * len(table.columns)
@@ -325,7 +327,10 @@ def create_body_xml(table: Table, layout: TableLayout) -> str:
         parts.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>")
         parts.append(cell(0, row.label, bold=bold, indent=row.indent, keep=keep, last=last))
         texts = [c.text for c in row.cells] if row.kind == "data" else blank
-        parts.extend(cell(j, text, keep=keep, last=last) for j, text in enumerate(texts, start=1))
+        if keep or last:
+            parts.extend(cell(j, text, keep=keep, last=last) for j, text in enumerate(texts, start=1))
+        else:  # a dict lookup per cell (hundreds of thousands in a listing)
+            parts += [plain[j][text] for j, text in enumerate(texts, start=1)]
         parts.append("</w:tr>")
     return "".join(parts)
 

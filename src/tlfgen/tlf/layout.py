@@ -268,10 +268,11 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
                        for j, h in enumerate(headers))
     header_rows = 2 if table.has_spanners else 1
     header_height = (header_lines + header_rows - 1) * line + header_rows * CELL_PAD_Y
+    stub = widths[0] - CELL_PAD_X
     label_lines = lines_each([(row.label, indent * row.indent) for row in table.rows],
-                              lambda label: count_lines(label[0], widths[0] - CELL_PAD_X - label[1], font=font, size=size))
+                             lambda label: count_lines(label[0], stub - label[1], font=font, size=size))
     cell_lines = [lines_each(texts[j], lambda text: count_lines(text, widths[j] - CELL_PAD_X, font=font, size=size)
-                              if text else 0) for j in range(1, n)]
+                             if text else 0) for j in range(1, n)]
     # half the padding above the text, half below
     heights = [lines * line + CELL_PAD_Y for lines in map(max, zip(label_lines, *cell_lines))]
     return TableLayout(tuple(columns), size, header_height, tuple(heights), font)
@@ -283,6 +284,19 @@ def column_texts(table: Table) -> list[list[str]]:
     rows = table.rows
     return [[row.label if row.kind == "data" else "" for row in rows]] + [
         [row.cells[j].text if row.kind == "data" else "" for row in rows] for j in range(len(table.columns))]
+
+
+class Memo(dict):
+    """``memo[key]`` is ``make(key)``, made on the first look-up of ``key`` only (a writer keeps one
+    per column of an output: a listing repeats its texts)."""
+
+    def __init__(self, make: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self.make(key)
+        return value
 
 
 def lines_each(items: Sequence[Any], lines: Callable[[Any], int]) -> list[int]:

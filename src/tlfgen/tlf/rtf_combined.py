@@ -54,7 +54,8 @@ def create_combined_rtf(tables: Sequence[Table], run_at: datetime, *, figures: S
     cutoff = tables[0].cutoff if tables else ""
     for figure in figures:
         title = tuple(figure.title.split("\n"))
-        parts.append((figure.id, title, create_figure_rtf(figure, run_at, style=style, cutoff=cutoff).encode("ascii"), 1))
+        figure_rtf = create_figure_rtf(figure, run_at, style=style, cutoff=cutoff)
+        parts.append((figure.id, title, figure_rtf.encode("ascii"), 1))
     per_page = contents_rows_per_page(style, [contents_entry(title) for _, title, _, _ in parts])
     first = 1 + max(1, math.ceil(len(parts) / per_page))
     entries = []

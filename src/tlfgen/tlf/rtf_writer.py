@@ -33,8 +33,8 @@ from typing import Sequence
 from tlfgen.io.xlsx_safe import safe_cell_text
 from tlfgen.tlf.fontmetrics import LINE_HEIGHT_EM
 from tlfgen.tlf.layout import (
-    CELL_PAD_X, CELL_PAD_Y, DocumentStyle, TableLayout, column_texts, compute_table_layout, count_lines, decimal_offset,
-    decimal_tab_anchor, footnote_height, lines_each, split_at_decimal,
+    CELL_PAD_X, CELL_PAD_Y, DocumentStyle, Memo, TableLayout, column_texts, compute_table_layout, count_lines,
+    decimal_offset, decimal_tab_anchor, footnote_height, lines_each, split_at_decimal,
 )
 from tlfgen.tlf.model import Table
 
@@ -164,7 +164,8 @@ def create_rtf(table: Table, run_at: datetime, *, style: DocumentStyle = DEFAULT
     layout = layout or compute_table_layout(table, style)
     pages = compute_rtf_pages(table, run_at, style=style, layout=layout)
     style = rtf_sizes(style)
-    formats: dict[tuple[tuple[bool, int], ...], PageTemplate | None] = {}  # the pages' rtflite templates, one per row formats
+    # the pages' rtflite templates, one per row formats
+    formats: dict[tuple[tuple[bool, int], ...], PageTemplate | None] = {}
     rows = _page_rows(table, layout)
     parts = [_encode_page(table, layout, style, run_at, rows[first:end], direct=direct, formats=formats)
              for first, end in pages]
@@ -212,19 +213,14 @@ PageTemplate = tuple[str, list[RowTemplate], str]
 def _page_rows(table: Table, layout: TableLayout) -> list[PageRow]:
     """The body rows of ``table`` as RTF: each distinct text of a column escaped once."""
     n = len(table.columns)
-    memo: dict[tuple[int, str], str] = {}
-
-    def cell(j: int, text: str) -> str:
-        found = memo.get((j, text))
-        if found is None:
-            found = memo[(j, text)] = (_decimal_mark(text, layout, j) if j else "") + rtf_text(text)
-        return found
-
+    escaped = [Memo(lambda text, j=j: (_decimal_mark(text, layout, j) if j else "") + rtf_text(text))
+               for j in range(n + 1)]
     out = []
     for row in table.rows:
         bold = row.kind == "header" or (row.indent == 0 and table.kind == "table")
         cells = [c.text for c in row.cells] if row.kind == "data" else [""] * n
-        out.append((tuple([cell(0, row.label)] + [cell(j, t) for j, t in enumerate(cells, start=1)]), bold, row.indent))
+        out.append((tuple([escaped[0][row.label]] + [escaped[j][t] for j, t in enumerate(cells, start=1)]), bold,
+                    row.indent))
     return out
 
 
