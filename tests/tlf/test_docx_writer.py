@@ -9,7 +9,7 @@ from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
 
-from tlfgen.tlf.docx_writer import create_docx
+from tlfgen.tlf.docx_writer import _number_bookmarks, create_docx
 from tlfgen.tlf.layout import DocumentStyle
 from tlfgen.tlf.model import Cell, Column, Row, Table
 from tlfgen.io.ooxml import run_timestamp
@@ -158,3 +158,15 @@ def test_10_numbers_aligned_on_the_decimal_by_a_decimal_tab_stop() -> None:
     assert ne._p.find(f"{qn('w:pPr')}/{qn('w:tabs')}") is None
     stop = int(three._p.find(f"{qn('w:pPr')}/{qn('w:tabs')}/{qn('w:tab')}").get(qn("w:pos")))
     assert ne.paragraph_format.left_indent.twips == pytest.approx(stop - (1532 + 1294) * 8 / 2048 * 20, abs=1.5)
+
+
+def test_11_bookmarks_numbered_across_the_pieces_of_the_document() -> None:
+    """The k-th bookmark pair gets the id k, counted over the pieces word/document.xml is joined
+    from (issue 25: numbered before the join); the ids the old whole-document pass gave."""
+    pieces = [b'<w:p><w:bookmarkStart w:id="0" w:name="tlf_T1"/><w:bookmarkEnd w:id="0"/></w:p>',
+              b'<w:tbl><w:bookmarkStart w:id="0" w:name="tlf_L1"/><w:bookmarkEnd w:id="0"/>',
+              b'<w:t>&lt;w:bookmarkStart w:id="0"</w:t></w:tbl><w:bookmarkStart w:id="7"/>', b""]
+    assert b"".join(_number_bookmarks(pieces)) == (
+        b'<w:p><w:bookmarkStart w:id="1" w:name="tlf_T1"/><w:bookmarkEnd w:id="1"/></w:p><w:tbl><w:bookmarkStart '
+        b'w:id="2" w:name="tlf_L1"/><w:bookmarkEnd w:id="2"/><w:t>&lt;w:bookmarkStart w:id="0"</w:t></w:tbl>'
+        b'<w:bookmarkStart w:id="7"/>')

@@ -12,7 +12,7 @@ from tlfgen.io.ooxml import run_timestamp
 from tlfgen.tlf.figures.common import FigureResult
 from tlfgen.tlf.layout import DocumentStyle
 from tlfgen.tlf.model import Cell, Column, Row, Table
-from tlfgen.tlf.rtf_combined import create_combined_rtf
+from tlfgen.tlf.rtf_combined import _content_end, create_combined_rtf, rtf_page_count
 from tlfgen.tlf.rtf_writer import compute_rtf_pages, create_rtf
 
 STYLE = DocumentStyle(study_id="NCT04471480")
@@ -69,3 +69,22 @@ def test_01_contents_then_every_output_in_order_with_its_first_page(tmp_path, mo
     body = own[own.index("\\paperw"):].rstrip()[:-1].rstrip()
     assert body.replace("{\\f0\\b ", "{\\f0\\b {\\*\\bkmkstart tlf_T2}{\\*\\bkmkend tlf_T2}", 1) in text
     assert data == create_combined_rtf([short, long], run_at, figures=[figure], style=STYLE)  # byte-identical
+
+
+def test_02_pages_counted_in_an_outputs_rtf_are_its_cut_pages(monkeypatch) -> None:
+    """The combined RTF counts an output's pages in the RTF written for it (issue 25): the pages
+    ``compute_rtf_pages`` cuts, for a one-page table and a long one, braces and page-like text in it."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    run_at = run_timestamp()
+    for table in (_table("T1", "Table 1. {\\pard\\fs2\\par}\\page{x}", 3), _table("T2", "Table 2. Long", 150)):
+        pages = len(compute_rtf_pages(table, run_at, style=STYLE))
+        assert rtf_page_count(create_rtf(table, run_at, style=STYLE)) == pages
+    assert pages >= 3
+
+
+def test_03_content_end_is_before_the_closing_brace_and_the_space_around_it() -> None:
+    """Where each part is cut in the combined RTF: as ``str.rstrip()[:-1].rstrip()`` cut it."""
+    for data in (b"{\\rtf1 x}\n", b"{\\rtf1 x\\par \n}", b"{\\rtf1 x} \t\n\r", b"{\\rtf1 x \x1c}\x0b\x0c", b"}", b" \n",
+                 b""):
+        text = data.decode("ascii")
+        assert data[:_content_end(data)].decode("ascii") == text.rstrip()[:-1].rstrip(), data

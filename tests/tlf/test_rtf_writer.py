@@ -35,6 +35,44 @@ def test_01_text_is_escaped_for_rtf() -> None:
     assert rtf_text("\U0001F600") == "\\u-10179?\\u-8704?"  # UTF-16 surrogates D83D DE00, as signed 16-bit
 
 
+def _rtf_text_per_character(text: str) -> str:
+    """rtf_text as it was written before issue 25, one character at a time: the reference."""
+    from tlfgen.io.xlsx_safe import safe_cell_text
+
+    out = []
+    for ch in safe_cell_text(text):
+        if ch in "\\{}":
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\line ")
+        elif ch == "\t":
+            out.append("\\tab ")
+        elif ord(ch) < 128:
+            out.append(ch)
+        else:
+            encoded = ch.encode("utf-16-le")
+            for k in range(0, len(encoded), 2):
+                unit = int.from_bytes(encoded[k:k + 2], "little")
+                out.append(f"\\u{unit - 65536 if unit > 32767 else unit}?")
+    return "".join(out)
+
+
+def test_02_rtf_text_gives_what_the_per_character_escaping_gave() -> None:
+    """rtf_text escapes a whole string at once (issue 25): the same text as the per-character loop
+    it replaced, on its values and on every character up to U+02FF and some beyond."""
+    assert rtf_text("plain ASCII 12.3 (45.6%)") == "plain ASCII 12.3 (45.6%)"
+    assert rtf_text("tab\there\nline") == "tab\\tab here\\line line"
+    assert rtf_text("\x00\x07\x1f\x7f~") == "\\\\x00\\\\x07\\\\x1f\x7f~"  # control characters shown as \x07
+    assert rtf_text("caf\u00e9 \u2265 65 \u00b5g") == "caf\\u233? \\u8805? 65 \\u181?g"
+    assert rtf_text("\U0001F600x\U00010000") == "\\u-10179?\\u-8704?x\\u-10240?\\u-9216?"
+    assert rtf_text("\uffff\ud7ff\ue000") == "\\u-1?\\u-10241?\\u-8192?"
+    assert rtf_text("") == ""
+    every = "".join(map(chr, range(0x300))) + "\u2013\u2264\u03b1\uffff\U0001F600\U0010FFFF"
+    assert rtf_text(every) == _rtf_text_per_character(every)
+    for ch in every:
+        assert rtf_text(f"a{ch}{{b}}{ch}") == _rtf_text_per_character(f"a{ch}{{b}}{ch}"), hex(ord(ch))
+
+
 def test_03_pages_never_end_on_a_block_label() -> None:
     rows = (Row("Age", (), 0, kind="header"), Row("n", (Cell("1"), Cell("2")), 1), Row("Mean", (Cell("1"), Cell("2")), 1),
             Row("Sex", (), 0, kind="header"), Row("M", (Cell("1"), Cell("2")), 1), Row("F", (Cell("1"), Cell("2")), 1))

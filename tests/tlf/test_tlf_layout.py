@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tlfgen.tlf.layout import (
-    DocumentStyle, count_lines, count_pages, compute_table_layout, decimal_tab_anchor, fit_widths, is_numeric_text,
-    split_at_decimal, split_words, text_width, TableLayout,
+    DocumentStyle, Memo, column_texts, count_lines, count_pages, compute_table_layout, decimal_tab_anchor, fit_widths,
+    is_numeric_text, lines_each, split_at_decimal, split_words, text_width, TableLayout,
 )
 from tlfgen.tlf.model import Cell, Column, Row, Table
+from tlfgen.tlf.rtf_writer import row_heights
 
 
 # 1. widths: DejaVu Sans advance widths (hmtx): "0" = 1303, " " = 651 units of 2048 per em
@@ -36,6 +37,17 @@ def test_02_split_words_and_count_lines() -> None:
     assert count_lines("a\nb", 100, font="DejaVu Sans", size=8) == 2
 
 
+def test_02b_a_text_that_fits_is_one_line_to_the_last_point() -> None:
+    """count_lines returns 1 for a text narrower than the width without wrapping it (issue 25):
+    the lines the word-by-word wrapping counted, at the text's own width and either side of it."""
+    expected = {"RECOVERED RESOLVED": [1, 2, 1, 2, 4], "NOT RECOVERED/NOT RESOLVED": [1, 2, 1, 3, 4],
+                " lead": [1, 1, 1, 2, 3], "a  b": [1, 2, 1, 2, 3], "2021-03-08": [1, 2, 1, 2, 3]}
+    for text, lines in expected.items():
+        w = text_width(text, font="DejaVu Sans", size=7)
+        assert [count_lines(text, x, font="DejaVu Sans", size=7) for x in (w, w - 1e-9, w + 1e-9, w / 2, w / 3)] \
+            == lines, text
+
+
 def test_03_numeric_text() -> None:
     assert [is_numeric_text(t) for t in ("27 (90.0)", "73.5, 97.9", "< 0.001", "NE (NE, NE)", "RELATED", "Y")] == [
         True, True, True, True, False, False]
@@ -45,9 +57,9 @@ def test_03_numeric_text() -> None:
 def test_04_fit_widths() -> None:
     assert fit_widths([10, 10], [20, 60], 160) == pytest.approx([40, 120])
     assert fit_widths([50, 50], [60, 60], 90) == [50, 50]  # even the words do not fit
-    body = [["aa aa aa aa", "b"]] * 3
+    columns = [["aa aa aa aa"] * 3, ["b"] * 3]
     lines = lambda text, width: -(-len(text) // max(1, int(width)))  # noqa: E731  characters per line
-    widths = fit_widths([2, 1], [11, 1], 7, body=body, lines=lines)
+    widths = fit_widths([2, 1], [11, 1], 7, columns=columns, lines=lines)
     assert sum(widths) == pytest.approx(7) and widths[0] == pytest.approx(6) and widths[1] == pytest.approx(1)
 
 
@@ -82,3 +94,36 @@ def test_06_decimal_alignment_points() -> None:
     assert column.align == "decimal"
     assert column.decimal_at == pytest.approx((column.width - 5 - left - right) / 2 + left, abs=0.01)
     assert column.width >= left + right + 5
+
+
+def test_07_each_distinct_text_measured_once_gives_the_rows_measured_one_by_one() -> None:
+    """compute_table_layout and the RTF's row_heights count the lines of each distinct text once
+    (issue 25): the widths and heights the row-by-row code gave, a page wide enough and one too
+    narrow (widths found by the greedy search), repeated, empty, wrapped and block-label rows."""
+    columns = (Column("A", "A", 30, "Outcome"), Column("B", "B", 30, "Day"))
+    rows = (Row("NCT-001", (Cell("NOT RECOVERED/NOT RESOLVED"), Cell("12")), 0),
+            Row("NCT-001", (Cell("RECOVERED/RESOLVED"), Cell("")), 0),
+            Row("Serious", (), 0, kind="header"),
+            Row("NCT-002 with a long label that wraps over lines", (Cell("NOT RECOVERED/NOT RESOLVED"), Cell("3")), 1),
+            Row("", (Cell("FATAL"), Cell("140")), 0))
+    assert column_texts(Table("L9", "listing", ("Listing 9",), "Subject", columns, rows[:3])) == [
+        ["NCT-001", "NCT-001", ""], ["NOT RECOVERED/NOT RESOLVED", "RECOVERED/RESOLVED", ""], ["12", "", ""]]
+    calls = []
+    assert lines_each(["a", "bb", "a", ""], lambda t: calls.append(t) or len(t)) == [1, 2, 1, 0]
+    assert sorted(calls) == ["", "a", "bb"]
+    memo = Memo(lambda t: calls.append(t) or t.upper())
+    assert [memo[t] for t in ("x", "y", "x", "")] == ["X", "Y", "X", ""] and calls[3:] == ["x", "y", ""]
+    narrow = DocumentStyle(page_width=300, margin_x=20)
+    expected = {  # (kind, style): widths, the layout's row heights, the RTF's row heights (the old code's)
+        ("listing", 0): ((421.29, 286.86, 48.74), [9.1484375] * 5, [9.1484375] * 5),
+        ("listing", 1): ((118.03, 118.03, 23.94), [17.296875, 9.1484375, 9.1484375, 17.296875, 9.1484375],
+                         [17.296875, 9.1484375, 9.1484375, 17.296875, 9.1484375]),
+        ("table", 0): ((421.17, 288.21, 47.52), [10.3125] * 5, [10.3125] * 5),
+        ("table", 1): ((116.93, 116.93, 26.14), [19.625, 10.3125, 10.3125, 28.9375, 10.3125],
+                       [19.625, 10.3125, 10.3125, 28.9375, 10.3125]),
+    }
+    for (kind, k), (widths, heights, rtf_heights) in expected.items():
+        table, style = Table("L9", kind, ("Listing 9",), "Subject", columns, rows), (DocumentStyle(), narrow)[k]
+        layout = compute_table_layout(table, style)
+        assert (layout.widths, list(layout.row_heights), row_heights(table, layout, style)) == \
+            (widths, heights, rtf_heights), (kind, k)

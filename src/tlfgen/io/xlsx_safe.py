@@ -72,6 +72,8 @@ def clean_cell_text(value: object) -> CellText:
 
 def safe_cell_text(value: object) -> str:
     """Cell text for ``value`` with XML-illegal control characters escaped."""
+    if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value) is None:
+        return value  # the common case, without building a CellText
     return clean_cell_text(value).text
 
 
@@ -90,7 +92,7 @@ def inline_text_xml(value: object, where: str) -> tuple[str, bool]:
     ``quote_prefix`` is True for text starting with = + - @ (the cell style should set
     ``quotePrefix``). ``where`` ("sheet 'T1' row 5 column 2") names the cell in errors.
     """
-    text = clean_cell_text(value).text
+    text = safe_cell_text(value)
     if not text:
         return "", False
     check_length(text, where)

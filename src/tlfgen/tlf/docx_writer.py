@@ -39,7 +39,7 @@ from lxml import etree
 from tlfgen.io.ooxml import read_entries, write_package
 from tlfgen.io.xlsx_safe import safe_cell_text
 from tlfgen.tlf.layout import (
-    CELL_PAD_X, CELL_PAD_Y, DocumentStyle, TableLayout, compute_table_layout, count_lines, count_pages,
+    CELL_PAD_X, CELL_PAD_Y, DocumentStyle, Memo, TableLayout, compute_table_layout, count_lines, count_pages,
     decimal_offset, decimal_tab_anchor, split_at_decimal,
 )
 from tlfgen.tlf.fontmetrics import LINE_HEIGHT_EM
@@ -313,6 +313,8 @@ def create_body_xml(table: Table, layout: TableLayout) -> str:
                                           borders=bottom_rule if last else "")
         return found
 
+    # per column: text -> its cell in a row neither kept with the next nor last
+    plain = [Memo(lambda text, j=j: cell(j, text)) for j in range(len(widths))]
     parts = []
     n_rows = len(table.rows)
     blank = [""] * len(table.columns)
@@ -325,7 +327,10 @@ def create_body_xml(table: Table, layout: TableLayout) -> str:
         parts.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>")
         parts.append(cell(0, row.label, bold=bold, indent=row.indent, keep=keep, last=last))
         texts = [c.text for c in row.cells] if row.kind == "data" else blank
-        parts.extend(cell(j, text, keep=keep, last=last) for j, text in enumerate(texts, start=1))
+        if keep or last:
+            parts.extend(cell(j, text, keep=keep, last=last) for j, text in enumerate(texts, start=1))
+        else:  # a dict lookup per cell (hundreds of thousands in a listing)
+            parts += [plain[j][text] for j, text in enumerate(texts, start=1)]
         parts.append("</w:tr>")
     return "".join(parts)
 
@@ -479,21 +484,25 @@ def _put_bodies(entries: list[tuple[str, bytes]], bodies: dict[bytes, bytes]) ->
     out = []
     for name, blob in entries:
         if name == "word/document.xml":
-            if bodies:
-                pieces = re.split(rb"(<!--tlfgen-body-\d+-->)", blob)
-                blob = b"".join(bodies.get(piece, piece) for piece in pieces)
-            blob = _number_bookmarks(blob)
+            pieces = re.split(rb"(<!--tlfgen-body-\d+-->)", blob) if bodies else [blob]
+            blob = b"".join(_number_bookmarks([bodies.get(piece, piece) for piece in pieces]))
         out.append((name, blob))
     return out
 
 
-def _number_bookmarks(blob: bytes) -> bytes:
-    """Give the k-th bookmarkStart / bookmarkEnd the id k (each pair is written next to each other)."""
-    counter = {"start": 0, "end": 0}
+_BOOKMARK = re.compile(rb'<w:bookmark(Start|End) w:id="0"')
 
-    def renumber(match: re.Match) -> bytes:
-        kind = "start" if match.group(1) == b"Start" else "end"
-        counter[kind] += 1
-        return b"<w:bookmark" + match.group(1) + b' w:id="' + str(counter[kind]).encode() + b'"'
 
-    return re.sub(rb'<w:bookmark(Start|End) w:id="0"', renumber, blob)
+def _number_bookmarks(pieces: Sequence[bytes]) -> list[bytes | memoryview]:
+    """``pieces`` (of one XML part, in order) with the k-th bookmarkStart / bookmarkEnd given the id k
+    (each pair is written next to each other): slices of the pieces and the new tags, to be joined."""
+    counter = {b"Start": 0, b"End": 0}
+    out: list[bytes | memoryview] = []
+    for piece in pieces:
+        view, at = memoryview(piece), 0
+        for match in _BOOKMARK.finditer(piece):
+            counter[match.group(1)] += 1
+            out += [view[at:match.start()], b'<w:bookmark%s w:id="%d"' % (match.group(1), counter[match.group(1)])]
+            at = match.end()
+        out.append(view[at:])
+    return out

@@ -45,6 +45,9 @@ CELL_PAD_X = 5.0
 CELL_PAD_Y = 1.0
 #: a small margin on every computed width against rounding in the renderers (points)
 SAFETY = 1.0
+#: points a line's width is kept under the room to be known to fit without wrapping it (``count_lines``:
+#: its words' widths summed one by one may round above the width of the whole line, never by this much)
+FITS_MARGIN = 1e-6
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ def count_lines(text: str, width: float, *, font: str, size: float, bold: bool =
     word wider than the line after its slashes ("RECOVERED/" "RESOLVED"; "RECOVERED/NOT", which
     fits, stays whole: measured with LibreOffice 7.4); a piece still wider is cut (never here: the
     columns are as wide as the longest piece)."""
+    if "\n" not in text and text_width(text, font=font, size=size, bold=bold) <= width - FITS_MARGIN:
+        return 1  # the whole text fits: the wrapping below would sum its words to this width
     lines = 0
     space = text_width(" ", font=font, size=size, bold=bold)
     for part in text.split("\n"):
@@ -211,24 +216,22 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
     headers = [table.stub_header] + [table.header_lines(c) for c in table.columns]
     longest_word = [0.0] * n
     longest_line = [0.0] * n
-    texts: list[list[str]] = [[] for _ in range(n)]
+    texts = column_texts(table)
     for j, head in enumerate(headers):
         # headers wrap at spaces: their words set the narrowest width, not their lines
         for line in head.split("\n"):
             for word in split_words(line):
                 longest_word[j] = max(longest_word[j], text_width(word, font=font, size=size, bold=True))
-    for row in table.rows:
-        extra = indent * row.indent
-        bold = row.kind == "header" or (row.indent == 0 and table.kind == "table")
-        for line in row.label.split("\n"):
+    labels = dict.fromkeys((row.label, row.indent, row.kind == "header" or (row.indent == 0 and table.kind == "table"),
+                            row.kind == "header") for row in table.rows)
+    for label, level, bold, block in labels:  # each distinct label measured once
+        extra = indent * level
+        for line in label.split("\n"):
             # a block label with no cells may run over the data columns: only its words count
-            if row.kind != "header":
+            if not block:
                 longest_line[0] = max(longest_line[0], extra + text_width(line, font=font, size=size, bold=bold))
             for word in split_words(line):
                 longest_word[0] = max(longest_word[0], extra + text_width(word, font=font, size=size, bold=bold))
-        if row.kind == "data":
-            for j, cell in enumerate(row.cells, start=1):
-                texts[j].append(cell.text)
     for j in range(1, n):
         for text in set(texts[j]):
             for line in text.split("\n"):
@@ -250,9 +253,7 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
     minimum = [w + pad for w in longest_word]
     cap = style.max_column_share * style.text_width
     natural = [max(m, min(w + pad, cap)) for m, w in zip(minimum, longest_line)]
-    body = [[row.label if row.kind == "data" else ""] + ([c.text for c in row.cells] if row.kind == "data" else
-                                                         [""] * (n - 1)) for row in table.rows]
-    widths = fit_widths(minimum, natural, style.text_width, body=body,
+    widths = fit_widths(minimum, natural, style.text_width, columns=texts,
                         lines=lambda text, width: count_lines(text, width - pad, font=font, size=size))
     columns = []
     for j in range(n):
@@ -267,24 +268,50 @@ def compute_table_layout(table: Table, style: DocumentStyle) -> TableLayout:
                        for j, h in enumerate(headers))
     header_rows = 2 if table.has_spanners else 1
     header_height = (header_lines + header_rows - 1) * line + header_rows * CELL_PAD_Y
-    heights = []
-    for row in table.rows:
-        lines = count_lines(row.label, widths[0] - CELL_PAD_X - indent * row.indent, font=font, size=size)
-        if row.kind == "data":
-            for j, cell in enumerate(row.cells, start=1):
-                if cell.text:
-                    lines = max(lines, count_lines(cell.text, widths[j] - CELL_PAD_X, font=font, size=size))
-        heights.append(lines * line + CELL_PAD_Y)  # half the padding above the text, half below
+    stub = widths[0] - CELL_PAD_X
+    label_lines = lines_each([(row.label, indent * row.indent) for row in table.rows],
+                             lambda label: count_lines(label[0], stub - label[1], font=font, size=size))
+    cell_lines = [lines_each(texts[j], lambda text: count_lines(text, widths[j] - CELL_PAD_X, font=font, size=size)
+                             if text else 0) for j in range(1, n)]
+    # half the padding above the text, half below
+    heights = [lines * line + CELL_PAD_Y for lines in map(max, zip(label_lines, *cell_lines))]
     return TableLayout(tuple(columns), size, header_height, tuple(heights), font)
 
 
+def column_texts(table: Table) -> list[list[str]]:
+    """The body's texts column by column, the stub first: a data row's label and cells, "" in every
+    column of another row (a block label, a blank row)."""
+    rows = table.rows
+    return [[row.label if row.kind == "data" else "" for row in rows]] + [
+        [row.cells[j].text if row.kind == "data" else "" for row in rows] for j in range(len(table.columns))]
+
+
+class Memo(dict):
+    """``memo[key]`` is ``make(key)``, made on the first look-up of ``key`` only (a writer keeps one
+    per column of an output: a listing repeats its texts)."""
+
+    def __init__(self, make: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self.make(key)
+        return value
+
+
+def lines_each(items: Sequence[Any], lines: Callable[[Any], int]) -> list[int]:
+    """``lines(item)`` of each of ``items``, computed once per distinct item (a listing repeats its texts)."""
+    known = {item: lines(item) for item in set(items)}
+    return [known[item] for item in items]
+
+
 def fit_widths(minimum: Sequence[float], natural: Sequence[float], available: float, *,
-               body: Sequence[Sequence[str]] = (), lines: Callable[[str, float], int] | None = None) -> list[float]:
+               columns: Sequence[Sequence[str]] = (), lines: Callable[[str, float], int] | None = None) -> list[float]:
     """Widths between ``minimum`` and ``natural`` filling ``available``.
 
     When the natural widths leave room, it is shared in proportion. When they do not fit, every
     column starts at its minimum and the room left is handed out greedily, a few points at a time,
-    to the column where they save the most wrapped lines of ``body`` (rows x columns of text;
+    to the column where they save the most wrapped lines of the body (``columns``: each column's texts;
     ``lines(text, width)`` counts them) per point: the table gets as short as this search finds.
     When even the minimums do not fit they are returned as they are (the page is too narrow for
     the longest words).
@@ -296,18 +323,22 @@ def fit_widths(minimum: Sequence[float], natural: Sequence[float], available: fl
         spare = available - total_nat
         return [w + spare * w / total_nat for w in natural]
     widths = list(minimum)
-    if lines is None or not body:
+    if lines is None or not columns or not columns[0]:
         return _share(widths, natural, available)
     import numpy as np
 
-    columns = list(zip(*body))
+    # each column's distinct texts, and which of them each row holds: lines are counted per distinct text
+    distinct = [list(dict.fromkeys(column)) for column in columns]
+    where = []
+    for column, texts in zip(columns, distinct):
+        index = {t: k for k, t in enumerate(texts)}
+        where.append(np.array([index[t] for t in column]))
     memo: dict[tuple[int, float], Any] = {}
 
     def count(j: int, width: float) -> Any:
         key = (j, round(width, 1))
         if key not in memo:
-            per_text = {t: lines(t, width) if t else 1 for t in set(columns[j])}
-            memo[key] = np.array([per_text[t] for t in columns[j]], dtype=np.int32)
+            memo[key] = np.array([lines(t, width) if t else 1 for t in distinct[j]], dtype=np.int32)[where[j]]
         return memo[key]
 
     grid = np.stack([count(j, widths[j]) for j in range(len(widths))], axis=1)

@@ -19,12 +19,11 @@ from datetime import datetime
 from typing import Any, Mapping, Sequence
 
 from tlfgen.tlf.fontmetrics import LINE_HEIGHT_EM
-from tlfgen.tlf.layout import DocumentStyle, TableLayout, compute_table_layout, count_lines, footnote_height
+from tlfgen.tlf.layout import DocumentStyle, TableLayout, count_lines, footnote_height
 from tlfgen.tlf.docx_writer import bookmark_name
 from tlfgen.tlf.model import Table
 from tlfgen.tlf.rtf_writer import (
-    CELL_SPACE, DEFAULT_STYLE, NOTE_BEFORE, PAGE_JOIN, PAGE_SLACK, inches, bottom_margin, compute_rtf_pages,
-    create_rtf,
+    CELL_SPACE, DEFAULT_STYLE, NOTE_BEFORE, PAGE_JOIN, PAGE_SLACK, inches, bottom_margin, create_rtf,
     note_options, page_header, rtf_page, rtf_sizes, rtf_text, rtf_title, source_text, title_lines_height, top_margin,
     use_study_font,
 )
@@ -48,39 +47,66 @@ def create_combined_rtf(tables: Sequence[Table], run_at: datetime, *, figures: S
     """
     documents = documents or {}
     layouts = layouts or {}
-    parts: list[tuple[str, tuple[str, ...], str, int]] = []  # id, title, RTF, pages
+    parts: list[tuple[str, tuple[str, ...], bytes, int]] = []  # id, title, RTF, pages
     for table in tables:
-        layout = layouts.get(table.id) or compute_table_layout(table, style)
-        data = documents.get(table.id) or create_rtf(table, run_at, style=style, layout=layout)
-        pages = len(compute_rtf_pages(table, run_at, style=style, layout=layout))
-        parts.append((table.id, table.title, data.decode("ascii"), pages))
+        data = documents.get(table.id) or create_rtf(table, run_at, style=style, layout=layouts.get(table.id))
+        parts.append((table.id, table.title, data, rtf_page_count(data)))
     cutoff = tables[0].cutoff if tables else ""
     for figure in figures:
         title = tuple(figure.title.split("\n"))
-        parts.append((figure.id, title, create_figure_rtf(figure, run_at, style=style, cutoff=cutoff), 1))
+        figure_rtf = create_figure_rtf(figure, run_at, style=style, cutoff=cutoff)
+        parts.append((figure.id, title, figure_rtf.encode("ascii"), 1))
     per_page = contents_rows_per_page(style, [contents_entry(title) for _, title, _, _ in parts])
     first = 1 + max(1, math.ceil(len(parts) / per_page))
     entries = []
     for output_id, title, _, pages in parts:
         entries.append((output_id, contents_entry(title), first))
         first += pages
-    chunks = [create_contents_rtf(entries, run_at, style=style, cutoff=cutoff, per_page=per_page)]
-    chunks += [_with_bookmark(text, bookmark_name(output_id)) for output_id, _, text, _ in parts]
-    # the first part whole, the others from their page setup on; each without its closing brace
-    body = [text[text.index("\\paperw") if k else 0:].rstrip()[:-1].rstrip() for k, text in enumerate(chunks)]
-    return (("\n" + PAGE_JOIN).join(body) + "\n}\n").encode("ascii")
+    contents = create_contents_rtf(entries, run_at, style=style, cutoff=cutoff, per_page=per_page).encode("ascii")
+    # the first part whole, the others from their page setup on, each with a bookmark at its title;
+    # each without its closing brace (slices of the parts' bytes, joined once)
+    join = ("\n" + PAGE_JOIN).encode("ascii")
+    body = [memoryview(contents)[:_content_end(contents)]]
+    for output_id, _, data, _ in parts:
+        start, title, end = data.index(b"\\paperw"), _title_start(data), _content_end(data)
+        view = memoryview(data)
+        body += [join, view[start:title], _bookmark(bookmark_name(output_id)), view[title:end]]
+    return b"".join(body + [b"\n}\n"])
 
 
-def _with_bookmark(text: str, name: str) -> str:
-    """``text`` (one output's RTF) with a bookmark at the start of its first title line."""
-    start = text.index("\\paperw")
-    title = re.compile(r"\{\\f0\\b ").search(text, start)
+def rtf_page_count(data: bytes) -> int:
+    """Pages of an output's RTF (``create_rtf``): its pages joined by ``PAGE_JOIN``, which escaped
+    text never holds (a brace in text is written ``\\{``)."""
+    return data.count(PAGE_JOIN.encode("ascii")) + 1
+
+
+def _content_end(data: bytes) -> int:
+    """Where an RTF document's content ends: before its closing brace and the white space around it."""
+    return _space_before(data, max(0, _space_before(data, len(data)) - 1))
+
+
+def _space_before(data: bytes, end: int) -> int:
+    """``end`` moved back over the white space before it (what ``str.rstrip`` strips)."""
+    while end and chr(data[end - 1]).isspace():
+        end -= 1
+    return end
+
+
+_TITLE = re.compile(rb"\{\\f0\\b ")
+
+
+def _title_start(data: bytes) -> int:
+    """Where the text of one output's first title line starts (after its page setup)."""
+    title = _TITLE.search(data, data.index(b"\\paperw"))
     if title is None:  # pragma: no cover - rtflite changed how it writes a title
         from tlfgen.errors import RenderError
 
         raise RenderError("rtflite wrote a title tlfgen cannot bookmark", hint="pin rtflite to a version tlfgen supports")
-    mark = f"{{\\*\\bkmkstart {name}}}{{\\*\\bkmkend {name}}}"
-    return text[:title.end()] + mark + text[title.end():]
+    return title.end()
+
+
+def _bookmark(name: str) -> bytes:
+    return f"{{\\*\\bkmkstart {name}}}{{\\*\\bkmkend {name}}}".encode("ascii")
 
 
 def contents_rows_per_page(style: DocumentStyle, entries: Sequence[str]) -> int:

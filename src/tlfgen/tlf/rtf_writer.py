@@ -26,14 +26,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import replace
+from functools import lru_cache
 from datetime import datetime
 from typing import Sequence
 
 from tlfgen.io.xlsx_safe import safe_cell_text
 from tlfgen.tlf.fontmetrics import LINE_HEIGHT_EM
 from tlfgen.tlf.layout import (
-    CELL_PAD_X, CELL_PAD_Y, DocumentStyle, TableLayout, compute_table_layout, count_lines, decimal_offset, decimal_tab_anchor,
-    footnote_height, split_at_decimal,
+    CELL_PAD_X, CELL_PAD_Y, DocumentStyle, Memo, TableLayout, column_texts, compute_table_layout, count_lines,
+    decimal_offset, decimal_tab_anchor, footnote_height, lines_each, split_at_decimal,
 )
 from tlfgen.tlf.model import Table
 
@@ -51,26 +52,23 @@ INDENT_TWIPS = 200
 _PAGE_FIELD = "Page {\\field{\\*\\fldinst PAGE }{\\fldrslt 1}} of {\\field{\\*\\fldinst NUMPAGES }{\\fldrslt 1}}"
 
 
+#: the ASCII characters RTF escapes (``rtf_text``)
+_RTF_ESCAPES = str.maketrans({"\\": "\\\\", "{": "\\{", "}": "\\}", "\n": "\\line ", "\t": "\\tab "})
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
 def rtf_text(text: str) -> str:
     r"""``text`` as RTF: ``\ { }`` escaped, line breaks as ``\line``, tabs as ``\tab``, every
     character outside ASCII as ``\uN?`` (UTF-16 units, so no code page is assumed)."""
-    out = []
-    for ch in safe_cell_text(text):
-        code = ord(ch)
-        if ch in "\\{}":
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\line ")
-        elif ch == "\t":
-            out.append("\\tab ")
-        elif code < 128:
-            out.append(ch)
-        else:
-            encoded = ch.encode("utf-16-le")
-            for k in range(0, len(encoded), 2):
-                unit = int.from_bytes(encoded[k:k + 2], "little")
-                out.append(f"\\u{unit - 65536 if unit > 32767 else unit}?")
-    return "".join(out)
+    text = safe_cell_text(text).translate(_RTF_ESCAPES)
+    return text if text.isascii() else _NON_ASCII.sub(_utf16_units, text)
+
+
+def _utf16_units(match: re.Match) -> str:
+    r"""A run of non-ASCII characters as RTF ``\uN?``: one per UTF-16 unit, as a signed 16-bit number."""
+    encoded = match.group(0).encode("utf-16-le")
+    units = (int.from_bytes(encoded[k:k + 2], "little") for k in range(0, len(encoded), 2))
+    return "".join(f"\\u{unit - 65536 if unit > 32767 else unit}?" for unit in units)
 
 
 def inches(points: float) -> float:
@@ -122,22 +120,14 @@ def row_heights(table: Table, layout: TableLayout, style: DocumentStyle) -> list
     font, size = style.font, layout.size
     line = size * LINE_HEIGHT_EM
     inner = [c.width - CELL_PAD_X for c in layout.columns]
-    memo: dict[tuple, int] = {}
-
-    def lines(j: int, text: str, indent: float = 0.0, bold: bool = False) -> int:
-        key = (j, text, indent, bold)
-        if key not in memo:
-            memo[key] = count_lines(text, inner[j] - indent, font=font, size=size, bold=bold) if text else 1
-        return memo[key]
-
-    heights = []
-    for row in table.rows:
-        bold = row.kind == "header" or (row.indent == 0 and table.kind == "table")
-        n = lines(0, row.label, INDENT_TWIPS / 20 * row.indent, bold)
-        if row.kind == "data":
-            n = max([n] + [lines(j, c.text) for j, c in enumerate(row.cells, start=1)])
-        heights.append(n * line + 2 * CELL_SPACE)
-    return heights
+    labels = lines_each([(row.label, INDENT_TWIPS / 20 * row.indent,
+                          row.kind == "header" or (row.indent == 0 and table.kind == "table")) for row in table.rows],
+                        lambda label: count_lines(label[0], inner[0] - label[1], font=font, size=size, bold=label[2])
+                        if label[0] else 1)
+    columns = column_texts(table)
+    cells = [lines_each(columns[j], lambda text: count_lines(text, inner[j], font=font, size=size) if text else 1)
+             for j in range(1, len(inner))]
+    return [n * line + 2 * CELL_SPACE for n in map(max, zip(labels, *cells))]
 
 
 def split_pages(table: Table, layout: TableLayout, room: float,
@@ -174,13 +164,15 @@ def create_rtf(table: Table, run_at: datetime, *, style: DocumentStyle = DEFAULT
     layout = layout or compute_table_layout(table, style)
     pages = compute_rtf_pages(table, run_at, style=style, layout=layout)
     style = rtf_sizes(style)
-    formats: dict[tuple[tuple[bool, int], ...], str] = {}  # the pages' rtflite templates, one per row formats
-    parts = [_encode_page(table, layout, style, run_at, first, end, direct=direct, formats=formats)
+    # the pages' rtflite templates, one per row formats
+    formats: dict[tuple[tuple[bool, int], ...], PageTemplate | None] = {}
+    rows = _page_rows(table, layout)
+    parts = [_encode_page(table, layout, style, run_at, rows[first:end], direct=direct, formats=formats)
              for first, end in pages]
     # the first page whole, the others from their page setup on, each without the closing brace
     chunks = [part[part.index("\\paperw") if k else 0:].rstrip()[:-1].rstrip() for k, part in enumerate(parts)]
-    text = use_study_font(_place_decimals(("\n" + PAGE_JOIN).join(chunks) + "\n}\n"), style.font)
-    return text.encode("ascii")
+    chunks[0] = use_study_font(chunks[0], style.font)  # the font table: in the first page's header
+    return (("\n" + PAGE_JOIN).join(chunks) + "\n}\n").encode("ascii")
 
 
 def rtf_sizes(style: DocumentStyle) -> DocumentStyle:
@@ -212,16 +204,23 @@ def use_study_font(text: str, font: str) -> str:
 _TOKEN = re.compile(r"@@R(\d+)C(\d+)@@")
 #: (cell texts already escaped, bold stub, indent level) of one body row
 PageRow = tuple[tuple[str, ...], bool, int]
+#: one row format's rtflite row: (the RTF before each cell's text, the cell's column), the RTF after the last
+RowTemplate = tuple[tuple[tuple[str, int], ...], str]
+#: a page as rtflite writes it with template rows: the RTF before its rows, each row format's row, the RTF after
+PageTemplate = tuple[str, list[RowTemplate], str]
 
 
-def _page_rows(table: Table, layout: TableLayout, first: int, end: int) -> list[PageRow]:
+def _page_rows(table: Table, layout: TableLayout) -> list[PageRow]:
+    """The body rows of ``table`` as RTF: each distinct text of a column escaped once."""
     n = len(table.columns)
+    escaped = [Memo(lambda text, j=j: (_decimal_mark(text, layout, j) if j else "") + rtf_text(text))
+               for j in range(n + 1)]
     out = []
-    for row in table.rows[first:end]:
+    for row in table.rows:
         bold = row.kind == "header" or (row.indent == 0 and table.kind == "table")
         cells = [c.text for c in row.cells] if row.kind == "data" else [""] * n
-        texts = [_decimal_mark(t, layout, j) + rtf_text(t) for j, t in enumerate(cells, start=1)]
-        out.append((tuple([rtf_text(row.label)] + texts), bold, row.indent))
+        out.append((tuple([escaped[0][row.label]] + [escaped[j][t] for j, t in enumerate(cells, start=1)]), bold,
+                    row.indent))
     return out
 
 
@@ -261,8 +260,8 @@ def _place_decimals(text: str) -> str:
 
 
 def _encode_page(table: Table, layout: TableLayout, style: DocumentStyle, run_at: datetime,
-                 first: int, end: int, *, direct: bool = False,
-                 formats: dict[tuple[tuple[bool, int], ...], str] | None = None) -> str:
+                 rows: Sequence[PageRow], *, direct: bool = False,
+                 formats: dict[tuple[tuple[bool, int], ...], PageTemplate | None] | None = None) -> str:
     """One page as rtflite writes it. rtflite validates and encodes every cell on its own (about
     10 us each), so a long page is encoded once with one template row per row format (the first
     row, one per (bold, indent) of the rows between, the last row; their cells hold tokens), and
@@ -270,32 +269,55 @@ def _encode_page(table: Table, layout: TableLayout, style: DocumentStyle, run_at
     the same bytes as rtflite encoding every row (``direct``), in a fraction of the time. The
     pages of one table with the same row formats share that template (``formats``: one rtflite
     document per distinct list of formats, not one per page)."""
-    rows = _page_rows(table, layout, first, end)
     middle = list(dict.fromkeys((bold, indent) for _, bold, indent in rows[1:-1]))
     if direct or len(rows) <= 2 + len(middle):
-        return _page_document(table, layout, style, run_at, rows)
-    n = len(rows[0][0])
+        return _place_decimals(_page_document(table, layout, style, run_at, rows))
     styles = [rows[0][1:]] + middle + [rows[-1][1:]]
-    tokens = [(tuple(f"@@R{k}C{j}@@" for j in range(n)), bold, indent) for k, (bold, indent) in enumerate(styles)]
     key = tuple(styles)
-    doc = formats.get(key) if formats is not None else None
-    if doc is None:
-        doc = _page_document(table, layout, style, run_at, tokens)
+    template = formats.get(key) if formats is not None else None
+    if template is None:
+        n = len(rows[0][0])
+        tokens = [(tuple(f"@@R{k}C{j}@@" for j in range(n)), bold, indent) for k, (bold, indent) in enumerate(styles)]
+        template = _row_templates(_page_document(table, layout, style, run_at, tokens), len(styles))
         if formats is not None:
-            formats[key] = doc
-    starts = [doc.rindex("\\trowd", 0, doc.index(f"@@R{k}C0@@")) for k in range(len(styles))]
-    ends = [doc.index("\\intbl\\row\\pard", start) + len("\\intbl\\row\\pard") for start in starts]
-    if any(doc[e:s] != "\n" for e, s in zip(ends, starts[1:])):  # pragma: no cover - rtflite changed its layout
-        return _page_document(table, layout, style, run_at, rows)
-    pieces = [_TOKEN.split(doc[s:e]) for s, e in zip(starts, ends)]
-    by_style = {styles[k]: pieces[k] for k in range(1, len(styles) - 1)}
-    out = []
+            formats[key] = template
+    if template is None:  # pragma: no cover - rtflite changed its layout
+        return _place_decimals(_page_document(table, layout, style, run_at, rows))
+    head, templates, tail = template
+    by_style = {styles[k]: templates[k] for k in range(1, len(styles) - 1)}
+    out = [head]
     for i, (texts, bold, indent) in enumerate(rows):
-        template = pieces[0] if i == 0 else pieces[-1] if i == len(rows) - 1 else by_style[(bold, indent)]
-        # split() gives text, row, column, text, row, column, ..., text
-        out.append("".join(piece if m % 3 == 0 else (texts[int(template[m + 1])] if m % 3 == 1 else "")
-                           for m, piece in enumerate(template)))
-    return doc[:starts[0]] + "\n".join(out) + doc[ends[-1]:]
+        cells, end = templates[0] if i == 0 else templates[-1] if i == len(rows) - 1 else by_style[(bold, indent)]
+        for piece, j in cells:
+            text = texts[j]
+            if text[:1] == "\x02":  # a decimal mark: put in the cell's paragraph (``_place_decimals``)
+                cut = text.index("\x03") + 1
+                piece, text = _placed(piece, text[:cut]), text[cut:]
+            out += (piece, text)
+        out += (end, "\n")
+    out[-1] = tail
+    return "".join(out)
+
+
+def _row_templates(doc: str, count: int) -> PageTemplate | None:
+    """The page ``doc`` (rtflite's, with ``count`` rows of tokens) as the RTF before its rows, each
+    row's template and the RTF after its rows; None when its rows are not one per line."""
+    starts = [doc.rindex("\\trowd", 0, doc.index(f"@@R{k}C0@@")) for k in range(count)]
+    ends = [doc.index("\\intbl\\row\\pard", start) + len("\\intbl\\row\\pard") for start in starts]
+    if any(doc[e:s] != "\n" for e, s in zip(ends, starts[1:])):
+        return None
+    templates = []
+    for s, e in zip(starts, ends):
+        pieces = _TOKEN.split(doc[s:e])  # text, row, column, text, row, column, ..., text
+        templates.append((tuple((pieces[m], int(pieces[m + 2])) for m in range(0, len(pieces) - 1, 3)), pieces[-1]))
+    return doc[:starts[0]], templates, doc[ends[-1]:]
+
+
+@lru_cache(maxsize=1024)
+def _placed(piece: str, mark: str) -> str:
+    """``piece`` (a template's RTF before a cell's text) with the decimal ``mark`` of that text put
+    in the cell's paragraph."""
+    return _place_decimals(piece + mark)
 
 
 def _page_document(table: Table, layout: TableLayout, style: DocumentStyle, run_at: datetime,
