@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tlfgen.io.jsontext import dumps_text, finite_value, join_texts, loads
+from tlfgen.io.jsontext import dumps_bytes, dumps_text, finite_value, join_texts, loads
 
 TEXTS = ["", "plain", 'say "hi"', "back\\slash", "caf\u00e9", "\u2028 and \u2029", "emoji \U0001f600",
          "".join(map(chr, range(32))) + "\x7f", "tab\tnew\nline\r", "</script>&", "null", "\u00ff\u0100\uffff"]
@@ -32,6 +32,7 @@ def test_text_is_the_standard_librarys(value: object) -> None:
     assert dumps_text(value) == _stdlib(value, ensure_ascii=False, allow_nan=False)
     assert dumps_text(value, ensure_ascii=True) == _stdlib(value, ensure_ascii=True)
     assert dumps_text(value, finite=True) == _stdlib(value, ensure_ascii=False)
+    assert dumps_bytes(value) == _stdlib(value, ensure_ascii=False).encode("utf-8")
 
 
 #: floats outside 1e-9 <= |x| < 1e-4 (there orjson writes other digits for the same number), NaN, infinity
@@ -70,6 +71,8 @@ def test_nan_and_infinity_are_rejected_with_the_standard_encoders_error(bad: flo
         with pytest.raises(ValueError, match="not JSON compliant"):
             join_texts([1, value], ",\n")
         with pytest.raises(ValueError, match="not JSON compliant"):
+            dumps_bytes(value)
+        with pytest.raises(ValueError, match="not JSON compliant"):
             finite_value(bad)
     assert dumps_text([None, bad], allow_nan=True) == _stdlib([None, bad], allow_nan=True)  # NaN, Infinity
     assert finite_value(2.5) == 2.5 and finite_value("nan") == "nan"
@@ -84,6 +87,7 @@ def test_values_orjson_writes_otherwise_are_the_standard_librarys() -> None:
     values = [2**64, -2**63 - 1, [10**30, "a"], {1: "one", None: 2, 2.5: True}, np.float64(1.5), [np.float64(-0.0)]]
     for value in values:
         assert dumps_text(value) == _stdlib(value, ensure_ascii=False)
+        assert dumps_bytes(value, finite=True) == _stdlib(value, ensure_ascii=False).encode("utf-8")
     odd = [np.int64(3), np.str_("s"), datetime(2024, 1, 2, 3, 4), date(2024, 1, 2), _Point(1), {"a": {1, 2}}]
     for value in odd:
         assert dumps_text(value, default=str) == _stdlib(value, ensure_ascii=False, default=str)

@@ -1,6 +1,6 @@
 """I/O layer: CDISC Dataset-JSON v1.1 writer (and a small reader for tests).
 
-The document is plain data (``build_dataset_json``) written by orjson (``io.jsontext.dumps_text``: the text
+The document is plain data (``build_dataset_json``) written by orjson (``io.jsontext.dumps_bytes``: the text
 the standard ``json`` encoder writes, compact, UTF-8; a float of magnitude below 1e-4 is written
 as ``0.00001`` or ``1e-7`` where ``json`` writes ``1e-05`` or ``1e-07``, the same number).
 
@@ -46,7 +46,7 @@ import pandas as pd
 
 from tlfgen.errors import DataError
 from tlfgen.io.atomic import atomic_write_bytes, fixed_timestamp
-from tlfgen.io.jsontext import dumps_text, finite_value
+from tlfgen.io.jsontext import dumps_bytes, finite_value
 from tlfgen.io.metadata import DatasetMetadata, VariableMetadata, creation_timestamp
 from tlfgen.io.xpt import SAS_EPOCH
 from tlfgen.io.xpt_columns import has_date_values, text_profile, values_of
@@ -297,18 +297,18 @@ def write_dataset_json(
             df, meta, study_oid=study_oid, metadata_version_oid=metadata_version_oid, created=created,
             db_last_modified=db_last_modified, originator=originator, source_system=source_system,
             file_oid=file_oid, metadata_ref=metadata_ref, profiles=profiles)
-        text = dump_dataset_json(_add_rows(doc, df, meta, flags))
+        data = dump_dataset_json(_add_rows(doc, df, meta, flags))
     except DataError as exc:
         raise DataError(exc.message, file=path, row=exc.row, column=exc.column, hint=exc.hint) from exc
-    return atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+    return atomic_write_bytes(path, data + b"\n")
 
 
-def dump_dataset_json(doc: dict[str, Any]) -> str:
-    """The text of a Dataset-JSON document (without the final newline): ``json.dumps(doc,
-    ensure_ascii=False, allow_nan=False, separators=(",", ":"))``, made by orjson (``jsontext.dumps_text``;
+def dump_dataset_json(doc: dict[str, Any]) -> bytes:
+    """The UTF-8 text of a Dataset-JSON document (without the final newline): ``json.dumps(doc,
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"))``, made by orjson (``jsontext.dumps_bytes``;
     a float below 1e-4 in orjson's form). The document is plain data built here: no container holds
     itself, and its numbers are finite (NaN is None, infinity raises: ``_cell``, ``_numbers``)."""
-    return dumps_text(doc, finite=True)
+    return dumps_bytes(doc, finite=True)
 
 
 def read_dataset_json(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -41,11 +41,23 @@ _DIGITS = bytes.maketrans(b"123456789", b"000000000")
 _LONG_NUMBER = b"0" * 19
 
 
-def _orjson_text(data: bytes, *, ensure_ascii: bool, finite: bool) -> str | None:
-    """orjson's ``data`` as text when ``json`` writes the same, else None."""
-    if (not finite and b"null" in data) or (ensure_ascii and not (data.isascii() and b"\x7f" not in data)):
+def _same_as_json(data: bytes, *, ensure_ascii: bool, finite: bool) -> bool:
+    """True when orjson's ``data`` is the text ``json`` writes for sure."""
+    return (finite or b"null" not in data) and (not ensure_ascii or (data.isascii() and b"\x7f" not in data))
+
+
+def _orjson_bytes(value: Any, *, ensure_ascii: bool, finite: bool) -> bytes | None:
+    """orjson's text of ``value`` when ``json`` writes the same, else None."""
+    try:
+        data = orjson.dumps(value, option=_OPTIONS)
+    except orjson.JSONEncodeError:
         return None
-    return data.decode("utf-8")
+    return data if _same_as_json(data, ensure_ascii=ensure_ascii, finite=finite) else None
+
+
+def _json_text(value: Any, *, ensure_ascii: bool, allow_nan: bool, default: Callable[[Any], Any] | None) -> str:
+    return json.dumps(value, ensure_ascii=ensure_ascii, allow_nan=allow_nan, default=default,
+                      separators=(",", ":"), check_circular=False)
 
 
 def dumps_text(value: Any, *, ensure_ascii: bool = False, allow_nan: bool = False,
@@ -54,14 +66,19 @@ def dumps_text(value: Any, *, ensure_ascii: bool = False, allow_nan: bool = Fals
     ``json.dumps(value, ensure_ascii=ensure_ascii, allow_nan=allow_nan, default=default,
     separators=(",", ":"), check_circular=False)`` (or its error), made by orjson when that is the
     same text. ``finite``: the caller's builder rejects NaN and infinity."""
-    try:
-        text = _orjson_text(orjson.dumps(value, option=_OPTIONS), ensure_ascii=ensure_ascii, finite=finite)
-    except orjson.JSONEncodeError:
-        text = None
-    if text is not None:
-        return text
-    return json.dumps(value, ensure_ascii=ensure_ascii, allow_nan=allow_nan, default=default,
-                      separators=(",", ":"), check_circular=False)
+    data = _orjson_bytes(value, ensure_ascii=ensure_ascii, finite=finite)
+    if data is not None:
+        return data.decode("utf-8")
+    return _json_text(value, ensure_ascii=ensure_ascii, allow_nan=allow_nan, default=default)
+
+
+def dumps_bytes(value: Any, *, ensure_ascii: bool = False, allow_nan: bool = False,
+                default: Callable[[Any], Any] | None = None, finite: bool = False) -> bytes:
+    """``dumps_text(value, ...)`` in UTF-8, without a detour through ``str`` when orjson writes it."""
+    data = _orjson_bytes(value, ensure_ascii=ensure_ascii, finite=finite)
+    if data is not None:
+        return data
+    return _json_text(value, ensure_ascii=ensure_ascii, allow_nan=allow_nan, default=default).encode("utf-8")
 
 
 def join_texts(values: list[Any], separator: str, *, ensure_ascii: bool = False, allow_nan: bool = False,
@@ -69,11 +86,10 @@ def join_texts(values: list[Any], separator: str, *, ensure_ascii: bool = False,
     """``separator.join(dumps_text(v, ...) for v in values)``, in one orjson pass when it can."""
     try:
         joined = separator.encode("utf-8").join([orjson.dumps(v, option=_OPTIONS) for v in values])
-        text = _orjson_text(joined, ensure_ascii=ensure_ascii, finite=finite)
     except orjson.JSONEncodeError:
-        text = None
-    if text is not None:
-        return text
+        joined = None
+    if joined is not None and _same_as_json(joined, ensure_ascii=ensure_ascii, finite=finite):
+        return joined.decode("utf-8")
     return separator.join([dumps_text(v, ensure_ascii=ensure_ascii, allow_nan=allow_nan, finite=finite)
                            for v in values])
 
