@@ -241,3 +241,26 @@ def test_creation_time_is_the_time_of_writing_without_source_date_epoch(monkeypa
     stamp = datetime.fromisoformat(str(_doc()["datasetJSONCreationDateTime"]))
     after = datetime.now(timezone.utc).replace(tzinfo=None)
     assert before <= stamp <= after
+
+
+def test_nan_or_infinity_the_builder_does_not_catch_is_still_refused_as_json_refused_it(tmp_path: Path) -> None:
+    """A numpy infinity in a text column, the text "nan" in a float column: ValueError, the standard
+    encoder's (the document is finite when written, so orjson never writes them as null)."""
+    meta = DatasetMetadata(name="X", label="x", structure="", class_="", variables=(
+        VariableMetadata("T", "t", "text"), VariableMetadata("F", "f", "float")))
+    frames = [pd.DataFrame({"T": pd.Series([np.float64(np.inf)], dtype=object), "F": [1.0]}),
+              pd.DataFrame({"T": ["a"], "F": pd.Series(["nan"], dtype=object)})]
+    for df in frames:
+        with pytest.raises(ValueError, match="^Out of range float values are not JSON compliant$"):
+            write_dataset_json(df, meta, tmp_path / "x.json", study_oid="S", metadata_version_oid="M")
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_text_is_the_standard_encoders_but_for_floats_below_1e4(tmp_path: Path) -> None:
+    meta = DatasetMetadata(name="X", label="caf\u00e9", structure="", class_="", variables=(
+        VariableMetadata("T", "t", "text"), VariableMetadata("F", "f", "float"), VariableMetadata("N", "n", "integer")))
+    df = pd.DataFrame({"T": ["\u2028\x1f\"\\", None, "x"], "F": [0.5, 1e-05, 1e300], "N": [2**62, None, -3]})
+    text = write_dataset_json(df, meta, tmp_path / "x.json", study_oid="S", metadata_version_oid="M").read_text()
+    doc = build_dataset_json(df, meta, study_oid="S", metadata_version_oid="M")
+    expected = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+    assert '[null,0.00001,null]' in text and text == expected.replace('[null,1e-05,null]', '[null,0.00001,null]')

@@ -5,19 +5,18 @@ for datasets the user supplies (and, in the same layout, ``sdtm/lineage/<domain>
 SDTM datasets): one format, one version number.
 
 The lineage is plain data, ``{"version": 1, "dataset": <name>, "keys": [...], "records": [{"key":
-{...}, "sources": [{"domain", "seq"}, ...]}, ...]}``; ``dump_record_lineage`` writes it with the standard
-``json`` encoder in a line layout: the head as ``json.dumps`` writes it, then one compact record per line,
-so a diff shows the records that changed.
+{...}, "sources": [{"domain", "seq"}, ...]}, ...]}``; ``dump_record_lineage`` writes it as the standard
+``json`` encoder does (the records through ``io.jsontext``) in a line layout: the head as ``json.dumps``
+writes it, then one compact record per line, so a diff shows the records that changed.
 """
 
 from __future__ import annotations
 
 import json
 
-LINEAGE_VERSION = 1
+from tlfgen.io.jsontext import join_texts
 
-#: one record per line: compact, UTF-8 kept (the standard encoder, built once)
-_RECORD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+LINEAGE_VERSION = 1
 
 
 def create_lineage_document(name: str, keys: list[str], records: list[dict]) -> dict:
@@ -33,7 +32,7 @@ def dump_record_lineage(doc: dict) -> str:
     head = {k: v for k, v in doc.items() if k != "records"}
     records = doc.get("records") or []
     opened = json.dumps({**head, "records": []}, ensure_ascii=False)[:-2]  # ends '"records": ['
-    lines = "\n" + ",\n".join(map(_RECORD_JSON.encode, records)) + "\n" if records else ""
+    lines = "\n" + join_texts(records, ",\n", allow_nan=True) + "\n" if records else ""  # compact, UTF-8 kept
     return opened + lines + "]}\n"
 
 

@@ -1,6 +1,8 @@
 """I/O layer: CDISC Dataset-JSON v1.1 writer (and a small reader for tests).
 
-The document is plain data (``build_dataset_json``) written by the standard ``json`` encoder.
+The document is plain data (``build_dataset_json``) written by orjson (``io.jsontext.dumps_bytes``: the text
+the standard ``json`` encoder writes, compact, UTF-8; a float of magnitude below 1e-4 is written
+as ``0.00001`` or ``1e-7`` where ``json`` writes ``1e-05`` or ``1e-07``, the same number).
 
 Follows the Dataset-JSON 1.1 specification (CDISC, 2024-12-05): top-level
 attributes in the documented order (datasetJSONCreationDateTime,
@@ -44,6 +46,7 @@ import pandas as pd
 
 from tlfgen.errors import DataError
 from tlfgen.io.atomic import atomic_write_bytes, fixed_timestamp
+from tlfgen.io.jsontext import dumps_bytes, finite_value
 from tlfgen.io.metadata import DatasetMetadata, VariableMetadata, creation_timestamp
 from tlfgen.io.xpt import SAS_EPOCH
 from tlfgen.io.xpt_columns import has_date_values, text_profile, values_of
@@ -100,9 +103,9 @@ def _cell(value: object, var: VariableMetadata, numeric_temporal: bool) -> Any:
         if math.isinf(number):
             raise DataError(f"float variable {var.name} holds {value!r}; JSON has no infinity",
                             column=var.name, hint="set it to missing in the derivation")
-        return number
+        return finite_value(number)  # a NaN that was not missing (the text "nan") raises as json did
     if isinstance(value, (np.generic,)):
-        return value.item()
+        return finite_value(value.item())  # the document holds finite numbers only (``dump_dataset_json``)
     return value if isinstance(value, str) else str(value)
 
 
@@ -286,24 +289,26 @@ def write_dataset_json(
     metadata_ref: str | None = None,
     profiles: dict | None = None,
 ) -> Path:
-    """Write ``df`` as Dataset-JSON 1.1 to ``path`` atomically: ``build_dataset_json`` through the
-    standard ``json`` encoder (UTF-8, compact, no NaN), one line. ``profiles``: the text profiles of
+    """Write ``df`` as Dataset-JSON 1.1 to ``path`` atomically: ``build_dataset_json`` as
+    ``dump_dataset_json`` writes it (UTF-8, compact, no NaN), one line. ``profiles``: the text profiles of
     the same ``df`` (``xpt_columns.text_profile``), shared with the XPT writer."""
     try:
         doc, flags = _build_document(
             df, meta, study_oid=study_oid, metadata_version_oid=metadata_version_oid, created=created,
             db_last_modified=db_last_modified, originator=originator, source_system=source_system,
             file_oid=file_oid, metadata_ref=metadata_ref, profiles=profiles)
-        text = dump_dataset_json(_add_rows(doc, df, meta, flags))
+        data = dump_dataset_json(_add_rows(doc, df, meta, flags))
     except DataError as exc:
         raise DataError(exc.message, file=path, row=exc.row, column=exc.column, hint=exc.hint) from exc
-    return atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+    return atomic_write_bytes(path, data + b"\n")
 
 
-def dump_dataset_json(doc: dict[str, Any]) -> str:
-    """The text of a Dataset-JSON document (without the final newline). The document is plain data
-    built here (no container holds itself): the encoder does not track the containers it is in."""
-    return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False)
+def dump_dataset_json(doc: dict[str, Any]) -> bytes:
+    """The UTF-8 text of a Dataset-JSON document (without the final newline): ``json.dumps(doc,
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"))``, made by orjson (``jsontext.dumps_bytes``;
+    a float below 1e-4 in orjson's form). The document is plain data built here: no container holds
+    itself, and its numbers are finite (NaN is None, infinity raises: ``_cell``, ``_numbers``)."""
+    return dumps_bytes(doc, finite=True)
 
 
 def read_dataset_json(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -14,7 +14,6 @@ and float values the distinct values are taken with their types apart, as their 
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,8 @@ from typing import Any, Container
 
 import numpy as np
 import pandas as pd
+
+from tlfgen.io.jsontext import loads
 
 SERIOUS = ("AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG", "AESMIE")
 #: columns the record-level checks read whole, per dataset
@@ -136,4 +137,4 @@ def create_dataset_profile(doc: dict[str, Any], dataset: str, texts_of: Containe
 
 
 def read_dataset_profile(path: Path, dataset: str, texts_of: Container[str] = ()) -> DatasetProfile:
-    return create_dataset_profile(json.loads(path.read_text(encoding="utf-8")), dataset, texts_of)
+    return create_dataset_profile(loads(path.read_text(encoding="utf-8")), dataset, texts_of)

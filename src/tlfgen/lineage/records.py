@@ -18,7 +18,6 @@ that ``tlfgen trace`` uses is built only when asked for (``RecordIndex.sdtm``).
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from tlfgen.errors import DataError
+from tlfgen.io.jsontext import loads
 from tlfgen.spec.study import ResolvedStudy
 
 
@@ -80,7 +80,7 @@ def adam_record_id(dataset: str, key: dict[str, Any]) -> str:
 
 def read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_bytes())
+        return loads(path.read_bytes())
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read lineage file: {exc}", file=path,
                         hint="run the pipeline again (`tlfgen run`)") from exc

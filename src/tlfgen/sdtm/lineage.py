@@ -2,8 +2,8 @@
 
 ``create_lineage`` returns ``{"key": [...], "files": [...], "records": [(key values..., ((file index, row),
 ...)), ...]}``: str, int, float and None in lists and tuples (a tuple is a JSON array, and a million
-small tuples cost the garbage collector far less than lists). ``sdtm/write.py`` writes it with the
-standard ``json`` encoder.
+small tuples cost the garbage collector far less than lists). ``sdtm/write.py`` writes it as the
+standard ``json`` encoder does (``io.jsontext``).
 """
 
 from __future__ import annotations

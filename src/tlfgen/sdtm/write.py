@@ -11,15 +11,13 @@ from pathlib import Path
 
 from tlfgen.io.atomic import atomic_write_text
 from tlfgen.io.datasetjson import write_dataset_json
+from tlfgen.io.jsontext import dumps_text
 from tlfgen.io.metadata import DatasetMetadata, StudyMetadata
 from tlfgen.io.xpt import complete_metadata, write_xpt
 from tlfgen.lineage.define import STYLESHEET, metadata_version_oid, study_oid, write_define_xml
 from tlfgen.sdtm.engine import DomainResult
 
 LINEAGE_VERSION = 1
-#: compact ASCII JSON; plain data never refers to itself, so the encoder need not track the
-#: containers it is inside (check_circular, a dict update per record and per pair)
-_LINEAGE_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, check_circular=False)
 
 
 def SDTM_MDV(studyid: str) -> str:  # noqa: N802 (a name shared by define.xml and Dataset-JSON)
@@ -51,8 +49,9 @@ def write_lineage(result: DomainResult, folder: Path) -> Path:
 
 
 def dump_lineage(doc: dict) -> str:
-    """The text of a lineage sidecar: compact, ASCII, one line (the standard ``json`` encoder)."""
-    return _LINEAGE_JSON.encode(doc) + "\n"
+    """The text of a lineage sidecar: compact, ASCII, one line (``json.dumps(doc, separators=(",", ":"))``,
+    made by orjson: ``jsontext.dumps_text``)."""
+    return dumps_text(doc, ensure_ascii=True, allow_nan=True) + "\n"
 
 
 def read_lineage(path: Path) -> dict[tuple, list[tuple[str, int]]]:
