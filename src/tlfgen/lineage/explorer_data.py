@@ -125,7 +125,7 @@ def create_listing_block(ctx: TraceContext, out: Any, table: Any) -> dict[str, A
         mine = [c[i] for c in columns if c[i] >= 0]
         scope_key = (param, tuple(sorted({store._codes[j] for j in mine})))
         if scope_key not in sets:
-            scope = store.scope(rows.dataset, data.iloc[positions[i:i + 1]], mine)
+            scope = store.scope(ctx, rows.dataset, positions[i:i + 1], mine)
             rules = listing_rules(ctx, nodes, scope)
             sets[scope_key] = len(found_sets)
             found_sets.append([[store.rule(r) for r in rules], sorted(raw_forms(rules))])
