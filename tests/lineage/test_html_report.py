@@ -7,6 +7,7 @@ import json
 import re
 
 from tlfgen.lineage.explorer_data import ExplorerData
+from tlfgen.lineage.explorer_subjects import pack_json
 from tlfgen.lineage.html_report import create_explorer_html, json_block
 
 BLOCK = re.compile(r'<script type="application/(json|octet-stream)" id="([^"]+)">(.*?)</script>', re.S)
@@ -33,7 +34,7 @@ def test_json_block_cannot_be_closed_by_its_text():
 # 2. the page: escaped title, one block per output, no network and no external file
 def test_page_has_escaped_title_and_one_block_per_output():
     data = ExplorerData(shell={"study": "S<1>", "cutoff": "", "outputs": [], "subjects": []},
-                        blocks={"T1": {"cells": {}}, "L1": {"rows": [["<b>x</b>"]]}},
+                        blocks={"T1": pack_json({"cells": {}}), "L1": pack_json({"rows": [["<b>x</b>"]]})},
                         specs={"specs/tlf/T1.yaml:3": "  - kind: rate"})
     page = create_explorer_html(data)
     assert "<title>Lineage explorer S&lt;1&gt;</title>" in page

@@ -6,7 +6,8 @@ command line agree. The page gets:
 - a *shell* (parsed when the page opens): the outputs in their own order (``order:`` of the
   specs), each table as printed (title, columns, rows in table order, cell texts, footnotes),
   listings by title and size, figures by title, and the study's USUBJIDs;
-- one block per output (parsed on first use): its traced cells, with the records they use kept
+- one block per output (parsed on first use; packed by ``explorer_subjects.pack_json`` as soon as
+  it is built, so that the records of all outputs are never held at once): its traced cells, with the records they use kept
   once per output and referred to by index (a record feeds many cells)::
 
       subjects: [USUBJID, ...]
@@ -46,7 +47,7 @@ DEFINE_ID = "DEFINE"
 @dataclass
 class ExplorerData:
     shell: dict[str, Any]
-    blocks: dict[str, dict[str, Any]]  # output id -> its block
+    blocks: dict[str, str]  # output id -> its block as ``explorer_subjects.pack_json`` text
     specs: dict[str, str]  # "file:line" -> spec text
     subject_chunks: list[str] = field(default_factory=list)  # the subject view's blocks (explorer_subjects)
 
@@ -125,7 +126,7 @@ def create_listing_block(ctx: TraceContext, out: Any, table: Any) -> dict[str, A
         mine = [c[i] for c in columns if c[i] >= 0]
         scope_key = (param, tuple(sorted({store._codes[j] for j in mine})))
         if scope_key not in sets:
-            scope = store.scope(rows.dataset, data.iloc[positions[i:i + 1]], mine)
+            scope = store.scope(ctx, rows.dataset, positions[i:i + 1], mine)
             rules = listing_rules(ctx, nodes, scope)
             sets[scope_key] = len(found_sets)
             found_sets.append([[store.rule(r) for r in rules], sorted(raw_forms(rules))])
@@ -219,11 +220,20 @@ def _define_methods(ctx: TraceContext, blocks: dict[str, dict[str, Any]]) -> lis
              "methods": rows, "spec": ", ".join(sorted({t["define"] for t in traced if "define" in t}))}]
 
 
+def spec_refs(block: dict[str, Any]) -> set[str]:
+    """The spec lines (``file:line``) a block shows the text of: its cells' analyses and its rules."""
+    refs = {cell["analysis"]["spec"] for cell in block.get("cells", {}).values() if "analysis" in cell}
+    return refs | {rule[2] for rule in block.get("rules", [])}
+
+
 def create_explorer_data(ctx: TraceContext, tables: list[Any]) -> ExplorerData:
     """The page's shell, its per-output blocks and the spec text of every rule shown."""
     specs_by_id = {o.id: o for o in ctx.specs("tlf").outputs}
+    from tlfgen.lineage.explorer_subjects import pack_json
+
     outputs: list[dict[str, Any]] = []
-    blocks: dict[str, dict[str, Any]] = {}
+    blocks: dict[str, str] = {}
+    refs: set[str] = set()
     for table in tables:
         out = specs_by_id.get(table.id)
         if out is None:
@@ -234,19 +244,23 @@ def create_explorer_data(ctx: TraceContext, tables: list[Any]) -> ExplorerData:
                                  "spec": out.display}
         if table.kind == "table":
             entry.update(_shell_table(table))
-            blocks[table.id] = create_table_block(ctx, out, table)
+            block = create_table_block(ctx, out, table)
         else:
             entry["columns"] = [{"key": c.key, "label": c.label, "header": c.header or c.label, "spanner": ""}
                                 for c in table.columns]
             entry["nrows"] = sum(1 for r in table.rows if r.kind == "data")
-            blocks[table.id] = create_listing_block(ctx, out, table)
+            block = create_listing_block(ctx, out, table)
         outputs.append(entry)
-    outputs += _figures(ctx, blocks)
-    outputs += _define_methods(ctx, blocks)
+        # packed as soon as built: the records of every output are never held at once
+        refs |= spec_refs(block)
+        blocks[table.id] = pack_json(block)
+    more: dict[str, dict[str, Any]] = {}
+    outputs += _figures(ctx, more)
+    outputs += _define_methods(ctx, more)
+    for oid, block in more.items():
+        refs |= spec_refs(block)
+        blocks[oid] = pack_json(block)
     outputs.sort(key=lambda o: ({"figure": 1, "define": 2}.get(o["kind"], 0), o["order"], o["id"]))
-    refs = {cell["analysis"]["spec"] for b in blocks.values() for cell in b.get("cells", {}).values()
-            if "analysis" in cell}
-    refs |= {rule[2] for b in blocks.values() for rule in b.get("rules", [])}
     cache: dict[str, list[str]] = {}
     spec_texts = {ref: spec_text(ctx.study.root, ref, cache) for ref in sorted(refs) if ref}
     adsl = ctx.adam("ADSL") if (ctx.study.adam_dir / "adsl.xpt").is_file() else None

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tlfgen.lineage.paths import record_scope
 from tlfgen.lineage.record_columns import adam_sources, adam_value_rows, sdtm_entries, sdtm_ids_at
 from tlfgen.lineage.trace_context import TraceContext
 
@@ -66,7 +65,7 @@ class RecordStore:
         by_subject = dict(zip(uniques.tolist(), (grouped[a:b] for a, b in zip([0, *ends[:-1]], ends))))
         number, known = self.subjects.setdefault, self.subjects  # ``subject`` inlined: a cell lists thousands
         rows = [[number(s, len(known)), by_subject.get(s, [])] for s in (subjects or sorted(by_subject))]
-        return rows, list(by_subject), self.scope(dataset, data, found.tolist())
+        return rows, list(by_subject), self.scope(ctx, dataset, data.index.to_numpy(dtype=np.int64), found.tolist())
 
     def records_at(self, ctx: TraceContext, dataset: str, positions: np.ndarray, domains: frozenset[str],
                    shown: tuple[str, ...]) -> np.ndarray:
@@ -130,9 +129,13 @@ class RecordStore:
                 found |= sets[self._codes[i]]
         return self._codesets.setdefault(frozenset(found), len(self._codesets))
 
-    def scope(self, dataset: str, data: pd.DataFrame, indices: list[int]) -> dict[str, set[str]]:
-        """``paths.record_scope`` of the records at ``indices`` (``data``: their ADaM rows)."""
-        scope = record_scope(dataset, data, [])
+    def scope(self, ctx: TraceContext, dataset: str, positions: np.ndarray, indices: list[int]) -> dict[str, set[str]]:
+        """``paths.record_scope`` of the records at ``indices`` (``positions``: their rows in ``dataset``)."""
+        scope: dict[str, set[str]] = {}
+        params = _param_codes(ctx, dataset)
+        if params is not None and len(positions):
+            codes, texts = params
+            scope[dataset] = set(texts[np.unique(codes[positions])].tolist())
         sets = list(self._codesets)
         for number in {self._codes[i] for i in indices}:
             for name, code in sets[number]:
@@ -154,6 +157,17 @@ class RecordStore:
     def block(self, cells: dict[str, Any]) -> dict[str, Any]:
         return {"subjects": list(self.subjects), "adam": self.adam, "sdtm": self.sdtm, "rules": self.rules,
                 "cells": cells}
+
+
+def _param_codes(ctx: TraceContext, dataset: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per row of ``dataset``: its PARAMCD as ``paths.record_scope`` reads it (text, stripped), as a
+    code into the distinct texts; None when the dataset has no PARAMCD (made once, not per cell)."""
+    key = ("param_codes", dataset)
+    if key not in ctx._cache:
+        data = ctx.adam_rows(dataset)
+        ctx._cache[key] = (pd.factorize(data["PARAMCD"].astype(str).str.strip().to_numpy(dtype=object))
+                           if "PARAMCD" in data else None)
+    return ctx._cache[key]
 
 
 def _parents(ctx: TraceContext, dataset: str, position: int) -> list[tuple[str, list[int]]]:

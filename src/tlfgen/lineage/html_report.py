@@ -47,9 +47,7 @@ def create_explorer_html(data: ExplorerData) -> str:
     """The page: the template with the shell, spec texts and one block per output filled in."""
     template = resources.files("tlfgen.lineage").joinpath(TEMPLATE_NAME).read_text(encoding="utf-8")
     shell = json_block("tlfgen-shell", data.shell) + json_block("tlfgen-specs", data.specs)
-    from tlfgen.lineage.explorer_subjects import pack_json
-
-    blocks = [packed_block(f"tlfgen-output-{oid}", pack_json(block)) for oid, block in data.blocks.items()]
+    blocks = [packed_block(f"tlfgen-output-{oid}", text) for oid, text in data.blocks.items()]
     blocks += [packed_block(f"tlfgen-subjects-{k}", chunk) for k, chunk in enumerate(data.subject_chunks)]
     title = html.escape(f"Lineage explorer {data.shell.get('study', '')}")
     head, _, rest = template.partition("__SHELL__")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tlfgen.errors import DataError, UsageError
@@ -82,10 +83,21 @@ def _group_subjects(ctx: TraceContext, out: Any, column: Any) -> list[str]:
     return ctx._cache[key]
 
 
+def _population(ctx: TraceContext, out: Any) -> pd.DataFrame:
+    """USUBJID and the column variable of the output's population (once per output, not per column)."""
+    key = ("population", out.id)
+    if key not in ctx._cache:
+        spec = out.spec
+        adsl = ctx.adam(spec.population.dataset)
+        names = list(dict.fromkeys(["USUBJID", spec.columns.by]))
+        ctx._cache[key] = adsl.loc[out.filters["population"].mask(adsl), names] if "population" in out.filters \
+            else adsl[names]
+    return ctx._cache[key]
+
+
 def _find_group_subjects(ctx: TraceContext, out: Any, column: Any) -> list[str]:
     spec = out.spec
-    adsl = ctx.adam(spec.population.dataset)
-    pop = adsl[out.filters["population"].mask(adsl)] if "population" in out.filters else adsl
+    pop = _population(ctx, out)
     arms = {a.armcd: a.trtn for a in ctx.study.spec.study.arms}
     key = column.key.split(".")[0]
     codes = pd.to_numeric(pop[spec.columns.by], errors="coerce")
@@ -97,6 +109,48 @@ def _find_group_subjects(ctx: TraceContext, out: Any, column: Any) -> list[str]:
     return sorted(pop["USUBJID"].astype(str))
 
 
+def _selection_frame(ctx: TraceContext, out: Any, block: Any) -> pd.DataFrame:
+    """``ctx.adam_rows`` of the block's dataset with the columns a cell's selection and record scope
+    read only (USUBJID, PARAMCD and the block's variables, ``graph._block_variables``), so that each
+    cell's rows are taken from a few columns; the whole frame if it lacks one of them (its errors
+    then name the columns the data has)."""
+    data = ctx.adam_rows(block.dataset)
+    wanted = {"USUBJID", "PARAMCD", *(var for ds, var in _block_variables(block, out) if ds == block.dataset)}
+    if wanted - {"PARAMCD"} - set(data.columns):
+        return data
+    names = tuple(c for c in data.columns if c in wanted)
+    key = ("selection_frame", block.dataset, names)
+    if key not in ctx._cache:
+        ctx._cache[key] = data[list(names)]
+    return ctx._cache[key]
+
+
+def _in_group(ctx: TraceContext, out: Any, column: Any, dataset: str) -> np.ndarray:
+    """Per row of ``ctx.adam_rows(dataset)``: whether its subject is in the column's group (``_group_subjects``)."""
+    key = ("in_group", out.id, column.key, dataset)
+    if key not in ctx._cache:
+        ctx._cache[key] = ctx.adam_rows(dataset)["USUBJID"].isin(_group_subjects(ctx, out, column)).to_numpy()
+    return ctx._cache[key]
+
+
+def value_codes(values: pd.Series) -> tuple[np.ndarray, dict[Any, int]]:
+    """``values`` as integer codes and the code of each value: ``codes == lookup.get(v, -2)`` selects
+    what ``values == v`` selects (a missing value, None or NaN, equals nothing: its code is -1)."""
+    codes, uniques = pd.factorize(values)
+    return codes, {value: k for k, value in enumerate(uniques.tolist())}
+
+
+def _normed_codes(ctx: TraceContext, dataset: str, variable: str) -> tuple[np.ndarray, dict[Any, int]]:
+    """``value_codes`` of a column's levels as compared (``tlf.blocks.norm``), per row of
+    ``ctx.adam_rows(dataset)`` (once per column, not per block, column and level)."""
+    from tlfgen.tlf.blocks import norm
+
+    key = ("normed", dataset, variable)
+    if key not in ctx._cache:
+        ctx._cache[key] = value_codes(ctx.adam_rows(dataset)[variable].map(norm))
+    return ctx._cache[key]
+
+
 def select_cell_records(ctx: TraceContext, out: Any, table: Any, row: Any, column: Any,
                         cell: Any) -> tuple[pd.DataFrame, bool]:
     """The ADaM records a cell used, and whether the cell counts subjects (recount = their USUBJIDs)."""
@@ -105,8 +159,8 @@ def select_cell_records(ctx: TraceContext, out: Any, table: Any, row: Any, colum
     block = next(b for b in out.spec.blocks if b.id == row.block_id)
     key = ("block_records", out.id, block.id, column.key)
     if key not in ctx._cache:  # every row of a block starts from the same records
-        data = ctx.adam_rows(block.dataset)
-        data = data[data["USUBJID"].isin(_group_subjects(ctx, out, column))]
+        data = _selection_frame(ctx, out, block)
+        data = data[_in_group(ctx, out, column, block.dataset)]
         if block.id in out.filters:
             data = data[out.filters[block.id].mask(data)]
         if getattr(block, "param", None) and "PARAMCD" in data:
@@ -119,9 +173,8 @@ def select_cell_records(ctx: TraceContext, out: Any, table: Any, row: Any, colum
     if kind == "categorical":
         level = next((lv for lv in block.levels if lv.text == row.label), None)
         if level is not None:
-            if ("normed",) + key not in ctx._cache:
-                ctx._cache[("normed",) + key] = data[block.variable].map(norm)
-            data = data[ctx._cache[("normed",) + key] == norm(level.value)]
+            codes, lookup = _normed_codes(ctx, block.dataset, block.variable)
+            data = data[codes[data.index.to_numpy()] == lookup.get(norm(level.value), -2)]
     elif kind == "rate" and first:
         data = data[out.filters[f"{block.id}.responder"].mask(data)]
     elif kind == "tte" and cell.analysis_id.endswith(".EVENTS"):
@@ -131,10 +184,10 @@ def select_cell_records(ctx: TraceContext, out: Any, table: Any, row: Any, colum
             terms = data[block.term].astype(str).str.strip()
             if block.term_case == "sentence":
                 terms = terms.str[:1].str.upper() + terms.str[1:].str.lower()
-            ctx._cache[("terms",) + key] = terms
-        terms = ctx._cache[("terms",) + key]
+            ctx._cache[("terms",) + key] = value_codes(terms)
+        codes, lookup = ctx._cache[("terms",) + key]
         if row.label != block.any_label:
-            data = data[terms == row.label]
+            data = data[codes == lookup.get(row.label, -2)]
         if column.key.endswith(".HIGH"):
             grade = pd.to_numeric(data[block.grade], errors="coerce")
             worst = grade.groupby(data["USUBJID"]).transform("max")

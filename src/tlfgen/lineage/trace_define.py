@@ -129,6 +129,15 @@ def _function(name: str) -> dict[str, str]:
     return {"function": f"{func.__module__}.{func.__name__}", "summary": found.summary, "source": source}
 
 
+def _function_of(ctx: TraceContext, name: str) -> dict[str, str]:
+    """``_function`` once per derivation in a context (the page traces every method; the source
+    lines of a function are read with ``inspect``, the slow part)."""
+    key = ("derivation_function", name)
+    if key not in ctx._cache:
+        ctx._cache[key] = _function(name)
+    return ctx._cache[key]
+
+
 def _package_relative(file: Path) -> str:
     """``tlfgen/adam/common.py`` for a module of this package, wherever it is installed (the
     checkout's folder may itself be called tlfgen); the file name for any other file."""
@@ -169,7 +178,7 @@ def trace_define(ctx: TraceContext, target: str, param: str | None = None) -> di
     oid = ref.get("MethodOID")
     method = index.methods.get(oid or "")
     display = ctx.study.display(path)
-    cache: dict[str, list[str]] = {}
+    cache: dict[str, list[str]] = ctx._cache.setdefault("spec_lines", {})  # spec files read once per context
     node = f"{'adam' if dataset.startswith('AD') else 'sdtm'}.{dataset}.{variable}" + (f"[{value}]" if value else "")
     if node not in ctx.graph.nodes:
         node = node.split("[")[0]
@@ -184,7 +193,7 @@ def trace_define(ctx: TraceContext, target: str, param: str | None = None) -> di
         entry = {"rule": name, "kind": rule.get("kind", ""), "spec": spec, "spec_text": spec_text(ctx.study.root, spec, cache),
                  "from": [parent]}
         if rule.get("kind") == "derive":
-            entry.update(_function(name.split(" (step ")[0]))
+            entry.update(_function_of(ctx, name.split(" (step ")[0]))
         rules.append(entry)
     return {
         "kind": "define", "define": display, "variable": node, "item": item_oid,
