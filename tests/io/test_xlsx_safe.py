@@ -46,6 +46,9 @@ def test_clean_cell_text_values() -> None:
     assert clean_cell_text(12.5) == CellText("12.5")
     assert not clean_cell_text("ok").changed
     assert safe_cell_text("x\x00") == "x\\x00"
+    # the text without control characters is returned as it is (issue 25), as clean_cell_text gives it
+    for value in ("ok", "", "a\tb\nc", "caf\u00e9", "x\x00", "\x1f\x7f", None, float("nan"), 12.5, 3):
+        assert safe_cell_text(value) == clean_cell_text(value).text, value
 
 
 def test_text_over_excel_limit_raises() -> None:

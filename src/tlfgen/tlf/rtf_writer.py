@@ -26,8 +26,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import replace
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from typing import Sequence
 
 from tlfgen.io.xlsx_safe import safe_cell_text
