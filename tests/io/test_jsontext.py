@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tlfgen.io.jsontext import dumps_bytes, dumps_text, finite_value, join_texts, loads
+from tlfgen.io.jsontext import dumps_bytes, dumps_indented, dumps_text, finite_value, join_texts, loads
 
 TEXTS = ["", "plain", 'say "hi"', "back\\slash", "caf\u00e9", "\u2028 and \u2029", "emoji \U0001f600",
          "".join(map(chr, range(32))) + "\x7f", "tab\tnew\nline\r", "</script>&", "null", "\u00ff\u0100\uffff"]
@@ -50,6 +50,18 @@ def test_text_of_any_tree_is_the_standard_librarys(value: object) -> None:
             _stdlib(value, ensure_ascii=ascii_only, allow_nan=True)
     text = _stdlib(value, ensure_ascii=False, allow_nan=True)
     assert repr(loads(text)) == repr(json.loads(text))
+
+
+@pytest.mark.parametrize("value", PLAIN, ids=repr)
+def test_indented_text_is_the_standard_librarys(value: object) -> None:
+    """lineage.json's text: ``json.dumps(indent=2, sort_keys=True, ensure_ascii=False)``."""
+    assert dumps_indented(value) == json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+@settings(max_examples=300, deadline=None)
+@given(_trees)
+def test_indented_text_of_any_tree_is_the_standard_librarys(value: object) -> None:
+    assert dumps_indented(value) == json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
 
 
 def test_floats_below_1e4_are_written_in_orjsons_form_with_the_same_value() -> None:

@@ -60,7 +60,7 @@ def test_joined_blocks_equal_the_whole_sections(tmp_path):
     assert sections["sdtm"]['sdtm.TB:S"3:2'] == ["raw/a.csv:2"]
     assert sections["adam"] == {"adam.ADSL:S-1": ["sdtm.T:S-1", "sdtm.TA:S-1:10"]}
     text = dump_lineage({"records": sections})
-    assert text == json.dumps({"records": whole}, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    assert text == json.dumps({"records": whole}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     assert '"sdtm.TB:S\\"3:2": [' in text  # the quote escaped by the encoder
 
 

@@ -81,6 +81,19 @@ def dumps_bytes(value: Any, *, ensure_ascii: bool = False, allow_nan: bool = Fal
     return _json_text(value, ensure_ascii=ensure_ascii, allow_nan=allow_nan, default=default).encode("utf-8")
 
 
+def dumps_indented(value: Any) -> bytes:
+    """``json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)`` in UTF-8 (or its error),
+    made by orjson when that is the same text (a document without ``null``: orjson writes NaN and
+    infinity as ``null``, ``json`` as ``NaN``)."""
+    try:
+        data = orjson.dumps(value, option=_OPTIONS | orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        data = None
+    if data is not None and _same_as_json(data, ensure_ascii=False, finite=False):
+        return data
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
 def join_texts(values: list[Any], separator: str, *, ensure_ascii: bool = False, allow_nan: bool = False,
                finite: bool = False) -> str:
     """``separator.join(dumps_text(v, ...) for v in values)``, in one orjson pass when it can."""

@@ -22,11 +22,9 @@ are also used by ``tlfgen trace`` and the HTML report.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -358,25 +356,24 @@ def build_lineage(study: ResolvedStudy, tables: Iterable[Any] = ()) -> dict[str,
     return add_record_links(study, doc, build_record_links(RecordIndex.load(study)))
 
 
-#: how lineage.json is written: ``json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False)``
-LINEAGE_JSON = json.JSONEncoder(indent=1, sort_keys=True, ensure_ascii=False)
-
-
 def dump_lineage(doc: dict[str, Any]) -> str:
-    """The text of lineage.json: ``LINEAGE_JSON`` + newline."""
-    return LINEAGE_JSON.encode(doc) + "\n"
+    """The text of lineage.json: ``json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)`` +
+    newline (``io.jsontext.dumps_indented``: at 5,000 subjects 0.15 s instead of the 3.4 s of the
+    standard library's encoder, which is pure Python once it indents; until session 6 the file was
+    indented by one space, which orjson cannot write)."""
+    from tlfgen.io.jsontext import dumps_indented
+
+    return dumps_indented(doc).decode("utf-8") + "\n"
 
 
 def write_lineage(study: ResolvedStudy, doc: dict[str, Any]) -> Path:
-    """``dump_lineage(doc)`` to outputs/lineage.json (atomically, UTF-8), written as the encoder makes
-    it, a few thousand pieces at a time: at 5,000 subjects the text is about 80 MB."""
+    """``dump_lineage(doc)`` to outputs/lineage.json (atomically, UTF-8; about 90 MB at 5,000 subjects)."""
     from tlfgen.io.atomic import atomic_output
+    from tlfgen.io.jsontext import dumps_indented
 
     target = study.outputs_dir / LINEAGE_NAME
     study.outputs_dir.mkdir(parents=True, exist_ok=True)
-    chunks = LINEAGE_JSON.iterencode(doc)
     with atomic_output(target) as tmp, open(tmp, "wb") as handle:
-        while piece := "".join(islice(chunks, 4096)):
-            handle.write(piece.encode("utf-8"))
+        handle.write(dumps_indented(doc))
         handle.write(b"\n")
     return target
