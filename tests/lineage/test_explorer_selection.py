@@ -66,7 +66,8 @@ def test_store_scope_has_the_parameters_record_scope_finds():
     ctx = _context({"ADRS": adrs, "ADSL": adsl})
     store = RecordStore()
     for rows in ([0, 2, 3], [1], [4, 0], []):
-        assert store.scope(ctx, "ADRS", np.asarray(rows, dtype=np.int64), []) == record_scope("ADRS", adrs.iloc[rows], [])
+        found = store.scope(ctx, "ADRS", np.asarray(rows, dtype=np.int64), [])
+        assert found == record_scope("ADRS", adrs.iloc[rows], [])
     assert store.scope(ctx, "ADRS", np.asarray([0, 2, 3]), []) == {"ADRS": {"OVR", "None"}}
     assert store.scope(ctx, "ADRS", np.asarray([4, 1]), []) == {"ADRS": {"nan", "BOR"}}
     assert store.scope(ctx, "ADRS", np.asarray([], dtype=np.int64), []) == {}
