@@ -13,6 +13,7 @@ For each study folder (already run by ``tlfgen run``), or for a simulated one ma
 
     .venv/bin/python benchmarks/bench_explorer.py --study /tmp/s60 --study /tmp/s5k
     .venv/bin/python benchmarks/bench_explorer.py --make 2500 --work /tmp/bench-explorer   # 5,000 subjects
+    PYTHONPATH=<src> .venv/bin/python benchmarks/bench_explorer.py --generate-only --study /tmp/s5k   # CPU only
 
 The page must open in under 2 s at 5,000 subjects (issue 22); this script measures, it asserts nothing.
 """
@@ -51,8 +52,13 @@ def make_study(per_arm: int, work: Path, seed: int = 1) -> Path:
     return folder
 
 
-def time_generation(folder: Path) -> tuple[float, float]:
-    """Wall and CPU seconds of ``write_html_report`` (the tables rebuilt first, not timed)."""
+def time_generation(folder: Path) -> tuple[float, float, float]:
+    """Wall and CPU seconds of ``write_html_report`` (the tables rebuilt first, not timed), with the
+    cyclic garbage collector paused as the executor runs a unit (``forks.run_one``), and the growth
+    of the process's peak RSS meanwhile (MiB)."""
+    import resource
+
+    from tlfgen.gc_pause import paused_gc
     from tlfgen.lineage.html_report import write_html_report
     from tlfgen.spec.check import load_stage_specs
     from tlfgen.spec.study import load_study
@@ -61,9 +67,12 @@ def time_generation(folder: Path) -> tuple[float, float]:
     study = load_study(folder)
     specs = load_stage_specs(study, "tlf")
     tables = build_outputs(study, specs, read_adam(study.adam_dir, needed_datasets(specs)))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start, cpu = time.perf_counter(), time.process_time()
-    write_html_report(study, tables)
-    return time.perf_counter() - start, time.process_time() - cpu
+    with paused_gc():
+        write_html_report(study, tables)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return wall, cpu, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak) / 1024
 
 
 def time_load(page: Path, repeat: int) -> dict[str, float]:
@@ -113,8 +122,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work", help="where --make writes")
     parser.add_argument("--repeat", type=int, default=3, help="page loads per study (median shown)")
     parser.add_argument("--no-generate", action="store_true", help="measure the page as it is, do not rebuild it")
+    parser.add_argument("--generate-only", action="store_true",
+                        help="rebuild the page and print its CPU time, RSS growth and sha256; no browser")
     args = parser.parse_args(argv)
     folders = list(args.study) + [make_study(n, args.work) for n in args.make]
+    if args.generate_only:  # one process per study: compare versions with PYTHONPATH, interleaved
+        import hashlib
+
+        for folder in folders:
+            gen, cpu, grown = time_generation(folder)
+            digest = hashlib.sha256((folder / "outputs" / "lineage.html").read_bytes()).hexdigest()
+            print(f"{folder.name}: generation {gen:.2f} s, CPU {cpu:.2f} s, peak RSS +{grown:.0f} MiB, "
+                  f"sha256 {digest[:16]}", flush=True)
+        return 0
     print("| study | subjects | page MB | generation s (CPU s) | first paint s | script done s | load event s "
           "| first click s |")
     print("|---|---|---|---|---|---|---|---|")
@@ -122,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         page = folder / "outputs" / "lineage.html"
         gen = cpu = float("nan")
         if not args.no_generate:
-            gen, cpu = time_generation(folder)
+            gen, cpu, _ = time_generation(folder)
         size = page.stat().st_size / 1e6
         subjects = sum(1 for _ in (folder / "raw" / "dm.csv").open(encoding="utf-8")) - 1
         load = time_load(page, args.repeat)

@@ -66,7 +66,8 @@ def test_store_scope_has_the_parameters_record_scope_finds():
     ctx = _context({"ADRS": adrs, "ADSL": adsl})
     store = RecordStore()
     for rows in ([0, 2, 3], [1], [4, 0], []):
-        assert store.scope(ctx, "ADRS", np.asarray(rows, dtype=np.int64), []) == record_scope("ADRS", adrs.iloc[rows], [])
+        found = store.scope(ctx, "ADRS", np.asarray(rows, dtype=np.int64), [])
+        assert found == record_scope("ADRS", adrs.iloc[rows], [])
     assert store.scope(ctx, "ADRS", np.asarray([0, 2, 3]), []) == {"ADRS": {"OVR", "None"}}
     assert store.scope(ctx, "ADRS", np.asarray([4, 1]), []) == {"ADRS": {"nan", "BOR"}}
     assert store.scope(ctx, "ADRS", np.asarray([], dtype=np.int64), []) == {}
@@ -93,3 +94,24 @@ def test_a_derivation_function_is_looked_up_once_per_context(monkeypatch):
     assert trace_define._function_of(ctx, "derive_param_tte") is first
     assert trace_define._function_of(ctx, "derive_vars_merged") == {"function": "derive_vars_merged"}
     assert asked == ["derive_param_tte", "derive_vars_merged"]
+
+
+def test_cells_with_the_same_rows_share_their_records(trace_ctx):
+    """Expected values: the old ``cell_records`` (found per cell) on the same rows."""
+    store = RecordStore()
+    data = trace_ctx.adam_rows("ADSL").iloc[[3, 1, 2]]
+    first = store.cell_records(trace_ctx, "ADSL", data, [], frozenset({"DM"}), ("AGE",))
+    rows, usubjids, scope = first
+    assert rows == [[0, [1]], [1, [2]], [2, [0]]]
+    assert usubjids == ["NCT04471480-01004", "NCT04471480-01002", "NCT04471480-01003"]
+    assert scope == {}
+    assert [entry[:3] for entry in store.adam] == [
+        ["adam.ADSL:NCT04471480-01004", "ADSL", {"TRTSDT": "2020-08-18", "SURGDT": "2020-12-23", "AGE": 61}],
+        ["adam.ADSL:NCT04471480-01002", "ADSL", {"TRTSDT": "2020-08-10", "SURGDT": "2020-12-13", "AGE": 60}],
+        ["adam.ADSL:NCT04471480-01003", "ADSL", {"TRTSDT": "2020-08-11", "DTHDT": "2021-08-09", "AGE": 69}]]
+    assert [entry[0] for entry in store.sdtm] == ["sdtm.DM:NCT04471480-01004", "sdtm.DM:NCT04471480-01002",
+                                                 "sdtm.DM:NCT04471480-01003"]
+    assert store.cell_records(trace_ctx, "ADSL", data.copy(), [], frozenset({"DM"}), ("AGE",)) is first
+    listed = store.cell_records(trace_ctx, "ADSL", data, ["NCT04471480-01002", "NOBODY"], frozenset({"DM"}), ("AGE",))
+    assert listed == ([[0, [1]], [3, []]], usubjids, {})
+    assert store.subjects == {"NCT04471480-01002": 0, "NCT04471480-01003": 1, "NCT04471480-01004": 2, "NOBODY": 3}

@@ -7,8 +7,8 @@ command line agree. The page gets:
   specs), each table as printed (title, columns, rows in table order, cell texts, footnotes),
   listings by title and size, figures by title, and the study's USUBJIDs;
 - one block per output (parsed on first use; packed by ``explorer_subjects.pack_json`` as soon as
-  it is built, so that the records of all outputs are never held at once): its traced cells, with the records they use kept
-  once per output and referred to by index (a record feeds many cells)::
+  it is built, so that the records of all outputs are never held at once): its traced cells, with
+  the records they use kept once per output and referred to by index (a record feeds many cells)::
 
       subjects: [USUBJID, ...]
       adam: [[id, dataset, values, [sdtm index...], [adam index...]], ...]

@@ -48,6 +48,8 @@ class RecordStore:
         # per dataset, the variables any cell of the output shows: a record is stored once with all of
         # them, and each cell names its own (``show``; the page shows ADAM_SHOW and those)
         self.show_all: dict[str, tuple[str, ...]] = {}
+        # a cell's records by (dataset, domains, variables shown, row positions, subjects): ``cell_records``
+        self._cells: dict[tuple[Any, ...], tuple[list[Any], list[str], dict[str, set[str]]]] = {}
 
     # ------------------------------------------------------------ records by row position
 
@@ -55,9 +57,19 @@ class RecordStore:
                      domains: frozenset[str], shown: tuple[str, ...]) -> tuple[list[Any], list[str], dict[str, set[str]]]:
         """A cell's records found column-wise: ``[[subject index, [record index...]], ...]`` (``subjects``
         in order, or every USUBJID of ``data`` sorted), the USUBJIDs with records, and the record scope
-        (``paths.record_scope``) of the path's rules."""
-        found = self.records_at(ctx, dataset, data.index.to_numpy(dtype=np.int64), domains,
-                                self.show_all.get(dataset, shown))
+        (``paths.record_scope``) of the path's rules. Found once for the cells that use the same rows
+        the same way (every row of a model, the statistics of one variable): those cells share them."""
+        positions = data.index.to_numpy(dtype=np.int64)
+        show = self.show_all.get(dataset, shown)
+        key = (dataset, domains, show, positions.tobytes(), tuple(subjects))
+        if key not in self._cells:
+            self._cells[key] = self._find_cell_records(ctx, dataset, data, positions, subjects, domains, show)
+        return self._cells[key]
+
+    def _find_cell_records(self, ctx: TraceContext, dataset: str, data: pd.DataFrame, positions: np.ndarray,
+                           subjects: list[str], domains: frozenset[str],
+                           show: tuple[str, ...]) -> tuple[list[Any], list[str], dict[str, set[str]]]:
+        found = self.records_at(ctx, dataset, positions, domains, show)
         codes, uniques = pd.factorize(data["USUBJID"].to_numpy())
         order = np.argsort(codes, kind="stable")
         ends = np.cumsum(np.bincount(codes, minlength=len(uniques))).tolist()
@@ -65,7 +77,7 @@ class RecordStore:
         by_subject = dict(zip(uniques.tolist(), (grouped[a:b] for a, b in zip([0, *ends[:-1]], ends))))
         number, known = self.subjects.setdefault, self.subjects  # ``subject`` inlined: a cell lists thousands
         rows = [[number(s, len(known)), by_subject.get(s, [])] for s in (subjects or sorted(by_subject))]
-        return rows, list(by_subject), self.scope(ctx, dataset, data.index.to_numpy(dtype=np.int64), found.tolist())
+        return rows, list(by_subject), self.scope(ctx, dataset, positions, found.tolist())
 
     def records_at(self, ctx: TraceContext, dataset: str, positions: np.ndarray, domains: frozenset[str],
                    shown: tuple[str, ...]) -> np.ndarray:

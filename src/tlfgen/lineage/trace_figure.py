@@ -79,7 +79,10 @@ def trace_figure(ctx: TraceContext, target: str, *, store: RecordStore | None = 
         censor = pd.to_numeric(chosen.loc[subjects, spec.censor], errors="coerce")
         by_arm.append({"armcd": arm.armcd, "label": arm.label, "n": len(subjects), "events": int((censor == 0).sum()),
                        "censored": int((censor == 1).sum()), "subjects": rows})
-    scope = record_scope(spec.dataset, data, records) if store is None else store.scope(ctx, spec.dataset, data.index.to_numpy(dtype=np.int64), records)
+    if store is None:
+        scope = record_scope(spec.dataset, data, records)
+    else:
+        scope = store.scope(ctx, spec.dataset, data.index.to_numpy(dtype=np.int64), records)
     rules = path_rules(ctx.graph, ctx.specs("adam"), nodes, scope)
     forms = raw_forms(rules)
     for arm in by_arm if store is None else []:
