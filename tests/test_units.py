@@ -373,3 +373,34 @@ def test_22_a_worker_keeps_what_its_next_units_take_and_goes_on_with_them():
     got = run_units(units, ["here", "write.DM", "map.0", "map.1", "map.2"], jobs_=2)
     assert got["here"] == os.getpid() != got["write.DM"]
     assert {got[f"map.{k}"] for k in range(3)} == {got["write.DM"]}
+
+
+def _collector_state() -> "CollectorProbe":
+    import gc
+
+    return CollectorProbe(gc.isenabled())
+
+
+class CollectorProbe:
+    """A value that notes, as it is unpickled, whether the cyclic garbage collector was on."""
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = enabled
+
+    def __reduce__(self):
+        return (_collector_state, ())
+
+
+@needs_fork
+def test_23_values_coming_back_from_a_worker_are_unpickled_with_the_collector_paused():
+    """At 5,000 subjects the SDTM record links (about a million containers) came back from the
+    worker while the collector ran: 0.9-1.4 s to unpickle them instead of 0.46 s."""
+    import gc
+
+    units = [Unit("base", (), lambda: 1, main=True),
+             Unit("made", ("base",), lambda base: CollectorProbe()),
+             Unit("here", ("base",), lambda base: time.sleep(0.5), main=True),
+             Unit("done", ("made", "here"), lambda made, here: made.enabled, main=True)]
+    assert gc.isenabled()
+    assert run_units(units, ["done"], jobs_=2)["done"] is False
+    assert gc.isenabled()

@@ -169,7 +169,8 @@ def run_forked(ordered: Sequence[Unit], wanted: set[str], jobs: int,
         ready = wait([conn for _, conn in workers]) if block else [c for _, c in workers if c.poll()]
         for process, conn in [w for w in workers if w[1] in ready]:
             workers.remove((process, conn))
-            sent, ran = _receive(process, conn)
+            with paused_gc():  # the values come back as many new containers (the record links: ~1 M)
+                sent, ran = _receive(process, conn)
             values.update(sent)
             for unit_id in ran:
                 finish(unit_id)
