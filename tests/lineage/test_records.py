@@ -15,7 +15,8 @@ from tlfgen.sdtm.write import dump_lineage as dump_sdtm_lineage
 
 
 def _reference(value) -> str:
-    return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False)
+    """lineage.json's text as the standard library writes it (indented by two spaces since session 6)."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
 
 
 # 1. the no-quotes shortcut gives what csv.reader counts (CRLF, no final newline); a blank line is
@@ -34,8 +35,8 @@ def test_a_section_keeps_the_last_duplicate_and_is_written_sorted():
     section = create_section(["sdtm.SV:S-2", "sdtm.SV:S-10", "sdtm.SV:S-2"], [[], ["raw/a.csv:2"], ["raw/b.csv:9"]])
     assert section == {"sdtm.SV:S-10": ["raw/a.csv:2"], "sdtm.SV:S-2": ["raw/b.csv:9"]}
     assert dump_lineage({"records": {"sdtm": section, "adam": {}}}) == (
-        '{\n "records": {\n  "adam": {},\n  "sdtm": {\n   "sdtm.SV:S-10": [\n    "raw/a.csv:2"\n   ],\n'
-        '   "sdtm.SV:S-2": [\n    "raw/b.csv:9"\n   ]\n  }\n }\n}\n')
+        '{\n  "records": {\n    "adam": {},\n    "sdtm": {\n      "sdtm.SV:S-10": [\n        "raw/a.csv:2"\n'
+        '      ],\n      "sdtm.SV:S-2": [\n        "raw/b.csv:9"\n      ]\n    }\n  }\n}\n')
 
 
 # 3. the records part: plain dicts, escapes left to the encoder, raw rows as file lines
