@@ -48,10 +48,11 @@ def lineage_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[
         units += [Unit(f"tlf.{out.id}", tuple(f"read.adam.{n}" for n in names),
                        partial(_build_output, study, specs, out, names), main=True) for out in specs.outputs]
     files = tuple(stage for stage in ("sdtm", "adam") if stage in upstream)  # their files written
+    sdtm_written = ("sdtm",) if "sdtm" in files else ()
     parts = record_parts_of(study, upstream)
     for k, part in enumerate(parts):  # an SDTM domain's links as soon as the SDTM stage is written
-        needs = files if part is None else tuple(stage for stage in files if stage == "sdtm")
-        units.append(Unit(f"lineage.records.{k}", needs, partial(_record_block, study, parts, k),
+        units.append(Unit(f"lineage.records.{k}", files if part is None else sdtm_written,
+                          partial(_record_block, study, parts, k),
                           cost=float(len(parts) - k)))
     tables = tuple(f"tlf.{i}" for i in ids)
     units.append(Unit("lineage.ars", (*files, *tables), lambda *v: _write_ars(study, specs, v[len(files):]),
@@ -72,7 +73,6 @@ def lineage_units(study: ResolvedStudy, upstream: Collection[str] = ()) -> list[
                       partial(_write_json, study), cost=JSON_COST))
     # the conformance checks of each stage as soon as its files are written: the SDTM ones (most
     # of the bytes) then run beside the ADaM stage instead of beside the explorer page
-    sdtm_written = ("sdtm",) if "sdtm" in files else ()
     units.append(Unit("lineage.conformance.sdtm", sdtm_written, lambda *_: _check_stage(study, "sdtm"),
                       cost=LONG_COST, heavy=True))
     units.append(Unit("lineage.conformance", ("lineage.conformance.sdtm", *files),
